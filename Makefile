@@ -1,0 +1,62 @@
+# Every target runs with a Node >= 22 first on PATH (hack/node.sh installs Node 24
+# into .tools/ when the machine's own Node is older).
+SHELL := /bin/bash
+.SHELLFLAGS := -euo pipefail -c
+NODE_BIN := $(shell hack/node.sh)
+ifeq ($(NODE_BIN),)
+$(error hack/node.sh could not provide Node >= 22; see the message above)
+endif
+export PATH := $(NODE_BIN):$(PATH)
+
+.DEFAULT_GOAL := help
+
+.PHONY: help
+help: ## list the targets
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
+
+node_modules/.package-lock.json: package.json package-lock.json
+	npm ci
+	@touch $@
+
+.PHONY: deps
+deps: node_modules/.package-lock.json ## install the locked npm dependencies
+
+.PHONY: tools
+tools: ## build the control-plane binaries (cached outside the repo)
+	hack/build-tools.sh >/dev/null
+
+.PHONY: up
+up: deps tools ## bring up the local control plane, a Docker engine and the demo
+	hack/up.sh
+
+.PHONY: down
+down: ## stop what `make up` started
+	hack/docker.sh stop
+	hack/control-plane.sh stop
+
+.PHONY: build
+build: deps ## compile TypeScript into dist/
+	npm run build
+
+.PHONY: lint
+lint: deps ## eslint (type-aware)
+	npm run lint
+
+.PHONY: typecheck
+typecheck: deps ## tsc --noEmit over every TypeScript file
+	npm run typecheck
+
+.PHONY: test-unit
+test-unit: deps ## unit tests: pure logic, no cluster
+	npm test
+
+.PHONY: test-integration
+test-integration: deps tools ## integration tests against a real kube-apiserver and Docker engine
+	npm run test:integration
+
+.PHONY: test
+test: lint typecheck test-unit test-integration ## everything CI runs
+
+.PHONY: clean
+clean: ## remove build output (the binary cache in ~/.cache/agent-orchestrator stays)
+	rm -rf dist coverage

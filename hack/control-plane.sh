@@ -1,0 +1,245 @@
+#!/usr/bin/env bash
+# A real single-host Kubernetes control plane for tests and the demo: etcd,
+# kube-apiserver, kube-controller-manager, kube-scheduler and kwok fake nodes,
+# all bound to 127.0.0.1. Built from the Go module proxy by hack/build-tools.sh.
+#
+# Usage: hack/control-plane.sh start [--nodes N] | stop | status | env
+#   start   idempotent: a healthy running plane is left alone. Prints the admin
+#           kubeconfig path on stdout.
+#   stop    stops the processes this script recorded (and nothing else), removes
+#           their data and keeps the logs.
+#   status  exit 0 when every process is alive and the API server is ready.
+#   env     prints shell exports (KUBECONFIG, PATH) for `eval "$(... env)"`.
+set -euo pipefail
+source "$(dirname "$0")/lib.sh"
+
+PLANE_DIR="${AO_STATE_DIR}/control-plane"
+PKI="${PLANE_DIR}/pki"
+PIDS="${PLANE_DIR}/pids"
+LOGS="${AO_STATE_DIR}/logs/control-plane"
+KUBECONFIG_PATH="${PLANE_DIR}/admin.kubeconfig"
+
+ETCD_PORT="${AO_ETCD_PORT:-12379}"
+ETCD_PEER_PORT="${AO_ETCD_PEER_PORT:-12380}"
+APISERVER_PORT="${AO_APISERVER_PORT:-16443}"
+KCM_PORT="${AO_KCM_PORT:-10257}"
+SCHEDULER_PORT="${AO_SCHEDULER_PORT:-10259}"
+KWOK_PORT="${AO_KWOK_PORT:-10247}"
+NODES="${AO_NODES:-3}"
+
+# Stop order is the reverse of start order.
+COMPONENTS=(etcd kube-apiserver kube-controller-manager kube-scheduler kwok)
+
+K8S_BIN="$(tool_bin kubernetes "${K8S_VERSION}")"
+ETCD_BIN="$(tool_bin etcd "${ETCD_VERSION}")"
+KWOK_BIN="$(tool_bin kwok "${KWOK_VERSION}")"
+HELM_BIN="$(tool_bin helm "${HELM_VERSION}")"
+
+kubectl_admin() { "${K8S_BIN}/kubectl" --kubeconfig "${KUBECONFIG_PATH}" "$@"; }
+
+pid_alive() {
+  local name="$1" pid
+  [[ -f "${PIDS}/${name}.pid" ]] || return 1
+  pid="$(cat "${PIDS}/${name}.pid")"
+  # A recycled PID must not be mistaken for ours: the command line must name the binary.
+  [[ -r "/proc/${pid}/cmdline" ]] && tr '\0' ' ' <"/proc/${pid}/cmdline" | grep -q -- "/${name} "
+}
+
+plane_ready() {
+  for c in "${COMPONENTS[@]}"; do pid_alive "$c" || return 1; done
+  kubectl_admin get --raw /readyz >/dev/null 2>&1
+}
+
+# ---------------------------------------------------------------------------- PKI
+gen_pki() {
+  mkdir -p "${PKI}" && cd "${PKI}"
+  openssl req -x509 -newkey rsa:2048 -nodes -days 3650 -subj "/CN=agent-orchestrator-test-ca" \
+    -keyout ca.key -out ca.crt 2>/dev/null
+  openssl genrsa -out sa.key 2048 2>/dev/null && openssl rsa -in sa.key -pubout -out sa.pub 2>/dev/null
+  cert apiserver "/CN=kube-apiserver" \
+    "subjectAltName=IP:127.0.0.1,DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local"
+  cert admin "/O=system:masters/CN=admin"
+  cert kube-controller-manager "/CN=system:kube-controller-manager"
+  cert kube-scheduler "/CN=system:kube-scheduler"
+  cert kwok "/O=system:masters/CN=kwok"
+  # A front-proxy CA lets the API server publish a request-header CA, which
+  # components that delegate authentication look for (and log about when missing).
+  openssl req -x509 -newkey rsa:2048 -nodes -days 3650 -subj "/CN=agent-orchestrator-front-proxy-ca" \
+    -keyout front-proxy-ca.key -out front-proxy-ca.crt 2>/dev/null
+  CA=front-proxy-ca cert front-proxy-client "/CN=front-proxy-client"
+  cd - >/dev/null
+}
+
+# cert NAME SUBJECT [EXTENSION]: a key and a certificate signed by $CA (default: ca).
+cert() {
+  local ext="${3:-}" ca="${CA:-ca}"
+  openssl req -newkey rsa:2048 -nodes -subj "$2" -keyout "$1.key" -out "$1.csr" 2>/dev/null
+  openssl x509 -req -in "$1.csr" -CA "${ca}.crt" -CAkey "${ca}.key" -CAcreateserial -days 3650 \
+    ${ext:+-extfile <(echo "$ext")} -out "$1.crt" 2>/dev/null
+  rm -f "$1.csr"
+}
+
+kubeconfig_for() {
+  local user="$1" out="$2"
+  local kc=("${K8S_BIN}/kubectl" --kubeconfig "$out")
+  "${kc[@]}" config set-cluster local --server "https://127.0.0.1:${APISERVER_PORT}" \
+    --certificate-authority "${PKI}/ca.crt" --embed-certs >/dev/null
+  "${kc[@]}" config set-credentials "$user" --client-certificate "${PKI}/${user}.crt" \
+    --client-key "${PKI}/${user}.key" --embed-certs >/dev/null
+  "${kc[@]}" config set-context local --cluster local --user "$user" >/dev/null
+  "${kc[@]}" config use-context local >/dev/null
+}
+
+# ---------------------------------------------------------------------- processes
+launch() {
+  local name="$1"; shift
+  # setsid: the plane outlives the shell (and the test run) that started it.
+  setsid "$@" >"${LOGS}/${name}.log" 2>&1 </dev/null &
+  echo $! >"${PIDS}/${name}.pid"
+}
+
+healthz() { curl -sk --max-time 2 "https://127.0.0.1:$1/healthz" | grep -qx ok; }
+
+stages() {
+  local s="${KWOK_BIN}/stages"
+  echo "$s/node-initialize.yaml,$s/node-heartbeat-with-lease.yaml,$s/pod-ready.yaml,$s/pod-complete.yaml,$s/pod-delete.yaml"
+}
+
+fake_node() {
+  cat <<YAML
+---
+apiVersion: v1
+kind: Node
+metadata:
+  name: kwok-node-$1
+  annotations:
+    kwok.x-k8s.io/node: fake
+    node.alpha.kubernetes.io/ttl: "0"
+  labels:
+    type: kwok
+    kubernetes.io/hostname: kwok-node-$1
+    kubernetes.io/os: linux
+    kubernetes.io/arch: amd64
+    topology.kubernetes.io/zone: zone-$(( $1 % 3 ))
+status:
+  allocatable: {cpu: "32", memory: 256Gi, pods: "110"}
+  capacity: {cpu: "32", memory: 256Gi, pods: "110"}
+YAML
+}
+
+start() {
+  "$(dirname "$0")/build-tools.sh" >/dev/null
+  if plane_ready; then
+    log "control plane already running"; echo "${KUBECONFIG_PATH}"; return 0
+  fi
+  if [[ -d "${PIDS}" ]]; then log "found a partial control plane; restarting it"; stop; fi
+  command -v openssl >/dev/null || die "openssl is required (apt-get install openssl)"
+  command -v curl >/dev/null || die "curl is required (apt-get install curl)"
+  mkdir -p "${PIDS}" "${LOGS}" && mkdir -p -m 700 "${PLANE_DIR}/etcd"
+  gen_pki
+  kubeconfig_for admin "${KUBECONFIG_PATH}"
+  kubeconfig_for kube-controller-manager "${PLANE_DIR}/kube-controller-manager.kubeconfig"
+  kubeconfig_for kube-scheduler "${PLANE_DIR}/kube-scheduler.kubeconfig"
+  kubeconfig_for kwok "${PLANE_DIR}/kwok.kubeconfig"
+
+  log "starting etcd on 127.0.0.1:${ETCD_PORT}"
+  launch etcd "${ETCD_BIN}/etcd" --name=ao --data-dir="${PLANE_DIR}/etcd" \
+    --listen-client-urls="http://127.0.0.1:${ETCD_PORT}" --advertise-client-urls="http://127.0.0.1:${ETCD_PORT}" \
+    --listen-peer-urls="http://127.0.0.1:${ETCD_PEER_PORT}" --initial-advertise-peer-urls="http://127.0.0.1:${ETCD_PEER_PORT}" \
+    --initial-cluster="ao=http://127.0.0.1:${ETCD_PEER_PORT}" --unsafe-no-fsync --log-level=warn
+  wait_for etcd 30 curl -sf --max-time 2 "http://127.0.0.1:${ETCD_PORT}/health" || fail_start etcd
+
+  log "starting kube-apiserver on https://127.0.0.1:${APISERVER_PORT}"
+  launch kube-apiserver "${K8S_BIN}/kube-apiserver" \
+    --etcd-servers="http://127.0.0.1:${ETCD_PORT}" \
+    --bind-address=127.0.0.1 --advertise-address=127.0.0.1 --secure-port="${APISERVER_PORT}" \
+    --tls-cert-file="${PKI}/apiserver.crt" --tls-private-key-file="${PKI}/apiserver.key" \
+    --client-ca-file="${PKI}/ca.crt" \
+    --requestheader-client-ca-file="${PKI}/front-proxy-ca.crt" --requestheader-allowed-names=front-proxy-client \
+    --requestheader-username-headers=X-Remote-User --requestheader-group-headers=X-Remote-Group \
+    --requestheader-extra-headers-prefix=X-Remote-Extra- \
+    --proxy-client-cert-file="${PKI}/front-proxy-client.crt" --proxy-client-key-file="${PKI}/front-proxy-client.key" \
+    --service-account-issuer="https://127.0.0.1:${APISERVER_PORT}" \
+    --service-account-key-file="${PKI}/sa.pub" --service-account-signing-key-file="${PKI}/sa.key" \
+    --service-cluster-ip-range=10.96.0.0/16 \
+    --authorization-mode=Node,RBAC --allow-privileged=true --profiling=false \
+    --endpoint-reconciler-type=none --v=1
+  # endpoint-reconciler none: the `kubernetes` Service cannot point at a loopback
+  # address (Endpoints reject 127.0.0.0/8), and nothing here dials ClusterIPs anyway.
+  wait_for kube-apiserver 90 kubectl_admin get --raw /readyz || fail_start kube-apiserver
+
+  log "starting kube-controller-manager and kube-scheduler"
+  launch kube-controller-manager "${K8S_BIN}/kube-controller-manager" \
+    --kubeconfig="${PLANE_DIR}/kube-controller-manager.kubeconfig" \
+    --authentication-kubeconfig="${PLANE_DIR}/kube-controller-manager.kubeconfig" \
+    --authorization-kubeconfig="${PLANE_DIR}/kube-controller-manager.kubeconfig" \
+    --bind-address=127.0.0.1 --secure-port="${KCM_PORT}" --leader-elect=false \
+    --use-service-account-credentials=true --service-account-private-key-file="${PKI}/sa.key" \
+    --root-ca-file="${PKI}/ca.crt" \
+    --cluster-signing-cert-file="${PKI}/ca.crt" --cluster-signing-key-file="${PKI}/ca.key" \
+    --profiling=false --v=1
+  launch kube-scheduler "${K8S_BIN}/kube-scheduler" \
+    --kubeconfig="${PLANE_DIR}/kube-scheduler.kubeconfig" \
+    --authentication-kubeconfig="${PLANE_DIR}/kube-scheduler.kubeconfig" \
+    --authorization-kubeconfig="${PLANE_DIR}/kube-scheduler.kubeconfig" \
+    --bind-address=127.0.0.1 --secure-port="${SCHEDULER_PORT}" --leader-elect=false \
+    --profiling=false --v=1
+  wait_for kube-controller-manager 60 healthz "${KCM_PORT}" || fail_start kube-controller-manager
+  wait_for kube-scheduler 60 healthz "${SCHEDULER_PORT}" || fail_start kube-scheduler
+
+  log "starting kwok with ${NODES} fake nodes"
+  launch kwok "${KWOK_BIN}/kwok" --kubeconfig="${PLANE_DIR}/kwok.kubeconfig" \
+    --config="$(stages)" \
+    --manage-all-nodes=false --manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake \
+    --node-lease-duration-seconds=40 --node-ip=127.0.0.1 \
+    --server-address="127.0.0.1:${KWOK_PORT}"
+  for i in $(seq 0 $((NODES - 1))); do fake_node "$i"; done | kubectl_admin apply -f - >/dev/null
+  wait_for "${NODES} Ready kwok nodes" 60 kubectl_admin wait --for=condition=Ready node -l type=kwok --all --timeout=2s \
+    || fail_start kwok
+  # Pods need the namespace's ServiceAccount, which the controller manager creates.
+  wait_for "the default ServiceAccount" 60 kubectl_admin get serviceaccount default -n default \
+    || fail_start kube-controller-manager
+  log "control plane ready: kubectl --kubeconfig ${KUBECONFIG_PATH} get nodes"
+  echo "${KUBECONFIG_PATH}"
+}
+
+fail_start() {
+  log "$1 did not become ready; last lines of ${LOGS}/$1.log:"
+  tail -n 20 "${LOGS}/$1.log" >&2 || true
+  stop
+  exit 1
+}
+
+stop() {
+  local i name pid
+  for (( i=${#COMPONENTS[@]}-1; i>=0; i-- )); do
+    name="${COMPONENTS[$i]}"
+    if pid_alive "$name"; then
+      pid="$(cat "${PIDS}/${name}.pid")"
+      kill -TERM "$pid" 2>/dev/null || true
+      wait_for "${name} to exit" 20 bash -c "! kill -0 $pid" || kill -KILL "$pid" 2>/dev/null || true
+    fi
+  done
+  rm -rf "${PLANE_DIR}"
+  log "control plane stopped (logs kept in ${LOGS})"
+}
+
+case "${1:-}" in
+  start)
+    shift
+    while (( $# )); do
+      case "$1" in
+        --nodes) NODES="${2:?--nodes needs a number}"; shift 2 ;;
+        --nodes=*) NODES="${1#--nodes=}"; shift ;;
+        *) die "unknown flag '$1' (start accepts --nodes N)" ;;
+      esac
+    done
+    [[ "${NODES}" =~ ^[1-9][0-9]*$ ]] || die "--nodes must be a positive integer, got '${NODES}'"
+    start ;;
+  stop) stop ;;
+  status) plane_ready ;;
+  env)
+    echo "export KUBECONFIG='${KUBECONFIG_PATH}'"
+    echo "export PATH='${K8S_BIN}:${HELM_BIN}':\"\$PATH\"" ;;
+  *) die "usage: $0 start [--nodes N] | stop | status | env" ;;
+esac

@@ -1,0 +1,31 @@
+# Shared settings for hack/ scripts. Source it; do not execute it.
+# Every path the scripts use is derived here so one variable moves them all.
+
+REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+
+# Built binaries live outside the repo, keyed by version, so a fresh clone on the
+# same machine reuses them and nothing built is ever committed.
+AO_CACHE_DIR="${AO_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/agent-orchestrator}"
+# Runtime state of the local control plane / docker engine (PKI, data, logs, pids).
+AO_STATE_DIR="${AO_STATE_DIR:-${TMPDIR:-/tmp}/agent-orchestrator}"
+
+K8S_VERSION="v1.34.4"
+ETCD_VERSION="v3.6.13"
+KWOK_VERSION="v0.8.0"
+HELM_VERSION="v3.21.4"
+
+# tool_bin TOOL VERSION: where hack/build-tools.sh puts that tool's binaries.
+tool_bin() { echo "${AO_CACHE_DIR}/bin/$1-$2"; }
+
+log() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
+die() { log "ERROR: $*"; exit 1; }
+
+# wait_for DESCRIPTION DEADLINE_SECONDS CMD...: poll CMD until it succeeds or the
+# deadline passes. Readiness is always a condition with a deadline, never a sleep.
+wait_for() {
+  local what="$1" deadline=$(( $(date +%s) + $2 )); shift 2
+  until "$@" >/dev/null 2>&1; do
+    if (( $(date +%s) >= deadline )); then log "timed out waiting for ${what}"; return 1; fi
+    sleep 0.2
+  done
+}
