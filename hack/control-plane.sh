@@ -211,13 +211,11 @@ fail_start() {
 }
 
 stop() {
-  local i name pid
+  local i name
   for (( i=${#COMPONENTS[@]}-1; i>=0; i-- )); do
     name="${COMPONENTS[$i]}"
     if pid_alive "$name"; then
-      pid="$(cat "${PIDS}/${name}.pid")"
-      kill -TERM "$pid" 2>/dev/null || true
-      wait_for "${name} to exit" 20 bash -c "! kill -0 $pid" || kill -KILL "$pid" 2>/dev/null || true
+      stop_pid "$name" "$(cat "${PIDS}/${name}.pid")" 20
     fi
   done
   rm -rf "${PLANE_DIR}"

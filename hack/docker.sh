@@ -66,9 +66,10 @@ stop() {
   [[ -f "${PIDFILE}" ]] || { log "no dockerd started by this script"; return 0; }
   local pid; pid="$(cat "${PIDFILE}")"
   if tr '\0' ' ' <"/proc/${pid}/cmdline" 2>/dev/null | grep -q -- "--pidfile ${PIDFILE}"; then
-    kill -TERM "$pid"
-    wait_for "dockerd to exit" 30 bash -c "! kill -0 $pid" || kill -KILL "$pid" 2>/dev/null || true
+    stop_pid dockerd "$pid" 30
   fi
+  # dockerd leaves its network-namespace bind mounts behind; unmount before removing.
+  awk -v dir="${DOCKER_DIR}/" 'index($2, dir) == 1 {print $2}' /proc/mounts | sort -r | xargs -r umount
   rm -rf "${DOCKER_DIR}"
   log "dockerd stopped"
 }

@@ -20,6 +20,15 @@ tool_bin() { echo "${AO_CACHE_DIR}/bin/$1-$2"; }
 log() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
 
+# exited PID: the process is gone or a zombie (its parent, often init, reaps it later).
+exited() { [[ ! -r "/proc/$1/stat" ]] || [[ "$(cut -d')' -f2 "/proc/$1/stat" 2>/dev/null | cut -d' ' -f2)" == Z ]]; }
+
+# stop_pid NAME PID DEADLINE: SIGTERM, wait for the exit, SIGKILL after the deadline.
+stop_pid() {
+  kill -TERM "$2" 2>/dev/null || return 0
+  wait_for "$1 to exit" "$3" exited "$2" || kill -KILL "$2" 2>/dev/null || true
+}
+
 # wait_for DESCRIPTION DEADLINE_SECONDS CMD...: poll CMD until it succeeds or the
 # deadline passes. Readiness is always a condition with a deadline, never a sleep.
 wait_for() {

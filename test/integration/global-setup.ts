@@ -1,5 +1,6 @@
-import { spawnSync } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
 import path from 'node:path';
+import { promisify } from 'node:util';
 import type { TestProject } from 'vitest/node';
 
 declare module 'vitest' {
@@ -36,18 +37,29 @@ function must(script: string, args: string[], env?: NodeJS.ProcessEnv): string {
   return r.stdout.split('\n').pop() ?? '';
 }
 
+// Teardown runs while vitest closes its workers, so it must not block the event loop,
+// and it stays quiet so the run ends with vitest's summary (its output shows on failure).
+async function stop(script: string): Promise<void> {
+  try {
+    await promisify(execFile)(path.join(repo, 'hack', script), ['stop'], { cwd: repo });
+  } catch (err) {
+    const { stderr } = err as { stderr?: string };
+    process.stderr.write(`hack/${script} stop failed:\n${stderr ?? String(err)}\n`);
+  }
+}
+
 /**
  * Ensures a real control plane and Docker engine are up for the run: reuses running
  * ones, starts what is missing, and on teardown stops only what it started (unless
  * AO_KEEP_RUNNING=1, handy while iterating on a test).
  */
-export default function setup(project: TestProject): () => void {
+export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   const planeWasUp = run('control-plane.sh', ['status']).ok;
   const dockerWasUp = run('docker.sh', ['status']).ok;
-  const teardown = (): void => {
+  const teardown = async (): Promise<void> => {
     if (process.env.AO_KEEP_RUNNING === '1') return;
-    if (!dockerWasUp) run('docker.sh', ['stop']);
-    if (!planeWasUp) run('control-plane.sh', ['stop']);
+    if (!dockerWasUp) await stop('docker.sh');
+    if (!planeWasUp) await stop('control-plane.sh');
   };
   try {
     const kubeconfig = must('control-plane.sh', ['start']);
@@ -56,7 +68,7 @@ export default function setup(project: TestProject): () => void {
     project.provide('kubeconfig', kubeconfig);
     project.provide('dockerHost', dockerHost);
   } catch (err) {
-    teardown();
+    await teardown();
     throw err;
   }
   return teardown;
