@@ -34,6 +34,10 @@ down: ## stop what `make up` started
 	hack/docker.sh stop
 	hack/control-plane.sh stop
 
+.PHONY: generate
+generate: deps ## regenerate crds/ and docs/api.md from the zod schemas in operator/src/api
+	node hack/generate.ts
+
 .PHONY: build
 build: deps ## compile TypeScript into dist/
 	npm run build

@@ -20,6 +20,10 @@ export default tseslint.config(
       ],
       '@typescript-eslint/restrict-template-expressions': ['error', { allowNumber: true }],
       '@typescript-eslint/consistent-type-imports': 'error',
+      '@typescript-eslint/no-unused-vars': [
+        'error',
+        { argsIgnorePattern: '^_', varsIgnorePattern: '^_', ignoreRestSiblings: true },
+      ],
       // client-node's models are data-only classes; object literals are its documented usage.
       '@typescript-eslint/no-unsafe-class-instance-assignment': 'off',
       'no-restricted-properties': [

@@ -6,7 +6,7 @@ export default defineConfig({
       {
         test: {
           name: 'unit',
-          include: ['operator/**/*.test.ts', 'runner/**/*.test.ts', 'plugins/**/*.test.ts'],
+          include: ['operator/**/*.test.ts', 'runner/**/*.test.ts', 'plugins/**/*.test.ts', 'hack/**/*.test.ts'],
           environment: 'node',
         },
       },

@@ -10,6 +10,7 @@
 #           their data and keeps the logs.
 #   status  exit 0 when every process is alive and the API server is ready.
 #   env     prints shell exports (KUBECONFIG, PATH) for `eval "$(... env)"`.
+#   bin     prints the folder holding kubectl (and the other Kubernetes binaries).
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 
@@ -239,5 +240,6 @@ case "${1:-}" in
   env)
     echo "export KUBECONFIG='${KUBECONFIG_PATH}'"
     echo "export PATH='${K8S_BIN}:${HELM_BIN}':\"\$PATH\"" ;;
-  *) die "usage: $0 start [--nodes N] | stop | status | env" ;;
+  bin) echo "${K8S_BIN}" ;;
+  *) die "usage: $0 start [--nodes N] | stop | status | env | bin" ;;
 esac

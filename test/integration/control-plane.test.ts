@@ -3,28 +3,18 @@ import {
   CoreV1Api,
   RbacAuthorizationV1Api,
   VersionApi,
-  type KubeConfig,
   type V1Pod,
 } from '@kubernetes/client-node';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { adminKubeConfig, createNamespace, statusOf, tokenKubeConfig, type TestNamespace } from '../support/kube.ts';
+import { describe, expect, it } from 'vitest';
+import { adminKubeConfig, statusOf, tokenKubeConfig, useNamespace } from '../support/kube.ts';
 import { waitFor } from '../support/wait.ts';
 
 // These prove the plane is a real Kubernetes control plane, not a stand-in: the
 // scheduler binds, kwok runs Pods, the controller manager reconciles, RBAC denies.
 describe('local control plane', () => {
-  let kc: KubeConfig;
-  let core: CoreV1Api;
-  let ns: TestNamespace;
-
-  beforeAll(async () => {
-    kc = adminKubeConfig();
-    core = kc.makeApiClient(CoreV1Api);
-    ns = await createNamespace(kc, 'smoke-');
-  });
-  afterAll(async () => {
-    await ns.delete();
-  });
+  const kc = adminKubeConfig();
+  const core = kc.makeApiClient(CoreV1Api);
+  const ns = useNamespace('smoke-');
 
   it('serves the pinned Kubernetes version on 127.0.0.1 only', async () => {
     const version = await kc.makeApiClient(VersionApi).getCode();

@@ -9,6 +9,8 @@ declare module 'vitest' {
     kubeconfig: string;
     /** DOCKER_HOST of the engine the docker-runtime tests use (unix:// or tcp://127.0.0.1). */
     dockerHost: string;
+    /** Path of the kubectl binary matching the API server. */
+    kubectl: string;
   }
 }
 
@@ -67,6 +69,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
     must('images.sh', [], { ...process.env, DOCKER_HOST: dockerHost });
     project.provide('kubeconfig', kubeconfig);
     project.provide('dockerHost', dockerHost);
+    project.provide('kubectl', path.join(must('control-plane.sh', ['bin']), 'kubectl'));
   } catch (err) {
     await teardown();
     throw err;

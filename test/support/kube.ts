@@ -1,5 +1,5 @@
 import { ApiException, CoreV1Api, KubeConfig } from '@kubernetes/client-node';
-import { inject } from 'vitest';
+import { afterAll, beforeAll, inject } from 'vitest';
 import { waitFor } from './wait.ts';
 
 /** Admin access to the real API server that the integration global setup provided. */
@@ -37,7 +37,7 @@ export interface TestNamespace {
  * A fresh namespace with a generated name. Waits for its default ServiceAccount,
  * which the controller manager creates and which Pods in it need.
  */
-export async function createNamespace(kc: KubeConfig, prefix: string): Promise<TestNamespace> {
+async function createNamespace(kc: KubeConfig, prefix: string): Promise<TestNamespace> {
   const core = kc.makeApiClient(CoreV1Api);
   const ns = await core.createNamespace({ body: { metadata: { generateName: prefix } } });
   const name = ns.metadata?.name;
@@ -49,6 +49,46 @@ export async function createNamespace(kc: KubeConfig, prefix: string): Promise<T
     name,
     delete: async () => {
       await core.deleteNamespace({ name });
+    },
+  };
+}
+
+/**
+ * The message of a failed API call: the Status message the API server returned (what
+ * kubectl would print), or the error's own message.
+ */
+export function messageOf(err: unknown): string {
+  if (err instanceof ApiException) {
+    const body: unknown = typeof err.body === 'string' ? safeJson(err.body) : err.body;
+    if (body && typeof body === 'object' && 'message' in body && typeof body.message === 'string') return body.message;
+  }
+  return err instanceof Error ? err.message : String(err);
+}
+
+function safeJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text;
+  }
+}
+
+/**
+ * A throwaway namespace for the enclosing describe block: created before its tests,
+ * deleted after them. Read `.name` inside tests and hooks.
+ */
+export function useNamespace(prefix: string): { readonly name: string } {
+  let ns: TestNamespace | undefined;
+  beforeAll(async () => {
+    ns = await createNamespace(adminKubeConfig(), prefix);
+  });
+  afterAll(async () => {
+    await ns?.delete();
+  });
+  return {
+    get name(): string {
+      if (!ns) throw new Error(`the ${prefix} test namespace was not created; see the beforeAll error`);
+      return ns.name;
     },
   };
 }

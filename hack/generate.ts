@@ -1,0 +1,43 @@
+// make generate: writes crds/ and docs/api.md from the zod schemas in operator/src/api.
+// With --check, writes nothing and fails when a generated file is out of date.
+import { readdirSync, readFileSync, writeFileSync, existsSync, mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { generatedFiles, type ExampleDoc } from '../operator/src/api/generate/files.ts';
+
+const root = path.resolve(import.meta.dirname, '..');
+
+/** The YAML documents of examples/, each with its kind, in file order. */
+export function readExamples(): ExampleDoc[] {
+  const dir = path.join(root, 'examples');
+  return readdirSync(dir)
+    .filter((f) => f.endsWith('.yaml'))
+    .sort()
+    .flatMap((f) =>
+      readFileSync(path.join(dir, f), 'utf8')
+        .split(/^---\n/m)
+        .filter((text) => text.trim() !== '')
+        .map((text) => ({ kind: /^kind:\s*(\S+)/m.exec(text)?.[1] ?? '', text })),
+    );
+}
+
+function main(): void {
+  const check = process.argv.includes('--check');
+  const stale: string[] = [];
+  for (const [file, content] of generatedFiles(readExamples())) {
+    const target = path.join(root, file);
+    const current = existsSync(target) ? readFileSync(target, 'utf8') : undefined;
+    if (current === content) continue;
+    stale.push(file);
+    if (!check) {
+      mkdirSync(path.dirname(target), { recursive: true });
+      writeFileSync(target, content);
+    }
+  }
+  if (check && stale.length) {
+    process.stderr.write(`out of date with operator/src/api: ${stale.join(', ')}\nrun: make generate\n`);
+    process.exit(1);
+  }
+  process.stdout.write(stale.length ? `wrote ${stale.join(', ')}\n` : 'generated files are up to date\n');
+}
+
+if (process.argv[1] === import.meta.filename) main();

@@ -1,0 +1,220 @@
+import { z } from 'zod';
+import {
+  capability,
+  conditions,
+  dnsLabel,
+  nonNegative,
+  objectName,
+  observedGeneration,
+  timestamp,
+} from './common.ts';
+import { asMap, asSet, withRules } from './validation.ts';
+
+// A Kubernetes resource quantity ("500m", "2", "1.5Gi"); integers are accepted too.
+const QUANTITY = /^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$/;
+const quantity = z
+  .union([z.int().min(0).max(Number.MAX_SAFE_INTEGER), z.string().max(64).regex(QUANTITY)])
+  .describe('A resource quantity such as 500m, 2 or 1Gi.');
+
+const resourceList = z
+  .strictObject({
+    cpu: quantity.optional().describe('CPU, in cores (1) or millicores (500m).'),
+    memory: quantity.optional().describe('Memory, in bytes with a suffix (512Mi, 2Gi).'),
+  })
+  .describe('CPU and memory quantities.');
+
+export const envVar = withRules(
+  z
+    .strictObject({
+      name: z
+        .string()
+        .min(1)
+        .max(256)
+        .regex(/^[-._a-zA-Z][-._a-zA-Z0-9]*$/, { message: "must be letters, digits, '_', '-' or '.'" })
+        .describe('Name of the environment variable.'),
+      value: z.string().max(32768).optional().describe('Literal value.'),
+      valueFrom: z
+        .strictObject({
+          secretKeyRef: z
+            .strictObject({
+              name: objectName('a Secret').describe('Name of a Secret in the agent’s namespace.'),
+              key: z.string().min(1).max(253).describe('Key within the Secret.'),
+            })
+            .describe('Read the value from a key of a Secret (API keys, tokens).'),
+        })
+        .optional()
+        .describe('Take the value from another object instead of a literal.'),
+    })
+    .describe('An environment variable for the agent process.'),
+  [
+    {
+      rule: '!(has(self.value) && has(self.valueFrom))',
+      message: 'set either value or valueFrom, not both',
+      holds: (e) => !(e.value !== undefined && e.valueFrom !== undefined),
+    },
+  ],
+);
+
+export const runtimeTypes = ['kubernetes', 'docker'] as const;
+
+export const agentRuntime = z
+  .strictObject({
+    type: z
+      .enum(runtimeTypes)
+      .describe('Where the agent runs: kubernetes (a Pod) or docker (a container on a Docker engine).'),
+    image: z
+      .string()
+      .min(1)
+      .max(1024)
+      .describe('Container image of the agent, e.g. agent-orchestrator/runner:latest. Required.'),
+    command: z
+      .array(z.string().max(4096))
+      .max(64)
+      .optional()
+      .describe('Entrypoint override; the image’s entrypoint when unset.'),
+    args: z.array(z.string().max(4096)).max(256).optional().describe('Arguments to the entrypoint.'),
+    env: asMap(z.array(envVar).max(128), 'name').optional().describe('Environment variables, unique by name.'),
+    resources: z
+      .strictObject({
+        requests: resourceList.optional().describe('Resources reserved for the agent.'),
+        limits: resourceList.optional().describe('Resources the agent may not exceed.'),
+      })
+      .optional()
+      .describe('CPU and memory for the agent’s Pod or container.'),
+    docker: z
+      .strictObject({
+        host: z
+          .string()
+          .max(1024)
+          .regex(/^(unix:\/\/\/|tcp:\/\/)\S+$/, {
+            message: 'must be unix:///path/to/docker.sock or tcp://host:port',
+          })
+          .optional()
+          .describe("Docker endpoint (unix:///var/run/docker.sock or tcp://127.0.0.1:2375); the operator's default when unset."),
+      })
+      .optional()
+      .describe('Settings of the docker runtime.'),
+  })
+  .describe('How the agent’s workload is run.');
+
+export const agentDesiredStates = ['Active', 'Sleeping'] as const;
+
+const heartbeat = withRules(
+  z
+    .strictObject({
+      intervalSeconds: z.int().min(1).max(300).default(10).describe('How often the runner renews its Lease.'),
+      timeoutSeconds: z
+        .int()
+        .min(2)
+        .max(3600)
+        .default(30)
+        .describe('A Lease older than this marks the agent unhealthy and hands its tasks back.'),
+    })
+    .describe('Liveness of the agent, proved by renewing the Lease agent-<name>.'),
+  [
+    {
+      rule: 'self.timeoutSeconds > self.intervalSeconds',
+      message: 'heartbeat.timeoutSeconds must be greater than intervalSeconds (e.g. 3x), or healthy agents time out',
+      fieldPath: '.timeoutSeconds',
+      holds: (h) => h.timeoutSeconds > h.intervalSeconds,
+    },
+  ],
+);
+
+/** The spec of an Agent; also the template of an autoscaling pool. */
+export const agentSpec = z
+  .strictObject({
+    capabilities: asSet(z.array(capability).max(64))
+      .default([])
+      .describe('What this agent can do; tasks are routed by these (code-review, typescript, gpu).'),
+    runtime: agentRuntime,
+    maxConcurrentTasks: z.int().min(1).max(1000).default(1).describe('How many tasks the agent runs at once.'),
+    desiredState: z
+      .enum(agentDesiredStates)
+      .default('Active')
+      .describe('Active runs the workload; Sleeping stops it but keeps the Agent, its stats and its place in pools.'),
+    // A complete default: the API server checks defaults against the CEL rules as they
+    // stand, without filling in the nested defaults first.
+    heartbeat: heartbeat.default(() => heartbeat.parse({})),
+    context: z
+      .strictObject({
+        windowTokens: z.int().min(1).max(100_000_000).describe('Size of the agent’s context window, in tokens.'),
+        compactAtPercent: z
+          .int()
+          .min(1)
+          .max(100)
+          .default(80)
+          .describe('Compact the context when usage reaches this percentage of the window.'),
+      })
+      .optional()
+      .describe('Context-window budget of an LLM agent.'),
+  })
+  .describe('The desired state of an Agent.');
+
+export const agentPhases = [
+  'Pending',
+  'Starting',
+  'Ready',
+  'Busy',
+  'Sleeping',
+  'Draining',
+  'Failed',
+  'Terminating',
+] as const;
+
+export const agentStatus = z
+  .object({
+    phase: z.enum(agentPhases).optional().describe('Where the agent is in its lifecycle.'),
+    conditions: conditions.optional(),
+    activeTasks: nonNegative(1000).optional().describe('Tasks the agent is running now.'),
+    lastHeartbeatTime: timestamp.optional().describe('When the runner last renewed the agent’s Lease.'),
+    workload: z
+      .object({
+        kind: z.enum(['Pod', 'Container']).describe('Pod (kubernetes runtime) or Container (docker runtime).'),
+        name: z.string().max(253).describe('Name of the Pod or container.'),
+        id: z.string().max(128).optional().describe('UID of the Pod or ID of the container.'),
+      })
+      .optional()
+      .describe('The workload that runs the agent now.'),
+    stats: z
+      .object({
+        succeeded: nonNegative(Number.MAX_SAFE_INTEGER).default(0).describe('Tasks completed successfully.'),
+        failed: nonNegative(Number.MAX_SAFE_INTEGER).default(0).describe('Tasks that failed on this agent.'),
+        consecutiveFailures: nonNegative(Number.MAX_SAFE_INTEGER)
+          .default(0)
+          .describe('Failures since the last success; opens the circuit breaker at its threshold.'),
+      })
+      .optional()
+      .describe('Outcome counters, kept across sleep and restarts.'),
+    contextUsage: z
+      .object({
+        tokens: nonNegative(Number.MAX_SAFE_INTEGER).describe('Tokens in the context window now.'),
+        percent: nonNegative(100).describe('Share of the window in use.'),
+      })
+      .optional()
+      .describe('Context-window usage, reported by the runner.'),
+    observedGeneration: observedGeneration.optional(),
+  })
+  .describe('The observed state of an Agent.');
+
+export const agent = withRules(
+  z.object({
+    apiVersion: z.string().optional(),
+    kind: z.string().optional(),
+    metadata: z.object({ name: dnsLabel('an Agent name').optional() }).loose().optional(),
+    spec: agentSpec,
+    status: agentStatus.optional(),
+  }),
+  [
+    {
+      rule: 'self.spec.runtime.type == oldSelf.spec.runtime.type',
+      message:
+        'spec.runtime.type is immutable: delete the Agent and create it again to move it to another runtime',
+      fieldPath: '.spec.runtime.type',
+    },
+  ],
+);
+
+export type AgentSpec = z.infer<typeof agentSpec>;
+export type AgentStatus = z.infer<typeof agentStatus>;
+export type Agent = z.infer<typeof agent>;
