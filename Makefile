@@ -61,6 +61,10 @@ test-integration: deps tools ## integration tests against a real kube-apiserver 
 .PHONY: test
 test: lint typecheck test-unit test-integration ## everything CI runs
 
+.PHONY: bench
+bench: build tools ## benchmarks (bench/): operator start-up time and memory with 10,000 cached objects
+	node bench/informer-startup.ts
+
 .PHONY: clean
 clean: ## remove build output (the binary cache in ~/.cache/agent-orchestrator stays)
 	rm -rf dist coverage

@@ -11,6 +11,8 @@
 #   status  exit 0 when every process is alive and the API server is ready.
 #   env     prints shell exports (KUBECONFIG, PATH) for `eval "$(... env)"`.
 #   bin     prints the folder holding kubectl (and the other Kubernetes binaries).
+#   etcd-url prints etcd's client URL (tests compact etcd through it).
+#   restart kube-apiserver   SIGKILLs the API server and starts it again (tests).
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 
@@ -95,7 +97,8 @@ kubeconfig_for() {
 launch() {
   local name="$1"; shift
   # setsid: the plane outlives the shell (and the test run) that started it.
-  setsid "$@" >"${LOGS}/${name}.log" 2>&1 </dev/null &
+  # Appending keeps the log of a component across restarts; start() truncates it first.
+  setsid "$@" >>"${LOGS}/${name}.log" 2>&1 </dev/null &
   echo $! >"${PIDS}/${name}.pid"
 }
 
@@ -128,6 +131,41 @@ status:
 YAML
 }
 
+launch_apiserver() {
+  # endpoint-reconciler none: the `kubernetes` Service cannot point at a loopback
+  # address (Endpoints reject 127.0.0.0/8), and nothing here dials ClusterIPs anyway.
+  # PodTemplates bypass the watch cache, so tests can expire a watch (410 Gone) by
+  # compacting etcd; nothing else uses them.
+  launch kube-apiserver "${K8S_BIN}/kube-apiserver" \
+    --etcd-servers="http://127.0.0.1:${ETCD_PORT}" \
+    --bind-address=127.0.0.1 --advertise-address=127.0.0.1 --secure-port="${APISERVER_PORT}" \
+    --tls-cert-file="${PKI}/apiserver.crt" --tls-private-key-file="${PKI}/apiserver.key" \
+    --client-ca-file="${PKI}/ca.crt" \
+    --requestheader-client-ca-file="${PKI}/front-proxy-ca.crt" --requestheader-allowed-names=front-proxy-client \
+    --requestheader-username-headers=X-Remote-User --requestheader-group-headers=X-Remote-Group \
+    --requestheader-extra-headers-prefix=X-Remote-Extra- \
+    --proxy-client-cert-file="${PKI}/front-proxy-client.crt" --proxy-client-key-file="${PKI}/front-proxy-client.key" \
+    --service-account-issuer="https://127.0.0.1:${APISERVER_PORT}" \
+    --service-account-key-file="${PKI}/sa.pub" --service-account-signing-key-file="${PKI}/sa.key" \
+    --service-cluster-ip-range=10.96.0.0/16 \
+    --authorization-mode=Node,RBAC --allow-privileged=true --profiling=false \
+    --endpoint-reconciler-type=none --watch-cache-sizes=podtemplates#0 --v=1
+}
+
+# restart COMPONENT: SIGKILL one component (a crash, not a shutdown) and start it again
+# with the same arguments and data. Tests use it to prove clients recover.
+restart() {
+  local name="$1"
+  [[ "$name" == kube-apiserver ]] || die "restart supports kube-apiserver only"
+  pid_alive "$name" || die "$name is not running; start the plane first"
+  local pid; pid="$(cat "${PIDS}/${name}.pid")"
+  kill -KILL "$pid"
+  wait_for "${name} to exit" 20 exited "$pid" || die "$name (pid $pid) did not exit"
+  log "restarting $name"
+  launch_apiserver
+  wait_for kube-apiserver 90 kubectl_admin get --raw /readyz || die "$name did not become ready again"
+}
+
 start() {
   "$(dirname "$0")/build-tools.sh" >/dev/null
   if plane_ready; then
@@ -137,6 +175,7 @@ start() {
   command -v openssl >/dev/null || die "openssl is required (apt-get install openssl)"
   command -v curl >/dev/null || die "curl is required (apt-get install curl)"
   mkdir -p "${PIDS}" "${LOGS}" && mkdir -p -m 700 "${PLANE_DIR}/etcd"
+  for c in "${COMPONENTS[@]}"; do : >"${LOGS}/${c}.log"; done
   gen_pki
   kubeconfig_for admin "${KUBECONFIG_PATH}"
   kubeconfig_for kube-controller-manager "${PLANE_DIR}/kube-controller-manager.kubeconfig"
@@ -151,22 +190,7 @@ start() {
   wait_for etcd 30 curl -sf --max-time 2 "http://127.0.0.1:${ETCD_PORT}/health" || fail_start etcd
 
   log "starting kube-apiserver on https://127.0.0.1:${APISERVER_PORT}"
-  launch kube-apiserver "${K8S_BIN}/kube-apiserver" \
-    --etcd-servers="http://127.0.0.1:${ETCD_PORT}" \
-    --bind-address=127.0.0.1 --advertise-address=127.0.0.1 --secure-port="${APISERVER_PORT}" \
-    --tls-cert-file="${PKI}/apiserver.crt" --tls-private-key-file="${PKI}/apiserver.key" \
-    --client-ca-file="${PKI}/ca.crt" \
-    --requestheader-client-ca-file="${PKI}/front-proxy-ca.crt" --requestheader-allowed-names=front-proxy-client \
-    --requestheader-username-headers=X-Remote-User --requestheader-group-headers=X-Remote-Group \
-    --requestheader-extra-headers-prefix=X-Remote-Extra- \
-    --proxy-client-cert-file="${PKI}/front-proxy-client.crt" --proxy-client-key-file="${PKI}/front-proxy-client.key" \
-    --service-account-issuer="https://127.0.0.1:${APISERVER_PORT}" \
-    --service-account-key-file="${PKI}/sa.pub" --service-account-signing-key-file="${PKI}/sa.key" \
-    --service-cluster-ip-range=10.96.0.0/16 \
-    --authorization-mode=Node,RBAC --allow-privileged=true --profiling=false \
-    --endpoint-reconciler-type=none --v=1
-  # endpoint-reconciler none: the `kubernetes` Service cannot point at a loopback
-  # address (Endpoints reject 127.0.0.0/8), and nothing here dials ClusterIPs anyway.
+  launch_apiserver
   wait_for kube-apiserver 90 kubectl_admin get --raw /readyz || fail_start kube-apiserver
 
   log "starting kube-controller-manager and kube-scheduler"
@@ -241,5 +265,7 @@ case "${1:-}" in
     echo "export KUBECONFIG='${KUBECONFIG_PATH}'"
     echo "export PATH='${K8S_BIN}:${HELM_BIN}':\"\$PATH\"" ;;
   bin) echo "${K8S_BIN}" ;;
-  *) die "usage: $0 start [--nodes N] | stop | status | env | bin" ;;
+  etcd-url) echo "http://127.0.0.1:${ETCD_PORT}" ;;
+  restart) restart "${2:-}" ;;
+  *) die "usage: $0 start [--nodes N] | stop | status | env | bin | etcd-url | restart kube-apiserver" ;;
 esac

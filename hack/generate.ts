@@ -1,8 +1,10 @@
-// make generate: writes crds/ and docs/api.md from the zod schemas in operator/src/api.
+// make generate: writes crds/, docs/api.md and docs/configuration.md from the zod schemas
+// in operator/src/api and operator/src/config.
 // With --check, writes nothing and fails when a generated file is out of date.
 import { readdirSync, readFileSync, writeFileSync, existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { generatedFiles, type ExampleDoc } from '../operator/src/api/generate/files.ts';
+import { configurationReference } from '../operator/src/config/reference.ts';
 
 const root = path.resolve(import.meta.dirname, '..');
 
@@ -20,10 +22,17 @@ export function readExamples(): ExampleDoc[] {
     );
 }
 
+/** Every file `make generate` writes, by path relative to the repository root. */
+export function allGeneratedFiles(): Map<string, string> {
+  const files = generatedFiles(readExamples());
+  files.set('docs/configuration.md', configurationReference());
+  return files;
+}
+
 function main(): void {
   const check = process.argv.includes('--check');
   const stale: string[] = [];
-  for (const [file, content] of generatedFiles(readExamples())) {
+  for (const [file, content] of allGeneratedFiles()) {
     const target = path.join(root, file);
     const current = existsSync(target) ? readFileSync(target, 'utf8') : undefined;
     if (current === content) continue;

@@ -20,8 +20,14 @@ tool_bin() { echo "${AO_CACHE_DIR}/bin/$1-$2"; }
 log() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
 
-# exited PID: the process is gone or a zombie (its parent, often init, reaps it later).
-exited() { [[ ! -r "/proc/$1/stat" ]] || [[ "$(cut -d')' -f2 "/proc/$1/stat" 2>/dev/null | cut -d' ' -f2)" == Z ]]; }
+# exited PID: the process is gone, or a zombie whose threads have all finished (its
+# parent, often init, reaps it later). A multi-threaded process's main thread turns
+# zombie before the others have released its sockets and files.
+exited() {
+  [[ ! -r "/proc/$1/stat" ]] && return 0
+  [[ "$(cut -d')' -f2 "/proc/$1/stat" 2>/dev/null | cut -d' ' -f2)" == Z ]] || return 1
+  (( $(ls "/proc/$1/task" 2>/dev/null | wc -l) <= 1 ))
+}
 
 # stop_pid NAME PID DEADLINE: SIGTERM, wait for the exit, SIGKILL after the deadline.
 stop_pid() {

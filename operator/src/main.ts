@@ -1,23 +1,49 @@
-import { KubeConfig, VersionApi } from '@kubernetes/client-node';
+import { KubeConfig } from '@kubernetes/client-node';
+import { kinds } from './api/kinds.ts';
 import { ConfigError, loadConfig } from './config/config.ts';
+import { Manager } from './runtime/manager.ts';
+import { resourceOfKind } from './runtime/rest/resource.ts';
 import { createLogger } from './telemetry/logger.ts';
 
-// Composition root. Controllers are registered here as they land; today it proves the
-// chain config -> logger -> API client works and reports the server it reached.
-async function main(): Promise<void> {
+// Composition root: configuration, logger, API access, caches and controllers.
+async function main(): Promise<number> {
   const config = loadConfig();
   const logger = createLogger(config);
-  const kc = new KubeConfig();
-  kc.loadFromDefault();
-  const version = await kc.makeApiClient(VersionApi).getCode();
-  logger.info({ server: kc.getCurrentCluster()?.server, version: version.gitVersion }, 'connected to the API server');
+  const kubeConfig = new KubeConfig();
+  kubeConfig.loadFromDefault();
+  logger.info(
+    { server: kubeConfig.getCurrentCluster()?.server, identity: config.identity, leaderElect: config.leaderElect },
+    'starting agent-orchestrator',
+  );
+
+  const manager = new Manager({ config, kubeConfig, logger });
+  for (const kind of kinds) manager.informer(resourceOfKind(kind));
+
+  const stop = new AbortController();
+  const onSignal = (signal: NodeJS.Signals): void => {
+    if (stop.signal.aborted) {
+      logger.warn({ signal }, 'second signal: exiting at once');
+      process.exit(1);
+    }
+    logger.info({ signal }, 'signal received');
+    stop.abort();
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+  return manager.run(stop.signal);
 }
 
-main().catch((err: unknown) => {
-  if (err instanceof ConfigError) {
-    process.stderr.write(`agent-orchestrator: ${err.message}\n`);
-    process.exit(2);
-  }
-  process.stderr.write(`agent-orchestrator: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
-  process.exit(1);
-});
+main().then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`agent-orchestrator: ${err.message}\n`);
+      process.exitCode = 2;
+      return;
+    }
+    process.stderr.write(`agent-orchestrator: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    process.exitCode = 1;
+  },
+);

@@ -1,12 +1,11 @@
 import {
   AppsV1Api,
   CoreV1Api,
-  RbacAuthorizationV1Api,
   VersionApi,
   type V1Pod,
 } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
-import { adminKubeConfig, statusOf, tokenKubeConfig, useNamespace } from '../support/kube.ts';
+import { adminKubeConfig, grantRole, statusOf, tokenKubeConfig, useNamespace } from '../support/kube.ts';
 import { waitFor } from '../support/wait.ts';
 
 // These prove the plane is a real Kubernetes control plane, not a stand-in: the
@@ -96,22 +95,7 @@ describe('local control plane', () => {
     expect(denied).toBe(403);
 
     // The token authenticates: granting a role turns the same call into a success.
-    const rbac = kc.makeApiClient(RbacAuthorizationV1Api);
-    await rbac.createNamespacedRole({
-      namespace: ns.name,
-      body: {
-        metadata: { name: 'pod-reader' },
-        rules: [{ apiGroups: [''], resources: ['pods'], verbs: ['list'] }],
-      },
-    });
-    await rbac.createNamespacedRoleBinding({
-      namespace: ns.name,
-      body: {
-        metadata: { name: 'no-role-reads-pods' },
-        roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'pod-reader' },
-        subjects: [{ kind: 'ServiceAccount', name: 'no-role', namespace: ns.name }],
-      },
-    });
+    await grantRole(ns.name, 'no-role', 'pod-reader', [{ apiGroups: [''], resources: ['pods'], verbs: ['list'] }]);
     const allowed = await waitFor('the RoleBinding to take effect', () => asAgent.listNamespacedPod({ namespace: ns.name }));
     expect(allowed.kind ?? 'PodList').toBe('PodList');
     const stillDenied = await asAgent.listNamespacedSecret({ namespace: ns.name }).then(

@@ -11,6 +11,8 @@ declare module 'vitest' {
     dockerHost: string;
     /** Path of the kubectl binary matching the API server. */
     kubectl: string;
+    /** etcd's client URL (tests compact etcd through its HTTP gateway). */
+    etcdUrl: string;
   }
 }
 
@@ -70,6 +72,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
     project.provide('kubeconfig', kubeconfig);
     project.provide('dockerHost', dockerHost);
     project.provide('kubectl', path.join(must('control-plane.sh', ['bin']), 'kubectl'));
+    project.provide('etcdUrl', must('control-plane.sh', ['etcd-url']));
   } catch (err) {
     await teardown();
     throw err;

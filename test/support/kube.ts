@@ -1,4 +1,7 @@
-import { ApiException, CoreV1Api, KubeConfig } from '@kubernetes/client-node';
+import { ApiException, CoreV1Api, KubeConfig, RbacAuthorizationV1Api, type V1PolicyRule } from '@kubernetes/client-node';
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { afterAll, beforeAll, inject } from 'vitest';
 import { waitFor } from './wait.ts';
 
@@ -21,6 +24,38 @@ export function tokenKubeConfig(admin: KubeConfig, user: string, token: string):
     currentContext: user,
   });
   return kc;
+}
+
+/**
+ * A kubeconfig file for a ServiceAccount of the test cluster (a fresh token, 1 hour),
+ * for processes that must run with that identity rather than as admin.
+ */
+export async function serviceAccountKubeconfig(namespace: string, serviceAccount: string): Promise<string> {
+  const admin = adminKubeConfig();
+  const core = admin.makeApiClient(CoreV1Api);
+  const request = await core.createNamespacedServiceAccountToken({
+    name: serviceAccount,
+    namespace,
+    body: { spec: { audiences: [], expirationSeconds: 3600 } },
+  });
+  const kc = tokenKubeConfig(admin, serviceAccount, request.status?.token ?? '');
+  const file = path.join(await mkdtemp(path.join(tmpdir(), 'kubeconfig-')), 'config');
+  await writeFile(file, kc.exportConfig(), { mode: 0o600 });
+  return file;
+}
+
+/** Creates a Role with `rules` and binds it to a ServiceAccount of the same namespace. */
+export async function grantRole(namespace: string, serviceAccount: string, role: string, rules: V1PolicyRule[]): Promise<void> {
+  const rbac = adminKubeConfig().makeApiClient(RbacAuthorizationV1Api);
+  await rbac.createNamespacedRole({ namespace, body: { metadata: { name: role }, rules } });
+  await rbac.createNamespacedRoleBinding({
+    namespace,
+    body: {
+      metadata: { name: `${serviceAccount}-${role}` },
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: role },
+      subjects: [{ kind: 'ServiceAccount', name: serviceAccount, namespace }],
+    },
+  });
 }
 
 /** The HTTP status of a failed API call, or undefined when it is not an API error. */

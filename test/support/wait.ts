@@ -10,7 +10,7 @@ export interface WaitOptions {
  */
 export async function waitFor<T>(
   what: string,
-  probe: () => Promise<T | undefined>,
+  probe: () => Promise<T | undefined> | T | undefined,
   { timeoutMs = 60_000, intervalMs = 100 }: WaitOptions = {},
 ): Promise<T> {
   const deadline = Date.now() + timeoutMs;

@@ -13,7 +13,59 @@ describe('parseConfig', () => {
     { name: 'flag beats environment', argv: ['--log-level=trace'], env: { AO_LOG_LEVEL: 'fatal' }, logLevel: 'trace' },
     { name: 'empty environment value means unset', argv: [], env: { AO_LOG_LEVEL: '' }, logLevel: 'info' },
   ])('$name', ({ argv, env, logLevel }) => {
-    expect(parseConfig(argv, env)).toEqual({ logLevel });
+    expect(parseConfig(argv, env).logLevel).toBe(logLevel);
+  });
+
+  it('has the defaults a production operator expects', () => {
+    expect(parseConfig([], { POD_NAME: 'op-0' }, 'agents-system')).toEqual({
+      logLevel: 'info',
+      metricsBindAddress: ':8080',
+      healthProbeBindAddress: ':8081',
+      leaderElect: true,
+      leaderElectionId: 'agent-orchestrator',
+      leaderElectionNamespace: 'agents-system',
+      leaseDurationSeconds: 15,
+      renewDeadlineSeconds: 10,
+      retryPeriodSeconds: 2,
+      identity: 'op-0',
+      shutdownTimeoutSeconds: 30,
+      kubeApiQps: 20,
+      kubeApiBurst: 30,
+      watchNamespaces: [],
+      resyncPeriodSeconds: 3600,
+      watchdogSeconds: 300,
+    });
+  });
+
+  it('parses booleans, numbers and lists from strings, and freezes the result', () => {
+    const config = parseConfig(
+      ['--leader-elect=false', '--kube-api-qps=50.5', '--watch-namespaces', 'team-a, team-b,'],
+      { AO_SHUTDOWN_TIMEOUT: '5', POD_NAMESPACE: 'ops' },
+    );
+    expect(config).toMatchObject({
+      leaderElect: false,
+      kubeApiQps: 50.5,
+      watchNamespaces: ['team-a', 'team-b'],
+      shutdownTimeoutSeconds: 5,
+      leaderElectionNamespace: 'ops',
+    });
+    expect(Object.isFrozen(config)).toBe(true);
+    expect(Object.isFrozen(config.watchNamespaces)).toBe(true);
+  });
+
+  it('gives each replica a distinct identity outside a Pod', () => {
+    expect(parseConfig([], {}).identity).not.toBe(parseConfig([], {}).identity);
+  });
+
+  it.each([
+    [['--leader-elect=maybe'], /--leader-elect \/ AO_LEADER_ELECT/],
+    [['--kube-api-burst=0'], /--kube-api-burst \/ AO_KUBE_API_BURST: .*>=1/],
+    [['--metrics-bind-address=8080'], /--metrics-bind-address .* must be host:port/],
+    [['--watch-namespaces=Team_A'], /--watch-namespaces .* DNS label/],
+    [['--leader-elect-lease-duration=10'], /--leader-elect-lease-duration .* greater than the renew deadline/],
+    [['--leader-elect-retry-period=9'], /--leader-elect-renew-deadline .* 1\.2 x the retry period/],
+  ])('rejects %j naming the setting', (argv, message) => {
+    expect(() => parseConfig(argv, {})).toThrow(message);
   });
 
   it('names the flag, the variable and the allowed values for a bad level', () => {
@@ -31,6 +83,7 @@ describe('parseConfig', () => {
     fc.assert(
       fc.property(fc.constantFrom(...levels), fc.option(fc.string()), (flag, env) => {
         const config = parseConfig([`--log-level=${flag}`], env === null ? {} : { AO_LOG_LEVEL: env });
+        expect(Object.isFrozen(config)).toBe(true);
         expect(config.logLevel).toBe(flag);
       }),
     );

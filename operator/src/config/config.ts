@@ -1,34 +1,172 @@
+import { randomBytes } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
 
+// Where Kubernetes mounts the ServiceAccount's namespace into every Pod.
+const IN_CLUSTER_NAMESPACE_FILE = '/var/run/secrets/kubernetes.io/serviceaccount/namespace';
+
+const seconds = (min: number, max: number): z.ZodCoercedNumber => z.coerce.number().int().min(min).max(max);
+const bindAddress = z
+  .string()
+  .regex(/^(0|(\[[0-9a-fA-F:]+\]|[^:\s]*):\d{1,5})$/, { message: 'must be host:port (":8080", "127.0.0.1:0") or 0 to disable' });
+
 /**
- * The operator's whole configuration. Every setting has a flag (`--log-level`) and an
- * environment variable (`AO_LOG_LEVEL`); a flag wins over the environment. This module
- * is the only reader of process.env and process.argv in the operator.
+ * Every setting of the operator: a flag, an environment variable, a default and a
+ * description (docs/configuration.md is generated from this table). A flag wins over
+ * the environment. This module is the only reader of process.env and process.argv.
  */
-export const configSchema = z.object({
-  logLevel: z
-    .enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal'])
-    .default('info')
-    .describe('minimum level of log lines written to stdout'),
+export const settings = [
+  {
+    key: 'logLevel',
+    flag: 'log-level',
+    env: 'AO_LOG_LEVEL',
+    schema: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal']).default('info'),
+    description: 'Minimum level of the JSON log lines written to stdout.',
+  },
+  {
+    key: 'metricsBindAddress',
+    flag: 'metrics-bind-address',
+    env: 'AO_METRICS_BIND_ADDRESS',
+    schema: bindAddress.default(':8080'),
+    description: 'Where /metrics is served (Prometheus text format); 0 disables it.',
+  },
+  {
+    key: 'healthProbeBindAddress',
+    flag: 'health-probe-bind-address',
+    env: 'AO_HEALTH_PROBE_BIND_ADDRESS',
+    schema: bindAddress.default(':8081'),
+    description: 'Where /healthz and /readyz are served; 0 disables them.',
+  },
+  {
+    key: 'leaderElect',
+    flag: 'leader-elect',
+    env: 'AO_LEADER_ELECT',
+    schema: z.stringbool().default(true),
+    description: 'Run controllers only on the replica that holds the leader Lease (true/false).',
+  },
+  {
+    key: 'leaderElectionId',
+    flag: 'leader-election-id',
+    env: 'AO_LEADER_ELECTION_ID',
+    schema: z.string().regex(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/).max(253).default('agent-orchestrator'),
+    description: 'Name of the leader Lease.',
+  },
+  {
+    key: 'leaderElectionNamespace',
+    flag: 'leader-election-namespace',
+    env: 'AO_LEADER_ELECTION_NAMESPACE',
+    schema: z.string().regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/).max(63).optional(),
+    description: "Namespace of the leader Lease; the Pod's own namespace in a cluster, else default.",
+  },
+  {
+    key: 'leaseDurationSeconds',
+    flag: 'leader-elect-lease-duration',
+    env: 'AO_LEADER_ELECT_LEASE_DURATION',
+    schema: seconds(2, 600).default(15),
+    description: 'Seconds a standby waits after the last renewal before taking the Lease.',
+  },
+  {
+    key: 'renewDeadlineSeconds',
+    flag: 'leader-elect-renew-deadline',
+    env: 'AO_LEADER_ELECT_RENEW_DEADLINE',
+    schema: seconds(1, 600).default(10),
+    description: 'Seconds the leader keeps trying to renew before it stops its controllers and exits.',
+  },
+  {
+    key: 'retryPeriodSeconds',
+    flag: 'leader-elect-retry-period',
+    env: 'AO_LEADER_ELECT_RETRY_PERIOD',
+    schema: seconds(1, 60).default(2),
+    description: 'Seconds between attempts to acquire or renew the Lease.',
+  },
+  {
+    key: 'identity',
+    flag: 'identity',
+    env: 'AO_IDENTITY',
+    schema: z.string().min(1).max(128).optional(),
+    description: 'This replica in the Lease and in Events; POD_NAME, else the hostname with a random suffix.',
+  },
+  {
+    key: 'shutdownTimeoutSeconds',
+    flag: 'shutdown-timeout',
+    env: 'AO_SHUTDOWN_TIMEOUT',
+    schema: seconds(1, 3600).default(30),
+    description: 'On SIGTERM, seconds to let reconciles in flight finish before exiting anyway.',
+  },
+  {
+    key: 'kubeApiQps',
+    flag: 'kube-api-qps',
+    env: 'AO_KUBE_API_QPS',
+    schema: z.coerce.number().positive().max(10000).default(20),
+    description: 'Sustained requests per second to the API server (client-side rate limit).',
+  },
+  {
+    key: 'kubeApiBurst',
+    flag: 'kube-api-burst',
+    env: 'AO_KUBE_API_BURST',
+    schema: z.coerce.number().int().min(1).max(10000).default(30),
+    description: 'Requests allowed in a burst above kube-api-qps.',
+  },
+  {
+    key: 'watchNamespaces',
+    flag: 'watch-namespaces',
+    env: 'AO_WATCH_NAMESPACES',
+    schema: z
+      .string()
+      .default('')
+      .transform((s) => s.split(',').map((n) => n.trim()).filter((n) => n !== ''))
+      .pipe(z.array(z.string().regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, { message: 'each namespace must be a DNS label' }))),
+    description: 'Comma-separated namespaces to watch; empty watches every namespace.',
+  },
+  {
+    key: 'resyncPeriodSeconds',
+    flag: 'resync-period',
+    env: 'AO_RESYNC_PERIOD',
+    schema: seconds(0, 86400).default(3600),
+    description: 'Seconds between re-deliveries of every cached object to the controllers; 0 disables.',
+  },
+  {
+    key: 'watchdogSeconds',
+    flag: 'watch-watchdog',
+    env: 'AO_WATCH_WATCHDOG',
+    schema: seconds(0, 86400).default(300),
+    description: 'Relist a resource when its watch was silent (not even a bookmark) this long; 0 disables.',
+  },
+] as const;
+
+type Setting = (typeof settings)[number];
+type Shape = { [S in Setting as S['key']]: S['schema'] };
+
+const configSchema = z.object(Object.fromEntries(settings.map((s) => [s.key, s.schema])) as unknown as Shape).superRefine((c, ctx) => {
+  // client-go's constraints, so a leader gives up before a standby may take over.
+  if (c.leaseDurationSeconds <= c.renewDeadlineSeconds) {
+    ctx.addIssue({ code: 'custom', path: ['leaseDurationSeconds'], message: 'must be greater than the renew deadline' });
+  }
+  if (c.renewDeadlineSeconds <= c.retryPeriodSeconds * 1.2) {
+    ctx.addIssue({ code: 'custom', path: ['renewDeadlineSeconds'], message: 'must be greater than 1.2 x the retry period' });
+  }
 });
 
-export type Config = z.infer<typeof configSchema>;
+type Parsed = z.infer<typeof configSchema>;
 
-interface Setting {
-  readonly key: keyof Config;
-  readonly flag: string;
-  readonly env: string;
-}
-
-const settings: readonly Setting[] = [{ key: 'logLevel', flag: 'log-level', env: 'AO_LOG_LEVEL' }];
+export type Config = Readonly<Omit<Parsed, 'identity' | 'leaderElectionNamespace' | 'watchNamespaces'>> & {
+  readonly identity: string;
+  readonly leaderElectionNamespace: string;
+  readonly watchNamespaces: readonly string[];
+};
 
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';
 }
 
-/** Parses flags and environment into a Config, or throws a ConfigError naming the setting to fix. */
-export function parseConfig(argv: readonly string[], env: Readonly<Record<string, string | undefined>>): Config {
+export interface Environment {
+  readonly [name: string]: string | undefined;
+}
+
+/** Parses flags and environment into a frozen Config, or throws a ConfigError naming the setting to fix. */
+export function parseConfig(argv: readonly string[], env: Environment, inClusterNamespace?: string): Config {
   let flags: Record<string, string | boolean | undefined>;
   try {
     flags = parseArgs({
@@ -54,10 +192,17 @@ export function parseConfig(argv: readonly string[], env: Readonly<Record<string
     });
     throw new ConfigError(`invalid configuration: ${problems.join('; ')}`);
   }
-  return result.data;
+  const c = result.data;
+  return Object.freeze({
+    ...c,
+    identity: c.identity ?? env.POD_NAME ?? `${hostname()}_${randomBytes(4).toString('hex')}`,
+    leaderElectionNamespace: c.leaderElectionNamespace ?? env.POD_NAMESPACE ?? inClusterNamespace ?? 'default',
+    watchNamespaces: Object.freeze([...c.watchNamespaces]),
+  });
 }
 
 /** The Config of this process, from its command line and environment. */
 export function loadConfig(): Config {
-  return parseConfig(process.argv.slice(2), process.env);
+  const namespace = existsSync(IN_CLUSTER_NAMESPACE_FILE) ? readFileSync(IN_CLUSTER_NAMESPACE_FILE, 'utf8').trim() : undefined;
+  return parseConfig(process.argv.slice(2), process.env, namespace);
 }

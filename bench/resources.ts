@@ -1,0 +1,5 @@
+import type { ResourceType } from '../operator/src/runtime/rest/resource.ts';
+
+export { collectionPath, resourceOfKind } from '../operator/src/runtime/rest/resource.ts';
+
+export const Namespaces: ResourceType = { group: '', version: 'v1', kind: 'Namespace', plural: 'namespaces', namespaced: false };

@@ -1,0 +1,333 @@
+import type { Logger } from 'pino';
+import type { InformerMetrics } from '../../telemetry/metrics.ts';
+import { isAborted, systemClock, type Clock } from '../clock.ts';
+import { ApiError, isGone, isNotFound, messageOf } from '../errors.ts';
+import type { RestClient } from '../rest/client.ts';
+import { keyOf, type KubeObject, type ObjectList } from '../rest/object.ts';
+import { apiVersionOf, collectionPath, resourceName, type ResourceType } from '../rest/resource.ts';
+import type { SharedInformer } from './informer-group.ts';
+import { Store, forCache, type IndexFunc } from './store.ts';
+
+/** Informer callbacks. They must only enqueue work: whatever they throw is caught and counted. */
+export interface EventHandler<T> {
+  /** `initial`: the object came from the first list, not from a change. */
+  onAdd?(obj: T, initial: boolean): void;
+  onUpdate?(oldObj: T, newObj: T): void;
+  /** On a relist, deletions seen only by their absence carry the last known state. */
+  onDelete?(obj: T): void;
+  /** Periodic re-delivery of every cached object. */
+  onResync?(obj: T): void;
+}
+
+export interface InformerOptions<T extends KubeObject> {
+  client: RestClient;
+  resource: ResourceType;
+  /** Unset: every namespace. */
+  namespace?: string;
+  labelSelector?: string;
+  fieldSelector?: string;
+  indexers?: Readonly<Record<string, IndexFunc<T>>>;
+  /** Items per list page. */
+  pageSize?: number;
+  /** Server-side length of each watch; client-go's 5-10 minutes by default. */
+  watchTimeoutSeconds?: () => number;
+  /** Relist when nothing (not even a bookmark) arrived for this long; 0 disables. */
+  watchdogMs?: number;
+  /** Re-deliver every cached object this often; 0 disables. */
+  resyncMs?: number;
+  backoff?: { initialMs: number; maxMs: number };
+  clock?: Clock;
+  random?: () => number;
+  logger: Logger;
+  metrics?: InformerMetrics;
+}
+
+type WatchEnd = 'closed' | 'gone' | 'watchdog';
+
+/**
+ * A supervised list-and-watch cache of one resource type. It lists (paged), then
+ * watches from the list's resourceVersion with bookmarks; a watch that ends is resumed
+ * from the last resourceVersion; 410 Gone, and silence longer than the watchdog,
+ * relist; errors back off with jitter (1 s doubling to 30 s). It never throws out of
+ * its loop and never lets a handler's exception escape.
+ */
+export class Informer<T extends KubeObject> implements SharedInformer<T> {
+  readonly store: Store<T>;
+  readonly resource: ResourceType;
+  private readonly options: InformerOptions<T>;
+  private readonly clock: Clock;
+  private readonly random: () => number;
+  private readonly log: Logger;
+  private readonly name: string;
+  private readonly handlers: EventHandler<T>[] = [];
+  private synced = false;
+  private readonly syncWaiters: (() => void)[] = [];
+
+  constructor(options: InformerOptions<T>) {
+    this.options = options;
+    this.resource = options.resource;
+    this.store = new Store<T>(options.indexers ?? {});
+    this.clock = options.clock ?? systemClock;
+    this.random = options.random ?? Math.random;
+    this.name = resourceName(options.resource);
+    this.log = options.logger.child({ informer: this.name });
+  }
+
+  hasSynced(): boolean {
+    return this.synced;
+  }
+
+  get(key: string): T | undefined {
+    return this.store.get(key);
+  }
+
+  list(): T[] {
+    return this.store.list();
+  }
+
+  byIndex(name: string, value: string): T[] {
+    return this.store.byIndex(name, value);
+  }
+
+  /** Resolves once the first list is in the cache; resolves early if `signal` aborts. */
+  async waitForSync(signal?: AbortSignal): Promise<boolean> {
+    if (this.synced) return true;
+    await new Promise<void>((resolve) => {
+      const done = (): void => {
+        signal?.removeEventListener('abort', done);
+        resolve();
+      };
+      this.syncWaiters.push(done);
+      signal?.addEventListener('abort', done, { once: true });
+    });
+    return this.synced;
+  }
+
+  /** Handlers added after the first list get the cached objects as initial adds. */
+  addHandler(handler: EventHandler<T>): void {
+    this.handlers.push(handler);
+    if (this.synced) for (const obj of this.store.list()) this.call(handler, 'onAdd', obj, true);
+  }
+
+  /** Runs until `signal` aborts. */
+  async run(signal: AbortSignal): Promise<void> {
+    const stopResync = this.startResync();
+    let resourceVersion = '';
+    let relist: string | undefined = 'initial';
+    let failures = 0;
+    try {
+      while (!signal.aborted) {
+        try {
+          if (relist) {
+            resourceVersion = await this.listAll(relist, signal);
+            relist = undefined;
+            failures = 0;
+          }
+          const started = this.clock.now();
+          const progress = { heard: false };
+          const end = await this.watch(resourceVersion, signal, () => {
+            progress.heard = true;
+            failures = 0;
+          });
+          resourceVersion = end.resourceVersion;
+          this.options.metrics?.watchRestarts.inc({ resource: this.name, reason: end.reason });
+          if (end.reason !== 'closed') {
+            this.log.info({ reason: end.reason }, 'relisting');
+            relist = end.reason;
+          } else if (!progress.heard && this.clock.now() - started < 1000) {
+            // A server that closes every watch at once must not be hammered in a tight loop.
+            failures++;
+            await this.clock.sleep(this.backoff(failures), signal);
+          }
+        } catch (err) {
+          if (isAborted(signal)) break;
+          if (isGone(err)) {
+            relist = 'gone';
+            this.options.metrics?.watchRestarts.inc({ resource: this.name, reason: 'gone' });
+            continue;
+          }
+          failures++;
+          const delay = this.backoff(failures);
+          this.options.metrics?.watchRestarts.inc({ resource: this.name, reason: 'error' });
+          const hint = isNotFound(err) ? ' (is the CRD installed? kubectl apply --server-side -f crds/)' : '';
+          this.log.warn({ err: messageOf(err), retryInMs: delay, failures }, `${relist ? 'list' : 'watch'} failed${hint}`);
+          await this.clock.sleep(delay, signal);
+        }
+      }
+    } finally {
+      stopResync();
+    }
+  }
+
+  private get path(): string {
+    return collectionPath(this.resource, this.options.namespace);
+  }
+
+  private selectors(): Record<string, string | undefined> {
+    return { labelSelector: this.options.labelSelector, fieldSelector: this.options.fieldSelector };
+  }
+
+  /** Lists everything (paged), reconciles the cache with it, and returns its resourceVersion. */
+  private async listAll(reason: string, signal: AbortSignal): Promise<string> {
+    this.options.metrics?.relists.inc({ resource: this.name, reason });
+    const items: T[] = [];
+    let cont: string | undefined;
+    let resourceVersion = '';
+    do {
+      let page: ObjectList<T>;
+      try {
+        page = await this.options.client.request<ObjectList<T>>('GET', this.path, {
+          query: { ...this.selectors(), limit: this.options.pageSize ?? 500, continue: cont },
+          signal,
+        });
+      } catch (err) {
+        // A continue token expires after a few minutes: start the list over.
+        if (cont && isGone(err)) {
+          items.length = 0;
+          cont = undefined;
+          continue;
+        }
+        throw err;
+      }
+      const apiVersion = apiVersionOf(this.resource);
+      for (const item of page.items) items.push(forCache(item, apiVersion, this.resource.kind));
+      resourceVersion = page.metadata.resourceVersion ?? resourceVersion;
+      cont = page.metadata.continue || undefined;
+    } while (cont);
+    this.replace(items);
+    return resourceVersion;
+  }
+
+  private replace(items: T[]): void {
+    const initial = !this.synced;
+    const seen = new Set<string>();
+    for (const obj of items) {
+      const key = keyOf(obj);
+      seen.add(key);
+      const previous = this.store.set(obj);
+      if (!previous) this.emit('onAdd', obj, initial);
+      else if (previous.metadata.resourceVersion !== obj.metadata.resourceVersion) this.emit('onUpdate', previous, obj);
+    }
+    for (const key of this.store.keys()) {
+      if (seen.has(key)) continue;
+      const gone = this.store.delete(key);
+      if (gone) this.emit('onDelete', gone);
+    }
+    this.options.metrics?.objects.set({ resource: this.name }, this.store.size);
+    if (!this.synced) {
+      this.synced = true;
+      this.log.info({ objects: this.store.size }, 'cache synced');
+      for (const wake of this.syncWaiters.splice(0)) wake();
+    }
+  }
+
+  private async watch(
+    resourceVersion: string,
+    signal: AbortSignal,
+    onFirstEvent: () => void,
+  ): Promise<{ resourceVersion: string; reason: WatchEnd }> {
+    const watchSignal = new AbortController();
+    const stop = (): void => {
+      watchSignal.abort();
+    };
+    signal.addEventListener('abort', stop, { once: true });
+    const watchdog = { fired: false };
+    const watchdogMs = this.options.watchdogMs ?? 0;
+    let cancelWatchdog = (): void => undefined;
+    const armWatchdog = (): void => {
+      cancelWatchdog();
+      if (watchdogMs > 0) {
+        cancelWatchdog = this.clock.setTimer(watchdogMs, () => {
+          watchdog.fired = true;
+          watchSignal.abort();
+        });
+      }
+    };
+    let rv = resourceVersion;
+    let first = true;
+    armWatchdog();
+    try {
+      const timeoutSeconds = Math.round(this.options.watchTimeoutSeconds?.() ?? 300 + this.random() * 300);
+      const events = this.options.client.watch<T>(
+        this.path,
+        { ...this.selectors(), resourceVersion, allowWatchBookmarks: true, timeoutSeconds },
+        watchSignal.signal,
+      );
+      for await (const event of events) {
+        armWatchdog();
+        this.options.metrics?.lastEvent.set({ resource: this.name }, this.clock.now() / 1000);
+        if (first) {
+          first = false;
+          onFirstEvent();
+        }
+        if (event.type === 'ERROR') {
+          const status = event.object as unknown as { code?: number; reason?: string; message?: string };
+          if (status.code === 410) return { resourceVersion: rv, reason: 'gone' };
+          throw new ApiError(status.code ?? 500, status.reason ?? 'WatchError', status.message ?? '', 'WATCH', this.path);
+        }
+        rv = event.object.metadata.resourceVersion ?? rv;
+        if (event.type === 'BOOKMARK') continue;
+        this.apply(event.type, forCache(event.object, apiVersionOf(this.resource), this.resource.kind));
+      }
+      return { resourceVersion: rv, reason: 'closed' };
+    } catch (err) {
+      if (watchdog.fired) return { resourceVersion: rv, reason: 'watchdog' };
+      throw err;
+    } finally {
+      cancelWatchdog();
+      signal.removeEventListener('abort', stop);
+    }
+  }
+
+  private apply(type: 'ADDED' | 'MODIFIED' | 'DELETED', obj: T): void {
+    if (type === 'DELETED') {
+      const gone = this.store.delete(keyOf(obj));
+      this.emit('onDelete', gone ?? obj);
+    } else {
+      const previous = this.store.set(obj);
+      if (previous) this.emit('onUpdate', previous, obj);
+      else this.emit('onAdd', obj, false);
+    }
+    this.options.metrics?.objects.set({ resource: this.name }, this.store.size);
+  }
+
+  private startResync(): () => void {
+    const every = this.options.resyncMs ?? 0;
+    if (every <= 0) return () => undefined;
+    let cancel = (): void => undefined;
+    const tick = (): void => {
+      if (this.synced) for (const obj of this.store.list()) this.emit('onResync', obj);
+      cancel = this.clock.setTimer(every, tick);
+    };
+    cancel = this.clock.setTimer(every, tick);
+    return () => {
+      cancel();
+    };
+  }
+
+  /** Jittered exponential backoff: 1 s, 2 s, 4 s ... capped at 30 s, each +-20%. */
+  private backoff(failures: number): number {
+    const { initialMs, maxMs } = this.options.backoff ?? { initialMs: 1000, maxMs: 30_000 };
+    const base = Math.min(maxMs, initialMs * 2 ** (failures - 1));
+    return Math.round(base * (0.8 + 0.4 * this.random()));
+  }
+
+  private emit(event: 'onAdd', obj: T, initial: boolean): void;
+  private emit(event: 'onUpdate', oldObj: T, newObj: T): void;
+  private emit(event: 'onDelete' | 'onResync', obj: T): void;
+  private emit(event: keyof EventHandler<T>, a: T, b?: T | boolean): void {
+    for (const handler of this.handlers) this.call(handler, event, a, b);
+  }
+
+  private call(handler: EventHandler<T>, event: keyof EventHandler<T>, a: T, b?: T | boolean): void {
+    try {
+      if (event === 'onAdd') handler.onAdd?.(a, b === true);
+      else if (event === 'onUpdate') handler.onUpdate?.(a, b as T);
+      else if (event === 'onDelete') handler.onDelete?.(a);
+      else handler.onResync?.(a);
+    } catch (err) {
+      this.options.metrics?.handlerErrors.inc({ resource: this.name });
+      this.log.error({ err: messageOf(err), event, key: keyOf(a) }, 'event handler threw; the informer goes on');
+    }
+  }
+}

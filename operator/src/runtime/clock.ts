@@ -1,0 +1,45 @@
+/**
+ * Time, injected. Runtime code never calls Date.now() or setTimeout directly, so tests
+ * drive time with a fake clock and nothing waits on the wall clock.
+ */
+export interface Clock {
+  /** Milliseconds since the epoch. */
+  now(): number;
+  /** Calls `fn` after `ms`; returns a function that cancels it. */
+  setTimer(ms: number, fn: () => void): () => void;
+  /** Resolves after `ms`, or at once when `signal` aborts (it never rejects). */
+  sleep(ms: number, signal?: AbortSignal): Promise<void>;
+}
+
+export const systemClock: Clock = {
+  now: () => Date.now(),
+  setTimer(ms, fn) {
+    const t = setTimeout(fn, Math.max(0, ms));
+    return () => {
+      clearTimeout(t);
+    };
+  },
+  sleep(ms, signal) {
+    return new Promise((resolve) => {
+      if (signal?.aborted) {
+        resolve();
+        return;
+      }
+      const done = (): void => {
+        clearTimeout(t);
+        signal?.removeEventListener('abort', done);
+        resolve();
+      };
+      const t = setTimeout(done, Math.max(0, ms));
+      signal?.addEventListener('abort', done, { once: true });
+    });
+  },
+};
+
+/**
+ * `signal.aborted`, read through a call so the compiler does not assume it is still
+ * false after an await that happened since the last check.
+ */
+export function isAborted(signal: AbortSignal): boolean {
+  return signal.aborted;
+}

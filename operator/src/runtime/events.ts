@@ -1,0 +1,99 @@
+import { createHash } from 'node:crypto';
+import type { Logger } from 'pino';
+import type { Counter } from 'prom-client';
+import { systemClock, type Clock } from './clock.ts';
+import { isNotFound, messageOf } from './errors.ts';
+import type { RestClient } from './rest/client.ts';
+import { microTime, type KubeObject } from './rest/object.ts';
+import { Events, apiVersionOf, collectionPath, objectPath } from './rest/resource.ts';
+
+export type EventType = 'Normal' | 'Warning';
+
+export interface EventRecorderOptions {
+  client: RestClient;
+  /** reportingController, e.g. agents.orchestrator.dev/operator. */
+  controller: string;
+  /** reportingInstance: this replica. */
+  instance: string;
+  logger: Logger;
+  clock?: Clock;
+  /** Repeats within this window become one Event with a growing series count. */
+  aggregateWindowMs?: number;
+  dropped?: Counter<'reason'>;
+}
+
+interface Seen {
+  name: string;
+  namespace: string;
+  count: number;
+  firstAt: number;
+}
+
+/**
+ * Records events.k8s.io/v1 Events about objects. Repeats of the same event (object,
+ * type, reason, action, note) within the window update one Event's series instead of
+ * creating new ones, so a crash loop does not flood etcd. Recording never throws:
+ * Events are best effort, a failure is logged and counted.
+ */
+export class EventRecorder {
+  private readonly o: EventRecorderOptions;
+  private readonly clock: Clock;
+  private readonly seen = new Map<string, Seen>();
+
+  constructor(options: EventRecorderOptions) {
+    this.o = options;
+    this.clock = options.clock ?? systemClock;
+  }
+
+  async record(regarding: KubeObject, type: EventType, reason: string, action: string, note: string): Promise<void> {
+    const namespace = regarding.metadata.namespace ?? 'default';
+    const now = this.clock.now();
+    const fingerprint = [regarding.metadata.uid, regarding.metadata.name, type, reason, action, note].join('\u0000');
+    const window = this.o.aggregateWindowMs ?? 10 * 60_000;
+    this.forgetOlderThan(now - window);
+    const seen = this.seen.get(fingerprint);
+    try {
+      if (seen) {
+        seen.count++;
+        await this.o.client.request('PATCH', objectPath(Events, seen.namespace, seen.name), {
+          body: { series: { count: seen.count, lastObservedTime: microTime(now) } },
+          contentType: 'application/merge-patch+json',
+        });
+        return;
+      }
+      const name = `${regarding.metadata.name ?? 'object'}.${now.toString(16)}${createHash('sha256').update(fingerprint).digest('hex').slice(0, 6)}`;
+      await this.o.client.request('POST', collectionPath(Events, namespace), {
+        body: {
+          apiVersion: apiVersionOf(Events),
+          kind: Events.kind,
+          metadata: { name, namespace },
+          eventTime: microTime(now),
+          reportingController: this.o.controller,
+          reportingInstance: this.o.instance.slice(0, 128),
+          action: action.slice(0, 128),
+          reason: reason.slice(0, 128),
+          type,
+          note: note.slice(0, 1024),
+          regarding: {
+            apiVersion: regarding.apiVersion,
+            kind: regarding.kind,
+            name: regarding.metadata.name,
+            namespace: regarding.metadata.namespace,
+            uid: regarding.metadata.uid,
+            resourceVersion: regarding.metadata.resourceVersion,
+          },
+        },
+      });
+      this.seen.set(fingerprint, { name, namespace, count: 1, firstAt: now });
+    } catch (err) {
+      // An aggregated Event that was deleted (TTL) starts a new one next time.
+      if (seen && isNotFound(err)) this.seen.delete(fingerprint);
+      this.o.dropped?.inc({ reason: 'write_failed' });
+      this.o.logger.warn({ err: messageOf(err), reason, regarding: regarding.metadata.name }, 'could not record an event');
+    }
+  }
+
+  private forgetOlderThan(cutoff: number): void {
+    for (const [fingerprint, seen] of this.seen) if (seen.firstAt < cutoff) this.seen.delete(fingerprint);
+  }
+}

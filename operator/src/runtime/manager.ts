@@ -1,0 +1,238 @@
+import type { KubeConfig } from '@kubernetes/client-node';
+import type { Logger } from 'pino';
+import type { Config } from '../config/config.ts';
+import { createMetrics, type Metrics } from '../telemetry/metrics.ts';
+import { InformerGroup, type SharedInformer } from './cache/informer-group.ts';
+import { Informer } from './cache/informer.ts';
+import type { IndexFunc } from './cache/store.ts';
+import { systemClock, type Clock } from './clock.ts';
+import type { Controller } from './controller.ts';
+import { EventRecorder } from './events.ts';
+import { serve, type Serving } from './http-server.ts';
+import { LeaderElector } from './leader-election.ts';
+import { RestClient } from './rest/client.ts';
+import type { KubeObject } from './rest/object.ts';
+import { resourceName, type ResourceType } from './rest/resource.ts';
+import { TokenBucket } from './workqueue/token-bucket.ts';
+import { Writer } from './writer.ts';
+
+export interface ManagerOptions {
+  config: Config;
+  kubeConfig: KubeConfig;
+  logger: Logger;
+  metrics?: Metrics;
+  clock?: Clock;
+}
+
+export interface InformerRequest<T extends KubeObject> {
+  labelSelector?: string;
+  fieldSelector?: string;
+  indexers?: Readonly<Record<string, IndexFunc<T>>>;
+}
+
+/**
+ * Runs the operator: caches first, then controllers (leader-only ones while this replica
+ * holds the Lease), probes and metrics throughout, and a graceful shutdown that stops
+ * taking work, lets reconciles in flight finish, then releases the Lease.
+ */
+export class Manager {
+  readonly client: RestClient;
+  readonly writer: Writer;
+  readonly events: EventRecorder;
+  readonly metrics: Metrics;
+  private readonly config: Config;
+  private readonly log: Logger;
+  private readonly clock: Clock;
+  private readonly informers: { name: string; informer: SharedInformer<KubeObject> }[] = [];
+  private readonly controllers: Controller[] = [];
+  private stopping = false;
+  private readonly serving: Serving[] = [];
+
+  constructor(options: ManagerOptions) {
+    this.config = options.config;
+    this.log = options.logger;
+    this.clock = options.clock ?? systemClock;
+    this.metrics = options.metrics ?? createMetrics();
+    this.client = new RestClient(options.kubeConfig, {
+      limiter: new TokenBucket(this.config.kubeApiQps, this.config.kubeApiBurst, this.clock),
+      metrics: this.metrics.client,
+      clock: this.clock,
+    });
+    this.writer = new Writer(this.client);
+    this.events = new EventRecorder({
+      client: this.client,
+      controller: 'agents.orchestrator.dev/operator',
+      instance: this.config.identity,
+      logger: this.log.child({ component: 'events' }),
+      clock: this.clock,
+      dropped: this.metrics.eventsDropped,
+    });
+  }
+
+  /** A cache of one resource type, across the watched namespaces. Register before run(). */
+  informer<T extends KubeObject>(resource: ResourceType, request: InformerRequest<T> = {}): SharedInformer<T> {
+    const namespaces: (string | undefined)[] =
+      resource.namespaced && this.config.watchNamespaces.length ? [...this.config.watchNamespaces] : [undefined];
+    const members = namespaces.map(
+      (namespace) =>
+        new Informer<T>({
+          client: this.client,
+          resource,
+          ...(namespace ? { namespace } : {}),
+          ...(request.labelSelector ? { labelSelector: request.labelSelector } : {}),
+          ...(request.fieldSelector ? { fieldSelector: request.fieldSelector } : {}),
+          ...(request.indexers ? { indexers: request.indexers } : {}),
+          watchdogMs: this.config.watchdogSeconds * 1000,
+          resyncMs: this.config.resyncPeriodSeconds * 1000,
+          clock: this.clock,
+          logger: this.log,
+          metrics: this.metrics.informer,
+        }),
+    );
+    const [only] = members;
+    const informer: SharedInformer<T> = members.length === 1 && only ? only : new InformerGroup(members);
+    this.informers.push({ name: resourceName(resource), informer });
+    return informer;
+  }
+
+  add(controller: Controller): void {
+    this.controllers.push(controller);
+  }
+
+  /** Ready: every cache has synced and no shutdown has begun. */
+  ready(): { ok: boolean; waiting: string[] } {
+    const waiting = this.informers.filter((i) => !i.informer.hasSynced()).map((i) => `informer ${i.name} not synced`);
+    if (this.stopping) waiting.push('shutting down');
+    return { ok: waiting.length === 0, waiting };
+  }
+
+  /** Bound addresses of the probe and metrics servers (useful when port 0 was asked for). */
+  addresses(): string[] {
+    return this.serving.map((s) => s.address);
+  }
+
+  /** Runs until `signal` aborts (or leadership is lost). Resolves with the process exit code. */
+  async run(signal: AbortSignal): Promise<number> {
+    let exitCode = 0;
+    const shutdown = new AbortController();
+    const stop = (code: number): void => {
+      if (code) exitCode = code;
+      // Unready at once, so a Service stops sending traffic before work stops.
+      this.stopping = true;
+      shutdown.abort();
+    };
+    signal.addEventListener('abort', () => {
+      stop(0);
+    }, { once: true });
+    if (signal.aborted) stop(0);
+
+    await this.startServers();
+    const caches = new AbortController();
+    const cachesDone = Promise.all(this.informers.map((i) => i.informer.run(caches.signal)));
+    const work = new AbortController();
+    const hardStop = new AbortController();
+    const running: Promise<void>[] = [];
+    const startAll = (controllers: Controller[], stopSignal: AbortSignal, abortSignal: AbortSignal): void => {
+      for (const c of controllers) running.push(c.start(stopSignal, abortSignal));
+    };
+
+    const synced = await Promise.all(this.informers.map((i) => i.informer.waitForSync(shutdown.signal)));
+    let elector: Promise<'stopped' | 'lost'> | undefined;
+    const campaign = new AbortController();
+    if (synced.every(Boolean) && !shutdown.signal.aborted) {
+      this.log.info({ informers: this.informers.length }, 'caches synced');
+      startAll(this.controllers.filter((c) => !c.leaderOnly), work.signal, hardStop.signal);
+      const leaderOnly = this.controllers.filter((c) => c.leaderOnly);
+      if (this.config.leaderElect) {
+        elector = this.campaign(campaign.signal, (leading) => {
+          // Losing the lease stops leader-only controllers at once: their reconciles are aborted.
+          const stopLeading = AbortSignal.any([leading, work.signal]);
+          startAll(leaderOnly, stopLeading, AbortSignal.any([leading, hardStop.signal]));
+        });
+        elector.then(
+          (outcome) => {
+            if (outcome === 'lost') stop(1);
+          },
+          () => undefined,
+        );
+      } else {
+        startAll(leaderOnly, work.signal, hardStop.signal);
+      }
+    }
+
+    await new Promise<void>((resolve) => {
+      if (shutdown.signal.aborted) resolve();
+      shutdown.signal.addEventListener('abort', () => {
+        resolve();
+      }, { once: true });
+    });
+    this.log.info({ timeoutSeconds: this.config.shutdownTimeoutSeconds }, 'shutting down: no new work, finishing reconciles in flight');
+    work.abort();
+    const drained = await this.within(this.config.shutdownTimeoutSeconds * 1000, Promise.all(running));
+    if (!drained) {
+      this.log.error('reconciles still running at the shutdown deadline; aborting them');
+      hardStop.abort();
+      exitCode = 1;
+    }
+    campaign.abort();
+    if (elector) await elector.catch(() => undefined);
+    caches.abort();
+    await cachesDone;
+    await Promise.all(this.serving.map((s) => s.close()));
+    await this.client.close();
+    this.log.info({ exitCode }, 'stopped');
+    return exitCode;
+  }
+
+  private campaign(signal: AbortSignal, onStartedLeading: (leading: AbortSignal) => void): Promise<'stopped' | 'lost'> {
+    const elector = new LeaderElector({
+      client: this.client,
+      namespace: this.config.leaderElectionNamespace,
+      name: this.config.leaderElectionId,
+      identity: this.config.identity,
+      leaseDurationMs: this.config.leaseDurationSeconds * 1000,
+      renewDeadlineMs: this.config.renewDeadlineSeconds * 1000,
+      retryPeriodMs: this.config.retryPeriodSeconds * 1000,
+      logger: this.log,
+      clock: this.clock,
+      metric: this.metrics.leaderElection,
+    });
+    return elector.run(signal, { onStartedLeading });
+  }
+
+  private async within(ms: number, work: Promise<unknown>): Promise<boolean> {
+    const deadline = new AbortController();
+    const timedOut = this.clock.sleep(ms, deadline.signal).then(() => false);
+    const finished = work.then(() => true);
+    const result = await Promise.race([finished, timedOut]);
+    deadline.abort();
+    return result;
+  }
+
+  private async startServers(): Promise<void> {
+    const log = this.log.child({ component: 'http' });
+    const probes = await serve(
+      this.config.healthProbeBindAddress,
+      {
+        '/healthz': () => ({ status: 200, body: 'ok' }),
+        '/readyz': () => {
+          const { ok, waiting } = this.ready();
+          return ok ? { status: 200, body: 'ok' } : { status: 503, body: waiting.join('\n') };
+        },
+      },
+      log,
+    );
+    const metrics = await serve(
+      this.config.metricsBindAddress,
+      {
+        '/metrics': async () => ({
+          status: 200,
+          body: await this.metrics.registry.metrics(),
+          contentType: this.metrics.registry.contentType,
+        }),
+      },
+      log,
+    );
+    for (const s of [probes, metrics]) if (s) this.serving.push(s);
+  }
+}

@@ -1,0 +1,194 @@
+import type { RequestOptions as HttpsOptions } from 'node:https';
+import type { KubeConfig } from '@kubernetes/client-node';
+import { Agent, ProxyAgent, fetch, type Dispatcher, type Response } from 'undici';
+import type { ClientMetrics } from '../../telemetry/metrics.ts';
+import { systemClock, type Clock } from '../clock.ts';
+import { ApiError } from '../errors.ts';
+import type { KubeObject, WatchEvent } from './object.ts';
+
+export type Query = Record<string, string | number | boolean | undefined>;
+
+export interface RequestOptions {
+  query?: Query;
+  body?: unknown;
+  /** Defaults to application/json when there is a body. */
+  contentType?: string;
+  signal?: AbortSignal;
+  /** Per-request deadline; 0 for none (watches). Defaults to the client's. */
+  timeoutMs?: number;
+}
+
+/** Client-side rate limiting: every request takes a token first. */
+export interface RequestLimiter {
+  acquire(signal?: AbortSignal): Promise<void>;
+}
+
+export interface RestClientOptions {
+  limiter?: RequestLimiter;
+  metrics?: ClientMetrics;
+  clock?: Clock;
+  defaultTimeoutMs?: number;
+}
+
+interface Connection {
+  dispatcher: Dispatcher | undefined;
+  headers: Record<string, string>;
+}
+
+/**
+ * JSON over HTTP to the API server, authenticated from a KubeConfig.
+ *
+ * Why not client-node's generated APIs: they map objects through typed models, which
+ * drops fields they do not know (x-kubernetes-* keys, new API fields) and changes
+ * timestamps to Dates, and each call builds a new connection pool. The runtime needs
+ * the exact JSON the server sent, one keep-alive pool, and streaming watches it controls.
+ */
+export class RestClient {
+  private readonly kc: KubeConfig;
+  private readonly server: string;
+  private readonly options: RestClientOptions;
+  private readonly clock: Clock;
+  private pool: { key: string; dispatcher: Dispatcher | undefined } | undefined;
+
+  constructor(kc: KubeConfig, options: RestClientOptions = {}) {
+    const cluster = kc.getCurrentCluster();
+    if (!cluster) throw new Error('the kubeconfig has no current cluster');
+    this.kc = kc;
+    this.server = cluster.server.replace(/\/+$/, '');
+    this.options = options;
+    this.clock = options.clock ?? systemClock;
+  }
+
+  /** Closes the connection pool; requests after this open a new one. */
+  async close(): Promise<void> {
+    const dispatcher = this.pool?.dispatcher;
+    this.pool = undefined;
+    await dispatcher?.close();
+  }
+
+  get host(): string {
+    return new URL(this.server).host;
+  }
+
+  async request<T>(method: string, path: string, options: RequestOptions = {}): Promise<T> {
+    const response = await this.send(method, path, options);
+    const text = await response.text();
+    return (text ? JSON.parse(text) : undefined) as T;
+  }
+
+  /**
+   * Opens a watch and yields its events until the server ends the stream or `signal`
+   * aborts. Errors (network, HTTP status) are thrown to the caller, who owns retries.
+   */
+  async *watch<T extends KubeObject>(path: string, query: Query, signal: AbortSignal): AsyncGenerator<WatchEvent<T>> {
+    const response = await this.send('GET', path, { query: { ...query, watch: true }, signal, timeoutMs: 0, connectTimeoutMs: 30_000 });
+    if (!response.body) return;
+    const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
+    let buffer = '';
+    try {
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) return;
+        buffer += value;
+        for (let nl = buffer.indexOf('\n'); nl >= 0; nl = buffer.indexOf('\n')) {
+          const line = buffer.slice(0, nl).trim();
+          buffer = buffer.slice(nl + 1);
+          if (line) yield JSON.parse(line) as WatchEvent<T>;
+        }
+      }
+    } finally {
+      reader.cancel().catch(() => undefined);
+    }
+  }
+
+  private async send(
+    method: string,
+    path: string,
+    options: RequestOptions & { connectTimeoutMs?: number },
+  ): Promise<Response> {
+    const url = new URL(this.server + path);
+    for (const [k, v] of Object.entries(options.query ?? {})) if (v !== undefined) url.searchParams.set(k, String(v));
+    const verb = options.query?.watch ? 'WATCH' : method;
+
+    const waitStart = this.clock.now();
+    await this.options.limiter?.acquire(options.signal);
+    this.options.metrics?.rateLimiterDuration.observe({ verb }, (this.clock.now() - waitStart) / 1000);
+    options.signal?.throwIfAborted();
+
+    const { dispatcher, headers } = await this.connection();
+    const timeoutMs = options.connectTimeoutMs ?? options.timeoutMs ?? this.options.defaultTimeoutMs ?? 30_000;
+    const timeout = timeoutMs > 0 ? AbortSignal.timeout(timeoutMs) : undefined;
+    const signals = [options.signal, timeout].filter((s): s is AbortSignal => s !== undefined);
+    const start = this.clock.now();
+    let response: Response;
+    try {
+      response = await fetch(url, {
+        method,
+        headers: {
+          ...headers,
+          Accept: 'application/json',
+          ...(options.body !== undefined ? { 'Content-Type': options.contentType ?? 'application/json' } : {}),
+        },
+        ...(options.body !== undefined ? { body: JSON.stringify(options.body) } : {}),
+        ...(dispatcher ? { dispatcher } : {}),
+        ...(signals.length ? { signal: AbortSignal.any(signals) } : {}),
+      });
+    } catch (err) {
+      this.options.metrics?.requests.inc({ code: '<error>', method, host: url.host });
+      throw err;
+    }
+    this.options.metrics?.requests.inc({ code: String(response.status), method, host: url.host });
+    this.options.metrics?.requestLatency.observe({ verb }, (this.clock.now() - start) / 1000);
+    if (response.ok) return response;
+    throw await apiErrorOf(response, method, url.pathname);
+  }
+
+  /**
+   * Credentials are read for every request (tokens rotate); the TLS connection pool is
+   * kept and rebuilt only when the client certificate or CA changes.
+   */
+  private async connection(): Promise<Connection> {
+    const https: HttpsOptions = {};
+    await this.kc.applyToHTTPSOptions(https);
+    const headers = Object.fromEntries(Object.entries(https.headers ?? {}).map(([k, v]) => [k, String(v)]));
+    const tls = {
+      ...(https.ca ? { ca: https.ca } : {}),
+      ...(https.cert ? { cert: https.cert } : {}),
+      ...(https.key ? { key: https.key } : {}),
+      ...(https.rejectUnauthorized !== undefined ? { rejectUnauthorized: https.rejectUnauthorized } : {}),
+      ...(https.servername ? { servername: https.servername } : {}),
+    };
+    const key = JSON.stringify([tls.ca, tls.cert, tls.key, tls.rejectUnauthorized, tls.servername].map(String));
+    if (this.pool?.key !== key) {
+      const previous = this.pool?.dispatcher;
+      this.pool = { key, dispatcher: this.createDispatcher(tls) };
+      previous?.close().catch(() => undefined);
+    }
+    return { dispatcher: this.pool.dispatcher, headers };
+  }
+
+  private createDispatcher(tls: Record<string, unknown>): Dispatcher | undefined {
+    // Keep-alive probes at 30 s, as client-go does, so idle watches survive load balancers.
+    const connect = { ...tls, keepAlive: true, keepAliveInitialDelay: 30_000 };
+    const proxy = this.kc.getCurrentCluster()?.proxyUrl;
+    if (proxy) {
+      if (!/^https?:/.test(proxy)) throw new Error(`proxy-url ${proxy}: only http(s) proxies are supported`);
+      return new ProxyAgent({ uri: proxy, requestTls: tls, connect });
+    }
+    return this.server.startsWith('https:') ? new Agent({ connect }) : undefined;
+  }
+}
+
+async function apiErrorOf(response: Response, method: string, path: string): Promise<ApiError> {
+  const text = await response.text().catch(() => '');
+  let reason = response.statusText;
+  let message = text.slice(0, 2000);
+  try {
+    const status = JSON.parse(text) as { reason?: string; message?: string };
+    if (status.reason) reason = status.reason;
+    if (status.message) message = status.message;
+  } catch {
+    // Not a metav1.Status: keep the raw text.
+  }
+  return new ApiError(response.status, reason, message, method, path);
+}

@@ -1,0 +1,138 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { Informer } from '../../../operator/src/runtime/cache/informer.ts';
+import { labelIndex } from '../../../operator/src/runtime/cache/store.ts';
+import type { KubeObject } from '../../../operator/src/runtime/rest/object.ts';
+import { ConfigMaps, collectionPath, objectPath } from '../../../operator/src/runtime/rest/resource.ts';
+import { useNamespace } from '../../support/kube.ts';
+import { metricValue, testClient, testLogger, testMetrics } from '../../support/runtime.ts';
+import { waitFor } from '../../support/wait.ts';
+
+const client = testClient();
+const configMap = (namespace: string, name: string, labels: Record<string, string>, data = {}): KubeObject => ({
+  apiVersion: 'v1',
+  kind: 'ConfigMap',
+  metadata: { name, namespace, labels },
+  data,
+});
+
+describe('Informer against a real API server', () => {
+  const ns = useNamespace('informer-');
+  const stops: AbortController[] = [];
+  afterEach(() => {
+    for (const s of stops.splice(0)) s.abort();
+  });
+
+  function start(informer: Informer<KubeObject>): Promise<void> {
+    const stop = new AbortController();
+    stops.push(stop);
+    return informer.run(stop.signal);
+  }
+
+  const create = (obj: KubeObject): Promise<KubeObject> =>
+    client.request('POST', collectionPath(ConfigMaps, ns.name), { body: obj });
+
+  it('lists what exists, then follows creates, updates and deletes, with indexes', async () => {
+    for (const [name, team] of [['a1', 'a'], ['a2', 'a'], ['b1', 'b']] as const) {
+      await create(configMap(ns.name, name, { suite: 'crud', team }));
+    }
+    const metrics = testMetrics();
+    const informer = new Informer<KubeObject>({
+      client,
+      resource: ConfigMaps,
+      namespace: ns.name,
+      labelSelector: 'suite=crud',
+      indexers: { team: labelIndex('team') },
+      pageSize: 2,
+      logger: testLogger(),
+      metrics: metrics.informer,
+    });
+    const events: string[] = [];
+    informer.addHandler({
+      onAdd: (o, initial) => events.push(`add ${o.metadata.name ?? ''}${initial ? ' (initial)' : ''}`),
+      onUpdate: (_old, o) => events.push(`update ${o.metadata.name ?? ''}`),
+      onDelete: (o) => events.push(`delete ${o.metadata.name ?? ''}`),
+    });
+    void start(informer);
+    expect(await informer.waitForSync()).toBe(true);
+    expect(events.sort()).toEqual(['add a1 (initial)', 'add a2 (initial)', 'add b1 (initial)']);
+    expect(informer.byIndex('team', 'a').map((o) => o.metadata.name).sort()).toEqual(['a1', 'a2']);
+    // The cache keeps neither managedFields nor list items without a kind.
+    for (const o of informer.list()) {
+      expect(o.metadata.managedFields).toBeUndefined();
+      expect([o.apiVersion, o.kind]).toEqual(['v1', 'ConfigMap']);
+    }
+
+    events.length = 0;
+    await create(configMap(ns.name, 'b2', { suite: 'crud', team: 'b' }));
+    const a1 = informer.get(`${ns.name}/a1`);
+    await client.request('PUT', objectPath(ConfigMaps, ns.name, 'a1'), {
+      body: { ...a1, metadata: { ...a1?.metadata, labels: { suite: 'crud', team: 'b' } } },
+    });
+    await client.request('DELETE', objectPath(ConfigMaps, ns.name, 'a2'));
+    await create(configMap(ns.name, 'other', { suite: 'elsewhere' }));
+
+    await waitFor('the cache to converge', async () =>
+      informer.list().length === 3 && informer.byIndex('team', 'b').length === 3 ? true : undefined,
+    );
+    expect(events).toEqual(['add b2', 'update a1', 'delete a2']);
+    expect(informer.byIndex('team', 'a')).toEqual([]);
+    expect(informer.get(`${ns.name}/other`)).toBeUndefined();
+    expect(await metricValue(metrics, 'agent_orchestrator_informer_objects', { resource: 'configmaps' })).toBe(3);
+  });
+
+  it('catches a handler that throws, and keeps delivering to every handler', async () => {
+    const metrics = testMetrics();
+    const informer = new Informer<KubeObject>({
+      client,
+      resource: ConfigMaps,
+      namespace: ns.name,
+      labelSelector: 'suite=throwing',
+      logger: testLogger(),
+      metrics: metrics.informer,
+    });
+    const seen: string[] = [];
+    informer.addHandler({
+      onAdd: () => {
+        throw new Error('handler bug');
+      },
+    });
+    informer.addHandler({ onAdd: (o) => seen.push(o.metadata.name ?? '') });
+    void start(informer);
+    await informer.waitForSync();
+    await create(configMap(ns.name, 't1', { suite: 'throwing' }));
+    await create(configMap(ns.name, 't2', { suite: 'throwing' }));
+    await waitFor('both objects to reach the second handler', async () => (seen.length === 2 ? seen : undefined));
+    expect(seen).toEqual(['t1', 't2']);
+    expect(await metricValue(metrics, 'agent_orchestrator_informer_handler_errors_total')).toBe(2);
+    expect(informer.list()).toHaveLength(2);
+  });
+
+  it('relists when the watch goes silent longer than the watchdog, and resyncs', async () => {
+    await create(configMap(ns.name, 'quiet', { suite: 'quiet' }));
+    const metrics = testMetrics();
+    const informer = new Informer<KubeObject>({
+      client,
+      resource: ConfigMaps,
+      namespace: ns.name,
+      labelSelector: 'suite=quiet',
+      // Nothing matches after the list, and bookmarks come about once a minute.
+      watchdogMs: 1000,
+      resyncMs: 300,
+      logger: testLogger(),
+      metrics: metrics.informer,
+    });
+    let resyncs = 0;
+    informer.addHandler({
+      onResync: () => {
+        resyncs++;
+      },
+    });
+    void start(informer);
+    await informer.waitForSync();
+    await waitFor('a watchdog relist', async () =>
+      (await metricValue(metrics, 'agent_orchestrator_informer_relists_total', { reason: 'watchdog' })) >= 1 ? true : undefined,
+    );
+    await waitFor('resyncs', async () => (resyncs >= 2 ? true : undefined));
+    expect(informer.list().map((o) => o.metadata.name)).toEqual(['quiet']);
+  });
+});
