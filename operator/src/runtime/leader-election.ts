@@ -57,6 +57,11 @@ export class LeaderElector {
     this.log = options.logger.child({ lease: `${options.namespace}/${options.name}`, identity: options.identity });
   }
 
+  // A hung request must not outlast the renew deadline, or a lost lease goes unnoticed.
+  private get attemptMs(): number {
+    return Math.max(1000, this.o.renewDeadlineMs / 2);
+  }
+
   isLeader(): boolean {
     return this.leading;
   }
@@ -127,7 +132,7 @@ export class LeaderElector {
     };
     let lease: Lease;
     try {
-      lease = await client.request<Lease>('GET', objectPath(Leases, namespace, name));
+      lease = await client.request<Lease>('GET', objectPath(Leases, namespace, name), { timeoutMs: this.attemptMs });
     } catch (err) {
       if (!isNotFound(err)) {
         this.log.warn({ err: messageOf(err) }, 'reading the leader lease failed');
@@ -159,7 +164,7 @@ export class LeaderElector {
 
   private async write(method: 'POST' | 'PUT', path: string, lease: Lease): Promise<boolean> {
     try {
-      const written = await this.o.client.request<Lease>(method, path, { body: lease });
+      const written = await this.o.client.request<Lease>(method, path, { body: lease, timeoutMs: this.attemptMs });
       this.observed = { spec: JSON.stringify(written.spec ?? {}), at: this.clock.now() };
       return true;
     } catch (err) {

@@ -3,7 +3,9 @@ import { Informer } from '../../../operator/src/runtime/cache/informer.ts';
 import { labelIndex } from '../../../operator/src/runtime/cache/store.ts';
 import type { KubeObject } from '../../../operator/src/runtime/rest/object.ts';
 import { ConfigMaps, collectionPath, objectPath } from '../../../operator/src/runtime/rest/resource.ts';
-import { useNamespace } from '../../support/kube.ts';
+import { RestClient } from '../../../operator/src/runtime/rest/client.ts';
+import { FakeClock } from '../../support/fake-clock.ts';
+import { adminKubeConfig, useNamespace } from '../../support/kube.ts';
 import { metricValue, testClient, testLogger, testMetrics } from '../../support/runtime.ts';
 import { waitFor } from '../../support/wait.ts';
 
@@ -78,6 +80,30 @@ describe('Informer against a real API server', () => {
     expect(informer.byIndex('team', 'a')).toEqual([]);
     expect(informer.get(`${ns.name}/other`)).toBeUndefined();
     expect(await metricValue(metrics, 'agent_orchestrator_informer_objects', { resource: 'configmaps' })).toBe(3);
+  });
+
+  it('keeps a watch open past the request deadline (it covers only the wait for headers)', async () => {
+    const clock = new FakeClock(Date.now());
+    let armed = 0;
+    const setTimer = clock.setTimer.bind(clock);
+    clock.setTimer = (ms, fn) => {
+      armed++;
+      return setTimer(ms, fn);
+    };
+    const slowClient = new RestClient(adminKubeConfig(), { clock });
+    const stop = new AbortController();
+    stops.push(stop);
+    const events = slowClient.watch<KubeObject>(collectionPath(ConfigMaps, ns.name), { labelSelector: 'suite=long-watch' }, stop.signal);
+    const first = events.next();
+    // The deadline was set for the request and cleared once the headers came back.
+    await waitFor('the watch to be established', () => (armed === 1 && clock.pending() === 0 ? true : undefined));
+    await clock.advance(120_000);
+    await create(configMap(ns.name, 'late', { suite: 'long-watch' }));
+    const result = await first;
+    if (result.done) throw new Error('the watch ended');
+    expect([result.value.type, result.value.object.metadata.name]).toEqual(['ADDED', 'late']);
+    stop.abort();
+    await slowClient.close();
   });
 
   it('catches a handler that throws, and keeps delivering to every handler', async () => {

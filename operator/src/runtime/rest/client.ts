@@ -14,7 +14,7 @@ export interface RequestOptions {
   /** Defaults to application/json when there is a body. */
   contentType?: string;
   signal?: AbortSignal;
-  /** Per-request deadline; 0 for none (watches). Defaults to the client's. */
+  /** Deadline for the whole request, body included; 0 for none. Defaults to the client's (30 s). */
   timeoutMs?: number;
 }
 
@@ -59,11 +59,14 @@ export class RestClient {
     this.clock = options.clock ?? systemClock;
   }
 
-  /** Closes the connection pool; requests after this open a new one. */
+  /**
+   * Closes the connection pool, aborting whatever is still in flight (a watch nobody
+   * stopped must not hold shutdown up). Requests after this open a new pool.
+   */
   async close(): Promise<void> {
     const dispatcher = this.pool?.dispatcher;
     this.pool = undefined;
-    await dispatcher?.close();
+    await dispatcher?.destroy();
   }
 
   get host(): string {
@@ -71,9 +74,14 @@ export class RestClient {
   }
 
   async request<T>(method: string, path: string, options: RequestOptions = {}): Promise<T> {
-    const response = await this.send(method, path, options);
-    const text = await response.text();
-    return (text ? JSON.parse(text) : undefined) as T;
+    const timeoutMs = options.timeoutMs ?? this.options.defaultTimeoutMs ?? 30_000;
+    const { response, clearDeadline } = await this.send(method, path, options, timeoutMs);
+    try {
+      const text = await response.text();
+      return (text ? JSON.parse(text) : undefined) as T;
+    } finally {
+      clearDeadline();
+    }
   }
 
   /**
@@ -81,7 +89,10 @@ export class RestClient {
    * aborts. Errors (network, HTTP status) are thrown to the caller, who owns retries.
    */
   async *watch<T extends KubeObject>(path: string, query: Query, signal: AbortSignal): AsyncGenerator<WatchEvent<T>> {
-    const response = await this.send('GET', path, { query: { ...query, watch: true }, signal, timeoutMs: 0, connectTimeoutMs: 30_000 });
+    // The deadline covers only the wait for response headers; the stream then lasts as
+    // long as the server keeps it (timeoutSeconds), watched over by the informer.
+    const { response, clearDeadline } = await this.send('GET', path, { query: { ...query, watch: true }, signal }, 30_000);
+    clearDeadline();
     if (!response.body) return;
     const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
     let buffer = '';
@@ -101,11 +112,16 @@ export class RestClient {
     }
   }
 
+  /**
+   * Sends a request; `deadlineMs` (0: none) aborts it until the caller calls
+   * clearDeadline, so a caller decides whether reading the body is covered too.
+   */
   private async send(
     method: string,
     path: string,
-    options: RequestOptions & { connectTimeoutMs?: number },
-  ): Promise<Response> {
+    options: RequestOptions,
+    deadlineMs: number,
+  ): Promise<{ response: Response; clearDeadline: () => void }> {
     const url = new URL(this.server + path);
     for (const [k, v] of Object.entries(options.query ?? {})) if (v !== undefined) url.searchParams.set(k, String(v));
     const verb = options.query?.watch ? 'WATCH' : method;
@@ -116,9 +132,14 @@ export class RestClient {
     options.signal?.throwIfAborted();
 
     const { dispatcher, headers } = await this.connection();
-    const timeoutMs = options.connectTimeoutMs ?? options.timeoutMs ?? this.options.defaultTimeoutMs ?? 30_000;
-    const timeout = timeoutMs > 0 ? AbortSignal.timeout(timeoutMs) : undefined;
-    const signals = [options.signal, timeout].filter((s): s is AbortSignal => s !== undefined);
+    const deadline = new AbortController();
+    const clearDeadline =
+      deadlineMs > 0
+        ? this.clock.setTimer(deadlineMs, () => {
+            deadline.abort(new DOMException(`${method} ${path}: no answer within ${deadlineMs} ms`, 'TimeoutError'));
+          })
+        : () => undefined;
+    const signals = [options.signal, deadline.signal].filter((s): s is AbortSignal => s !== undefined);
     const start = this.clock.now();
     let response: Response;
     try {
@@ -131,16 +152,21 @@ export class RestClient {
         },
         ...(options.body !== undefined ? { body: JSON.stringify(options.body) } : {}),
         ...(dispatcher ? { dispatcher } : {}),
-        ...(signals.length ? { signal: AbortSignal.any(signals) } : {}),
+        signal: AbortSignal.any(signals),
       });
     } catch (err) {
+      clearDeadline();
       this.options.metrics?.requests.inc({ code: '<error>', method, host: url.host });
       throw err;
     }
     this.options.metrics?.requests.inc({ code: String(response.status), method, host: url.host });
     this.options.metrics?.requestLatency.observe({ verb }, (this.clock.now() - start) / 1000);
-    if (response.ok) return response;
-    throw await apiErrorOf(response, method, url.pathname);
+    if (response.ok) return { response, clearDeadline };
+    try {
+      throw await apiErrorOf(response, method, url.pathname);
+    } finally {
+      clearDeadline();
+    }
   }
 
   /**
