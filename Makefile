@@ -65,6 +65,10 @@ test: lint typecheck test-unit test-integration ## everything CI runs
 bench: build tools ## benchmarks (bench/): operator start-up time and memory with 10,000 cached objects
 	node bench/informer-startup.ts
 
+.PHONY: bench-agents
+bench-agents: build tools ## benchmark: Agent registration latency for 100 agents on kwok
+	node bench/agent-registration.ts
+
 .PHONY: clean
 clean: ## remove build output (the binary cache in ~/.cache/agent-orchestrator stays)
 	rm -rf dist coverage

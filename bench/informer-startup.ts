@@ -7,29 +7,22 @@
 // It measures the operator as shipped: the compiled dist/operator/src/main.js. It starts
 // the local control plane when none runs. Objects are Tasks in the namespace
 // bench-informer, created once and reused by later runs.
-import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
-import path from 'node:path';
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { KubeConfig } from '@kubernetes/client-node';
 import { API_VERSION } from '../operator/src/api/common.ts';
 import { taskKind } from '../operator/src/api/kinds.ts';
-import { RestClient } from '../operator/src/runtime/rest/client.ts';
+import type { RestClient } from '../operator/src/runtime/rest/client.ts';
 import type { ObjectList } from '../operator/src/runtime/rest/object.ts';
 import { Namespaces, collectionPath, resourceOfKind } from './resources.ts';
+import { OPERATOR_ENTRY, controlPlane, percentile } from './support.ts';
 
-const repo = path.resolve(import.meta.dirname, '..');
 const { values } = parseArgs({ options: { objects: { type: 'string', default: '10000' }, runs: { type: 'string', default: '5' } } });
 const OBJECTS = Number(values.objects);
 const RUNS = Number(values.runs);
 const NAMESPACE = 'bench-informer';
 const EMPTY_NAMESPACE = 'bench-informer-empty';
 const Tasks = resourceOfKind(taskKind);
-const ENTRY = path.join(repo, 'dist/operator/src/main.js');
-
-function hack(script: string, ...args: string[]): string {
-  return execFileSync(path.join(repo, 'hack', script), args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }).trim();
-}
 
 async function ensureNamespace(client: RestClient, name: string): Promise<void> {
   await client.request('POST', collectionPath(Namespaces), { body: { metadata: { name } } }).catch(() => undefined);
@@ -69,7 +62,7 @@ interface Sample {
 /** Starts the operator on one namespace; returns time to ready and RSS once settled. */
 async function measure(kubeconfig: string, namespace: string): Promise<Sample> {
   const started = performance.now();
-  const child = spawn(process.execPath, [ENTRY], {
+  const child = spawn(process.execPath, [OPERATOR_ENTRY], {
     env: {
       PATH: process.env.PATH ?? '',
       KUBECONFIG: kubeconfig,
@@ -109,25 +102,12 @@ async function measure(kubeconfig: string, namespace: string): Promise<Sample> {
   }
 }
 
-function percentile(sorted: number[], p: number): number {
-  const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
-  return sorted[i] ?? NaN;
-}
-
 function summary(samples: number[]): { p50: number; p99: number } {
-  const sorted = [...samples].sort((a, b) => a - b);
-  return { p50: percentile(sorted, 50), p99: percentile(sorted, 99) };
+  return { p50: percentile(samples, 50), p99: percentile(samples, 99) };
 }
 
 async function main(): Promise<void> {
-  if (!existsSync(ENTRY)) throw new Error(`${ENTRY} is missing: run npm run build (make bench does)`);
-  const kubeconfig = hack('control-plane.sh', 'start');
-  execFileSync(path.join(hack('control-plane.sh', 'bin'), 'kubectl'), ['--kubeconfig', kubeconfig, 'apply', '--server-side', '-f', path.join(repo, 'crds')], {
-    stdio: 'ignore',
-  });
-  const kc = new KubeConfig();
-  kc.loadFromFile(kubeconfig);
-  const client = new RestClient(kc);
+  const { kubeconfig, client } = controlPlane();
   await ensureNamespace(client, NAMESPACE);
   await ensureNamespace(client, EMPTY_NAMESPACE);
   await ensureObjects(client, OBJECTS);

@@ -4,8 +4,11 @@
 #   node-base   agent-orchestrator/node-base:24   - Node 24 plus the libraries it links
 #   node-build  agent-orchestrator/node-build:24  - node-base plus npm and a busybox shell,
 #                                                   the build stage of the Dockerfile
-# Usage: hack/images.sh [busybox|node-base|node-build ...]   (default: busybox, node-base;
-# existing images are kept)
+#   runner      agent-orchestrator/runner:dev     - the agent runner (Dockerfile --target runner)
+#   operator    agent-orchestrator/operator:dev   - the operator (Dockerfile default target)
+# Usage: hack/images.sh [busybox|node-base|node-build|runner|operator ...]
+#   (default: busybox, node-base, runner). Existing images are kept; runner and operator
+#   are rebuilt when their sources change (tagged with a hash of them, and :dev).
 # Needs DOCKER_HOST (or the default socket); hack/docker.sh start prints it.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
@@ -94,12 +97,47 @@ DOCKERFILE
   log "built ${NODE_BUILD_IMAGE}"
 }
 
-targets=("$@"); (( ${#targets[@]} )) || targets=(busybox node-base)
+# sources_hash: a hash of everything that goes into the runner and operator images.
+sources_hash() {
+  (cd "${REPO_ROOT}" && git ls-files -co --exclude-standard -- operator runner plugins package.json \
+    package-lock.json tsconfig.json tsconfig.build.json Dockerfile .npmrc hack/images.sh | sort | xargs sha256sum | sha256sum | cut -c1-12)
+}
+
+# The build stage's npm trusts what this machine trusts (e.g. a TLS-inspecting proxy).
+build_ca() {
+  local dir="${REPO_ROOT}/.build-ca" src="${NODE_EXTRA_CA_CERTS:-}"
+  mkdir -p "$dir"
+  [[ -n "$src" && -r "$src" ]] || src="$(npm config get cafile 2>/dev/null || true)"
+  if [[ -n "$src" && "$src" != null && -r "$src" ]]; then cp "$src" "$dir/ca.crt"; else : >"$dir/ca.crt"; fi
+}
+
+# app_image TARGET: the runner or operator image, built from the repository's Dockerfile.
+app_image() {
+  local target="$1" hash; hash="$(sources_hash)"
+  local image="agent-orchestrator/${target}"
+  if have_image "${image}:${hash}"; then docker tag "${image}:${hash}" "${image}:dev"; return 0; fi
+  node_build
+  build_ca
+  log "building ${image}:${hash} (npm ci inside the build needs the registry: host network)"
+  local out; out="$(mktemp)"
+  if ! DOCKER_BUILDKIT=0 docker build --network host --target "$target" \
+      --build-arg BUILD_IMAGE="${NODE_BUILD_IMAGE}" --build-arg BASE_IMAGE="${NODE_BASE_IMAGE}" \
+      --build-arg RUNNER_BASE_IMAGE="${NODE_BUILD_IMAGE}" \
+      -t "${image}:${hash}" -t "${image}:dev" "${REPO_ROOT}" >"$out" 2>&1; then
+    tail -n 30 "$out" >&2; rm -f "$out"
+    die "building ${image} failed"
+  fi
+  rm -f "$out"
+  log "built ${image}:${hash} ($(docker image inspect -f '{{.Size}}' "${image}:${hash}" | numfmt --to=iec))"
+}
+
+targets=("$@"); (( ${#targets[@]} )) || targets=(busybox node-base runner)
 for t in "${targets[@]}"; do
   case "$t" in
     busybox) busybox ;;
     node-base) node_base ;;
     node-build) node_build ;;
-    *) die "unknown image '$t' (expected busybox, node-base or node-build)" ;;
+    runner|operator) app_image "$t" ;;
+    *) die "unknown image '$t' (expected busybox, node-base, node-build, runner or operator)" ;;
   esac
 done

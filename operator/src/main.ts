@@ -1,6 +1,8 @@
 import { KubeConfig } from '@kubernetes/client-node';
-import { kinds } from './api/kinds.ts';
+import { policyKind } from './api/kinds.ts';
 import { ConfigError, loadConfig } from './config/config.ts';
+import { registerAgentController } from './controllers/agent/register.ts';
+import { systemClock } from './runtime/clock.ts';
 import { Manager } from './runtime/manager.ts';
 import { resourceOfKind } from './runtime/rest/resource.ts';
 import { createLogger } from './telemetry/logger.ts';
@@ -17,7 +19,9 @@ async function main(): Promise<number> {
   );
 
   const manager = new Manager({ config, kubeConfig, logger });
-  for (const kind of kinds) manager.informer(resourceOfKind(kind));
+  registerAgentController(manager, { config, kubeConfig, logger, clock: systemClock });
+  // The policy controller lands with its issue; its cache already gates readiness.
+  manager.informer(resourceOfKind(policyKind));
 
   const stop = new AbortController();
   const onSignal = (signal: NodeJS.Signals): void => {

@@ -173,6 +173,9 @@ export const agentStatus = z
         kind: z.enum(['Pod', 'Container']).describe('Pod (kubernetes runtime) or Container (docker runtime).'),
         name: z.string().max(253).describe('Name of the Pod or container.'),
         id: z.string().max(128).optional().describe('UID of the Pod or ID of the container.'),
+        restarts: nonNegative(Number.MAX_SAFE_INTEGER)
+          .optional()
+          .describe('Restarts and failed starts since the agent was last Ready; drives the restart backoff.'),
       })
       .optional()
       .describe('The workload that runs the agent now.'),
@@ -193,6 +196,9 @@ export const agentStatus = z
       })
       .optional()
       .describe('Context-window usage, reported by the runner.'),
+    drainingSince: timestamp
+      .optional()
+      .describe('When the agent began draining (to sleep, roll or be deleted); running tasks get a grace period from here.'),
     observedGeneration: observedGeneration.optional(),
   })
   .describe('The observed state of an Agent.');

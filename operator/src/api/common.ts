@@ -5,6 +5,9 @@ export const GROUP = 'agents.orchestrator.dev';
 export const VERSION = 'v1alpha1';
 export const API_VERSION = `${GROUP}/${VERSION}`;
 
+/** On a Task: the Agent it is assigned to. On an agent's Pod, Lease, ServiceAccount: its Agent. */
+export const AGENT_LABEL = `${GROUP}/agent`;
+
 // RE2-compatible patterns (the API server evaluates them with Go's regexp).
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;

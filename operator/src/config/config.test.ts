@@ -29,11 +29,17 @@ describe('parseConfig', () => {
       retryPeriodSeconds: 2,
       identity: 'op-0',
       shutdownTimeoutSeconds: 30,
-      kubeApiQps: 20,
-      kubeApiBurst: 30,
+      kubeApiQps: 50,
+      kubeApiBurst: 100,
       watchNamespaces: [],
       resyncPeriodSeconds: 3600,
       watchdogSeconds: 300,
+      agentDrainGraceSeconds: 120,
+      agentStartupGraceSeconds: 120,
+      agentWorkers: 4,
+      dockerHost: 'unix:///var/run/docker.sock',
+      dockerNetwork: 'host',
+      dockerPullPolicy: 'IfNotPresent',
     });
   });
 

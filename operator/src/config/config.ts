@@ -99,14 +99,14 @@ export const settings = [
     key: 'kubeApiQps',
     flag: 'kube-api-qps',
     env: 'AO_KUBE_API_QPS',
-    schema: z.coerce.number().positive().max(10000).default(20),
-    description: 'Sustained requests per second to the API server (client-side rate limit).',
+    schema: z.coerce.number().positive().max(10000).default(50),
+    description: 'Sustained requests per second to the API server (client-side rate limit; Events have their own, smaller budget).',
   },
   {
     key: 'kubeApiBurst',
     flag: 'kube-api-burst',
     env: 'AO_KUBE_API_BURST',
-    schema: z.coerce.number().int().min(1).max(10000).default(30),
+    schema: z.coerce.number().int().min(1).max(10000).default(100),
     description: 'Requests allowed in a burst above kube-api-qps.',
   },
   {
@@ -133,6 +133,58 @@ export const settings = [
     env: 'AO_WATCH_WATCHDOG',
     schema: seconds(0, 86400).default(300),
     description: 'Relist a resource when its watch was silent (not even a bookmark) this long; 0 disables.',
+  },
+  {
+    key: 'agentDrainGraceSeconds',
+    flag: 'agent-drain-grace',
+    env: 'AO_AGENT_DRAIN_GRACE',
+    schema: seconds(0, 86400).default(120),
+    description: 'Seconds an Agent going to sleep, rolling or being deleted waits for its running tasks.',
+  },
+  {
+    key: 'agentStartupGraceSeconds',
+    flag: 'agent-startup-grace',
+    env: 'AO_AGENT_STARTUP_GRACE',
+    schema: seconds(1, 3600).default(120),
+    description: 'Seconds a started workload may run without a first heartbeat before the Agent is marked Failed.',
+  },
+  {
+    key: 'agentWorkers',
+    flag: 'agent-workers',
+    env: 'AO_AGENT_WORKERS',
+    schema: z.coerce.number().int().min(1).max(64).default(4),
+    description: 'Agents reconciled at once.',
+  },
+  {
+    key: 'dockerHost',
+    flag: 'docker-host',
+    env: 'AO_DOCKER_HOST',
+    schema: z
+      .string()
+      .regex(/^(unix:\/\/\/|tcp:\/\/)\S+$/, { message: 'must be unix:///path/to/docker.sock or tcp://host:port' })
+      .default('unix:///var/run/docker.sock'),
+    description: 'Docker engine for Agents of runtime docker that do not name one in spec.runtime.docker.host.',
+  },
+  {
+    key: 'dockerNetwork',
+    flag: 'docker-network',
+    env: 'AO_DOCKER_NETWORK',
+    schema: z.enum(['host', 'none']).default('host'),
+    description: 'Network of agent containers: host (they reach the API server like the operator does) or none.',
+  },
+  {
+    key: 'dockerPullPolicy',
+    flag: 'docker-pull-policy',
+    env: 'AO_DOCKER_PULL_POLICY',
+    schema: z.enum(['IfNotPresent', 'Never']).default('IfNotPresent'),
+    description: 'Pull a missing agent image (IfNotPresent), or report it as ImageNotFound (Never, for engines without a registry).',
+  },
+  {
+    key: 'agentApiServer',
+    flag: 'agent-api-server',
+    env: 'AO_AGENT_API_SERVER',
+    schema: z.url({ protocol: /^https?$/ }).optional(),
+    description: "API server URL written into docker agents' kubeconfig; the operator's own server when unset.",
   },
 ] as const;
 

@@ -16,12 +16,23 @@ import { resourceName, type ResourceType } from './rest/resource.ts';
 import { TokenBucket } from './workqueue/token-bucket.ts';
 import { Writer } from './writer.ts';
 
+const EVENTS_QPS = 10;
+const EVENTS_BURST = 25;
+
 export interface ManagerOptions {
   config: Config;
   kubeConfig: KubeConfig;
   logger: Logger;
   metrics?: Metrics;
   clock?: Clock;
+}
+
+export interface Runnable {
+  name: string;
+  /** Run only while this replica leads (the default). */
+  leaderOnly?: boolean;
+  /** Runs until `signal` aborts; errors are logged, not fatal. */
+  run(signal: AbortSignal): Promise<void>;
 }
 
 export interface InformerRequest<T extends KubeObject> {
@@ -43,10 +54,12 @@ export class Manager {
   private readonly config: Config;
   private readonly log: Logger;
   private readonly clock: Clock;
-  private readonly informers: { name: string; informer: SharedInformer<KubeObject> }[] = [];
+  private readonly informers: { key: string; name: string; informer: SharedInformer<KubeObject> }[] = [];
   private readonly controllers: Controller[] = [];
+  private readonly runnables: Runnable[] = [];
   private stopping = false;
   private readonly serving: Serving[] = [];
+  private readonly eventsClient: RestClient;
 
   constructor(options: ManagerOptions) {
     this.config = options.config;
@@ -59,8 +72,14 @@ export class Manager {
       clock: this.clock,
     });
     this.writer = new Writer(this.client);
+    // Events are best effort: their own budget, so a burst of them never delays real work.
+    this.eventsClient = new RestClient(options.kubeConfig, {
+      limiter: new TokenBucket(EVENTS_QPS, EVENTS_BURST, this.clock),
+      metrics: this.metrics.client,
+      clock: this.clock,
+    });
     this.events = new EventRecorder({
-      client: this.client,
+      client: this.eventsClient,
       controller: 'agents.orchestrator.dev/operator',
       instance: this.config.identity,
       logger: this.log.child({ component: 'events' }),
@@ -69,8 +88,18 @@ export class Manager {
     });
   }
 
-  /** A cache of one resource type, across the watched namespaces. Register before run(). */
+  /**
+   * A cache of one resource type, across the watched namespaces. Register before run().
+   * Asking twice for the same type and selectors returns the same (shared) cache, with
+   * the indexes of both requests.
+   */
   informer<T extends KubeObject>(resource: ResourceType, request: InformerRequest<T> = {}): SharedInformer<T> {
+    const key = `${resourceName(resource)}|${request.labelSelector ?? ''}|${request.fieldSelector ?? ''}`;
+    const shared = this.informers.find((i) => i.key === key)?.informer as SharedInformer<T> | undefined;
+    if (shared) {
+      if (request.indexers) shared.addIndexers(request.indexers);
+      return shared;
+    }
     const namespaces: (string | undefined)[] =
       resource.namespaced && this.config.watchNamespaces.length ? [...this.config.watchNamespaces] : [undefined];
     const members = namespaces.map(
@@ -91,12 +120,17 @@ export class Manager {
     );
     const [only] = members;
     const informer: SharedInformer<T> = members.length === 1 && only ? only : new InformerGroup(members);
-    this.informers.push({ name: resourceName(resource), informer });
+    this.informers.push({ key, name: resourceName(resource), informer });
     return informer;
   }
 
   add(controller: Controller): void {
     this.controllers.push(controller);
+  }
+
+  /** A background loop (a periodic sweep, say) started with the controllers. */
+  addRunnable(runnable: Runnable): void {
+    this.runnables.push(runnable);
   }
 
   /** Ready: every cache has synced and no shutdown has begun. */
@@ -132,8 +166,15 @@ export class Manager {
     const work = new AbortController();
     const hardStop = new AbortController();
     const running: Promise<void>[] = [];
-    const startAll = (controllers: Controller[], stopSignal: AbortSignal, abortSignal: AbortSignal): void => {
-      for (const c of controllers) running.push(c.start(stopSignal, abortSignal));
+    const startAll = (leaderOnly: boolean, stopSignal: AbortSignal, abortSignal: AbortSignal): void => {
+      for (const c of this.controllers.filter((x) => x.leaderOnly === leaderOnly)) running.push(c.start(stopSignal, abortSignal));
+      for (const r of this.runnables.filter((x) => (x.leaderOnly ?? true) === leaderOnly)) {
+        running.push(
+          r.run(stopSignal).catch((err: unknown) => {
+            this.log.error({ runnable: r.name, err: String(err) }, 'runnable failed');
+          }),
+        );
+      }
     };
 
     const synced = await Promise.all(this.informers.map((i) => i.informer.waitForSync(shutdown.signal)));
@@ -141,13 +182,12 @@ export class Manager {
     const campaign = new AbortController();
     if (synced.every(Boolean) && !shutdown.signal.aborted) {
       this.log.info({ informers: this.informers.length }, 'caches synced');
-      startAll(this.controllers.filter((c) => !c.leaderOnly), work.signal, hardStop.signal);
-      const leaderOnly = this.controllers.filter((c) => c.leaderOnly);
+      startAll(false, work.signal, hardStop.signal);
       if (this.config.leaderElect) {
         elector = this.campaign(campaign.signal, (leading) => {
           // Losing the lease stops leader-only controllers at once: their reconciles are aborted.
           const stopLeading = AbortSignal.any([leading, work.signal]);
-          startAll(leaderOnly, stopLeading, AbortSignal.any([leading, hardStop.signal]));
+          startAll(true, stopLeading, AbortSignal.any([leading, hardStop.signal]));
         });
         elector.then(
           (outcome) => {
@@ -156,7 +196,7 @@ export class Manager {
           () => undefined,
         );
       } else {
-        startAll(leaderOnly, work.signal, hardStop.signal);
+        startAll(true, work.signal, hardStop.signal);
       }
     }
 
@@ -179,7 +219,7 @@ export class Manager {
     caches.abort();
     await cachesDone;
     await Promise.all(this.serving.map((s) => s.close()));
-    await this.client.close();
+    await Promise.all([this.client.close(), this.eventsClient.close()]);
     this.log.info({ exitCode }, 'stopped');
     return exitCode;
   }

@@ -31,7 +31,7 @@ describe('the operator process', () => {
       return r.status === 200 ? r : undefined;
     });
     expect(ready.body).toBe('ok');
-    expect(op.logs.some((l) => l.msg === 'caches synced')).toBe(true);
+    await op.waitForLog('caches synced', (l) => l.msg === 'caches synced');
 
     await op.waitForLog('leadership', (l) => l.msg === 'became leader');
     const metrics = (await op.get('/metrics')).body;
@@ -76,8 +76,11 @@ describe('the operator process', () => {
     expect(unready.status).toBe(503);
     expect(unready.body).toContain('informer agents.agents.orchestrator.dev not synced');
 
+    // What the operator's caches read: its three kinds, agent Pods and heartbeat Leases.
     await grantRole(ns.name, 'operator', 'operator', [
       { apiGroups: ['agents.orchestrator.dev'], resources: ['agents', 'tasks', 'orchestratorpolicies'], verbs: ['list', 'watch'] },
+      { apiGroups: [''], resources: ['pods'], verbs: ['list', 'watch'] },
+      { apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['list', 'watch'] },
     ]);
     await waitFor('/readyz to turn 200 once the role exists', async () => ((await op.get('/readyz')).status === 200 ? true : undefined), {
       timeoutMs: 90_000,

@@ -67,15 +67,17 @@ describe('Manager shutdown and leadership', () => {
   });
 
   it('aborts reconciles still running at the shutdown deadline and exits 1', async () => {
+    let started = false;
     let sawAbort = false;
     const manager = managerWith(ns.name, 'stuck', { AO_LEADER_ELECT: 'false', AO_SHUTDOWN_TIMEOUT: '1' }, async (_key, signal) => {
+      started = true;
       await new Promise<void>((resolve) => { signal.addEventListener('abort', () => { resolve(); }, { once: true }); });
       sawAbort = true;
     });
     const stop = new AbortController();
     const exit = manager.run(stop.signal);
     await create('stuck', 'forever');
-    await waitFor('the reconcile to start', () => (manager.ready().ok ? true : undefined));
+    await waitFor('the reconcile to start', () => (started ? true : undefined));
     stop.abort();
     expect(await exit).toBe(1);
     expect(sawAbort).toBe(true);

@@ -1,4 +1,5 @@
 import type { KubeObject } from '../rest/object.ts';
+import type { IndexFunc } from './store.ts';
 import type { EventHandler, Informer } from './informer.ts';
 
 /** What controllers and the manager need of a cache: one informer, or one per namespace. */
@@ -10,6 +11,7 @@ export interface SharedInformer<T extends KubeObject> {
   get(key: string): T | undefined;
   list(): T[];
   byIndex(name: string, value: string): T[];
+  addIndexers(indexers: Readonly<Record<string, IndexFunc<T>>>): void;
 }
 
 /** Several informers (one per watched namespace) seen as one. */
@@ -51,5 +53,9 @@ export class InformerGroup<T extends KubeObject> implements SharedInformer<T> {
 
   byIndex(name: string, value: string): T[] {
     return this.members.flatMap((m) => m.byIndex(name, value));
+  }
+
+  addIndexers(indexers: Readonly<Record<string, IndexFunc<T>>>): void {
+    for (const m of this.members) m.addIndexers(indexers);
   }
 }

@@ -89,6 +89,10 @@ export class Informer<T extends KubeObject> implements SharedInformer<T> {
     return this.store.byIndex(name, value);
   }
 
+  addIndexers(indexers: Readonly<Record<string, IndexFunc<T>>>): void {
+    this.store.addIndexers(indexers);
+  }
+
   /** Resolves once the first list is in the cache; resolves early if `signal` aborts. */
   async waitForSync(signal?: AbortSignal): Promise<boolean> {
     if (this.synced) return true;

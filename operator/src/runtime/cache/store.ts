@@ -7,11 +7,30 @@ export type IndexFunc<T> = (obj: T) => readonly string[];
 export class Store<T extends KubeObject> {
   private readonly items = new Map<string, T>();
   private readonly indexes = new Map<string, Map<string, Set<string>>>();
-  private readonly indexers: Readonly<Record<string, IndexFunc<T>>>;
+  private readonly indexers: Record<string, IndexFunc<T>> = {};
 
   constructor(indexers: Readonly<Record<string, IndexFunc<T>>> = {}) {
-    this.indexers = indexers;
-    for (const name of Object.keys(indexers)) this.indexes.set(name, new Map());
+    this.addIndexers(indexers);
+  }
+
+  /** Adds indexes (already-cached objects are indexed at once); a name can be added once. */
+  addIndexers(indexers: Readonly<Record<string, IndexFunc<T>>>): void {
+    for (const [name, fn] of Object.entries(indexers)) {
+      if (this.indexers[name]) {
+        if (this.indexers[name] !== fn) throw new Error(`index ${name} is already defined differently`);
+        continue;
+      }
+      this.indexers[name] = fn;
+      const index = new Map<string, Set<string>>();
+      this.indexes.set(name, index);
+      for (const [key, obj] of this.items) {
+        for (const value of safeIndex(fn, obj)) {
+          let keys = index.get(value);
+          if (!keys) index.set(value, (keys = new Set()));
+          keys.add(key);
+        }
+      }
+    }
   }
 
   get size(): number {

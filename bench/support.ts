@@ -1,0 +1,30 @@
+import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { KubeConfig } from '@kubernetes/client-node';
+import { RestClient } from '../operator/src/runtime/rest/client.ts';
+
+export const repo = path.resolve(import.meta.dirname, '..');
+/** Benchmarks measure the operator as shipped: the compiled entry point. */
+export const OPERATOR_ENTRY = path.join(repo, 'dist/operator/src/main.js');
+
+function hack(script: string, ...args: string[]): string {
+  return execFileSync(path.join(repo, 'hack', script), args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }).trim();
+}
+
+/** Starts (or reuses) the local control plane, installs the CRDs; its kubeconfig and a client. */
+export function controlPlane(): { kubeconfig: string; client: RestClient } {
+  if (!existsSync(OPERATOR_ENTRY)) throw new Error(`${OPERATOR_ENTRY} is missing: run npm run build (make bench does)`);
+  const kubeconfig = hack('control-plane.sh', 'start');
+  const kubectl = path.join(hack('control-plane.sh', 'bin'), 'kubectl');
+  execFileSync(kubectl, ['--kubeconfig', kubeconfig, 'apply', '--server-side', '-f', path.join(repo, 'crds')], { stdio: 'ignore' });
+  const kc = new KubeConfig();
+  kc.loadFromFile(kubeconfig);
+  return { kubeconfig, client: new RestClient(kc) };
+}
+
+/** The p-th percentile (nearest rank) of some samples. */
+export function percentile(samples: readonly number[], p: number): number {
+  const sorted = [...samples].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))] ?? NaN;
+}

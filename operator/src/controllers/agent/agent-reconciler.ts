@@ -1,0 +1,251 @@
+import type { Logger } from 'pino';
+import { agent as agentSchema, type Agent, type AgentStatus } from '../../api/agent.ts';
+import { agentKind } from '../../api/kinds.ts';
+import type { Config } from '../../config/config.ts';
+import { decideAgent, type AgentDecision, type AgentObservation } from '../../core/agent-lifecycle.ts';
+import type { SharedInformer } from '../../runtime/cache/informer-group.ts';
+import type { Clock } from '../../runtime/clock.ts';
+import type { ReconcileContext, ReconcileResult, Reconciler } from '../../runtime/controller.ts';
+import { TerminalError, messageOf } from '../../runtime/errors.ts';
+import type { EventRecorder } from '../../runtime/events.ts';
+import type { RestClient } from '../../runtime/rest/client.ts';
+import type { KubeObject } from '../../runtime/rest/object.ts';
+import { objectPath, resourceOfKind } from '../../runtime/rest/resource.ts';
+import type { Writer } from '../../runtime/writer.ts';
+import type { PodRuntime } from '../../runtimes/kubernetes/pod-runtime.ts';
+import { WorkloadError, type AgentRef, type AgentRuntime, type WorkloadStatus } from '../../runtimes/runtime.ts';
+import { rfc3339, setCondition } from '../conditions.ts';
+import { TASKS_BY_AGENT } from '../indexes.ts';
+import type { DockerAgents } from './docker-agents.ts';
+import type { AgentMetrics } from './metrics.ts';
+import { workloadSpecOf } from './workload.ts';
+
+export const WORKLOAD_FINALIZER = 'agents.orchestrator.dev/workload';
+const Agents = resourceOfKind(agentKind);
+const ACTIVE_TASK_PHASES = new Set(['Assigned', 'Running']);
+// A container's exit is only seen by looking: docker agents are looked at this often.
+const DOCKER_POLL_MS = 10_000;
+// Deletion of an Agent whose Docker engine is gone gives up on the container after this.
+const REMOVAL_GIVE_UP_MS = 120_000;
+
+export interface AgentReconcilerDeps {
+  config: Config;
+  client: RestClient;
+  writer: Writer;
+  events: EventRecorder;
+  agents: SharedInformer<KubeObject>;
+  leases: SharedInformer<KubeObject>;
+  tasks: SharedInformer<KubeObject>;
+  pods: PodRuntime;
+  docker: DockerAgents;
+  metrics: AgentMetrics;
+  clock: Clock;
+  logger: Logger;
+}
+
+interface LeaseSpec {
+  holderIdentity?: string;
+  renewTime?: string;
+}
+
+/** Gather (caches, runtime), decide (core/agent-lifecycle), write (workload, status, events). */
+export class AgentReconciler implements Reconciler {
+  private readonly d: AgentReconcilerDeps;
+  private readonly registered = new Set<string>();
+
+  constructor(deps: AgentReconcilerDeps) {
+    this.d = deps;
+  }
+
+  async reconcile(key: string, ctx: ReconcileContext): Promise<ReconcileResult | undefined> {
+    const cached = this.d.agents.get(key);
+    if (!cached) return undefined;
+    const parsed = agentSchema.safeParse(cached);
+    if (!parsed.success) {
+      // The CRD schema should make this impossible; an old object from before a schema change can still get here.
+      throw new TerminalError(`Agent ${key} does not match the schema: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+    }
+    let agent = parsed.data;
+    const meta = cached.metadata;
+    const ref: AgentRef = { namespace: meta.namespace ?? '', name: meta.name ?? '', uid: meta.uid ?? '' };
+    const deleting = meta.deletionTimestamp !== undefined;
+    if (!deleting && !(meta.finalizers ?? []).includes(WORKLOAD_FINALIZER)) {
+      await this.setFinalizers(cached, [...(meta.finalizers ?? []), WORKLOAD_FINALIZER], ctx.signal);
+      return undefined; // the update brings this key back with the finalizer in place
+    }
+
+    const runtime = this.runtimeOf(agent);
+    const now = this.d.clock.now();
+    let workload: WorkloadStatus | undefined;
+    let runtimeError: { reason: string; message: string } | undefined;
+    try {
+      workload = await runtime.observe(ref, ctx.signal);
+    } catch (err) {
+      runtimeError = runtimeErrorOf(err);
+    }
+    const observation: AgentObservation = {
+      now,
+      deleting,
+      desiredState: agent.spec.desiredState,
+      specHash: workloadSpecOf(agent, ref).specHash,
+      workload,
+      runtimeError,
+      heartbeatAt: this.heartbeatAt(ref),
+      heartbeatTimeoutMs: agent.spec.heartbeat.timeoutSeconds * 1000,
+      activeTasks: this.activeTasks(ref),
+      drainingSince: agent.status?.drainingSince ? Date.parse(agent.status.drainingSince) : undefined,
+      drainGraceMs: this.d.config.agentDrainGraceSeconds * 1000,
+      restarts: agent.status?.workload?.restarts ?? 0,
+      startupGraceMs: this.d.config.agentStartupGraceSeconds * 1000,
+    };
+    let decision = decideAgent(observation);
+
+    switch (decision.action.type) {
+      case 'ensure':
+      case 'restart': {
+        try {
+          const spec = workloadSpecOf(agent, ref);
+          const env = runtime.type === 'docker' ? await this.d.docker.containerEnv(ref, spec.env) : spec.env;
+          workload = await runtime.ensure({ ...spec, env }, ctx.signal);
+          if (decision.action.type === 'restart') this.d.metrics.restarts.inc({ runtime: runtime.type });
+          decision = { ...decideAgent({ ...observation, workload, restarts: decision.restarts }), restarts: decision.restarts };
+        } catch (err) {
+          if (!isRuntimeFailure(err)) throw err;
+          decision = decideAgent({ ...observation, runtimeError: runtimeErrorOf(err) });
+        }
+        break;
+      }
+      case 'remove': {
+        try {
+          await runtime.remove(ref, ctx.signal);
+        } catch (err) {
+          if (!(deleting && isRuntimeFailure(err))) throw err;
+          const since = meta.deletionTimestamp ? Date.parse(meta.deletionTimestamp) : now;
+          if (now - since < REMOVAL_GIVE_UP_MS) throw err;
+          // The engine stays unreachable: do not keep the Agent forever; say what was left behind.
+          void this.d.events.record(cached, 'Warning', 'WorkloadAbandoned', 'Delete', `${messageOf(err)}; the container is left to the orphan sweep`);
+          await this.setFinalizers(cached, (meta.finalizers ?? []).filter((f) => f !== WORKLOAD_FINALIZER), ctx.signal);
+          return undefined;
+        }
+        workload = await runtime.observe(ref, ctx.signal).catch(() => undefined);
+        if (!workload) decision = decideAgent({ ...observation, workload: undefined });
+        if (decision.action.type === 'finalize') {
+          await this.finalize(cached, decision, ctx);
+          return undefined;
+        }
+        break;
+      }
+      case 'finalize':
+        await this.finalize(cached, decision, ctx);
+        return undefined;
+      case 'none':
+        break;
+    }
+
+    agent = await this.writeStatus(cached, agent, decision, workload, ref, ctx);
+    if (runtime.type === 'docker' && workload?.phase === 'Running') await this.d.docker.refreshCredentialsIfDue(ref, agent.spec.runtime.docker?.host);
+    const requeue = decision.requeueAfterMs;
+    const poll = runtime.type === 'docker' && workload ? DOCKER_POLL_MS : undefined;
+    const after = [requeue, poll].filter((v): v is number => v !== undefined);
+    return after.length ? { requeueAfter: Math.min(...after) } : undefined;
+  }
+
+  private runtimeOf(agent: Agent): AgentRuntime {
+    return agent.spec.runtime.type === 'docker' ? this.d.docker.runtimeFor(agent.spec.runtime.docker?.host) : this.d.pods;
+  }
+
+  private heartbeatAt(ref: AgentRef): number | undefined {
+    const lease = this.d.leases.get(`${ref.namespace}/agent-${ref.name}`);
+    const spec = lease?.spec as LeaseSpec | undefined;
+    // A released lease (no holder) is a runner that said goodbye.
+    if (!spec?.holderIdentity || !spec.renewTime) return undefined;
+    return Date.parse(spec.renewTime);
+  }
+
+  private activeTasks(ref: AgentRef): number {
+    return this.d.tasks
+      .byIndex(TASKS_BY_AGENT, `${ref.namespace}/${ref.name}`)
+      .filter((t) => ACTIVE_TASK_PHASES.has(String((t.status as { phase?: string } | undefined)?.phase))).length;
+  }
+
+  private async finalize(cached: KubeObject, decision: AgentDecision, ctx: ReconcileContext): Promise<void> {
+    ctx.log.info({ phase: decision.phase }, 'workload gone; releasing the Agent');
+    await this.setFinalizers(cached, (cached.metadata.finalizers ?? []).filter((f) => f !== WORKLOAD_FINALIZER), ctx.signal);
+  }
+
+  /** A merge patch that carries the resourceVersion: a concurrent change makes it 409. */
+  private async setFinalizers(obj: KubeObject, finalizers: string[], signal: AbortSignal): Promise<void> {
+    const { namespace, name = '', resourceVersion } = obj.metadata;
+    await this.d.client.request('PATCH', objectPath(Agents, namespace, name), {
+      body: { metadata: { finalizers, resourceVersion } },
+      contentType: 'application/merge-patch+json',
+      signal,
+    });
+  }
+
+  private async writeStatus(
+    cached: KubeObject,
+    agent: Agent,
+    decision: AgentDecision,
+    workload: WorkloadStatus | undefined,
+    ref: AgentRef,
+    ctx: ReconcileContext,
+  ): Promise<Agent> {
+    const now = this.d.clock.now();
+    const previous = agent.status?.phase;
+    const heartbeatAt = this.heartbeatAt(ref);
+    const generation = cached.metadata.generation;
+    const statusOf = (current: AgentStatus | undefined): AgentStatus => {
+      const stamp = rfc3339(now);
+      let conditions = setCondition(current?.conditions, { type: 'Ready', ...decision.ready }, stamp, generation);
+      conditions = setCondition(conditions, { type: 'Healthy', ...decision.healthy }, stamp, generation);
+      const { drainingSince: _d, workload: _w, lastHeartbeatTime: _h, ...rest } = current ?? {};
+      return {
+        ...rest,
+        phase: decision.phase,
+        conditions,
+        activeTasks: this.activeTasks(ref),
+        ...(heartbeatAt !== undefined ? { lastHeartbeatTime: rfc3339(heartbeatAt) } : {}),
+        ...(workload
+          ? { workload: { kind: workload.kind, name: workload.name, ...(workload.id ? { id: workload.id } : {}), restarts: decision.restarts } }
+          : decision.restarts
+            ? { workload: { kind: agent.spec.runtime.type === 'docker' ? 'Container' : 'Pod', name: '', restarts: decision.restarts } }
+            : {}),
+        ...(decision.drainingSince !== undefined ? { drainingSince: rfc3339(decision.drainingSince) } : {}),
+        stats: current?.stats ?? { succeeded: 0, failed: 0, consecutiveFailures: 0 },
+        ...(generation !== undefined ? { observedGeneration: generation } : {}),
+      };
+    };
+    const written = await this.d.writer.updateStatus<AgentStatus>(
+      Agents,
+      { current: cached, status: (obj) => statusOf(obj.status) },
+      ctx.signal,
+    );
+    if (previous !== decision.phase) {
+      const failing = decision.phase === 'Failed';
+      void this.d.events.record(
+        cached,
+        failing ? 'Warning' : 'Normal',
+        failing ? decision.ready.reason : decision.phase,
+        'Reconcile',
+        `${previous ?? 'new'} → ${decision.phase}: ${decision.ready.message}`,
+      );
+      const serving = decision.phase === 'Ready' || decision.phase === 'Busy';
+      if (serving && !this.registered.has(ref.uid) && (previous === undefined || previous === 'Pending' || previous === 'Starting')) {
+        this.registered.add(ref.uid);
+        const created = cached.metadata.creationTimestamp ? Date.parse(cached.metadata.creationTimestamp) : now;
+        this.d.metrics.registration.observe({ runtime: agent.spec.runtime.type }, Math.max(0, now - created) / 1000);
+      }
+      ctx.log.info({ from: previous, to: decision.phase, reason: decision.ready.reason }, 'phase changed');
+    }
+    return written ? (agentSchema.safeParse(written).data ?? agent) : agent;
+  }
+}
+
+function isRuntimeFailure(err: unknown): boolean {
+  return err instanceof WorkloadError;
+}
+
+function runtimeErrorOf(err: unknown): { reason: string; message: string } {
+  return err instanceof WorkloadError ? { reason: err.reason, message: err.message } : { reason: 'RuntimeError', message: messageOf(err) };
+}

@@ -1,0 +1,133 @@
+import type { KubeConfig } from '@kubernetes/client-node';
+import type { Config } from '../../config/config.ts';
+import type { Clock } from '../../runtime/clock.ts';
+import type { RestClient } from '../../runtime/rest/client.ts';
+import type { KubeObject } from '../../runtime/rest/object.ts';
+import { objectPath } from '../../runtime/rest/resource.ts';
+import type { Writer } from '../../runtime/writer.ts';
+import { DockerRuntime, FILES_DIR, dockerClientFor } from '../../runtimes/docker/docker-runtime.ts';
+import { AgentRbac } from '../../runtimes/kubernetes/agent-rbac.ts';
+import { serviceAccountName } from '../../runtimes/kubernetes/pod-spec.ts';
+import type { AgentRef, EnvVar } from '../../runtimes/runtime.ts';
+
+/** Where the runner inside a container finds its credentials (see runner/config.ts). */
+const CREDENTIALS_DIR = FILES_DIR;
+const TOKEN_SECONDS = 3600;
+const REFRESH_EVERY_MS = 20 * 60_000;
+
+const Secrets = { group: '', version: 'v1', kind: 'Secret', plural: 'secrets', namespaced: true } as const;
+
+/**
+ * Docker engines for Agents of `runtime.type: docker`, one runtime per endpoint, and the
+ * credentials their runners use: a kubeconfig whose token is the Agent ServiceAccount's
+ * (short-lived, re-copied into the container before it expires), so a containerised
+ * agent reaches the API server as itself, never as the operator.
+ */
+export class DockerAgents {
+  private readonly runtimes = new Map<string, DockerRuntime>();
+  private readonly refreshed = new Map<string, number>();
+  private readonly config: Config;
+  private readonly client: RestClient;
+  private readonly rbac: AgentRbac;
+  private readonly server: string;
+  private readonly caData: string | undefined;
+
+  private readonly clock: Clock;
+
+  constructor(config: Config, kubeConfig: KubeConfig, client: RestClient, writer: Writer, clock: Clock) {
+    this.config = config;
+    this.clock = clock;
+    this.client = client;
+    this.rbac = new AgentRbac(writer);
+    const cluster = kubeConfig.getCurrentCluster();
+    this.server = config.agentApiServer ?? cluster?.server ?? '';
+    this.caData = cluster?.caData;
+  }
+
+  /** The runtime for an Agent's endpoint (spec.runtime.docker.host, else the default). */
+  runtimeFor(host: string | undefined): DockerRuntime {
+    const endpoint = host ?? this.config.dockerHost;
+    let runtime = this.runtimes.get(endpoint);
+    if (!runtime) {
+      runtime = new DockerRuntime({
+        docker: dockerClientFor(endpoint),
+        endpoint,
+        network: this.config.dockerNetwork,
+        pullPolicy: this.config.dockerPullPolicy,
+        files: async (agent) => {
+          const files = await this.credentials(agent);
+          this.refreshed.set(agent.uid, this.clock.now());
+          return files;
+        },
+      });
+      this.runtimes.set(endpoint, runtime);
+    }
+    return runtime;
+  }
+
+  /** Every endpoint in use, for the orphan sweep. */
+  all(): DockerRuntime[] {
+    return [...this.runtimes.values()];
+  }
+
+  /**
+   * A container's environment: the Agent's identity, where its kubeconfig is, and the
+   * spec's variables with Secret references resolved (a container cannot read Secrets).
+   */
+  async containerEnv(agent: AgentRef, env: readonly EnvVar[]): Promise<EnvVar[]> {
+    return [
+      { name: 'AGENT_NAME', value: agent.name },
+      { name: 'AGENT_NAMESPACE', value: agent.namespace },
+      { name: 'KUBECONFIG', value: `${CREDENTIALS_DIR}/kubeconfig` },
+      ...(await this.resolveEnv(agent.namespace, env)),
+    ];
+  }
+
+  /** Copies a fresh token into a running container well before the old one expires. */
+  async refreshCredentialsIfDue(agent: AgentRef, host: string | undefined): Promise<void> {
+    const last = this.refreshed.get(agent.uid);
+    const now = this.clock.now();
+    if (last !== undefined && now - last < REFRESH_EVERY_MS) return;
+    // After an operator restart the first refresh comes at once: the token's age is unknown.
+    await this.runtimeFor(host).refreshFiles(agent);
+    this.refreshed.set(agent.uid, now);
+  }
+
+  private async resolveEnv(namespace: string, env: readonly EnvVar[]): Promise<EnvVar[]> {
+    return Promise.all(
+      env.map(async (e) => {
+        if (!e.valueFrom) return e;
+        const { name, key } = e.valueFrom.secretKeyRef;
+        const secret = await this.client.request<KubeObject & { data?: Record<string, string> }>(
+          'GET',
+          objectPath(Secrets, namespace, name),
+        );
+        const encoded = secret.data?.[key];
+        if (encoded === undefined) throw new Error(`env ${e.name}: Secret ${namespace}/${name} has no key ${key}`);
+        return { name: e.name, value: Buffer.from(encoded, 'base64').toString('utf8') };
+      }),
+    );
+  }
+
+  private async credentials(agent: AgentRef): Promise<Record<string, string>> {
+    await this.rbac.ensure(agent);
+    const sa = { group: '', version: 'v1', kind: 'ServiceAccount', plural: 'serviceaccounts', namespaced: true };
+    const request = await this.client.request<{ status: { token: string } }>(
+      'POST',
+      `${objectPath(sa, agent.namespace, serviceAccountName(agent.name))}/token`,
+      { body: { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenRequest', spec: { expirationSeconds: TOKEN_SECONDS } } },
+    );
+    const kubeconfig = {
+      apiVersion: 'v1',
+      kind: 'Config',
+      clusters: [
+        { name: 'cluster', cluster: { server: this.server, ...(this.caData ? { 'certificate-authority-data': this.caData } : {}) } },
+      ],
+      // The tokenFile auth provider re-reads the file, so a refreshed token is picked up.
+      users: [{ name: 'agent', user: { 'auth-provider': { name: 'tokenFile', config: { tokenFile: `${CREDENTIALS_DIR}/token` } } } }],
+      contexts: [{ name: 'agent', context: { cluster: 'cluster', user: 'agent', namespace: agent.namespace } }],
+      'current-context': 'agent',
+    };
+    return { kubeconfig: JSON.stringify(kubeconfig), token: request.status.token };
+  }
+}

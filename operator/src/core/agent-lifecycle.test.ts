@@ -1,0 +1,173 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { decideAgent, restartBackoffMs, type AgentObservation, type WorkloadObservation } from './agent-lifecycle.ts';
+
+const NOW = 1_000_000_000;
+const running: WorkloadObservation = { phase: 'Running', specHash: 'h1', startedAt: NOW - 10_000 };
+
+function obs(overrides: Partial<AgentObservation> = {}): AgentObservation {
+  return {
+    now: NOW,
+    deleting: false,
+    desiredState: 'Active',
+    specHash: 'h1',
+    workload: running,
+    heartbeatAt: NOW - 5_000,
+    heartbeatTimeoutMs: 30_000,
+    activeTasks: 0,
+    drainGraceMs: 120_000,
+    restarts: 0,
+    startupGraceMs: 60_000,
+    ...overrides,
+  };
+}
+
+const stale = NOW - 45_000;
+
+describe('decideAgent: every phase under every signal', () => {
+  it.each([
+    // situation, observation, phase, action, Ready reason
+    ['new Agent, no workload', { workload: undefined, heartbeatAt: undefined }, 'Starting', 'ensure', 'WorkloadStarting'],
+    ['workload created, not yet scheduled', { workload: { phase: 'Pending' }, heartbeatAt: undefined }, 'Pending', 'none', 'WorkloadPending'],
+    ['Pod waiting on a missing image', { workload: { phase: 'Pending', reason: 'ImagePullBackOff', message: 'pull access denied' }, heartbeatAt: undefined }, 'Failed', 'none', 'ImagePullBackOff'],
+    ['Pod in a crash loop', { workload: { phase: 'Pending', reason: 'CrashLoopBackOff', message: 'back-off 40s' }, heartbeatAt: undefined }, 'Failed', 'none', 'CrashLoopBackOff'],
+    ['running, first heartbeat not yet', { heartbeatAt: undefined }, 'Starting', 'none', 'WaitingForHeartbeat'],
+    ['running, never a heartbeat past the startup grace', { heartbeatAt: undefined, workload: { ...running, startedAt: NOW - 120_000 } }, 'Failed', 'none', 'NoHeartbeat'],
+    ['running, fresh heartbeat, idle', {}, 'Ready', 'none', 'HeartbeatRenewed'],
+    ['running, fresh heartbeat, tasks', { activeTasks: 2 }, 'Busy', 'none', 'HeartbeatRenewed'],
+    ['running, heartbeat expired', { heartbeatAt: stale }, 'Failed', 'none', 'HeartbeatExpired'],
+    ['runtime refused (image missing, engine down)', { workload: undefined, runtimeError: { reason: 'ImageNotFound', message: 'image x not found' } }, 'Failed', 'none', 'ImageNotFound'],
+    ['exited, backoff not over', { workload: { phase: 'Exited', exitCode: 1, reason: 'Error', finishedAt: NOW - 1_000 }, heartbeatAt: undefined }, 'Failed', 'none', 'CrashLoopBackOff'],
+    ['exited, backoff over', { workload: { phase: 'Exited', exitCode: 137, finishedAt: NOW - 20_000 }, heartbeatAt: stale }, 'Starting', 'restart', 'Restarting'],
+    ['asked to sleep, idle', { desiredState: 'Sleeping' }, 'Draining', 'remove', 'Draining'],
+    ['asked to sleep, tasks running', { desiredState: 'Sleeping', activeTasks: 1 }, 'Draining', 'none', 'Draining'],
+    ['asked to sleep, grace over', { desiredState: 'Sleeping', activeTasks: 1, drainingSince: NOW - 130_000 }, 'Draining', 'remove', 'Draining'],
+    ['asleep', { desiredState: 'Sleeping', workload: undefined, heartbeatAt: undefined }, 'Sleeping', 'none', 'Sleeping'],
+    ['woken up', { desiredState: 'Active', workload: undefined, heartbeatAt: stale }, 'Starting', 'ensure', 'WorkloadStarting'],
+    ['spec changed, idle', { specHash: 'h2' }, 'Starting', 'remove', 'Rolling'],
+    ['spec changed, tasks running', { specHash: 'h2', activeTasks: 1 }, 'Draining', 'none', 'Draining'],
+    ['spec changed, unhealthy: no point waiting', { specHash: 'h2', activeTasks: 1, heartbeatAt: stale }, 'Starting', 'remove', 'Rolling'],
+    ['deleted, idle', { deleting: true }, 'Terminating', 'remove', 'Terminating'],
+    ['deleted, tasks running', { deleting: true, activeTasks: 3 }, 'Draining', 'none', 'Draining'],
+    ['deleted, grace over', { deleting: true, activeTasks: 3, drainingSince: NOW - 121_000 }, 'Terminating', 'remove', 'Terminating'],
+    ['deleted, workload gone', { deleting: true, workload: undefined }, 'Terminating', 'finalize', 'Terminating'],
+    ['deleted while asleep', { deleting: true, desiredState: 'Sleeping', workload: undefined }, 'Terminating', 'finalize', 'Terminating'],
+    ['workload state unknown', { workload: { phase: 'Unknown' }, heartbeatAt: undefined }, 'Starting', 'none', 'WorkloadUnknown'],
+  ] as [string, Partial<AgentObservation>, string, string, string][])('%s', (_situation, overrides, phase, action, reason) => {
+    const d = decideAgent(obs(overrides));
+    expect([d.phase, d.action.type, d.ready.reason]).toEqual([phase, action, reason]);
+  });
+});
+
+describe('decideAgent details', () => {
+  it('marks Healthy from the heartbeat alone', () => {
+    expect(decideAgent(obs()).healthy).toMatchObject({ status: 'True', reason: 'HeartbeatRenewed' });
+    expect(decideAgent(obs({ heartbeatAt: stale })).healthy).toMatchObject({ status: 'False', reason: 'HeartbeatExpired', message: 'last heartbeat 45s ago, timeout 30s' });
+    expect(decideAgent(obs({ heartbeatAt: undefined })).healthy).toMatchObject({ status: 'Unknown' });
+  });
+
+  it('hands tasks back when the heartbeat expires or the workload dies, not before', () => {
+    expect(decideAgent(obs({ activeTasks: 1, heartbeatAt: stale })).handBackTasks).toBe(true);
+    expect(decideAgent(obs({ activeTasks: 1, heartbeatAt: undefined, workload: { phase: 'Exited', finishedAt: NOW } })).handBackTasks).toBe(true);
+    expect(decideAgent(obs({ activeTasks: 1 })).handBackTasks).toBe(false);
+    expect(decideAgent(obs({ activeTasks: 0, heartbeatAt: stale })).handBackTasks).toBe(false);
+    // Just started and no heartbeat yet: nothing was ever confirmed, nothing to take back.
+    expect(decideAgent(obs({ activeTasks: 1, heartbeatAt: undefined })).handBackTasks).toBe(false);
+  });
+
+  it('surfaces the exit reason and the wait in a crash loop', () => {
+    const d = decideAgent(obs({ restarts: 2, heartbeatAt: undefined, workload: { phase: 'Exited', exitCode: 3, reason: 'Error', message: 'config missing', finishedAt: NOW - 5_000 } }));
+    expect(d.ready.message).toBe('the workload exited with code 3 (Error): config missing; restarting in 35s');
+    expect(d.requeueAfterMs).toBe(35_000);
+  });
+
+  it('counts restarts and failed starts, and forgets them once healthy', () => {
+    expect(decideAgent(obs({ restarts: 1, workload: { phase: 'Exited', finishedAt: NOW - 30_000 } })).restarts).toBe(2);
+    expect(decideAgent(obs({ restarts: 4, workload: undefined, runtimeError: { reason: 'RuntimeUnavailable', message: 'engine down' } }))).toMatchObject({
+      restarts: 5,
+      requeueAfterMs: restartBackoffMs(4),
+    });
+    expect(decideAgent(obs({ restarts: 4 })).restarts).toBe(0);
+  });
+
+  it('keeps the draining start and requeues at the end of the grace', () => {
+    const first = decideAgent(obs({ desiredState: 'Sleeping', activeTasks: 1 }));
+    expect([first.drainingSince, first.requeueAfterMs]).toEqual([NOW, 25_001]);
+    const later = decideAgent(obs({ desiredState: 'Sleeping', activeTasks: 1, drainingSince: NOW - 100_000, heartbeatAt: NOW }));
+    expect([later.drainingSince, later.requeueAfterMs]).toEqual([NOW - 100_000, 20_000]);
+  });
+
+  it('backs off 10 s doubling to 5 min', () => {
+    expect([0, 1, 2, 3, 4, 5, 10].map(restartBackoffMs)).toEqual([10_000, 20_000, 40_000, 80_000, 160_000, 300_000, 300_000]);
+  });
+});
+
+const workloadArb: fc.Arbitrary<WorkloadObservation | undefined> = fc.option(
+  fc.record(
+    {
+      phase: fc.constantFrom('Pending', 'Running', 'Exited', 'Unknown'),
+      specHash: fc.constantFrom('h1', 'h2'),
+      reason: fc.constantFrom('CrashLoopBackOff', 'Error', 'OOMKilled', 'ContainerCreating'),
+      exitCode: fc.integer({ min: 0, max: 255 }),
+      startedAt: fc.integer({ min: NOW - 600_000, max: NOW }),
+      finishedAt: fc.integer({ min: NOW - 600_000, max: NOW }),
+    },
+    { requiredKeys: ['phase'] },
+  ),
+  { nil: undefined },
+);
+
+const observationArb: fc.Arbitrary<AgentObservation> = fc.record({
+  now: fc.constant(NOW),
+  deleting: fc.boolean(),
+  desiredState: fc.constantFrom('Active', 'Sleeping'),
+  specHash: fc.constantFrom('h1', 'h2'),
+  workload: workloadArb,
+  heartbeatAt: fc.option(fc.integer({ min: NOW - 120_000, max: NOW }), { nil: undefined }),
+  heartbeatTimeoutMs: fc.integer({ min: 2_000, max: 60_000 }),
+  activeTasks: fc.integer({ min: 0, max: 5 }),
+  drainingSince: fc.option(fc.integer({ min: NOW - 300_000, max: NOW }), { nil: undefined }),
+  drainGraceMs: fc.integer({ min: 0, max: 300_000 }),
+  restarts: fc.integer({ min: 0, max: 20 }),
+  startupGraceMs: fc.integer({ min: 1_000, max: 120_000 }),
+  runtimeError: fc.option(fc.record({ reason: fc.constantFrom('ImageNotFound', 'RuntimeUnavailable'), message: fc.string() }), { nil: undefined }),
+});
+
+describe('decideAgent invariants', () => {
+  it('is Ready (or Busy) exactly when the workload runs the current spec and the heartbeat is fresh', () => {
+    fc.assert(
+      fc.property(observationArb, (o) => {
+        const d = decideAgent(o);
+        const fresh = o.heartbeatAt !== undefined && o.now - o.heartbeatAt <= o.heartbeatTimeoutMs;
+        const serving = d.phase === 'Ready' || d.phase === 'Busy';
+        expect(d.ready.status === 'True').toBe(serving);
+        if (serving) {
+          expect(o.workload?.phase).toBe('Running');
+          expect(fresh).toBe(true);
+          expect(o.deleting || o.desiredState === 'Sleeping').toBe(false);
+        }
+      }),
+    );
+  });
+
+  it('never starts a workload for an Agent that is being deleted or asked to sleep', () => {
+    fc.assert(
+      fc.property(observationArb, (o) => {
+        const { action } = decideAgent(o);
+        if (o.deleting || o.desiredState === 'Sleeping') expect(['ensure', 'restart']).not.toContain(action.type);
+        if (action.type === 'finalize') expect([o.deleting, o.workload]).toEqual([true, undefined]);
+      }),
+    );
+  });
+
+  it('requeues only forward in time, and hands back only tasks it has', () => {
+    fc.assert(
+      fc.property(observationArb, (o) => {
+        const d = decideAgent(o);
+        if (d.requeueAfterMs !== undefined) expect(d.requeueAfterMs).toBeGreaterThan(0);
+        if (d.handBackTasks) expect(o.activeTasks).toBeGreaterThan(0);
+        expect(d.ready.reason).toMatch(/^[A-Z][A-Za-z]*$/);
+      }),
+    );
+  });
+});

@@ -1,0 +1,206 @@
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { FakeClock } from '../../test/support/fake-clock.ts';
+import { CommandExecutor, type CommandExecutorOptions } from './command.ts';
+import { OUTPUT_LIMIT_BYTES, type ExecutionResult, type TaskInput } from './executor.ts';
+
+const task = (extra: Partial<TaskInput> = {}): TaskInput => ({
+  namespace: 'team-a',
+  name: 'fix-bug',
+  attempt: 2,
+  timeoutSeconds: 60,
+  ...extra,
+});
+
+function sh(script: string, options: Partial<CommandExecutorOptions> = {}): CommandExecutor {
+  return new CommandExecutor({ command: ['sh', '-c', script], ...options });
+}
+
+function run(executor: CommandExecutor, extra: Partial<TaskInput> = {}, signal = new AbortController().signal): Promise<ExecutionResult> {
+  return executor.execute(task(extra), signal);
+}
+
+/** Gone, or a zombie nobody reaps (an orphaned grandchild, when PID 1 does not reap). */
+function isGone(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch {
+    return true;
+  }
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  return stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z');
+}
+
+let dir: string;
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'command-executor-test-'));
+});
+afterEach(async () => {
+  // A failed test must not leave its command running.
+  const pids = await readFile(`${dir}/pids`, 'utf8').catch(() => '');
+  for (const pid of pids.split('\n').map(Number).filter((p) => p > 0)) {
+    for (const target of [-pid, pid]) {
+      try {
+        process.kill(target, 'SIGKILL');
+      } catch {
+        // Gone already, as it should be.
+      }
+    }
+  }
+  await rm(dir, { recursive: true, force: true });
+});
+
+/** Waits until the command has written its pid(s) to `file`, one a line. */
+async function pidsIn(file: string): Promise<number[]> {
+  return vi.waitFor(async () => {
+    const pids = (await readFile(file, 'utf8')).trim().split('\n').map(Number);
+    expect(pids.length).toBeGreaterThan(0);
+    expect(pids.every((p) => p > 0)).toBe(true);
+    return pids;
+  });
+}
+
+describe('CommandExecutor', () => {
+  it('writes the input to stdin and returns stdout', async () => {
+    const result = await run(new CommandExecutor({ command: ['cat'] }), { input: 'hello\nwörld' });
+    expect(result).toEqual({ outcome: 'Succeeded', exitCode: 0, output: 'hello\nwörld', reason: 'exit code 0' });
+  });
+
+  it('closes stdin when the task has no input', async () => {
+    expect(await run(new CommandExecutor({ command: ['cat'] }))).toMatchObject({ outcome: 'Succeeded', output: '' });
+  });
+
+  it('passes the task identity and its own environment, nothing else', async () => {
+    const executor = sh('printf "%s|%s|%s|%s|%s" "$TASK_NAMESPACE" "$TASK_NAME" "$TASK_ATTEMPT" "$GREETING" "${TASK_PAYLOAD_FILE+set}"', {
+      env: { GREETING: 'hi', TASK_NAME: 'overridden?' },
+    });
+    expect((await run(executor)).output).toBe('team-a|fix-bug|2|hi|');
+  });
+
+  it('passes the payload in the environment and in a private file it removes afterwards', async () => {
+    const payload = { repo: 'org/app', issue: 42, labels: ['bug', 'ü'] };
+    const result = await run(sh('printf "%s\\n" "$TASK_PAYLOAD_FILE" "$TASK_PAYLOAD"; stat -c %a "$TASK_PAYLOAD_FILE"; cat "$TASK_PAYLOAD_FILE"'), {
+      payload,
+    });
+    const [file, env, mode, content] = result.output.split('\n');
+    expect(JSON.parse(env ?? '')).toEqual(payload);
+    expect(mode).toBe('600');
+    expect(JSON.parse(content ?? '')).toEqual(payload);
+    expect(existsSync(file ?? '')).toBe(false);
+    expect(existsSync(dirname(file ?? ''))).toBe(false);
+  });
+
+  it('passes a payload over 64 KiB only in the file', async () => {
+    const payload = { blob: 'x'.repeat(70 * 1024) };
+    const result = await run(sh('printf "%s|" "${TASK_PAYLOAD+set}"; sha256sum < "$TASK_PAYLOAD_FILE"'), { payload });
+    const digest = createHash('sha256').update(JSON.stringify(payload)).digest('hex');
+    expect(result).toMatchObject({ outcome: 'Succeeded', output: `|${digest}  -\n` });
+  });
+
+  it('fails on a non-zero exit with the last stderr line as the reason', async () => {
+    const result = await run(sh('echo partial; echo first >&2; echo "  the real error " >&2; echo >&2; exit 3'));
+    expect(result).toEqual({ outcome: 'Failed', exitCode: 3, output: 'partial\n', reason: 'exit code 3: the real error' });
+  });
+
+  it('clips a long stderr line in the reason', async () => {
+    const result = await run(sh(`printf '%0300d' 0 >&2; exit 1`));
+    expect(result.reason).toBe(`exit code 1: ${'0'.repeat(200)}`);
+  });
+
+  it('reports a command killed by a signal it did not get from us', async () => {
+    expect(await run(sh('echo dying >&2; kill -KILL $$'))).toMatchObject({
+      outcome: 'Failed',
+      exitCode: 137,
+      reason: 'killed by SIGKILL: dying',
+    });
+  });
+
+  it('fails, naming the command, when it cannot start', async () => {
+    const result = await run(new CommandExecutor({ command: ['/nonexistent/agent-cli', '--print'] }), { payload: { a: 1 } });
+    expect(result.outcome).toBe('Failed');
+    expect(result.reason).toContain('/nonexistent/agent-cli');
+    expect(result.reason).toContain('ENOENT');
+  });
+
+  it('refuses an empty command', () => {
+    expect(() => new CommandExecutor({ command: [] })).toThrow(/needs a command/);
+  });
+
+  it('keeps the tail of a huge output', async () => {
+    const result = await run(sh(`head -c 1048576 /dev/zero | tr '\\0' a; printf '\\nanswer: 42'`));
+    expect(result.outcome).toBe('Succeeded');
+    expect(Buffer.byteLength(result.output)).toBeLessThanOrEqual(OUTPUT_LIMIT_BYTES);
+    expect(result.output).toMatch(/^\[output truncated: first \d+ bytes dropped\]\naaa/);
+    expect(result.output.endsWith('a\nanswer: 42')).toBe(true);
+    const [marker = '', rest = ''] = result.output.split(/(?<=dropped\]\n)/);
+    expect(Number(/\d+/.exec(marker)?.[0]) + Buffer.byteLength(rest)).toBe(1048576 + 11);
+  });
+
+  it('reports the last usage line and keeps it out of the reason', async () => {
+    const script = [
+      'echo "::agent-orchestrator::usage tokens=1200" >&2',
+      'echo "rate limited" >&2',
+      'echo "::agent-orchestrator::usage tokens=3400" >&2',
+      'exit 2',
+    ].join('; ');
+    expect(await run(sh(script))).toMatchObject({ outcome: 'Failed', reason: 'exit code 2: rate limited', usage: { tokens: 3400 } });
+    expect((await run(sh('echo "::agent-orchestrator::usage tokens=5" >&2'))).usage).toEqual({ tokens: 5 });
+  });
+
+  it('does not wait for background processes the command left behind', async () => {
+    const result = await run(sh(`sleep 30 & echo $! > ${dir}/pids; echo done`));
+    expect(result).toMatchObject({ outcome: 'Succeeded', output: 'done\n' });
+    const [leftover = 0] = await pidsIn(`${dir}/pids`);
+    await vi.waitFor(() => {
+      expect(isGone(leftover)).toBe(true);
+    });
+  });
+
+  it('survives a command that does not read its input', async () => {
+    const result = await run(new CommandExecutor({ command: ['true'] }), { input: 'x'.repeat(1 << 20) });
+    expect(result).toMatchObject({ outcome: 'Succeeded', exitCode: 0 });
+  });
+
+  it('kills the whole process group on timeout', async () => {
+    const result = await run(sh('sleep 30 & echo $!; echo $$; wait'), { timeoutSeconds: 1 });
+    expect(result).toMatchObject({ outcome: 'TimedOut', reason: 'timed out after 1s' });
+    const [grandchild = 0, child = 0] = result.output.trim().split('\n').map(Number);
+    expect(() => process.kill(child, 0)).toThrow();
+    await vi.waitFor(() => {
+      expect(isGone(grandchild)).toBe(true);
+    });
+  });
+
+  it('sends SIGKILL after the grace period when SIGTERM is ignored', async () => {
+    const clock = new FakeClock();
+    const executor = sh(`trap "" TERM; echo $$ > ${dir}/pids; while :; do sleep 1; done`, { clock, killGraceMs: 2000 });
+    const execution = run(executor, { timeoutSeconds: 5 });
+    const [pid = 0] = await pidsIn(`${dir}/pids`);
+    await clock.advance(5000); // SIGTERM, ignored
+    expect(isGone(pid)).toBe(false);
+    await clock.advance(2000); // SIGKILL
+    expect(await execution).toMatchObject({ outcome: 'TimedOut', reason: 'timed out after 5s' });
+    expect(() => process.kill(pid, 0)).toThrow();
+  });
+
+  it('stops the command and resolves Cancelled when the signal aborts', async () => {
+    const abort = new AbortController();
+    const execution = run(sh(`echo $$ > ${dir}/pids; echo started; exec sleep 30`), { payload: { a: 1 } }, abort.signal);
+    const [pid = 0] = await pidsIn(`${dir}/pids`);
+    abort.abort();
+    const result = await execution;
+    expect(result).toMatchObject({ outcome: 'Cancelled', output: 'started\n' });
+    expect(result.exitCode).toBeUndefined();
+    expect(() => process.kill(pid, 0)).toThrow();
+  });
+
+  it('does not start a command when the signal has aborted already', async () => {
+    const result = await run(sh(`touch ${dir}/ran`), {}, AbortSignal.abort());
+    expect(result.outcome).toBe('Cancelled');
+    expect(existsSync(`${dir}/ran`)).toBe(false);
+  });
+});

@@ -1,0 +1,156 @@
+/**
+ * Hands each Task to an agent server in the same pod or container, over HTTP.
+ *
+ * Request: `POST <url>` with JSON `{ namespace, name, attempt, input?, payload? }`.
+ * Response: 2xx with JSON `{ output?: string; succeeded?: boolean (default true);
+ * exitCode?: number; usage?: { tokens: number } }` (an empty body counts as `{}`).
+ * Anything else is a failure. The exchange, body included, must finish within the task's
+ * timeoutSeconds; on timeout or cancellation the connection is closed, which is the
+ * server's cue to stop working on the task.
+ *
+ * Only loopback URLs are accepted: the task's input and payload go to the agent server
+ * in the clear, and that server belongs next to the runner, not across the network.
+ */
+import { isIP } from 'node:net';
+import { z } from 'zod';
+import { isAborted, systemClock, type Clock } from '../../operator/src/runtime/clock.ts';
+import { clip, truncateOutput, type ExecutionResult, type Executor, type TaskInput } from './executor.ts';
+
+export interface HttpExecutorOptions {
+  /** The agent server, e.g. http://127.0.0.1:8000/tasks. */
+  url: string;
+  /** Drives the deadline. */
+  clock?: Clock;
+}
+
+/** Far above any useful output (it is cut to 64 KiB anyway), far below trouble for the runner. */
+const MAX_RESPONSE_BYTES = 16 * 1024 * 1024;
+/** Enough of an error body for a reason. */
+const MAX_ERROR_BYTES = 4096;
+
+const responseBody = z.object({
+  output: z.string().optional(),
+  succeeded: z.boolean().optional(),
+  // The range status.result.exitCode accepts.
+  exitCode: z.int().min(-1024).max(1024).optional(),
+  usage: z.object({ tokens: z.int().min(0) }).optional(),
+});
+
+export class HttpExecutor implements Executor {
+  readonly name = 'http';
+  private readonly url: URL;
+  private readonly clock: Clock;
+
+  constructor(options: HttpExecutorOptions) {
+    const url = new URL(options.url);
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+      throw new Error(`agent server URL ${options.url} must be http or https`);
+    }
+    if (!isLoopback(url.hostname)) {
+      throw new Error(
+        `agent server URL ${options.url} is not a loopback address: the agent server must run in the same pod or container (127.0.0.1, ::1 or localhost)`,
+      );
+    }
+    this.url = url;
+    this.clock = options.clock ?? systemClock;
+  }
+
+  async execute(task: TaskInput, signal: AbortSignal): Promise<ExecutionResult> {
+    if (signal.aborted) return { outcome: 'Cancelled', output: '', reason: 'cancelled before it started' };
+    const deadline = new AbortController();
+    const cancelDeadline = this.clock.setTimer(task.timeoutSeconds * 1000, () => {
+      deadline.abort();
+    });
+    const { namespace, name, attempt, input, payload } = task;
+    let step = `cannot reach the agent server at ${this.url.href}`;
+    try {
+      const res = await fetch(this.url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ namespace, name, attempt, input, payload }),
+        signal: AbortSignal.any([signal, deadline.signal]),
+        // A redirect could lead off the loopback interface.
+        redirect: 'error',
+      });
+      step = `reading the response from ${this.url.href} failed`;
+      if (!res.ok) {
+        const { text } = await readBody(res, MAX_ERROR_BYTES);
+        return { outcome: 'Failed', output: '', reason: `HTTP ${res.status}: ${clip(text.trim())}` };
+      }
+      const { text, complete } = await readBody(res, MAX_RESPONSE_BYTES);
+      if (!complete) return failed(`the response from ${this.url.href} is larger than ${MAX_RESPONSE_BYTES} bytes`);
+      return toResult(res.status, text);
+    } catch (err) {
+      if (isAborted(signal)) return { outcome: 'Cancelled', output: '', reason: 'cancelled by the runner' };
+      if (deadline.signal.aborted) {
+        return { outcome: 'TimedOut', output: '', reason: `timed out after ${task.timeoutSeconds}s` };
+      }
+      return failed(`${step}: ${describe(err)}`);
+    } finally {
+      cancelDeadline();
+    }
+  }
+}
+
+function toResult(status: number, text: string): ExecutionResult {
+  let json: unknown;
+  try {
+    json = text.trim() === '' ? {} : JSON.parse(text);
+  } catch {
+    return failed(`invalid response from the agent server: not JSON: ${clip(text.trim())}`);
+  }
+  const parsed = responseBody.safeParse(json);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const where = issue?.path.join('.') ?? '';
+    return failed(`invalid response from the agent server: ${where === '' ? '' : `${where}: `}${issue?.message ?? ''}`);
+  }
+  const body = parsed.data;
+  const output = truncateOutput(body.output ?? '');
+  const extras = {
+    ...(body.exitCode === undefined ? {} : { exitCode: body.exitCode }),
+    ...(body.usage === undefined ? {} : { usage: { tokens: body.usage.tokens } }),
+  };
+  if (body.succeeded ?? true) return { outcome: 'Succeeded', output, reason: `HTTP ${status}`, ...extras };
+  const code = body.exitCode === undefined ? '' : ` (exit code ${body.exitCode})`;
+  return { outcome: 'Failed', output, reason: `the agent reported failure${code}`, ...extras };
+}
+
+function failed(reason: string): ExecutionResult {
+  return { outcome: 'Failed', output: '', reason };
+}
+
+/** Reads at most about `limit` bytes; `complete` is false when the body was longer. */
+async function readBody(res: Response, limit: number): Promise<{ text: string; complete: boolean }> {
+  if (res.body === null) return { text: '', complete: true };
+  const reader: ReadableStreamDefaultReader<Uint8Array> = res.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) return { text: Buffer.concat(chunks).toString('utf8'), complete: true };
+    chunks.push(value);
+    size += value.length;
+    if (size > limit) {
+      await reader.cancel().catch(() => undefined);
+      return { text: Buffer.concat(chunks).toString('utf8'), complete: false };
+    }
+  }
+}
+
+/** 127.0.0.0/8, ::1 or localhost; WHATWG URL parsing has already normalised the spelling. */
+export function isLoopback(hostname: string): boolean {
+  const host = hostname.startsWith('[') && hostname.endsWith(']') ? hostname.slice(1, -1) : hostname;
+  if (host === 'localhost') return true;
+  if (isIP(host) === 4) return host.startsWith('127.');
+  return isIP(host) === 6 && host === '::1';
+}
+
+/** fetch wraps the useful part (ECONNREFUSED) in the cause of a TypeError('fetch failed'). */
+function describe(err: unknown): string {
+  for (let e: unknown = err, depth = 0; e instanceof Error && depth < 5; e = e.cause, depth++) {
+    if ('code' in e && typeof e.code === 'string') return e.code;
+    if (!(e.cause instanceof Error)) return e.message;
+  }
+  return String(err);
+}

@@ -1,0 +1,140 @@
+import { KubeConfig } from '@kubernetes/client-node';
+import { pino, type Logger } from 'pino';
+import { AGENT_LABEL } from '../operator/src/api/common.ts';
+import { agent as agentSchema, type Agent } from '../operator/src/api/agent.ts';
+import { Informer } from '../operator/src/runtime/cache/informer.ts';
+import { systemClock } from '../operator/src/runtime/clock.ts';
+import { isConflict, messageOf } from '../operator/src/runtime/errors.ts';
+import { RestClient } from '../operator/src/runtime/rest/client.ts';
+import type { KubeObject } from '../operator/src/runtime/rest/object.ts';
+import { objectPath } from '../operator/src/runtime/rest/resource.ts';
+import { loadRunnerConfig, type RunnerConfig } from './config.ts';
+import { CommandExecutor } from './executors/command.ts';
+import type { ExecutionResult, Executor } from './executors/executor.ts';
+import { HttpExecutor } from './executors/http.ts';
+import { Heartbeat } from './heartbeat.ts';
+import { Agents, Tasks } from './resources.ts';
+import { TaskRunner } from './task-runner.ts';
+
+// The agent runner: heartbeat, task watch, execution, results. One per agent workload.
+async function main(): Promise<void> {
+  const config = loadRunnerConfig();
+  const logger = pino({ level: config.logLevel, base: { component: 'runner', agent: `${config.namespace}/${config.agent}` } });
+  const kc = new KubeConfig();
+  if (config.kubeconfig) kc.loadFromFile(config.kubeconfig);
+  else kc.loadFromDefault();
+  const client = new RestClient(kc);
+  const agent = await readAgent(client, config, logger);
+
+  const stop = new AbortController();
+  const agentInformer = new Informer<KubeObject>({
+    client,
+    resource: Agents,
+    namespace: config.namespace,
+    fieldSelector: `metadata.name=${config.agent}`,
+    logger,
+  });
+  const tasks = new Informer<KubeObject>({ client, resource: Tasks, namespace: config.namespace, labelSelector: `${AGENT_LABEL}=${config.agent}`, logger });
+  const current = (): Agent => agentSchema.safeParse(agentInformer.get(`${config.namespace}/${config.agent}`)).data ?? agent;
+  const heartbeat = new Heartbeat({
+    client,
+    namespace: config.namespace,
+    agent: config.agent,
+    agentUid: agent.metadata?.uid as string,
+    intervalMs: agent.spec.heartbeat.intervalSeconds * 1000,
+    timeoutMs: agent.spec.heartbeat.timeoutSeconds * 1000,
+    clock: systemClock,
+    logger,
+  });
+  const runner = new TaskRunner({
+    client,
+    tasks,
+    agent: config.agent,
+    executor: executorOf(config),
+    capacity: () => current().spec.maxConcurrentTasks,
+    onFinished: (result) => {
+      void recordOutcome(client, config, current(), result, logger);
+    },
+    clock: systemClock,
+    logger,
+  });
+  const loops = [agentInformer.run(stop.signal), tasks.run(stop.signal), heartbeat.run(stop.signal)];
+  await Promise.all([agentInformer.waitForSync(stop.signal), tasks.waitForSync(stop.signal)]);
+  runner.poke();
+  logger.info({ executor: config.executor.type, maxConcurrentTasks: agent.spec.maxConcurrentTasks }, 'runner ready');
+
+  await new Promise<void>((resolve) => {
+    const onSignal = (signal: NodeJS.Signals): void => {
+      logger.info({ signal, running: runner.active() }, 'stopping: no new tasks');
+      resolve();
+    };
+    process.once('SIGTERM', onSignal);
+    process.once('SIGINT', onSignal);
+  });
+  await runner.shutdown(config.shutdownGraceMs);
+  stop.abort();
+  await Promise.all(loops);
+  await heartbeat.release();
+  await client.close();
+  logger.info('stopped');
+}
+
+function executorOf(config: RunnerConfig): Executor {
+  return config.executor.type === 'http'
+    ? new HttpExecutor({ url: config.executor.url })
+    : new CommandExecutor({ command: config.executor.command, env: config.commandEnv });
+}
+
+/** The runner may start before its RBAC or Agent are visible: wait for the Agent. */
+async function readAgent(client: RestClient, config: RunnerConfig, logger: Logger): Promise<Agent> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const obj = await client.request<unknown>('GET', objectPath(Agents, config.namespace, config.agent));
+      return agentSchema.parse(obj);
+    } catch (err) {
+      const delay = Math.min(30_000, 500 * 2 ** attempt);
+      logger.warn({ err: messageOf(err), retryInMs: delay }, 'cannot read my Agent yet');
+      await systemClock.sleep(delay);
+    }
+  }
+}
+
+/** Counts the outcome on the Agent and reports context usage, if the executor had any. */
+async function recordOutcome(client: RestClient, config: RunnerConfig, agent: Agent, result: ExecutionResult, logger: Logger): Promise<void> {
+  const path = `${objectPath(Agents, config.namespace, config.agent)}/status`;
+  for (let tries = 0; tries < 5; tries++) {
+    try {
+      const live = agentSchema.parse(await client.request<unknown>('GET', objectPath(Agents, config.namespace, config.agent)));
+      const stats = live.status?.stats ?? { succeeded: 0, failed: 0, consecutiveFailures: 0 };
+      const ok = result.outcome === 'Succeeded';
+      const window = agent.spec.context?.windowTokens;
+      await client.request('PATCH', path, {
+        contentType: 'application/merge-patch+json',
+        body: {
+          metadata: { resourceVersion: live.metadata?.resourceVersion },
+          status: {
+            stats: {
+              succeeded: stats.succeeded + (ok ? 1 : 0),
+              failed: stats.failed + (ok ? 0 : 1),
+              consecutiveFailures: ok ? 0 : stats.consecutiveFailures + 1,
+            },
+            ...(result.usage
+              ? { contextUsage: { tokens: result.usage.tokens, percent: window ? Math.min(100, Math.round((100 * result.usage.tokens) / window)) : 0 } }
+              : {}),
+          },
+        },
+      });
+      return;
+    } catch (err) {
+      if (!isConflict(err)) {
+        logger.warn({ err: messageOf(err) }, 'could not record the outcome on the Agent');
+        return;
+      }
+    }
+  }
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`agent-runner: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  process.exitCode = 1;
+});

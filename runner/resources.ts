@@ -1,0 +1,5 @@
+import { agentKind, taskKind } from '../operator/src/api/kinds.ts';
+import { resourceOfKind } from '../operator/src/runtime/rest/resource.ts';
+
+export const Tasks = resourceOfKind(taskKind);
+export const Agents = resourceOfKind(agentKind);

@@ -1,0 +1,42 @@
+import { parseConfig } from '../../operator/src/config/config.ts';
+import { registerAgentController } from '../../operator/src/controllers/agent/register.ts';
+import { systemClock } from '../../operator/src/runtime/clock.ts';
+import { Manager } from '../../operator/src/runtime/manager.ts';
+import { adminKubeConfig } from './kube.ts';
+import { testLogger, testMetrics } from './runtime.ts';
+import { waitFor } from './wait.ts';
+
+export interface RunningOperator {
+  manager: Manager;
+  stop(): Promise<number>;
+}
+
+/**
+ * The operator's controllers in this process, scoped to one namespace, as admin. The
+ * environment overrides settings (AO_AGENT_DRAIN_GRACE: '5', say).
+ */
+export async function startOperator(namespace: string, env: Record<string, string> = {}): Promise<RunningOperator> {
+  const config = parseConfig([], {
+    AO_WATCH_NAMESPACES: namespace,
+    AO_LEADER_ELECT: 'false',
+    AO_HEALTH_PROBE_BIND_ADDRESS: '0',
+    AO_METRICS_BIND_ADDRESS: '0',
+    AO_DOCKER_PULL_POLICY: 'Never',
+    AO_DOCKER_NETWORK: 'host',
+    ...env,
+  });
+  const logger = testLogger();
+  const kubeConfig = adminKubeConfig();
+  const manager = new Manager({ config, kubeConfig, logger, metrics: testMetrics() });
+  registerAgentController(manager, { config, kubeConfig, logger, clock: systemClock });
+  const stop = new AbortController();
+  const exit = manager.run(stop.signal);
+  await waitFor('the operator to be ready', () => (manager.ready().ok ? true : undefined));
+  return {
+    manager,
+    stop: async () => {
+      stop.abort();
+      return exit;
+    },
+  };
+}
