@@ -36,6 +36,7 @@ describe('parseConfig', () => {
       watchdogSeconds: 300,
       agentDrainGraceSeconds: 120,
       agentStartupGraceSeconds: 120,
+      agentRemovalTimeoutSeconds: 120,
       agentWorkers: 4,
       dockerHost: 'unix:///var/run/docker.sock',
       dockerNetwork: 'host',

@@ -149,6 +149,13 @@ export const settings = [
     description: 'Seconds a started workload may run without a first heartbeat before the Agent is marked Failed.',
   },
   {
+    key: 'agentRemovalTimeoutSeconds',
+    flag: 'agent-removal-timeout',
+    env: 'AO_AGENT_REMOVAL_TIMEOUT',
+    schema: seconds(1, 86400).default(120),
+    description: 'Seconds a deleted Agent waits for an unreachable runtime before it is released anyway (with a Warning Event).',
+  },
+  {
     key: 'agentWorkers',
     flag: 'agent-workers',
     env: 'AO_AGENT_WORKERS',

@@ -52,6 +52,8 @@ describe('decideAgent: every phase under every signal', () => {
     ['deleted, grace over', { deleting: true, activeTasks: 3, drainingSince: NOW - 121_000 }, 'Terminating', 'remove', 'Terminating'],
     ['deleted, workload gone', { deleting: true, workload: undefined }, 'Terminating', 'finalize', 'Terminating'],
     ['deleted while asleep', { deleting: true, desiredState: 'Sleeping', workload: undefined }, 'Terminating', 'finalize', 'Terminating'],
+    ['deleted, runtime unreachable: keep trying', { deleting: true, workload: undefined, runtimeError: { reason: 'RuntimeUnavailable', message: 'engine down' } }, 'Terminating', 'remove', 'RuntimeUnavailable'],
+    ['asked to sleep, runtime unreachable', { desiredState: 'Sleeping', workload: undefined, runtimeError: { reason: 'RuntimeUnavailable', message: 'engine down' } }, 'Draining', 'remove', 'RuntimeUnavailable'],
     ['workload state unknown', { workload: { phase: 'Unknown' }, heartbeatAt: undefined }, 'Starting', 'none', 'WorkloadUnknown'],
   ] as [string, Partial<AgentObservation>, string, string, string][])('%s', (_situation, overrides, phase, action, reason) => {
     const d = decideAgent(obs(overrides));
@@ -62,7 +64,11 @@ describe('decideAgent: every phase under every signal', () => {
 describe('decideAgent details', () => {
   it('marks Healthy from the heartbeat alone', () => {
     expect(decideAgent(obs()).healthy).toMatchObject({ status: 'True', reason: 'HeartbeatRenewed' });
-    expect(decideAgent(obs({ heartbeatAt: stale })).healthy).toMatchObject({ status: 'False', reason: 'HeartbeatExpired', message: 'last heartbeat 45s ago, timeout 30s' });
+    expect(decideAgent(obs({ heartbeatAt: stale })).healthy).toMatchObject({
+      status: 'False',
+      reason: 'HeartbeatExpired',
+      message: `no heartbeat since ${new Date(stale).toISOString().replace('.000Z', 'Z')}, timeout 30s`,
+    });
     expect(decideAgent(obs({ heartbeatAt: undefined })).healthy).toMatchObject({ status: 'Unknown' });
   });
 
@@ -77,7 +83,9 @@ describe('decideAgent details', () => {
 
   it('surfaces the exit reason and the wait in a crash loop', () => {
     const d = decideAgent(obs({ restarts: 2, heartbeatAt: undefined, workload: { phase: 'Exited', exitCode: 3, reason: 'Error', message: 'config missing', finishedAt: NOW - 5_000 } }));
-    expect(d.ready.message).toBe('the workload exited with code 3 (Error): config missing; restarting in 35s');
+    expect(d.ready.message).toBe(
+      `the workload exited with code 3 (Error): config missing; restarting at ${new Date(NOW + 35_000).toISOString().replace('.000Z', 'Z')} (backoff 40s)`,
+    );
     expect(d.requeueAfterMs).toBe(35_000);
   });
 
@@ -155,7 +163,23 @@ describe('decideAgent invariants', () => {
       fc.property(observationArb, (o) => {
         const { action } = decideAgent(o);
         if (o.deleting || o.desiredState === 'Sleeping') expect(['ensure', 'restart']).not.toContain(action.type);
-        if (action.type === 'finalize') expect([o.deleting, o.workload]).toEqual([true, undefined]);
+        if (action.type === 'finalize') expect([o.deleting, o.workload, o.runtimeError]).toEqual([true, undefined, undefined]);
+      }),
+    );
+  });
+
+  it('says the same thing when nothing changed but the clock (no status churn)', () => {
+    fc.assert(
+      fc.property(observationArb, fc.integer({ min: 1, max: 900 }), (o, later) => {
+        const a = decideAgent(o);
+        // What the controller keeps in status between reconciles goes back in.
+        const b = decideAgent({ ...o, now: o.now + later, drainingSince: a.drainingSince, restarts: a.restarts });
+        // A retry that counted an attempt is a change of its own; everything else must not move.
+        const settled = a.action.type === 'none' && b.action.type === 'none' && a.restarts === o.restarts;
+        if (settled && a.phase === b.phase && a.ready.reason === b.ready.reason) {
+          expect(b.ready.message).toBe(a.ready.message);
+          if (a.healthy.status === b.healthy.status) expect(b.healthy.message).toBe(a.healthy.message);
+        }
       }),
     );
   });

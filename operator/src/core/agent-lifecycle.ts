@@ -95,6 +95,9 @@ export function restartBackoffMs(restarts: number): number {
 }
 
 const seconds = (ms: number): string => `${Math.round(ms / 1000)}s`;
+// Messages name instants, not ages: a message that changed on every look would rewrite
+// the status on every reconcile.
+const at = (ms: number): string => new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
 
 export function decideAgent(o: AgentObservation): AgentDecision {
   const heartbeatAge = o.heartbeatAt === undefined ? undefined : o.now - o.heartbeatAt;
@@ -123,14 +126,27 @@ export function decideAgent(o: AgentObservation): AgentDecision {
           ...base,
           phase: 'Draining',
           drainingSince: since,
-          ready: cond('False', 'Draining', `${leaving === 'Rolling' ? 'rolling onto a new spec' : leaving === 'Sleeping' ? 'going to sleep' : 'being deleted'}: waiting for ${o.activeTasks} running task(s), at most ${seconds(left)} more`),
+          ready: cond('False', 'Draining', `${leaving === 'Rolling' ? 'rolling onto a new spec' : leaving === 'Sleeping' ? 'going to sleep' : 'being deleted'}: waiting for ${o.activeTasks} running task(s) until ${at(since + o.drainGraceMs)} at the latest`),
           action: { type: 'none' },
           requeueAfterMs: Math.min(left, heartbeatExpiry ?? left),
         };
       }
     }
+    const phase: AgentPhase = leaving === 'Rolling' ? 'Starting' : leaving === 'Sleeping' ? 'Draining' : 'Terminating';
+    if (o.runtimeError && !o.workload) {
+      // The runtime cannot be reached, so whether a workload is left is unknown: keep
+      // trying to remove it rather than assume it is gone.
+      const wait = restartBackoffMs(o.restarts);
+      return {
+        ...base,
+        phase,
+        ready: cond('False', o.runtimeError.reason, `cannot remove the workload: ${o.runtimeError.message}; retrying in ${seconds(wait)}`),
+        action: { type: 'remove' },
+        restarts: o.restarts + 1,
+        requeueAfterMs: wait,
+      };
+    }
     if (o.workload) {
-      const phase: AgentPhase = leaving === 'Rolling' ? 'Starting' : leaving === 'Sleeping' ? 'Draining' : 'Terminating';
       return {
         ...base,
         phase,
@@ -176,7 +192,7 @@ export function decideAgent(o: AgentObservation): AgentDecision {
       return {
         ...base,
         phase: 'Failed',
-        ready: cond('False', 'CrashLoopBackOff', `the workload ${exit}; restarting in ${seconds(due)}`),
+        ready: cond('False', 'CrashLoopBackOff', `the workload ${exit}; restarting at ${at(o.now + due)} (backoff ${seconds(wait)})`),
         action: { type: 'none' },
         requeueAfterMs: Math.min(due, heartbeatExpiry ?? due),
       };
@@ -215,7 +231,7 @@ export function decideAgent(o: AgentObservation): AgentDecision {
       return {
         ...base,
         phase: 'Failed',
-        ready: cond('False', 'HeartbeatExpired', `no heartbeat for ${seconds(heartbeatAge)} (timeout ${seconds(o.heartbeatTimeoutMs)}) although the workload runs`),
+        ready: cond('False', 'HeartbeatExpired', `no heartbeat since ${at(o.now - heartbeatAge)} (timeout ${seconds(o.heartbeatTimeoutMs)}) although the workload runs`),
         action: { type: 'none' },
       };
     }
@@ -225,7 +241,7 @@ export function decideAgent(o: AgentObservation): AgentDecision {
       return {
         ...base,
         phase: 'Failed',
-        ready: cond('False', 'NoHeartbeat', `the workload has run for ${seconds(runningFor)} without a heartbeat: is the agent runner in the image and able to reach the API server?`),
+        ready: cond('False', 'NoHeartbeat', `the workload has run since ${at(o.now - runningFor)} without a heartbeat: is the agent runner in the image and able to reach the API server?`),
         action: { type: 'none' },
       };
     }
@@ -248,8 +264,8 @@ export function decideAgent(o: AgentObservation): AgentDecision {
 
 function healthOf(o: AgentObservation, age: number | undefined, fresh: boolean): ConditionDecision {
   if (age === undefined) return cond('Unknown', 'NoHeartbeat', 'the runner has not renewed its Lease yet');
-  if (fresh) return cond('True', 'HeartbeatRenewed', `last heartbeat ${seconds(age)} ago`);
-  return cond('False', 'HeartbeatExpired', `last heartbeat ${seconds(age)} ago, timeout ${seconds(o.heartbeatTimeoutMs)}`);
+  if (fresh) return cond('True', 'HeartbeatRenewed', `the runner renews its Lease within the ${seconds(o.heartbeatTimeoutMs)} timeout`);
+  return cond('False', 'HeartbeatExpired', `no heartbeat since ${at(o.now - age)}, timeout ${seconds(o.heartbeatTimeoutMs)}`);
 }
 
 function cond(status: ConditionDecision['status'], reason: string, message: string): ConditionDecision {

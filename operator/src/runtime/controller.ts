@@ -66,9 +66,14 @@ export class Controller {
 
   /**
    * Enqueues keys for an informer's events: the object's own key, or what `map` returns
-   * (e.g. the owner's key). Initial lists and resyncs go in at low priority.
+   * (e.g. the owner's key). Initial lists and resyncs go in at low priority. `updates`
+   * filters update events (e.g. to skip status-only changes).
    */
-  watch<T extends KubeObject>(informer: SharedInformer<T>, map: (obj: T) => readonly string[] = (obj) => [keyOf(obj)]): void {
+  watch<T extends KubeObject>(
+    informer: SharedInformer<T>,
+    map: (obj: T) => readonly string[] = (obj) => [keyOf(obj)],
+    options: { updates?: (oldObj: T, newObj: T) => boolean } = {},
+  ): void {
     const enqueue = (obj: T, priority: 'high' | 'low'): void => {
       for (const key of map(obj)) this.queue.add(key, priority);
     };
@@ -76,8 +81,8 @@ export class Controller {
       onAdd: (obj, initial) => {
         enqueue(obj, initial ? 'low' : 'high');
       },
-      onUpdate: (_old, obj) => {
-        enqueue(obj, 'high');
+      onUpdate: (old, obj) => {
+        if (!options.updates || options.updates(old, obj)) enqueue(obj, 'high');
       },
       onDelete: (obj) => {
         enqueue(obj, 'high');

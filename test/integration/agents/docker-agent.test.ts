@@ -28,7 +28,11 @@ describe('Agents of runtime docker, end to end', () => {
   beforeAll(installCrds);
   const ns = useNamespace('agents-docker-');
   let operator: RunningOperator | undefined;
-  const env = (): Record<string, string> => ({ AO_DOCKER_HOST: inject('dockerHost'), AO_AGENT_STARTUP_GRACE: '60' });
+  const env = (): Record<string, string> => ({
+    AO_DOCKER_HOST: inject('dockerHost'),
+    AO_AGENT_STARTUP_GRACE: '60',
+    AO_AGENT_REMOVAL_TIMEOUT: '3',
+  });
   beforeAll(async () => {
     operator = await startOperator(ns.name, env());
   });
@@ -132,7 +136,7 @@ describe('Agents of runtime docker, end to end', () => {
       const a = await get('exits');
       return condition(a, 'Ready')?.reason === 'CrashLoopBackOff' ? a : undefined;
     });
-    expect(condition(exits, 'Ready')?.message).toMatch(/exited with code 1 \(Error\).*config file missing.*restarting in \d+s/s);
+    expect(condition(exits, 'Ready')?.message).toMatch(/exited with code 1 \(Error\).*config file missing.*restarting at \S+ \(backoff \d+s\)/s);
 
     const noEngine = await waitFor('RuntimeUnavailable', async () => {
       const a = await get('no-engine');
@@ -142,10 +146,25 @@ describe('Agents of runtime docker, end to end', () => {
 
     await waitFor('the healthy agent to be Ready all the same', phaseIs('fine', 'Ready'), { timeoutMs: 90_000 });
 
-    // Deleting an Agent whose engine is unreachable does not hang forever.
     await client.request('DELETE', objectPath(Agents, ns.name, 'exits'));
     await waitFor('the crash-looping Agent to be deleted', async () =>
       (await get('exits').then(() => false, (err: unknown) => isNotFound(err))) ? true : undefined,
     );
+
+    // Deleting an Agent whose engine is unreachable does not hang forever: after the
+    // removal timeout it is released, with a Warning saying what was left behind.
+    await client.request('DELETE', objectPath(Agents, ns.name, 'no-engine'));
+    await waitFor('the Agent with no engine to be released', async () =>
+      (await get('no-engine').then(() => false, (err: unknown) => isNotFound(err))) ? true : undefined,
+    );
+    const abandoned = await waitFor('the WorkloadAbandoned Event', async () => {
+      const events = await client.request<{ items: { reason?: string; type?: string; note?: string; regarding?: { name?: string } }[] }>(
+        'GET',
+        `/apis/events.k8s.io/v1/namespaces/${ns.name}/events`,
+      );
+      return events.items.find((e) => e.regarding?.name === 'no-engine' && e.reason === 'WorkloadAbandoned');
+    });
+    expect(abandoned.type).toBe('Warning');
+    expect(abandoned.note).toMatch(/cannot be reached.*orphan sweep/);
   });
 });

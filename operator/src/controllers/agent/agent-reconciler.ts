@@ -25,8 +25,6 @@ const Agents = resourceOfKind(agentKind);
 const ACTIVE_TASK_PHASES = new Set(['Assigned', 'Running']);
 // A container's exit is only seen by looking: docker agents are looked at this often.
 const DOCKER_POLL_MS = 10_000;
-// Deletion of an Agent whose Docker engine is gone gives up on the container after this.
-const REMOVAL_GIVE_UP_MS = 120_000;
 
 export interface AgentReconcilerDeps {
   config: Config;
@@ -119,16 +117,25 @@ export class AgentReconciler implements Reconciler {
         try {
           await runtime.remove(ref, ctx.signal);
         } catch (err) {
-          if (!(deleting && isRuntimeFailure(err))) throw err;
+          if (!isRuntimeFailure(err)) throw err;
           const since = meta.deletionTimestamp ? Date.parse(meta.deletionTimestamp) : now;
-          if (now - since < REMOVAL_GIVE_UP_MS) throw err;
-          // The engine stays unreachable: do not keep the Agent forever; say what was left behind.
-          void this.d.events.record(cached, 'Warning', 'WorkloadAbandoned', 'Delete', `${messageOf(err)}; the container is left to the orphan sweep`);
-          await this.setFinalizers(cached, (meta.finalizers ?? []).filter((f) => f !== WORKLOAD_FINALIZER), ctx.signal);
-          return undefined;
+          if (deleting && now - since >= this.d.config.agentRemovalTimeoutSeconds * 1000) {
+            // The runtime stays unreachable: do not keep the Agent forever; say what was left behind.
+            await this.d.events.record(cached, 'Warning', 'WorkloadAbandoned', 'Delete', `${messageOf(err)}; the workload is left to the orphan sweep`);
+            await this.setFinalizers(cached, (meta.finalizers ?? []).filter((f) => f !== WORKLOAD_FINALIZER), ctx.signal);
+            return undefined;
+          }
+          workload = undefined;
+          decision = decideAgent({ ...observation, workload: undefined, runtimeError: runtimeErrorOf(err) });
+          if (deleting) {
+            // Look again no later than the moment the Agent is to be released.
+            const release = since + this.d.config.agentRemovalTimeoutSeconds * 1000 - now;
+            decision = { ...decision, requeueAfterMs: Math.max(1, Math.min(decision.requeueAfterMs ?? release, release)) };
+          }
+          break;
         }
         workload = await runtime.observe(ref, ctx.signal).catch(() => undefined);
-        if (!workload) decision = decideAgent({ ...observation, workload: undefined });
+        if (!workload) decision = decideAgent({ ...observation, workload: undefined, runtimeError: undefined });
         if (decision.action.type === 'finalize') {
           await this.finalize(cached, decision, ctx);
           return undefined;
@@ -200,12 +207,14 @@ export class AgentReconciler implements Reconciler {
       let conditions = setCondition(current?.conditions, { type: 'Ready', ...decision.ready }, stamp, generation);
       conditions = setCondition(conditions, { type: 'Healthy', ...decision.healthy }, stamp, generation);
       const { drainingSince: _d, workload: _w, lastHeartbeatTime: _h, ...rest } = current ?? {};
+      // Copying every renewal into status would write the Agent on every heartbeat (the
+      // churn Leases exist to avoid): it is refreshed when it lags by half the timeout.
       return {
         ...rest,
         phase: decision.phase,
         conditions,
         activeTasks: this.activeTasks(ref),
-        ...(heartbeatAt !== undefined ? { lastHeartbeatTime: rfc3339(heartbeatAt) } : {}),
+        ...lastHeartbeat(current?.lastHeartbeatTime, heartbeatAt, agent.spec.heartbeat.timeoutSeconds * 500),
         ...(workload
           ? { workload: { kind: workload.kind, name: workload.name, ...(workload.id ? { id: workload.id } : {}), restarts: decision.restarts } }
           : decision.restarts
@@ -240,6 +249,12 @@ export class AgentReconciler implements Reconciler {
     }
     return written ? (agentSchema.safeParse(written).data ?? agent) : agent;
   }
+}
+
+function lastHeartbeat(recorded: string | undefined, heartbeatAt: number | undefined, maxLagMs: number): { lastHeartbeatTime?: string } {
+  if (heartbeatAt === undefined) return recorded ? { lastHeartbeatTime: recorded } : {};
+  if (recorded && heartbeatAt - Date.parse(recorded) < maxLagMs) return { lastHeartbeatTime: recorded };
+  return { lastHeartbeatTime: rfc3339(heartbeatAt) };
 }
 
 function isRuntimeFailure(err: unknown): boolean {

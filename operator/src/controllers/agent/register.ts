@@ -11,6 +11,7 @@ import { Leases, Pods, resourceOfKind } from '../../runtime/rest/resource.ts';
 import { PodRuntime } from '../../runtimes/kubernetes/pod-runtime.ts';
 import { MANAGED_BY } from '../../runtimes/kubernetes/pod-spec.ts';
 import { AGENTS_BY_CAPABILITY, TASKS_BY_AGENT, agentsByCapability, tasksByAgent } from '../indexes.ts';
+import { specOrMetadataChanged } from '../predicates.ts';
 import { AgentReconciler } from './agent-reconciler.ts';
 import { DockerAgents } from './docker-agents.ts';
 import { agentMetrics } from './metrics.ts';
@@ -60,7 +61,7 @@ export function registerAgentController(manager: Manager, o: AgentControllerOpti
     const agent = obj.metadata.labels?.[AGENT_LABEL];
     return agent ? [`${obj.metadata.namespace ?? ''}/${agent}`] : [];
   };
-  controller.watch(agents);
+  controller.watch(agents, undefined, { updates: specOrMetadataChanged });
   controller.watch(tasks, byLabel);
   controller.watch(leases, byLabel);
   controller.watch(pods, byLabel);
