@@ -49,7 +49,6 @@ export class LeaderElector {
   private readonly clock: Clock;
   private readonly log: Logger;
   private observed: { spec: string; at: number } | undefined;
-  private leading = false;
 
   constructor(options: LeaderElectionOptions) {
     this.o = options;
@@ -60,10 +59,6 @@ export class LeaderElector {
   // A hung request must not outlast the renew deadline, or a lost lease goes unnoticed.
   private get attemptMs(): number {
     return Math.max(1000, this.o.renewDeadlineMs / 2);
-  }
-
-  isLeader(): boolean {
-    return this.leading;
   }
 
   /**
@@ -90,7 +85,6 @@ export class LeaderElector {
   }
 
   private setLeading(leading: boolean): void {
-    this.leading = leading;
     this.o.metric?.set({ name: this.o.name }, leading ? 1 : 0);
   }
 

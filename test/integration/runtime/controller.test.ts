@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { Informer } from '../../../operator/src/runtime/cache/informer.ts';
 import { Controller, type Reconciler } from '../../../operator/src/runtime/controller.ts';
 import { TerminalError } from '../../../operator/src/runtime/errors.ts';
-import { splitKey, type KubeObject } from '../../../operator/src/runtime/rest/object.ts';
+import type { KubeObject } from '../../../operator/src/runtime/rest/object.ts';
 import { ConfigMaps, collectionPath, objectPath } from '../../../operator/src/runtime/rest/resource.ts';
 import { useNamespace } from '../../support/kube.ts';
 import { metricValue, testClient, testLogger, testMetrics } from '../../support/runtime.ts';
@@ -129,7 +129,7 @@ describe('Controller against a real API server', () => {
     const metrics = await run('conflict', {
       reconcile: async (key) => {
         attempts++;
-        const { namespace, name } = splitKey(key);
+        const [namespace, name = ''] = key.split('/');
         const current =
           attempts === 1 ? stale : await client.request<KubeObject>('GET', objectPath(ConfigMaps, namespace, name));
         await client.request('PUT', objectPath(ConfigMaps, namespace, name), {

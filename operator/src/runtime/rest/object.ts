@@ -48,11 +48,6 @@ export function keyOf(obj: KubeObject): string {
   return namespace ? `${namespace}/${name ?? ''}` : (name ?? '');
 }
 
-export function splitKey(key: string): { namespace?: string; name: string } {
-  const i = key.indexOf('/');
-  return i < 0 ? { name: key } : { namespace: key.slice(0, i), name: key.slice(i + 1) };
-}
-
 /** The MicroTime format the API server parses: RFC 3339 with exactly six fractional digits. */
 export function microTime(ms: number): string {
   return new Date(ms).toISOString().replace(/\.(\d{3})Z$/, '.$1000Z');

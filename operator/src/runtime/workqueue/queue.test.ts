@@ -225,39 +225,6 @@ describe('WorkQueue shutdown', () => {
     expect(queue.len()).toBe(0);
   });
 
-  it('drain waits for keys in flight', async () => {
-    const { queue } = setup();
-    queue.add('a');
-    queue.add('b');
-    const [a, b] = [await queue.get(), await queue.get()];
-    queue.shutDown();
-    let drained = false;
-    void queue.drain().then(() => (drained = true));
-    await flushMicrotasks();
-    expect(drained).toBe(false);
-    queue.done(a ?? '');
-    await flushMicrotasks();
-    expect(drained).toBe(false);
-    queue.done(b ?? '');
-    await flushMicrotasks();
-    expect(drained).toBe(true);
-  });
-
-  it('drain resolves at once when idle, and early on abort', async () => {
-    const { queue } = setup();
-    await queue.drain();
-    queue.add('a');
-    await queue.get();
-    const abort = new AbortController();
-    let drained = false;
-    void queue.drain(abort.signal).then(() => (drained = true));
-    await flushMicrotasks();
-    expect(drained).toBe(false);
-    abort.abort();
-    await flushMicrotasks();
-    expect(drained).toBe(true);
-    expect(queue.processing()).toBe(1);
-  });
 });
 
 async function read(metrics: Metrics, name: string, labels: Record<string, string> = {}): Promise<number | undefined> {

@@ -40,7 +40,6 @@ export class WorkQueue {
   private readonly addedAt = new Map<string, number>();
   private readonly delayed = new Map<string, Delayed>();
   private readonly getters: ((key: string | undefined) => void)[] = [];
-  private readonly drainers = new Set<() => void>();
   private isShutDown = false;
 
   constructor(options: WorkQueueOptions) {
@@ -126,7 +125,6 @@ export class WorkQueue {
       this.dispatch();
     }
     this.updateDepth();
-    if (this.processingSince.size === 0) for (const drained of [...this.drainers]) drained();
   }
 
   /** Keys waiting to be handed out (not those being processed). */
@@ -149,20 +147,6 @@ export class WorkQueue {
     for (const entry of this.delayed.values()) entry.cancel();
     this.delayed.clear();
     for (const resolve of this.getters.splice(0)) resolve(undefined);
-  }
-
-  /** Resolves once no key is being processed, or when `signal` aborts (it never rejects). */
-  async drain(signal?: AbortSignal): Promise<void> {
-    if (this.processingSince.size === 0 || signal?.aborted) return;
-    await new Promise<void>((resolve) => {
-      const finish = (): void => {
-        this.drainers.delete(finish);
-        signal?.removeEventListener('abort', finish);
-        resolve();
-      };
-      this.drainers.add(finish);
-      signal?.addEventListener('abort', finish, { once: true });
-    });
   }
 
   /** Work in progress is invisible to work_duration until done; scrape this periodically to see stuck workers. */
