@@ -18,6 +18,11 @@ NODE_BASE_IMAGE="agent-orchestrator/node-base:24"
 NODE_BUILD_IMAGE="agent-orchestrator/node-build:24"
 
 command -v docker >/dev/null || die "the docker CLI is required (apt-get install docker.io)"
+
+# Scratch folders, removed when the script exits (a RETURN trap would outlive its function).
+SCRATCH=()
+trap 'rm -rf "${SCRATCH[@]}"' EXIT
+
 have_image() { docker image inspect "$1" >/dev/null 2>&1; }
 
 # import_rootfs DIR IMAGE CHANGE...: tar a root filesystem and `docker import` it.
@@ -49,7 +54,7 @@ static_busybox() {
 busybox() {
   have_image "${BUSYBOX_IMAGE}" && return 0
   local bb; bb="$(static_busybox)"
-  local root; root="$(mktemp -d)"; trap 'rm -rf "$root"' RETURN
+  local root; root="$(mktemp -d)"; SCRATCH+=("$root")
   base_files "$root"
   cp "$bb" "$root/bin/busybox"
   for applet in $("$bb" --list); do [[ "$applet" == busybox ]] || ln -s busybox "$root/bin/$applet"; done
@@ -61,7 +66,7 @@ node_base() {
   local node_dir; node_dir="$(AO_FORCE_LOCAL_NODE=1 "$(dirname "$0")/node.sh")"
   local node="${node_dir}/node"
   [[ "$("$node" -p 'process.versions.node.split(".")[0]')" == 24 ]] || die "${node} is not Node 24"
-  local root; root="$(mktemp -d)"; trap 'rm -rf "$root"' RETURN
+  local root; root="$(mktemp -d)"; SCRATCH+=("$root")
   base_files "$root"
   mkdir -p "$root/usr/local/bin" "$root/home/nonroot" && chown 65532:65532 "$root/home/nonroot"
   # Debug sections are a third of the binary and only matter to a debugger.
@@ -79,7 +84,7 @@ node_build() {
   node_base
   local npm_dir; npm_dir="$(cd "$(dirname "$(readlink -f "$(command -v npm)")")/.." && pwd)"
   [[ -f "${npm_dir}/package.json" ]] || die "cannot find npm's package folder (from $(command -v npm))"
-  local ctx; ctx="$(mktemp -d)"; trap 'rm -rf "$ctx"' RETURN
+  local ctx; ctx="$(mktemp -d)"; SCRATCH+=("$ctx")
   cp -r "${npm_dir}" "${ctx}/npm"
   cp "$(static_busybox)" "${ctx}/busybox"
   cat >"${ctx}/Dockerfile" <<DOCKERFILE
