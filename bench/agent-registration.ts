@@ -28,7 +28,7 @@ const Agents = resourceOfKind(agentKind);
 const silent = pino({ level: 'silent' });
 
 async function main(): Promise<void> {
-  const { kubeconfig, client } = controlPlane();
+  const { kubeconfig, client } = controlPlane({ compiledOperator: true });
   const namespace = `bench-agents-${Date.now().toString(36)}`;
   await client.request('POST', collectionPath(Namespaces), { body: { metadata: { name: namespace } } });
 

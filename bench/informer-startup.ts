@@ -107,7 +107,7 @@ function summary(samples: number[]): { p50: number; p99: number } {
 }
 
 async function main(): Promise<void> {
-  const { kubeconfig, client } = controlPlane();
+  const { kubeconfig, client } = controlPlane({ compiledOperator: true });
   await ensureNamespace(client, NAMESPACE);
   await ensureNamespace(client, EMPTY_NAMESPACE);
   await ensureObjects(client, OBJECTS);

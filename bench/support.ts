@@ -13,8 +13,8 @@ function hack(script: string, ...args: string[]): string {
 }
 
 /** Starts (or reuses) the local control plane, installs the CRDs; its kubeconfig and a client. */
-export function controlPlane(): { kubeconfig: string; client: RestClient } {
-  if (!existsSync(OPERATOR_ENTRY)) throw new Error(`${OPERATOR_ENTRY} is missing: run npm run build (make bench does)`);
+export function controlPlane(options: { compiledOperator?: boolean } = {}): { kubeconfig: string; client: RestClient } {
+  if (options.compiledOperator && !existsSync(OPERATOR_ENTRY)) throw new Error(`${OPERATOR_ENTRY} is missing: run npm run build (make bench does)`);
   const kubeconfig = hack('control-plane.sh', 'start');
   const kubectl = path.join(hack('control-plane.sh', 'bin'), 'kubectl');
   execFileSync(kubectl, ['--kubeconfig', kubeconfig, 'apply', '--server-side', '-f', path.join(repo, 'crds')], { stdio: 'ignore' });

@@ -4,16 +4,17 @@ import { AGENT_LABEL } from '../operator/src/api/common.ts';
 import { agent as agentSchema, type Agent } from '../operator/src/api/agent.ts';
 import { Informer } from '../operator/src/runtime/cache/informer.ts';
 import { systemClock } from '../operator/src/runtime/clock.ts';
-import { isConflict, messageOf } from '../operator/src/runtime/errors.ts';
+import { messageOf } from '../operator/src/runtime/errors.ts';
 import { RestClient } from '../operator/src/runtime/rest/client.ts';
 import type { KubeObject } from '../operator/src/runtime/rest/object.ts';
 import { objectPath } from '../operator/src/runtime/rest/resource.ts';
 import { loadRunnerConfig, type RunnerConfig } from './config.ts';
 import { CommandExecutor } from './executors/command.ts';
-import type { ExecutionResult, Executor } from './executors/executor.ts';
+import type { Executor } from './executors/executor.ts';
 import { HttpExecutor } from './executors/http.ts';
 import { Heartbeat } from './heartbeat.ts';
 import { Agents, Tasks } from './resources.ts';
+import { recordOutcome } from './outcomes.ts';
 import { TaskRunner } from './task-runner.ts';
 
 // The agent runner: heartbeat, task watch, execution, results. One per agent workload.
@@ -53,7 +54,7 @@ async function main(): Promise<void> {
     executor: executorOf(config),
     capacity: () => current().spec.maxConcurrentTasks,
     onFinished: (result) => {
-      void recordOutcome(client, config, current(), result, logger);
+      void recordOutcome({ client, namespace: config.namespace, agent: config.agent, windowTokens: current().spec.context?.windowTokens, clock: systemClock, logger }, result);
     },
     clock: systemClock,
     logger,
@@ -95,41 +96,6 @@ async function readAgent(client: RestClient, config: RunnerConfig, logger: Logge
       const delay = Math.min(30_000, 500 * 2 ** attempt);
       logger.warn({ err: messageOf(err), retryInMs: delay }, 'cannot read my Agent yet');
       await systemClock.sleep(delay);
-    }
-  }
-}
-
-/** Counts the outcome on the Agent and reports context usage, if the executor had any. */
-async function recordOutcome(client: RestClient, config: RunnerConfig, agent: Agent, result: ExecutionResult, logger: Logger): Promise<void> {
-  const path = `${objectPath(Agents, config.namespace, config.agent)}/status`;
-  for (let tries = 0; tries < 5; tries++) {
-    try {
-      const live = agentSchema.parse(await client.request<unknown>('GET', objectPath(Agents, config.namespace, config.agent)));
-      const stats = live.status?.stats ?? { succeeded: 0, failed: 0, consecutiveFailures: 0 };
-      const ok = result.outcome === 'Succeeded';
-      const window = agent.spec.context?.windowTokens;
-      await client.request('PATCH', path, {
-        contentType: 'application/merge-patch+json',
-        body: {
-          metadata: { resourceVersion: live.metadata?.resourceVersion },
-          status: {
-            stats: {
-              succeeded: stats.succeeded + (ok ? 1 : 0),
-              failed: stats.failed + (ok ? 0 : 1),
-              consecutiveFailures: ok ? 0 : stats.consecutiveFailures + 1,
-            },
-            ...(result.usage
-              ? { contextUsage: { tokens: result.usage.tokens, percent: window ? Math.min(100, Math.round((100 * result.usage.tokens) / window)) : 0 } }
-              : {}),
-          },
-        },
-      });
-      return;
-    } catch (err) {
-      if (!isConflict(err)) {
-        logger.warn({ err: messageOf(err) }, 'could not record the outcome on the Agent');
-        return;
-      }
     }
   }
 }

@@ -23,7 +23,10 @@ interface TaskStatus {
   [field: string]: unknown;
 }
 
-type Task = KubeObject & { spec?: { input?: string; payload?: Record<string, unknown>; timeoutSeconds?: number }; status?: TaskStatus };
+type Task = KubeObject & {
+  spec?: { input?: string; payload?: Record<string, unknown>; timeoutSeconds?: number; dependsOn?: string[]; cancel?: boolean };
+  status?: TaskStatus;
+};
 
 export interface TaskRunnerOptions {
   client: RestClient;
@@ -57,7 +60,11 @@ export class TaskRunner {
         this.poke();
       },
       onUpdate: () => {
+        this.stopLost();
         this.poke();
+      },
+      onDelete: () => {
+        this.stopLost();
       },
       onResync: () => {
         this.poke();
@@ -120,12 +127,13 @@ export class TaskRunner {
 
   private async run(task: Task, attempt: number, signal: AbortSignal): Promise<void> {
     const log = this.o.logger.child({ task: keyOf(task), attempt });
-    const claimed = await this.write(task, attempt, 'Assigned', (s) => ({ ...s, phase: 'Running' }));
+    const claimed = await this.write(task, attempt, 'Assigned', (s) => ({ ...s, phase: 'Running', startedAt: this.stamp() }));
     if (!claimed) {
       log.info('not claimed: the task moved on before this runner got to it');
       return;
     }
     log.info('running');
+    const dependencies = await this.dependencyResults(task);
     const result = await this.o.executor.execute(
       {
         namespace: task.metadata.namespace ?? '',
@@ -133,11 +141,12 @@ export class TaskRunner {
         attempt,
         ...(task.spec?.input !== undefined ? { input: task.spec.input } : {}),
         ...(task.spec?.payload !== undefined ? { payload: task.spec.payload } : {}),
+        ...(dependencies ? { dependencies } : {}),
         timeoutSeconds: task.spec?.timeoutSeconds ?? 3600,
       },
       signal,
     );
-    const now = new Date(this.o.clock.now()).toISOString().replace(/\.\d{3}Z$/, 'Z');
+    const now = this.stamp();
     const handBack = result.outcome === 'Cancelled';
     const written = await this.write(claimed, attempt, 'Running', (s) => {
       const history = [
@@ -162,6 +171,39 @@ export class TaskRunner {
     }
     log.info({ outcome: result.outcome, reason: result.reason }, handBack ? 'handed back' : 'finished');
     if (!handBack) this.o.onFinished(result);
+  }
+
+  private stamp(): string {
+    return new Date(this.o.clock.now()).toISOString().replace(/\.\d{3}Z$/, 'Z');
+  }
+
+  /** The results of the tasks this one depends on (a workflow step reads its inputs). */
+  private async dependencyResults(task: Task): Promise<Record<string, { output?: string; exitCode?: number }> | undefined> {
+    const names = task.spec?.dependsOn ?? [];
+    if (names.length === 0) return undefined;
+    const entries = await Promise.all(
+      names.map(async (name) => {
+        const dep = await this.o.client.request<Task>('GET', objectPath(Tasks, task.metadata.namespace, name)).catch(() => undefined);
+        return [name, dep?.status?.result ?? {}] as const;
+      }),
+    );
+    return Object.fromEntries(entries);
+  }
+
+  /**
+   * Stops a running attempt the runner no longer holds: the task was cancelled, deleted,
+   * or reassigned (its agent was judged lost). Its result would be fenced out anyway.
+   */
+  private stopLost(): void {
+    for (const [key, run] of this.running) {
+      const task = this.o.tasks.get(key) as Task | undefined;
+      const s = task?.status;
+      const held = task && !task.spec?.cancel && s?.assignment?.agent === this.o.agent && s.assignment.attempt === run.attempt && (s.phase === 'Assigned' || s.phase === 'Running');
+      if (!held && !run.abort.signal.aborted) {
+        this.o.logger.info({ task: key, attempt: run.attempt }, 'stopping: the task was cancelled, deleted or reassigned');
+        run.abort.abort();
+      }
+    }
   }
 
   /**

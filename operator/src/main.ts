@@ -1,10 +1,9 @@
 import { KubeConfig } from '@kubernetes/client-node';
-import { policyKind } from './api/kinds.ts';
 import { ConfigError, loadConfig } from './config/config.ts';
 import { registerAgentController } from './controllers/agent/register.ts';
+import { registerTaskController } from './controllers/task/register.ts';
 import { systemClock } from './runtime/clock.ts';
 import { Manager } from './runtime/manager.ts';
-import { resourceOfKind } from './runtime/rest/resource.ts';
 import { createLogger } from './telemetry/logger.ts';
 
 // Composition root: configuration, logger, API access, caches and controllers.
@@ -20,8 +19,7 @@ async function main(): Promise<number> {
 
   const manager = new Manager({ config, kubeConfig, logger });
   registerAgentController(manager, { config, kubeConfig, logger, clock: systemClock });
-  // The policy controller lands with its issue; its cache already gates readiness.
-  manager.informer(resourceOfKind(policyKind));
+  registerTaskController(manager, { config, logger, clock: systemClock });
 
   const stop = new AbortController();
   const onSignal = (signal: NodeJS.Signals): void => {

@@ -4,6 +4,8 @@
  * What the command sees:
  * - stdin: spec.input (empty when unset), then end of file.
  * - TASK_NAMESPACE, TASK_NAME, TASK_ATTEMPT.
+ * - TASK_DEPENDENCIES_FILE: with spec.dependsOn, a 0600 JSON file mapping each dependency's
+ *   name to its result ({ output, exitCode }).
  * - TASK_PAYLOAD_FILE: path of a 0600 file holding spec.payload as JSON, removed after the
  *   run; TASK_PAYLOAD: the same JSON, only when it is at most 64 KiB (environment
  *   strings have size limits). Neither is set when the Task has no payload.
@@ -71,12 +73,18 @@ export class CommandExecutor implements Executor {
     };
     let dir: string | undefined;
     try {
-      if (task.payload !== undefined) {
+      if (task.payload !== undefined || task.dependencies !== undefined) dir = await mkdtemp(join(tmpdir(), 'task-payload-'));
+      if (task.payload !== undefined && dir) {
         const json = JSON.stringify(task.payload);
-        dir = await mkdtemp(join(tmpdir(), 'task-payload-'));
         env.TASK_PAYLOAD_FILE = join(dir, 'payload.json');
         await writeFile(env.TASK_PAYLOAD_FILE, json, { mode: 0o600 });
         if (Buffer.byteLength(json) <= PAYLOAD_ENV_LIMIT_BYTES) env.TASK_PAYLOAD = json;
+      }
+      // A workflow step reads what the steps it depends on produced (only ever as a file:
+      // outputs run to 64 KiB each).
+      if (task.dependencies !== undefined && dir) {
+        env.TASK_DEPENDENCIES_FILE = join(dir, 'dependencies.json');
+        await writeFile(env.TASK_DEPENDENCIES_FILE, JSON.stringify(task.dependencies), { mode: 0o600 });
       }
     } catch (err) {
       await removeDir(dir);

@@ -12,6 +12,8 @@ export interface TaskInput {
   attempt: number;
   input?: string;
   payload?: Record<string, unknown>;
+  /** Results of the tasks in spec.dependsOn (all Succeeded), by task name. */
+  dependencies?: Record<string, { output?: string; exitCode?: number }>;
   timeoutSeconds: number;
 }
 

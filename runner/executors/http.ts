@@ -1,7 +1,8 @@
 /**
  * Hands each Task to an agent server in the same pod or container, over HTTP.
  *
- * Request: `POST <url>` with JSON `{ namespace, name, attempt, input?, payload? }`.
+ * Request: `POST <url>` with JSON `{ namespace, name, attempt, input?, payload?, dependencies? }`
+ * (dependencies: each spec.dependsOn task's name → its result `{ output, exitCode }`).
  * Response: 2xx with JSON `{ output?: string; succeeded?: boolean (default true);
  * exitCode?: number; usage?: { tokens: number } }` (an empty body counts as `{}`).
  * Anything else is a failure. The exchange, body included, must finish within the task's
@@ -61,13 +62,13 @@ export class HttpExecutor implements Executor {
     const cancelDeadline = this.clock.setTimer(task.timeoutSeconds * 1000, () => {
       deadline.abort();
     });
-    const { namespace, name, attempt, input, payload } = task;
+    const { namespace, name, attempt, input, payload, dependencies } = task;
     let step = `cannot reach the agent server at ${this.url.href}`;
     try {
       const res = await fetch(this.url, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ namespace, name, attempt, input, payload }),
+        body: JSON.stringify({ namespace, name, attempt, input, payload, dependencies }),
         signal: AbortSignal.any([signal, deadline.signal]),
         // A redirect could lead off the loopback interface.
         redirect: 'error',

@@ -186,6 +186,7 @@ export const agentStatus = z
         consecutiveFailures: nonNegative(Number.MAX_SAFE_INTEGER)
           .default(0)
           .describe('Failures since the last success; opens the circuit breaker at its threshold.'),
+        lastFailureTime: timestamp.optional().describe('When a task last failed on this agent (a failed half-open trial re-opens the circuit).'),
       })
       .optional()
       .describe('Outcome counters, kept across sleep and restarts.'),

@@ -3,7 +3,7 @@ import { task, taskSpec } from './task.ts';
 
 describe('Task schema', () => {
   it('applies defaults', () => {
-    expect(taskSpec.parse({})).toEqual({ requiredCapabilities: [], priority: 100, timeoutSeconds: 3600 });
+    expect(taskSpec.parse({})).toEqual({ requiredCapabilities: [], priority: 100, timeoutSeconds: 3600, cancel: false });
   });
 
   it('keeps any payload as written', () => {

@@ -43,6 +43,10 @@ export const taskSpec = z
     dependsOn: asSet(z.array(objectName('a Task')).max(64))
       .optional()
       .describe('Tasks in this namespace that must succeed before this one is queued (a workflow DAG).'),
+    cancel: z
+      .boolean()
+      .default(false)
+      .describe('Set true to cancel: a waiting task is not started, a running attempt is stopped; the phase becomes Cancelled.'),
     affinity: z
       .strictObject({
         agent: dnsLabel('affinity.agent').optional().describe('Pin the task to this Agent.'),
@@ -73,6 +77,10 @@ export const taskStatus = z
       .optional()
       .describe('The current assignment; also the label agents.orchestrator.dev/agent.'),
     attempts: nonNegative(1000).optional().describe('Attempts started so far.'),
+    queuedAt: timestamp.optional().describe('When the task last became ready to run (created, unblocked or handed back).'),
+    retryAt: timestamp.optional().describe('A task backing off after a failed or lost attempt is not routed before this.'),
+    startedAt: timestamp.optional().describe('When the current attempt started running (set by the agent runner).'),
+    completedAt: timestamp.optional().describe('When the task reached Succeeded, Failed or Cancelled.'),
     history: z
       .array(
         z.object({

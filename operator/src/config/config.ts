@@ -163,6 +163,27 @@ export const settings = [
     description: 'Agents reconciled at once.',
   },
   {
+    key: 'taskWorkers',
+    flag: 'task-workers',
+    env: 'AO_TASK_WORKERS',
+    schema: z.coerce.number().int().min(1).max(64).default(8),
+    description: 'Tasks reconciled at once (lifecycle: dependencies, retries, hand-backs). Routing is one loop.',
+  },
+  {
+    key: 'taskReassignDelaySeconds',
+    flag: 'task-reassign-delay',
+    env: 'AO_TASK_REASSIGN_DELAY',
+    schema: seconds(0, 3600).default(5),
+    description: 'Seconds a task handed back by a lost, sleeping or deleted agent waits before it is routed again.',
+  },
+  {
+    key: 'taskTimeoutGraceSeconds',
+    flag: 'task-timeout-grace',
+    env: 'AO_TASK_TIMEOUT_GRACE',
+    schema: seconds(0, 3600).default(30),
+    description: 'Seconds past spec.timeoutSeconds before the operator fails a running attempt the runner did not end.',
+  },
+  {
     key: 'dockerHost',
     flag: 'docker-host',
     env: 'AO_DOCKER_HOST',

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { AGENT_LABEL, API_VERSION } from '../../../operator/src/api/common.ts';
+import { API_VERSION } from '../../../operator/src/api/common.ts';
 import { agentKind, taskKind } from '../../../operator/src/api/kinds.ts';
 import { isNotFound } from '../../../operator/src/runtime/errors.ts';
 import type { KubeObject } from '../../../operator/src/runtime/rest/object.ts';
@@ -72,17 +72,14 @@ describe('Agents of runtime docker, end to end', () => {
     const [containerId] = await containersOf('shell');
     expect(ready.status?.workload?.id).toBe(containerId);
 
-    // Assigned by hand, as the task controller will: the label and status.assignment.
-    const task = await client.request<TaskObj>('POST', collectionPath(Tasks, ns.name), {
+    // The task controller routes it to the only agent with the capability.
+    await client.request<TaskObj>('POST', collectionPath(Tasks, ns.name), {
       body: {
         apiVersion: API_VERSION,
         kind: 'Task',
-        metadata: { name: 'shout', labels: { [AGENT_LABEL]: 'shell' } },
-        spec: { input: 'hello agents\n', payload: { ticket: 42 } },
+        metadata: { name: 'shout' },
+        spec: { requiredCapabilities: ['shell'], input: 'hello agents\n', payload: { ticket: 42 } },
       },
-    });
-    await client.request('PUT', `${objectPath(Tasks, ns.name, 'shout')}/status`, {
-      body: { ...task, status: { phase: 'Assigned', assignment: { agent: 'shell', attempt: 1, assignedAt: '2026-11-26T00:00:00Z' } } },
     });
     const done = await waitFor('the task to succeed', async () => {
       const t = await client.request<TaskObj>('GET', objectPath(Tasks, ns.name, 'shout'));

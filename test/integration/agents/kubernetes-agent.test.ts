@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { API_VERSION, AGENT_LABEL } from '../../../operator/src/api/common.ts';
+import { API_VERSION } from '../../../operator/src/api/common.ts';
 import { agentKind, taskKind } from '../../../operator/src/api/kinds.ts';
 import { WORKLOAD_FINALIZER } from '../../../operator/src/controllers/agent/agent-reconciler.ts';
 import { systemClock } from '../../../operator/src/runtime/clock.ts';
@@ -158,15 +158,19 @@ describe('Agents of runtime kubernetes', () => {
   });
 
   it('drains running tasks before sleeping, within the grace period', async () => {
-    const agent = await createAgent('drainer');
+    const agent = await createAgent('drainer', { capabilities: ['drain-test'] });
     const heart = beat(agent);
     await waitFor('Ready', phaseIs('drainer', 'Ready'));
-    // A task the (future) task controller assigned and the runner is running.
-    const task = await client.request<KubeObject>('POST', collectionPath(Tasks, ns.name), {
-      body: { apiVersion: API_VERSION, kind: 'Task', metadata: { name: 'long-job', labels: { [AGENT_LABEL]: 'drainer' } }, spec: {} },
+    // The task controller routes the task here; the test plays the runner that starts it.
+    await client.request<KubeObject>('POST', collectionPath(Tasks, ns.name), {
+      body: { apiVersion: API_VERSION, kind: 'Task', metadata: { name: 'long-job' }, spec: { requiredCapabilities: ['drain-test'] } },
     });
-    const runningTask = await client.request<KubeObject>('PUT', `${objectPath(Tasks, ns.name, 'long-job')}/status`, {
-      body: { ...task, status: { phase: 'Running', assignment: { agent: 'drainer', attempt: 1, assignedAt: '2026-11-26T00:00:00Z' } } },
+    const assigned = await waitFor('the task assigned to the drainer', async () => {
+      const t = await client.request<KubeObject & { status?: { phase?: string; assignment?: { agent: string } } }>('GET', objectPath(Tasks, ns.name, 'long-job'));
+      return t.status?.phase === 'Assigned' && t.status.assignment?.agent === 'drainer' ? t : undefined;
+    });
+    await client.request('PUT', `${objectPath(Tasks, ns.name, 'long-job')}/status`, {
+      body: { ...assigned, status: { ...assigned.status, phase: 'Running', startedAt: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z') } },
     });
     await waitFor('Busy', phaseIs('drainer', 'Busy'));
 
@@ -175,8 +179,9 @@ describe('Agents of runtime kubernetes', () => {
     expect(condition(draining, 'Ready')?.message).toMatch(/going to sleep: waiting for 1 running task/);
     expect(await pod('drainer')).toBeDefined();
 
+    const running = await client.request<KubeObject>('GET', objectPath(Tasks, ns.name, 'long-job'));
     await client.request('PUT', `${objectPath(Tasks, ns.name, 'long-job')}/status`, {
-      body: { ...runningTask, status: { ...(runningTask.status as object), phase: 'Succeeded' } },
+      body: { ...running, status: { ...(running.status as object), phase: 'Succeeded' } },
     });
     await waitFor('Sleeping once the task is done', phaseIs('drainer', 'Sleeping'));
     expect(await pod('drainer')).toBeUndefined();

@@ -1,0 +1,74 @@
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import type { SharedInformer } from '../../runtime/cache/informer-group.ts';
+import type { KubeObject } from '../../runtime/rest/object.ts';
+import { circuitOf, taskSpec, taskStatus } from './snapshot.ts';
+
+export interface TaskMetrics {
+  assignmentSeconds: Histogram<'namespace'>;
+  endToEndSeconds: Histogram<'outcome'>;
+  cycleSeconds: Histogram;
+  retries: Counter<'namespace'>;
+}
+
+const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600];
+
+/** Task metrics; the gauges are computed from the caches when Prometheus scrapes. */
+export function taskMetrics(registry: Registry, tasks: SharedInformer<KubeObject>, agents: SharedInformer<KubeObject>): TaskMetrics {
+  const registers = [registry];
+  new Gauge({
+    name: 'agent_orchestrator_tasks_pending',
+    help: 'Tasks waiting for an agent, by namespace and required capability (a task counts once per capability; none: "")',
+    labelNames: ['namespace', 'capability'],
+    registers,
+    collect() {
+      this.reset();
+      for (const t of tasks.list()) {
+        const phase = taskStatus(t).phase;
+        if (phase !== undefined && phase !== 'Pending') continue;
+        const caps = taskSpec(t).requiredCapabilities ?? [];
+        for (const capability of caps.length ? caps : ['']) this.inc({ namespace: t.metadata.namespace ?? '', capability });
+      }
+    },
+  });
+  new Gauge({
+    name: 'agent_orchestrator_agent_circuit_state',
+    help: 'Circuit breaker of each agent: 0 closed, 1 half-open, 2 open',
+    labelNames: ['namespace', 'agent'],
+    registers,
+    collect() {
+      this.reset();
+      for (const a of agents.list()) {
+        const state = circuitOf(a);
+        this.set({ namespace: a.metadata.namespace ?? '', agent: a.metadata.name ?? '' }, state === 'open' ? 2 : state === 'half-open' ? 1 : 0);
+      }
+    },
+  });
+  return {
+    assignmentSeconds: new Histogram({
+      name: 'agent_orchestrator_task_assignment_seconds',
+      help: 'From a task becoming ready to run (creation, unblocking, hand-back) to its assignment',
+      labelNames: ['namespace'],
+      buckets: LATENCY_BUCKETS,
+      registers,
+    }),
+    endToEndSeconds: new Histogram({
+      name: 'agent_orchestrator_task_end_to_end_seconds',
+      help: 'From task creation to Succeeded, Failed or Cancelled',
+      labelNames: ['outcome'],
+      buckets: LATENCY_BUCKETS,
+      registers,
+    }),
+    cycleSeconds: new Histogram({
+      name: 'agent_orchestrator_routing_cycle_seconds',
+      help: 'Duration of one routing cycle (decisions, not writes)',
+      buckets: [0.0001, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1],
+      registers,
+    }),
+    retries: new Counter({
+      name: 'agent_orchestrator_task_retries_total',
+      help: 'Failed attempts retried',
+      labelNames: ['namespace'],
+      registers,
+    }),
+  };
+}

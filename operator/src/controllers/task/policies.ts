@@ -1,0 +1,73 @@
+import type { Logger } from 'pino';
+import { policy as policySchema, type PolicySpec } from '../../api/policy.ts';
+import { buildProfile, type BuildResult } from '../../framework/profile.ts';
+import type { Profile } from '../../framework/cycle.ts';
+import type { SharedInformer } from '../../runtime/cache/informer-group.ts';
+import type { KubeObject } from '../../runtime/rest/object.ts';
+
+/** What the task controller takes from a namespace's OrchestratorPolicy (or the defaults). */
+export interface NamespacePolicy {
+  profile: Profile;
+  retries: { max: number; backoffMs: number };
+  circuitBreaker: { failureThreshold: number; cooldownMs: number };
+}
+
+const DEFAULT_SPEC: PolicySpec = policySchema.parse({}).spec;
+
+/**
+ * The policy in force per namespace, read from the cache on every use (a change applies
+ * to the next routing cycle, no restart). A policy whose routing does not build keeps
+ * the last profile that did (or the default Balanced one): bad config never stops routing.
+ */
+export class Policies {
+  private readonly informer: SharedInformer<KubeObject>;
+  private readonly log: Logger;
+  private readonly built = new Map<string, { version: string; result: BuildResult }>();
+  private readonly lastGood = new Map<string, Profile>();
+  private readonly fallback: Profile;
+
+  constructor(informer: SharedInformer<KubeObject>, logger: Logger) {
+    this.informer = informer;
+    this.log = logger;
+    const result = buildProfile(DEFAULT_SPEC.routing, undefined);
+    if (!result.profile) throw new Error(`the default routing profile does not build: ${result.errors.join('; ')}`);
+    this.fallback = result.profile;
+  }
+
+  for(namespace: string): NamespacePolicy {
+    const spec = this.specOf(namespace);
+    return {
+      profile: this.profileOf(namespace, spec),
+      retries: { max: spec.retries.max, backoffMs: spec.retries.backoffSeconds * 1000 },
+      circuitBreaker: { failureThreshold: spec.circuitBreaker.failureThreshold, cooldownMs: spec.circuitBreaker.cooldownSeconds * 1000 },
+    };
+  }
+
+  /** The namespace's policy spec: the oldest one if there are several (the policy controller flags the others). */
+  private specOf(namespace: string): PolicySpec {
+    const candidates = this.informer
+      .list()
+      .filter((p) => p.metadata.namespace === namespace)
+      .sort((a, b) => String(a.metadata.creationTimestamp).localeCompare(String(b.metadata.creationTimestamp)));
+    for (const p of candidates) {
+      const parsed = policySchema.safeParse(p);
+      if (parsed.success) return parsed.data.spec;
+    }
+    return DEFAULT_SPEC;
+  }
+
+  private profileOf(namespace: string, spec: PolicySpec): Profile {
+    const version = JSON.stringify([spec.routing, spec.plugins]);
+    let cached = this.built.get(namespace);
+    if (cached?.version !== version) {
+      cached = { version, result: buildProfile(spec.routing, spec.plugins) };
+      this.built.set(namespace, cached);
+      if (cached.result.errors.length) this.log.warn({ namespace, errors: cached.result.errors }, 'routing configuration rejected; keeping the last good one');
+    }
+    if (cached.result.profile) {
+      this.lastGood.set(namespace, cached.result.profile);
+      return cached.result.profile;
+    }
+    return this.lastGood.get(namespace) ?? this.fallback;
+  }
+}

@@ -1,0 +1,94 @@
+import type { Logger } from 'pino';
+import { agentKind, policyKind, taskKind } from '../../api/kinds.ts';
+import type { Config } from '../../config/config.ts';
+import type { Clock } from '../../runtime/clock.ts';
+import { Controller } from '../../runtime/controller.ts';
+import type { Manager } from '../../runtime/manager.ts';
+import { keyOf, type KubeObject } from '../../runtime/rest/object.ts';
+import { resourceOfKind } from '../../runtime/rest/resource.ts';
+import { AGENTS_BY_CAPABILITY, TASKS_BY_AGENT, agentsByCapability, tasksByAgent } from '../indexes.ts';
+import { CircuitReconciler } from './circuit-reconciler.ts';
+import { taskMetrics } from './metrics.ts';
+import { Policies } from './policies.ts';
+import { Router } from './router.ts';
+import { availabilityChanged, taskSpec, taskStatus } from './snapshot.ts';
+import { TASKS_BY_DEPENDENCY, TASKS_BY_NAMESPACE, TaskReconciler } from './task-reconciler.ts';
+
+export interface TaskControllerOptions {
+  config: Config;
+  logger: Logger;
+  clock: Clock;
+}
+
+/** Wires task routing, the task lifecycle and the agents' circuit breakers into the manager. */
+export function registerTaskController(manager: Manager, o: TaskControllerOptions): void {
+  const tasks = manager.informer<KubeObject>(resourceOfKind(taskKind), {
+    indexers: {
+      [TASKS_BY_AGENT]: tasksByAgent,
+      [TASKS_BY_NAMESPACE]: (t) => [t.metadata.namespace ?? ''],
+      [TASKS_BY_DEPENDENCY]: (t) => (taskSpec(t).dependsOn ?? []).map((d) => `${t.metadata.namespace ?? ''}/${d}`),
+    },
+  });
+  const agents = manager.informer<KubeObject>(resourceOfKind(agentKind), { indexers: { [AGENTS_BY_CAPABILITY]: agentsByCapability } });
+  const policies = new Policies(manager.informer<KubeObject>(resourceOfKind(policyKind)), o.logger);
+  const metrics = taskMetrics(manager.metrics.registry, tasks, agents);
+  const router = new Router({ client: manager.client, tasks, agents, policies, events: manager.events, metrics, clock: o.clock, logger: o.logger });
+
+  const lifecycle = new Controller({
+    name: 'task',
+    workers: o.config.taskWorkers,
+    logger: o.logger,
+    clock: o.clock,
+    metrics: manager.metrics,
+    reconciler: new TaskReconciler({
+      tasks,
+      agents,
+      policies,
+      writer: manager.writer,
+      events: manager.events,
+      metrics,
+      clock: o.clock,
+      logger: o.logger,
+      reassignDelayMs: o.config.taskReassignDelaySeconds * 1000,
+      timeoutGraceMs: o.config.taskTimeoutGraceSeconds * 1000,
+      onRoutable: () => {
+        router.markDirty();
+      },
+    }),
+  });
+  // A task's change matters to itself and to the tasks that depend on it.
+  lifecycle.watch(tasks, (t) => [keyOf(t), ...tasks.byIndex(TASKS_BY_DEPENDENCY, keyOf(t)).map(keyOf)]);
+  // An agent that loses its heartbeat, sleeps or goes: its unfinished tasks are looked at.
+  lifecycle.watch(
+    agents,
+    (a) =>
+      tasks
+        .byIndex(TASKS_BY_AGENT, keyOf(a))
+        .filter((t) => ['Assigned', 'Running'].includes(String(taskStatus(t).phase)))
+        .map(keyOf),
+    { updates: availabilityChanged },
+  );
+  manager.add(lifecycle);
+
+  const circuits = new Controller({
+    name: 'circuit',
+    workers: 2,
+    logger: o.logger,
+    clock: o.clock,
+    metrics: manager.metrics,
+    reconciler: new CircuitReconciler({
+      agents,
+      policies,
+      writer: manager.writer,
+      events: manager.events,
+      clock: o.clock,
+      onChange: () => {
+        router.markDirty();
+      },
+    }),
+  });
+  circuits.watch(agents);
+  manager.add(circuits);
+
+  manager.addRunnable({ name: 'router', run: (signal) => router.run(signal) });
+}

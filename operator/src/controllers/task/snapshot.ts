@@ -1,0 +1,135 @@
+import { AGENT_LABEL, GROUP } from '../../api/common.ts';
+import type { AgentInfo, CircuitState, TaskInfo } from '../../framework/types.ts';
+import type { KubeObject } from '../../runtime/rest/object.ts';
+import { keyOf } from '../../runtime/rest/object.ts';
+
+export const POOL_LABEL = `${GROUP}/pool`;
+const ACTIVE = new Set(['Assigned', 'Running']);
+
+interface Condition {
+  type: string;
+  status: string;
+  reason?: string;
+}
+
+type TaskStatusFields = {
+  phase?: string;
+  assignment?: { agent: string; attempt: number; assignedAt?: string };
+  queuedAt?: string;
+  retryAt?: string;
+  conditions?: Condition[];
+};
+
+type TaskSpecFields = {
+  requiredCapabilities?: string[];
+  preferredCapabilities?: string[];
+  priority?: number;
+  dependsOn?: string[];
+  cancel?: boolean;
+  affinity?: { agent?: string; contextKey?: string };
+};
+
+export const taskStatus = (t: KubeObject): TaskStatusFields => (t.status ?? {});
+export const taskSpec = (t: KubeObject): TaskSpecFields => (t.spec ?? {});
+const conditionOf = (o: KubeObject, type: string): Condition | undefined =>
+  ((o.status as { conditions?: Condition[] } | undefined)?.conditions ?? []).find((c) => c.type === type);
+
+/** What routing knows of a waiting task. */
+export function taskInfo(task: KubeObject): TaskInfo {
+  const spec = taskSpec(task);
+  const status = taskStatus(task);
+  const queued = status.queuedAt ?? task.metadata.creationTimestamp;
+  return {
+    key: keyOf(task),
+    namespace: task.metadata.namespace ?? '',
+    name: task.metadata.name ?? '',
+    required: spec.requiredCapabilities ?? [],
+    preferred: spec.preferredCapabilities ?? [],
+    priority: spec.priority ?? 100,
+    queuedAt: queued ? Date.parse(queued) : 0,
+    ...(spec.affinity ? { affinity: spec.affinity } : {}),
+  };
+}
+
+/** A task the router may place now: Pending (or new without dependencies), not cancelled, not backing off. */
+export function isRoutable(task: KubeObject, now: number): boolean {
+  const status = taskStatus(task);
+  const spec = taskSpec(task);
+  if (spec.cancel) return false;
+  const fresh = status.phase === undefined && (spec.dependsOn ?? []).length === 0;
+  if (status.phase !== 'Pending' && !fresh) return false;
+  return status.retryAt === undefined || Date.parse(status.retryAt) <= now;
+}
+
+export interface AgentLoad {
+  active: number;
+  lastAssignedAt?: number;
+  contextKeys: Set<string>;
+}
+
+/** Per agent key: tasks it holds, when it last got one, the conversation contexts it has. */
+export function agentLoads(tasks: readonly KubeObject[]): Map<string, AgentLoad> {
+  const loads = new Map<string, AgentLoad>();
+  for (const t of tasks) {
+    const status = taskStatus(t);
+    const agent = status.assignment?.agent ?? t.metadata.labels?.[AGENT_LABEL];
+    if (!agent) continue;
+    const key = `${t.metadata.namespace ?? ''}/${agent}`;
+    let load = loads.get(key);
+    if (!load) loads.set(key, (load = { active: 0, contextKeys: new Set() }));
+    if (status.phase && ACTIVE.has(status.phase)) load.active++;
+    const assignedAt = status.assignment?.assignedAt ? Date.parse(status.assignment.assignedAt) : undefined;
+    if (assignedAt !== undefined && (load.lastAssignedAt === undefined || assignedAt > load.lastAssignedAt)) load.lastAssignedAt = assignedAt;
+    const context = taskSpec(t).affinity?.contextKey;
+    if (context && status.assignment) load.contextKeys.add(context);
+  }
+  return loads;
+}
+
+/** The circuit as the circuit controller last wrote it on the Agent. */
+export function circuitOf(agent: KubeObject): CircuitState {
+  const c = conditionOf(agent, 'CircuitOpen');
+  if (c?.status !== 'True') return 'closed';
+  return c.reason === 'HalfOpen' ? 'half-open' : 'open';
+}
+
+/** What routing knows of an agent; `extra` adds assignments the caches do not show yet. */
+export function agentInfo(agent: KubeObject, load: AgentLoad | undefined, extra: number): AgentInfo {
+  const spec = (agent.spec ?? {}) as { capabilities?: string[]; maxConcurrentTasks?: number; desiredState?: string };
+  const phase = (agent.status as { phase?: string } | undefined)?.phase;
+  const healthy = conditionOf(agent, 'Healthy')?.status === 'True';
+  const active = (load?.active ?? 0) + extra;
+  const circuit = circuitOf(agent);
+  const pool = agent.metadata.labels?.[POOL_LABEL];
+  return {
+    key: keyOf(agent),
+    namespace: agent.metadata.namespace ?? '',
+    name: agent.metadata.name ?? '',
+    capabilities: new Set(spec.capabilities ?? []),
+    maxConcurrentTasks: spec.maxConcurrentTasks ?? 1,
+    active,
+    ready: (phase === 'Ready' || phase === 'Busy') && healthy,
+    sleeping: spec.desiredState === 'Sleeping' || phase === 'Sleeping',
+    leaving: agent.metadata.deletionTimestamp !== undefined || phase === 'Draining' || phase === 'Terminating',
+    circuit,
+    trialInFlight: circuit === 'half-open' && active > 0,
+    ...(pool ? { pool } : {}),
+    contextKeys: load?.contextKeys ?? new Set(),
+    ...(load?.lastAssignedAt !== undefined ? { lastAssignedAt: load.lastAssignedAt } : {}),
+  };
+}
+
+/**
+ * An agent update that can change what happens to its tasks: health, phase, desired state,
+ * deletion. Outcome counters (stats), written after every task, are not among them.
+ */
+export function availabilityChanged(oldAgent: KubeObject, newAgent: KubeObject): boolean {
+  const phase = (o: KubeObject): unknown => (o.status as { phase?: string } | undefined)?.phase;
+  const desired = (o: KubeObject): unknown => (o.spec as { desiredState?: string } | undefined)?.desiredState;
+  return (
+    phase(oldAgent) !== phase(newAgent) ||
+    desired(oldAgent) !== desired(newAgent) ||
+    oldAgent.metadata.deletionTimestamp !== newAgent.metadata.deletionTimestamp ||
+    conditionOf(oldAgent, 'Healthy')?.status !== conditionOf(newAgent, 'Healthy')?.status
+  );
+}

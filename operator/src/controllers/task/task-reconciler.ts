@@ -1,0 +1,200 @@
+import type { Logger } from 'pino';
+import { taskKind } from '../../api/kinds.ts';
+import type { TaskStatus } from '../../api/task.ts';
+import { decideTask, isTerminal, type DependencyState, type HistoryEntry, type TaskDecision, type TaskPhase } from '../../core/task-lifecycle.ts';
+import { evaluateDependencies, type TaskNode } from '../../core/workflow.ts';
+import type { SharedInformer } from '../../runtime/cache/informer-group.ts';
+import type { Clock } from '../../runtime/clock.ts';
+import type { ReconcileContext, ReconcileResult, Reconciler } from '../../runtime/controller.ts';
+import type { EventRecorder } from '../../runtime/events.ts';
+import type { KubeObject } from '../../runtime/rest/object.ts';
+import { resourceOfKind } from '../../runtime/rest/resource.ts';
+import type { Writer } from '../../runtime/writer.ts';
+import { rfc3339, setCondition } from '../conditions.ts';
+import type { TaskMetrics } from './metrics.ts';
+import type { Policies } from './policies.ts';
+import { taskSpec, taskStatus } from './snapshot.ts';
+
+const Tasks = resourceOfKind(taskKind);
+export const TASKS_BY_NAMESPACE = 'namespace';
+export const TASKS_BY_DEPENDENCY = 'dependency';
+
+export interface TaskReconcilerDeps {
+  tasks: SharedInformer<KubeObject>;
+  agents: SharedInformer<KubeObject>;
+  policies: Policies;
+  writer: Writer;
+  events: EventRecorder;
+  metrics: TaskMetrics;
+  clock: Clock;
+  logger: Logger;
+  reassignDelayMs: number;
+  timeoutGraceMs: number;
+  /** A task became routable or freed an agent: the router should look. */
+  onRoutable: () => void;
+}
+
+const conditionOf = (o: KubeObject | undefined, type: string): { status?: string; reason?: string } | undefined =>
+  ((o?.status as { conditions?: { type: string; status?: string; reason?: string }[] } | undefined)?.conditions ?? []).find((c) => c.type === type);
+
+/**
+ * One task's life apart from routing: dependencies, attempts that end (retry with
+ * backoff, or Failed for good), attempts whose agent went away (handed back), the
+ * timeout backstop, cancellation. Gather from the caches, decide (core/task-lifecycle),
+ * write the status.
+ */
+export class TaskReconciler implements Reconciler {
+  private readonly d: TaskReconcilerDeps;
+  private readonly finishedSeen = new Set<string>();
+
+  constructor(deps: TaskReconcilerDeps) {
+    this.d = deps;
+  }
+
+  async reconcile(key: string, ctx: ReconcileContext): Promise<ReconcileResult | undefined> {
+    const task = this.d.tasks.get(key);
+    if (!task) {
+      this.finishedSeen.delete(key);
+      return undefined;
+    }
+    const namespace = task.metadata.namespace ?? '';
+    const spec = taskSpec(task);
+    const status = taskStatus(task) as TaskStatus & { phase?: TaskPhase };
+    const policy = this.d.policies.for(namespace);
+    const retries = {
+      max: (task.spec as { retries?: { max?: number } }).retries?.max ?? policy.retries.max,
+      backoffMs: ((task.spec as { retries?: { backoffSeconds?: number } }).retries?.backoffSeconds ?? policy.retries.backoffMs / 1000) * 1000,
+    };
+    const now = this.d.clock.now();
+    const assignment = status.assignment
+      ? { agent: status.assignment.agent, attempt: status.assignment.attempt, assignedAt: Date.parse(status.assignment.assignedAt) }
+      : undefined;
+    const agent = assignment ? this.d.agents.get(`${namespace}/${assignment.agent}`) : undefined;
+    const decision = decideTask({
+      now,
+      phase: status.phase,
+      cancel: spec.cancel === true,
+      attempts: status.attempts ?? 0,
+      assignment,
+      startedAt: status.startedAt ? Date.parse(status.startedAt) : undefined,
+      retryAt: status.retryAt ? Date.parse(status.retryAt) : undefined,
+      completedAt: status.completedAt ? Date.parse(status.completedAt) : undefined,
+      finished: conditionOf(task, 'Finished')?.status === 'True',
+      history: (status.history ?? []) as HistoryEntry[],
+      timeoutMs: ((task.spec as { timeoutSeconds?: number }).timeoutSeconds ?? 3600) * 1000,
+      retries,
+      reassignDelayMs: this.d.reassignDelayMs,
+      timeoutGraceMs: this.d.timeoutGraceMs,
+      dependencies: this.dependencies(task),
+      agent: assignment
+        ? {
+            exists: agent !== undefined && agent.metadata.deletionTimestamp === undefined,
+            healthy: conditionOf(agent, 'Healthy')?.status === 'True',
+            leaving: isLeaving(agent),
+          }
+        : undefined,
+    });
+
+    // New tasks without dependencies are the router's: it writes their first status.
+    if (status.phase === undefined && decision.routable) {
+      this.d.onRoutable();
+      return undefined;
+    }
+    await this.write(task, decision, now, ctx);
+    if (decision.routable || decision.event?.kind === 'handBack') this.d.onRoutable();
+    if (decision.event) this.observe(task, decision, now);
+    return decision.requeueAfterMs !== undefined ? { requeueAfter: decision.requeueAfterMs } : undefined;
+  }
+
+  /** The task's dependencies, judged from the cache (and the namespace's policy for "failed for good"). */
+  private dependencies(task: KubeObject): DependencyState {
+    const names = taskSpec(task).dependsOn ?? [];
+    if (names.length === 0) return { state: 'ready' };
+    const namespace = task.metadata.namespace ?? '';
+    const all = new Map<string, TaskNode>();
+    for (const t of this.d.tasks.byIndex(TASKS_BY_NAMESPACE, namespace)) {
+      const s = taskStatus(t);
+      all.set(t.metadata.name ?? '', {
+        name: t.metadata.name ?? '',
+        dependsOn: taskSpec(t).dependsOn ?? [],
+        phase: s.phase,
+        terminal: isTerminal(s.phase as TaskPhase | undefined, conditionOf(t, 'Finished')?.status === 'True') && s.phase !== 'Succeeded',
+      });
+    }
+    const self = all.get(task.metadata.name ?? '');
+    if (!self) return { state: 'ready' };
+    const result = evaluateDependencies(self, all);
+    return result.state === 'ready' ? { state: 'ready' } : { state: result.state === 'waiting' ? 'waiting' : result.state, reason: result.reason, message: result.message };
+  }
+
+  private async write(task: KubeObject, decision: TaskDecision, now: number, ctx: ReconcileContext): Promise<void> {
+    const generation = task.metadata.generation;
+    await this.d.writer.updateStatus<TaskStatus>(
+      Tasks,
+      {
+        current: task,
+        status: (fresh) => {
+          const current = { ...(fresh.status ?? {}) } as TaskStatus & Record<string, unknown>;
+          // Decided on a stale copy (a runner wrote meanwhile): leave it to the next reconcile.
+          if (fresh.metadata.resourceVersion !== task.metadata.resourceVersion && current.phase !== (task.status as { phase?: string } | undefined)?.phase) {
+            return undefined;
+          }
+          const next: Record<string, unknown> = { ...current, phase: decision.phase };
+          if (decision.set.assignment === null) delete next.assignment;
+          if (decision.set.retryAt === null) delete next.retryAt;
+          else if (decision.set.retryAt !== undefined) next.retryAt = rfc3339(decision.set.retryAt);
+          if (decision.set.queuedAt !== undefined) next.queuedAt = rfc3339(decision.set.queuedAt);
+          if (decision.set.completedAt !== undefined) next.completedAt = rfc3339(decision.set.completedAt);
+          if (decision.append) next.history = [...(current.history ?? []), decision.append].slice(-32);
+          if (decision.condition) next.conditions = setCondition(current.conditions, decision.condition, rfc3339(now), generation);
+          if (generation !== undefined) next.observedGeneration = generation;
+          return next;
+        },
+      },
+      ctx.signal,
+    );
+  }
+
+  private observe(task: KubeObject, decision: TaskDecision, now: number): void {
+    const event = decision.event;
+    if (!event) return;
+    const key = `${task.metadata.namespace ?? ''}/${task.metadata.name ?? ''}`;
+    const warning = event.kind === 'failed' || event.kind === 'handBack' || event.kind === 'timeout';
+    void this.d.events.record(task, warning ? 'Warning' : 'Normal', reasonOf(event.kind), 'Reconcile', event.message);
+    if (event.kind === 'retry') this.d.metrics.retries.inc({ namespace: task.metadata.namespace ?? '' });
+    const terminal = event.kind === 'failed' || event.kind === 'cancelled' || event.kind === 'succeeded';
+    if (terminal && !this.finishedSeen.has(key)) {
+      this.finishedSeen.add(key);
+      const created = task.metadata.creationTimestamp ? Date.parse(task.metadata.creationTimestamp) : now;
+      this.d.metrics.endToEndSeconds.observe({ outcome: decision.phase }, Math.max(0, now - created) / 1000);
+    }
+  }
+}
+
+function isLeaving(agent: KubeObject | undefined): boolean {
+  if (!agent) return true;
+  const phase = (agent.status as { phase?: string } | undefined)?.phase;
+  const desired = (agent.spec as { desiredState?: string } | undefined)?.desiredState;
+  return agent.metadata.deletionTimestamp !== undefined || desired === 'Sleeping' || phase === 'Draining' || phase === 'Terminating' || phase === 'Sleeping';
+}
+
+function reasonOf(kind: NonNullable<TaskDecision['event']>['kind']): string {
+  switch (kind) {
+    case 'retry':
+      return 'Retrying';
+    case 'handBack':
+      return 'HandedBack';
+    case 'timeout':
+      return 'TimedOut';
+    case 'failed':
+      return 'Failed';
+    case 'cancelled':
+      return 'Cancelled';
+    case 'blocked':
+      return 'Blocked';
+    case 'unblocked':
+      return 'Unblocked';
+    case 'succeeded':
+      return 'Succeeded';
+  }
+}

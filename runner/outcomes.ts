@@ -1,0 +1,57 @@
+import type { Logger } from 'pino';
+import { agent as agentSchema } from '../operator/src/api/agent.ts';
+import type { Clock } from '../operator/src/runtime/clock.ts';
+import { isConflict, messageOf } from '../operator/src/runtime/errors.ts';
+import type { RestClient } from '../operator/src/runtime/rest/client.ts';
+import { objectPath } from '../operator/src/runtime/rest/resource.ts';
+import type { ExecutionResult } from './executors/executor.ts';
+import { Agents } from './resources.ts';
+
+export interface OutcomeTarget {
+  client: RestClient;
+  namespace: string;
+  agent: string;
+  /** The Agent's context window, to turn reported tokens into a percentage. */
+  windowTokens: number | undefined;
+  clock: Clock;
+  logger: Logger;
+}
+
+/**
+ * Counts a finished task on the Agent (`status.stats`: the circuit breaker reads
+ * consecutiveFailures and lastFailureTime) and reports context usage when the executor
+ * had any. A read-modify-write on the resourceVersion, retried on conflict.
+ */
+export async function recordOutcome(t: OutcomeTarget, result: ExecutionResult): Promise<void> {
+  const path = objectPath(Agents, t.namespace, t.agent);
+  for (let tries = 0; tries < 5; tries++) {
+    try {
+      const live = agentSchema.parse(await t.client.request<unknown>('GET', path));
+      const stats = live.status?.stats ?? { succeeded: 0, failed: 0, consecutiveFailures: 0 };
+      const ok = result.outcome === 'Succeeded';
+      await t.client.request('PATCH', `${path}/status`, {
+        contentType: 'application/merge-patch+json',
+        body: {
+          metadata: { resourceVersion: live.metadata?.resourceVersion },
+          status: {
+            stats: {
+              succeeded: stats.succeeded + (ok ? 1 : 0),
+              failed: stats.failed + (ok ? 0 : 1),
+              consecutiveFailures: ok ? 0 : stats.consecutiveFailures + 1,
+              ...(ok ? {} : { lastFailureTime: new Date(t.clock.now()).toISOString().replace(/\.\d{3}Z$/, 'Z') }),
+            },
+            ...(result.usage
+              ? { contextUsage: { tokens: result.usage.tokens, percent: t.windowTokens ? Math.min(100, Math.round((100 * result.usage.tokens) / t.windowTokens)) : 0 } }
+              : {}),
+          },
+        },
+      });
+      return;
+    } catch (err) {
+      if (!isConflict(err)) {
+        t.logger.warn({ err: messageOf(err) }, 'could not record the outcome on the Agent');
+        return;
+      }
+    }
+  }
+}
