@@ -69,6 +69,10 @@ bench: build tools ## benchmarks (bench/): operator start-up time and memory wit
 bench-agents: build tools ## benchmark: Agent registration latency for 100 agents on kwok
 	node bench/agent-registration.ts
 
+.PHONY: bench-autoscaling
+bench-autoscaling: build tools ## benchmark: pool scale-from-zero time and the scale-up curve of a 200-task burst
+	node bench/autoscaling.ts
+
 .PHONY: bench-routing
 bench-routing: tools ## benchmark: routing latency at 100 tasks/s and the top assignment rate, 1,000 agents
 	node bench/routing.ts

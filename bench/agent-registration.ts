@@ -7,7 +7,6 @@
 //
 // A simulated runner renews each agent's Lease as soon as its Pod runs, so "Ready"
 // measures the operator (caches, reconcile, Pod creation, status), not a container start.
-import { spawn } from 'node:child_process';
 import { parseArgs } from 'node:util';
 import { pino } from 'pino';
 import { API_VERSION } from '../operator/src/api/common.ts';
@@ -18,7 +17,7 @@ import type { KubeObject } from '../operator/src/runtime/rest/object.ts';
 import { Pods, collectionPath, objectPath, resourceOfKind } from '../operator/src/runtime/rest/resource.ts';
 import { Heartbeat } from '../runner/heartbeat.ts';
 import { Namespaces } from './resources.ts';
-import { OPERATOR_ENTRY, controlPlane, percentile } from './support.ts';
+import { controlPlane, percentile, spawnOperator } from './support.ts';
 
 const { values } = parseArgs({
   options: { agents: { type: 'string', default: '100' }, qps: { type: 'string', default: '50' }, burst: { type: 'string', default: '100' } },
@@ -32,21 +31,8 @@ async function main(): Promise<void> {
   const namespace = `bench-agents-${Date.now().toString(36)}`;
   await client.request('POST', collectionPath(Namespaces), { body: { metadata: { name: namespace } } });
 
-  const operator = spawn(process.execPath, [OPERATOR_ENTRY], {
-    env: {
-      PATH: process.env.PATH ?? '',
-      KUBECONFIG: kubeconfig,
-      AO_WATCH_NAMESPACES: namespace,
-      AO_LEADER_ELECT: 'false',
-      AO_HEALTH_PROBE_BIND_ADDRESS: '0',
-      AO_METRICS_BIND_ADDRESS: '0',
-      AO_LOG_LEVEL: 'error',
-      // A fleet start is bounded by the client-side budget: the defaults are 50 QPS / 100 burst.
-      AO_KUBE_API_QPS: values.qps,
-      AO_KUBE_API_BURST: values.burst,
-    },
-    stdio: ['ignore', 'inherit', 'inherit'],
-  });
+  // A fleet start is bounded by the client-side budget: the defaults are 50 QPS / 100 burst.
+  const operator = spawnOperator(kubeconfig, namespace, { AO_KUBE_API_QPS: values.qps, AO_KUBE_API_BURST: values.burst });
   const stop = new AbortController();
   try {
     const created = new Map<string, number>();

@@ -7,7 +7,6 @@
 // It measures the operator as shipped: the compiled dist/operator/src/main.js. It starts
 // the local control plane when none runs. Objects are Tasks in the namespace
 // bench-informer, created once and reused by later runs.
-import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { API_VERSION } from '../operator/src/api/common.ts';
@@ -15,7 +14,7 @@ import { taskKind } from '../operator/src/api/kinds.ts';
 import type { RestClient } from '../operator/src/runtime/rest/client.ts';
 import type { ObjectList } from '../operator/src/runtime/rest/object.ts';
 import { Namespaces, collectionPath, resourceOfKind } from './resources.ts';
-import { OPERATOR_ENTRY, controlPlane, percentile } from './support.ts';
+import { controlPlane, percentile, spawnOperator } from './support.ts';
 
 const { values } = parseArgs({ options: { objects: { type: 'string', default: '10000' }, runs: { type: 'string', default: '5' } } });
 const OBJECTS = Number(values.objects);
@@ -62,21 +61,10 @@ interface Sample {
 /** Starts the operator on one namespace; returns time to ready and RSS once settled. */
 async function measure(kubeconfig: string, namespace: string): Promise<Sample> {
   const started = performance.now();
-  const child = spawn(process.execPath, [OPERATOR_ENTRY], {
-    env: {
-      PATH: process.env.PATH ?? '',
-      KUBECONFIG: kubeconfig,
-      AO_WATCH_NAMESPACES: namespace,
-      AO_LEADER_ELECT: 'false',
-      AO_HEALTH_PROBE_BIND_ADDRESS: '127.0.0.1:0',
-      AO_METRICS_BIND_ADDRESS: '0',
-      AO_LOG_LEVEL: 'info',
-    },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
+  const child = spawnOperator(kubeconfig, namespace, { AO_HEALTH_PROBE_BIND_ADDRESS: '127.0.0.1:0', AO_LOG_LEVEL: 'info' }, ['ignore', 'pipe', 'inherit']);
   let probe: string | undefined;
   let buffered = '';
-  child.stdout.on('data', (chunk: Buffer) => {
+  child.stdout?.on('data', (chunk: Buffer) => {
     buffered += chunk.toString();
     const m = /"address":"([^"]+)","paths":\["\/healthz"/.exec(buffered);
     if (m) probe = m[1];

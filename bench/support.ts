@@ -1,4 +1,4 @@
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess, type StdioOptions } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
@@ -27,4 +27,21 @@ export function controlPlane(options: { compiledOperator?: boolean } = {}): { ku
 export function percentile(samples: readonly number[], p: number): number {
   const sorted = [...samples].sort((a, b) => a - b);
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))] ?? NaN;
+}
+
+/** The compiled operator as a child process, watching one namespace, without leader election or metrics. */
+export function spawnOperator(kubeconfig: string, namespace: string, env: Record<string, string>, stdio: StdioOptions = ['ignore', 'inherit', 'inherit']): ChildProcess {
+  return spawn(process.execPath, [OPERATOR_ENTRY], {
+    env: {
+      PATH: process.env.PATH ?? '',
+      KUBECONFIG: kubeconfig,
+      AO_WATCH_NAMESPACES: namespace,
+      AO_LEADER_ELECT: 'false',
+      AO_HEALTH_PROBE_BIND_ADDRESS: '0',
+      AO_METRICS_BIND_ADDRESS: '0',
+      AO_LOG_LEVEL: 'error',
+      ...env,
+    },
+    stdio,
+  });
 }

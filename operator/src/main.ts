@@ -1,6 +1,7 @@
 import { KubeConfig } from '@kubernetes/client-node';
 import { ConfigError, loadConfig } from './config/config.ts';
 import { registerAgentController } from './controllers/agent/register.ts';
+import { registerPolicyController } from './controllers/policy/register.ts';
 import { registerTaskController } from './controllers/task/register.ts';
 import { systemClock } from './runtime/clock.ts';
 import { Manager } from './runtime/manager.ts';
@@ -20,6 +21,7 @@ async function main(): Promise<number> {
   const manager = new Manager({ config, kubeConfig, logger });
   registerAgentController(manager, { config, kubeConfig, logger, clock: systemClock });
   registerTaskController(manager, { config, logger, clock: systemClock });
+  registerPolicyController(manager, { logger, clock: systemClock });
 
   const stop = new AbortController();
   const onSignal = (signal: NodeJS.Signals): void => {

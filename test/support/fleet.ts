@@ -1,22 +1,15 @@
-import { AGENT_LABEL, API_VERSION } from '../../operator/src/api/common.ts';
+import { API_VERSION } from '../../operator/src/api/common.ts';
 import { agentKind, taskKind } from '../../operator/src/api/kinds.ts';
-import { Informer } from '../../operator/src/runtime/cache/informer.ts';
-import { systemClock } from '../../operator/src/runtime/clock.ts';
 import type { RestClient } from '../../operator/src/runtime/rest/client.ts';
 import type { KubeObject } from '../../operator/src/runtime/rest/object.ts';
 import { collectionPath, resourceOfKind } from '../../operator/src/runtime/rest/resource.ts';
-import type { ExecutionResult, Executor, TaskInput } from '../../runner/executors/executor.ts';
-import { Heartbeat } from '../../runner/heartbeat.ts';
-import { recordOutcome } from '../../runner/outcomes.ts';
-import { TaskRunner } from '../../runner/task-runner.ts';
 import { testLogger } from './runtime.ts';
+import { startSimulatedRunner, succeed, type Behaviour } from './simulated-runner.ts';
+
+export { succeed, type Behaviour };
 
 const Agents = resourceOfKind(agentKind);
 const Tasks = resourceOfKind(taskKind);
-
-export type Behaviour = (task: TaskInput, agent: string, signal: AbortSignal) => Promise<ExecutionResult>;
-
-export const succeed: Behaviour = async (task) => ({ outcome: 'Succeeded', output: `done ${task.name}`, reason: 'exit code 0', exitCode: 0 });
 
 export interface SimulatedAgent {
   name: string;
@@ -58,51 +51,23 @@ export class Fleet {
         },
       },
     });
-    const stop = new AbortController();
-    this.stops.push(stop);
-    const behaviour = options.behaviour ?? succeed;
-    const executor: Executor = {
-      name: 'command',
-      execute: (task, signal) => {
-        this.executions.set(task.name, [...(this.executions.get(task.name) ?? []), name]);
-        return behaviour(task, name, signal);
-      },
-    };
-    const tasks = new Informer<KubeObject>({ client: this.client, resource: Tasks, namespace: this.namespace, labelSelector: `${AGENT_LABEL}=${name}`, logger: testLogger() });
-    const runner = new TaskRunner({
+    const sim = startSimulatedRunner({
       client: this.client,
-      tasks,
+      namespace: this.namespace,
       agent: name,
-      executor,
-      capacity: () => options.maxConcurrentTasks ?? 1,
-      onFinished: (result) => {
-        void recordOutcome({ client: this.client, namespace: this.namespace, agent: name, windowTokens: undefined, clock: systemClock, logger: testLogger() }, result);
-      },
-      clock: systemClock,
+      agentUid: created.metadata.uid ?? '',
+      heartbeat: options.desiredState === 'Sleeping' ? undefined : { intervalMs: heartbeat.intervalSeconds * 1000, timeoutMs: heartbeat.timeoutSeconds * 1000 },
+      capacity: options.maxConcurrentTasks ?? 1,
+      behaviour: options.behaviour ?? succeed,
+      executions: this.executions,
       logger: testLogger(),
     });
-    void tasks.run(stop.signal);
-    const beat = (): void => {
-      void new Heartbeat({
-        client: this.client,
-        namespace: this.namespace,
-        agent: name,
-        agentUid: created.metadata.uid ?? '',
-        intervalMs: heartbeat.intervalSeconds * 1000,
-        timeoutMs: heartbeat.timeoutSeconds * 1000,
-        clock: systemClock,
-        logger: testLogger(),
-      }).run(stop.signal);
-    };
-    if (options.desiredState !== 'Sleeping') beat();
-    void tasks.waitForSync().then(() => {
-      runner.poke();
-    });
+    this.stops.push(sim.stop);
     return {
       name,
       // A crash: no more heartbeats, no more task events, nothing released or written.
       kill: () => {
-        stop.abort();
+        sim.stop.abort();
       },
     };
   }

@@ -1,5 +1,6 @@
 import { parseConfig } from '../../operator/src/config/config.ts';
 import { registerAgentController } from '../../operator/src/controllers/agent/register.ts';
+import { registerPolicyController } from '../../operator/src/controllers/policy/register.ts';
 import { registerTaskController } from '../../operator/src/controllers/task/register.ts';
 import { systemClock } from '../../operator/src/runtime/clock.ts';
 import { Manager } from '../../operator/src/runtime/manager.ts';
@@ -31,6 +32,7 @@ export async function startOperator(namespace: string, env: Record<string, strin
   const manager = new Manager({ config, kubeConfig, logger, metrics: testMetrics() });
   registerAgentController(manager, { config, kubeConfig, logger, clock: systemClock });
   registerTaskController(manager, { config, logger, clock: systemClock });
+  registerPolicyController(manager, { logger, clock: systemClock });
   const stop = new AbortController();
   const exit = manager.run(stop.signal);
   await waitFor('the operator to be ready', () => (manager.ready().ok ? true : undefined));

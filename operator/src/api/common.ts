@@ -7,6 +7,12 @@ export const API_VERSION = `${GROUP}/${VERSION}`;
 
 /** On a Task: the Agent it is assigned to. On an agent's Pod, Lease, ServiceAccount: its Agent. */
 export const AGENT_LABEL = `${GROUP}/agent`;
+/** On an Agent a policy made: the pool it belongs to. */
+export const POOL_LABEL = `${GROUP}/pool`;
+/** On an Agent a policy made: the OrchestratorPolicy that owns it. */
+export const POLICY_LABEL = `${GROUP}/policy`;
+/** On an Agent a policy made: the hash of the pool template it was made from. */
+export const TEMPLATE_HASH_ANNOTATION = `${GROUP}/template-hash`;
 
 // RE2-compatible patterns (the API server evaluates them with Go's regexp).
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;

@@ -33,7 +33,7 @@ const pool = withRules(
             .min(0)
             .max(3600)
             .default(0)
-            .describe('Scale up to the highest recommendation of this window (0: at once).'),
+            .describe('Scale up only to the lowest recommendation of this window, so a need must last it (0: at once; waking from zero never waits).'),
           maxStep: z.int().min(1).max(1000).default(4).describe('Agents added in one step at most.'),
         })
         .prefault({})
@@ -156,8 +156,9 @@ export const policyStatus = z
         .array(
           z.object({
             name: z.string().max(63).describe('Name of the pool.'),
-            current: nonNegative(1000).describe('Agents in the pool now.'),
-            desired: nonNegative(1000).describe('Agents the autoscaler wants.'),
+            current: nonNegative(1000).describe('Awake agents in the pool now.'),
+            desired: nonNegative(1000).describe('Awake agents the autoscaler wants.'),
+            sleeping: nonNegative(1000).optional().describe('Agents of the pool asleep: kept warm, woken before new ones are made.'),
             lastScaleTime: timestamp.optional().describe('When the pool last changed size.'),
             reason: z.string().max(1024).optional().describe('Why the pool has its desired size, in words.'),
           }),

@@ -100,7 +100,7 @@ export const settings = [
     flag: 'kube-api-qps',
     env: 'AO_KUBE_API_QPS',
     schema: z.coerce.number().positive().max(10000).default(50),
-    description: 'Sustained requests per second to the API server (client-side rate limit; Events have their own, smaller budget).',
+    description: 'Sustained requests per second to the API server (client-side rate limit; best-effort reports, Events and why a task waits, have their own 20 QPS budget).',
   },
   {
     key: 'kubeApiBurst',

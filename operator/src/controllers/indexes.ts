@@ -15,3 +15,7 @@ export const agentsByCapability: IndexFunc<KubeObject> = (agent) => {
   const spec = agent.spec as { capabilities?: unknown } | undefined;
   return Array.isArray(spec?.capabilities) ? spec.capabilities.filter((c): c is string => typeof c === 'string') : [];
 };
+
+/** Tasks by namespace. */
+export const TASKS_BY_NAMESPACE = 'namespace';
+export const tasksByNamespace: IndexFunc<KubeObject> = (task) => [task.metadata.namespace ?? ''];

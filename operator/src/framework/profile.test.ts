@@ -86,6 +86,7 @@ describe('buildProfile: spec.plugins', () => {
   it.each([
     ['a bad value', { priority: { agingSecondsPerPoint: 0 } }, [/^spec\.plugins\.priority\.agingSecondsPerPoint: .*>=1/]],
     ['a wrong type', { priority: { agingSecondsPerPoint: 'ten' } }, [/^spec\.plugins\.priority\.agingSecondsPerPoint: Invalid input: expected number/]],
+    ['a plugin that does not exist', { 'least-busy': {} }, [/^spec\.plugins\.least-busy: unknown plugin "least-busy"; known: required-capabilities, /]],
     ['unknown fields, one error each', { capacity: { max: 1, min: 0 } }, [/^spec\.plugins\.capacity\.max: Unrecognized key/, /^spec\.plugins\.capacity\.min: Unrecognized key/]],
   ] as [string, Record<string, Record<string, unknown>>, RegExp[]][])('reports %s with its field', (_case, config, expected) => {
     const errors = errorsOf({ strategy: 'Balanced' }, config);
@@ -93,10 +94,6 @@ describe('buildProfile: spec.plugins', () => {
     expected.forEach((re, i) => {
       expect(errors[i]).toMatch(re);
     });
-  });
-
-  it('ignores config of plugins that are not routing plugins', () => {
-    expect(errorsOf({ strategy: 'Balanced' }, { 'slack-notify': { channel: '#ops' } })).toEqual([]);
   });
 
   it('validates config of a routing plugin the strategy does not use', () => {

@@ -50,6 +50,9 @@ export function buildProfile(
     }
   });
 
+  for (const name of Object.keys(pluginConfig ?? {})) {
+    if (!isRoutingPluginName(name)) errors.push(`spec.plugins.${name}: unknown plugin "${name}"; known: ${routingPluginNames.join(', ')}`);
+  }
   const configs = new Map<RoutingPluginName, unknown>();
   for (const name of routingPluginNames) {
     const raw = pluginConfig?.[name] ?? {};

@@ -16,8 +16,8 @@ import { resourceName, type ResourceType } from './rest/resource.ts';
 import { TokenBucket } from './workqueue/token-bucket.ts';
 import { Writer } from './writer.ts';
 
-const EVENTS_QPS = 10;
-const EVENTS_BURST = 25;
+const REPORTING_QPS = 20;
+const REPORTING_BURST = 50;
 
 export interface ManagerOptions {
   config: Config;
@@ -50,6 +50,11 @@ export class Manager {
   readonly client: RestClient;
   readonly writer: Writer;
   readonly events: EventRecorder;
+  /**
+   * For best-effort reports (Events, why a task waits): their own request budget, so a
+   * burst of them never delays real work such as assignments or starting agents.
+   */
+  readonly reportingClient: RestClient;
   readonly metrics: Metrics;
   private readonly config: Config;
   private readonly log: Logger;
@@ -59,7 +64,6 @@ export class Manager {
   private readonly runnables: Runnable[] = [];
   private stopping = false;
   private readonly serving: Serving[] = [];
-  private readonly eventsClient: RestClient;
 
   constructor(options: ManagerOptions) {
     this.config = options.config;
@@ -72,14 +76,13 @@ export class Manager {
       clock: this.clock,
     });
     this.writer = new Writer(this.client);
-    // Events are best effort: their own budget, so a burst of them never delays real work.
-    this.eventsClient = new RestClient(options.kubeConfig, {
-      limiter: new TokenBucket(EVENTS_QPS, EVENTS_BURST, this.clock),
+    this.reportingClient = new RestClient(options.kubeConfig, {
+      limiter: new TokenBucket(REPORTING_QPS, REPORTING_BURST, this.clock),
       metrics: this.metrics.client,
       clock: this.clock,
     });
     this.events = new EventRecorder({
-      client: this.eventsClient,
+      client: this.reportingClient,
       controller: 'agents.orchestrator.dev/operator',
       instance: this.config.identity,
       logger: this.log.child({ component: 'events' }),
@@ -219,7 +222,7 @@ export class Manager {
     caches.abort();
     await cachesDone;
     await Promise.all(this.serving.map((s) => s.close()));
-    await Promise.all([this.client.close(), this.eventsClient.close()]);
+    await Promise.all([this.client.close(), this.reportingClient.close()]);
     this.log.info({ exitCode }, 'stopped');
     return exitCode;
   }

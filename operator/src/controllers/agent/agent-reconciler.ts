@@ -6,7 +6,7 @@ import { decideAgent, type AgentDecision, type AgentObservation } from '../../co
 import type { SharedInformer } from '../../runtime/cache/informer-group.ts';
 import type { Clock } from '../../runtime/clock.ts';
 import type { ReconcileContext, ReconcileResult, Reconciler } from '../../runtime/controller.ts';
-import { TerminalError, messageOf } from '../../runtime/errors.ts';
+import { TerminalError, isNotFound, messageOf } from '../../runtime/errors.ts';
 import type { EventRecorder } from '../../runtime/events.ts';
 import type { RestClient } from '../../runtime/rest/client.ts';
 import type { KubeObject } from '../../runtime/rest/object.ts';
@@ -180,14 +180,21 @@ export class AgentReconciler implements Reconciler {
     await this.setFinalizers(cached, (cached.metadata.finalizers ?? []).filter((f) => f !== WORKLOAD_FINALIZER), ctx.signal);
   }
 
-  /** A merge patch that carries the resourceVersion: a concurrent change makes it 409. */
+  /**
+   * A merge patch that carries the resourceVersion: a concurrent change makes it 409. An
+   * Agent already gone (another replica, or a retry, released it) needs nothing more.
+   */
   private async setFinalizers(obj: KubeObject, finalizers: string[], signal: AbortSignal): Promise<void> {
     const { namespace, name = '', resourceVersion } = obj.metadata;
-    await this.d.client.request('PATCH', objectPath(Agents, namespace, name), {
-      body: { metadata: { finalizers, resourceVersion } },
-      contentType: 'application/merge-patch+json',
-      signal,
-    });
+    try {
+      await this.d.client.request('PATCH', objectPath(Agents, namespace, name), {
+        body: { metadata: { finalizers, resourceVersion } },
+        contentType: 'application/merge-patch+json',
+        signal,
+      });
+    } catch (err) {
+      if (!isNotFound(err)) throw err;
+    }
   }
 
   private async writeStatus(

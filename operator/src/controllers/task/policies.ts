@@ -4,6 +4,7 @@ import { buildProfile, type BuildResult } from '../../framework/profile.ts';
 import type { Profile } from '../../framework/cycle.ts';
 import type { SharedInformer } from '../../runtime/cache/informer-group.ts';
 import type { KubeObject } from '../../runtime/rest/object.ts';
+import { governingPolicy } from '../../core/governing-policy.ts';
 
 /** What the task controller takes from a namespace's OrchestratorPolicy (or the defaults). */
 export interface NamespacePolicy {
@@ -43,17 +44,11 @@ export class Policies {
     };
   }
 
-  /** The namespace's policy spec: the oldest one if there are several (the policy controller flags the others). */
+  /** The spec of the policy that governs the namespace (the oldest; the policy controller flags the others). */
   private specOf(namespace: string): PolicySpec {
-    const candidates = this.informer
-      .list()
-      .filter((p) => p.metadata.namespace === namespace)
-      .sort((a, b) => String(a.metadata.creationTimestamp).localeCompare(String(b.metadata.creationTimestamp)));
-    for (const p of candidates) {
-      const parsed = policySchema.safeParse(p);
-      if (parsed.success) return parsed.data.spec;
-    }
-    return DEFAULT_SPEC;
+    const governing = governingPolicyOf(this.informer.list(), namespace);
+    const parsed = governing ? policySchema.safeParse(governing) : undefined;
+    return parsed?.success ? parsed.data.spec : DEFAULT_SPEC;
   }
 
   private profileOf(namespace: string, spec: PolicySpec): Profile {
@@ -70,4 +65,12 @@ export class Policies {
     }
     return this.lastGood.get(namespace) ?? this.fallback;
   }
+}
+
+/** The policy in force in a namespace, of those in the cache. */
+export function governingPolicyOf(policies: readonly KubeObject[], namespace: string): KubeObject | undefined {
+  const refs = policies
+    .filter((p) => p.metadata.namespace === namespace)
+    .map((object) => ({ object, name: object.metadata.name ?? '', createdAt: Date.parse(object.metadata.creationTimestamp ?? '') || 0 }));
+  return governingPolicy(refs)?.object;
 }

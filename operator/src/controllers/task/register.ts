@@ -6,13 +6,13 @@ import { Controller } from '../../runtime/controller.ts';
 import type { Manager } from '../../runtime/manager.ts';
 import { keyOf, type KubeObject } from '../../runtime/rest/object.ts';
 import { resourceOfKind } from '../../runtime/rest/resource.ts';
-import { AGENTS_BY_CAPABILITY, TASKS_BY_AGENT, agentsByCapability, tasksByAgent } from '../indexes.ts';
+import { AGENTS_BY_CAPABILITY, TASKS_BY_AGENT, TASKS_BY_NAMESPACE, agentsByCapability, tasksByAgent, tasksByNamespace } from '../indexes.ts';
 import { CircuitReconciler } from './circuit-reconciler.ts';
 import { taskMetrics } from './metrics.ts';
 import { Policies } from './policies.ts';
 import { Router } from './router.ts';
 import { availabilityChanged, taskSpec, taskStatus } from './snapshot.ts';
-import { TASKS_BY_DEPENDENCY, TASKS_BY_NAMESPACE, TaskReconciler } from './task-reconciler.ts';
+import { TASKS_BY_DEPENDENCY, TaskReconciler } from './task-reconciler.ts';
 
 export interface TaskControllerOptions {
   config: Config;
@@ -25,14 +25,14 @@ export function registerTaskController(manager: Manager, o: TaskControllerOption
   const tasks = manager.informer<KubeObject>(resourceOfKind(taskKind), {
     indexers: {
       [TASKS_BY_AGENT]: tasksByAgent,
-      [TASKS_BY_NAMESPACE]: (t) => [t.metadata.namespace ?? ''],
+      [TASKS_BY_NAMESPACE]: tasksByNamespace,
       [TASKS_BY_DEPENDENCY]: (t) => (taskSpec(t).dependsOn ?? []).map((d) => `${t.metadata.namespace ?? ''}/${d}`),
     },
   });
   const agents = manager.informer<KubeObject>(resourceOfKind(agentKind), { indexers: { [AGENTS_BY_CAPABILITY]: agentsByCapability } });
   const policies = new Policies(manager.informer<KubeObject>(resourceOfKind(policyKind)), o.logger);
   const metrics = taskMetrics(manager.metrics.registry, tasks, agents);
-  const router = new Router({ client: manager.client, tasks, agents, policies, events: manager.events, metrics, clock: o.clock, logger: o.logger });
+  const router = new Router({ client: manager.client, reportingClient: manager.reportingClient, tasks, agents, policies, events: manager.events, metrics, clock: o.clock, logger: o.logger });
 
   const lifecycle = new Controller({
     name: 'task',

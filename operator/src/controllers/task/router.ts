@@ -32,6 +32,8 @@ const BATCH_MS = 10;
 
 export interface RouterDeps {
   client: RestClient;
+  /** Writes why a task waits: best effort, on its own budget. */
+  reportingClient: RestClient;
   tasks: SharedInformer<KubeObject>;
   agents: SharedInformer<KubeObject>;
   policies: Policies;
@@ -246,7 +248,7 @@ export class Router {
     this.pendingWritten.set(pending.task.key, { kinds, at: now });
     const { namespace, name = '' } = task.metadata;
     this.track(
-      this.d.client
+      this.d.reportingClient
         .request('PUT', `${objectPath(Tasks, namespace, name)}/status`, {
           body: {
             ...task,

@@ -1,9 +1,8 @@
-import { AGENT_LABEL, GROUP } from '../../api/common.ts';
+import { AGENT_LABEL, POOL_LABEL } from '../../api/common.ts';
 import type { AgentInfo, CircuitState, TaskInfo } from '../../framework/types.ts';
 import type { KubeObject } from '../../runtime/rest/object.ts';
 import { keyOf } from '../../runtime/rest/object.ts';
 
-export const POOL_LABEL = `${GROUP}/pool`;
 const ACTIVE = new Set(['Assigned', 'Running']);
 
 interface Condition {

@@ -14,9 +14,9 @@ import { rfc3339, setCondition } from '../conditions.ts';
 import type { TaskMetrics } from './metrics.ts';
 import type { Policies } from './policies.ts';
 import { taskSpec, taskStatus } from './snapshot.ts';
+import { TASKS_BY_NAMESPACE } from '../indexes.ts';
 
 const Tasks = resourceOfKind(taskKind);
-export const TASKS_BY_NAMESPACE = 'namespace';
 export const TASKS_BY_DEPENDENCY = 'dependency';
 
 export interface TaskReconcilerDeps {

@@ -1,0 +1,76 @@
+import type { Logger } from 'pino';
+import { AGENT_LABEL } from '../../operator/src/api/common.ts';
+import { taskKind } from '../../operator/src/api/kinds.ts';
+import { Informer } from '../../operator/src/runtime/cache/informer.ts';
+import { systemClock } from '../../operator/src/runtime/clock.ts';
+import type { RestClient } from '../../operator/src/runtime/rest/client.ts';
+import type { KubeObject } from '../../operator/src/runtime/rest/object.ts';
+import { resourceOfKind } from '../../operator/src/runtime/rest/resource.ts';
+import type { ExecutionResult, TaskInput } from '../../runner/executors/executor.ts';
+import { Heartbeat } from '../../runner/heartbeat.ts';
+import { recordOutcome } from '../../runner/outcomes.ts';
+import { TaskRunner } from '../../runner/task-runner.ts';
+
+const Tasks = resourceOfKind(taskKind);
+
+/** What a simulated agent does with a task, in place of running a command. */
+export type Behaviour = (task: TaskInput, agent: string, signal: AbortSignal) => Promise<ExecutionResult>;
+
+export const succeed: Behaviour = async (task) => ({ outcome: 'Succeeded', output: `done ${task.name}`, reason: 'exit code 0', exitCode: 0 });
+
+export interface SimulatedRunnerOptions {
+  client: RestClient;
+  namespace: string;
+  agent: string;
+  agentUid: string;
+  /** No heartbeat when undefined (an agent created asleep). */
+  heartbeat: { intervalMs: number; timeoutMs: number } | undefined;
+  capacity: number;
+  behaviour: Behaviour;
+  /** Every execution is recorded here: task name → agents that ran it, in order. */
+  executions: Map<string, string[]>;
+  logger: Logger;
+}
+
+export interface SimulatedRunner {
+  runner: TaskRunner;
+  heartbeat: Heartbeat | undefined;
+  /** Aborting it stops heartbeats and task events at once: a crash. */
+  stop: AbortController;
+}
+
+/**
+ * The runner of one agent without its container: the real Heartbeat and TaskRunner from
+ * runner/, with an executor the test scripts.
+ */
+export function startSimulatedRunner(o: SimulatedRunnerOptions): SimulatedRunner {
+  const stop = new AbortController();
+  const tasks = new Informer<KubeObject>({ client: o.client, resource: Tasks, namespace: o.namespace, labelSelector: `${AGENT_LABEL}=${o.agent}`, logger: o.logger });
+  const runner = new TaskRunner({
+    client: o.client,
+    tasks,
+    agent: o.agent,
+    executor: {
+      name: 'command',
+      execute: (task, signal) => {
+        o.executions.set(task.name, [...(o.executions.get(task.name) ?? []), o.agent]);
+        return o.behaviour(task, o.agent, signal);
+      },
+    },
+    capacity: () => o.capacity,
+    onFinished: (result) => {
+      void recordOutcome({ client: o.client, namespace: o.namespace, agent: o.agent, windowTokens: undefined, clock: systemClock, logger: o.logger }, result);
+    },
+    clock: systemClock,
+    logger: o.logger,
+  });
+  const heartbeat = o.heartbeat
+    ? new Heartbeat({ client: o.client, namespace: o.namespace, agent: o.agent, agentUid: o.agentUid, ...o.heartbeat, clock: systemClock, logger: o.logger })
+    : undefined;
+  void tasks.run(stop.signal);
+  void heartbeat?.run(stop.signal);
+  void tasks.waitForSync(stop.signal).then(() => {
+    runner.poke();
+  });
+  return { runner, heartbeat, stop };
+}
