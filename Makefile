@@ -26,11 +26,13 @@ tools: ## build the control-plane binaries (cached outside the repo)
 	hack/build-tools.sh >/dev/null
 
 .PHONY: up
-up: deps tools ## bring up the local control plane, a Docker engine and the demo
+up: deps tools build ## the local control plane, Docker, the images, the chart, the operator and a live demo
 	hack/up.sh
 
 .PHONY: down
 down: ## stop what `make up` started
+	node hack/kwok-runners.ts stop
+	node hack/host-operator.ts stop
 	hack/docker.sh stop
 	hack/control-plane.sh stop
 
@@ -58,8 +60,17 @@ test-unit: deps ## unit tests: pure logic, no cluster
 test-integration: deps tools ## integration tests against a real kube-apiserver and Docker engine
 	npm run test:integration
 
+.PHONY: e2e
+e2e: build tools ## e2e: the Helm chart installed on the local control plane, the operator under its ServiceAccount
+	npm run test:e2e
+
+.PHONY: e2e-kind
+e2e-kind: build ## e2e on a kind cluster (needs Docker and a registry): hack/kind-up.sh, then the same suite
+	hack/kind-up.sh
+	AO_E2E_CLUSTER=kind KUBECONFIG="$$(hack/kind-up.sh kubeconfig)" npm run test:e2e
+
 .PHONY: test
-test: lint typecheck test-unit test-integration ## everything CI runs
+test: lint typecheck test-unit test-integration e2e ## everything CI runs
 
 .PHONY: bench
 bench: build tools ## benchmarks (bench/): operator start-up time and memory with 10,000 cached objects

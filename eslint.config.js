@@ -35,12 +35,12 @@ export default tseslint.config(
   {
     // The config loader is the one reader of process.env in the operator; tests and
     // dev tooling read it to find the control plane they were handed.
-    files: ['operator/src/config/**', 'runner/config.ts', 'test/**', 'e2e/**', 'bench/**', '*.ts'],
+    files: ['operator/src/config/**', 'runner/config.ts', 'test/**', 'e2e/**', 'bench/**', 'hack/**', '*.ts'],
     rules: { 'no-restricted-properties': 'off' },
   },
   {
     // Stub reconcilers and probes are async to match the interfaces they stand in for.
-    files: ['test/**', '**/*.test.ts'],
+    files: ['test/**', 'e2e/**', '**/*.test.ts'],
     rules: { '@typescript-eslint/require-await': 'off' },
   },
   { files: ['**/*.js'], extends: [tseslint.configs.disableTypeChecked] },

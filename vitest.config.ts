@@ -1,7 +1,18 @@
 import { defineConfig } from 'vitest/config';
+import { BaseSequencer, type TestSpecification } from 'vitest/node';
+
+// The e2e files are chapters of one story (install, use, upgrade, uninstall): they run
+// in name order; the other projects keep vitest's order (slowest first).
+class E2eInOrder extends BaseSequencer {
+  override async sort(files: TestSpecification[]): Promise<TestSpecification[]> {
+    const e2e = files.filter((f) => f.project.name === 'e2e').sort((a, b) => a.moduleId.localeCompare(b.moduleId));
+    return [...(await super.sort(files.filter((f) => f.project.name !== 'e2e'))), ...e2e];
+  }
+}
 
 export default defineConfig({
   test: {
+    sequence: { sequencer: E2eInOrder },
     projects: [
       {
         test: {
@@ -34,6 +45,18 @@ export default defineConfig({
           hookTimeout: 120_000,
           fileParallelism: false,
           sequence: { groupOrder: 1 },
+        },
+      },
+      {
+        // The Helm chart installed and used as a platform team would (e2e/global-setup.ts).
+        test: {
+          name: 'e2e',
+          include: ['e2e/**/*.test.ts'],
+          environment: 'node',
+          globalSetup: ['e2e/global-setup.ts'],
+          testTimeout: 180_000,
+          hookTimeout: 180_000,
+          fileParallelism: false,
         },
       },
     ],

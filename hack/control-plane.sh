@@ -3,7 +3,7 @@
 # kube-apiserver, kube-controller-manager, kube-scheduler and kwok fake nodes,
 # all bound to 127.0.0.1. Built from the Go module proxy by hack/build-tools.sh.
 #
-# Usage: hack/control-plane.sh start [--nodes N] | stop | status | env
+# Usage: hack/control-plane.sh start [--nodes N] | stop | status | env | bin | helm | etcd-url
 #   start   idempotent: a healthy running plane is left alone. Prints the admin
 #           kubeconfig path on stdout.
 #   stop    stops the processes this script recorded (and nothing else), removes
@@ -11,6 +11,7 @@
 #   status  exit 0 when every process is alive and the API server is ready.
 #   env     prints shell exports (KUBECONFIG, PATH) for `eval "$(... env)"`.
 #   bin     prints the folder holding kubectl (and the other Kubernetes binaries).
+#   helm    prints the path of the helm binary.
 #   etcd-url prints etcd's client URL (tests compact etcd through it).
 #   restart kube-apiserver   SIGKILLs the API server and starts it again (tests).
 set -euo pipefail
@@ -265,7 +266,8 @@ case "${1:-}" in
     echo "export KUBECONFIG='${KUBECONFIG_PATH}'"
     echo "export PATH='${K8S_BIN}:${HELM_BIN}':\"\$PATH\"" ;;
   bin) echo "${K8S_BIN}" ;;
+  helm) echo "${HELM_BIN}/helm" ;;
   etcd-url) echo "http://127.0.0.1:${ETCD_PORT}" ;;
   restart) restart "${2:-}" ;;
-  *) die "usage: $0 start [--nodes N] | stop | status | env | bin | etcd-url | restart kube-apiserver" ;;
+  *) die "usage: $0 start [--nodes N] | stop | status | env | bin | helm | etcd-url | restart kube-apiserver" ;;
 esac

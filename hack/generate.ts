@@ -1,10 +1,11 @@
 // make generate: writes crds/, docs/api.md and docs/configuration.md from the zod schemas
-// in operator/src/api and operator/src/config.
+// in operator/src/api and operator/src/config, and the chart's generated files (hack/chart).
 // With --check, writes nothing and fails when a generated file is out of date.
 import { readdirSync, readFileSync, writeFileSync, existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { generatedFiles, type ExampleDoc } from '../operator/src/api/generate/files.ts';
 import { configurationReference } from '../operator/src/config/reference.ts';
+import { chartFiles } from './chart/files.ts';
 
 const root = path.resolve(import.meta.dirname, '..');
 
@@ -26,6 +27,7 @@ export function readExamples(): ExampleDoc[] {
 export function allGeneratedFiles(): Map<string, string> {
   const files = generatedFiles(readExamples());
   files.set('docs/configuration.md', configurationReference());
+  for (const [file, content] of chartFiles(root, files)) files.set(file, content);
   return files;
 }
 

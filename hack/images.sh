@@ -134,6 +134,9 @@ app_image() {
   fi
   rm -f "$out"
   log "built ${image}:${hash} ($(docker image inspect -f '{{.Size}}' "${image}:${hash}" | numfmt --to=iec))"
+  # Builds of older sources are of no use any more: keep the engine's disk in check.
+  docker images --format '{{.Repository}}:{{.Tag}}' "${image}" | grep -vxF -e "${image}:${hash}" -e "${image}:dev" \
+    | xargs -r docker rmi >/dev/null 2>&1 || true
 }
 
 targets=("$@"); (( ${#targets[@]} )) || targets=(busybox node-base runner)

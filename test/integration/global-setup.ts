@@ -1,7 +1,6 @@
-import { execFile, spawnSync } from 'node:child_process';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import type { TestProject } from 'vitest/node';
+import { must, run, stop } from '../support/hack-scripts.ts';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -13,42 +12,6 @@ declare module 'vitest' {
     kubectl: string;
     /** etcd's client URL (tests compact etcd through its HTTP gateway). */
     etcdUrl: string;
-  }
-}
-
-const repo = path.resolve(import.meta.dirname, '../..');
-
-interface Result {
-  ok: boolean;
-  stdout: string;
-}
-
-// Progress (builds, readiness waits) goes to stderr so a cold start is visibly alive.
-function run(script: string, args: string[], env: NodeJS.ProcessEnv = process.env): Result {
-  const r = spawnSync(path.join(repo, 'hack', script), args, {
-    cwd: repo,
-    env,
-    encoding: 'utf8',
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  return { ok: r.status === 0, stdout: r.stdout.trim() };
-}
-
-function must(script: string, args: string[], env?: NodeJS.ProcessEnv): string {
-  const r = run(script, args, env);
-  if (!r.ok) throw new Error(`hack/${script} ${args.join(' ')} failed; see the log lines above`);
-  // The scripts print their one result as the last line of stdout.
-  return r.stdout.split('\n').pop() ?? '';
-}
-
-// Teardown runs while vitest closes its workers, so it must not block the event loop,
-// and it stays quiet so the run ends with vitest's summary (its output shows on failure).
-async function stop(script: string): Promise<void> {
-  try {
-    await promisify(execFile)(path.join(repo, 'hack', script), ['stop'], { cwd: repo });
-  } catch (err) {
-    const { stderr } = err as { stderr?: string };
-    process.stderr.write(`hack/${script} stop failed:\n${stderr ?? String(err)}\n`);
   }
 }
 

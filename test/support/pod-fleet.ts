@@ -31,9 +31,16 @@ export class PodFleet {
   /** Agents that have had a runner, in the order they got one. */
   readonly started: string[] = [];
 
-  // Not vitest-bound (benchmarks use it too): logs are silent unless AO_TEST_LOG names a level.
-  constructor(client: RestClient, namespace: string, behaviour: Behaviour = succeed) {
+  private readonly clientFor: ((agent: string) => Promise<RestClient>) | undefined;
+
+  /**
+   * `clientFor` gives each runner its own API identity (e2e: the agent's ServiceAccount
+   * token, as its Pod would mount); without it runners share `client`. Not vitest-bound
+   * (benchmarks use it too): logs are silent unless AO_TEST_LOG names a level.
+   */
+  constructor(client: RestClient, namespace: string, behaviour: Behaviour = succeed, clientFor?: (agent: string) => Promise<RestClient>) {
     this.client = client;
+    this.clientFor = clientFor;
     this.namespace = namespace;
     this.behaviour = behaviour;
     this.log = pino({ level: process.env.AO_TEST_LOG ?? 'silent' });
@@ -73,10 +80,12 @@ export class PodFleet {
     const agent = await this.client.request<KubeObject>('GET', objectPath(Agents, this.namespace, name)).catch(() => undefined);
     if (!agent || this.running.has(name)) return;
     const spec = agent.spec as { maxConcurrentTasks?: number; heartbeat?: { intervalSeconds: number; timeoutSeconds: number } };
+    const client = this.clientFor ? await this.clientFor(name) : this.client;
+    if (this.running.has(name)) return;
     this.running.set(
       name,
       startSimulatedRunner({
-        client: this.client,
+        client,
         namespace: this.namespace,
         agent: name,
         agentUid,

@@ -19,6 +19,7 @@ describe('parseConfig', () => {
   it('has the defaults a production operator expects', () => {
     expect(parseConfig([], { POD_NAME: 'op-0' }, 'agents-system')).toEqual({
       logLevel: 'info',
+      logFormat: 'json',
       metricsBindAddress: ':8080',
       healthProbeBindAddress: ':8081',
       leaderElect: true,

@@ -23,7 +23,14 @@ export const settings = [
     flag: 'log-level',
     env: 'AO_LOG_LEVEL',
     schema: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal']).default('info'),
-    description: 'Minimum level of the JSON log lines written to stdout.',
+    description: 'Minimum level of the log lines written to stdout.',
+  },
+  {
+    key: 'logFormat',
+    flag: 'log-format',
+    env: 'AO_LOG_FORMAT',
+    schema: z.enum(['json', 'text']).default('json'),
+    description: 'json: one JSON object per line (for log pipelines); text: time, level, message and key=value pairs.',
   },
   {
     key: 'metricsBindAddress',

@@ -1,0 +1,59 @@
+import { execFileSync } from 'node:child_process';
+import path from 'node:path';
+import { describe, expect, inject, it } from 'vitest';
+import { parseAllDocuments } from 'yaml';
+import { repo } from '../test/support/hack-scripts.ts';
+import { helm } from './support/cluster.ts';
+
+const chart = path.join(repo, 'charts/agent-orchestrator');
+const all = path.join(repo, 'e2e/values-all.yaml');
+type Doc = { kind: string; metadata: { name: string; namespace?: string }; spec?: Record<string, unknown> };
+const render = (args: string[]): Doc[] =>
+  parseAllDocuments(helm(inject('e2e'), ['template', 'ao', chart, '--namespace', 'ao-system', ...args]))
+    .map((d) => d.toJS() as Doc | null)
+    .filter((d): d is Doc => d !== null);
+
+describe('the chart', () => {
+  it.each([
+    ['default values', []],
+    ['every feature on', ['-f', all]],
+  ])('passes helm lint --strict with %s', (_what, args) => {
+    expect(helm(inject('e2e'), ['lint', '--strict', chart, ...args])).toMatch(/1 chart\(s\) linted, 0 chart\(s\) failed/);
+  });
+
+  it('renders the operator, its RBAC, the admission policy and the metrics Service by default', () => {
+    const kinds = render([]).map((d) => d.kind).sort();
+    expect(kinds).toEqual(['ClusterRole', 'ClusterRoleBinding', 'Deployment', 'Service', 'ServiceAccount', 'ValidatingAdmissionPolicy', 'ValidatingAdmissionPolicyBinding']);
+  });
+
+  it('renders every optional object with every feature on, and the server accepts the core ones', () => {
+    const docs = render(['-f', all]);
+    const kinds = docs.map((d) => d.kind);
+    for (const k of ['PodDisruptionBudget', 'ServiceMonitor', 'PrometheusRule', 'ConfigMap', 'OrchestratorPolicy', 'Role', 'RoleBinding']) expect(kinds).toContain(k);
+    // Namespace-scoped mode: no cluster-wide grant; a Role in each watched namespace and the release's.
+    expect(kinds).not.toContain('ClusterRole');
+    expect(docs.filter((d) => d.kind === 'Role').map((d) => d.metadata.namespace).sort()).toEqual(['ao-system', 'team-a', 'team-b']);
+    const deployment = docs.find((d) => d.kind === 'Deployment') as unknown as { spec: { template: { spec: { topologySpreadConstraints?: unknown[]; containers: { image: string; args: string[] }[] } } } };
+    expect(deployment.spec.template.spec.topologySpreadConstraints).toHaveLength(1);
+    expect(deployment.spec.template.spec.containers[0]?.image).toMatch(/@sha256:0123/);
+    expect(deployment.spec.template.spec.containers[0]?.args).toEqual(expect.arrayContaining(['--watch-namespaces=team-a,team-b', '--log-format=text', '--task-workers=16']));
+    // The API server validates what Kubernetes itself serves (not the Prometheus Operator's kinds, absent here).
+    const core = docs.filter((d) => !['ServiceMonitor', 'PrometheusRule', 'OrchestratorPolicy'].includes(d.kind) && !['team-a', 'team-b'].includes(d.metadata.namespace ?? ''));
+    const e2e = inject('e2e');
+    const out = execFileSync(e2e.kubectl, ['--kubeconfig', e2e.kubeconfig, 'apply', '--dry-run=server', '-f', '-'], {
+      input: core.map((d) => JSON.stringify({ ...d, metadata: { ...d.metadata, namespace: d.metadata.namespace === 'ao-system' ? e2e.release.namespace : d.metadata.namespace } })).join('\n'),
+      encoding: 'utf8',
+    });
+    expect(out.split('\n').filter((l) => l.includes('(server dry run)'))).toHaveLength(core.length);
+  });
+
+  it.each([
+    [['--set', 'replicas=two'], "at '/replicas': got string, want integer"],
+    [['--set', 'logging.formt=json'], "at '/logging': additional properties 'formt' not allowed"],
+    [['--set', 'replicas=2', '--set', 'leaderElection.enabled=false'], "at '/leaderElection/enabled': value must be true"],
+    [['--set', 'watchNamespaces[0]=Team_A'], "at '/watchNamespaces/0'"],
+  ])('refuses bad values at helm install (%j) with the path of the value', (args, message) => {
+    const e2e = inject('e2e');
+    expect(() => helm(e2e, ['install', 'bad', chart, '--namespace', 'ao-bad', '--dry-run=server', ...args])).toThrow(message);
+  });
+});

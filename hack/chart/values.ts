@@ -1,0 +1,172 @@
+// The chart's values as one zod schema: `make generate` turns it into
+// charts/agent-orchestrator/values.schema.json (Helm checks values against it at install
+// and upgrade) and the values table of the chart's README; a test holds values.yaml to
+// its defaults.
+import { z } from 'zod';
+
+const dnsLabel = z
+  .string()
+  .max(63)
+  .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, { message: 'a lowercase DNS label' });
+const seconds = (max: number, def: number, what: string): z.ZodDefault<z.ZodInt> => z.int().min(0).max(max).default(def).describe(what);
+const labels = z.record(z.string(), z.string());
+const anything = z.record(z.string(), z.unknown());
+
+export const chartValues = z
+  .strictObject({
+    fullnameOverride: z.string().max(63).default('').describe("Name of the release's objects (default: the release name, with the chart name added when it lacks it)."),
+    image: z
+      .strictObject({
+        repository: z.string().min(1).default('agent-orchestrator/operator').describe('Operator image repository.'),
+        tag: z.string().default('').describe("Image tag; the chart's appVersion when empty."),
+        digest: z
+          .string()
+          .regex(/^(sha256:[a-f0-9]{64})?$/, { message: 'a digest is sha256:<64 hex digits>' })
+          .default('')
+          .describe('Image digest (sha256:...); wins over tag when set.'),
+        pullPolicy: z.enum(['Always', 'IfNotPresent', 'Never']).default('IfNotPresent').describe('Pull policy of the operator image.'),
+      })
+      .prefault({}),
+    imagePullSecrets: z.array(z.strictObject({ name: z.string() })).default([]).describe('Secrets to pull the operator image with.'),
+    replicas: z.int().min(0).max(10).default(1).describe('Operator replicas; one leads (leaderElection), the others stand by.'),
+    leaderElection: z
+      .strictObject({
+        enabled: z.boolean().default(true).describe('Run controllers only on the replica holding the leader Lease. Leave on with more than one replica.'),
+        leaseDurationSeconds: seconds(300, 15, 'Seconds a standby waits after the last renewal before taking the Lease.'),
+        renewDeadlineSeconds: seconds(300, 10, 'Seconds the leader keeps trying to renew before it stops.'),
+        retryPeriodSeconds: seconds(60, 2, 'Seconds between attempts to acquire or renew the Lease.'),
+      })
+      .prefault({}),
+    watchNamespaces: z
+      .array(dnsLabel)
+      .default([])
+      .describe('Namespaces to watch. Empty: every namespace, with a ClusterRole; otherwise a Role in each of these.'),
+    logging: z
+      .strictObject({
+        level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal']).default('info').describe('Minimum level of log lines.'),
+        format: z.enum(['json', 'text']).default('json').describe('json (one object per line) or text (human-readable lines).'),
+      })
+      .prefault({}),
+    kubeApi: z
+      .strictObject({
+        qps: z.number().gt(0).max(10000).default(50).describe('Sustained requests per second to the API server.'),
+        burst: z.int().min(1).max(20000).default(100).describe('Requests allowed in a burst above qps.'),
+      })
+      .prefault({}),
+    agents: z
+      .strictObject({
+        drainGraceSeconds: seconds(86400, 120, 'Seconds an Agent going to sleep, rolling or being deleted waits for its running tasks.'),
+        startupGraceSeconds: seconds(86400, 120, 'Seconds a started workload may run without a first heartbeat before the Agent is marked Failed.'),
+        admissionPolicy: z
+          .boolean()
+          .default(true)
+          .describe('Install the ValidatingAdmissionPolicy that lets an agent write only its own Lease, its own status and the Tasks assigned to it.'),
+        docker: z
+          .strictObject({
+            host: z.string().default('').describe("Docker engine for docker-runtime Agents that name none (empty: the operator's default, the local socket)."),
+            network: z.enum(['host', 'none']).default('host').describe('Network of agent containers.'),
+            pullPolicy: z.enum(['IfNotPresent', 'Never']).default('IfNotPresent').describe('Pull a missing agent image, or report it.'),
+            apiServer: z.string().default('').describe("API server URL written into docker agents' kubeconfig (empty: the operator's own)."),
+          })
+          .prefault({}),
+      })
+      .prefault({}),
+    tasks: z
+      .strictObject({
+        reassignDelaySeconds: seconds(3600, 5, 'Seconds a task handed back by a lost, sleeping or deleted agent waits before it is routed again.'),
+        timeoutGraceSeconds: seconds(3600, 30, 'Seconds past spec.timeoutSeconds before the operator fails an attempt the runner did not end.'),
+      })
+      .prefault({}),
+    extraArgs: z.array(z.string().regex(/^--[a-z]/, { message: 'an operator flag, --name=value' })).default([]).describe('More operator flags, e.g. ["--task-workers=16"] (see docs/configuration.md).'),
+    extraEnv: z.array(anything).default([]).describe('More environment variables of the operator container (Kubernetes EnvVar objects).'),
+    resources: anything
+      .default({ requests: { cpu: '100m', memory: '256Mi' }, limits: { memory: '512Mi' } })
+      .describe('Resources of the operator container.'),
+    podLabels: labels.default({}).describe('Labels added to the operator Pods.'),
+    podAnnotations: labels.default({}).describe('Annotations added to the operator Pods.'),
+    nodeSelector: labels.default({}).describe('Node selector of the operator Pods.'),
+    tolerations: z.array(anything).default([]).describe('Tolerations of the operator Pods.'),
+    affinity: anything.default({}).describe('Affinity of the operator Pods.'),
+    topologySpreadConstraints: z
+      .array(anything)
+      .default([])
+      .describe('Topology spread of the operator Pods; empty spreads replicas across nodes when replicas > 1.'),
+    priorityClassName: z.string().default('').describe('Priority class of the operator Pods.'),
+    podDisruptionBudget: z
+      .strictObject({
+        enabled: z.boolean().default(true).describe('Render a PodDisruptionBudget when replicas > 1.'),
+        minAvailable: z.int().min(0).default(1).describe('Replicas that must stay up during voluntary disruptions.'),
+      })
+      .prefault({}),
+    serviceAccount: z
+      .strictObject({
+        create: z.boolean().default(true).describe("Create the operator's ServiceAccount (else use serviceAccount.name, which must exist)."),
+        name: z.string().default('').describe("Its name (default: the release's object name)."),
+        annotations: labels.default({}).describe('Annotations of the ServiceAccount.'),
+      })
+      .prefault({}),
+    crds: z
+      .strictObject({
+        install: z
+          .boolean()
+          .default(true)
+          .describe('Install the CRDs with the chart (Helm installs them first and never deletes them; upgrade them with kubectl apply --server-side -f crds/).'),
+        // Helm passes these values to the crds subchart and adds its globals to them.
+        global: anything.optional(),
+      })
+      .prefault({}),
+    metrics: z
+      .strictObject({
+        enabled: z.boolean().default(true).describe('Serve Prometheus metrics and render the metrics Service.'),
+        port: z.int().min(1).max(65535).default(8080).describe('Container port of /metrics.'),
+        service: z
+          .strictObject({
+            type: z.enum(['ClusterIP', 'NodePort', 'LoadBalancer']).default('ClusterIP').describe('Type of the metrics Service.'),
+            port: z.int().min(1).max(65535).default(8080).describe('Port of the metrics Service.'),
+            annotations: labels.default({}).describe('Annotations of the metrics Service.'),
+          })
+          .prefault({}),
+        serviceMonitor: z
+          .strictObject({
+            enabled: z.boolean().default(false).describe('Render a ServiceMonitor (Prometheus Operator CRDs needed).'),
+            interval: z.string().regex(/^\d+(ms|s|m|h)$/, { message: 'a duration such as 30s' }).default('30s').describe('Scrape interval.'),
+            labels: labels.default({}).describe('Labels your Prometheus selects ServiceMonitors by.'),
+          })
+          .prefault({}),
+        prometheusRule: z
+          .strictObject({
+            enabled: z.boolean().default(false).describe('Render a PrometheusRule with the alerts (Prometheus Operator CRDs needed).'),
+            labels: labels.default({}).describe('Labels your Prometheus selects rules by.'),
+            pendingTasksThreshold: z.int().min(1).default(50).describe('Pending tasks in a namespace that count as a backed-up queue.'),
+            failureRatioThreshold: z.number().gt(0).max(1).default(0.2).describe('Share of tasks ending Failed (over 15 minutes) that alerts.'),
+          })
+          .prefault({}),
+        dashboard: z
+          .strictObject({
+            enabled: z.boolean().default(false).describe("Render the Grafana dashboard as a ConfigMap (for Grafana's dashboard sidecar)."),
+            labels: labels.default({ grafana_dashboard: '1' }).describe('Labels the Grafana sidecar selects dashboards by.'),
+          })
+          .prefault({}),
+      })
+      .prefault({}),
+    health: z
+      .strictObject({ port: z.int().min(1).max(65535).default(8081).describe('Container port of /healthz and /readyz.') })
+      .prefault({}),
+    policies: z
+      .array(
+        z.strictObject({
+          name: dnsLabel.describe('Name of the OrchestratorPolicy.'),
+          namespace: dnsLabel.optional().describe("Its namespace (default: the release's)."),
+          spec: anything.optional().describe('Its spec (see docs/autoscaling.md); the CRD validates it.'),
+        }),
+      )
+      .default([])
+      .describe('OrchestratorPolicies to render: [{name, namespace, spec}]. One per namespace (docs/autoscaling.md).'),
+  })
+  .refine((v) => v.replicas <= 1 || v.leaderElection.enabled, {
+    message: 'leaderElection.enabled must be true when replicas > 1',
+    path: ['leaderElection', 'enabled'],
+  })
+  .describe('Values of the agent-orchestrator chart.');
+
+export type ChartValues = z.infer<typeof chartValues>;
