@@ -31,10 +31,7 @@ up: deps tools build ## the local control plane, Docker, the images, the chart, 
 
 .PHONY: down
 down: ## stop what `make up` started
-	node hack/kwok-runners.ts stop
-	node hack/host-operator.ts stop
-	hack/docker.sh stop
-	hack/control-plane.sh stop
+	hack/down.sh
 
 .PHONY: generate
 generate: deps ## regenerate crds/ and docs/api.md from the zod schemas in operator/src/api

@@ -1,11 +1,12 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { AGENT_LABEL, API_VERSION } from '../operator/src/api/common.ts';
+import { API_VERSION } from '../operator/src/api/common.ts';
 import { agentKind, taskKind } from '../operator/src/api/kinds.ts';
 import { ApiError } from '../operator/src/runtime/errors.ts';
 import type { RestClient } from '../operator/src/runtime/rest/client.ts';
-import type { KubeObject } from '../operator/src/runtime/rest/object.ts';
+import { microTime, type KubeObject } from '../operator/src/runtime/rest/object.ts';
 import { Leases, collectionPath, objectPath, resourceOfKind } from '../operator/src/runtime/rest/resource.ts';
 import { useNamespace } from '../test/support/kube.ts';
+import { PodFleet } from '../test/support/pod-fleet.ts';
 import { testClient } from '../test/support/runtime.ts';
 import { waitFor } from '../test/support/wait.ts';
 import { agentClient } from '../test/support/identities.ts';
@@ -27,77 +28,86 @@ async function refusal(p: Promise<unknown>): Promise<{ status: number; message: 
 describe('an agent writes only what is its own (the chart’s ValidatingAdmissionPolicy)', () => {
   const ns = useNamespace('e2e-sec-');
   let alice: RestClient;
+  let fleet: PodFleet | undefined;
+  let release: () => void = () => undefined;
+  const released = new Promise<void>((resolve) => {
+    release = resolve;
+  });
   beforeAll(async () => {
-    // Two Agents the operator gives ServiceAccounts to; no runner is needed here.
-    for (const name of ['alice', 'bob']) {
+    const e2e = inject('e2e');
+    // Runners that act as their agents' ServiceAccounts and hold their tasks until the
+    // end, so each task stays assigned while another agent tries to write it.
+    if (e2e.mode === 'local') {
+      fleet = new PodFleet(
+        admin,
+        ns.name,
+        async (task) => {
+          await released;
+          return { outcome: 'Succeeded', output: task.name, reason: 'exit code 0', exitCode: 0 };
+        },
+        (name) => agentClient(admin, e2e.kubeconfig, ns.name, name),
+      );
+    }
+    for (const [name, capability] of [['alice', 'a'], ['bob', 'b']] as const) {
       await admin.request('POST', collectionPath(Agents, ns.name), {
-        body: { apiVersion: API_VERSION, kind: 'Agent', metadata: { name }, spec: { capabilities: ['x'], runtime: { type: 'kubernetes', image: 'agent-orchestrator/runner:dev' } } },
+        body: { apiVersion: API_VERSION, kind: 'Agent', metadata: { name }, spec: { capabilities: [capability], runtime: { type: 'kubernetes', image: 'agent-orchestrator/runner:dev' }, heartbeat: { intervalSeconds: 2, timeoutSeconds: 10 } } },
+      });
+      await admin.request('POST', collectionPath(Tasks, ns.name), {
+        body: { apiVersion: API_VERSION, kind: 'Task', metadata: { name: `for-${name}` }, spec: { requiredCapabilities: [capability] } },
       });
     }
-    await waitFor('the agents’ ServiceAccounts', async () => {
-      await admin.request('GET', `/api/v1/namespaces/${ns.name}/serviceaccounts/agent-alice`);
-      await admin.request('GET', `/apis/rbac.authorization.k8s.io/v1/namespaces/${ns.name}/rolebindings/agent-alice`);
-      return true;
-    });
-    alice = await agentClient(admin, inject('e2e').kubeconfig, ns.name, 'alice');
+    alice = await waitFor('alice’s ServiceAccount', () => agentClient(admin, e2e.kubeconfig, ns.name, 'alice'));
   });
   afterAll(async () => {
+    release();
+    await fleet?.stop();
     await alice.close();
   });
 
-  // A task as the router leaves it: assigned to `agent`, attempt 1.
-  async function assignedTask(name: string, agent: string): Promise<KubeObject> {
-    const t = await admin.request<KubeObject>('POST', collectionPath(Tasks, ns.name), {
-      body: { apiVersion: API_VERSION, kind: 'Task', metadata: { name, labels: { [AGENT_LABEL]: agent } }, spec: { requiredCapabilities: ['nobody-has-this'] } },
-    });
-    return admin.request<KubeObject>('PUT', `${objectPath(Tasks, ns.name, name)}/status`, {
-      body: { ...t, status: { phase: 'Assigned', attempts: 1, assignment: { agent, attempt: 1, assignedAt: new Date().toISOString().replace(/\.\d+Z$/, 'Z') } } },
-    });
-  }
-  // As the runner claims: on the version it reads, again on a conflict (the operator
-  // writes the task too, e.g. its conditions).
-  async function claim(c: RestClient, t: KubeObject): Promise<unknown> {
-    const path = objectPath(Tasks, ns.name, t.metadata.name ?? '');
-    for (let attempt = 0; ; attempt++) {
-      const current = attempt === 0 ? t : await admin.request<KubeObject>('GET', path);
-      try {
-        return await c.request('PUT', `${path}/status`, { body: { ...current, status: { ...(current.status ?? {}), phase: 'Running' } } });
-      } catch (err) {
-        if (!(err instanceof ApiError && err.status === 409) || attempt >= 5) throw err;
-      }
-    }
-  }
+  // Running (held) or done, the task stays assigned to the agent that ran it.
+  const claimedBy = (name: string, agent: string): Promise<KubeObject> =>
+    waitFor(`${name} claimed by ${agent}`, async () => {
+      const t = await admin.request<KubeObject>('GET', objectPath(Tasks, ns.name, name));
+      const s = t.status as { phase?: string; assignment?: { agent?: string } } | undefined;
+      return ['Running', 'Succeeded'].includes(s?.phase ?? '') && s?.assignment?.agent === agent ? t : undefined;
+    }, { timeoutMs: 90_000 });
+  const writeStatus = (c: RestClient, t: KubeObject, status: Record<string, unknown>): Promise<unknown> =>
+    c.request('PUT', `${objectPath(Tasks, ns.name, t.metadata.name ?? '')}/status`, { body: { ...t, status } });
 
-  it('lets an agent write the task assigned to it', async () => {
-    const mine = await assignedTask('for-alice', 'alice');
-    expect(await refusal(claim(alice, mine))).toBeUndefined();
+  it('lets an agent write the task assigned to it: its runner claimed it under its own token', async () => {
+    await claimedBy('for-alice', 'alice');
   });
 
   it("refuses an agent's write to another agent's task, naming both", async () => {
-    const theirs = await assignedTask('for-bob', 'bob');
-    const refused = await refusal(claim(alice, theirs));
+    const theirs = await claimedBy('for-bob', 'bob');
+    const refused = await refusal(writeStatus(alice, theirs, { ...(theirs.status ?? {}), phase: 'Failed' }));
     expect(refused?.status).toBe(403);
     expect(refused?.message).toContain('agent alice may write only the Tasks assigned to it; for-bob is assigned to bob');
   });
 
   it('refuses taking over a task by reassigning it', async () => {
-    const mine = await assignedTask('steal', 'alice');
+    const mine = await claimedBy('for-alice', 'alice');
     const status = mine.status as { assignment: { agent: string } };
-    const takeover = alice.request('PUT', `${objectPath(Tasks, ns.name, 'steal')}/status`, { body: { ...mine, status: { ...status, assignment: { ...status.assignment, agent: 'bob' } } } });
-    expect((await refusal(takeover))?.status).toBe(403);
+    expect((await refusal(writeStatus(alice, mine, { ...status, assignment: { ...status.assignment, agent: 'bob' } })))?.status).toBe(403);
   });
 
   it("refuses writing another agent's heartbeat Lease or status", async () => {
-    const lease = alice.request('POST', collectionPath(Leases, ns.name), {
-      body: { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata: { name: 'agent-bob' }, spec: { holderIdentity: 'alice' } },
+    const forged = alice.request('POST', collectionPath(Leases, ns.name), {
+      body: { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata: { name: 'agent-carol' }, spec: { holderIdentity: 'alice' } },
     });
-    const leaseRefused = await refusal(lease);
+    const leaseRefused = await refusal(forged);
     expect(leaseRefused?.status).toBe(403);
     expect(leaseRefused?.message).toContain('agent alice may write only its own heartbeat Lease agent-alice');
-    const own = alice.request('POST', collectionPath(Leases, ns.name), {
-      body: { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata: { name: 'agent-alice' }, spec: { holderIdentity: 'alice' } },
-    });
-    expect(await refusal(own)).toBeUndefined();
+    // Its own Lease (its runner made it) it may renew.
+    await claimedBy('for-alice', 'alice');
+    const renew = async (): Promise<{ status: number; message: string } | undefined> => {
+      const lease = await alice.request<KubeObject>('GET', objectPath(Leases, ns.name, 'agent-alice'));
+      return refusal(alice.request('PUT', objectPath(Leases, ns.name, 'agent-alice'), { body: { ...lease, spec: { ...(lease.spec ?? {}), renewTime: microTime(Date.now()) } } }));
+    };
+    // The runner renews it too: a conflict with it is no refusal, so try again.
+    let renewed = await renew();
+    for (let i = 0; i < 5 && renewed?.status === 409; i++) renewed = await renew();
+    expect(renewed).toBeUndefined();
     const status = alice.request('PATCH', `${objectPath(Agents, ns.name, 'bob')}/status`, {
       body: { status: { stats: { succeeded: 1000, failed: 0, consecutiveFailures: 0 } } },
       contentType: 'application/merge-patch+json',

@@ -42,8 +42,11 @@ describe('helm uninstall', () => {
     const agentPods = await client.request<ObjectList>('GET', '/api/v1/pods', { query: { labelSelector: 'app.kubernetes.io/managed-by=agent-orchestrator' } });
     expect(agentPods.items.map((p) => p.metadata.name)).toEqual([]);
     if (e2e.mode === 'local') {
-      const containers = execFileSync('docker', ['ps', '-a', '-q', '--filter', 'label=agents.orchestrator.dev/uid'], { env: { ...process.env, DOCKER_HOST: e2e.dockerHost }, encoding: 'utf8' });
-      expect(containers.trim()).toBe('');
+      const containers = execFileSync('docker', ['ps', '-a', '--format', '{{.Names}} {{.Label "agents.orchestrator.dev/namespace"}}', '--filter', 'label=agents.orchestrator.dev/uid'], {
+        env: { ...process.env, DOCKER_HOST: e2e.dockerHost },
+        encoding: 'utf8',
+      });
+      expect(containers.split('\n').filter((line) => / e2e-/.test(line))).toEqual([]);
     }
     // CRDs are not the release's to delete: Helm keeps what crds/ installed.
     const crds = await client.request<ObjectList>('GET', '/apis/apiextensions.k8s.io/v1/customresourcedefinitions');
