@@ -170,6 +170,9 @@ describe('policy configuration', () => {
         resolve({ outcome: 'Cancelled', output: '', reason: 'stopped' });
       });
     });
+  afterAll(() => {
+    for (const r of release) r();
+  });
   const s = useScaledNamespace(
     'config-',
     () => ({
@@ -207,7 +210,7 @@ describe('policy configuration', () => {
     });
     expect(bad.reason).toBe('InvalidPluginConfig');
     expect(bad.message).toMatch(/^spec\.plugins\.least-busy: unknown plugin "least-busy"; known: .*; the last valid configuration stays in force$/);
-    expect((await s.events('InvalidPluginConfig')).length).toBeGreaterThan(0);
+    await waitFor('an InvalidPluginConfig event', async () => ((await s.events('InvalidPluginConfig')).length > 0 ? true : undefined));
     // Still BinPack: LeastLoaded would pick the empty agent.
     await s.createTask('a3', 'pack');
     expect(await assignedTo('a3')).toBe(packed);
@@ -250,7 +253,7 @@ describe('policy configuration', () => {
       return list.length === 2 && fresh.length === 2 ? list : undefined;
     }, { timeoutMs: 90_000 });
     // maxStep 1: one agent per step, so one event each.
-    expect((await s.events('RollingTemplate')).length).toBe(2);
+    await waitFor('one RollingTemplate event per agent', async () => ((await s.events('RollingTemplate')).length === 2 ? true : undefined));
     for (const a of rolled) {
       expect((a.spec as { runtime: { env?: { name: string; value: string }[] } }).runtime.env).toEqual([{ name: 'MODEL', value: 'v2' }]);
     }
