@@ -16,7 +16,7 @@ import { RestClient } from '../operator/src/runtime/rest/client.ts';
 import type { KubeObject } from '../operator/src/runtime/rest/object.ts';
 
 const repo = path.resolve(import.meta.dirname, '..');
-export const OPERATOR_ENTRY = path.join(repo, 'dist/operator/src/main.js');
+const OPERATOR_ENTRY = path.join(repo, 'dist/operator/src/main.js');
 
 interface Container {
   args?: string[];
@@ -24,7 +24,7 @@ interface Container {
 }
 type Deployment = KubeObject & { spec: { template: { spec: { serviceAccountName?: string; containers: Container[] } } } };
 
-export interface HostOperator {
+interface HostOperator {
   args: string[];
   env: Record<string, string>;
   kubeconfig: string;
@@ -32,7 +32,7 @@ export interface HostOperator {
 }
 
 /** The chart's operator Deployment turned into a host command line and identity. */
-export async function hostOperator(
+async function hostOperator(
   adminKubeconfig: string,
   release: { name: string; namespace: string },
   ports: { metrics: number; health: number },

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { repo } from '../../test/support/hack-scripts.ts';
 
 export const E2E_RELEASE = { name: 'ao-e2e', namespace: 'ao-e2e-system' };
-export const HOST_OPERATOR_PORTS = { metrics: 18080, health: 18081 };
+const HOST_OPERATOR_PORTS = { metrics: 18080, health: 18081 };
 
 export interface E2eCluster {
   /** local: the local control plane, the operator on this host; kind: everything in the cluster. */

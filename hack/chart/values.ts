@@ -169,4 +169,3 @@ export const chartValues = z
   })
   .describe('Values of the agent-orchestrator chart.');
 
-export type ChartValues = z.infer<typeof chartValues>;
