@@ -5,6 +5,8 @@
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 hack="$(cd "$(dirname "$0")" && pwd)"
+# Node 24 first on PATH, as make gives it, for running the scripts directly too.
+PATH="$("${hack}/node.sh"):${PATH}"
 
 node "${hack}/kwok-runners.ts" stop
 node "${hack}/host-operator.ts" stop

@@ -12,6 +12,8 @@
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 hack="$(cd "$(dirname "$0")" && pwd)"
+# Node 24 first on PATH, as make gives it, for running the scripts directly too.
+PATH="$("${hack}/node.sh"):${PATH}"
 RELEASE="${AO_RELEASE:-agent-orchestrator}"
 RELEASE_NS="${AO_RELEASE_NAMESPACE:-agent-orchestrator-system}"
 DEMO_NS="${AO_DEMO_NAMESPACE:-demo}"
