@@ -118,23 +118,33 @@ async function main(): Promise<void> {
   });
   const stateDir = values['state-dir'];
   const pidFile = path.join(stateDir, 'operator.pid');
-  const stop = (): void => {
+  // SIGTERM, then wait for the exit (in-flight reconciles finish, the Lease is released,
+  // the ports are freed) before a new one may start; SIGKILL past the shutdown timeout.
+  const stop = async (): Promise<void> => {
     if (!existsSync(pidFile)) return;
     const pid = Number(readFileSync(pidFile, 'utf8'));
-    try {
-      process.kill(pid, 'SIGTERM');
-    } catch {
-      // already gone
-    }
     rmSync(pidFile);
+    const alive = (): boolean => {
+      try {
+        process.kill(pid, 0);
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    if (!alive()) return;
+    process.kill(pid, 'SIGTERM');
+    const deadline = Date.now() + 40_000;
+    while (alive() && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
+    if (alive()) process.kill(pid, 'SIGKILL');
   };
   if (positionals[0] === 'stop') {
-    stop();
+    await stop();
     return;
   }
   if (positionals[0] !== 'start') throw new Error('usage: host-operator.ts start|stop [--release R] [--namespace N]');
   if (!existsSync(OPERATOR_ENTRY)) throw new Error(`${OPERATOR_ENTRY} is missing: run npm run build`);
-  stop();
+  await stop();
   const op = await hostOperator(values.kubeconfig, { name: values.release, namespace: values.namespace }, { metrics: Number(values['metrics-port']), health: Number(values['health-port']) }, stateDir);
   const log = path.join(stateDir, 'operator.log');
   const out = openSync(log, 'a');
