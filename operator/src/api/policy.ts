@@ -74,30 +74,49 @@ const pool = withRules(
   ],
 );
 
+const routingSpec = z
+  .strictObject({
+    strategy: z
+      .enum(routingStrategies)
+      .default('Balanced')
+      .describe('A preset of routing plugins: Balanced, LeastLoaded, RoundRobin, PowerOfTwoChoices or BinPack.'),
+    plugins: asMap(
+      z
+        .array(
+          z.strictObject({
+            name: pluginName.describe('Name of a routing plugin.'),
+            weight: z.int().min(0).max(100).default(1).describe('Weight of the plugin’s score (0 disables scoring).'),
+          }),
+        )
+        .max(32),
+      'name',
+    )
+      .optional()
+      .describe('Score plugins and weights that adjust the strategy’s preset.'),
+  })
+  .prefault({})
+  .describe('How tasks are matched to agents.');
+
+const pluginConfigs = withRules(
+  z
+    .record(pluginName, z.record(z.string(), z.unknown()).meta({ 'x-kubernetes-preserve-unknown-fields': true }))
+    .refine((plugins) => Object.keys(plugins).length <= MAX_PLUGINS, {
+      message: `at most ${MAX_PLUGINS} plugins can be configured`,
+    })
+    .meta({ maxProperties: MAX_PLUGINS }),
+  [
+    {
+      // CRD schemas cannot constrain map keys, so the key pattern is a rule.
+      rule: `self.all(name, name.size() <= 63 && name.matches('${PLUGIN_NAME.source}'))`,
+      message: "plugin names are lowercase letters, digits and '-' (at most 63): rename the key under spec.plugins",
+      holds: (plugins) => Object.keys(plugins).every((name) => name.length <= 63 && PLUGIN_NAME.test(name)),
+    },
+  ],
+);
+
 export const policySpec = z
   .strictObject({
-    routing: z
-      .strictObject({
-        strategy: z
-          .enum(routingStrategies)
-          .default('Balanced')
-          .describe('A preset of routing plugins: Balanced, LeastLoaded, RoundRobin, PowerOfTwoChoices or BinPack.'),
-        plugins: asMap(
-          z
-            .array(
-              z.strictObject({
-                name: pluginName.describe('Name of a routing plugin.'),
-                weight: z.int().min(0).max(100).default(1).describe('Weight of the plugin’s score (0 disables scoring).'),
-              }),
-            )
-            .max(32),
-          'name',
-        )
-          .optional()
-          .describe('Score plugins and weights that adjust the strategy’s preset.'),
-      })
-      .prefault({})
-      .describe('How tasks are matched to agents.'),
+    routing: routingSpec,
     autoscaling: z
       .strictObject({
         pools: asMap(z.array(pool).max(32), 'name').default([]).describe('Pools of agents scaled with the queue.'),
@@ -128,24 +147,7 @@ export const policySpec = z
       })
       .prefault({})
       .describe('Stops routing to an agent that keeps failing.'),
-    plugins: withRules(
-      z
-        .record(pluginName, z.record(z.string(), z.unknown()).meta({ 'x-kubernetes-preserve-unknown-fields': true }))
-        .refine((plugins) => Object.keys(plugins).length <= MAX_PLUGINS, {
-          message: `at most ${MAX_PLUGINS} plugins can be configured`,
-        })
-        .meta({ maxProperties: MAX_PLUGINS }),
-      [
-        {
-          // CRD schemas cannot constrain map keys, so the key pattern is a rule.
-          rule: `self.all(name, name.size() <= 63 && name.matches('${PLUGIN_NAME.source}'))`,
-          message: "plugin names are lowercase letters, digits and '-' (at most 63): rename the key under spec.plugins",
-          holds: (plugins) => Object.keys(plugins).every((name) => name.length <= 63 && PLUGIN_NAME.test(name)),
-        },
-      ],
-    )
-      .optional()
-      .describe('Per-plugin configuration, keyed by plugin name; each plugin validates its own.'),
+    plugins: pluginConfigs.optional().describe('Per-plugin configuration, keyed by plugin name; each plugin validates its own.'),
   })
   .describe('How the namespace’s agents and tasks are run.');
 
@@ -173,6 +175,16 @@ export const policyStatus = z
       .max(1024)
       .optional()
       .describe('One line for kubectl get: each pool as name current/desired (code-review 2/3, gpu 0/0).'),
+    inForce: z
+      .object({
+        generation: observedGeneration.describe('The generation of the spec these settings were taken from.'),
+        routing: routingSpec,
+        plugins: pluginConfigs.optional().describe('Its spec.plugins.'),
+      })
+      .optional()
+      .describe(
+        'The routing configuration in force: that of the last generation whose plugin configuration was valid. It survives operator restarts, so a bad change never falls back to the defaults.',
+      ),
     conditions: conditions.optional(),
     observedGeneration: observedGeneration.optional(),
   })

@@ -17,7 +17,7 @@ const Policies = resourceOfKind(policyKind);
 
 type Condition = { type: string; status: string; reason: string; message: string };
 type PoolStatus = { name: string; current: number; desired: number; sleeping?: number; reason?: string; lastScaleTime?: string };
-type PolicyObj = KubeObject & { status?: { pools?: PoolStatus[]; summary?: string; conditions?: Condition[] } };
+type PolicyObj = KubeObject & { status?: { pools?: PoolStatus[]; summary?: string; conditions?: Condition[]; inForce?: Record<string, unknown> } };
 type TaskObj = KubeObject & { status?: { phase?: string; history?: { agent: string; outcome: string }[] } };
 
 const template = (capability: string, extra: Record<string, unknown> = {}): Record<string, unknown> => ({
@@ -37,8 +37,14 @@ function useScaledNamespace(prefix: string, spec: () => Record<string, unknown>,
       body: { apiVersion: API_VERSION, kind: 'OrchestratorPolicy', metadata: { name: 'default' }, spec: spec() },
     });
     ctx.fleet = new PodFleet(client, ns.name, behaviour);
-    ctx.operator = await startOperator(ns.name, { AO_KUBE_API_QPS: '500', AO_KUBE_API_BURST: '1000', AO_AGENT_DRAIN_GRACE: '60' });
+    ctx.operator = await start();
   });
+  const start = (): Promise<RunningOperator> => startOperator(ns.name, { AO_KUBE_API_QPS: '500', AO_KUBE_API_BURST: '1000', AO_AGENT_DRAIN_GRACE: '60' });
+  /** A new operator process, as after a crash or an upgrade: nothing kept in memory. */
+  const restartOperator = async (): Promise<void> => {
+    await ctx.operator.stop();
+    ctx.operator = await start();
+  };
   afterAll(async () => {
     await ctx.fleet.stop();
     await ctx.operator.stop();
@@ -56,7 +62,7 @@ function useScaledNamespace(prefix: string, spec: () => Record<string, unknown>,
     (await client.request<ObjectList<KubeObject & { reason?: string; note?: string }>>('GET', collectionPath(Events, ns.name))).items
       .filter((e) => e.reason === reason)
       .map((e) => e.note ?? '');
-  return { ns, ctx, policy, pool, agents, tasks, createTask, events };
+  return { ns, ctx, policy, pool, agents, tasks, createTask, events, restartOperator };
 }
 
 const phase = (a: KubeObject): string | undefined => (a.status as { phase?: string } | undefined)?.phase;
@@ -177,7 +183,7 @@ describe('policy configuration', () => {
     'config-',
     () => ({
       routing: { strategy: 'BinPack' },
-      autoscaling: { pools: [{ name: 'pack', template: template('pack', { maxConcurrentTasks: 4 }), minAgents: 2, maxAgents: 2, scaleUp: { maxStep: 1 } }] },
+      autoscaling: { pools: [{ name: 'pack', template: template('pack', { maxConcurrentTasks: 6 }), minAgents: 2, maxAgents: 2, scaleUp: { maxStep: 1 } }] },
     }),
     hold,
   );
@@ -214,6 +220,11 @@ describe('policy configuration', () => {
     // Still BinPack: LeastLoaded would pick the empty agent.
     await s.createTask('a3', 'pack');
     expect(await assignedTo('a3')).toBe(packed);
+    // And after a restart, which forgets everything in memory: status.inForce keeps it.
+    expect((await s.policy()).status?.inForce).toMatchObject({ routing: { strategy: 'BinPack' } });
+    await s.restartOperator();
+    await s.createTask('a3-after-restart', 'pack');
+    expect(await assignedTo('a3-after-restart')).toBe(packed);
 
     await setSpec({ routing: { strategy: 'LeastLoaded' }, plugins: {} });
     await waitFor('Ready=True again', async () => ((await ready())?.status === 'True' ? true : undefined));
@@ -232,7 +243,7 @@ describe('policy configuration', () => {
     await assignedTo('r2');
     const current = await s.policy();
     const spec = current.spec as { autoscaling: { pools: Record<string, unknown>[] } };
-    const changed = { ...spec.autoscaling.pools[0], template: template('pack', { maxConcurrentTasks: 4, runtime: { type: 'kubernetes', image: 'agent-orchestrator/runner:dev', env: [{ name: 'MODEL', value: 'v2' }] } }) };
+    const changed = { ...spec.autoscaling.pools[0], template: template('pack', { maxConcurrentTasks: 6, runtime: { type: 'kubernetes', image: 'agent-orchestrator/runner:dev', env: [{ name: 'MODEL', value: 'v2' }] } }) };
     await client.request('PUT', objectPath(Policies, s.ns.name, 'default'), { body: { ...current, spec: { ...spec, autoscaling: { pools: [changed] } } } });
     await waitFor('a RollingTemplate event', async () => ((await s.events('RollingTemplate')).length > 0 ? true : undefined));
     // The running tasks hold their agents in Draining; let them finish.

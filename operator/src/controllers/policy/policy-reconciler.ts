@@ -119,7 +119,9 @@ export class PolicyReconciler implements Reconciler {
     for (const poolKey of this.memory.keys()) {
       if (poolKey.startsWith(`${key}/`) && !names.has(poolKey.slice(key.length + 1))) this.forgetPool(poolKey);
     }
-    await this.writeStatus(policy, now, ctx, { ready, pools: statuses });
+    // What routing falls back on after a restart while the spec is invalid.
+    const inForce = built.errors.length === 0 ? { generation: policy.metadata.generation ?? 0, routing: spec.routing, ...(spec.plugins ? { plugins: spec.plugins } : {}) } : 'keep';
+    await this.writeStatus(policy, now, ctx, { ready, pools: statuses, inForce });
     return { requeueAfter };
   }
 
@@ -234,7 +236,12 @@ export class PolicyReconciler implements Reconciler {
     }
   }
 
-  private async writeStatus(policy: KubeObject, now: number, ctx: ReconcileContext, s: { ready: ConditionUpdate; pools?: PoolStatus[] }): Promise<void> {
+  private async writeStatus(
+    policy: KubeObject,
+    now: number,
+    ctx: ReconcileContext,
+    s: { ready: ConditionUpdate; pools?: PoolStatus[]; inForce?: PolicyStatus['inForce'] | 'keep' },
+  ): Promise<void> {
     const previousReason = ((policy.status ?? {}) as PolicyStatus).conditions?.find((c) => c.type === 'Ready')?.reason;
     await this.d.writer.updateStatus<PolicyStatus>(
       Policies,
@@ -245,8 +252,10 @@ export class PolicyReconciler implements Reconciler {
           const generation = fresh.metadata.generation;
           const pools = s.pools ?? [];
           const conditions = setCondition(old.conditions, s.ready, rfc3339(now), generation);
+          const inForce = s.inForce === 'keep' ? old.inForce : s.inForce;
           return {
             ...(pools.length > 0 ? { pools, summary: pools.map((p) => `${p.name} ${p.current}/${p.desired}`).join(', ') } : {}),
+            ...(inForce ? { inForce } : {}),
             conditions,
             ...(generation !== undefined ? { observedGeneration: generation } : {}),
           };

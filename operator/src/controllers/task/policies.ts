@@ -1,5 +1,7 @@
 import type { Logger } from 'pino';
-import { policy as policySchema, type PolicySpec } from '../../api/policy.ts';
+import { policy as policySchema, type PolicySpec, type PolicyStatus } from '../../api/policy.ts';
+
+type InForce = NonNullable<PolicyStatus['inForce']>;
 import { buildProfile, type BuildResult } from '../../framework/profile.ts';
 import type { Profile } from '../../framework/cycle.ts';
 import type { SharedInformer } from '../../runtime/cache/informer-group.ts';
@@ -36,22 +38,22 @@ export class Policies {
   }
 
   for(namespace: string): NamespacePolicy {
-    const spec = this.specOf(namespace);
+    const { spec, inForce } = this.policyOf(namespace);
     return {
-      profile: this.profileOf(namespace, spec),
+      profile: this.profileOf(namespace, spec, inForce),
       retries: { max: spec.retries.max, backoffMs: spec.retries.backoffSeconds * 1000 },
       circuitBreaker: { failureThreshold: spec.circuitBreaker.failureThreshold, cooldownMs: spec.circuitBreaker.cooldownSeconds * 1000 },
     };
   }
 
-  /** The spec of the policy that governs the namespace (the oldest; the policy controller flags the others). */
-  private specOf(namespace: string): PolicySpec {
+  /** The policy that governs the namespace (the oldest; the policy controller flags the others). */
+  private policyOf(namespace: string): { spec: PolicySpec; inForce?: InForce | undefined } {
     const governing = governingPolicyOf(this.informer.list(), namespace);
     const parsed = governing ? policySchema.safeParse(governing) : undefined;
-    return parsed?.success ? parsed.data.spec : DEFAULT_SPEC;
+    return parsed?.success ? { spec: parsed.data.spec, inForce: parsed.data.status?.inForce } : { spec: DEFAULT_SPEC };
   }
 
-  private profileOf(namespace: string, spec: PolicySpec): Profile {
+  private profileOf(namespace: string, spec: PolicySpec, inForce: InForce | undefined): Profile {
     const version = JSON.stringify([spec.routing, spec.plugins]);
     let cached = this.built.get(namespace);
     if (cached?.version !== version) {
@@ -63,7 +65,13 @@ export class Policies {
       this.lastGood.set(namespace, cached.result.profile);
       return cached.result.profile;
     }
-    return this.lastGood.get(namespace) ?? this.fallback;
+    const last = this.lastGood.get(namespace);
+    if (last) return last;
+    // Since a restart no good profile was seen here: the one the policy controller last
+    // recorded as in force, then the defaults.
+    const recorded = inForce ? buildProfile(inForce.routing, inForce.plugins).profile : undefined;
+    if (recorded) this.lastGood.set(namespace, recorded);
+    return recorded ?? this.fallback;
   }
 }
 
