@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import type { TestProject } from 'vitest/node';
-import { must, repo, run, stop } from '../test/support/hack-scripts.ts';
+import { must, repo, startLocalPlane } from '../test/support/hack-scripts.ts';
 import { E2E_RELEASE, helmInstall, restartHostOperator, stopHostOperator, type E2eCluster } from './support/cluster.ts';
 
 declare module 'vitest' {
@@ -33,26 +33,20 @@ export default async function setup(project: TestProject): Promise<() => Promise
     return async () => undefined;
   }
 
-  const planeWasUp = run('control-plane.sh', ['status']).ok;
-  const dockerWasUp = run('docker.sh', ['status']).ok;
+  const plane = await startLocalPlane();
   const teardown = async (): Promise<void> => {
     stopHostOperator(stateDir);
-    if (process.env.AO_KEEP_RUNNING === '1') return;
-    if (!dockerWasUp) await stop('docker.sh');
-    if (!planeWasUp) await stop('control-plane.sh');
+    await plane.teardown();
   };
   try {
     if (!existsSync(path.join(repo, 'dist/operator/src/main.js'))) execFileSync('npm', ['run', 'build'], { cwd: repo, stdio: 'inherit' });
-    const kubeconfig = must('control-plane.sh', ['start']);
-    const dockerHost = must('docker.sh', ['start']);
-    must('images.sh', [], { ...process.env, DOCKER_HOST: dockerHost });
-    const bin = must('control-plane.sh', ['bin']);
+    const { kubeconfig, dockerHost } = plane;
     const cluster: E2eCluster = {
       mode,
       kubeconfig,
       dockerHost,
       helm: must('control-plane.sh', ['helm']),
-      kubectl: path.join(bin, 'kubectl'),
+      kubectl: plane.kubectl,
       release: E2E_RELEASE,
       stateDir,
     };

@@ -7,13 +7,14 @@
 //
 //   node hack/host-operator.ts start [--release R --namespace N --metrics-port 8080 --health-port 8081 --state-dir D]
 //   node hack/host-operator.ts stop [--state-dir D]
-import { spawn } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { KubeConfig } from '@kubernetes/client-node';
 import { RestClient } from '../operator/src/runtime/rest/client.ts';
 import type { KubeObject } from '../operator/src/runtime/rest/object.ts';
+import { serviceAccountKubeConfig } from '../test/support/identities.ts';
+import { alive, startDaemon, stopDaemon } from './daemon.ts';
 
 const repo = path.resolve(import.meta.dirname, '..');
 const OPERATOR_ENTRY = path.join(repo, 'dist/operator/src/main.js');
@@ -50,20 +51,8 @@ async function hostOperator(
     const pod = deployment.spec.template.spec;
     const container = pod.containers[0];
     const serviceAccount = pod.serviceAccountName ?? 'default';
-    const token = await client.request<{ status: { token: string } }>(
-      'POST',
-      `/api/v1/namespaces/${release.namespace}/serviceaccounts/${serviceAccount}/token`,
-      { body: { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenRequest', spec: { expirationSeconds: 86400 } } },
-    );
-    const cluster = admin.getCurrentCluster();
-    if (!cluster) throw new Error(`${adminKubeconfig} has no current cluster`);
-    const kc = new KubeConfig();
-    kc.loadFromOptions({
-      clusters: [cluster],
-      users: [{ name: serviceAccount, token: token.status.token }],
-      contexts: [{ name: serviceAccount, cluster: cluster.name, user: serviceAccount }],
-      currentContext: serviceAccount,
-    });
+    // A day: the demo runs for a while, and a restart (host-operator.ts start) gets a new one.
+    const kc = await serviceAccountKubeConfig(client, adminKubeconfig, release.namespace, serviceAccount, 86400);
     mkdirSync(dir, { recursive: true });
     const kubeconfig = path.join(dir, 'operator.kubeconfig');
     writeFileSync(kubeconfig, kc.exportConfig(), { mode: 0o600 });
@@ -94,11 +83,7 @@ async function waitReady(url: string, pid: number, log: string): Promise<void> {
   for (;;) {
     const ok = await fetch(url).then((r) => r.ok, () => false);
     if (ok) return;
-    try {
-      process.kill(pid, 0);
-    } catch {
-      throw new Error(`the operator exited; see ${log}`);
-    }
+    if (!alive(pid)) throw new Error(`the operator exited; see ${log}`);
     if (Date.now() > deadline) throw new Error(`the operator was not ready within 60 s; see ${log}`);
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
@@ -117,47 +102,22 @@ async function main(): Promise<void> {
     },
   });
   const stateDir = values['state-dir'];
-  const pidFile = path.join(stateDir, 'operator.pid');
-  // SIGTERM, then wait for the exit (in-flight reconciles finish, the Lease is released,
-  // the ports are freed) before a new one may start; SIGKILL past the shutdown timeout.
-  const stop = async (): Promise<void> => {
-    if (!existsSync(pidFile)) return;
-    const pid = Number(readFileSync(pidFile, 'utf8'));
-    rmSync(pidFile);
-    const alive = (): boolean => {
-      try {
-        process.kill(pid, 0);
-        return true;
-      } catch {
-        return false;
-      }
-    };
-    if (!alive()) return;
-    process.kill(pid, 'SIGTERM');
-    const deadline = Date.now() + 40_000;
-    while (alive() && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
-    if (alive()) process.kill(pid, 'SIGKILL');
-  };
   if (positionals[0] === 'stop') {
-    await stop();
+    await stopDaemon(stateDir, 'operator');
     return;
   }
   if (positionals[0] !== 'start') throw new Error('usage: host-operator.ts start|stop [--release R] [--namespace N]');
   if (!existsSync(OPERATOR_ENTRY)) throw new Error(`${OPERATOR_ENTRY} is missing: run npm run build`);
-  await stop();
+  await stopDaemon(stateDir, 'operator');
   const op = await hostOperator(values.kubeconfig, { name: values.release, namespace: values.namespace }, { metrics: Number(values['metrics-port']), health: Number(values['health-port']) }, stateDir);
-  const log = path.join(stateDir, 'operator.log');
-  const out = openSync(log, 'a');
-  const child = spawn(process.execPath, [OPERATOR_ENTRY, ...op.args], {
-    env: { PATH: process.env.PATH ?? '', KUBECONFIG: op.kubeconfig, ...(process.env.DOCKER_HOST ? { AO_DOCKER_HOST: process.env.DOCKER_HOST } : {}), ...op.env },
-    stdio: ['ignore', out, out],
-    detached: true,
+  const { pid, log } = startDaemon(stateDir, 'operator', [OPERATOR_ENTRY, ...op.args], {
+    PATH: process.env.PATH ?? '',
+    KUBECONFIG: op.kubeconfig,
+    ...(process.env.DOCKER_HOST ? { AO_DOCKER_HOST: process.env.DOCKER_HOST } : {}),
+    ...op.env,
   });
-  closeSync(out);
-  child.unref();
-  writeFileSync(pidFile, String(child.pid));
-  await waitReady(`http://127.0.0.1:${values['health-port']}/readyz`, child.pid ?? -1, log);
-  process.stdout.write(`operator running as ServiceAccount ${values.namespace}/${op.serviceAccount} (pid ${child.pid}); log: ${log}\n`);
+  await waitReady(`http://127.0.0.1:${values['health-port']}/readyz`, pid, log);
+  process.stdout.write(`operator running as ServiceAccount ${values.namespace}/${op.serviceAccount} (pid ${pid}); log: ${log}\n`);
 }
 
 if (process.argv[1] === import.meta.filename) await main();

@@ -7,14 +7,13 @@
 //   node hack/kwok-runners.ts start --namespace demo [--state-dir D]   (detaches; pid in D)
 //   node hack/kwok-runners.ts stop [--state-dir D]
 //   node hack/kwok-runners.ts run --namespace demo                     (in the foreground)
-import { spawn } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { KubeConfig } from '@kubernetes/client-node';
 import { serviceAccountClient } from '../test/support/identities.ts';
 import { RestClient } from '../operator/src/runtime/rest/client.ts';
 import { PodFleet } from '../test/support/pod-fleet.ts';
+import { startDaemon, stopDaemon } from './daemon.ts';
 
 const { positionals, values } = parseArgs({
   allowPositionals: true,
@@ -24,18 +23,6 @@ const { positionals, values } = parseArgs({
     'state-dir': { type: 'string', default: path.join(process.env.AO_STATE_DIR ?? '/tmp/agent-orchestrator', 'kwok-runners') },
   },
 });
-const pidFile = path.join(values['state-dir'], 'runners.pid');
-
-function stop(): void {
-  if (!existsSync(pidFile)) return;
-  try {
-    process.kill(Number(readFileSync(pidFile, 'utf8')), 'SIGTERM');
-  } catch {
-    // already gone
-  }
-  rmSync(pidFile);
-}
-
 async function run(): Promise<void> {
   const kc = new KubeConfig();
   kc.loadFromFile(values.kubeconfig);
@@ -62,21 +49,12 @@ switch (positionals[0]) {
   case 'run':
     await run();
     break;
-  case 'start': {
-    stop();
-    mkdirSync(values['state-dir'], { recursive: true });
-    const log = openSync(path.join(values['state-dir'], 'runners.log'), 'a');
-    const child = spawn(process.execPath, [import.meta.filename, 'run', '--namespace', values.namespace, '--kubeconfig', values.kubeconfig], {
-      stdio: ['ignore', log, log],
-      detached: true,
-    });
-    closeSync(log);
-    child.unref();
-    writeFileSync(pidFile, String(child.pid));
+  case 'start':
+    await stopDaemon(values['state-dir'], 'runners');
+    startDaemon(values['state-dir'], 'runners', [import.meta.filename, 'run', '--namespace', values.namespace, '--kubeconfig', values.kubeconfig]);
     break;
-  }
   case 'stop':
-    stop();
+    await stopDaemon(values['state-dir'], 'runners');
     break;
   default:
     throw new Error('usage: kwok-runners.ts start|stop|run [--namespace N] [--kubeconfig F] [--state-dir D]');

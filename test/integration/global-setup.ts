@@ -1,6 +1,5 @@
-import path from 'node:path';
 import type { TestProject } from 'vitest/node';
-import { must, run, stop } from '../support/hack-scripts.ts';
+import { must, startLocalPlane } from '../support/hack-scripts.ts';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -15,30 +14,17 @@ declare module 'vitest' {
   }
 }
 
-/**
- * Ensures a real control plane and Docker engine are up for the run: reuses running
- * ones, starts what is missing, and on teardown stops only what it started (unless
- * AO_KEEP_RUNNING=1, handy while iterating on a test).
- */
+/** The control plane, Docker engine and images for the run (see startLocalPlane). */
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
-  const planeWasUp = run('control-plane.sh', ['status']).ok;
-  const dockerWasUp = run('docker.sh', ['status']).ok;
-  const teardown = async (): Promise<void> => {
-    if (process.env.AO_KEEP_RUNNING === '1') return;
-    if (!dockerWasUp) await stop('docker.sh');
-    if (!planeWasUp) await stop('control-plane.sh');
-  };
+  const plane = await startLocalPlane();
   try {
-    const kubeconfig = must('control-plane.sh', ['start']);
-    const dockerHost = must('docker.sh', ['start']);
-    must('images.sh', [], { ...process.env, DOCKER_HOST: dockerHost });
-    project.provide('kubeconfig', kubeconfig);
-    project.provide('dockerHost', dockerHost);
-    project.provide('kubectl', path.join(must('control-plane.sh', ['bin']), 'kubectl'));
+    project.provide('kubeconfig', plane.kubeconfig);
+    project.provide('dockerHost', plane.dockerHost);
+    project.provide('kubectl', plane.kubectl);
     project.provide('etcdUrl', must('control-plane.sh', ['etcd-url']));
   } catch (err) {
-    await teardown();
+    await plane.teardown();
     throw err;
   }
-  return teardown;
+  return plane.teardown;
 }

@@ -41,3 +41,36 @@ export async function stop(script: string): Promise<void> {
   }
 }
 
+
+export interface LocalPlane {
+  kubeconfig: string;
+  dockerHost: string;
+  /** Path of the kubectl binary matching the API server. */
+  kubectl: string;
+  /** Stops what `startLocalPlane` started (nothing with AO_KEEP_RUNNING=1). */
+  teardown: () => Promise<void>;
+}
+
+/**
+ * Ensures a real control plane, a Docker engine and the test images: reuses running ones,
+ * starts what is missing, and its teardown stops only what it started (unless
+ * AO_KEEP_RUNNING=1, handy while iterating on a test).
+ */
+export async function startLocalPlane(): Promise<LocalPlane> {
+  const planeWasUp = run('control-plane.sh', ['status']).ok;
+  const dockerWasUp = run('docker.sh', ['status']).ok;
+  const teardown = async (): Promise<void> => {
+    if (process.env.AO_KEEP_RUNNING === '1') return;
+    if (!dockerWasUp) await stop('docker.sh');
+    if (!planeWasUp) await stop('control-plane.sh');
+  };
+  try {
+    const kubeconfig = must('control-plane.sh', ['start']);
+    const dockerHost = must('docker.sh', ['start']);
+    must('images.sh', [], { ...process.env, DOCKER_HOST: dockerHost });
+    return { kubeconfig, dockerHost, kubectl: path.join(must('control-plane.sh', ['bin']), 'kubectl'), teardown };
+  } catch (err) {
+    await teardown();
+    throw err;
+  }
+}

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, inject } from 'vitest';
 import { waitFor } from './wait.ts';
+import { tokenKubeConfig } from './identities.ts';
 
 /** Admin access to the real API server that the integration global setup provided. */
 export function adminKubeConfig(): KubeConfig {
@@ -12,19 +13,7 @@ export function adminKubeConfig(): KubeConfig {
   return kc;
 }
 
-/** The same cluster, authenticated with a bearer token instead of the admin certificate. */
-export function tokenKubeConfig(admin: KubeConfig, user: string, token: string): KubeConfig {
-  const cluster = admin.getCurrentCluster();
-  if (!cluster) throw new Error('the admin kubeconfig has no current cluster');
-  const kc = new KubeConfig();
-  kc.loadFromOptions({
-    clusters: [cluster],
-    users: [{ name: user, token }],
-    contexts: [{ name: user, cluster: cluster.name, user }],
-    currentContext: user,
-  });
-  return kc;
-}
+export { tokenKubeConfig };
 
 /**
  * A kubeconfig file for a ServiceAccount of the test cluster (a fresh token, 1 hour),

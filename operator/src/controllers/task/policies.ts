@@ -2,6 +2,10 @@ import type { Logger } from 'pino';
 import { policy as policySchema, type PolicySpec, type PolicyStatus } from '../../api/policy.ts';
 
 type InForce = NonNullable<PolicyStatus['inForce']>;
+interface ParsedPolicy {
+  spec: PolicySpec;
+  inForce?: InForce | undefined;
+}
 import { buildProfile, type BuildResult } from '../../framework/profile.ts';
 import type { Profile } from '../../framework/cycle.ts';
 import type { SharedInformer } from '../../runtime/cache/informer-group.ts';
@@ -25,6 +29,7 @@ const DEFAULT_SPEC: PolicySpec = policySchema.parse({}).spec;
 export class Policies {
   private readonly informer: SharedInformer<KubeObject>;
   private readonly log: Logger;
+  private readonly parsed = new Map<string, { version: string; policy: ParsedPolicy }>();
   private readonly built = new Map<string, { version: string; result: BuildResult }>();
   private readonly lastGood = new Map<string, Profile>();
   private readonly fallback: Profile;
@@ -46,11 +51,20 @@ export class Policies {
     };
   }
 
-  /** The policy that governs the namespace (the oldest; the policy controller flags the others). */
-  private policyOf(namespace: string): { spec: PolicySpec; inForce?: InForce | undefined } {
+  /**
+   * The policy that governs the namespace (the oldest; the policy controller flags the
+   * others), parsed once per version: every task and agent reconcile asks for it.
+   */
+  private policyOf(namespace: string): ParsedPolicy {
     const governing = governingPolicyOf(this.informer.list(), namespace);
-    const parsed = governing ? policySchema.safeParse(governing) : undefined;
-    return parsed?.success ? { spec: parsed.data.spec, inForce: parsed.data.status?.inForce } : { spec: DEFAULT_SPEC };
+    if (!governing) return { spec: DEFAULT_SPEC };
+    const version = `${governing.metadata.uid ?? ''}/${governing.metadata.resourceVersion ?? ''}`;
+    const cached = this.parsed.get(namespace);
+    if (cached?.version === version) return cached.policy;
+    const parsed = policySchema.safeParse(governing);
+    const policy = parsed.success ? { spec: parsed.data.spec, inForce: parsed.data.status?.inForce } : { spec: DEFAULT_SPEC };
+    this.parsed.set(namespace, { version, policy });
+    return policy;
   }
 
   private profileOf(namespace: string, spec: PolicySpec, inForce: InForce | undefined): Profile {
