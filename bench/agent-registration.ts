@@ -15,7 +15,7 @@ import { Informer } from '../operator/src/runtime/cache/informer.ts';
 import { systemClock } from '../operator/src/runtime/clock.ts';
 import type { KubeObject } from '../operator/src/runtime/rest/object.ts';
 import { Pods, collectionPath, objectPath, resourceOfKind } from '../operator/src/runtime/rest/resource.ts';
-import { Heartbeat } from '../runner/heartbeat.ts';
+import { Heartbeat, newRunnerIdentity } from '../runner/heartbeat.ts';
 import { Namespaces } from './resources.ts';
 import { controlPlane, percentile, spawnOperator } from './support.ts';
 
@@ -56,7 +56,7 @@ async function main(): Promise<void> {
         const agent = name.replace(/^agent-/, '');
         const owner = p.metadata.ownerReferences?.[0]?.uid ?? '';
         // The simulated runner: its first heartbeat goes out the moment the Pod runs.
-        void new Heartbeat({ client, namespace, agent, agentUid: owner, intervalMs: 5000, timeoutMs: 30000, clock: systemClock, logger: silent }).run(stop.signal);
+        void new Heartbeat({ client, namespace, agent, agentUid: owner, identity: newRunnerIdentity(agent), intervalMs: 5000, timeoutMs: 30000, clock: systemClock, logger: silent }).run(stop.signal);
       },
     });
     void agents.run(stop.signal);

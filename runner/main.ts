@@ -12,7 +12,7 @@ import { loadRunnerConfig, type RunnerConfig } from './config.ts';
 import { CommandExecutor } from './executors/command.ts';
 import type { Executor } from './executors/executor.ts';
 import { HttpExecutor } from './executors/http.ts';
-import { Heartbeat } from './heartbeat.ts';
+import { Heartbeat, LeaseTakenError, newRunnerIdentity } from './heartbeat.ts';
 import { Agents, Tasks } from './resources.ts';
 import { recordOutcome } from './outcomes.ts';
 import { TaskRunner } from './task-runner.ts';
@@ -42,39 +42,63 @@ async function main(): Promise<void> {
     namespace: config.namespace,
     agent: config.agent,
     agentUid: agent.metadata?.uid as string,
+    identity: newRunnerIdentity(config.agent),
     intervalMs: agent.spec.heartbeat.intervalSeconds * 1000,
     timeoutMs: agent.spec.heartbeat.timeoutSeconds * 1000,
     clock: systemClock,
     logger,
   });
+  // Outcome counts are written after the result; shutdown waits for them.
+  const outcomes = new Set<Promise<void>>();
   const runner = new TaskRunner({
     client,
     tasks,
     agent: config.agent,
+    lease: heartbeat,
     executor: executorOf(config),
     capacity: () => current().spec.maxConcurrentTasks,
     onFinished: (result) => {
-      void recordOutcome({ client, namespace: config.namespace, agent: config.agent, windowTokens: current().spec.context?.windowTokens, clock: systemClock, logger }, result);
+      const write = recordOutcome({ client, namespace: config.namespace, agent: config.agent, windowTokens: current().spec.context?.windowTokens, clock: systemClock, logger }, result);
+      outcomes.add(write);
+      void write.finally(() => outcomes.delete(write));
     },
     clock: systemClock,
     logger,
   });
-  const loops = [agentInformer.run(stop.signal), tasks.run(stop.signal), heartbeat.run(stop.signal)];
-  await Promise.all([agentInformer.waitForSync(stop.signal), tasks.waitForSync(stop.signal)]);
+  const beating = heartbeat.run(stop.signal);
+  const loops = [agentInformer.run(stop.signal), tasks.run(stop.signal)];
+  // No claim before this process holds the Lease: the operator tells this process's
+  // attempts from its predecessor's by the Lease's holder.
+  await Promise.all([agentInformer.waitForSync(stop.signal), tasks.waitForSync(stop.signal), Promise.race([heartbeat.acquired(), beating])]);
   runner.poke();
-  logger.info({ executor: config.executor.type, maxConcurrentTasks: agent.spec.maxConcurrentTasks }, 'runner ready');
+  logger.info({ executor: config.executor.type, maxConcurrentTasks: agent.spec.maxConcurrentTasks, identity: heartbeat.identity }, 'runner ready');
 
-  await new Promise<void>((resolve) => {
+  const ended = await new Promise<'signal' | LeaseTakenError>((resolve) => {
     const onSignal = (signal: NodeJS.Signals): void => {
       logger.info({ signal, running: runner.active() }, 'stopping: no new tasks');
-      resolve();
+      resolve('signal');
     };
     process.once('SIGTERM', onSignal);
     process.once('SIGINT', onSignal);
+    beating.catch((err: unknown) => {
+      if (err instanceof LeaseTakenError) resolve(err);
+    });
   });
+  if (ended instanceof LeaseTakenError) {
+    // A successor runs this agent's tasks now; whatever this process still writes would
+    // be fenced out. Stop at once and say so (a non-zero exit the runtime restarts).
+    logger.error({ holder: ended.holder }, `${ended.message}; stopping`);
+    runner.abandon();
+    stop.abort();
+    await Promise.allSettled(loops);
+    await client.close();
+    process.exitCode = 1;
+    return;
+  }
   await runner.shutdown(config.shutdownGraceMs);
+  await Promise.all(outcomes);
   stop.abort();
-  await Promise.all(loops);
+  await Promise.all([...loops, beating]);
   await heartbeat.release();
   await client.close();
   logger.info('stopped');

@@ -7,18 +7,33 @@ import { keyOf, type KubeObject } from '../operator/src/runtime/rest/object.ts';
 import { objectPath } from '../operator/src/runtime/rest/resource.ts';
 import { Tasks } from './resources.ts';
 import { truncateOutput, type ExecutionResult, type Executor } from './executors/executor.ts';
+import type { LeaseHold } from './heartbeat.ts';
 
 interface Assignment {
   agent: string;
   attempt: number;
   assignedAt?: string;
+  claimedBy?: string;
+}
+
+interface HistoryEntry {
+  agent: string;
+  outcome: string;
+  reason?: string;
+  time: string;
+}
+
+/** What a write expects to find: the phase, and for a Running task, who claimed it. */
+interface Expected {
+  phase: 'Assigned' | 'Running';
+  claimedBy?: string | undefined;
 }
 
 interface TaskStatus {
   phase?: string;
   assignment?: Assignment;
   attempts?: number;
-  history?: { agent: string; outcome: string; reason?: string; time: string }[];
+  history?: HistoryEntry[];
   result?: { output?: string; exitCode?: number };
   [field: string]: unknown;
 }
@@ -32,6 +47,8 @@ export interface TaskRunnerOptions {
   client: RestClient;
   tasks: SharedInformer<KubeObject>;
   agent: string;
+  /** The heartbeat Lease: work is taken and given back only while this process holds it. */
+  lease: LeaseHold;
   executor: Executor;
   /** Current maxConcurrentTasks of the Agent (it may change while running). */
   capacity: () => number;
@@ -43,15 +60,21 @@ export interface TaskRunnerOptions {
 const HISTORY_LIMIT = 32;
 
 /**
- * Runs the Tasks assigned to this agent. A task is claimed (Assigned → Running) and its
- * result written only while its status still names this agent and the attempt the
- * runner holds: every write carries the resourceVersion it read, so a task handed to
- * another agent meanwhile is never written twice (the fence).
+ * Runs the Tasks assigned to this agent. A task is claimed (Assigned → Running, with
+ * `assignment.claimedBy` naming this process) and its result written only while its
+ * status still names this agent, the attempt and this process: every write carries the
+ * resourceVersion it read, so a task handed to another agent meanwhile is never written
+ * twice (the fence). Running attempts of this agent claimed by an earlier process (one
+ * that crashed or was killed) are handed back to the queue: nothing will finish them.
  */
 export class TaskRunner {
   private readonly o: TaskRunnerOptions;
   private readonly running = new Map<string, { attempt: number; abort: AbortController; done: Promise<void> }>();
+  /** Tasks of an earlier process being handed back now. */
+  private readonly recovering = new Set<string>();
+  private readonly recoveries = new Set<Promise<void>>();
   private accepting = true;
+  private abandoned = false;
 
   constructor(options: TaskRunnerOptions) {
     this.o = options;
@@ -77,15 +100,17 @@ export class TaskRunner {
     return this.running.size;
   }
 
-  /** Looks for tasks to claim. Safe to call any time; informer events call it. */
+  /**
+   * Hands back what an earlier process left Running and looks for tasks to claim, while
+   * this process holds the Lease. Safe to call any time; informer events call it.
+   */
   poke(): void {
-    if (!this.accepting) return;
-    const waiting = this.o.tasks
-      .list()
-      .filter((t) => {
-        const s = (t as Task).status;
-        return s?.phase === 'Assigned' && s.assignment?.agent === this.o.agent && !this.running.has(keyOf(t));
-      })
+    if (!this.accepting || !this.o.lease.holds()) return;
+    const mine = this.o.tasks.list().filter((t) => (t as Task).status?.assignment?.agent === this.o.agent && !this.running.has(keyOf(t))) as Task[];
+    const orphaned = mine.filter((t) => t.status?.phase === 'Running' && t.status.assignment?.claimedBy !== this.o.lease.identity && !this.recovering.has(keyOf(t)));
+    if (orphaned.length) this.track(this.handBackOrphans(orphaned));
+    const waiting = mine
+      .filter((t) => t.status?.phase === 'Assigned')
       .sort((a, b) => String(a.metadata.creationTimestamp).localeCompare(String(b.metadata.creationTimestamp)));
     for (const task of waiting) {
       if (this.running.size >= this.o.capacity()) break;
@@ -99,6 +124,7 @@ export class TaskRunner {
    */
   async shutdown(graceMs: number): Promise<void> {
     this.accepting = false;
+    await Promise.all([...this.recoveries]);
     const all = Promise.all([...this.running.values()].map((r) => r.done));
     const deadline = new AbortController();
     const finished = await Promise.race([all.then(() => true), this.o.clock.sleep(graceMs, deadline.signal).then(() => false)]);
@@ -108,6 +134,16 @@ export class TaskRunner {
       for (const r of this.running.values()) r.abort.abort();
       await all;
     }
+  }
+
+  /**
+   * Another process holds the Lease: stop everything and write nothing more (the
+   * successor hands the running attempts back).
+   */
+  abandon(): void {
+    this.accepting = false;
+    this.abandoned = true;
+    for (const r of this.running.values()) r.abort.abort();
   }
 
   private start(task: Task): void {
@@ -127,7 +163,13 @@ export class TaskRunner {
 
   private async run(task: Task, attempt: number, signal: AbortSignal): Promise<void> {
     const log = this.o.logger.child({ task: keyOf(task), attempt });
-    const claimed = await this.write(task, attempt, 'Assigned', (s) => ({ ...s, phase: 'Running', startedAt: this.stamp() }));
+    const identity = this.o.lease.identity;
+    const claimed = await this.write(task, attempt, { phase: 'Assigned' }, (s) => ({
+      ...s,
+      phase: 'Running',
+      startedAt: this.stamp(),
+      ...(s.assignment ? { assignment: { ...s.assignment, claimedBy: identity } } : {}),
+    }));
     if (!claimed) {
       log.info('not claimed: the task moved on before this runner got to it');
       return;
@@ -148,21 +190,13 @@ export class TaskRunner {
     );
     const now = this.stamp();
     const handBack = result.outcome === 'Cancelled';
-    const written = await this.write(claimed, attempt, 'Running', (s) => {
-      const history = [
-        ...(s.history ?? []),
-        { agent: this.o.agent, outcome: handBack ? 'Lost' : result.outcome, reason: result.reason.slice(0, 1024), time: now },
-      ].slice(-HISTORY_LIMIT);
-      if (handBack) {
-        // Back to the queue: the task controller assigns it again, with the next attempt.
-        const { assignment: _a, ...rest } = s;
-        return { ...rest, phase: 'Pending', history };
-      }
+    const written = await this.write(claimed, attempt, { phase: 'Running', claimedBy: identity }, (s) => {
+      if (handBack) return handedBack(s, { agent: this.o.agent, outcome: 'Lost', reason: result.reason.slice(0, 1024), time: now });
       return {
         ...s,
         phase: result.outcome === 'Succeeded' ? 'Succeeded' : 'Failed',
         result: { output: truncateOutput(result.output), ...(result.exitCode !== undefined ? { exitCode: result.exitCode } : {}) },
-        history,
+        history: [...(s.history ?? []), { agent: this.o.agent, outcome: result.outcome, reason: result.reason.slice(0, 1024), time: now }].slice(-HISTORY_LIMIT),
       };
     });
     if (!written) {
@@ -171,6 +205,41 @@ export class TaskRunner {
     }
     log.info({ outcome: result.outcome, reason: result.reason }, handBack ? 'handed back' : 'finished');
     if (!handBack) this.o.onFinished(result);
+  }
+
+  /**
+   * Hands back Running attempts this process did not claim: their runner died with them.
+   * First the Lease is read from the API server: a process that was frozen and lost the
+   * Lease meanwhile must not take its successor's attempts away.
+   */
+  private async handBackOrphans(tasks: Task[]): Promise<void> {
+    const keys = tasks.map(keyOf);
+    for (const key of keys) this.recovering.add(key);
+    try {
+      if (!(await this.o.lease.confirm())) {
+        this.o.logger.warn('not handing back an earlier runner’s tasks: this process no longer holds the lease');
+        return;
+      }
+      for (const task of tasks) {
+        const s = task.status ?? {};
+        const attempt = s.assignment?.attempt ?? 0;
+        const claimedBy = s.assignment?.claimedBy;
+        const reason = `the runner restarted: attempt ${attempt} was claimed by ${claimedBy ?? 'an earlier runner process'}, this runner is ${this.o.lease.identity}`;
+        const written = await this.write(task, attempt, { phase: 'Running', claimedBy }, (st) =>
+          handedBack(st, { agent: this.o.agent, outcome: 'Lost', reason, time: this.stamp() }),
+        );
+        if (written) this.o.logger.info({ task: keyOf(task), attempt, claimedBy }, 'handed back an attempt of an earlier runner process');
+      }
+    } catch (err) {
+      this.o.logger.warn({ err: messageOf(err) }, 'could not hand back an earlier runner’s tasks; retrying on the next event');
+    } finally {
+      for (const key of keys) this.recovering.delete(key);
+    }
+  }
+
+  private track(work: Promise<void>): void {
+    this.recoveries.add(work);
+    void work.finally(() => this.recoveries.delete(work));
   }
 
   private stamp(): string {
@@ -198,7 +267,12 @@ export class TaskRunner {
     for (const [key, run] of this.running) {
       const task = this.o.tasks.get(key) as Task | undefined;
       const s = task?.status;
-      const held = task && !task.spec?.cancel && s?.assignment?.agent === this.o.agent && s.assignment.attempt === run.attempt && (s.phase === 'Assigned' || s.phase === 'Running');
+      const held =
+        task &&
+        !task.spec?.cancel &&
+        s?.assignment?.agent === this.o.agent &&
+        s.assignment.attempt === run.attempt &&
+        (s.phase === 'Assigned' || (s.phase === 'Running' && s.assignment.claimedBy === this.o.lease.identity));
       if (!held && !run.abort.signal.aborted) {
         this.o.logger.info({ task: key, attempt: run.attempt }, 'stopping: the task was cancelled, deleted or reassigned');
         run.abort.abort();
@@ -208,14 +282,17 @@ export class TaskRunner {
 
   /**
    * Writes the status `update` computes, if the task is still this agent's `attempt` in
-   * phase `expected`. Returns the written task, or undefined when fenced out.
+   * the expected phase (and, Running, claimed by the expected process). Returns the
+   * written task, or undefined when fenced out.
    */
-  private async write(task: Task, attempt: number, expected: string, update: (s: TaskStatus) => TaskStatus): Promise<Task | undefined> {
+  private async write(task: Task, attempt: number, expected: Expected, update: (s: TaskStatus) => TaskStatus): Promise<Task | undefined> {
     let current = task;
     const path = objectPath(Tasks, current.metadata.namespace, current.metadata.name ?? '');
     for (let tries = 0; tries < 10; tries++) {
+      if (this.abandoned) return undefined;
       const s = current.status ?? {};
-      if (s.phase !== expected || s.assignment?.agent !== this.o.agent || s.assignment.attempt !== attempt) return undefined;
+      if (s.phase !== expected.phase || s.assignment?.agent !== this.o.agent || s.assignment.attempt !== attempt) return undefined;
+      if (expected.phase === 'Running' && s.assignment.claimedBy !== expected.claimedBy) return undefined;
       try {
         return await this.o.client.request<Task>('PUT', `${path}/status`, { body: { ...current, status: update(s) } });
       } catch (err) {
@@ -225,4 +302,23 @@ export class TaskRunner {
     }
     throw new Error(`task ${keyOf(task)}: status kept conflicting`);
   }
+}
+
+/**
+ * Back to the queue with the attempt in history as Lost (not counted against retries);
+ * the task controller assigns it again, with the next attempt.
+ */
+function handedBack(s: TaskStatus, entry: HistoryEntry): TaskStatus {
+  const { assignment: _a, ...rest } = s;
+  const conditions = ((s.conditions ?? []) as { type: string }[]).filter((c) => c.type !== 'Scheduled');
+  return {
+    ...rest,
+    phase: 'Pending',
+    queuedAt: entry.time,
+    history: [...(s.history ?? []), entry].slice(-HISTORY_LIMIT),
+    conditions: [
+      ...conditions,
+      { type: 'Scheduled', status: 'False', reason: 'HandedBack', message: `handed back by agent ${entry.agent}: ${entry.reason ?? entry.outcome}`, lastTransitionTime: entry.time },
+    ],
+  };
 }

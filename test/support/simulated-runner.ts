@@ -7,7 +7,7 @@ import type { RestClient } from '../../operator/src/runtime/rest/client.ts';
 import type { KubeObject } from '../../operator/src/runtime/rest/object.ts';
 import { resourceOfKind } from '../../operator/src/runtime/rest/resource.ts';
 import type { ExecutionResult, TaskInput } from '../../runner/executors/executor.ts';
-import { Heartbeat } from '../../runner/heartbeat.ts';
+import { Heartbeat, newRunnerIdentity } from '../../runner/heartbeat.ts';
 import { recordOutcome } from '../../runner/outcomes.ts';
 import { TaskRunner } from '../../runner/task-runner.ts';
 
@@ -46,10 +46,22 @@ export interface SimulatedRunner {
 export function startSimulatedRunner(o: SimulatedRunnerOptions): SimulatedRunner {
   const stop = new AbortController();
   const tasks = new Informer<KubeObject>({ client: o.client, resource: Tasks, namespace: o.namespace, labelSelector: `${AGENT_LABEL}=${o.agent}`, logger: o.logger });
+  // Without heartbeats (an agent created asleep) the Lease is never held: no work is taken.
+  const heartbeat = new Heartbeat({
+    client: o.client,
+    namespace: o.namespace,
+    agent: o.agent,
+    agentUid: o.agentUid,
+    identity: newRunnerIdentity(o.agent),
+    ...(o.heartbeat ?? { intervalMs: 10_000, timeoutMs: 30_000 }),
+    clock: systemClock,
+    logger: o.logger,
+  });
   const runner = new TaskRunner({
     client: o.client,
     tasks,
     agent: o.agent,
+    lease: heartbeat,
     executor: {
       name: 'command',
       execute: (task, signal) => {
@@ -64,13 +76,16 @@ export function startSimulatedRunner(o: SimulatedRunnerOptions): SimulatedRunner
     clock: systemClock,
     logger: o.logger,
   });
-  const heartbeat = o.heartbeat
-    ? new Heartbeat({ client: o.client, namespace: o.namespace, agent: o.agent, agentUid: o.agentUid, ...o.heartbeat, clock: systemClock, logger: o.logger })
-    : undefined;
   void tasks.run(stop.signal);
-  void heartbeat?.run(stop.signal);
-  void tasks.waitForSync(stop.signal).then(() => {
+  if (o.heartbeat) {
+    // A runner whose Lease was taken stops, as runner/main.ts does.
+    heartbeat.run(stop.signal).catch(() => {
+      runner.abandon();
+      stop.abort();
+    });
+  }
+  void Promise.all([tasks.waitForSync(stop.signal), heartbeat.acquired()]).then(() => {
     runner.poke();
   });
-  return { runner, heartbeat, stop };
+  return { runner, heartbeat: o.heartbeat ? heartbeat : undefined, stop };
 }

@@ -176,6 +176,9 @@ export const agentStatus = z
         restarts: nonNegative(Number.MAX_SAFE_INTEGER)
           .optional()
           .describe('Restarts and failed starts since the agent was last Ready; drives the restart backoff.'),
+        startedAt: timestamp
+          .optional()
+          .describe('When the workload’s process last started; a task attempt started before it is handed back.'),
       })
       .optional()
       .describe('The workload that runs the agent now.'),

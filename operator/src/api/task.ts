@@ -73,6 +73,13 @@ export const taskStatus = z
         agent: dnsLabel('assignment.agent').describe('The Agent running this attempt.'),
         attempt: z.int().min(1).max(1000).describe('The attempt number; the runner may only write the attempt it holds.'),
         assignedAt: timestamp.describe('When the task was assigned.'),
+        claimedBy: z
+          .string()
+          .max(253)
+          .optional()
+          .describe(
+            'The runner process that started this attempt (its heartbeat Lease holder identity, <agent>_<boot id>); an attempt claimed by an earlier process of the agent is handed back.',
+          ),
       })
       .optional()
       .describe('The current assignment; also the label agents.orchestrator.dev/agent.'),

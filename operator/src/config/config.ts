@@ -201,6 +201,13 @@ export const settings = [
     description: 'Docker engine for Agents of runtime docker that do not name one in spec.runtime.docker.host.',
   },
   {
+    key: 'dockerRequestTimeoutSeconds',
+    flag: 'docker-request-timeout',
+    env: 'AO_DOCKER_REQUEST_TIMEOUT',
+    schema: seconds(1, 600).default(30),
+    description: 'Seconds a Docker engine may stay silent on a request before it counts as unreachable (an engine that hangs must not hold a reconcile forever).',
+  },
+  {
     key: 'dockerNetwork',
     flag: 'docker-network',
     env: 'AO_DOCKER_NETWORK',

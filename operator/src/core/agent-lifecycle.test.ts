@@ -72,13 +72,21 @@ describe('decideAgent details', () => {
     expect(decideAgent(obs({ heartbeatAt: undefined })).healthy).toMatchObject({ status: 'Unknown' });
   });
 
-  it('hands tasks back when the heartbeat expires or the workload dies, not before', () => {
-    expect(decideAgent(obs({ activeTasks: 1, heartbeatAt: stale })).handBackTasks).toBe(true);
-    expect(decideAgent(obs({ activeTasks: 1, heartbeatAt: undefined, workload: { phase: 'Exited', finishedAt: NOW } })).handBackTasks).toBe(true);
-    expect(decideAgent(obs({ activeTasks: 1 })).handBackTasks).toBe(false);
-    expect(decideAgent(obs({ activeTasks: 0, heartbeatAt: stale })).handBackTasks).toBe(false);
-    // Just started and no heartbeat yet: nothing was ever confirmed, nothing to take back.
-    expect(decideAgent(obs({ activeTasks: 1, heartbeatAt: undefined })).handBackTasks).toBe(false);
+  it('keeps serving on its heartbeat when the runtime cannot be looked at, and counts no restart', () => {
+    const unreachable = { reason: 'RuntimeUnavailable', message: 'the Docker engine at tcp://127.0.0.1:2375 cannot be reached: connect ECONNREFUSED', observing: true };
+    const d = decideAgent(obs({ workload: undefined, runtimeError: unreachable, restarts: 2, activeTasks: 1 }));
+    expect([d.phase, d.ready.status, d.ready.reason, d.action.type, d.restarts]).toEqual(['Busy', 'True', 'RuntimeUnavailable', 'none', 2]);
+    expect(d.ready.message).toBe(
+      'serving on its heartbeat, but the Docker engine at tcp://127.0.0.1:2375 cannot be reached: connect ECONNREFUSED: the workload is not watched or restarted until the runtime answers',
+    );
+    // The same look later says the same thing: no status write per heartbeat.
+    expect(decideAgent(obs({ now: NOW + 7_000, heartbeatAt: NOW + 6_000, workload: undefined, runtimeError: unreachable, restarts: 2, activeTasks: 1 })).ready).toEqual(d.ready);
+    // Without a fresh heartbeat nothing vouches for the workload: Failed, with backoff.
+    const lost = decideAgent(obs({ heartbeatAt: stale, workload: undefined, runtimeError: unreachable, restarts: 2 }));
+    expect([lost.phase, lost.ready.reason, lost.restarts]).toEqual(['Failed', 'RuntimeUnavailable', 3]);
+    // A failure to act on a workload that was seen (a restart that cannot pull) is no reason to serve.
+    const acting = decideAgent(obs({ workload: { phase: 'Exited', finishedAt: NOW - 60_000 }, runtimeError: { reason: 'ImageNotFound', message: 'no image' } }));
+    expect(acting.phase).toBe('Failed');
   });
 
   it('surfaces the exit reason and the wait in a crash loop', () => {
@@ -138,7 +146,7 @@ const observationArb: fc.Arbitrary<AgentObservation> = fc.record({
   drainGraceMs: fc.integer({ min: 0, max: 300_000 }),
   restarts: fc.integer({ min: 0, max: 20 }),
   startupGraceMs: fc.integer({ min: 1_000, max: 120_000 }),
-  runtimeError: fc.option(fc.record({ reason: fc.constantFrom('ImageNotFound', 'RuntimeUnavailable'), message: fc.string() }), { nil: undefined }),
+  runtimeError: fc.option(fc.record({ reason: fc.constantFrom('ImageNotFound', 'RuntimeUnavailable'), message: fc.string(), observing: fc.boolean() }), { nil: undefined }),
 });
 
 describe('decideAgent invariants', () => {
@@ -184,12 +192,11 @@ describe('decideAgent invariants', () => {
     );
   });
 
-  it('requeues only forward in time, and hands back only tasks it has', () => {
+  it('requeues only forward in time, with a CamelCase reason', () => {
     fc.assert(
       fc.property(observationArb, (o) => {
         const d = decideAgent(o);
         if (d.requeueAfterMs !== undefined) expect(d.requeueAfterMs).toBeGreaterThan(0);
-        if (d.handBackTasks) expect(o.activeTasks).toBeGreaterThan(0);
         expect(d.ready.reason).toMatch(/^[A-Z][A-Za-z]*$/);
       }),
     );

@@ -24,8 +24,11 @@ export interface AgentObservation {
   specHash: string;
   /** undefined: the Agent has no workload. */
   workload: WorkloadObservation | undefined;
-  /** A failure of the runtime this reconcile (image missing, engine unreachable). */
-  runtimeError?: { reason: string; message: string } | undefined;
+  /**
+   * A failure of the runtime this reconcile (image missing, engine unreachable);
+   * `observing`: the workload could not even be looked at, so whether it runs is unknown.
+   */
+  runtimeError?: { reason: string; message: string; observing?: boolean } | undefined;
   /** The heartbeat Lease's last renewal; undefined when there is no Lease or it was released. */
   heartbeatAt?: number | undefined;
   heartbeatTimeoutMs: number;
@@ -68,12 +71,10 @@ export interface AgentDecision {
   restarts: number;
   /** When to look again if nothing else happens first (heartbeat expiry, backoff end). */
   requeueAfterMs?: number;
-  /**
-   * The Agent can no longer be trusted with its tasks (heartbeat expired, or the
-   * workload is gone while tasks are assigned): the task controller hands them back.
-   */
-  handBackTasks: boolean;
 }
+
+/** The Ready reason of an agent that serves while its runtime cannot be reached. */
+export const RUNTIME_UNAVAILABLE = 'RuntimeUnavailable';
 
 const RESTART_BACKOFF_BASE_MS = 10_000;
 const RESTART_BACKOFF_MAX_MS = 300_000;
@@ -103,9 +104,7 @@ export function decideAgent(o: AgentObservation): AgentDecision {
   const heartbeatAge = o.heartbeatAt === undefined ? undefined : o.now - o.heartbeatAt;
   const fresh = heartbeatAge !== undefined && heartbeatAge <= o.heartbeatTimeoutMs;
   const healthy = healthOf(o, heartbeatAge, fresh);
-  const workloadLost = o.workload === undefined || o.workload.phase === 'Exited';
-  const handBackTasks = o.activeTasks > 0 && !fresh && (heartbeatAge !== undefined || workloadLost);
-  const base = { healthy, handBackTasks, restarts: o.restarts };
+  const base = { healthy, restarts: o.restarts };
   const heartbeatExpiry = fresh ? o.heartbeatTimeoutMs - heartbeatAge + 1 : undefined;
 
   // Leaving: deletion, sleep, or a spec change that needs a new workload. Running tasks
@@ -165,6 +164,19 @@ export function decideAgent(o: AgentObservation): AgentDecision {
         action: { type: 'none' },
       };
     }
+  }
+
+  if (o.runtimeError?.observing && fresh) {
+    // The runtime cannot be asked, but the runner answers for itself: it keeps serving.
+    // Nothing is restarted or counted until the runtime answers again; the message names
+    // no countdown, so the status is written once, not on every heartbeat.
+    return {
+      ...base,
+      phase: o.activeTasks > 0 ? 'Busy' : 'Ready',
+      ready: cond('True', RUNTIME_UNAVAILABLE, `serving on its heartbeat, but ${o.runtimeError.message}: the workload is not watched or restarted until the runtime answers`),
+      action: { type: 'none' },
+      ...(heartbeatExpiry !== undefined ? { requeueAfterMs: heartbeatExpiry } : {}),
+    };
   }
 
   if (o.runtimeError) {

@@ -26,6 +26,7 @@ function obs(overrides: Partial<TaskObservation> = {}): TaskObservation {
 
 const assigned = { agent: 'a', attempt: 1, assignedAt: NOW - 10_000 };
 const healthy = { exists: true, healthy: true, leaving: false };
+const claimed = (by: string): TaskObservation['assignment'] => ({ ...assigned, claimedBy: by });
 
 describe('decideTask: every phase under every signal', () => {
   it.each([
@@ -44,6 +45,11 @@ describe('decideTask: every phase under every signal', () => {
     ['assigned, agent going to sleep', { phase: 'Assigned', attempts: 1, assignment: assigned, agent: { ...healthy, leaving: true } }, 'Pending', false, 'HandedBack'],
     ['running, agent draining: let it finish', { phase: 'Running', attempts: 1, assignment: assigned, startedAt: NOW - 1000, agent: { ...healthy, leaving: true } }, 'Running', false, undefined],
     ['running, heartbeat lost', { phase: 'Running', attempts: 1, assignment: assigned, startedAt: NOW - 1000, agent: { ...healthy, healthy: false } }, 'Pending', false, 'HandedBack'],
+    ['running, claimed by the runner that heartbeats now', { phase: 'Running', attempts: 1, assignment: claimed('a_1'), startedAt: NOW - 1000, agent: { ...healthy, holder: 'a_1', workloadStartedAt: NOW - 60_000 } }, 'Running', false, undefined],
+    ['running, claimed by an earlier runner process', { phase: 'Running', attempts: 1, assignment: claimed('a_1'), startedAt: NOW - 1000, agent: { ...healthy, holder: 'a_2' } }, 'Pending', false, 'HandedBack'],
+    ['running, claimed by a runner that records no identity, workload restarted since', { phase: 'Running', attempts: 1, assignment: assigned, startedAt: NOW - 30_000, agent: { ...healthy, holder: 'a', workloadStartedAt: NOW - 5_000 } }, 'Pending', false, 'HandedBack'],
+    ['running, workload restarted before the claim', { phase: 'Running', attempts: 1, assignment: claimed('a_2'), startedAt: NOW - 1000, agent: { ...healthy, holder: 'a_2', workloadStartedAt: NOW - 5_000 } }, 'Running', false, undefined],
+    ['assigned, runner restarted: the new one claims it', { phase: 'Assigned', attempts: 1, assignment: assigned, agent: { ...healthy, holder: 'a_2', workloadStartedAt: NOW - 1_000 } }, 'Assigned', false, undefined],
     ['running, within its timeout', { phase: 'Running', attempts: 1, assignment: assigned, startedAt: NOW - 1000, agent: healthy }, 'Running', false, undefined],
     ['running past timeout and grace', { phase: 'Running', attempts: 1, assignment: assigned, startedAt: NOW - 100_000, agent: healthy }, 'Failed', false, undefined],
     ['failed attempt, retries left', { phase: 'Failed', attempts: 1, assignment: assigned, history: failed(1) }, 'Pending', false, 'BackingOff'],
@@ -65,6 +71,14 @@ describe('decideTask details', () => {
     expect(d.append).toEqual({ agent: 'a', outcome: 'Lost', reason: 'agent a lost its heartbeat', time: iso(NOW) });
     expect(d.set).toEqual({ assignment: null, retryAt: NOW + 5_000, queuedAt: NOW + 5_000 });
     expect(d.requeueAfterMs).toBe(5_000);
+  });
+
+  it('names the restart that lost an attempt', () => {
+    const byRunner = decideTask(obs({ phase: 'Running', attempts: 1, assignment: claimed('a_1'), startedAt: NOW - 1000, agent: { ...healthy, holder: 'a_2' } }));
+    expect(byRunner.append?.reason).toBe("the runner of agent a restarted: attempt 1 was claimed by a_1, the agent's Lease is now held by a_2");
+    const byWorkload = decideTask(obs({ phase: 'Running', attempts: 1, assignment: assigned, startedAt: NOW - 30_000, agent: { ...healthy, workloadStartedAt: NOW - 5_000 } }));
+    expect(byWorkload.append?.reason).toBe(`the workload of agent a restarted at ${iso(NOW - 5_000)}, after attempt 1 started at ${iso(NOW - 30_000)}`);
+    expect(byWorkload.set).toEqual({ assignment: null, retryAt: NOW + 5_000, queuedAt: NOW + 5_000 });
   });
 
   it('retries with exponential backoff and gives up after retries.max failed attempts', () => {
@@ -153,6 +167,38 @@ const observationArb: fc.Arbitrary<TaskObservation> = fc
   }));
 
 describe('decideTask invariants', () => {
+  it('never hands back an attempt claimed by the runner that heartbeats now, after its workload started', () => {
+    // Whatever the millisecond parts, an attempt claimed at or after the workload's start
+    // by the current Lease holder is this life's: handing it back would run it twice.
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 0, max: 600_000 }),
+        fc.integer({ min: 0, max: 600_000 }),
+        fc.option(fc.constantFrom('a_1', 'a_2'), { nil: undefined }),
+        (workloadAgo, claimAfter, holder) => {
+          const workloadStartedAt = NOW - workloadAgo;
+          const startedAt = Math.min(NOW, workloadStartedAt + claimAfter);
+          const d = decideTask(
+            obs({ phase: 'Running', attempts: 1, assignment: { ...assigned, claimedBy: holder ?? 'a_1' }, startedAt, timeoutMs: 3_600_000, agent: { ...healthy, holder, workloadStartedAt } }),
+          );
+          expect(d.phase).toBe('Running');
+          expect(d.append).toBeUndefined();
+        },
+      ),
+    );
+  });
+
+  it('hands back every attempt claimed before the workload restarted, or by another runner process', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1_000, max: 600_000 }), fc.boolean(), (gap, byHolder) => {
+        const startedAt = NOW - 700_000;
+        const agent = byHolder ? { ...healthy, holder: 'a_2' } : { ...healthy, workloadStartedAt: startedAt + gap };
+        const d = decideTask(obs({ phase: 'Running', attempts: 1, assignment: claimed('a_1'), startedAt, timeoutMs: 3_600_000, agent }));
+        expect([d.phase, d.append?.outcome, d.set.assignment]).toEqual(['Pending', 'Lost', null]);
+      }),
+    );
+  });
+
   it('never leaves a finished task, and never routes one that is blocked, cancelled or backing off', () => {
     fc.assert(
       fc.property(observationArb, (o) => {

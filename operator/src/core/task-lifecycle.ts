@@ -24,6 +24,10 @@ export interface AssignedAgent {
   healthy: boolean;
   /** Asleep, draining or being deleted. */
   leaving: boolean;
+  /** Who holds the agent's heartbeat Lease now: one runner process (`<agent>_<boot id>`). */
+  holder?: string | undefined;
+  /** When the agent's workload (Pod container or Docker container) last started. */
+  workloadStartedAt?: number | undefined;
 }
 
 export interface TaskObservation {
@@ -31,7 +35,8 @@ export interface TaskObservation {
   phase: TaskPhase | undefined;
   cancel: boolean;
   attempts: number;
-  assignment?: { agent: string; attempt: number; assignedAt: number } | undefined;
+  /** `claimedBy`: the runner process that took the attempt from Assigned to Running. */
+  assignment?: { agent: string; attempt: number; assignedAt: number; claimedBy?: string | undefined } | undefined;
   startedAt?: number | undefined;
   retryAt?: number | undefined;
   completedAt?: number | undefined;
@@ -183,7 +188,9 @@ export function decideTask(o: TaskObservation): TaskDecision {
       ? `agent ${a.agent} lost its heartbeat`
       : agent.leaving && o.phase === 'Assigned'
         ? `agent ${a.agent} is going away before it started the task`
-        : undefined;
+        : o.phase === 'Running'
+          ? earlierLife(a, o.startedAt, agent)
+          : undefined;
   if (lostReason) {
     const retryAt = o.now + o.reassignDelayMs;
     return {
@@ -212,4 +219,24 @@ export function decideTask(o: TaskObservation): TaskDecision {
     return stay('Running', { requeueAfterMs: deadline - o.now });
   }
   return stay(o.phase);
+}
+
+const wholeSeconds = (ms: number): number => Math.floor(ms / 1000);
+
+/**
+ * A Running attempt that belongs to an earlier life of its agent: the runner process that
+ * claimed it is not the one heartbeating now, or the workload restarted after the claim.
+ * Nothing will ever finish such an attempt, though the agent looks healthy. An Assigned
+ * attempt is not judged here: nobody has started it, and the new runner claims it.
+ * Times compare in whole seconds, the precision both are written with, so an attempt
+ * claimed in the same second as a restart counts as claimed after it (never re-run).
+ */
+function earlierLife(a: NonNullable<TaskObservation['assignment']>, startedAt: number | undefined, agent: AssignedAgent): string | undefined {
+  if (a.claimedBy !== undefined && agent.holder !== undefined && agent.holder !== a.claimedBy) {
+    return `the runner of agent ${a.agent} restarted: attempt ${a.attempt} was claimed by ${a.claimedBy}, the agent's Lease is now held by ${agent.holder}`;
+  }
+  if (startedAt !== undefined && agent.workloadStartedAt !== undefined && wholeSeconds(agent.workloadStartedAt) > wholeSeconds(startedAt)) {
+    return `the workload of agent ${a.agent} restarted at ${iso(agent.workloadStartedAt)}, after attempt ${a.attempt} started at ${iso(startedAt)}`;
+  }
+  return undefined;
 }

@@ -6,7 +6,7 @@ import { systemClock } from '../../../operator/src/runtime/clock.ts';
 import { isNotFound } from '../../../operator/src/runtime/errors.ts';
 import type { KubeObject } from '../../../operator/src/runtime/rest/object.ts';
 import { Pods, collectionPath, objectPath, resourceOfKind } from '../../../operator/src/runtime/rest/resource.ts';
-import { Heartbeat } from '../../../runner/heartbeat.ts';
+import { Heartbeat, newRunnerIdentity } from '../../../runner/heartbeat.ts';
 import { installCrds } from '../../support/crds.ts';
 import { useNamespace } from '../../support/kube.ts';
 import { startOperator, type RunningOperator } from '../../support/operator.ts';
@@ -72,6 +72,7 @@ describe('Agents of runtime kubernetes', () => {
       namespace: ns.name,
       agent: agent.metadata.name ?? '',
       agentUid: agent.metadata.uid ?? '',
+      identity: newRunnerIdentity(agent.metadata.name ?? ''),
       intervalMs: 1000,
       timeoutMs: 3000,
       clock: systemClock,

@@ -1,12 +1,14 @@
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { AGENT_LABEL, API_VERSION } from '../../../operator/src/api/common.ts';
-import { taskKind } from '../../../operator/src/api/kinds.ts';
+import { agentKind, taskKind } from '../../../operator/src/api/kinds.ts';
+import { isAlreadyExists } from '../../../operator/src/runtime/errors.ts';
 import { Informer } from '../../../operator/src/runtime/cache/informer.ts';
 import { systemClock } from '../../../operator/src/runtime/clock.ts';
 import type { KubeObject } from '../../../operator/src/runtime/rest/object.ts';
 import { collectionPath, objectPath, resourceOfKind } from '../../../operator/src/runtime/rest/resource.ts';
 import { CommandExecutor } from '../../../runner/executors/command.ts';
 import type { ExecutionResult } from '../../../runner/executors/executor.ts';
+import { Heartbeat, LeaseTakenError, newRunnerIdentity } from '../../../runner/heartbeat.ts';
 import { TaskRunner } from '../../../runner/task-runner.ts';
 import { installCrds } from '../../support/crds.ts';
 import { useNamespace } from '../../support/kube.ts';
@@ -15,9 +17,16 @@ import { waitFor } from '../../support/wait.ts';
 
 const client = testClient();
 const Tasks = resourceOfKind(taskKind);
+const Agents = resourceOfKind(agentKind);
 
 type TaskObj = KubeObject & {
-  status?: { phase?: string; assignment?: { agent: string; attempt: number }; history?: { outcome: string; reason?: string }[]; result?: { output?: string } };
+  status?: {
+    phase?: string;
+    assignment?: { agent: string; attempt: number; claimedBy?: string };
+    history?: { outcome: string; reason?: string }[];
+    result?: { output?: string };
+    conditions?: { type: string; reason: string }[];
+  };
 };
 
 // The runner's task loop against the real API server: claims, fences, capacity, shutdown.
@@ -29,15 +38,51 @@ describe('the agent runner', () => {
     for (const s of stops.splice(0)) s.abort();
   });
 
-  async function runnerFor(agent: string, command: string[], capacity = 1): Promise<{ runner: TaskRunner; finished: ExecutionResult[] }> {
+  /** The Agent object the runner's Lease belongs to (no operator runs in this file). */
+  async function agentObject(name: string): Promise<KubeObject> {
+    return client
+      .request<KubeObject>('POST', collectionPath(Agents, ns.name), {
+        body: { apiVersion: API_VERSION, kind: 'Agent', metadata: { name }, spec: { capabilities: ['work'], runtime: { type: 'kubernetes', image: 'agent-orchestrator/runner:dev' } } },
+      })
+      .catch(async (err: unknown) => {
+        if (!isAlreadyExists(err)) throw err;
+        return client.request<KubeObject>('GET', objectPath(Agents, ns.name, name));
+      });
+  }
+
+  interface TestRunner {
+    runner: TaskRunner;
+    heartbeat: Heartbeat;
+    finished: ExecutionResult[];
+    /** Stops heartbeats and task events, writes and releases nothing: the process died. */
+    crash(): void;
+    /** Settles when the heartbeat loop ends: rejected with LeaseTakenError when superseded. */
+    beating: Promise<void>;
+  }
+
+  /** One runner process of `agent`: its own identity, its heartbeat, its task loop. */
+  async function runnerFor(agent: string, command: string[], capacity = 1): Promise<TestRunner> {
+    const owner = await agentObject(agent);
     const stop = new AbortController();
     stops.push(stop);
     const tasks = new Informer<KubeObject>({ client, resource: Tasks, namespace: ns.name, labelSelector: `${AGENT_LABEL}=${agent}`, logger: testLogger() });
+    const heartbeat = new Heartbeat({
+      client,
+      namespace: ns.name,
+      agent,
+      agentUid: owner.metadata.uid ?? '',
+      identity: newRunnerIdentity(agent),
+      intervalMs: 500,
+      timeoutMs: 5000,
+      clock: systemClock,
+      logger: testLogger(),
+    });
     const finished: ExecutionResult[] = [];
     const runner = new TaskRunner({
       client,
       tasks,
       agent,
+      lease: heartbeat,
       executor: new CommandExecutor({ command, env: { PATH: process.env.PATH ?? '' } }),
       capacity: () => capacity,
       onFinished: (r) => finished.push(r),
@@ -45,8 +90,21 @@ describe('the agent runner', () => {
       logger: testLogger(),
     });
     void tasks.run(stop.signal);
-    await tasks.waitForSync();
-    return { runner, finished };
+    const beating = heartbeat.run(stop.signal);
+    beating.catch(() => {
+      runner.abandon();
+    });
+    await Promise.all([tasks.waitForSync(), heartbeat.acquired()]);
+    runner.poke();
+    return {
+      runner,
+      heartbeat,
+      finished,
+      beating,
+      crash: () => {
+        stop.abort();
+      },
+    };
   }
 
   /** A Task assigned (by hand, as the task controller does) to `agent` for `attempt`. */
@@ -116,5 +174,88 @@ describe('the agent runner', () => {
     await assign('too-late', 'leaving');
     runner.poke();
     expect((await task('too-late')).status?.phase).toBe('Assigned');
+  });
+  it('after a restart, hands back the Running attempts of the dead process, claims what is Assigned, and the dead attempt writes nothing', async () => {
+    const dir = `/tmp/runner-restart-${Date.now()}`;
+    // Each task blocks until its release file exists, then prints who ran it.
+    const command = ['sh', '-c', `mkdir -p ${dir}; touch ${dir}/$TASK_NAME.$TASK_ATTEMPT.started; while [ ! -e ${dir}/$TASK_NAME.go ]; do sleep 0.05; done; echo "attempt $TASK_ATTEMPT"`];
+    const first = await runnerFor('phoenix', command, 2);
+    for (const n of ['r1', 'r2', 'r3']) await assign(n, 'phoenix');
+    const running = await waitFor('two tasks Running under the first process', async () => {
+      const all = await Promise.all(['r1', 'r2', 'r3'].map(task));
+      const r = all.filter((t) => t.status?.phase === 'Running');
+      return r.length === 2 ? r : undefined;
+    });
+    for (const t of running) expect(t.status?.assignment?.claimedBy).toBe(first.heartbeat.identity);
+    const [held1, held2] = running.map((t) => t.metadata.name ?? '');
+    const waitingName = ['r1', 'r2', 'r3'].find((n) => n !== held1 && n !== held2) ?? '';
+
+    first.crash();
+    const second = await runnerFor('phoenix', command, 2);
+    expect(second.heartbeat.identity).not.toBe(first.heartbeat.identity);
+
+    // The successor hands the dead process's attempts back, and claims the Assigned one.
+    for (const name of [held1, held2]) {
+      const back = await waitFor(`${name} handed back`, phaseOf(name ?? '', 'Pending'));
+      expect(back.status?.assignment).toBeUndefined();
+      expect(back.status?.history?.at(-1)?.outcome).toBe('Lost');
+      expect(back.status?.history?.at(-1)?.reason).toContain(`attempt 1 was claimed by ${first.heartbeat.identity}, this runner is ${second.heartbeat.identity}`);
+      expect(back.status?.conditions?.find((c) => c.type === 'Scheduled')?.reason).toBe('HandedBack');
+    }
+    const claimed = await waitFor(`${waitingName} claimed by the new process`, phaseOf(waitingName, 'Running'));
+    expect(claimed.status?.assignment?.claimedBy).toBe(second.heartbeat.identity);
+
+    // The task controller's part, by hand: attempt 2 for the same agent.
+    for (const name of [held1, held2]) {
+      const t = await task(name ?? '');
+      await client.request('PUT', `${objectPath(Tasks, ns.name, name ?? '')}/status`, {
+        body: { ...t, status: { ...t.status, phase: 'Assigned', assignment: { agent: 'phoenix', attempt: 2, assignedAt: '2026-11-26T00:02:00Z' } } },
+      });
+    }
+    const { writeFile } = await import('node:fs/promises');
+    for (const n of ['r1', 'r2', 'r3']) await writeFile(`${dir}/${n}.go`, '');
+    for (const name of [held1, held2]) {
+      const done = await waitFor(`${name} to succeed on attempt 2`, phaseOf(name ?? '', 'Succeeded'));
+      expect(done.status?.result?.output).toBe('attempt 2\n');
+      expect(done.status?.history?.map((h) => h.outcome)).toEqual(['Lost', 'Succeeded']);
+    }
+    await waitFor(`${waitingName} to succeed`, phaseOf(waitingName, 'Succeeded'));
+    // The dead process's commands ended too (released above), and it wrote nothing.
+    await waitFor('the dead process to be done', () => (first.runner.active() === 0 ? true : undefined));
+    expect(first.finished).toEqual([]);
+    for (const name of [held1, held2]) expect((await task(name ?? '')).status?.result?.output).toBe('attempt 2\n');
+  });
+
+  it('a process whose Lease another process took stops its work and writes nothing', async () => {
+    const dir = `/tmp/runner-superseded-${Date.now()}`;
+    const old = await runnerFor('twin', ['sh', '-c', `mkdir -p ${dir}; while [ ! -e ${dir}/go ]; do sleep 0.05; done; echo stale`]);
+    await assign('contested', 'twin');
+    const running = await waitFor('Running', phaseOf('contested', 'Running'));
+    expect(running.status?.assignment?.claimedBy).toBe(old.heartbeat.identity);
+    // Another process of the same agent takes the Lease (only its heartbeat runs here).
+    const owner = await agentObject('twin');
+    const successor = new Heartbeat({
+      client,
+      namespace: ns.name,
+      agent: 'twin',
+      agentUid: owner.metadata.uid ?? '',
+      identity: newRunnerIdentity('twin'),
+      intervalMs: 500,
+      timeoutMs: 5000,
+      clock: systemClock,
+      logger: testLogger(),
+    });
+    const stop = new AbortController();
+    stops.push(stop);
+    void successor.run(stop.signal).catch(() => undefined);
+    await successor.acquired();
+    await expect(old.beating).rejects.toBeInstanceOf(LeaseTakenError);
+    await waitFor('the old process to stop its task', () => (old.runner.active() === 0 ? true : undefined));
+    const after = await task('contested');
+    expect(after.status?.phase).toBe('Running');
+    expect(after.status?.assignment?.claimedBy).toBe(old.heartbeat.identity);
+    expect(after.status?.history ?? []).toEqual([]);
+    expect(old.heartbeat.holds()).toBe(false);
+    expect(await old.heartbeat.confirm()).toBe(false);
   });
 });

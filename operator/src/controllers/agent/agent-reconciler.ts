@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import { agent as agentSchema, type Agent, type AgentStatus } from '../../api/agent.ts';
 import { agentKind } from '../../api/kinds.ts';
 import type { Config } from '../../config/config.ts';
-import { decideAgent, type AgentDecision, type AgentObservation } from '../../core/agent-lifecycle.ts';
+import { RUNTIME_UNAVAILABLE, decideAgent, type AgentDecision, type AgentObservation } from '../../core/agent-lifecycle.ts';
 import type { SharedInformer } from '../../runtime/cache/informer-group.ts';
 import type { Clock } from '../../runtime/clock.ts';
 import type { ReconcileContext, ReconcileResult, Reconciler } from '../../runtime/controller.ts';
@@ -75,11 +75,11 @@ export class AgentReconciler implements Reconciler {
     const runtime = this.runtimeOf(agent);
     const now = this.d.clock.now();
     let workload: WorkloadStatus | undefined;
-    let runtimeError: { reason: string; message: string } | undefined;
+    let runtimeError: AgentObservation['runtimeError'];
     try {
       workload = await runtime.observe(ref, ctx.signal);
     } catch (err) {
-      runtimeError = runtimeErrorOf(err);
+      runtimeError = { ...runtimeErrorOf(err), observing: true };
     }
     const observation: AgentObservation = {
       now,
@@ -149,7 +149,7 @@ export class AgentReconciler implements Reconciler {
         break;
     }
 
-    agent = await this.writeStatus(cached, agent, decision, workload, ref, ctx);
+    agent = await this.writeStatus(cached, agent, decision, workload, runtimeError?.observing === true, ref, ctx);
     if (runtime.type === 'docker' && workload?.phase === 'Running') await this.d.docker.refreshCredentialsIfDue(ref, agent.spec.runtime.docker?.host);
     const requeue = decision.requeueAfterMs;
     const poll = runtime.type === 'docker' && workload ? DOCKER_POLL_MS : undefined;
@@ -202,6 +202,7 @@ export class AgentReconciler implements Reconciler {
     agent: Agent,
     decision: AgentDecision,
     workload: WorkloadStatus | undefined,
+    unobserved: boolean,
     ref: AgentRef,
     ctx: ReconcileContext,
   ): Promise<Agent> {
@@ -223,10 +224,22 @@ export class AgentReconciler implements Reconciler {
         activeTasks: this.activeTasks(ref),
         ...lastHeartbeat(current?.lastHeartbeatTime, heartbeatAt, agent.spec.heartbeat.timeoutSeconds * 500),
         ...(workload
-          ? { workload: { kind: workload.kind, name: workload.name, ...(workload.id ? { id: workload.id } : {}), restarts: decision.restarts } }
-          : decision.restarts
-            ? { workload: { kind: agent.spec.runtime.type === 'docker' ? 'Container' : 'Pod', name: '', restarts: decision.restarts } }
-            : {}),
+          ? {
+              workload: {
+                kind: workload.kind,
+                name: workload.name,
+                ...(workload.id ? { id: workload.id } : {}),
+                restarts: decision.restarts,
+                // The task controller hands back attempts that started before it.
+                ...(workload.startedAt !== undefined ? { startedAt: rfc3339(workload.startedAt) } : {}),
+              },
+            }
+          : unobserved && current?.workload
+            ? // The runtime did not answer: what was last seen of the workload still stands.
+              { workload: { ...current.workload, restarts: decision.restarts } }
+            : decision.restarts
+              ? { workload: { kind: agent.spec.runtime.type === 'docker' ? 'Container' : 'Pod', name: '', restarts: decision.restarts } }
+              : {}),
         ...(decision.drainingSince !== undefined ? { drainingSince: rfc3339(decision.drainingSince) } : {}),
         stats: current?.stats ?? { succeeded: 0, failed: 0, consecutiveFailures: 0 },
         ...(generation !== undefined ? { observedGeneration: generation } : {}),
@@ -237,6 +250,18 @@ export class AgentReconciler implements Reconciler {
       { current: cached, status: (obj) => statusOf(obj.status) },
       ctx.signal,
     );
+    const previousReady = agent.status?.conditions?.find((c) => c.type === 'Ready')?.reason;
+    if (previous === decision.phase && (previousReady === RUNTIME_UNAVAILABLE) !== (decision.ready.reason === RUNTIME_UNAVAILABLE)) {
+      // Serving all along, but the runtime went away or came back: once each way.
+      const lost = decision.ready.reason === RUNTIME_UNAVAILABLE;
+      void this.d.events.record(
+        cached,
+        lost ? 'Warning' : 'Normal',
+        lost ? RUNTIME_UNAVAILABLE : 'RuntimeAvailable',
+        'Reconcile',
+        lost ? decision.ready.message : `the runtime answers again: ${decision.ready.message}`,
+      );
+    }
     if (previous !== decision.phase) {
       const failing = decision.phase === 'Failed';
       void this.d.events.record(

@@ -50,7 +50,7 @@ export class DockerAgents {
     let runtime = this.runtimes.get(endpoint);
     if (!runtime) {
       runtime = new DockerRuntime({
-        docker: dockerClientFor(endpoint),
+        docker: dockerClientFor(endpoint, this.config.dockerRequestTimeoutSeconds * 1000),
         endpoint,
         network: this.config.dockerNetwork,
         pullPolicy: this.config.dockerPullPolicy,

@@ -5,13 +5,14 @@ import type { Clock } from '../../runtime/clock.ts';
 import { Controller } from '../../runtime/controller.ts';
 import type { Manager } from '../../runtime/manager.ts';
 import { keyOf, type KubeObject } from '../../runtime/rest/object.ts';
-import { resourceOfKind } from '../../runtime/rest/resource.ts';
+import { Leases, resourceOfKind } from '../../runtime/rest/resource.ts';
+import { AGENT_LABEL } from '../../api/common.ts';
 import { AGENTS_BY_CAPABILITY, TASKS_BY_AGENT, TASKS_BY_NAMESPACE, agentsByCapability, tasksByAgent, tasksByNamespace } from '../indexes.ts';
 import { CircuitReconciler } from './circuit-reconciler.ts';
 import { taskMetrics } from './metrics.ts';
 import { Policies } from './policies.ts';
 import { Router } from './router.ts';
-import { availabilityChanged, taskSpec, taskStatus } from './snapshot.ts';
+import { availabilityChanged, holderChanged, taskSpec, taskStatus } from './snapshot.ts';
 import { TASKS_BY_DEPENDENCY, TaskReconciler } from './task-reconciler.ts';
 
 export interface TaskControllerOptions {
@@ -30,6 +31,8 @@ export function registerTaskController(manager: Manager, o: TaskControllerOption
     },
   });
   const agents = manager.informer<KubeObject>(resourceOfKind(agentKind), { indexers: { [AGENTS_BY_CAPABILITY]: agentsByCapability } });
+  // Runners label their heartbeat Lease with their Agent (the agent controller shares this cache).
+  const leases = manager.informer<KubeObject>(Leases, { labelSelector: AGENT_LABEL });
   const policies = new Policies(manager.informer<KubeObject>(resourceOfKind(policyKind)), o.logger);
   const metrics = taskMetrics(manager.metrics.registry, tasks, agents);
   const router = new Router({ client: manager.client, reportingClient: manager.reportingClient, tasks, agents, policies, events: manager.events, metrics, clock: o.clock, logger: o.logger });
@@ -43,6 +46,8 @@ export function registerTaskController(manager: Manager, o: TaskControllerOption
     reconciler: new TaskReconciler({
       tasks,
       agents,
+      leases,
+      client: manager.client,
       policies,
       writer: manager.writer,
       events: manager.events,
@@ -67,6 +72,19 @@ export function registerTaskController(manager: Manager, o: TaskControllerOption
         .filter((t) => ['Assigned', 'Running'].includes(String(taskStatus(t).phase)))
         .map(keyOf),
     { updates: availabilityChanged },
+  );
+  // A new runner process took an agent's Lease: the attempts its predecessor left Running are looked at.
+  lifecycle.watch(
+    leases,
+    (lease) => {
+      const agent = lease.metadata.labels?.[AGENT_LABEL];
+      if (!agent) return [];
+      return tasks
+        .byIndex(TASKS_BY_AGENT, `${lease.metadata.namespace ?? ''}/${agent}`)
+        .filter((t) => taskStatus(t).phase === 'Running')
+        .map(keyOf);
+    },
+    { updates: holderChanged },
   );
   manager.add(lifecycle);
 

@@ -118,9 +118,16 @@ export function agentInfo(agent: KubeObject, load: AgentLoad | undefined, extra:
   };
 }
 
+/** A Lease changed hands: another runner process (or none) heartbeats for the agent. */
+export function holderChanged(oldLease: KubeObject, newLease: KubeObject): boolean {
+  const holder = (l: KubeObject): unknown => (l.spec as { holderIdentity?: string } | undefined)?.holderIdentity;
+  return holder(oldLease) !== holder(newLease);
+}
+
 /**
  * An agent update that can change what happens to its tasks: health, phase, desired state,
- * deletion. Outcome counters (stats), written after every task, are not among them.
+ * deletion, a restart of its workload. Outcome counters (stats), written after every
+ * task, are not among them.
  */
 export function availabilityChanged(oldAgent: KubeObject, newAgent: KubeObject): boolean {
   const phase = (o: KubeObject): unknown => (o.status as { phase?: string } | undefined)?.phase;
@@ -129,6 +136,9 @@ export function availabilityChanged(oldAgent: KubeObject, newAgent: KubeObject):
     phase(oldAgent) !== phase(newAgent) ||
     desired(oldAgent) !== desired(newAgent) ||
     oldAgent.metadata.deletionTimestamp !== newAgent.metadata.deletionTimestamp ||
-    conditionOf(oldAgent, 'Healthy')?.status !== conditionOf(newAgent, 'Healthy')?.status
+    conditionOf(oldAgent, 'Healthy')?.status !== conditionOf(newAgent, 'Healthy')?.status ||
+    workloadStart(oldAgent) !== workloadStart(newAgent)
   );
 }
+
+const workloadStart = (a: KubeObject): unknown => (a.status as { workload?: { startedAt?: string } } | undefined)?.workload?.startedAt;

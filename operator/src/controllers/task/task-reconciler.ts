@@ -8,7 +8,9 @@ import type { Clock } from '../../runtime/clock.ts';
 import type { ReconcileContext, ReconcileResult, Reconciler } from '../../runtime/controller.ts';
 import type { EventRecorder } from '../../runtime/events.ts';
 import type { KubeObject } from '../../runtime/rest/object.ts';
-import { resourceOfKind } from '../../runtime/rest/resource.ts';
+import { Leases, objectPath, resourceOfKind } from '../../runtime/rest/resource.ts';
+import type { RestClient } from '../../runtime/rest/client.ts';
+import { isNotFound } from '../../runtime/errors.ts';
 import type { Writer } from '../../runtime/writer.ts';
 import { rfc3339, setCondition } from '../conditions.ts';
 import type { TaskMetrics } from './metrics.ts';
@@ -22,6 +24,10 @@ export const TASKS_BY_DEPENDENCY = 'dependency';
 export interface TaskReconcilerDeps {
   tasks: SharedInformer<KubeObject>;
   agents: SharedInformer<KubeObject>;
+  /** The agents' heartbeat Leases (`agent-<name>`): who holds one is the agent's runner process now. */
+  leases: SharedInformer<KubeObject>;
+  /** Reads a Lease from the API server when the cache may lag behind the Task. */
+  client: RestClient;
   policies: Policies;
   writer: Writer;
   events: EventRecorder;
@@ -67,9 +73,16 @@ export class TaskReconciler implements Reconciler {
     };
     const now = this.d.clock.now();
     const assignment = status.assignment
-      ? { agent: status.assignment.agent, attempt: status.assignment.attempt, assignedAt: Date.parse(status.assignment.assignedAt) }
+      ? {
+          agent: status.assignment.agent,
+          attempt: status.assignment.attempt,
+          assignedAt: Date.parse(status.assignment.assignedAt),
+          claimedBy: status.assignment.claimedBy,
+        }
       : undefined;
     const agent = assignment ? this.d.agents.get(`${namespace}/${assignment.agent}`) : undefined;
+    const holder = assignment && status.phase === 'Running' ? await this.leaseHolder(namespace, assignment.agent, assignment.claimedBy, ctx.signal) : undefined;
+    const workloadStartedAt = (agent?.status as { workload?: { startedAt?: string } } | undefined)?.workload?.startedAt;
     const decision = decideTask({
       now,
       phase: status.phase,
@@ -91,6 +104,8 @@ export class TaskReconciler implements Reconciler {
             exists: agent !== undefined && agent.metadata.deletionTimestamp === undefined,
             healthy: conditionOf(agent, 'Healthy')?.status === 'True',
             leaving: isLeaving(agent),
+            holder,
+            workloadStartedAt: workloadStartedAt ? Date.parse(workloadStartedAt) : undefined,
           }
         : undefined,
     });
@@ -104,6 +119,23 @@ export class TaskReconciler implements Reconciler {
     if (decision.routable || decision.event?.kind === 'handBack') this.d.onRoutable();
     if (decision.event) this.observe(task, decision, now);
     return decision.requeueAfterMs !== undefined ? { requeueAfter: decision.requeueAfterMs } : undefined;
+  }
+
+  /**
+   * Who holds the agent's heartbeat Lease. The Lease cache may lag behind the Task cache
+   * (separate watches): a runner takes the Lease before it claims anything, so when the
+   * cached holder is not the process that claimed the attempt, the API server is asked.
+   * A released or missing Lease has no holder (the heartbeat check covers it).
+   */
+  private async leaseHolder(namespace: string, agent: string, claimedBy: string | undefined, signal: AbortSignal): Promise<string | undefined> {
+    const cached = holderOf(this.d.leases.get(`${namespace}/agent-${agent}`));
+    if (cached === undefined || claimedBy === undefined || cached === claimedBy) return cached;
+    try {
+      return holderOf(await this.d.client.request<KubeObject>('GET', objectPath(Leases, namespace, `agent-${agent}`), { signal }));
+    } catch (err) {
+      if (isNotFound(err)) return undefined;
+      throw err;
+    }
   }
 
   /** The task's dependencies, judged from the cache (and the namespace's policy for "failed for good"). */
@@ -169,6 +201,10 @@ export class TaskReconciler implements Reconciler {
       this.d.metrics.endToEndSeconds.observe({ outcome: decision.phase }, Math.max(0, now - created) / 1000);
     }
   }
+}
+
+function holderOf(lease: KubeObject | undefined): string | undefined {
+  return (lease?.spec as { holderIdentity?: string } | undefined)?.holderIdentity || undefined;
 }
 
 function isLeaving(agent: KubeObject | undefined): boolean {
