@@ -45,6 +45,7 @@ describe('parseConfig', () => {
       dockerHost: 'unix:///var/run/docker.sock',
       dockerNetwork: 'host',
       dockerPullPolicy: 'IfNotPresent',
+      dockerRequestTimeoutSeconds: 30,
     });
   });
 

@@ -150,7 +150,7 @@ const observationArb: fc.Arbitrary<AgentObservation> = fc.record({
 });
 
 describe('decideAgent invariants', () => {
-  it('is Ready (or Busy) exactly when the workload runs the current spec and the heartbeat is fresh', () => {
+  it('is Ready (or Busy) exactly when the heartbeat is fresh and the workload runs the current spec, or cannot be looked at', () => {
     fc.assert(
       fc.property(observationArb, (o) => {
         const d = decideAgent(o);
@@ -158,7 +158,8 @@ describe('decideAgent invariants', () => {
         const serving = d.phase === 'Ready' || d.phase === 'Busy';
         expect(d.ready.status === 'True').toBe(serving);
         if (serving) {
-          expect(o.workload?.phase).toBe('Running');
+          if (o.runtimeError?.observing && !o.workload) expect(d.ready.reason).toBe('RuntimeUnavailable');
+          else expect(o.workload?.phase).toBe('Running');
           expect(fresh).toBe(true);
           expect(o.deleting || o.desiredState === 'Sleeping').toBe(false);
         }

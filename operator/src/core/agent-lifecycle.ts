@@ -166,7 +166,7 @@ export function decideAgent(o: AgentObservation): AgentDecision {
     }
   }
 
-  if (o.runtimeError?.observing && fresh) {
+  if (o.runtimeError?.observing && !o.workload && fresh) {
     // The runtime cannot be asked, but the runner answers for itself: it keeps serving.
     // Nothing is restarted or counted until the runtime answers again; the message names
     // no countdown, so the status is written once, not on every heartbeat.

@@ -13,6 +13,7 @@ import { installCrds } from '../../support/crds.ts';
 import { agentClient } from '../../support/identities.ts';
 import { serviceAccountKubeconfig, useNamespace } from '../../support/kube.ts';
 import { startOperator, type RunningOperator } from '../../support/operator.ts';
+import { OperatorProcess } from '../../support/operator-process.ts';
 import { RunnerProcess } from '../../support/runner-process.ts';
 import { testClient, testLogger } from '../../support/runtime.ts';
 import { waitFor } from '../../support/wait.ts';
@@ -163,6 +164,8 @@ describe('a runner that restarts while it holds tasks', () => {
     const held = await waitFor('two tasks Running under the first process', running(names, 2));
     const heldNames = held.map((t) => t.metadata.name ?? '').sort();
     for (const t of held) expect(t.status?.assignment).toMatchObject({ agent: 'phoenix', attempt: 1, claimedBy: firstIdentity });
+    // Claimed first, then started: kill it only once both commands run.
+    await waitFor('both commands to have started', async () => ((await startsOf(dir).catch(() => [])).length === 2 ? true : undefined));
 
     const sampleName = heldNames[0] ?? '';
     const timeline = new Timeline();
@@ -299,8 +302,10 @@ describe('a runner that restarts while it holds tasks', () => {
     const beat = new AbortController();
     heartbeats.push(beat);
     void sameHolder.run(beat.signal).catch(() => undefined);
-    // What the kubelet reports of a container restarted in place.
-    const restartedAt = new Date(Date.parse(claimed?.status?.startedAt ?? '') + 2000).toISOString().replace(/\.\d{3}Z$/, 'Z');
+    // What the kubelet reports of a container restarted in place, a second or more after the claim.
+    const claimedAt = Date.parse(claimed?.status?.startedAt ?? '');
+    await waitFor('the clock to pass the second of the claim', () => (Date.now() >= claimedAt + 1000 ? true : undefined));
+    const restartedAt = new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
     const pod = await client.request<KubeObject>('GET', objectPath(Pods, ns.name, 'agent-rebooted'));
     const statuses = (pod.status as { containerStatuses: Record<string, unknown>[] }).containerStatuses;
     await client.request('PUT', `${objectPath(Pods, ns.name, 'agent-rebooted')}/status`, {
@@ -341,3 +346,98 @@ describe('a runner that restarts while it holds tasks', () => {
     expect(done.status?.history?.map((h) => h.outcome)).toEqual(['Lost', 'Succeeded']);
   });
 });
+
+// The demo's failure as reported: runners and the operator killed while tasks run.
+describe('a runner and the operator killed together mid-work', () => {
+  beforeAll(installCrds);
+  const ns = useNamespace('restart-all-');
+  const processes: (RunnerProcess | OperatorProcess)[] = [];
+  afterAll(async () => {
+    await Promise.all(processes.splice(0).map((p) => p.stop()));
+  });
+  const operatorProcess = (): OperatorProcess => {
+    const op = new OperatorProcess({ AO_WATCH_NAMESPACES: ns.name, AO_LEADER_ELECT: 'false', AO_TASK_REASSIGN_DELAY: '1' });
+    processes.push(op);
+    return op;
+  };
+
+  it('loses nothing and runs nothing twice', async () => {
+    operatorProcess();
+    await client.request('POST', collectionPath(Agents, ns.name), {
+      body: {
+        apiVersion: API_VERSION,
+        kind: 'Agent',
+        metadata: { name: 'hydra' },
+        spec: { capabilities: ['hydra'], runtime: { type: 'kubernetes', image: 'agent-orchestrator/runner:dev' }, maxConcurrentTasks: 2, heartbeat: HEARTBEAT },
+      },
+    });
+    await waitFor('the Pod of hydra to run', async () => {
+      const pod = await client.request<KubeObject>('GET', objectPath(Pods, ns.name, 'agent-hydra')).catch(() => undefined);
+      return (pod?.status as { phase?: string } | undefined)?.phase === 'Running' ? true : undefined;
+    });
+    const dir = await mkdtemp(path.join(tmpdir(), 'hydra-'));
+    const env = {
+      AGENT_NAME: 'hydra',
+      AGENT_NAMESPACE: ns.name,
+      KUBECONFIG: await serviceAccountKubeconfig(ns.name, 'agent-hydra'),
+      RUNNER_COMMAND: `echo "$TASK_NAME $TASK_ATTEMPT" >> ${dir}/started; while [ ! -e ${dir}/gate ]; do sleep 0.05; done; echo "$TASK_NAME: attempt $TASK_ATTEMPT"`,
+    };
+    const runner = (): RunnerProcess => {
+      const r = new RunnerProcess(env);
+      processes.push(r);
+      return r;
+    };
+    runner();
+    const names = Array.from({ length: 8 }, (_, i) => `h${i}`);
+    for (const name of names) {
+      await client.request('POST', collectionPath(Tasks, ns.name), {
+        body: { apiVersion: API_VERSION, kind: 'Task', metadata: { name }, spec: { requiredCapabilities: ['hydra'], timeoutSeconds: 3600 } },
+      });
+    }
+    await waitFor('two tasks Running, their commands started', async () => {
+      const r = (await Promise.all(names.map(async (n) => client.request<TaskObj>('GET', objectPath(Tasks, ns.name, n))))).filter((t) => t.status?.phase === 'Running');
+      const started = await readFile(path.join(dir, 'started'), 'utf8').catch(() => '');
+      return r.length === 2 && started.trim().split('\n').length === 2 ? r : undefined;
+    });
+
+    for (const p of processes.splice(0)) p.kill('SIGKILL');
+    const operator = operatorProcess();
+    runner();
+    await waitFor(
+      'the lost attempts handed back',
+      async () => {
+        const all = await Promise.all(names.map(async (n) => client.request<TaskObj>('GET', objectPath(Tasks, ns.name, n))));
+        return all.filter((t) => t.status?.history?.some((h) => h.outcome === 'Lost')).length === 2 ? true : undefined;
+      },
+      { timeoutMs: RECOVERY_BOUND_MS },
+    );
+    await writeFile(path.join(dir, 'gate'), '');
+    // The operator dies once more while the queue drains.
+    await waitFor('some tasks done', async () => {
+      const all = await Promise.all(names.map(async (n) => client.request<TaskObj>('GET', objectPath(Tasks, ns.name, n))));
+      return all.some((t) => t.status?.phase === 'Succeeded') ? true : undefined;
+    });
+    operator.kill('SIGKILL');
+    await operator.exited;
+    operatorProcess();
+    const done = await waitFor(
+      'every task to succeed',
+      async () => {
+        const all = await Promise.all(names.map(async (n) => client.request<TaskObj>('GET', objectPath(Tasks, ns.name, n))));
+        return all.every((t) => t.status?.phase === 'Succeeded') ? all : undefined;
+      },
+      { timeoutMs: RECOVERY_BOUND_MS },
+    );
+    const starts = (await readFile(path.join(dir, 'started'), 'utf8')).trim().split('\n');
+    for (const t of done) {
+      const name = t.metadata.name ?? '';
+      const outcomes = t.status?.history?.map((h) => h.outcome) ?? [];
+      expect(outcomes.filter((o) => o === 'Succeeded'), name).toHaveLength(1);
+      expect(outcomes.filter((o) => o !== 'Lost' && o !== 'Succeeded'), name).toEqual([]);
+      // One start per attempt: nothing ran twice within one attempt, and the last attempt's result stands.
+      expect(starts.filter((l) => l.startsWith(`${name} `)), name).toHaveLength(outcomes.length);
+      expect(t.status?.result?.output, name).toBe(`${name}: attempt ${outcomes.length}\n`);
+    }
+  });
+});
+
