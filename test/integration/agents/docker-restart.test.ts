@@ -148,7 +148,11 @@ describe('Agents of runtime docker under restarts and outages', () => {
     const endpoint = await proxy.open();
     await createAgent('steady', { docker: { host: endpoint } });
     await waitFor('the agent Ready', async () => ((await agent('steady')).status?.phase === 'Ready' ? true : undefined), { timeoutMs: 90_000 });
-    const seen = (await events('steady')).length;
+    // Events are written after the status: count from the one that says it became Ready.
+    const seen = await waitFor('the Ready Event', async () => {
+      const all = await events('steady');
+      return all.some((e) => e.reason === 'Ready') ? all.length : undefined;
+    });
     const newEvents = async (): Promise<string[]> => (await events('steady')).slice(seen).map((e) => `${e.type ?? ''} ${e.reason ?? ''}`);
     const ready = (a: AgentObj): Condition | undefined => a.status?.conditions?.find((c) => c.type === 'Ready');
     const readyReason = (reason: string, message = /./) => async (): Promise<AgentObj | undefined> => {

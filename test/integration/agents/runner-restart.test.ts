@@ -15,7 +15,7 @@ import { serviceAccountKubeconfig, useNamespace } from '../../support/kube.ts';
 import { startOperator, type RunningOperator } from '../../support/operator.ts';
 import { OperatorProcess } from '../../support/operator-process.ts';
 import { RunnerProcess } from '../../support/runner-process.ts';
-import { testClient, testLogger } from '../../support/runtime.ts';
+import { metricValue, testClient, testLogger } from '../../support/runtime.ts';
 import { waitFor } from '../../support/wait.ts';
 
 const client = testClient();
@@ -216,6 +216,10 @@ describe('a runner that restarts while it holds tasks', () => {
       // The result is the live attempt's: the dead one never wrote (its process died with the runner).
       expect(t.status?.result?.output).toBe(`${name}: attempt ${lost ? 2 : 1}, runner life 2\n`);
     }
+    // Counted once each, whoever wrote them.
+    const lostMetric = async (): Promise<number> =>
+      operator ? metricValue(operator.manager.metrics, 'agent_orchestrator_task_attempts_lost_total', { namespace: ns.name }) : 0;
+    expect(await waitFor('the lost attempts counted', async () => ((await lostMetric()) >= 2 ? lostMetric() : undefined))).toBe(2);
     // Each lost task started twice (once per life), every other task once.
     const starts = await startsOf(dir);
     for (const name of names) {

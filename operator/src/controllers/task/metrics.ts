@@ -10,6 +10,9 @@ export interface TaskMetrics {
   retries: Counter<'namespace'>;
 }
 
+type HistoryEnd = { agent?: string; outcome?: string; time?: string } | undefined;
+const lastAttempt = (t: KubeObject): HistoryEnd => (t.status as { history?: HistoryEnd[] } | undefined)?.history?.at(-1);
+
 const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600];
 
 /** Task metrics; the gauges are computed from the caches when Prometheus scrapes. */
@@ -41,6 +44,23 @@ export function taskMetrics(registry: Registry, tasks: SharedInformer<KubeObject
         const state = circuitOf(a);
         this.set({ namespace: a.metadata.namespace ?? '', agent: a.metadata.name ?? '' }, state === 'open' ? 2 : state === 'half-open' ? 1 : 0);
       }
+    },
+  });
+  // Lost attempts are written by the operator and by runners (a restarted runner hands
+  // back its predecessor's): counted from the watch, so both are seen.
+  const lost = new Counter({
+    name: 'agent_orchestrator_task_attempts_lost_total',
+    help: 'Attempts handed back because their agent or its runner process went away (history outcome Lost)',
+    labelNames: ['namespace'],
+    registers,
+  });
+  tasks.addHandler({
+    onUpdate: (old, current) => {
+      const before = lastAttempt(old);
+      const after = lastAttempt(current);
+      if (after?.outcome !== 'Lost') return;
+      if (before && before.outcome === after.outcome && before.time === after.time && before.agent === after.agent) return;
+      lost.inc({ namespace: current.metadata.namespace ?? '' });
     },
   });
   return {
