@@ -17,6 +17,8 @@ import { Agents, Tasks } from './resources.ts';
 import { recordOutcome } from './outcomes.ts';
 import { TaskRunner } from './task-runner.ts';
 
+const RESYNC_MS = 30_000;
+
 // The agent runner: heartbeat, task watch, execution, results. One per agent workload.
 async function main(): Promise<void> {
   const config = loadRunnerConfig();
@@ -35,7 +37,9 @@ async function main(): Promise<void> {
     fieldSelector: `metadata.name=${config.agent}`,
     logger,
   });
-  const tasks = new Informer<KubeObject>({ client, resource: Tasks, namespace: config.namespace, labelSelector: `${AGENT_LABEL}=${config.agent}`, logger });
+  // The resync looks again without an event: a hand-back that failed, or work after an
+  // API outage during which this process could not prove it held the Lease.
+  const tasks = new Informer<KubeObject>({ client, resource: Tasks, namespace: config.namespace, labelSelector: `${AGENT_LABEL}=${config.agent}`, resyncMs: RESYNC_MS, logger });
   const current = (): Agent => agentSchema.safeParse(agentInformer.get(`${config.namespace}/${config.agent}`)).data ?? agent;
   const heartbeat = new Heartbeat({
     client,
