@@ -151,6 +151,46 @@ describe('a runner that restarts while it holds tasks', () => {
     const r = (await tasks(names)).filter((t) => t.status?.phase === 'Running' && t.status.assignment?.claimedBy);
     return r.length === count ? r : undefined;
   };
+  /**
+   * A runner process that only heartbeats (under the agent's own identity) and hands
+   * nothing back: it keeps the agent healthy, so only the operator's rules can act.
+   */
+  async function holdLease(agent: string, uid: string, identity: string): Promise<AbortController> {
+    const heartbeat = new Heartbeat({
+      client: await agentClient(client, inject('kubeconfig'), ns.name, agent),
+      namespace: ns.name,
+      agent,
+      agentUid: uid,
+      identity,
+      intervalMs: 1000,
+      timeoutMs: 60_000,
+      clock: systemClock,
+      logger: testLogger(),
+    });
+    const beat = new AbortController();
+    heartbeats.push(beat);
+    void heartbeat.run(beat.signal).catch(() => undefined);
+    return beat;
+  }
+
+  const firstLost = (name: string) => async (): Promise<TaskObj | undefined> => {
+    const t = await task(name);
+    return t.status?.history?.some((h) => h.outcome === 'Lost') ? t : undefined;
+  };
+
+  /** The lease holder steps aside, a real runner takes over: the task ends after one lost attempt. */
+  async function finishWithNewRunner(beat: AbortController, env: Record<string, string>, dir: string, name: string): Promise<TaskObj> {
+    beat.abort();
+    await writeFile(path.join(dir, 'gate'), '');
+    startRunner(env, 2);
+    const done = await waitFor(`${name} to succeed`, async () => {
+      const t = await task(name);
+      return t.status?.phase === 'Succeeded' ? t : undefined;
+    }, { timeoutMs: RECOVERY_BOUND_MS });
+    expect(done.status?.history?.map((h) => h.outcome)).toEqual(['Lost', 'Succeeded']);
+    return done;
+  }
+
   const identityOf = async (runner: RunnerProcess): Promise<string> =>
     String((await runner.waitForLog('runner ready', (l) => l.msg === 'runner ready')).identity);
   const startsOf = async (dir: string): Promise<string[]> => (await readFile(path.join(dir, 'started'), 'utf8')).trim().split('\n').sort();
@@ -237,30 +277,9 @@ describe('a runner that restarts while it holds tasks', () => {
     await waitFor('s1 Running', running(['s1'], 1));
     first.kill('SIGKILL');
     await first.exited;
-    // A successor that took the Lease (under the agent's own identity) and did nothing
-    // else: it keeps the agent healthy, so only the holder's change says the attempt is lost.
-    const successor = new Heartbeat({
-      client: await agentClient(client, inject('kubeconfig'), ns.name, 'switched'),
-      namespace: ns.name,
-      agent: 'switched',
-      agentUid: uid,
-      identity: 'switched_successor',
-      intervalMs: 1000,
-      timeoutMs: 60_000,
-      clock: systemClock,
-      logger: testLogger(),
-    });
-    const beat = new AbortController();
-    heartbeats.push(beat);
-    void successor.run(beat.signal).catch(() => undefined);
-    const back = await waitFor(
-      'the operator to hand s1 back',
-      async () => {
-        const t = await task('s1');
-        return t.status?.history?.some((h) => h.outcome === 'Lost') ? t : undefined;
-      },
-      { timeoutMs: RECOVERY_BOUND_MS },
-    );
+    // A successor took the Lease and did nothing else: only the holder's change says the attempt is lost.
+    const beat = await holdLease('switched', uid, 'switched_successor');
+    const back = await waitFor('the operator to hand s1 back', firstLost('s1'), { timeoutMs: RECOVERY_BOUND_MS });
     expect(back.status?.history?.[0]?.reason).toBe(
       `the runner of agent switched restarted: attempt 1 was claimed by ${firstIdentity}, the agent's Lease is now held by switched_successor`,
     );
@@ -270,15 +289,7 @@ describe('a runner that restarts while it holds tasks', () => {
     });
     expect(event.note).toContain('the runner of agent switched restarted');
 
-    // A real runner then takes over and finishes it.
-    beat.abort();
-    await writeFile(path.join(dir, 'gate'), '');
-    startRunner(env, 2);
-    const done = await waitFor('s1 to succeed', async () => {
-      const t = await task('s1');
-      return t.status?.phase === 'Succeeded' ? t : undefined;
-    }, { timeoutMs: RECOVERY_BOUND_MS });
-    expect(done.status?.history?.map((h) => h.outcome)).toEqual(['Lost', 'Succeeded']);
+    const done = await finishWithNewRunner(beat, env, dir, 's1');
     expect(done.status?.result?.output).toBe('s1: attempt 2, runner life 2\n');
   });
 
@@ -292,20 +303,7 @@ describe('a runner that restarts while it holds tasks', () => {
     await first.exited;
     // A runner that keeps the same Lease holder and hands nothing back (an image from
     // before runner identities): only the container's restart tells the attempt is lost.
-    const sameHolder = new Heartbeat({
-      client: await agentClient(client, inject('kubeconfig'), ns.name, 'rebooted'),
-      namespace: ns.name,
-      agent: 'rebooted',
-      agentUid: uid,
-      identity: firstIdentity,
-      intervalMs: 1000,
-      timeoutMs: 60_000,
-      clock: systemClock,
-      logger: testLogger(),
-    });
-    const beat = new AbortController();
-    heartbeats.push(beat);
-    void sameHolder.run(beat.signal).catch(() => undefined);
+    const beat = await holdLease('rebooted', uid, firstIdentity);
     // What the kubelet reports of a container restarted in place, a second or more after the claim.
     const claimedAt = Date.parse(claimed?.status?.startedAt ?? '');
     await waitFor('the clock to pass the second of the claim', () => (Date.now() >= claimedAt + 1000 ? true : undefined));
@@ -326,28 +324,13 @@ describe('a runner that restarts while it holds tasks', () => {
         },
       },
     });
-    const back = await waitFor(
-      'the operator to hand p1 back',
-      async () => {
-        const t = await task('p1');
-        return t.status?.history?.some((h) => h.outcome === 'Lost') ? t : undefined;
-      },
-      { timeoutMs: RECOVERY_BOUND_MS },
-    );
+    const back = await waitFor('the operator to hand p1 back', firstLost('p1'), { timeoutMs: RECOVERY_BOUND_MS });
     expect(back.status?.history?.[0]?.reason).toBe(
       `the workload of agent rebooted restarted at ${restartedAt}, after attempt 1 started at ${claimed?.status?.startedAt ?? ''}`,
     );
     const agentObj = await client.request<KubeObject & { status?: { workload?: { startedAt?: string } } }>('GET', objectPath(Agents, ns.name, 'rebooted'));
     expect(agentObj.status?.workload?.startedAt).toBe(restartedAt);
-
-    beat.abort();
-    await writeFile(path.join(dir, 'gate'), '');
-    startRunner(env, 2);
-    const done = await waitFor('p1 to succeed', async () => {
-      const t = await task('p1');
-      return t.status?.phase === 'Succeeded' ? t : undefined;
-    }, { timeoutMs: RECOVERY_BOUND_MS });
-    expect(done.status?.history?.map((h) => h.outcome)).toEqual(['Lost', 'Succeeded']);
+    await finishWithNewRunner(beat, env, dir, 'p1');
   });
 });
 
