@@ -8,6 +8,8 @@ import { objectPath } from '../operator/src/runtime/rest/resource.ts';
 import { Tasks } from './resources.ts';
 import { truncateOutput, type ExecutionResult, type Executor } from './executors/executor.ts';
 import type { LeaseHold } from './heartbeat.ts';
+import type { Condition } from '../operator/src/api/common.ts';
+import { setCondition } from '../operator/src/controllers/conditions.ts';
 
 interface Assignment {
   agent: string;
@@ -196,7 +198,7 @@ export class TaskRunner {
         ...s,
         phase: result.outcome === 'Succeeded' ? 'Succeeded' : 'Failed',
         result: { output: truncateOutput(result.output), ...(result.exitCode !== undefined ? { exitCode: result.exitCode } : {}) },
-        history: [...(s.history ?? []), { agent: this.o.agent, outcome: result.outcome, reason: result.reason.slice(0, 1024), time: now }].slice(-HISTORY_LIMIT),
+        history: withEntry(s.history, { agent: this.o.agent, outcome: result.outcome, reason: result.reason.slice(0, 1024), time: now }),
       };
     });
     if (!written) {
@@ -310,15 +312,17 @@ export class TaskRunner {
  */
 function handedBack(s: TaskStatus, entry: HistoryEntry): TaskStatus {
   const { assignment: _a, ...rest } = s;
-  const conditions = ((s.conditions ?? []) as { type: string }[]).filter((c) => c.type !== 'Scheduled');
   return {
     ...rest,
     phase: 'Pending',
     queuedAt: entry.time,
-    history: [...(s.history ?? []), entry].slice(-HISTORY_LIMIT),
-    conditions: [
-      ...conditions,
-      { type: 'Scheduled', status: 'False', reason: 'HandedBack', message: `handed back by agent ${entry.agent}: ${entry.reason ?? entry.outcome}`, lastTransitionTime: entry.time },
-    ],
+    history: withEntry(s.history, entry),
+    conditions: setCondition(
+      s.conditions as Condition[] | undefined,
+      { type: 'Scheduled', status: 'False', reason: 'HandedBack', message: `handed back by agent ${entry.agent}: ${entry.reason ?? entry.outcome}` },
+      entry.time,
+    ),
   };
 }
+
+const withEntry = (history: readonly HistoryEntry[] | undefined, entry: HistoryEntry): HistoryEntry[] => [...(history ?? []), entry].slice(-HISTORY_LIMIT);

@@ -118,10 +118,17 @@ export function agentInfo(agent: KubeObject, load: AgentLoad | undefined, extra:
   };
 }
 
+/** The runner process that holds an agent's heartbeat Lease; undefined when released or missing. */
+export const leaseHolder = (lease: KubeObject | undefined): string | undefined =>
+  (lease?.spec as { holderIdentity?: string } | undefined)?.holderIdentity || undefined;
+
+/** When the agent's workload last started, as the agent controller recorded it. */
+export const workloadStartedAt = (agent: KubeObject | undefined): string | undefined =>
+  (agent?.status as { workload?: { startedAt?: string } } | undefined)?.workload?.startedAt;
+
 /** A Lease changed hands: another runner process (or none) heartbeats for the agent. */
 export function holderChanged(oldLease: KubeObject, newLease: KubeObject): boolean {
-  const holder = (l: KubeObject): unknown => (l.spec as { holderIdentity?: string } | undefined)?.holderIdentity;
-  return holder(oldLease) !== holder(newLease);
+  return leaseHolder(oldLease) !== leaseHolder(newLease);
 }
 
 /**
@@ -137,8 +144,6 @@ export function availabilityChanged(oldAgent: KubeObject, newAgent: KubeObject):
     desired(oldAgent) !== desired(newAgent) ||
     oldAgent.metadata.deletionTimestamp !== newAgent.metadata.deletionTimestamp ||
     conditionOf(oldAgent, 'Healthy')?.status !== conditionOf(newAgent, 'Healthy')?.status ||
-    workloadStart(oldAgent) !== workloadStart(newAgent)
+    workloadStartedAt(oldAgent) !== workloadStartedAt(newAgent)
   );
 }
-
-const workloadStart = (a: KubeObject): unknown => (a.status as { workload?: { startedAt?: string } } | undefined)?.workload?.startedAt;

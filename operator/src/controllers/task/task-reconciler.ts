@@ -15,7 +15,7 @@ import type { Writer } from '../../runtime/writer.ts';
 import { rfc3339, setCondition } from '../conditions.ts';
 import type { TaskMetrics } from './metrics.ts';
 import type { Policies } from './policies.ts';
-import { taskSpec, taskStatus } from './snapshot.ts';
+import { leaseHolder, taskSpec, taskStatus, workloadStartedAt } from './snapshot.ts';
 import { TASKS_BY_NAMESPACE } from '../indexes.ts';
 
 const Tasks = resourceOfKind(taskKind);
@@ -82,7 +82,7 @@ export class TaskReconciler implements Reconciler {
       : undefined;
     const agent = assignment ? this.d.agents.get(`${namespace}/${assignment.agent}`) : undefined;
     const holder = assignment && status.phase === 'Running' ? await this.leaseHolder(namespace, assignment.agent, assignment.claimedBy, ctx.signal) : undefined;
-    const workloadStartedAt = (agent?.status as { workload?: { startedAt?: string } } | undefined)?.workload?.startedAt;
+    const workloadStart = workloadStartedAt(agent);
     const decision = decideTask({
       now,
       phase: status.phase,
@@ -105,7 +105,7 @@ export class TaskReconciler implements Reconciler {
             healthy: conditionOf(agent, 'Healthy')?.status === 'True',
             leaving: isLeaving(agent),
             holder,
-            workloadStartedAt: workloadStartedAt ? Date.parse(workloadStartedAt) : undefined,
+            workloadStartedAt: workloadStart ? Date.parse(workloadStart) : undefined,
           }
         : undefined,
     });
@@ -128,10 +128,10 @@ export class TaskReconciler implements Reconciler {
    * A released or missing Lease has no holder (the heartbeat check covers it).
    */
   private async leaseHolder(namespace: string, agent: string, claimedBy: string | undefined, signal: AbortSignal): Promise<string | undefined> {
-    const cached = holderOf(this.d.leases.get(`${namespace}/agent-${agent}`));
+    const cached = leaseHolder(this.d.leases.get(`${namespace}/agent-${agent}`));
     if (cached === undefined || claimedBy === undefined || cached === claimedBy) return cached;
     try {
-      return holderOf(await this.d.client.request<KubeObject>('GET', objectPath(Leases, namespace, `agent-${agent}`), { signal }));
+      return leaseHolder(await this.d.client.request<KubeObject>('GET', objectPath(Leases, namespace, `agent-${agent}`), { signal }));
     } catch (err) {
       if (isNotFound(err)) return undefined;
       throw err;
@@ -201,10 +201,6 @@ export class TaskReconciler implements Reconciler {
       this.d.metrics.endToEndSeconds.observe({ outcome: decision.phase }, Math.max(0, now - created) / 1000);
     }
   }
-}
-
-function holderOf(lease: KubeObject | undefined): string | undefined {
-  return (lease?.spec as { holderIdentity?: string } | undefined)?.holderIdentity || undefined;
 }
 
 function isLeaving(agent: KubeObject | undefined): boolean {
