@@ -82,7 +82,13 @@ describe('agents and tasks on the installed operator', () => {
     expect(started(summary)).toBeGreaterThanOrEqual(finished(review));
     // The conversation stays on the agent that holds it.
     expect(summary?.status?.history?.[0]?.agent).toBe(review?.status?.history?.[0]?.agent);
-    const agents = await client.request<ObjectList>('GET', collectionPath(Agents, ns.name));
-    expect(agents.items.filter((a) => (a.spec as { runtime: { type: string } }).runtime.type === 'kubernetes').map((a) => (a.status as { phase?: string }).phase)).toEqual(['Ready', 'Ready']);
+    // The agents go back to Ready once the controller has seen their last task end (a
+    // status write of its own, after the task's).
+    const phases = async (): Promise<(string | undefined)[]> =>
+      (await client.request<ObjectList>('GET', collectionPath(Agents, ns.name))).items
+        .filter((a) => (a.spec as { runtime: { type: string } }).runtime.type === 'kubernetes')
+        .map((a) => (a.status as { phase?: string }).phase);
+    await waitFor('both agents Ready again', async () => ((await phases()).every((p) => p === 'Ready') ? true : undefined));
+    expect(await phases()).toEqual(['Ready', 'Ready']);
   });
 });
