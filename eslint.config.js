@@ -2,6 +2,12 @@
 import eslint from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
+// Packages that do I/O or keep global state: the pure layers and plugins stay clear of them.
+const IO_PACKAGES = ['@kubernetes/client-node', 'dockerode', 'pino', 'prom-client', 'undici'].map((name) => ({
+  name,
+  message: 'This layer does no I/O: a host in controllers/ or runtime/ does it.',
+}));
+
 export default tseslint.config(
   { ignores: ['dist/', 'node_modules/', '.tools/', 'coverage/'] },
   eslint.configs.recommended,
@@ -42,6 +48,59 @@ export default tseslint.config(
     // Stub reconcilers and probes are async to match the interfaces they stand in for.
     files: ['test/**', 'e2e/**', '**/*.test.ts'],
     rules: { '@typescript-eslint/require-await': 'off' },
+  },
+  // Layering (DESIGN.md section 3): core is pure and imports nothing above it, the
+  // framework knows no plugin, plugins see only the framework's public API and the api.
+  {
+    files: ['operator/src/core/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: IO_PACKAGES,
+          patterns: [
+            { regex: '^(\\.\\./)+(framework|controllers|runtime|runtimes|telemetry|config)/', message: 'core/ is pure: it imports nothing above it.' },
+            { regex: '^(\\.\\./)+(plugins|runner)/', message: 'core/ is pure: it imports nothing above it.' },
+            { regex: '^node:', message: 'core/ is pure: no I/O, no clock.' },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    files: ['operator/src/framework/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: IO_PACKAGES,
+          patterns: [
+            { regex: '^(\\.\\./)+plugins/', message: 'The framework knows no plugin by name: main.ts builds the registry and hands it in.' },
+            { regex: '^\\.\\./(controllers|runtime|runtimes|telemetry|config)/', message: 'The framework is pure: hosts in controllers/ call it.' },
+            { regex: '^node:', message: 'The framework is pure: no I/O.' },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    files: ['plugins/*/**/*.ts', 'examples/plugins/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: IO_PACKAGES,
+          patterns: [
+            {
+              regex: '^(\\.\\./)+operator/src/(?!framework/(index|testing)\\.ts$|api/)',
+              message: 'A plugin imports only the framework’s public API (framework/index.ts, framework/testing.ts in tests) and the api types.',
+            },
+            { regex: '^\\.\\./(?!\\.\\.)[^/]+/', message: 'A plugin does not import another plugin: share through the framework.' },
+            { regex: '^node:', message: 'A plugin does no I/O of its own: it returns decisions and intents that a host carries out.' },
+          ],
+        },
+      ],
+    },
   },
   { files: ['**/*.js'], extends: [tseslint.configs.disableTypeChecked] },
 );

@@ -10,6 +10,8 @@ import { pino } from 'pino';
 import { API_VERSION } from '../operator/src/api/common.ts';
 import { agentKind, taskKind } from '../operator/src/api/kinds.ts';
 import { parseConfig } from '../operator/src/config/config.ts';
+import { builtinRegistry } from '../operator/src/builtin-registry.ts';
+import { pluginsOf } from '../operator/src/controllers/plugins/host.ts';
 import { registerTaskController } from '../operator/src/controllers/task/register.ts';
 import { Informer } from '../operator/src/runtime/cache/informer.ts';
 import { systemClock } from '../operator/src/runtime/clock.ts';
@@ -87,7 +89,8 @@ async function main(): Promise<void> {
       AO_KUBE_API_BURST: String(Number(values.qps) * 2),
     });
     const manager = new Manager({ config, kubeConfig: kc, logger: silent, metrics: createMetrics({ processMetrics: false }) });
-    registerTaskController(manager, { config, logger: silent, clock: systemClock });
+    const plugins = pluginsOf(builtinRegistry(), manager.metrics.registry, config.pluginTimeBudgetMs);
+    registerTaskController(manager, { config, logger: silent, clock: systemClock, plugins });
     const stop = new AbortController();
     const exit = manager.run(stop.signal);
     while (!manager.ready().ok) await new Promise((resolve) => setTimeout(resolve, 50));

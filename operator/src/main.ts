@@ -2,7 +2,9 @@ import { KubeConfig } from '@kubernetes/client-node';
 import { ConfigError, loadConfig } from './config/config.ts';
 import { registerAgentController } from './controllers/agent/register.ts';
 import { registerPolicyController } from './controllers/policy/register.ts';
+import { pluginsOf } from './controllers/plugins/host.ts';
 import { registerTaskController } from './controllers/task/register.ts';
+import { builtinRegistry } from './builtin-registry.ts';
 import { systemClock } from './runtime/clock.ts';
 import { Manager } from './runtime/manager.ts';
 import { createLogger } from './telemetry/logger.ts';
@@ -19,9 +21,10 @@ async function main(): Promise<number> {
   );
 
   const manager = new Manager({ config, kubeConfig, logger });
+  const plugins = pluginsOf(builtinRegistry(), manager.metrics.registry, config.pluginTimeBudgetMs);
   registerAgentController(manager, { config, kubeConfig, logger, clock: systemClock });
-  registerTaskController(manager, { config, logger, clock: systemClock });
-  registerPolicyController(manager, { logger, clock: systemClock });
+  registerTaskController(manager, { config, logger, clock: systemClock, plugins });
+  registerPolicyController(manager, { logger, clock: systemClock, plugins });
 
   const stop = new AbortController();
   const onSignal = (signal: NodeJS.Signals): void => {

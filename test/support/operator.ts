@@ -1,6 +1,8 @@
 import { parseConfig } from '../../operator/src/config/config.ts';
 import { registerAgentController } from '../../operator/src/controllers/agent/register.ts';
 import { registerPolicyController } from '../../operator/src/controllers/policy/register.ts';
+import { builtinRegistry } from '../../operator/src/builtin-registry.ts';
+import { pluginsOf } from '../../operator/src/controllers/plugins/host.ts';
 import { registerTaskController } from '../../operator/src/controllers/task/register.ts';
 import { systemClock } from '../../operator/src/runtime/clock.ts';
 import { Manager } from '../../operator/src/runtime/manager.ts';
@@ -30,9 +32,10 @@ export async function startOperator(namespace: string, env: Record<string, strin
   const logger = testLogger();
   const kubeConfig = adminKubeConfig();
   const manager = new Manager({ config, kubeConfig, logger, metrics: testMetrics() });
+  const plugins = pluginsOf(builtinRegistry(), manager.metrics.registry, config.pluginTimeBudgetMs);
   registerAgentController(manager, { config, kubeConfig, logger, clock: systemClock });
-  registerTaskController(manager, { config, logger, clock: systemClock });
-  registerPolicyController(manager, { logger, clock: systemClock });
+  registerTaskController(manager, { config, logger, clock: systemClock, plugins });
+  registerPolicyController(manager, { logger, clock: systemClock, plugins });
   const stop = new AbortController();
   const exit = manager.run(stop.signal);
   await waitFor('the operator to be ready', () => (manager.ready().ok ? true : undefined));

@@ -40,6 +40,7 @@ describe('parseConfig', () => {
       agentRemovalTimeoutSeconds: 120,
       agentWorkers: 4,
       taskWorkers: 8,
+      pluginTimeBudgetMs: 100,
       taskReassignDelaySeconds: 5,
       taskTimeoutGraceSeconds: 30,
       dockerHost: 'unix:///var/run/docker.sock',

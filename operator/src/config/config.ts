@@ -177,6 +177,13 @@ export const settings = [
     description: 'Tasks reconciled at once (lifecycle: dependencies, retries, hand-backs). Routing is one loop.',
   },
   {
+    key: 'pluginTimeBudgetMs',
+    flag: 'plugin-time-budget',
+    env: 'AO_PLUGIN_TIME_BUDGET',
+    schema: z.coerce.number().int().min(1).max(60000).default(100),
+    description: 'Milliseconds one plugin may spend on one task at one extension point (or on one lifecycle tick); past it, its answer is discarded and the policy reports PluginDegraded.',
+  },
+  {
     key: 'taskReassignDelaySeconds',
     flag: 'task-reassign-delay',
     env: 'AO_TASK_REASSIGN_DELAY',

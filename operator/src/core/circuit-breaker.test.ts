@@ -1,7 +1,6 @@
 import fc from 'fast-check';
-import { describe, expect, expectTypeOf, it } from 'vitest';
-import type { CircuitState as RoutingCircuitState } from '../framework/types.ts';
-import { decideCircuit, type CircuitDecision, type CircuitObservation, type CircuitState } from './circuit-breaker.ts';
+import { describe, expect, it } from 'vitest';
+import { decideCircuit, type CircuitDecision, type CircuitObservation } from './circuit-breaker.ts';
 
 const NOW = 1_000_000_000_000;
 const COOLDOWN = 60_000;
@@ -65,10 +64,6 @@ describe('decideCircuit details', () => {
     expect(decideCircuit(obs({ previous: halfOpen, consecutiveFailures: 3 })).condition.message).toBe(
       `cooldown ended at ${iso(halfOpen.since + COOLDOWN)}: one trial task is let through; a success closes the circuit, a failure opens it again`,
     );
-  });
-
-  it('speaks the same states as routing', () => {
-    expectTypeOf<CircuitState>().toEqualTypeOf<RoutingCircuitState>();
   });
 
   it('opens at now when the failure instant is unknown, and never in the future', () => {

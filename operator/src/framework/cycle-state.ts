@@ -1,4 +1,4 @@
-import type { AgentInfo, CycleState, TaskInfo } from './types.ts';
+import type { AgentInfo, CycleState, StateKey, TaskInfo } from './types.ts';
 
 /** The cycle's own view of CycleState: plugins read it, only the cycle reserves. */
 export interface CycleLedger extends CycleState {
@@ -6,6 +6,8 @@ export interface CycleLedger extends CycleState {
   reserve(task: TaskInfo, agent: AgentInfo): boolean;
   /** Undoes `reserve` exactly; false when the pair was not reserved. */
   unreserve(task: TaskInfo, agent: AgentInfo): boolean;
+  /** Clears the per-task data before the next task is routed. */
+  beginTask(): void;
 }
 
 /** mulberry32: tiny, fast and good enough to pick agents; not for anything secret. */
@@ -29,7 +31,7 @@ function bump(counts: Map<string, number>, key: string, by: number): void {
 export function createCycleLedger(now: number, seed: number): CycleLedger {
   // Only the growth within the cycle is stored; AgentInfo.active is the baseline.
   const added = new Map<string, number>();
-  const perNamespace = new Map<string, number>();
+  let scratch = new Map<string, unknown>();
   // A NUL cannot appear in a Kubernetes name, so the pair key is unambiguous.
   const pairs = new Set<string>();
   const random = seededRandom(seed);
@@ -37,21 +39,25 @@ export function createCycleLedger(now: number, seed: number): CycleLedger {
     now,
     load: (agent) => agent.active + (added.get(agent.key) ?? 0),
     assignedThisCycle: (agent) => added.get(agent.key) ?? 0,
-    assignedToNamespace: (namespace) => perNamespace.get(namespace) ?? 0,
     random,
+    read: <T>(key: StateKey<T>) => scratch.get(key.name) as T | undefined,
+    write(key, value) {
+      scratch.set(key.name, value);
+    },
+    beginTask() {
+      if (scratch.size > 0) scratch = new Map();
+    },
     reserve(task, agent) {
       const pair = `${task.key}\u0000${agent.key}`;
       if (pairs.has(pair)) return false;
       pairs.add(pair);
       bump(added, agent.key, 1);
-      bump(perNamespace, task.namespace, 1);
       return true;
     },
     unreserve(task, agent) {
       const pair = `${task.key}\u0000${agent.key}`;
       if (!pairs.delete(pair)) return false;
       bump(added, agent.key, -1);
-      bump(perNamespace, task.namespace, -1);
       return true;
     },
   };

@@ -1,21 +1,26 @@
 import { createCycleLedger, type CycleLedger } from './cycle-state.ts';
-import { pendingStatus } from './pending-status.ts';
-import { createTaskQueue } from './task-queue.ts';
-import type { AgentInfo, Assignment, CycleResult, FilterResult, PendingStatus, RoutingPlugin, Snapshot, TaskInfo } from './types.ts';
+import { FAILED, Guard, type GuardOptions } from './guard.ts';
+import { pendingStatus, taskWideStatus } from './pending-status.ts';
+import { passes, success, unresolvable, type Status } from './status.ts';
+import type { AgentIndex, AgentInfo, Assignment, CycleResult, PendingStatus, RoutingPlugin, Snapshot, TaskInfo } from './types.ts';
+
+export interface NamedPlugin {
+  readonly name: string;
+  readonly plugin: RoutingPlugin;
+}
 
 /** Which plugins run at each extension point, like a kube-scheduler profile. */
 export interface Profile {
-  /** Its queueSort orders the queue; ties fall back to the task key. */
-  queueSort: RoutingPlugin;
+  /** Orders the queue; ties (and no queue sort) fall back to the task key. */
+  readonly queueSort?: NamedPlugin | undefined;
+  readonly preFilters: readonly NamedPlugin[];
   /** Run in this order; the first to reject an agent names the reason. */
-  filters: RoutingPlugin[];
-  scorers: { plugin: RoutingPlugin; weight: number }[];
-  reservers?: RoutingPlugin[];
-  /** Namespaces take turns, the least served in this cycle first. */
-  fairShare: boolean;
+  readonly filters: readonly NamedPlugin[];
+  readonly postFilters: readonly NamedPlugin[];
+  readonly scorers: readonly (NamedPlugin & { readonly weight: number })[];
+  readonly reservers: readonly NamedPlugin[];
+  readonly permits: readonly NamedPlugin[];
 }
-
-const OK: FilterResult = { ok: true };
 
 function compareKeys(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
@@ -24,59 +29,145 @@ function compareKeys(a: string, b: string): number {
 /**
  * One scheduling cycle over a snapshot: every task is either assigned or pending with
  * the reasons why. Pure: the same snapshot, seed and profile give the same result, and
- * the order of tasks and agents in the snapshot does not matter.
+ * the order of tasks and agents in the snapshot does not matter. A plugin that throws or
+ * runs past its budget fails only the task it was judging (see guard.ts).
  */
-export function runCycle(snapshot: Snapshot, profile: Profile): CycleResult {
+export function runCycle(snapshot: Snapshot, profile: Profile, options: GuardOptions = {}): CycleResult {
   const state = createCycleLedger(snapshot.now, snapshot.seed);
-  const agents = agentsByNamespace(snapshot.agents);
-  const queue = createTaskQueue(
-    uniqueByKey(snapshot.tasks),
-    (a, b) => (profile.queueSort.queueSort?.(a, b, snapshot.now) ?? 0) || compareKeys(a.key, b.key),
-    profile.fairShare,
-    state,
-  );
+  const guard = new Guard(options);
+  const indexes = indexByNamespace(snapshot.agents);
   const assignments: Assignment[] = [];
   const pending: PendingStatus[] = [];
-  for (let task = queue.next(); task !== undefined; task = queue.next()) {
-    const candidates = agents.get(task.namespace) ?? [];
-    const feasible: AgentInfo[] = [];
-    // A Map, not an object: a reason is free text and must not meet Object.prototype.
-    const reasons = new Map<string, number>();
-    for (const agent of candidates) {
-      const result = runFilters(profile.filters, task, agent, state);
-      if (result.ok) feasible.push(agent);
-      else reasons.set(result.reason, (reasons.get(result.reason) ?? 0) + 1);
-    }
-    const chosen = pick(task, feasible, profile.scorers, state);
-    if (chosen === undefined) {
-      pending.push(pendingStatus(task, candidates.length, Object.fromEntries(reasons), wakeable(task, candidates, profile.filters, state)));
-      continue;
-    }
-    if (state.reserve(task, chosen)) {
-      for (const plugin of profile.reservers ?? []) plugin.reserve?.(task, chosen, state);
-    }
-    assignments.push({ task, agent: chosen });
+  for (const task of sortQueue(uniqueByKey(snapshot.tasks), profile.queueSort, snapshot.now, guard)) {
+    state.beginTask();
+    const index = indexes.get(task.namespace) ?? EMPTY_INDEX;
+    const outcome = routeTask(task, index, profile, state, guard);
+    if ('agent' in outcome) assignments.push(outcome);
+    else pending.push(outcome);
   }
-  return { assignments, pending };
+  return { assignments, pending, failures: guard.failures };
 }
 
-function runFilters(filters: readonly RoutingPlugin[], task: TaskInfo, agent: AgentInfo, state: CycleLedger): FilterResult {
-  for (const plugin of filters) {
-    const result = plugin.filter?.(task, agent, state) ?? OK;
-    if (!result.ok) return result;
+function routeTask(task: TaskInfo, index: AgentIndex, profile: Profile, state: CycleLedger, guard: Guard): Assignment | PendingStatus {
+  const all = index.all;
+  const whole = (status: Status): PendingStatus => taskWideStatus(task, status, all.length);
+
+  // PreFilter: narrow the candidates, or rule the task out.
+  const skipped = new Set<string>();
+  const narrowedBy: NamedPlugin[] = [];
+  let allowed: ReadonlySet<string> | undefined;
+  for (const { name, plugin } of profile.preFilters) {
+    const r = guard.run(name, 'PreFilter', task, () => plugin.preFilter?.(task, index, state));
+    if (r === FAILED) return whole(guard.failed);
+    if (r?.status?.code === 'Skip') skipped.add(name);
+    else if (!passes(r?.status) && r?.status) return whole({ ...r.status, plugin: name });
+    if (r?.agents) {
+      narrowedBy.push({ name, plugin });
+      const narrowed = r.agents;
+      allowed = allowed === undefined ? narrowed : new Set([...allowed].filter((k) => narrowed.has(k)));
+    }
   }
-  return OK;
+
+  // Filter, one plugin at a time over the agents still in: the same first-rejection
+  // answer as agent by agent, with one timed call per plugin and task.
+  const statuses = new Map<string, Status>();
+  let remaining = allowed === undefined ? all : all.filter((a) => allowed.has(a.key));
+  for (const { name, plugin } of profile.filters) {
+    if (skipped.has(name) || remaining.length === 0) continue;
+    const r = guard.run(name, 'Filter', task, () => filterPass(name, plugin, task, remaining, state, statuses));
+    if (r === FAILED) return whole(guard.failed);
+    remaining = r;
+  }
+
+  if (remaining.length === 0) {
+    if (allowed !== undefined) judgeExcluded(task, all, allowed, narrowedBy, state, statuses);
+    const wake = new Set<string>();
+    const handle = { agents: all, runFilters: (t: TaskInfo, a: AgentInfo) => runFilters(profile, t, a, state) };
+    for (const { name, plugin } of profile.postFilters) {
+      const r = guard.run(name, 'PostFilter', task, () => plugin.postFilter?.(task, statuses, handle, state));
+      if (r !== FAILED) for (const key of r?.wake ?? []) wake.add(key);
+    }
+    return pendingStatus(task, statuses.values(), all.length, [...wake].sort());
+  }
+
+  const chosen = pick(task, remaining, profile.scorers, state, guard);
+  if (chosen === FAILED) return whole(guard.failed);
+  if (state.reserve(task, chosen)) {
+    for (const { name, plugin } of profile.reservers) {
+      if (guard.run(name, 'Reserve', task, () => plugin.reserve?.(task, chosen, state)) === FAILED) {
+        unreserve(profile, task, chosen, state, guard);
+        return whole(guard.failed);
+      }
+    }
+  }
+  for (const { name, plugin } of profile.permits) {
+    const r = guard.run(name, 'Permit', task, () => plugin.permit?.(task, chosen, state) ?? success);
+    if (r === FAILED || !passes(r)) {
+      unreserve(profile, task, chosen, state, guard);
+      return whole(r === FAILED ? guard.failed : { ...r, plugin: name });
+    }
+  }
+  return { task, agent: chosen };
 }
 
-/**
- * Sleeping agents that would pass every filter once awake. Judging a woken copy, rather
- * than skipping one named filter, keeps the cycle free of plugin names and leaves out
- * agents that waking would not help (leaving, circuit open).
- */
-function wakeable(task: TaskInfo, agents: readonly AgentInfo[], filters: readonly RoutingPlugin[], state: CycleLedger): string[] {
-  return agents
-    .filter((a) => a.sleeping && runFilters(filters, task, { ...a, sleeping: false, ready: true }, state).ok)
-    .map((a) => a.key);
+function filterPass(
+  name: string,
+  plugin: RoutingPlugin,
+  task: TaskInfo,
+  agents: readonly AgentInfo[],
+  state: CycleLedger,
+  statuses: Map<string, Status>,
+): AgentInfo[] {
+  const passed: AgentInfo[] = [];
+  for (const agent of agents) {
+    const s = plugin.filter?.(task, agent, state);
+    if (passes(s)) passed.push(agent);
+    else if (s) statuses.set(agent.key, { ...s, plugin: name });
+  }
+  return passed;
+}
+
+/** Agents a PreFilter left out get the reason from that plugin's own Filter, for the message. */
+function judgeExcluded(
+  task: TaskInfo,
+  all: readonly AgentInfo[],
+  allowed: ReadonlySet<string>,
+  narrowedBy: readonly NamedPlugin[],
+  state: CycleLedger,
+  statuses: Map<string, Status>,
+): void {
+  for (const agent of all) {
+    if (allowed.has(agent.key)) continue;
+    let status: Status = unresolvable('left out by PreFilter');
+    for (const { name, plugin } of narrowedBy) {
+      let s: Status | undefined;
+      try {
+        s = plugin.filter?.(task, agent, state);
+      } catch {
+        s = undefined;
+      }
+      if (!passes(s) && s) {
+        status = { ...s, plugin: name };
+        break;
+      }
+      status = { ...status, plugin: name };
+    }
+    statuses.set(agent.key, status);
+  }
+}
+
+/** Every Filter on one agent, for PostFilter's "what if" questions. */
+function runFilters(profile: Profile, task: TaskInfo, agent: AgentInfo, state: CycleLedger): Status {
+  for (const { name, plugin } of profile.filters) {
+    const s = plugin.filter?.(task, agent, state);
+    if (!passes(s) && s) return { ...s, plugin: name };
+  }
+  return success;
+}
+
+function unreserve(profile: Profile, task: TaskInfo, agent: AgentInfo, state: CycleLedger, guard: Guard): void {
+  if (!state.unreserve(task, agent)) return;
+  for (const { name, plugin } of profile.reservers) guard.run(name, 'Reserve', task, () => plugin.unreserve?.(task, agent, state));
 }
 
 function pick(
@@ -84,12 +175,17 @@ function pick(
   feasible: readonly AgentInfo[],
   scorers: Profile['scorers'],
   state: CycleLedger,
-): AgentInfo | undefined {
+  guard: Guard,
+): AgentInfo | typeof FAILED {
   const totals = new Map(feasible.map((a) => [a.key, 0]));
-  for (const { plugin, weight } of scorers) {
+  for (const { name, plugin, weight } of scorers) {
     if (plugin.score === undefined || weight === 0) continue;
-    const scores = new Map(feasible.map((a) => [a.key, plugin.score?.(task, a, state) ?? 0]));
-    plugin.normalize?.(task, scores);
+    const scores = guard.run(name, 'Score', task, () => {
+      const raw = new Map(feasible.map((a) => [a.key, plugin.score?.(task, a, state) ?? 0]));
+      plugin.normalize?.(task, raw, state);
+      return raw;
+    });
+    if (scores === FAILED) return FAILED;
     for (const [key, total] of totals) totals.set(key, total + weight * clampScore(scores.get(key) ?? 0));
   }
   let best: { agent: AgentInfo; total: number; load: number } | undefined;
@@ -101,12 +197,21 @@ function pick(
       best = { agent, total, load };
     }
   }
-  return best?.agent;
+  return best?.agent ?? FAILED;
 }
 
 /** One plugin's bad number must not outweigh the others: keep it within 0-100. */
 function clampScore(score: number): number {
   return Number.isNaN(score) ? 0 : Math.min(100, Math.max(0, score));
+}
+
+/** The queue in the queue-sort plugin's order; if it fails, by key, and the cycle goes on. */
+function sortQueue(tasks: TaskInfo[], queueSort: NamedPlugin | undefined, now: number, guard: Guard): TaskInfo[] {
+  const byKey = (a: TaskInfo, b: TaskInfo): number => compareKeys(a.key, b.key);
+  const plugin = queueSort?.plugin;
+  if (queueSort === undefined || plugin?.queueSort === undefined) return tasks.sort(byKey);
+  const sorted = guard.run(queueSort.name, 'QueueSort', undefined, () => [...tasks].sort((a, b) => plugin.queueSort?.(a, b, now) || byKey(a, b)));
+  return sorted === FAILED ? tasks.sort(byKey) : sorted;
 }
 
 function uniqueByKey<T extends { readonly key: string }>(items: readonly T[]): T[] {
@@ -115,12 +220,23 @@ function uniqueByKey<T extends { readonly key: string }>(items: readonly T[]): T
   return [...seen.values()];
 }
 
-function agentsByNamespace(agents: readonly AgentInfo[]): Map<string, AgentInfo[]> {
-  const byNamespace = new Map<string, AgentInfo[]>();
+const EMPTY_INDEX: AgentIndex = { all: [], withCapability: () => [] };
+
+function indexByNamespace(agents: readonly AgentInfo[]): Map<string, AgentIndex> {
+  const byNamespace = new Map<string, { all: AgentInfo[]; byCapability: Map<string, AgentInfo[]> }>();
   for (const agent of uniqueByKey(agents).sort((a, b) => compareKeys(a.key, b.key))) {
-    const list = byNamespace.get(agent.namespace);
-    if (list) list.push(agent);
-    else byNamespace.set(agent.namespace, [agent]);
+    let entry = byNamespace.get(agent.namespace);
+    if (entry === undefined) byNamespace.set(agent.namespace, (entry = { all: [], byCapability: new Map() }));
+    entry.all.push(agent);
+    for (const c of agent.capabilities) {
+      const list = entry.byCapability.get(c);
+      if (list) list.push(agent);
+      else entry.byCapability.set(c, [agent]);
+    }
   }
-  return byNamespace;
+  const indexes = new Map<string, AgentIndex>();
+  for (const [ns, { all, byCapability }] of byNamespace) {
+    indexes.set(ns, { all, withCapability: (c) => byCapability.get(c) ?? [] });
+  }
+  return indexes;
 }

@@ -74,7 +74,7 @@ describe('task routing and lifecycle', () => {
       const t = await task('needs-gpu');
       return scheduled(t)?.status === 'False' ? t : undefined;
     });
-    expect(scheduled(waiting)?.message).toMatch(/^(0\/\d+ agents can run it: \d+ lack capability gpu|no agents in namespace .*)$/);
+    expect(scheduled(waiting)?.message).toMatch(/^(0\/\d+ agents can run it: \d+ lack capability gpu \(required-capabilities\)|no agents in namespace .*)$/);
     await fleet.agent('gpu-box', { capabilities: ['gpu', 'work'] });
     await waitFor('the gpu agent Ready', agentReady('gpu-box'), { timeoutMs: 60_000 });
     const readyAt = Date.now();

@@ -4,7 +4,6 @@ import { policyKind } from '../../api/kinds.ts';
 import { policy as policySchema, type PolicySpec, type PolicyStatus } from '../../api/policy.ts';
 import { decideScale, type Recommendation, type ScaleLimit } from '../../core/autoscaler.ts';
 import { planPool } from '../../core/pool-plan.ts';
-import { buildProfile } from '../../framework/profile.ts';
 import type { SharedInformer } from '../../runtime/cache/informer-group.ts';
 import type { Clock } from '../../runtime/clock.ts';
 import type { ReconcileContext, ReconcileResult, Reconciler } from '../../runtime/controller.ts';
@@ -15,6 +14,7 @@ import { resourceOfKind } from '../../runtime/rest/resource.ts';
 import type { Writer } from '../../runtime/writer.ts';
 import { rfc3339, setCondition, type ConditionUpdate } from '../conditions.ts';
 import { TASKS_BY_AGENT, TASKS_BY_NAMESPACE } from '../indexes.ts';
+import type { Plugins } from '../plugins/host.ts';
 import { specHash } from '../spec-hash.ts';
 import { governingPolicyOf } from '../task/policies.ts';
 import { Expectations } from './expectations.ts';
@@ -41,6 +41,7 @@ export interface PolicyReconcilerDeps {
   metrics: PolicyMetrics;
   clock: Clock;
   logger: Logger;
+  plugins: Plugins;
 }
 
 interface PoolMemory {
@@ -96,7 +97,7 @@ export class PolicyReconciler implements Reconciler {
     }
     const spec = parsed.data.spec;
     const pools = spec.autoscaling?.pools ?? [];
-    const built = buildProfile(spec.routing, spec.plugins);
+    const built = this.d.plugins.registry.build(spec.routing, spec.plugins);
     const ready: ConditionUpdate =
       built.errors.length > 0
         ? { type: 'Ready', status: 'False', reason: 'InvalidPluginConfig', message: `${built.errors.join('; ')}; the last valid configuration stays in force` }
@@ -121,7 +122,7 @@ export class PolicyReconciler implements Reconciler {
     }
     // What routing falls back on after a restart while the spec is invalid.
     const inForce = built.errors.length === 0 ? { generation: policy.metadata.generation ?? 0, routing: spec.routing, ...(spec.plugins ? { plugins: spec.plugins } : {}) } : 'keep';
-    await this.writeStatus(policy, now, ctx, { ready, pools: statuses, inForce });
+    await this.writeStatus(policy, now, ctx, { ready, pools: statuses, inForce, degraded: this.degradedCondition(namespace, now) });
     return { requeueAfter };
   }
 
@@ -240,9 +241,11 @@ export class PolicyReconciler implements Reconciler {
     policy: KubeObject,
     now: number,
     ctx: ReconcileContext,
-    s: { ready: ConditionUpdate; pools?: PoolStatus[]; inForce?: PolicyStatus['inForce'] | 'keep' },
+    s: { ready: ConditionUpdate; pools?: PoolStatus[]; inForce?: PolicyStatus['inForce'] | 'keep'; degraded?: ConditionUpdate },
   ): Promise<void> {
-    const previousReason = ((policy.status ?? {}) as PolicyStatus).conditions?.find((c) => c.type === 'Ready')?.reason;
+    const previous = ((policy.status ?? {}) as PolicyStatus).conditions;
+    const previousReason = previous?.find((c) => c.type === 'Ready')?.reason;
+    const wasDegraded = previous?.find((c) => c.type === 'PluginDegraded')?.status === 'True';
     await this.d.writer.updateStatus<PolicyStatus>(
       Policies,
       {
@@ -251,7 +254,8 @@ export class PolicyReconciler implements Reconciler {
           const old = fresh.status ?? {};
           const generation = fresh.metadata.generation;
           const pools = s.pools ?? [];
-          const conditions = setCondition(old.conditions, s.ready, rfc3339(now), generation);
+          let conditions = setCondition(old.conditions, s.ready, rfc3339(now), generation);
+          if (s.degraded) conditions = setCondition(conditions, s.degraded, rfc3339(now), generation);
           const inForce = s.inForce === 'keep' ? old.inForce : s.inForce;
           return {
             ...(pools.length > 0 ? { pools, summary: pools.map((p) => `${p.name} ${p.current}/${p.desired}`).join(', ') } : {}),
@@ -266,6 +270,25 @@ export class PolicyReconciler implements Reconciler {
     if (previousReason !== s.ready.reason && s.ready.status === 'False') {
       void this.d.events.record(policy, 'Warning', s.ready.reason, 'Validate', s.ready.message);
     }
+    if (s.degraded && (s.degraded.status === 'True') !== wasDegraded) {
+      const warning = s.degraded.status === 'True';
+      void this.d.events.record(policy, warning ? 'Warning' : 'Normal', warning ? 'PluginDegraded' : 'PluginRecovered', 'Plugin', s.degraded.message);
+    }
+  }
+
+  /** PluginDegraded: which plugins failed lately, in words that stay the same while nothing new fails. */
+  private degradedCondition(namespace: string, now: number): ConditionUpdate {
+    const degraded = this.d.plugins.health.degraded(namespace, now);
+    if (degraded.length === 0) {
+      return { type: 'PluginDegraded', status: 'False', reason: 'PluginsHealthy', message: 'no plugin failed in the last 5 minutes' };
+    }
+    const parts = degraded.map((d) => `${d.plugin} (${d.point}): ${d.message}`);
+    return {
+      type: 'PluginDegraded',
+      status: 'True',
+      reason: 'PluginFailed',
+      message: `${parts.join('; ')}; its answers are discarded (tasks it judged wait, lifecycle intents are dropped) until it stops failing`,
+    };
   }
 
   private forget(policyKey: string): void {

@@ -3,6 +3,7 @@ import { POLICY_LABEL, TEMPLATE_HASH_ANNOTATION } from '../../api/common.ts';
 import { agentKind, policyKind, taskKind } from '../../api/kinds.ts';
 import type { Clock } from '../../runtime/clock.ts';
 import { Controller } from '../../runtime/controller.ts';
+import type { Plugins } from '../plugins/host.ts';
 import type { Manager } from '../../runtime/manager.ts';
 import { keyOf, type KubeObject } from '../../runtime/rest/object.ts';
 import { resourceOfKind } from '../../runtime/rest/resource.ts';
@@ -15,6 +16,7 @@ import { AGENTS_BY_POLICY, agentsByPolicy } from './pool-snapshot.ts';
 export interface PolicyControllerOptions {
   logger: Logger;
   clock: Clock;
+  plugins: Plugins;
 }
 
 /** A burst of task changes becomes one look at the namespace's pools. */
@@ -43,6 +45,7 @@ export function registerPolicyController(manager: Manager, o: PolicyControllerOp
       metrics: policyMetrics(manager.metrics.registry),
       clock: o.clock,
       logger: o.logger,
+      plugins: o.plugins,
     }),
   });
   // A policy change is seen by every policy of the namespace: which one governs may change.
@@ -52,6 +55,10 @@ export function registerPolicyController(manager: Manager, o: PolicyControllerOp
       .filter((p) => p.metadata.namespace === namespace)
       .map(keyOf);
   controller.watch(policies, (p) => policiesIn(p.metadata.namespace));
+  // A plugin started failing: the policy in force says so (PluginDegraded).
+  o.plugins.health.onDegraded((namespace) => {
+    for (const key of policiesIn(namespace)) controller.queue.add(key, 'high');
+  });
   controller.watch(
     agents,
     (a) => {

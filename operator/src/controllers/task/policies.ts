@@ -1,13 +1,7 @@
 import type { Logger } from 'pino';
 import { policy as policySchema, type PolicySpec, type PolicyStatus } from '../../api/policy.ts';
-
-type InForce = NonNullable<PolicyStatus['inForce']>;
-interface ParsedPolicy {
-  spec: PolicySpec;
-  inForce?: InForce | undefined;
-}
-import { buildProfile, type BuildResult } from '../../framework/profile.ts';
 import type { Profile } from '../../framework/cycle.ts';
+import type { BuildResult, PluginRegistry } from '../../framework/registry.ts';
 import type { SharedInformer } from '../../runtime/cache/informer-group.ts';
 import type { KubeObject } from '../../runtime/rest/object.ts';
 import { governingPolicy } from '../../core/governing-policy.ts';
@@ -17,6 +11,12 @@ export interface NamespacePolicy {
   profile: Profile;
   retries: { max: number; backoffMs: number };
   circuitBreaker: { failureThreshold: number; cooldownMs: number };
+}
+
+type InForce = NonNullable<PolicyStatus['inForce']>;
+interface ParsedPolicy {
+  spec: PolicySpec;
+  inForce?: InForce | undefined;
 }
 
 const DEFAULT_SPEC: PolicySpec = policySchema.parse({}).spec;
@@ -33,11 +33,13 @@ export class Policies {
   private readonly built = new Map<string, { version: string; result: BuildResult }>();
   private readonly lastGood = new Map<string, Profile>();
   private readonly fallback: Profile;
+  private readonly plugins: PluginRegistry;
 
-  constructor(informer: SharedInformer<KubeObject>, logger: Logger) {
+  constructor(informer: SharedInformer<KubeObject>, plugins: PluginRegistry, logger: Logger) {
     this.informer = informer;
+    this.plugins = plugins;
     this.log = logger;
-    const result = buildProfile(DEFAULT_SPEC.routing, undefined);
+    const result = plugins.build(DEFAULT_SPEC.routing, undefined);
     if (!result.profile) throw new Error(`the default routing profile does not build: ${result.errors.join('; ')}`);
     this.fallback = result.profile;
   }
@@ -71,7 +73,7 @@ export class Policies {
     const version = JSON.stringify([spec.routing, spec.plugins]);
     let cached = this.built.get(namespace);
     if (cached?.version !== version) {
-      cached = { version, result: buildProfile(spec.routing, spec.plugins) };
+      cached = { version, result: this.plugins.build(spec.routing, spec.plugins) };
       this.built.set(namespace, cached);
       if (cached.result.errors.length) this.log.warn({ namespace, errors: cached.result.errors }, 'routing configuration rejected; keeping the last good one');
     }
@@ -83,7 +85,7 @@ export class Policies {
     if (last) return last;
     // Since a restart no good profile was seen here: the one the policy controller last
     // recorded as in force, then the defaults.
-    const recorded = inForce ? buildProfile(inForce.routing, inForce.plugins).profile : undefined;
+    const recorded = inForce ? this.plugins.build(inForce.routing, inForce.plugins).profile : undefined;
     if (recorded) this.lastGood.set(namespace, recorded);
     return recorded ?? this.fallback;
   }

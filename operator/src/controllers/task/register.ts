@@ -3,6 +3,7 @@ import { agentKind, policyKind, taskKind } from '../../api/kinds.ts';
 import type { Config } from '../../config/config.ts';
 import type { Clock } from '../../runtime/clock.ts';
 import { Controller } from '../../runtime/controller.ts';
+import type { Plugins } from '../plugins/host.ts';
 import type { Manager } from '../../runtime/manager.ts';
 import { keyOf, type KubeObject } from '../../runtime/rest/object.ts';
 import { Leases, resourceOfKind } from '../../runtime/rest/resource.ts';
@@ -19,6 +20,7 @@ export interface TaskControllerOptions {
   config: Config;
   logger: Logger;
   clock: Clock;
+  plugins: Plugins;
 }
 
 /** Wires task routing, the task lifecycle and the agents' circuit breakers into the manager. */
@@ -33,9 +35,20 @@ export function registerTaskController(manager: Manager, o: TaskControllerOption
   const agents = manager.informer<KubeObject>(resourceOfKind(agentKind), { indexers: { [AGENTS_BY_CAPABILITY]: agentsByCapability } });
   // Runners label their heartbeat Lease with their Agent (the agent controller shares this cache).
   const leases = manager.informer<KubeObject>(Leases, { labelSelector: AGENT_LABEL });
-  const policies = new Policies(manager.informer<KubeObject>(resourceOfKind(policyKind)), o.logger);
+  const policies = new Policies(manager.informer<KubeObject>(resourceOfKind(policyKind)), o.plugins.registry, o.logger);
   const metrics = taskMetrics(manager.metrics.registry, tasks, agents);
-  const router = new Router({ client: manager.client, reportingClient: manager.reportingClient, tasks, agents, policies, events: manager.events, metrics, clock: o.clock, logger: o.logger });
+  const router = new Router({
+    client: manager.client,
+    reportingClient: manager.reportingClient,
+    tasks,
+    agents,
+    policies,
+    plugins: o.plugins,
+    events: manager.events,
+    metrics,
+    clock: o.clock,
+    logger: o.logger,
+  });
 
   const lifecycle = new Controller({
     name: 'task',

@@ -11,6 +11,7 @@ import type { RestClient } from '../../runtime/rest/client.ts';
 import { keyOf, type KubeObject } from '../../runtime/rest/object.ts';
 import { objectPath, resourceOfKind } from '../../runtime/rest/resource.ts';
 import { rfc3339, setCondition } from '../conditions.ts';
+import type { Plugins } from '../plugins/host.ts';
 import type { Policies } from './policies.ts';
 import { agentInfo, agentLoads, isRoutable, taskInfo, taskStatus } from './snapshot.ts';
 import type { TaskMetrics } from './metrics.ts';
@@ -37,6 +38,7 @@ export interface RouterDeps {
   tasks: SharedInformer<KubeObject>;
   agents: SharedInformer<KubeObject>;
   policies: Policies;
+  plugins: Plugins;
   events: EventRecorder;
   metrics: TaskMetrics;
   clock: Clock;
@@ -156,7 +158,17 @@ export class Router {
         agents: agentsByNamespace.get(namespace) ?? [],
         seed: this.cycles++,
       };
-      const result = runCycle(snapshot, this.d.policies.for(namespace).profile);
+      const health = this.d.plugins.health;
+      const result = runCycle(snapshot, this.d.policies.for(namespace).profile, {
+        timer: () => performance.now(),
+        budgetMs: this.d.plugins.budgetMs,
+        observe: (plugin, point, seconds) => {
+          health.observe(plugin, point, seconds);
+        },
+      });
+      for (const failure of result.failures) {
+        if (health.failed(namespace, failure, now)) this.log.warn({ plugin: failure.plugin, point: failure.point, task: failure.task, err: failure.message }, 'routing plugin failed');
+      }
       for (const { task, agent } of result.assignments) {
         const obj = byKey.get(task.key);
         if (!obj) continue;

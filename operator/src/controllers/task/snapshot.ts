@@ -47,6 +47,8 @@ export function taskInfo(task: KubeObject): TaskInfo {
     priority: spec.priority ?? 100,
     queuedAt: queued ? Date.parse(queued) : 0,
     ...(spec.affinity ? { affinity: spec.affinity } : {}),
+    ...(task.metadata.labels ? { labels: task.metadata.labels } : {}),
+    ...(task.metadata.annotations ? { annotations: task.metadata.annotations } : {}),
   };
 }
 
@@ -113,6 +115,7 @@ export function agentInfo(agent: KubeObject, load: AgentLoad | undefined, extra:
     circuit,
     trialInFlight: circuit === 'half-open' && active > 0,
     ...(pool ? { pool } : {}),
+    ...(agent.metadata.labels ? { labels: agent.metadata.labels } : {}),
     contextKeys: load?.contextKeys ?? new Set(),
     ...(load?.lastAssignedAt !== undefined ? { lastAssignedAt: load.lastAssignedAt } : {}),
   };

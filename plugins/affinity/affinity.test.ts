@@ -1,0 +1,47 @@
+import { describe, expect, it } from 'vitest';
+import { agent, cycleState, routingOf, task, type AgentFields, type TaskFields } from '../../operator/src/framework/testing.ts';
+import { affinity } from './index.ts';
+
+const routing = routingOf(affinity);
+
+function verdict(t: TaskFields, a: AgentFields): string {
+  const status = routing.filter?.(task('t', t), agent('a', a), cycleState());
+  if (status === undefined) throw new Error('affinity has no filter');
+  return status.code === 'Success' ? 'ok' : `${status.code}: ${status.reason ?? ''}`;
+}
+
+function scoreOf(t: TaskFields, a: AgentFields): number {
+  const score = routing.score?.(task('t', t), agent('a', a), cycleState());
+  if (score === undefined) throw new Error('affinity does not score');
+  return score;
+}
+
+describe('affinity filter', () => {
+  it.each([
+    ['no affinity', {}, 'ok'],
+    ['only a context key: never filters', { affinity: { contextKey: 'c1' } }, 'ok'],
+    ['pinned to this agent', { affinity: { agent: 'a' } }, 'ok'],
+    ['pinned elsewhere', { affinity: { agent: 'b' } }, 'UnschedulableAndUnresolvable: not the pinned agent b'],
+  ] as [string, TaskFields, string][])('%s', (_case, fields, expected) => {
+    expect(verdict(fields, {})).toBe(expected);
+  });
+
+  it('compares names, not keys: the agent is always in the task’s namespace', () => {
+    expect(verdict({ namespace: 'x', affinity: { agent: 'a' } }, { namespace: 'x' })).toBe('ok');
+  });
+});
+
+describe('affinity score', () => {
+  it.each([
+    ['no context key', {}, ['c1'], 0],
+    ['agent holds the context', { affinity: { contextKey: 'c1' } }, ['c0', 'c1'], 100],
+    ['agent holds other contexts', { affinity: { contextKey: 'c1' } }, ['c2'], 0],
+    ['pinned, no context key', { affinity: { agent: 'a' } }, ['c1'], 0],
+  ] as [string, TaskFields, string[], number][])('%s', (_case, t, contextKeys, expected) => {
+    expect(scoreOf(t, { contextKeys })).toBe(expected);
+  });
+});
+
+it('has no settings', () => {
+  expect(() => routingOf(affinity, { weight: 3 })).toThrow();
+});

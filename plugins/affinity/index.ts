@@ -1,0 +1,22 @@
+import { z } from 'zod';
+import { definePlugin, success, unresolvable } from '../../operator/src/framework/index.ts';
+
+/**
+ * Filter: a task pinned with affinity.agent fits only that agent (tasks and agents share
+ * a namespace, so the name is enough). Score: 100 for an agent that already holds the
+ * task's affinity.contextKey, so a conversation stays where its context is.
+ */
+export const affinity = definePlugin({
+  name: 'affinity',
+  config: z.strictObject({}).describe('No settings.'),
+  routing: () => ({
+    filter(task, agent) {
+      const pinned = task.affinity?.agent;
+      return pinned === undefined || pinned === agent.name ? success : unresolvable(`not the pinned agent ${pinned}`);
+    },
+    score(task, agent) {
+      const key = task.affinity?.contextKey;
+      return key !== undefined && agent.contextKeys.has(key) ? 100 : 0;
+    },
+  }),
+});
