@@ -3,6 +3,7 @@ import type { Plugin } from '../operator/src/framework/index.ts';
 import { affinity } from './affinity/index.ts';
 import { agentState } from './agent-state/index.ts';
 import { capacity } from './capacity/index.ts';
+import { circuitBreaker } from './circuit-breaker/index.ts';
 import { leastLoaded } from './least-loaded/index.ts';
 import { mostLoaded } from './most-loaded/index.ts';
 import { powerOfTwoChoices } from './power-of-two-choices/index.ts';
@@ -18,6 +19,7 @@ import { roundRobin } from './round-robin/index.ts';
 export const builtinPlugins: readonly Plugin[] = [
   requiredCapabilities,
   agentState,
+  circuitBreaker,
   capacity,
   affinity,
   preferredCapabilities,

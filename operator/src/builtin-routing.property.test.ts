@@ -30,11 +30,18 @@ const agentArb: fc.Arbitrary<AgentInfo> = fc
     sleeping: rarely,
     leaving: rarely,
     circuit: fc.constantFrom('closed', 'closed', 'closed', 'open', 'half-open'),
-    trialInFlight: fc.boolean(),
     contextKeys: fc.subarray(CONTEXTS),
     lastAssignedAt: fc.option(fc.integer({ min: NOW - 600_000, max: NOW }), { nil: undefined }),
   })
-  .map(({ name, lastAssignedAt, ...f }) => agent(name, lastAssignedAt === undefined ? f : { ...f, lastAssignedAt }));
+  .map(({ name, lastAssignedAt, circuit, ...f }) => {
+    const conditions = circuit === 'closed' ? {} : { CircuitOpen: { status: 'True', reason: circuit === 'open' ? 'TooManyFailures' : 'HalfOpen' } };
+    return agent(name, lastAssignedAt === undefined ? { ...f, conditions } : { ...f, conditions, lastAssignedAt });
+  });
+
+const circuitOf = (a: AgentInfo): string => {
+  const c = a.conditions.CircuitOpen;
+  return c?.status !== 'True' ? 'closed' : c.reason === 'HalfOpen' ? 'half-open' : 'open';
+};
 
 const affinityArb = fc.option(
   fc.oneof(
@@ -72,15 +79,15 @@ function profileFor(strategy: RoutingStrategy): Profile {
   return built.profile;
 }
 
-/** Could `a` take `t` with `load` tasks and `given` assignments so far in this cycle? */
-function eligible(t: TaskInfo, a: AgentInfo, load: number, given: number): boolean {
+/** Could `a` take `t` with `load` tasks (a half-open circuit counts the ones given in this cycle too)? */
+function eligible(t: TaskInfo, a: AgentInfo, load: number, _given: number): boolean {
   return (
     a.namespace === t.namespace &&
     !a.leaving &&
     !a.sleeping &&
     a.ready &&
-    a.circuit !== 'open' &&
-    !(a.circuit === 'half-open' && (a.trialInFlight || given > 0)) &&
+    circuitOf(a) !== 'open' &&
+    !(circuitOf(a) === 'half-open' && load > 0) &&
     load < a.maxConcurrentTasks &&
     t.required.every((c) => a.capabilities.has(c)) &&
     (t.affinity?.agent === undefined || t.affinity.agent === a.name)

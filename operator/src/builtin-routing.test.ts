@@ -4,6 +4,9 @@ import { runCycle, type Profile } from './framework/cycle.ts';
 import { agent, NOW, task } from './framework/testing.ts';
 import type { AgentInfo, CycleResult, Snapshot, TaskInfo } from './framework/types.ts';
 
+const OPEN = { CircuitOpen: { status: 'True', reason: 'TooManyFailures' } };
+const HALF_OPEN = { CircuitOpen: { status: 'True', reason: 'HalfOpen' } };
+
 // The built-in plugins together, through the framework, as a namespace without a policy
 // (or with a strategy) routes: what users see in "why pending" and in placements.
 
@@ -37,9 +40,9 @@ describe('runCycle: pending tasks say why', () => {
   });
 
   it('orders equal counts alphabetically', () => {
-    const agents = [agent('a', { ready: false }), agent('b', { circuit: 'open' }), agent('c', { leaving: true })];
+    const agents = [agent('a', { ready: false }), agent('b', { conditions: OPEN }), agent('c', { leaving: true })];
     expect(cycle([task('t')], agents).pending[0]?.message).toBe(
-      '0/3 agents can run it: 1 circuit open (agent-state), 1 draining or being deleted (agent-state), 1 not ready (agent-state)',
+      '0/3 agents can run it: 1 circuit open (circuit-breaker), 1 draining or being deleted (agent-state), 1 not ready (agent-state)',
     );
   });
 
@@ -53,7 +56,7 @@ describe('runCycle: pending tasks say why', () => {
       agent('gpu-asleep', { capabilities: ['gpu'], sleeping: true, ready: false }),
       agent('ts-asleep', { capabilities: ['ts'], sleeping: true, ready: false }),
       agent('gpu-asleep-leaving', { capabilities: ['gpu'], sleeping: true, leaving: true }),
-      agent('gpu-asleep-broken', { capabilities: ['gpu'], sleeping: true, circuit: 'open' }),
+      agent('gpu-asleep-broken', { capabilities: ['gpu'], sleeping: true, conditions: OPEN }),
       agent('gpu-busy', { capabilities: ['gpu'], active: 1 }),
     ];
     const [status] = cycle([task('t', { required: ['gpu'] })], agents).pending;
@@ -75,7 +78,7 @@ describe('runCycle: choosing an agent', () => {
   });
 
   it('lets one trial through a half-open circuit per cycle', () => {
-    const r = cycle([task('t1'), task('t2')], [agent('a', { circuit: 'half-open', maxConcurrentTasks: 5 })]);
+    const r = cycle([task('t1'), task('t2')], [agent('a', { conditions: HALF_OPEN, maxConcurrentTasks: 5 })]);
     expect(placed(r)).toEqual(['t1->a']);
     expect(r.pending[0]?.reasons).toEqual({ 'circuit half-open, trial running': 1 });
   });

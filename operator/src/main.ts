@@ -3,6 +3,7 @@ import { ConfigError, loadConfig } from './config/config.ts';
 import { registerAgentController } from './controllers/agent/register.ts';
 import { registerPolicyController } from './controllers/policy/register.ts';
 import { pluginsOf } from './controllers/plugins/host.ts';
+import { registerPluginHost } from './controllers/plugins/register.ts';
 import { registerTaskController } from './controllers/task/register.ts';
 import { builtinRegistry } from './builtin-registry.ts';
 import { systemClock } from './runtime/clock.ts';
@@ -25,6 +26,7 @@ async function main(): Promise<number> {
   registerAgentController(manager, { config, kubeConfig, logger, clock: systemClock });
   registerTaskController(manager, { config, logger, clock: systemClock, plugins });
   registerPolicyController(manager, { logger, clock: systemClock, plugins });
+  registerPluginHost(manager, { logger, clock: systemClock, plugins });
 
   const stop = new AbortController();
   const onSignal = (signal: NodeJS.Signals): void => {

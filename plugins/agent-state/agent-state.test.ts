@@ -21,20 +21,16 @@ function verdict(fields: AgentFields, reservedBefore = 0): string {
 
 describe('agent-state filter', () => {
   it.each([
-    ['ready, closed circuit', {}, 0, 'ok'],
+    ['ready', {}, 0, 'ok'],
     [
       'leaving beats every other state',
-      { leaving: true, sleeping: true, ready: false, circuit: 'open' },
+      { leaving: true, sleeping: true, ready: false },
       0,
       'UnschedulableAndUnresolvable: draining or being deleted',
     ],
     ['asleep', { sleeping: true, ready: false }, 0, 'Unschedulable: asleep'],
     ['not ready', { ready: false }, 0, 'Unschedulable: not ready'],
-    ['circuit open', { circuit: 'open' }, 0, 'UnschedulableAndUnresolvable: circuit open'],
-    ['half-open, no trial yet', { circuit: 'half-open' }, 0, 'ok'],
-    ['half-open, trial running', { circuit: 'half-open', trialInFlight: true }, 0, 'Unschedulable: circuit half-open, trial running'],
-    ['half-open, trial given earlier in this cycle', { circuit: 'half-open' }, 1, 'Unschedulable: circuit half-open, trial running'],
-    ['closed, tasks given earlier in this cycle', { maxConcurrentTasks: 3 }, 2, 'ok'],
+    ['tasks given earlier in this cycle', { maxConcurrentTasks: 3 }, 2, 'ok'],
   ] as [string, AgentFields, number, string][])('%s', (_case, fields, reserved, expected) => {
     expect(verdict(fields, reserved)).toBe(expected);
   });
@@ -63,10 +59,11 @@ describe('agent-state postFilter', () => {
     return { wake: result.wake ?? [], tried };
   }
 
-  /** agent-state's own filter, then a stand-in for capacity. */
+  /** agent-state's own filter, then stand-ins for the circuit breaker and capacity. */
   const ownAndCapacity = (t: TaskInfo, a: AgentInfo): Status => {
     const own = routing.filter?.(t, a, cycleState()) ?? success;
     if (!passes(own)) return { ...own, plugin: 'agent-state' };
+    if (a.conditions.CircuitOpen?.status === 'True') return { plugin: 'circuit-breaker', code: 'UnschedulableAndUnresolvable', reason: 'circuit open' };
     return a.active >= a.maxConcurrentTasks ? { plugin: 'capacity', ...unschedulable('at capacity') } : success;
   };
 
@@ -83,7 +80,7 @@ describe('agent-state postFilter', () => {
 
   it.each([
     ['its woken copy is full', { sleeping: true, ready: false, active: 1 }, asleep],
-    ['its woken copy has an open circuit', { sleeping: true, ready: false, circuit: 'open' }, asleep],
+    ['its woken copy has an open circuit', { sleeping: true, ready: false, conditions: { CircuitOpen: { status: 'True', reason: 'TooManyFailures' } } }, asleep],
     ['its status is from another plugin', { sleeping: true, ready: false }, { plugin: 'required-capabilities', code: 'UnschedulableAndUnresolvable', reason: 'lack capability gpu' }],
     ['another plugin says "asleep"', { sleeping: true, ready: false }, { plugin: 'other', ...unschedulable('asleep') }],
     ['agent-state gave another reason', { ready: false }, { plugin: 'agent-state', ...unschedulable('not ready') }],

@@ -5,14 +5,12 @@ export const AGENT_STATE_REASONS = {
   leaving: 'draining or being deleted',
   asleep: 'asleep',
   notReady: 'not ready',
-  circuitOpen: 'circuit open',
-  trialRunning: 'circuit half-open, trial running',
 } as const;
 
 const r = AGENT_STATE_REASONS;
 
 /**
- * Filter: the agent is up, staying, and its circuit lets a task through. PostFilter: when
+ * Filter: the agent is up and staying. PostFilter: when
  * no agent can take the task, the sleeping agents that would pass every filter once
  * awake, so the router wakes one. Only "asleep" is a status waking can fix; judging a
  * woken copy against every filter leaves out agents it would not help.
@@ -21,16 +19,10 @@ export const agentState = definePlugin({
   name: 'agent-state',
   config: z.strictObject({}).describe('No settings.'),
   routing: () => ({
-    filter(_task, agent, state): Status {
+    filter(_task, agent): Status {
       if (agent.leaving) return unresolvable(r.leaving);
       if (agent.sleeping) return unschedulable(r.asleep);
       if (!agent.ready) return unschedulable(r.notReady);
-      if (agent.circuit === 'open') return unresolvable(r.circuitOpen);
-      // A half-open circuit lets exactly one trial through: one given earlier in this
-      // cycle counts as well as one already running.
-      if (agent.circuit === 'half-open' && (agent.trialInFlight || state.assignedThisCycle(agent) > 0)) {
-        return unschedulable(r.trialRunning);
-      }
       return success;
     },
     postFilter(task, statuses, handle) {

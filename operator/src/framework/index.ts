@@ -1,12 +1,28 @@
 // The framework's public API: what a plugin (in plugins/ or out of tree) may import.
-export { definePlugin, type Plugin, type PluginDefinition, type PluginInstance } from './plugin.ts';
+export { definePlugin, type AdmissionRule, type Plugin, type PluginDefinition, type PluginInstance } from './plugin.ts';
+export type {
+  AgentObject,
+  AgentVerdict,
+  CloudEvent,
+  ConditionStatus,
+  EventContext,
+  Hook,
+  Intent,
+  LifecyclePlugin,
+  NamespaceSnapshot,
+  ObjectMeta,
+  PolicyObject,
+  Target,
+  TaskObject,
+  TaskOutcome,
+} from './lifecycle.ts';
 export { error, passes, skip, success, unresolvable, unschedulable, wait, type Code, type Status } from './status.ts';
 export { utilisation } from './load.ts';
 export { stateKey } from './types.ts';
 export type {
+  AgentCondition,
   AgentIndex,
   AgentInfo,
-  CircuitState,
   CycleState,
   PostFilterHandle,
   PostFilterResult,

@@ -1,9 +1,24 @@
 import type { z } from 'zod';
+import type { LifecyclePlugin } from './lifecycle.ts';
 import type { RoutingPlugin } from './types.ts';
 
 /** What a plugin brings once configured: the extension points it serves. */
 export interface PluginInstance {
   readonly routing?: RoutingPlugin;
+  readonly lifecycle?: LifecyclePlugin;
+}
+
+/**
+ * A rule the chart renders into the plugin ValidatingAdmissionPolicy, so bad objects are
+ * refused by the API server when they are applied, before the operator sees them.
+ */
+export interface AdmissionRule {
+  readonly resource: 'agents' | 'tasks' | 'orchestratorpolicies';
+  /** CEL over `object` (and `oldObject` on UPDATE): true admits. */
+  readonly expression: string;
+  /** What the user reads: name the field and the fix. */
+  readonly message: string;
+  readonly reason?: 'Invalid' | 'Forbidden';
 }
 
 /** A plugin as the registry holds it: a name, a config schema and a factory. */
@@ -13,6 +28,12 @@ export interface Plugin {
   readonly config: z.ZodType;
   /** Builds the plugin from a config `config` accepts; throws on one it rejects. */
   create(config: unknown): PluginInstance;
+  readonly admission: readonly AdmissionRule[];
+  /**
+   * Settings that live outside spec.plugins.<name> for compatibility (the circuit
+   * breaker's spec.circuitBreaker): the base its spec.plugins entry is merged over.
+   */
+  readonly settingsFrom?: ((spec: Readonly<Record<string, unknown>>) => Readonly<Record<string, unknown>> | undefined) | undefined;
 }
 
 export interface PluginDefinition<S extends z.ZodType> {
@@ -20,6 +41,9 @@ export interface PluginDefinition<S extends z.ZodType> {
   readonly name: string;
   readonly config: S;
   readonly routing?: (config: z.output<S>) => RoutingPlugin;
+  readonly lifecycle?: (config: z.output<S>) => LifecyclePlugin;
+  readonly admission?: readonly AdmissionRule[];
+  readonly settingsFrom?: Plugin['settingsFrom'];
 }
 
 const NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
@@ -29,7 +53,7 @@ const NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
  * family. The factories receive the parsed config, so a plugin never sees raw YAML.
  */
 export function definePlugin<S extends z.ZodType>(definition: PluginDefinition<S>): Plugin {
-  const { name, config, routing } = definition;
+  const { name, config, routing, lifecycle } = definition;
   if (!NAME.test(name) || name.length > 63) {
     throw new Error(`plugin name "${name}" must be lowercase letters, digits and '-', at most 63 characters`);
   }
@@ -38,7 +62,9 @@ export function definePlugin<S extends z.ZodType>(definition: PluginDefinition<S
     config,
     create(raw) {
       const parsed = config.parse(raw);
-      return routing ? { routing: routing(parsed) } : {};
+      return { ...(routing ? { routing: routing(parsed) } : {}), ...(lifecycle ? { lifecycle: lifecycle(parsed) } : {}) };
     },
+    admission: definition.admission ?? [],
+    settingsFrom: definition.settingsFrom,
   };
 }

@@ -61,14 +61,19 @@ export class PluginRegistry {
     return this.byName.get(name);
   }
 
-  build(routing: RoutingSpec, configs: PluginConfigs | undefined): BuildResult {
+  /**
+   * `spec` is the whole policy spec, for plugins whose settings predate spec.plugins
+   * (Plugin.settingsFrom); their spec.plugins entry is merged over those.
+   */
+  build(routing: RoutingSpec, configs: PluginConfigs | undefined, spec: Readonly<Record<string, unknown>> = {}): BuildResult {
     const errors: string[] = [];
     const enabled = new Map<string, unknown>();
     for (const name of Object.keys(configs ?? {})) {
       if (!this.byName.has(name)) errors.push(`spec.plugins.${name}: unknown plugin "${name}"; known: ${[...this.byName.keys()].join(', ')}`);
     }
     for (const plugin of this.plugins) {
-      const { enabled: on, ...settings } = configs?.[plugin.name] ?? {};
+      const { enabled: on, ...own } = configs?.[plugin.name] ?? {};
+      const settings = { ...(plugin.settingsFrom?.(spec) ?? {}), ...own };
       if (on !== undefined && typeof on !== 'boolean') errors.push(`spec.plugins.${plugin.name}.enabled: must be true or false`);
       const parsed = plugin.config.safeParse(settings);
       if (!parsed.success) errors.push(...parsed.error.issues.flatMap((issue) => configError(plugin.name, issue)));

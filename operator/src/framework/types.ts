@@ -3,8 +3,6 @@
 // status with per-reason counts. Everything here is data: no I/O, no clock.
 import type { Status } from './status.ts';
 
-export type CircuitState = 'closed' | 'open' | 'half-open';
-
 /** An agent as routing sees it. `active` already counts assignments assumed in memory. */
 export interface AgentInfo {
   /** namespace/name */
@@ -21,9 +19,8 @@ export interface AgentInfo {
   readonly sleeping: boolean;
   /** Being deleted or draining: never a candidate. */
   readonly leaving: boolean;
-  readonly circuit: CircuitState;
-  /** With a half-open circuit: a trial task is already out, so no more until it ends. */
-  readonly trialInFlight: boolean;
+  /** The Agent's status conditions by type, for plugins that keep state in one (CircuitOpen). */
+  readonly conditions: Readonly<Record<string, AgentCondition>>;
   /** Autoscaling pool the agent belongs to, if any (label agents.orchestrator.dev/pool). */
   readonly pool?: string;
   /** The Agent's labels, for plugins that select agents (fallback tiers, team pools). */
@@ -32,6 +29,12 @@ export interface AgentInfo {
   readonly contextKeys: ReadonlySet<string>;
   /** When the agent was last given a task (ms), for round-robin. */
   readonly lastAssignedAt?: number;
+}
+
+export interface AgentCondition {
+  readonly status: string;
+  readonly reason?: string | undefined;
+  readonly lastTransitionTime?: string | undefined;
 }
 
 /** A task waiting for an agent. */

@@ -97,7 +97,7 @@ export class PolicyReconciler implements Reconciler {
     }
     const spec = parsed.data.spec;
     const pools = spec.autoscaling?.pools ?? [];
-    const built = this.d.plugins.registry.build(spec.routing, spec.plugins);
+    const built = this.d.plugins.registry.build(spec.routing, spec.plugins, spec);
     const ready: ConditionUpdate =
       built.errors.length > 0
         ? { type: 'Ready', status: 'False', reason: 'InvalidPluginConfig', message: `${built.errors.join('; ')}; the last valid configuration stays in force` }

@@ -1,7 +1,7 @@
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import type { SharedInformer } from '../../runtime/cache/informer-group.ts';
 import type { KubeObject } from '../../runtime/rest/object.ts';
-import { circuitOf, taskSpec, taskStatus } from './snapshot.ts';
+import { taskSpec, taskStatus } from './snapshot.ts';
 
 export interface TaskMetrics {
   assignmentSeconds: Histogram<'namespace'>;
@@ -16,7 +16,7 @@ const lastAttempt = (t: KubeObject): HistoryEnd => (t.status as { history?: Hist
 const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600];
 
 /** Task metrics; the gauges are computed from the caches when Prometheus scrapes. */
-export function taskMetrics(registry: Registry, tasks: SharedInformer<KubeObject>, agents: SharedInformer<KubeObject>): TaskMetrics {
+export function taskMetrics(registry: Registry, tasks: SharedInformer<KubeObject>): TaskMetrics {
   const registers = [registry];
   new Gauge({
     name: 'agent_orchestrator_tasks_pending',
@@ -30,19 +30,6 @@ export function taskMetrics(registry: Registry, tasks: SharedInformer<KubeObject
         if (phase !== undefined && phase !== 'Pending') continue;
         const caps = taskSpec(t).requiredCapabilities ?? [];
         for (const capability of caps.length ? caps : ['']) this.inc({ namespace: t.metadata.namespace ?? '', capability });
-      }
-    },
-  });
-  new Gauge({
-    name: 'agent_orchestrator_agent_circuit_state',
-    help: 'Circuit breaker of each agent: 0 closed, 1 half-open, 2 open',
-    labelNames: ['namespace', 'agent'],
-    registers,
-    collect() {
-      this.reset();
-      for (const a of agents.list()) {
-        const state = circuitOf(a);
-        this.set({ namespace: a.metadata.namespace ?? '', agent: a.metadata.name ?? '' }, state === 'open' ? 2 : state === 'half-open' ? 1 : 0);
       }
     },
   });

@@ -1,7 +1,8 @@
 import type { Logger } from 'pino';
 import { policy as policySchema, type PolicySpec, type PolicyStatus } from '../../api/policy.ts';
 import type { Profile } from '../../framework/cycle.ts';
-import type { BuildResult, PluginRegistry } from '../../framework/registry.ts';
+import type { PluginInstance } from '../../framework/plugin.ts';
+import type { Built, BuildResult, PluginRegistry } from '../../framework/registry.ts';
 import type { SharedInformer } from '../../runtime/cache/informer-group.ts';
 import type { KubeObject } from '../../runtime/rest/object.ts';
 import { governingPolicy } from '../../core/governing-policy.ts';
@@ -9,8 +10,9 @@ import { governingPolicy } from '../../core/governing-policy.ts';
 /** What the task controller takes from a namespace's OrchestratorPolicy (or the defaults). */
 export interface NamespacePolicy {
   profile: Profile;
+  /** Every enabled plugin, configured for the namespace, by name. */
+  plugins: ReadonlyMap<string, PluginInstance>;
   retries: { max: number; backoffMs: number };
-  circuitBreaker: { failureThreshold: number; cooldownMs: number };
 }
 
 type InForce = NonNullable<PolicyStatus['inForce']>;
@@ -31,26 +33,23 @@ export class Policies {
   private readonly log: Logger;
   private readonly parsed = new Map<string, { version: string; policy: ParsedPolicy }>();
   private readonly built = new Map<string, { version: string; result: BuildResult }>();
-  private readonly lastGood = new Map<string, Profile>();
-  private readonly fallback: Profile;
+  private readonly lastGood = new Map<string, Built>();
+  private readonly fallback: Built;
   private readonly plugins: PluginRegistry;
 
   constructor(informer: SharedInformer<KubeObject>, plugins: PluginRegistry, logger: Logger) {
     this.informer = informer;
     this.plugins = plugins;
     this.log = logger;
-    const result = plugins.build(DEFAULT_SPEC.routing, undefined);
-    if (!result.profile) throw new Error(`the default routing profile does not build: ${result.errors.join('; ')}`);
-    this.fallback = result.profile;
+    const result = plugins.build(DEFAULT_SPEC.routing, undefined, DEFAULT_SPEC);
+    if (!result.profile) throw new Error(`the default plugin configuration does not build: ${result.errors.join('; ')}`);
+    this.fallback = result;
   }
 
   for(namespace: string): NamespacePolicy {
     const { spec, inForce } = this.policyOf(namespace);
-    return {
-      profile: this.profileOf(namespace, spec, inForce),
-      retries: { max: spec.retries.max, backoffMs: spec.retries.backoffSeconds * 1000 },
-      circuitBreaker: { failureThreshold: spec.circuitBreaker.failureThreshold, cooldownMs: spec.circuitBreaker.cooldownSeconds * 1000 },
-    };
+    const { profile, instances } = this.builtOf(namespace, spec, inForce);
+    return { profile, plugins: instances, retries: { max: spec.retries.max, backoffMs: spec.retries.backoffSeconds * 1000 } };
   }
 
   /**
@@ -69,25 +68,28 @@ export class Policies {
     return policy;
   }
 
-  private profileOf(namespace: string, spec: PolicySpec, inForce: InForce | undefined): Profile {
-    const version = JSON.stringify([spec.routing, spec.plugins]);
+  private builtOf(namespace: string, spec: PolicySpec, inForce: InForce | undefined): Built {
+    const version = JSON.stringify(spec);
     let cached = this.built.get(namespace);
     if (cached?.version !== version) {
-      cached = { version, result: this.plugins.build(spec.routing, spec.plugins) };
+      cached = { version, result: this.plugins.build(spec.routing, spec.plugins, spec) };
       this.built.set(namespace, cached);
-      if (cached.result.errors.length) this.log.warn({ namespace, errors: cached.result.errors }, 'routing configuration rejected; keeping the last good one');
+      if (cached.result.errors.length) this.log.warn({ namespace, errors: cached.result.errors }, 'plugin configuration rejected; keeping the last good one');
     }
     if (cached.result.profile) {
-      this.lastGood.set(namespace, cached.result.profile);
-      return cached.result.profile;
+      this.lastGood.set(namespace, cached.result);
+      return cached.result;
     }
     const last = this.lastGood.get(namespace);
     if (last) return last;
     // Since a restart no good profile was seen here: the one the policy controller last
     // recorded as in force, then the defaults.
-    const recorded = inForce ? this.plugins.build(inForce.routing, inForce.plugins).profile : undefined;
-    if (recorded) this.lastGood.set(namespace, recorded);
-    return recorded ?? this.fallback;
+    const recorded = inForce ? this.plugins.build(inForce.routing, inForce.plugins, spec) : undefined;
+    if (recorded?.profile) {
+      this.lastGood.set(namespace, recorded);
+      return recorded;
+    }
+    return this.fallback;
   }
 }
 

@@ -9,7 +9,6 @@ import { keyOf, type KubeObject } from '../../runtime/rest/object.ts';
 import { Leases, resourceOfKind } from '../../runtime/rest/resource.ts';
 import { AGENT_LABEL } from '../../api/common.ts';
 import { AGENTS_BY_CAPABILITY, TASKS_BY_AGENT, TASKS_BY_NAMESPACE, agentsByCapability, tasksByAgent, tasksByNamespace } from '../indexes.ts';
-import { CircuitReconciler } from './circuit-reconciler.ts';
 import { taskMetrics } from './metrics.ts';
 import { Policies } from './policies.ts';
 import { Router } from './router.ts';
@@ -23,7 +22,7 @@ export interface TaskControllerOptions {
   plugins: Plugins;
 }
 
-/** Wires task routing, the task lifecycle and the agents' circuit breakers into the manager. */
+/** Wires task routing and the task lifecycle into the manager. */
 export function registerTaskController(manager: Manager, o: TaskControllerOptions): void {
   const tasks = manager.informer<KubeObject>(resourceOfKind(taskKind), {
     indexers: {
@@ -36,7 +35,7 @@ export function registerTaskController(manager: Manager, o: TaskControllerOption
   // Runners label their heartbeat Lease with their Agent (the agent controller shares this cache).
   const leases = manager.informer<KubeObject>(Leases, { labelSelector: AGENT_LABEL });
   const policies = new Policies(manager.informer<KubeObject>(resourceOfKind(policyKind)), o.plugins.registry, o.logger);
-  const metrics = taskMetrics(manager.metrics.registry, tasks, agents);
+  const metrics = taskMetrics(manager.metrics.registry, tasks);
   const router = new Router({
     client: manager.client,
     reportingClient: manager.reportingClient,
@@ -101,25 +100,7 @@ export function registerTaskController(manager: Manager, o: TaskControllerOption
   );
   manager.add(lifecycle);
 
-  const circuits = new Controller({
-    name: 'circuit',
-    workers: 2,
-    logger: o.logger,
-    clock: o.clock,
-    metrics: manager.metrics,
-    reconciler: new CircuitReconciler({
-      agents,
-      policies,
-      writer: manager.writer,
-      events: manager.events,
-      clock: o.clock,
-      onChange: () => {
-        router.markDirty();
-      },
-    }),
-  });
-  circuits.watch(agents);
-  manager.add(circuits);
+
 
   manager.addRunnable({ name: 'router', run: (signal) => router.run(signal) });
 }

@@ -1,5 +1,5 @@
 import { AGENT_LABEL, POOL_LABEL } from '../../api/common.ts';
-import type { AgentInfo, CircuitState, TaskInfo } from '../../framework/types.ts';
+import type { AgentCondition, AgentInfo, TaskInfo } from '../../framework/types.ts';
 import type { KubeObject } from '../../runtime/rest/object.ts';
 import { keyOf } from '../../runtime/rest/object.ts';
 
@@ -87,11 +87,10 @@ export function agentLoads(tasks: readonly KubeObject[]): Map<string, AgentLoad>
   return loads;
 }
 
-/** The circuit as the circuit controller last wrote it on the Agent. */
-export function circuitOf(agent: KubeObject): CircuitState {
-  const c = conditionOf(agent, 'CircuitOpen');
-  if (c?.status !== 'True') return 'closed';
-  return c.reason === 'HalfOpen' ? 'half-open' : 'open';
+/** The Agent's conditions by type, as routing plugins read them. */
+function conditionsOf(agent: KubeObject): Record<string, AgentCondition> {
+  const list = (agent.status as { conditions?: (Condition & { lastTransitionTime?: string })[] } | undefined)?.conditions ?? [];
+  return Object.fromEntries(list.map((c) => [c.type, { status: c.status, reason: c.reason, lastTransitionTime: c.lastTransitionTime }]));
 }
 
 /** What routing knows of an agent; `extra` adds assignments the caches do not show yet. */
@@ -100,7 +99,6 @@ export function agentInfo(agent: KubeObject, load: AgentLoad | undefined, extra:
   const phase = (agent.status as { phase?: string } | undefined)?.phase;
   const healthy = conditionOf(agent, 'Healthy')?.status === 'True';
   const active = (load?.active ?? 0) + extra;
-  const circuit = circuitOf(agent);
   const pool = agent.metadata.labels?.[POOL_LABEL];
   return {
     key: keyOf(agent),
@@ -112,8 +110,7 @@ export function agentInfo(agent: KubeObject, load: AgentLoad | undefined, extra:
     ready: (phase === 'Ready' || phase === 'Busy') && healthy,
     sleeping: spec.desiredState === 'Sleeping' || phase === 'Sleeping',
     leaving: agent.metadata.deletionTimestamp !== undefined || phase === 'Draining' || phase === 'Terminating',
-    circuit,
-    trialInFlight: circuit === 'half-open' && active > 0,
+    conditions: conditionsOf(agent),
     ...(pool ? { pool } : {}),
     ...(agent.metadata.labels ? { labels: agent.metadata.labels } : {}),
     contextKeys: load?.contextKeys ?? new Set(),

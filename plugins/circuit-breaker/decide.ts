@@ -1,6 +1,6 @@
 // The per-agent circuit breaker as a pure function. The agent runner counts
-// consecutiveFailures (a success resets it to 0); the agent controller calls decideCircuit
-// and writes the CircuitOpen condition, whose lastTransitionTime is the `since` returned
+// consecutiveFailures (a success resets it to 0); the plugin's onTick calls decideCircuit
+// and asks for the CircuitOpen condition, whose lastTransitionTime is the `since` returned
 // here. The condition is the only memory: open and half-open are told apart by time.
 
 export type CircuitState = 'closed' | 'open' | 'half-open';

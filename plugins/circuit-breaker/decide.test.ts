@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { decideCircuit, type CircuitDecision, type CircuitObservation } from './circuit-breaker.ts';
+import { decideCircuit, type CircuitDecision, type CircuitObservation } from './decide.ts';
 
 const NOW = 1_000_000_000_000;
 const COOLDOWN = 60_000;
