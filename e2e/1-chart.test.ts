@@ -21,9 +21,19 @@ describe('the chart', () => {
     expect(helm(inject('e2e'), ['lint', '--strict', chart, ...args])).toMatch(/1 chart\(s\) linted, 0 chart\(s\) failed/);
   });
 
-  it('renders the operator, its RBAC, the admission policy and the metrics Service by default', () => {
+  it('renders the operator, its RBAC, the admission policies (agents, plugins) and the metrics Service by default', () => {
     const kinds = render([]).map((d) => d.kind).sort();
-    expect(kinds).toEqual(['ClusterRole', 'ClusterRoleBinding', 'Deployment', 'Service', 'ServiceAccount', 'ValidatingAdmissionPolicy', 'ValidatingAdmissionPolicyBinding']);
+    expect(kinds).toEqual([
+      'ClusterRole',
+      'ClusterRoleBinding',
+      'Deployment',
+      'Service',
+      'ServiceAccount',
+      'ValidatingAdmissionPolicy',
+      'ValidatingAdmissionPolicy',
+      'ValidatingAdmissionPolicyBinding',
+      'ValidatingAdmissionPolicyBinding',
+    ]);
   });
 
   it('renders every optional object with every feature on, and the server accepts the core ones', () => {

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { API_VERSION } from '../operator/src/api/common.ts';
-import { agentKind, taskKind } from '../operator/src/api/kinds.ts';
+import { agentKind, policyKind, taskKind } from '../operator/src/api/kinds.ts';
 import { ApiError } from '../operator/src/runtime/errors.ts';
 import type { RestClient } from '../operator/src/runtime/rest/client.ts';
 import { microTime, type KubeObject } from '../operator/src/runtime/rest/object.ts';
@@ -177,5 +177,29 @@ describe("the operator's ServiceAccount can do what it needs and nothing more (S
       },
     });
     expect(review.status.allowed).toBe(allowed);
+  });
+});
+
+describe('plugin settings are checked at apply time (the chart’s plugin ValidatingAdmissionPolicy)', () => {
+  const ns = useNamespace('e2e-plugin-admission-');
+  const Policies = resourceOfKind(policyKind);
+  const create = (plugins: Record<string, unknown>): Promise<unknown> =>
+    admin.request('POST', collectionPath(Policies, ns.name), {
+      body: { apiVersion: API_VERSION, kind: 'OrchestratorPolicy', metadata: { name: 'default' }, spec: { plugins } },
+      query: { dryRun: 'All' },
+    });
+
+  it.each([
+    [{ 'circuit-breaker': { failureThreshold: 0 } }, 'spec.plugins.circuit-breaker.failureThreshold must be a whole number from 1 to 1000 (plugin circuit-breaker)'],
+    [{ 'circuit-breaker': { cooldownSeconds: 'a minute' } }, 'spec.plugins.circuit-breaker.cooldownSeconds must be a whole number from 1 to 86400 (plugin circuit-breaker)'],
+  ])('refuses %j naming the field', async (plugins, message) => {
+    // The policy binds a moment after install; retry until it answers.
+    const refused = await waitFor('the plugin admission policy to refuse', async () => refusal(create(plugins)));
+    expect(refused.status).toBe(422);
+    expect(refused.message).toContain(message);
+  });
+
+  it('admits good settings', async () => {
+    await expect(create({ 'circuit-breaker': { failureThreshold: 3, cooldownSeconds: 30 } })).resolves.toBeDefined();
   });
 });

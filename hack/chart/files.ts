@@ -4,6 +4,8 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
+import { builtinPlugins } from '../../plugins/builtin.ts';
+import { pluginAdmissionTemplate } from './plugin-admission.ts';
 import { chartValues } from './values.ts';
 
 export const CHART = 'charts/agent-orchestrator';
@@ -95,6 +97,7 @@ export function chartFiles(root: string, generated: ReadonlyMap<string, string>)
   const files = new Map<string, string>();
   files.set(`${CHART}/values.schema.json`, `${JSON.stringify(valuesSchema(), null, 2)}\n`);
   files.set(`${CHART}/README.md`, chartReadme());
+  files.set(`${CHART}/templates/plugin-admission-policy.yaml`, pluginAdmissionTemplate(builtinPlugins));
   for (const [file, content] of generated) {
     if (file.startsWith('crds/')) files.set(`${CHART}/charts/crds/${file}`, content);
   }

@@ -53,6 +53,10 @@ export const chartValues = z
         burst: z.int().min(1).max(20000).default(100).describe('Requests allowed in a burst above qps.'),
       })
       .prefault({}),
+    pluginAdmissionPolicy: z
+      .boolean()
+      .default(true)
+      .describe('Install the ValidatingAdmissionPolicy that carries the plugins’ own admission rules (see docs/plugins.md), so a bad plugin setting is refused when it is applied.'),
     agents: z
       .strictObject({
         drainGraceSeconds: seconds(86400, 120, 'Seconds an Agent going to sleep, rolling or being deleted waits for its running tasks.'),

@@ -70,6 +70,16 @@ export const circuitBreaker = definePlugin({
   name: 'circuit-breaker',
   config: circuitBreakerConfig,
   settingsFrom: (spec) => spec.circuitBreaker as Readonly<Record<string, unknown>> | undefined,
+  // spec.plugins is free-form in the CRD: these refuse a bad value at `kubectl apply`.
+  admission: (['failureThreshold', 'cooldownSeconds'] as const).map((field) => {
+    const [min, max] = field === 'failureThreshold' ? [1, 1000] : [1, 86400];
+    const at = `object.spec.plugins['circuit-breaker']`;
+    return {
+      resource: 'orchestratorpolicies',
+      expression: `!has(object.spec.plugins) || !('circuit-breaker' in object.spec.plugins) || !has(${at}.${field}) || (type(${at}.${field}) == int && ${at}.${field} >= ${min} && ${at}.${field} <= ${max})`,
+      message: `spec.plugins.circuit-breaker.${field} must be a whole number from ${min} to ${max}`,
+    };
+  }),
   routing: () => ({
     filter(_task, agent, state) {
       const circuit = circuitOf(agent.conditions);

@@ -2,6 +2,7 @@ import { parseConfig } from '../../operator/src/config/config.ts';
 import { registerAgentController } from '../../operator/src/controllers/agent/register.ts';
 import { registerPolicyController } from '../../operator/src/controllers/policy/register.ts';
 import { builtinRegistry } from '../../operator/src/builtin-registry.ts';
+import type { Plugin } from '../../operator/src/framework/plugin.ts';
 import { pluginsOf } from '../../operator/src/controllers/plugins/host.ts';
 import { registerPluginHost } from '../../operator/src/controllers/plugins/register.ts';
 import { registerTaskController } from '../../operator/src/controllers/task/register.ts';
@@ -18,9 +19,10 @@ export interface RunningOperator {
 
 /**
  * The operator's controllers in this process, scoped to one namespace, as admin. The
- * environment overrides settings (AO_AGENT_DRAIN_GRACE: '5', say).
+ * environment overrides settings (AO_AGENT_DRAIN_GRACE: '5', say); `extraPlugins` join
+ * the built-in ones, as out-of-tree plugins do.
  */
-export async function startOperator(namespace: string, env: Record<string, string> = {}): Promise<RunningOperator> {
+export async function startOperator(namespace: string, env: Record<string, string> = {}, extraPlugins: readonly Plugin[] = []): Promise<RunningOperator> {
   const config = parseConfig([], {
     AO_WATCH_NAMESPACES: namespace,
     AO_LEADER_ELECT: 'false',
@@ -33,7 +35,8 @@ export async function startOperator(namespace: string, env: Record<string, strin
   const logger = testLogger();
   const kubeConfig = adminKubeConfig();
   const manager = new Manager({ config, kubeConfig, logger, metrics: testMetrics() });
-  const plugins = pluginsOf(builtinRegistry(), manager.metrics.registry, config.pluginTimeBudgetMs);
+  const registry = extraPlugins.reduce((r, p) => r.with(p), builtinRegistry());
+  const plugins = pluginsOf(registry, manager.metrics.registry, config.pluginTimeBudgetMs);
   registerAgentController(manager, { config, kubeConfig, logger, clock: systemClock });
   registerTaskController(manager, { config, logger, clock: systemClock, plugins });
   registerPolicyController(manager, { logger, clock: systemClock, plugins });
