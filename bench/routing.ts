@@ -21,7 +21,7 @@ import { collectionPath, objectPath, resourceOfKind } from '../operator/src/runt
 import { createMetrics } from '../operator/src/telemetry/metrics.ts';
 import { KubeConfig } from '@kubernetes/client-node';
 import { Namespaces } from './resources.ts';
-import { controlPlane, percentile } from './support.ts';
+import { controlPlane, loadAverage, percentile, recordObservations } from './support.ts';
 
 const { values } = parseArgs({
   options: {
@@ -91,6 +91,9 @@ async function main(): Promise<void> {
     const manager = new Manager({ config, kubeConfig: kc, logger: silent, metrics: createMetrics({ processMetrics: false }) });
     const plugins = pluginsOf(builtinRegistry(), manager.metrics.registry, config.pluginTimeBudgetMs);
     registerTaskController(manager, { config, logger: silent, clock: systemClock, plugins });
+    const cycles = recordObservations(manager.metrics.registry, 'agent_orchestrator_routing_cycle_seconds');
+    const pluginCalls = recordObservations(manager.metrics.registry, 'agent_orchestrator_plugin_duration_seconds');
+    const loadBefore = loadAverage();
     const stop = new AbortController();
     const exit = manager.run(stop.signal);
     while (!manager.ready().ok) await new Promise((resolve) => setTimeout(resolve, 50));
@@ -150,6 +153,21 @@ async function main(): Promise<void> {
     console.log(`routing, ${AGENTS} Ready agents on kwok, operator at ${values.qps} QPS, node ${process.version}`);
     console.log(`  assignment latency at ${RATE} tasks/s (${steady.length} tasks): p50 ${percentile(latency, 50).toFixed(0)} ms  p99 ${percentile(latency, 99).toFixed(0)} ms`);
     console.log(`  sustained assignment rate: ${rate.toFixed(0)} tasks/s (tasks were created at ${createRate.toFixed(0)}/s)`);
+    const ms = (xs: readonly number[], p: number): string => (percentile(xs, p) * 1000).toFixed(3);
+    const cycleTimes = cycles.map((c) => c.value);
+    console.log(`  routing cycle (decisions only): ${cycleTimes.length} cycles, p50 ${ms(cycleTimes, 50)} ms  p99 ${ms(cycleTimes, 99)} ms`);
+    console.log('  plugin calls (one per task and extension point; a Filter pass over all candidates is one call):');
+    const byPoint = new Map<string, number[]>();
+    for (const c of pluginCalls) {
+      const key = `${String(c.labels.extension_point)} ${String(c.labels.plugin)}`;
+      const list = byPoint.get(key);
+      if (list) list.push(c.value);
+      else byPoint.set(key, [c.value]);
+    }
+    for (const [key, xs] of [...byPoint].sort(([a], [b]) => a.localeCompare(b))) {
+      console.log(`    ${key.padEnd(40)} ${String(xs.length).padStart(7)} calls  p50 ${ms(xs, 50)} ms  p99 ${ms(xs, 99)} ms`);
+    }
+    console.log(`  load average (1/5/15 min): ${loadBefore} before, ${loadAverage()} after`);
     stop.abort();
     await exit;
   } finally {

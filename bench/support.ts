@@ -1,7 +1,9 @@
 import { execFileSync, spawn, type ChildProcess, type StdioOptions } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
+import type { Histogram, Registry } from 'prom-client';
 import { RestClient } from '../operator/src/runtime/rest/client.ts';
 
 export const repo = path.resolve(import.meta.dirname, '..');
@@ -44,4 +46,30 @@ export function spawnOperator(kubeconfig: string, namespace: string, env: Record
     },
     stdio,
   });
+}
+
+/**
+ * Every value a prom-client histogram of `registry` observes from now on, with its labels:
+ * exact percentiles instead of bucket estimates. Bench-only: it wraps the metric's
+ * observe method in place.
+ */
+export function recordObservations(registry: Registry, name: string): { labels: Record<string, string | number>; value: number }[] {
+  const metric = registry.getSingleMetric(name) as Histogram | undefined;
+  if (metric === undefined) throw new Error(`no metric ${name}`);
+  const samples: { labels: Record<string, string | number>; value: number }[] = [];
+  const observe = metric.observe.bind(metric) as (a: unknown, b?: unknown) => void;
+  metric.observe = ((a: unknown, b?: unknown) => {
+    if (typeof a === 'number') samples.push({ labels: {}, value: a });
+    else samples.push({ labels: a as Record<string, string | number>, value: Number(b) });
+    observe(a, b);
+  });
+  return samples;
+}
+
+/** The 1, 5 and 15 minute load averages, for the record next to a figure. */
+export function loadAverage(): string {
+  return os
+    .loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ');
 }
