@@ -97,10 +97,23 @@ kubeconfig_for() {
 # ---------------------------------------------------------------------- processes
 launch() {
   local name="$1"; shift
-  # setsid: the plane outlives the shell (and the test run) that started it.
+  # setsid: the plane outlives the shell (and the test run) that started it, so it keeps
+  # none of the caller's descriptors but stdio: an inherited lock or pipe would be held
+  # open by the plane for as long as it runs (`flock ... make test` would never unlock).
   # Appending keeps the log of a component across restarts; start() truncates it first.
-  setsid "$@" >>"${LOGS}/${name}.log" 2>&1 </dev/null &
+  (
+    close_inherited_fds
+    exec setsid "$@" >>"${LOGS}/${name}.log" 2>&1 </dev/null
+  ) &
   echo $! >"${PIDS}/${name}.pid"
+}
+
+close_inherited_fds() {
+  local fd
+  for fd in /proc/"${BASHPID}"/fd/*; do
+    fd="${fd##*/}"
+    if [ "$fd" -gt 2 ] 2>/dev/null; then eval "exec ${fd}>&-" 2>/dev/null || true; fi
+  done
 }
 
 healthz() { curl -sk --max-time 2 "https://127.0.0.1:$1/healthz" | grep -qx ok; }

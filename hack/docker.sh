@@ -51,10 +51,17 @@ start() {
   log "starting dockerd on ${OWN_SOCKET} (data-root ${DATA_ROOT})"
   # --bridge=none and no iptables: containers get host or no networking only, so
   # no traffic can leave 127.0.0.0/8 through a docker0 NAT.
-  setsid dockerd --host "unix://${OWN_SOCKET}" --data-root "${DATA_ROOT}" \
-    --exec-root "${DOCKER_DIR}/exec" --pidfile "${PIDFILE}" \
-    --bridge=none --iptables=false --ip6tables=false --ip-masq=false \
-    --log-level=warn >"${LOGS}/dockerd.log" 2>&1 </dev/null &
+  # Like the control plane, the engine keeps none of the caller's descriptors but stdio.
+  (
+    for fd in /proc/"${BASHPID}"/fd/*; do
+      fd="${fd##*/}"
+      if [ "$fd" -gt 2 ] 2>/dev/null; then eval "exec ${fd}>&-" 2>/dev/null || true; fi
+    done
+    exec setsid dockerd --host "unix://${OWN_SOCKET}" --data-root "${DATA_ROOT}" \
+      --exec-root "${DOCKER_DIR}/exec" --pidfile "${PIDFILE}" \
+      --bridge=none --iptables=false --ip6tables=false --ip-masq=false \
+      --log-level=warn >"${LOGS}/dockerd.log" 2>&1 </dev/null
+  ) &
   if ! wait_for dockerd 60 engine_ok "unix://${OWN_SOCKET}"; then
     tail -n 20 "${LOGS}/dockerd.log" >&2 || true
     die "dockerd did not become ready (log: ${LOGS}/dockerd.log)"
