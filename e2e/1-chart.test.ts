@@ -43,10 +43,17 @@ describe('the chart', () => {
     // Namespace-scoped mode: no cluster-wide grant; a Role in each watched namespace and the release's.
     expect(kinds).not.toContain('ClusterRole');
     expect(docs.filter((d) => d.kind === 'Role').map((d) => d.metadata.namespace).sort()).toEqual(['ao-system', 'team-a', 'team-b']);
-    const deployment = docs.find((d) => d.kind === 'Deployment') as unknown as { spec: { template: { spec: { topologySpreadConstraints?: unknown[]; containers: { image: string; args: string[] }[] } } } };
+    const deployment = docs.find((d) => d.kind === 'Deployment') as unknown as {
+      spec: { template: { spec: { topologySpreadConstraints?: unknown[]; volumes?: unknown[]; containers: { image: string; args: string[]; volumeMounts?: unknown[] }[] } } };
+    };
     expect(deployment.spec.template.spec.topologySpreadConstraints).toHaveLength(1);
     expect(deployment.spec.template.spec.containers[0]?.image).toMatch(/@sha256:0123/);
-    expect(deployment.spec.template.spec.containers[0]?.args).toEqual(expect.arrayContaining(['--watch-namespaces=team-a,team-b', '--log-format=text', '--task-workers=16']));
+    expect(deployment.spec.template.spec.containers[0]?.args).toEqual(
+      expect.arrayContaining(['--watch-namespaces=team-a,team-b', '--log-format=text', '--task-workers=16', '--plugin=/app/plugins/team-score/index.mjs']),
+    );
+    // An out-of-tree plugin module, mounted from a ConfigMap (docs/plugins.md).
+    expect(deployment.spec.template.spec.volumes).toEqual([{ name: 'team-score', configMap: { name: 'team-score-plugin' } }]);
+    expect(deployment.spec.template.spec.containers[0]?.volumeMounts).toEqual([{ name: 'team-score', mountPath: '/app/plugins/team-score', readOnly: true }]);
     // The API server validates what Kubernetes itself serves (not the Prometheus Operator's kinds, absent here).
     const core = docs.filter((d) => !['ServiceMonitor', 'PrometheusRule', 'OrchestratorPolicy'].includes(d.kind) && !['team-a', 'team-b'].includes(d.metadata.namespace ?? ''));
     const e2e = inject('e2e');

@@ -178,6 +178,28 @@ describe("the operator's ServiceAccount can do what it needs and nothing more (S
     });
     expect(review.status.allowed).toBe(allowed);
   });
+
+  // hooks.signingSecrets in e2e/values.yaml names hooks-signing: that Secret, read by name, and no other.
+  it.each([
+    ['get', 'hooks-signing', true],
+    ['get', 'another-secret', false],
+    ['list', '', false],
+    ['update', 'hooks-signing', false],
+  ] as const)('%s secrets %s → allowed %s', async (verb, name, allowed) => {
+    const { release } = inject('e2e');
+    const review = await admin.request<{ status: { allowed: boolean } }>('POST', '/apis/authorization.k8s.io/v1/subjectaccessreviews', {
+      body: {
+        apiVersion: 'authorization.k8s.io/v1',
+        kind: 'SubjectAccessReview',
+        spec: {
+          user: `system:serviceaccount:${release.namespace}:${release.name}-agent-orchestrator`,
+          groups: ['system:serviceaccounts', `system:serviceaccounts:${release.namespace}`, 'system:authenticated'],
+          resourceAttributes: { namespace: 'some-team', verb, group: '', resource: 'secrets', ...(name ? { name } : {}) },
+        },
+      },
+    });
+    expect(review.status.allowed).toBe(allowed);
+  });
 });
 
 describe('plugin settings are checked at apply time (the chart’s plugin ValidatingAdmissionPolicy)', () => {
@@ -201,5 +223,17 @@ describe('plugin settings are checked at apply time (the chart’s plugin Valida
 
   it('admits good settings', async () => {
     await expect(create({ 'circuit-breaker': { failureThreshold: 3, cooldownSeconds: 30 } })).resolves.toBeDefined();
+  });
+
+  it('lets only the operator write a pre-assignment answer on a Task (hooks), whoever else can edit Tasks', async () => {
+    const task = (annotations: Record<string, string>): Promise<unknown> =>
+      admin.request('POST', collectionPath(Tasks, ns.name), {
+        body: { apiVersion: API_VERSION, kind: 'Task', metadata: { name: 'self-approved', annotations }, spec: { requiredCapabilities: ['x'] } },
+        query: { dryRun: 'All' },
+      });
+    const refused = await waitFor('the plugin admission policy to refuse', async () => refusal(task({ 'hooks.agents.orchestrator.dev/verdict': 'allow' })));
+    expect(refused.status).toBe(403);
+    expect(refused.message).toContain('only the operator writes them');
+    await expect(task({ 'example.com/owner': 'me' })).resolves.toBeDefined();
   });
 });

@@ -2,8 +2,10 @@ import type { routingStrategies } from '../operator/src/api/policy.ts';
 import type { Plugin } from '../operator/src/framework/index.ts';
 import { affinity } from './affinity/index.ts';
 import { agentState } from './agent-state/index.ts';
+import { automation } from './automation/index.ts';
 import { capacity } from './capacity/index.ts';
 import { circuitBreaker } from './circuit-breaker/index.ts';
+import { hooks } from './hooks/index.ts';
 import { leastLoaded } from './least-loaded/index.ts';
 import { mostLoaded } from './most-loaded/index.ts';
 import { powerOfTwoChoices } from './power-of-two-choices/index.ts';
@@ -20,8 +22,10 @@ export const builtinPlugins: readonly Plugin[] = [
   requiredCapabilities,
   agentState,
   circuitBreaker,
+  hooks,
   capacity,
   affinity,
+  automation,
   preferredCapabilities,
   leastLoaded,
   mostLoaded,

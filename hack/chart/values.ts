@@ -81,6 +81,22 @@ export const chartValues = z
         timeoutGraceSeconds: seconds(3600, 30, 'Seconds past spec.timeoutSeconds before the operator fails an attempt the runner did not end.'),
       })
       .prefault({}),
+    plugins: z
+      .strictObject({
+        modules: z
+          .array(z.string().min(1).regex(/^[^,]+$/, { message: 'a path without commas' }))
+          .default([])
+          .describe('Out-of-tree plugin modules the operator loads at start, one --plugin flag each: paths in the container, e.g. /app/plugins/team-score/index.mjs (see docs/plugins.md).'),
+        volumes: z
+          .array(anything)
+          .default([])
+          .describe('Volumes holding the modules (Kubernetes Volume objects: a ConfigMap, an image volume, ...).'),
+        volumeMounts: z
+          .array(anything)
+          .default([])
+          .describe('Where the operator container mounts them (VolumeMount objects); under /app/plugins, modules find the operator’s zod.'),
+      })
+      .prefault({}),
     extraArgs: z.array(z.string().regex(/^--[a-z]/, { message: 'an operator flag, --name=value' })).default([]).describe('More operator flags, e.g. ["--task-workers=16"] (see docs/configuration.md).'),
     extraEnv: z.array(anything).default([]).describe('More environment variables of the operator container (Kubernetes EnvVar objects).'),
     resources: anything
@@ -155,6 +171,16 @@ export const chartValues = z
       .prefault({}),
     health: z
       .strictObject({ port: z.int().min(1).max(65535).default(8081).describe('Container port of /healthz and /readyz.') })
+      .prefault({}),
+    hooks: z
+      .strictObject({
+        signingSecrets: z
+          .array(z.string().max(253).regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/, { message: 'the name of a Secret' }))
+          .default([])
+          .describe(
+            'Secrets the operator may read (get, by these names only, in the namespaces it watches): the signing keys of webhook endpoints (spec.plugins.hooks.endpoints[].signingSecret, plugins/hooks/README.md). Empty: it reads no Secret.',
+          ),
+      })
       .prefault({}),
     policies: z
       .array(

@@ -31,8 +31,8 @@ describe('buildProfile presets', () => {
   ] as const)('%s', (strategy, scorers) => {
     const built = buildProfile({ strategy }, undefined);
     expect(built.errors).toEqual([]);
-    expect(built.profile?.preFilters.map((p) => p.name)).toEqual(['required-capabilities']);
-    expect(built.profile?.filters.map((p) => p.name)).toEqual(['required-capabilities', 'agent-state', 'circuit-breaker', 'capacity', 'affinity']);
+    expect(built.profile?.preFilters.map((p) => p.name)).toEqual(['required-capabilities', 'automation']);
+    expect(built.profile?.filters.map((p) => p.name)).toEqual(['required-capabilities', 'agent-state', 'circuit-breaker', 'capacity', 'affinity', 'automation']);
     expect(built.profile?.postFilters.map((p) => p.name)).toEqual(['agent-state']);
     expect(built.profile?.queueSort?.name).toBe('priority');
     expect(built.profile?.reservers).toEqual([]);
@@ -113,10 +113,23 @@ describe('buildProfile: spec.plugins', () => {
   });
 });
 
+describe('spec.plugins.automation', () => {
+  it('names the field of a bad cron and a bad time zone, as the policy controller reports them', () => {
+    const window = { name: 'night', pool: 'p', start: '0 22 * * *', end: '0 6 * * *', maxAwake: 0 };
+    expect(errorsOf({ strategy: 'Balanced' }, { automation: { schedules: [window, { ...window, name: 'late', start: '0 25 * * *', timeZone: 'Mars/Olympus' }] } })).toEqual([
+      'spec.plugins.automation.schedules[1].start: not a cron expression: Invalid value for hour: 25 (five fields "minute hour day-of-month month day-of-week", or six with seconds first)',
+      'spec.plugins.automation.schedules[1].timeZone: unknown time zone "Mars/Olympus": use an IANA name such as Europe/Berlin, America/New_York or UTC',
+    ]);
+    expect(errorsOf({ strategy: 'Balanced' }, { automation: { schedules: [{ ...window, timezone: 'UTC' }] } })).toEqual([
+      'spec.plugins.automation.schedules[0].timezone: Unrecognized key: "timezone"',
+    ]);
+  });
+});
+
 describe('spec.plugins.<name>.enabled', () => {
   it('turns a filter off, and back on by default', () => {
     const off = buildProfile({ strategy: 'Balanced' }, { capacity: { enabled: false } }).profile;
-    expect(off?.filters.map((p) => p.name)).toEqual(['required-capabilities', 'agent-state', 'circuit-breaker', 'affinity']);
+    expect(off?.filters.map((p) => p.name)).toEqual(['required-capabilities', 'agent-state', 'circuit-breaker', 'affinity', 'automation']);
     const on = buildProfile({ strategy: 'Balanced' }, { capacity: { enabled: true } }).profile;
     expect(on?.filters.map((p) => p.name)).toContain('capacity');
   });

@@ -3,9 +3,10 @@ import { ConfigError, loadConfig } from './config/config.ts';
 import { registerAgentController } from './controllers/agent/register.ts';
 import { registerPolicyController } from './controllers/policy/register.ts';
 import { pluginsOf } from './controllers/plugins/host.ts';
-import { registerPluginHost } from './controllers/plugins/register.ts';
+import { registerPluginHost, registerWebhookClient } from './controllers/plugins/register.ts';
 import { registerTaskController } from './controllers/task/register.ts';
 import { builtinRegistry } from './builtin-registry.ts';
+import { loadPluginModules } from './plugin-modules.ts';
 import { systemClock } from './runtime/clock.ts';
 import { Manager } from './runtime/manager.ts';
 import { createLogger } from './telemetry/logger.ts';
@@ -21,12 +22,17 @@ async function main(): Promise<number> {
     'starting agent-orchestrator',
   );
 
+  // Out-of-tree plugins (--plugin) join the built-in ones before anything starts.
+  const { registry, loaded } = await loadPluginModules(builtinRegistry(), config.plugins);
+  for (const p of loaded) logger.info(p, 'loaded plugin');
+
   const manager = new Manager({ config, kubeConfig, logger });
-  const plugins = pluginsOf(builtinRegistry(), manager.metrics.registry, config.pluginTimeBudgetMs);
+  const plugins = pluginsOf(registry, manager.metrics.registry, config.pluginTimeBudgetMs);
   registerAgentController(manager, { config, kubeConfig, logger, clock: systemClock });
   registerTaskController(manager, { config, logger, clock: systemClock, plugins });
   registerPolicyController(manager, { logger, clock: systemClock, plugins });
-  registerPluginHost(manager, { logger, clock: systemClock, plugins });
+  const webhooks = registerWebhookClient(manager, { logger, clock: systemClock, plugins });
+  registerPluginHost(manager, { logger, clock: systemClock, plugins, deliver: webhooks.deliver });
 
   const stop = new AbortController();
   const onSignal = (signal: NodeJS.Signals): void => {

@@ -35,13 +35,13 @@ export class Fleet {
     this.namespace = namespace;
   }
 
-  async agent(name: string, options: { capabilities?: string[]; maxConcurrentTasks?: number; behaviour?: Behaviour; desiredState?: 'Active' | 'Sleeping'; heartbeat?: { intervalSeconds: number; timeoutSeconds: number } } = {}): Promise<SimulatedAgent> {
+  async agent(name: string, options: { capabilities?: string[]; maxConcurrentTasks?: number; behaviour?: Behaviour; desiredState?: 'Active' | 'Sleeping'; heartbeat?: { intervalSeconds: number; timeoutSeconds: number }; labels?: Record<string, string> } = {}): Promise<SimulatedAgent> {
     const heartbeat = options.heartbeat ?? { intervalSeconds: 2, timeoutSeconds: 6 };
     const created = await this.client.request<KubeObject>('POST', collectionPath(Agents, this.namespace), {
       body: {
         apiVersion: API_VERSION,
         kind: 'Agent',
-        metadata: { name },
+        metadata: { name, ...(options.labels ? { labels: options.labels } : {}) },
         spec: {
           capabilities: options.capabilities ?? ['work'],
           runtime: { type: 'kubernetes', image: 'agent-orchestrator/runner:dev' },

@@ -4,7 +4,7 @@ import { registerPolicyController } from '../../operator/src/controllers/policy/
 import { builtinRegistry } from '../../operator/src/builtin-registry.ts';
 import type { Plugin } from '../../operator/src/framework/plugin.ts';
 import { pluginsOf } from '../../operator/src/controllers/plugins/host.ts';
-import { registerPluginHost } from '../../operator/src/controllers/plugins/register.ts';
+import { registerPluginHost, registerWebhookClient } from '../../operator/src/controllers/plugins/register.ts';
 import { registerTaskController } from '../../operator/src/controllers/task/register.ts';
 import { systemClock } from '../../operator/src/runtime/clock.ts';
 import { Manager } from '../../operator/src/runtime/manager.ts';
@@ -40,7 +40,8 @@ export async function startOperator(namespace: string, env: Record<string, strin
   registerAgentController(manager, { config, kubeConfig, logger, clock: systemClock });
   registerTaskController(manager, { config, logger, clock: systemClock, plugins });
   registerPolicyController(manager, { logger, clock: systemClock, plugins });
-  registerPluginHost(manager, { logger, clock: systemClock, plugins });
+  const webhooks = registerWebhookClient(manager, { logger, clock: systemClock, plugins });
+  registerPluginHost(manager, { logger, clock: systemClock, plugins, deliver: webhooks.deliver });
   const stop = new AbortController();
   const exit = manager.run(stop.signal);
   await waitFor('the operator to be ready', () => (manager.ready().ok ? true : undefined));

@@ -13,6 +13,12 @@ export const POOL_LABEL = `${GROUP}/pool`;
 export const POLICY_LABEL = `${GROUP}/policy`;
 /** On an Agent a policy made: the hash of the pool template it was made from. */
 export const TEMPLATE_HASH_ANNOTATION = `${GROUP}/template-hash`;
+/**
+ * On an Agent: when a restart of its workload was last asked for (RFC 3339), as `kubectl
+ * rollout restart` does. The plugin host writes it for a `restart` intent; the agent
+ * controller replaces a workload that started before it.
+ */
+export const RESTART_ANNOTATION = `${GROUP}/restartedAt`;
 
 // RE2-compatible patterns (the API server evaluates them with Go's regexp).
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;

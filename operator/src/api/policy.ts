@@ -185,6 +185,21 @@ export const policyStatus = z
       .describe(
         'The routing configuration in force: that of the last generation whose plugin configuration was valid. It survives operator restarts, so a bad change never falls back to the defaults.',
       ),
+    plugins: asMap(
+      z
+        .array(
+          z.object({
+            name: pluginName.describe('Name of the plugin.'),
+            message: z.string().max(1024).describe('What its work came to, such as webhook deliveries and failures per endpoint.'),
+            lastFailureTime: timestamp.optional().describe('When its work last failed.'),
+            lastFailure: z.string().max(1024).optional().describe('Why its work last failed.'),
+          }),
+        )
+        .max(MAX_PLUGINS),
+      'name',
+    )
+      .optional()
+      .describe('What plugins report about the work the operator does for them (webhook deliveries, say), one entry per plugin; kept in the operator’s memory, so it starts afresh after a restart.'),
     conditions: conditions.optional(),
     observedGeneration: observedGeneration.optional(),
   })

@@ -41,6 +41,7 @@ describe('parseConfig', () => {
       agentWorkers: 4,
       taskWorkers: 8,
       pluginTimeBudgetMs: 100,
+      plugins: [],
       taskReassignDelaySeconds: 5,
       taskTimeoutGraceSeconds: 30,
       dockerHost: 'unix:///var/run/docker.sock',
@@ -64,6 +65,16 @@ describe('parseConfig', () => {
     });
     expect(Object.isFrozen(config)).toBe(true);
     expect(Object.isFrozen(config.watchNamespaces)).toBe(true);
+  });
+
+  it.each([
+    { name: 'environment, comma-separated', argv: [], env: { AO_PLUGINS: 'a.js, /opt/b.mjs,' }, plugins: ['a.js', '/opt/b.mjs'] },
+    { name: 'repeated flag', argv: ['--plugin', 'a.js', '--plugin=b.js,c.ts'], env: {}, plugins: ['a.js', 'b.js', 'c.ts'] },
+    { name: 'flag beats environment', argv: ['--plugin=a.js'], env: { AO_PLUGINS: 'b.js' }, plugins: ['a.js'] },
+  ])('takes plugin modules from the $name', ({ argv, env, plugins }) => {
+    const config = parseConfig(argv, env);
+    expect(config.plugins).toEqual(plugins);
+    expect(Object.isFrozen(config.plugins)).toBe(true);
   });
 
   it('gives each replica a distinct identity outside a Pod', () => {

@@ -184,6 +184,19 @@ export const settings = [
     description: 'Milliseconds one plugin may spend on one task at one extension point (or on one lifecycle tick); past it, its answer is discarded and the policy reports PluginDegraded.',
   },
   {
+    key: 'plugins',
+    flag: 'plugin',
+    env: 'AO_PLUGINS',
+    // The flag may be given once per module; its values join the way the variable's commas do.
+    multiple: true,
+    schema: z
+      .string()
+      .default('')
+      .transform((s) => s.split(',').map((p) => p.trim()).filter((p) => p !== ''))
+      .pipe(z.array(z.string())),
+    description: 'Out-of-tree plugins to load at start: paths of ES modules (.js, .mjs, or .ts, which Node strips of its types), absolute or relative to the working directory, comma-separated; the flag may be repeated. A module that fails to load stops the operator with exit code 2. See docs/plugins.md.',
+  },
+  {
     key: 'taskReassignDelaySeconds',
     flag: 'task-reassign-delay',
     env: 'AO_TASK_REASSIGN_DELAY',
@@ -252,10 +265,11 @@ const configSchema = z.object(Object.fromEntries(settings.map((s) => [s.key, s.s
 
 type Parsed = z.infer<typeof configSchema>;
 
-export type Config = Readonly<Omit<Parsed, 'identity' | 'leaderElectionNamespace' | 'watchNamespaces'>> & {
+export type Config = Readonly<Omit<Parsed, 'identity' | 'leaderElectionNamespace' | 'watchNamespaces' | 'plugins'>> & {
   readonly identity: string;
   readonly leaderElectionNamespace: string;
   readonly watchNamespaces: readonly string[];
+  readonly plugins: readonly string[];
 };
 
 export class ConfigError extends Error {
@@ -268,11 +282,11 @@ export interface Environment {
 
 /** Parses flags and environment into a frozen Config, or throws a ConfigError naming the setting to fix. */
 export function parseConfig(argv: readonly string[], env: Environment, inClusterNamespace?: string): Config {
-  let flags: Record<string, string | boolean | undefined>;
+  let flags: Record<string, string | boolean | (string | boolean)[] | undefined>;
   try {
     flags = parseArgs({
       args: [...argv],
-      options: Object.fromEntries(settings.map((s) => [s.flag, { type: 'string' }])),
+      options: Object.fromEntries(settings.map((s) => [s.flag, { type: 'string', multiple: 'multiple' in s && s.multiple }])),
       strict: true,
     }).values;
   } catch (err) {
@@ -281,7 +295,8 @@ export function parseConfig(argv: readonly string[], env: Environment, inCluster
   }
   const raw: Record<string, unknown> = {};
   for (const s of settings) {
-    const value = flags[s.flag] ?? env[s.env];
+    const flag = flags[s.flag];
+    const value = Array.isArray(flag) ? flag.join(',') : (flag ?? env[s.env]);
     if (value !== undefined && value !== '') raw[s.key] = value;
   }
   const result = configSchema.safeParse(raw);
@@ -299,6 +314,7 @@ export function parseConfig(argv: readonly string[], env: Environment, inCluster
     identity: c.identity ?? env.POD_NAME ?? `${hostname()}_${randomBytes(4).toString('hex')}`,
     leaderElectionNamespace: c.leaderElectionNamespace ?? env.POD_NAMESPACE ?? inClusterNamespace ?? 'default',
     watchNamespaces: Object.freeze([...c.watchNamespaces]),
+    plugins: Object.freeze([...c.plugins]),
   });
 }
 

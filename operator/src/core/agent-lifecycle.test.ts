@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { decideAgent, restartBackoffMs, type AgentObservation, type WorkloadObservation } from './agent-lifecycle.ts';
+import { decideAgent, restartBackoffMs, restartDue, type AgentObservation, type WorkloadObservation } from './agent-lifecycle.ts';
 
 const NOW = 1_000_000_000;
 const running: WorkloadObservation = { phase: 'Running', specHash: 'h1', startedAt: NOW - 10_000 };
@@ -55,6 +55,25 @@ describe('decideAgent: every phase under every signal', () => {
     ['deleted, runtime unreachable: keep trying', { deleting: true, workload: undefined, runtimeError: { reason: 'RuntimeUnavailable', message: 'engine down' } }, 'Terminating', 'remove', 'RuntimeUnavailable'],
     ['asked to sleep, runtime unreachable', { desiredState: 'Sleeping', workload: undefined, runtimeError: { reason: 'RuntimeUnavailable', message: 'engine down' } }, 'Draining', 'remove', 'RuntimeUnavailable'],
     ['workload state unknown', { workload: { phase: 'Unknown' }, heartbeatAt: undefined }, 'Starting', 'none', 'WorkloadUnknown'],
+    ['restart asked after the workload started, idle', { restartRequestedAt: NOW - 1_000 }, 'Starting', 'replace', 'Restarting'],
+    ['restart asked before the workload started: already done', { restartRequestedAt: NOW - 20_000 }, 'Ready', 'none', 'HeartbeatRenewed'],
+    ['restart asked in the second the workload started: already done', { restartRequestedAt: NOW - 10_000 }, 'Ready', 'none', 'HeartbeatRenewed'],
+    ['restart asked, tasks running', { restartRequestedAt: NOW - 1_000, activeTasks: 1 }, 'Draining', 'none', 'Draining'],
+    ['restart asked, drain grace over', { restartRequestedAt: NOW - 1_000, activeTasks: 1, drainingSince: NOW - 130_000 }, 'Starting', 'replace', 'Restarting'],
+    ['restart asked, unhealthy: no point draining', { restartRequestedAt: NOW - 1_000, activeTasks: 1, heartbeatAt: stale }, 'Starting', 'replace', 'Restarting'],
+    ['restart asked, old Pod terminating', { restartRequestedAt: NOW - 1_000, workload: { phase: 'Exited', reason: 'Terminating', startedAt: NOW - 10_000 } }, 'Starting', 'remove', 'Restarting'],
+    ['restart asked, old container stopped before it', { restartRequestedAt: NOW - 1_000, workload: { phase: 'Exited', exitCode: 0, finishedAt: NOW - 2_000 }, heartbeatAt: undefined }, 'Starting', 'remove', 'Restarting'],
+    ['restart asked, the workload gone', { restartRequestedAt: NOW - 1_000, workload: undefined, heartbeatAt: undefined }, 'Starting', 'ensure', 'WorkloadStarting'],
+    ['restart asked, the replacement being made', { restartRequestedAt: NOW - 1_000, workload: { phase: 'Pending' }, heartbeatAt: undefined }, 'Pending', 'none', 'WorkloadPending'],
+    ['restart asked, the replacement running', { restartRequestedAt: NOW - 1_000, workload: { ...running, startedAt: NOW - 500 } }, 'Ready', 'none', 'HeartbeatRenewed'],
+    ['restart asked, crashed after it: the crash backoff rules', { restartRequestedAt: NOW - 9_000, workload: { phase: 'Exited', exitCode: 1, startedAt: NOW - 8_000, finishedAt: NOW - 1_000 }, heartbeatAt: undefined }, 'Failed', 'none', 'CrashLoopBackOff'],
+    ['restart asked while asleep: stays asleep', { restartRequestedAt: NOW - 1_000, desiredState: 'Sleeping', workload: undefined, heartbeatAt: undefined }, 'Sleeping', 'none', 'Sleeping'],
+    ['restart asked and spec changed: one roll does both', { restartRequestedAt: NOW - 1_000, specHash: 'h2' }, 'Starting', 'remove', 'Rolling'],
+    ['restart asked while being deleted', { restartRequestedAt: NOW - 1_000, deleting: true }, 'Terminating', 'remove', 'Terminating'],
+    ['restart asked in the second the workload started, which was made under no request', { restartRequestedAt: NOW - 10_000, workload: { ...running, restartRequest: 0 } }, 'Starting', 'replace', 'Restarting'],
+    ['restart asked, the workload made under that very request', { restartRequestedAt: NOW - 1_000, workload: { ...running, startedAt: NOW - 10_000, restartRequest: NOW - 1_000 } }, 'Ready', 'none', 'HeartbeatRenewed'],
+    ['restart asked again, the workload made under an earlier request', { restartRequestedAt: NOW - 1_000, workload: { ...running, startedAt: NOW - 500, restartRequest: NOW - 9_000 } }, 'Starting', 'replace', 'Restarting'],
+    ['restart asked, the replacement being made under it', { restartRequestedAt: NOW - 1_000, workload: { phase: 'Pending', restartRequest: NOW - 1_000 }, heartbeatAt: undefined }, 'Pending', 'none', 'WorkloadPending'],
   ] as [string, Partial<AgentObservation>, string, string, string][])('%s', (_situation, overrides, phase, action, reason) => {
     const d = decideAgent(obs(overrides));
     expect([d.phase, d.action.type, d.ready.reason]).toEqual([phase, action, reason]);
@@ -111,6 +130,42 @@ describe('decideAgent details', () => {
     expect([first.drainingSince, first.requeueAfterMs]).toEqual([NOW, 25_001]);
     const later = decideAgent(obs({ desiredState: 'Sleeping', activeTasks: 1, drainingSince: NOW - 100_000, heartbeatAt: NOW }));
     expect([later.drainingSince, later.requeueAfterMs]).toEqual([NOW - 100_000, 20_000]);
+  });
+
+  it('counts an asked-for restart once, when the running workload is taken down, and says when it was asked', () => {
+    const asked = NOW - 1_000;
+    const first = decideAgent(obs({ restarts: 1, restartRequestedAt: asked }));
+    expect([first.action.type, first.restarts]).toEqual(['replace', 2]);
+    expect(first.ready.message).toBe(`restarting the workload as asked at ${new Date(asked).toISOString().replace('.000Z', 'Z')} (annotation agents.orchestrator.dev/restartedAt)`);
+    const terminating = decideAgent(obs({ restarts: 2, restartRequestedAt: asked, workload: { phase: 'Exited', reason: 'Terminating', startedAt: NOW - 10_000 } }));
+    expect([terminating.action.type, terminating.restarts]).toEqual(['remove', 2]);
+    const draining = decideAgent(obs({ restartRequestedAt: asked, activeTasks: 2 }));
+    expect(draining.ready.message).toMatch(/^restarting as asked at .*: waiting for 2 running task\(s\) until /);
+  });
+
+  it('replaces a workload exactly when it was made under an earlier request than the last (property)', () => {
+    fc.assert(
+      fc.property(fc.nat(1_000_000), fc.nat(1_000_000), fc.constantFrom<WorkloadObservation['phase']>('Pending', 'Running', 'Exited', 'Unknown'), (asked, made, phase) => {
+        expect(restartDue({ restartRequestedAt: asked, workload: { phase, restartRequest: made, startedAt: asked + 5_000 } })).toBe(asked > made);
+      }),
+    );
+  });
+
+  it('without a record, never replaces a workload that started at or after the request, nor one still being made (property)', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 0, max: 1_000_000 }),
+        fc.integer({ min: 0, max: 1_000_000 }),
+        fc.constantFrom<WorkloadObservation['phase']>('Pending', 'Running', 'Exited', 'Unknown'),
+        (asked, startedAfter, phase) => {
+          const workload: WorkloadObservation = { phase, startedAt: asked + startedAfter };
+          expect(restartDue({ restartRequestedAt: asked, workload })).toBe(false);
+          if (phase === 'Pending' || phase === 'Unknown') expect(restartDue({ restartRequestedAt: asked + startedAfter + 1, workload })).toBe(false);
+          else expect(restartDue({ restartRequestedAt: asked + startedAfter + 1, workload })).toBe(true);
+          expect(restartDue({ workload })).toBe(false);
+        },
+      ),
+    );
   });
 
   it('backs off 10 s doubling to 5 min', () => {

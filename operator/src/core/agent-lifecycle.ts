@@ -9,6 +9,11 @@ export interface WorkloadObservation {
   phase: 'Pending' | 'Running' | 'Exited' | 'Unknown';
   /** Hash of the spec the workload was made from. */
   specHash?: string;
+  /**
+   * The restart request (ms) the workload was made under, 0 for none; undefined when the
+   * workload does not say (made before this was recorded).
+   */
+  restartRequest?: number;
   reason?: string;
   message?: string;
   exitCode?: number;
@@ -41,6 +46,11 @@ export interface AgentObservation {
   restarts: number;
   /** How long a started workload may go without a first heartbeat. */
   startupGraceMs: number;
+  /**
+   * When a restart of the workload was last asked for (the agents.orchestrator.dev/restartedAt
+   * annotation, written by the plugin host for a `restart` intent or by a person).
+   */
+  restartRequestedAt?: number | undefined;
 }
 
 export interface ConditionDecision {
@@ -57,6 +67,8 @@ export type AgentAction =
   | { type: 'restart' }
   /** Remove the workload (to sleep, to roll onto a new spec, or before deletion). */
   | { type: 'remove' }
+  /** Remove a running workload so that it is made again: a restart that was asked for, counted. */
+  | { type: 'replace' }
   /** The workload is gone and the Agent is being deleted: drop the finalizer. */
   | { type: 'finalize' };
 
@@ -96,6 +108,23 @@ export function restartBackoffMs(restarts: number): number {
 }
 
 const seconds = (ms: number): string => `${Math.round(ms / 1000)}s`;
+
+/**
+ * Whether the workload predates the last restart request, so it must be replaced. A
+ * workload records the request it was made under (exact, whatever the clocks say). One
+ * that does not (made before the operator recorded it) is judged by time, in the whole
+ * seconds the API writes: a running one by its start; an exited one (a Pod being deleted,
+ * a stopped container) by its start or its end, and one with neither is older than any
+ * request; one still being made (Pending) is the replacement, never replaced.
+ */
+export function restartDue(o: Pick<AgentObservation, 'workload' | 'restartRequestedAt'>): boolean {
+  const { workload: w, restartRequestedAt: asked } = o;
+  if (asked === undefined || w === undefined) return false;
+  if (w.restartRequest !== undefined) return asked > w.restartRequest;
+  if (w.phase === 'Running') return w.startedAt !== undefined && asked > w.startedAt;
+  if (w.phase === 'Exited') return asked > (w.startedAt ?? w.finishedAt ?? Number.NEGATIVE_INFINITY);
+  return false;
+}
 // Messages name instants, not ages: a message that changed on every look would rewrite
 // the status on every reconcile.
 const at = (ms: number): string => new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
@@ -107,15 +136,18 @@ export function decideAgent(o: AgentObservation): AgentDecision {
   const base = { healthy, restarts: o.restarts };
   const heartbeatExpiry = fresh ? o.heartbeatTimeoutMs - heartbeatAge + 1 : undefined;
 
-  // Leaving: deletion, sleep, or a spec change that needs a new workload. Running tasks
-  // get the grace period to finish before the workload goes.
+  // Leaving: deletion, sleep, a spec change that needs a new workload, or a restart that
+  // was asked for. Running tasks get the grace period to finish before the workload goes.
   const leaving = o.deleting
     ? 'Terminating'
     : o.desiredState === 'Sleeping'
       ? 'Sleeping'
       : o.workload?.specHash !== undefined && o.workload.specHash !== o.specHash
         ? 'Rolling'
-        : undefined;
+        : restartDue(o)
+          ? 'Restarting'
+          : undefined;
+  const asked = o.restartRequestedAt === undefined ? '' : at(o.restartRequestedAt);
   if (leaving) {
     if (o.workload && o.activeTasks > 0 && fresh) {
       const since = o.drainingSince ?? o.now;
@@ -125,13 +157,25 @@ export function decideAgent(o: AgentObservation): AgentDecision {
           ...base,
           phase: 'Draining',
           drainingSince: since,
-          ready: cond('False', 'Draining', `${leaving === 'Rolling' ? 'rolling onto a new spec' : leaving === 'Sleeping' ? 'going to sleep' : 'being deleted'}: waiting for ${o.activeTasks} running task(s) until ${at(since + o.drainGraceMs)} at the latest`),
+          ready: cond('False', 'Draining', `${leaving === 'Rolling' ? 'rolling onto a new spec' : leaving === 'Restarting' ? `restarting as asked at ${asked}` : leaving === 'Sleeping' ? 'going to sleep' : 'being deleted'}: waiting for ${o.activeTasks} running task(s) until ${at(since + o.drainGraceMs)} at the latest`),
           action: { type: 'none' },
           requeueAfterMs: Math.min(left, heartbeatExpiry ?? left),
         };
       }
     }
-    const phase: AgentPhase = leaving === 'Rolling' ? 'Starting' : leaving === 'Sleeping' ? 'Draining' : 'Terminating';
+    const phase: AgentPhase = leaving === 'Rolling' || leaving === 'Restarting' ? 'Starting' : leaving === 'Sleeping' ? 'Draining' : 'Terminating';
+    if (leaving === 'Restarting' && o.workload) {
+      // Counted once, when the running workload is taken down; an exited one that is still
+      // going (a Pod terminating) is only removed again.
+      const first = o.workload.phase === 'Running';
+      return {
+        ...base,
+        phase,
+        ready: cond('False', 'Restarting', `restarting the workload as asked at ${asked} (annotation agents.orchestrator.dev/restartedAt)`),
+        action: { type: first ? 'replace' : 'remove' },
+        restarts: first ? o.restarts + 1 : o.restarts,
+      };
+    }
     if (o.runtimeError && !o.workload) {
       // The runtime cannot be reached, so whether a workload is left is unknown: keep
       // trying to remove it rather than assume it is gone.

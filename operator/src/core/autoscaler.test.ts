@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { decideScale, type PoolLoad, type PoolScaling, type Recommendation, type ScaleDecision, type ScaleLimit } from './autoscaler.ts';
+import { awakeBounds, decideScale, type AwakeBounds, type PoolLoad, type PoolScaling, type Recommendation, type ScaleDecision, type ScaleLimit } from './autoscaler.ts';
 
 const NOW = 2_000_000_000_000;
 const S = 1000;
@@ -393,6 +393,9 @@ describe('decideScale properties', () => {
       downStabilization: (p) => `last ${p.scaleDown.stabilizationSeconds}s`,
       pendingWork: () => 'pending task',
       minAgents: (p) => (p.minAgents >= 1 ? `minAgents ${p.minAgents}` : 'scaleToZero is off'),
+      // Not given in this run: bounds have their own tests.
+      maxAwake: () => 'at most',
+      minAwake: () => 'at least',
     };
     fc.assert(
       fc.property(runArb, ({ pool: p, start, looks }) => {
@@ -416,5 +419,59 @@ describe('decideScale properties', () => {
         }
       }),
     );
+  });
+});
+
+describe('decideScale with awake bounds (a plugin’s pool intents)', () => {
+  const night: AwakeBounds = { maxAwake: { count: 0, reason: 'schedule night: at most 0 awake until 08:00 Europe/Berlin (plugin automation)' } };
+  const office: AwakeBounds = { minAwake: { count: 3, reason: 'schedule office: at least 3 awake until 20:00 Europe/Berlin (plugin automation)' } };
+
+  it.each([
+    // situation, pool, [pending, active, current], bounds, desired, limitedBy, reason
+    ['a night window puts an idle pool to sleep, past minAgents', { minAgents: 2 }, [0, 0, 2], night, 0, 'maxAwake', 'scaling down 2 → 0: schedule night: at most 0 awake until 08:00 Europe/Berlin (plugin automation); 0 pending and 0 running tasks want 0 agents'],
+    ['a night window holds a pool at zero although tasks wait', { scaleToZero: true }, [3, 0, 0], night, 0, 'maxAwake', 'holding 0: schedule night: at most 0 awake until 08:00 Europe/Berlin (plugin automation); 3 pending and 0 running tasks want 3 agents'],
+    ['a cap above the need changes nothing', {}, [1, 0, 1], { maxAwake: { count: 4, reason: 'cap' } }, 1, undefined, 'steady at 1: 1 pending and 0 running tasks'],
+    ['an office window wakes the pool up to its minimum, past maxStep', up(0, 1), [0, 0, 0], office, 3, 'minAwake', 'scaling up 0 → 3: schedule office: at least 3 awake until 20:00 Europe/Berlin (plugin automation); 0 pending and 0 running tasks want 0 agents'],
+    ['an office window holds the pool through the scale-down window too', down(0), [0, 0, 3], office, 3, 'minAwake', 'holding 3: schedule office: at least 3 awake until 20:00 Europe/Berlin (plugin automation); 0 pending and 0 running tasks want 0 agents'],
+    ['a need above the minimum scales as usual', {}, [9, 0, 3], office, 7, 'maxStep', 'scaling up 3 → 7 (scaleUp.maxStep 4): 9 pending and 0 running tasks want 9 agents'],
+    ['a minimum above maxAgents stops at maxAgents', { maxAgents: 2 }, [0, 0, 1], office, 2, 'minAwake', 'scaling up 1 → 2: schedule office: at least 3 awake until 20:00 Europe/Berlin (plugin automation); 0 pending and 0 running tasks want 0 agents'],
+    ['the cap wins over a minimum above it', {}, [0, 0, 2], { ...office, maxAwake: { count: 1, reason: 'cap 1' } }, 1, 'maxAwake', 'scaling down 2 → 1: cap 1; 0 pending and 0 running tasks want 0 agents'],
+  ] as [string, Partial<PoolScaling>, [number, number, number], AwakeBounds, number, ScaleLimit | undefined, string][])(
+    '%s',
+    (_situation, overrides, [pending, active, current], bounds, desired, limitedBy, reason) => {
+      const d = decideScale(pool(overrides), { pending, active, current }, [], NOW, bounds);
+      expect([d.desired, d.limitedBy, d.reason]).toEqual([desired, limitedBy, reason]);
+    },
+  );
+
+  it('keeps its history free of the bounds, so the pool returns to its load as soon as they lift', () => {
+    fc.assert(
+      fc.property(runArb, fc.nat(10), fc.nat(10), ({ pool: p, start, looks }, min, max) => {
+        const bounds: AwakeBounds = { minAwake: { count: min, reason: 'min' }, maxAwake: { count: max, reason: 'max' } };
+        for (const { now, load, given, d } of simulate(p, start, looks)) {
+          const b = decideScale(p, load, given, now, bounds);
+          expect(b.history).toEqual(d.history);
+          expect(b.recommendation).toBe(d.recommendation);
+          // Within the bounds: at most max, at least min (capped by maxAgents and max), else as without.
+          expect(b.desired).toBeLessThanOrEqual(max);
+          expect(b.desired).toBeGreaterThanOrEqual(Math.min(min, p.maxAgents, max));
+          if (d.desired <= max && d.desired >= Math.min(min, p.maxAgents, max)) expect(b).toEqual(d);
+        }
+      }),
+    );
+  });
+});
+
+describe('awakeBounds', () => {
+  it('takes the highest minimum and the lowest maximum, each with its reason and plugin', () => {
+    expect(
+      awakeBounds([
+        { plugin: 'automation', bounds: { minAwake: 2, reason: 'schedule a' } },
+        { plugin: 'automation', bounds: { minAwake: 3, maxAwake: 5, reason: 'schedule b' } },
+        { plugin: 'other', bounds: { maxAwake: 4, reason: 'budget' } },
+      ]),
+    ).toEqual({ minAwake: { count: 3, reason: 'schedule b (plugin automation)' }, maxAwake: { count: 4, reason: 'budget (plugin other)' } });
+    expect(awakeBounds([])).toEqual({});
+    expect(awakeBounds([{ plugin: 'p', bounds: { minAwake: -2, maxAwake: Number.NaN, reason: 'odd' } }])).toEqual({ minAwake: { count: 0, reason: 'odd (plugin p)' } });
   });
 });

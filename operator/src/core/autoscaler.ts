@@ -35,6 +35,12 @@
 // 11. reason says the same in one sentence with the numbers that matter; it names counts,
 //     never ages, so that it reads the same from one look to the next and the status is
 //     not rewritten for nothing.
+// 12. Awake bounds. Bounds a plugin holds for the pool (a schedule's window) clamp the
+//     result after everything else: at most maxAwake (which wins, even over minAgents:
+//     a night window may put the whole pool to sleep) and at least minAwake (capped at
+//     maxAgents). They do not enter the history, so when they lift the pool goes straight
+//     back to what its load asks for. When one moves the size, limitedBy is maxAwake or
+//     minAwake and the reason quotes the bound's own reason.
 
 export interface PoolScaling {
   minAgents: number;
@@ -62,7 +68,15 @@ export interface Recommendation {
   agents: number;
 }
 
-export type ScaleLimit = 'maxAgents' | 'minAgents' | 'maxStep' | 'upStabilization' | 'downStabilization' | 'pendingWork';
+export type ScaleLimit = 'maxAgents' | 'minAgents' | 'maxStep' | 'upStabilization' | 'downStabilization' | 'pendingWork' | 'maxAwake' | 'minAwake';
+
+/** Bounds on the pool's awake agents that hold for now (lifecycle plugins' `pool` intents, combined). */
+export interface AwakeBounds {
+  /** Keep at least this many awake (no more than maxAgents). */
+  minAwake?: { count: number; reason: string } | undefined;
+  /** Keep at most this many awake; wins over minAwake and minAgents. */
+  maxAwake?: { count: number; reason: string } | undefined;
+}
 
 export interface ScaleDecision {
   desired: number;
@@ -84,7 +98,7 @@ function ceilDiv(a: number, b: number): number {
 
 const count = (n: number, noun: string): string => `${n} ${noun}${n === 1 ? '' : 's'}`;
 
-export function decideScale(pool: PoolScaling, load: PoolLoad, history: readonly Recommendation[], now: number): ScaleDecision {
+export function decideScale(pool: PoolScaling, load: PoolLoad, history: readonly Recommendation[], now: number, awake: AwakeBounds = {}): ScaleDecision {
   const { pending, active, current } = load;
   const { maxAgents } = pool;
   const floor = pool.scaleToZero ? 0 : Math.max(pool.minAgents, 1);
@@ -124,7 +138,7 @@ export function decideScale(pool: PoolScaling, load: PoolLoad, history: readonly
   const held = desired;
   desired = bound(desired);
 
-  let limitedBy: ScaleLimit | undefined;
+  let limitedBy: Exclude<ScaleLimit, 'maxAwake' | 'minAwake'> | undefined;
   if (need > maxAgents && desired === maxAgents) limitedBy = 'maxAgents';
   else if (stepped < stabilized && desired < stabilized) limitedBy = 'maxStep';
   else if (desired < recommendation && upRec < recommendation) limitedBy = 'upStabilization';
@@ -176,11 +190,47 @@ export function decideScale(pool: PoolScaling, load: PoolLoad, history: readonly
       else reason = `${move}: ${want}`;
   }
 
+  const kept = [...past.filter((r) => r.at > now - keepMs), { at: now, agents: recommendation }];
+  const bounded = boundAwake(desired, maxAgents, awake);
+  if (bounded !== undefined) {
+    const head = bounded.desired > current ? `scaling up ${current} → ${bounded.desired}` : bounded.desired < current ? `scaling down ${current} → ${bounded.desired}` : `holding ${bounded.desired}`;
+    return { desired: bounded.desired, recommendation, history: kept, limitedBy: bounded.limitedBy, reason: `${head}: ${bounded.reason}; ${want}` };
+  }
   return {
     desired,
     recommendation,
-    history: [...past.filter((r) => r.at > now - keepMs), { at: now, agents: recommendation }],
+    history: kept,
     ...(limitedBy === undefined ? {} : { limitedBy }),
     reason,
   };
+}
+
+/**
+ * Bounds several sources hold for one pool (lifecycle plugins' pool intents), as one
+ * pair: the highest minimum and the lowest maximum, each with the reason of the one that
+ * set it and the name of its plugin (named by the host, not trusted to name itself).
+ */
+export function awakeBounds(held: readonly { plugin: string; bounds: { minAwake?: number; maxAwake?: number; reason: string } }[]): AwakeBounds {
+  const result: AwakeBounds = {};
+  for (const { plugin, bounds } of held) {
+    const reason = `${bounds.reason} (plugin ${plugin})`;
+    const min = bounds.minAwake;
+    const max = bounds.maxAwake;
+    if (min !== undefined && Number.isFinite(min) && (result.minAwake === undefined || min > result.minAwake.count)) {
+      result.minAwake = { count: Math.max(0, Math.floor(min)), reason };
+    }
+    if (max !== undefined && Number.isFinite(max) && (result.maxAwake === undefined || max < result.maxAwake.count)) {
+      result.maxAwake = { count: Math.max(0, Math.floor(max)), reason };
+    }
+  }
+  return result;
+}
+
+/** The size once awake bounds hold, when they move it; undefined when the size is within them. */
+function boundAwake(desired: number, maxAgents: number, awake: AwakeBounds): { desired: number; limitedBy: ScaleLimit; reason: string } | undefined {
+  const max = awake.maxAwake === undefined ? undefined : Math.max(0, awake.maxAwake.count);
+  if (awake.maxAwake !== undefined && max !== undefined && desired > max) return { desired: max, limitedBy: 'maxAwake', reason: awake.maxAwake.reason };
+  const min = awake.minAwake === undefined ? undefined : Math.min(Math.max(0, awake.minAwake.count), maxAgents, max ?? maxAgents);
+  if (awake.minAwake !== undefined && min !== undefined && desired < min) return { desired: min, limitedBy: 'minAwake', reason: awake.minAwake.reason };
+  return undefined;
 }

@@ -84,6 +84,21 @@ describe('planPool', () => {
       want: {},
     },
     {
+      name: 'a maxAwake bound puts the surplus to sleep at once, not removed, the least busy first',
+      in: input({ desired: 0, maxAwake: 0, members: [member('busy', { active: 2, idleSince: undefined }), member('fresh', { idleSince: NOW }), member('zz', { asleep: true })] }),
+      want: { sleep: ['fresh', 'busy'] },
+    },
+    {
+      name: 'a maxAwake bound above the desired size: the rest of the surplus follows the pool’s own rules',
+      in: input({ desired: 1, maxAwake: 2, members: [member('a'), member('b'), member('c', { active: 1, idleSince: undefined }), member('d', { active: 2, idleSince: undefined })] }),
+      want: { sleep: ['a', 'b'], remove: ['c'] },
+    },
+    {
+      name: 'a maxAwake bound with sleepAfterIdle: the rest waits for its idle time',
+      in: input({ desired: 0, maxAwake: 1, sleepAfterIdleMs: 120_000, members: [member('a', { idleSince: NOW - 10_000 }), member('b', { idleSince: NOW - 20_000 })] }),
+      want: { sleep: ['b'], requeueAfterMs: 110_000 },
+    },
+    {
       name: 'does not roll in the same look as a scale',
       in: input({ desired: 2, members: [member('a', { upToDate: false })] }),
       want: { create: 1 },
@@ -146,6 +161,18 @@ describe('planPool properties', () => {
         const awake = i.members.filter((m) => !m.asleep).length;
         const after = awake + plan.wake.length + plan.create - plan.remove.filter((n) => i.members.find((m) => m.name === n)?.asleep === false).length;
         expect(after).toBe(Math.min(i.desired, i.maxAgents));
+      }),
+    );
+  });
+
+  it('with maxAwake, leaves at most that many awake and removes none of the agents it put to sleep', () => {
+    fc.assert(
+      fc.property(inputs, fc.nat(20), (i, maxAwake) => {
+        const plan = planPool({ ...i, desired: Math.min(i.desired, maxAwake), maxAwake });
+        const awake = i.members.filter((m) => !m.asleep).map((m) => m.name);
+        const left = awake.filter((n) => !plan.sleep.includes(n) && !plan.remove.includes(n)).length + plan.wake.length + plan.create;
+        expect(left).toBeLessThanOrEqual(Math.max(maxAwake, 0));
+        for (const n of plan.sleep) expect(plan.remove).not.toContain(n);
       }),
     );
   });

@@ -29,6 +29,12 @@ export interface PoolPlanInput {
   maxStep: number;
   /** Put surplus agents to sleep after this long idle instead of deleting them. */
   sleepAfterIdleMs?: number | undefined;
+  /**
+   * A bound on awake agents that holds now (a schedule's window): awake agents beyond it
+   * are put to sleep at once, whatever their idle time, rather than removed, so that they
+   * are woken warm when the bound lifts. Their running tasks finish first (sleep drains).
+   */
+  maxAwake?: number | undefined;
   /** Members not being deleted. */
   members: readonly PoolMember[];
   /** Members being deleted (draining); a roll waits for them. */
@@ -77,16 +83,22 @@ export function planPool(input: PoolPlanInput): PoolPlan {
     plan.wake = wake.map((m) => m.name);
     plan.create = Math.max(0, Math.min(desired - awake.length - wake.length, input.maxAgents - members.length));
   } else if (awake.length > desired) {
-    const surplus = awake.length - desired;
-    if (input.sleepAfterIdleMs === undefined) {
-      plan.remove = [...awake].sort(leaveOrder(now)).slice(0, surplus).map((m) => m.name);
+    const forced = input.maxAwake === undefined ? 0 : Math.min(awake.length - desired, Math.max(0, awake.length - input.maxAwake));
+    plan.sleep = [...awake].sort(leaveOrder(now)).slice(0, forced).map((m) => m.name);
+    const staying = awake.filter((m) => !plan.sleep.includes(m.name));
+    const surplus = staying.length - desired;
+    if (surplus <= 0) {
+      // The bound took all of the surplus.
+    } else if (input.sleepAfterIdleMs === undefined) {
+      plan.remove = [...staying].sort(leaveOrder(now)).slice(0, surplus).map((m) => m.name);
     } else {
       const threshold = input.sleepAfterIdleMs;
-      const idle = awake.filter((m) => m.ready && m.active === 0 && m.idleSince !== undefined);
+      const idle = staying.filter((m) => m.ready && m.active === 0 && m.idleSince !== undefined);
       const due = idle.filter((m) => idleFor(m, now) >= threshold).sort(leaveOrder(now));
-      plan.sleep = due.slice(0, surplus).map((m) => m.name);
+      const sleepNow = due.slice(0, surplus).map((m) => m.name);
+      plan.sleep.push(...sleepNow);
       const later = idle.filter((m) => idleFor(m, now) < threshold).map((m) => threshold - idleFor(m, now));
-      if (plan.sleep.length < surplus && later.length > 0) plan.requeueAfterMs = Math.min(...later);
+      if (sleepNow.length < surplus && later.length > 0) plan.requeueAfterMs = Math.min(...later);
     }
   }
 

@@ -83,7 +83,12 @@ export type Intent =
    */
   | { readonly kind: 'pool'; readonly pool: string; readonly minAwake?: number; readonly maxAwake?: number; readonly reason: string }
   /** Look at the namespace again after this long, even if nothing changes (a cooldown ending). */
-  | { readonly kind: 'requeue'; readonly afterMs: number };
+  | { readonly kind: 'requeue'; readonly afterMs: number }
+  /**
+   * Deliver a webhook (a pre-assignment gate asked on every tick until it is answered):
+   * the host's client drops one whose event id is queued, in flight or just answered.
+   */
+  | { readonly kind: 'hook'; readonly hook: Hook };
 
 /** Where an event happened, for the points that see one object rather than the namespace. */
 export interface EventContext {
@@ -129,9 +134,20 @@ export interface Hook {
   readonly failurePolicy: 'Ignore' | 'Fail';
   /**
    * A pre-assignment gate: the receiver's answer ({allow, message?, labels?, inputPrefix?})
-   * is written on the task under this annotation, where the plugin's Permit reads it.
+   * is written on the task in these annotations with one merge patch, where the plugin's
+   * Permit reads it: `verdict` is allow, deny, or error (delivery failed and the
+   * failurePolicy is Fail), `generation` the task generation it holds for. Nothing is
+   * written when the task's generation moved on or it left Pending meanwhile. On allow,
+   * `labels` are set on the task and `inputPrefix` is put before its spec.input.
    */
-  readonly gate?: { readonly annotation: string } | undefined;
+  readonly gate?:
+    | {
+        readonly task: string;
+        /** The task's metadata.generation when it was asked. */
+        readonly generation: number;
+        readonly annotations: { readonly verdict: string; readonly message: string; readonly generation: string; readonly answeredAt: string };
+      }
+    | undefined;
 }
 
 export interface LifecyclePlugin {

@@ -14,8 +14,14 @@ export interface PluginInstance {
  */
 export interface AdmissionRule {
   readonly resource: 'agents' | 'tasks' | 'orchestratorpolicies';
-  /** CEL over `object` (and `oldObject` on UPDATE): true admits. */
+  /**
+   * CEL over `object` (and `oldObject` on UPDATE; null on CREATE) and `request`: true
+   * admits. `variables.operator` is the operator's own user name
+   * (system:serviceaccount:<namespace>:<name>), for rules that reserve a field to it.
+   */
   readonly expression: string;
+  /** Operations it checks (default CREATE and UPDATE). */
+  readonly operations?: readonly ('CREATE' | 'UPDATE')[];
   /** What the user reads: name the field and the fix. */
   readonly message: string;
   readonly reason?: 'Invalid' | 'Forbidden';

@@ -52,6 +52,8 @@ export interface TaskInfo {
   /** The Task's labels and annotations, for plugins that hold or steer tasks by them. */
   readonly labels?: Readonly<Record<string, string>>;
   readonly annotations?: Readonly<Record<string, string>>;
+  /** The Task's metadata.generation, for plugins whose annotations hold for one generation of its spec. */
+  readonly generation?: number;
 }
 
 export interface Snapshot {

@@ -34,6 +34,12 @@ export interface WorkloadSpec {
    * resources). Stored on the workload, so a changed spec is noticed and rolled.
    */
   specHash: string;
+  /**
+   * The Agent's restart annotation (agents.orchestrator.dev/restartedAt) when the workload
+   * is made, '' for none. Stored on the workload, so a later restart request is told
+   * exactly from the one this workload already carries out.
+   */
+  restartedAt?: string;
 }
 
 export type WorkloadPhase = 'Pending' | 'Running' | 'Exited' | 'Unknown';
@@ -46,6 +52,11 @@ export interface WorkloadStatus {
   id?: string;
   phase: WorkloadPhase;
   specHash?: string;
+  /**
+   * The restart request (ms) the workload was made under: 0 when it was made under none,
+   * undefined when it does not say (made before the operator recorded it).
+   */
+  restartRequest?: number;
   /** Times the workload's process has restarted (or been restarted by the operator). */
   restarts: number;
   /** Why it is not running, or how it last ended: e.g. ImagePullBackOff, Error, OOMKilled. */
@@ -75,6 +86,14 @@ export interface AgentRuntime {
 }
 
 /** A runtime failure the user must fix (bad image, unreachable endpoint): not retried fast. */
+/** A recorded restart request: '' (none) is 0; undefined or not a time says nothing. */
+export function restartRequestOf(value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  if (value === '') return 0;
+  const ms = Date.parse(value);
+  return Number.isNaN(ms) ? undefined : ms;
+}
+
 export class WorkloadError extends Error {
   override readonly name = 'WorkloadError';
   /** CamelCase reason for the Agent's condition, e.g. ImageNotFound, RuntimeUnavailable. */

@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import { agent as agentSchema, type Agent, type AgentStatus } from '../../api/agent.ts';
+import { RESTART_ANNOTATION } from '../../api/common.ts';
 import { agentKind } from '../../api/kinds.ts';
 import type { Config } from '../../config/config.ts';
 import { RUNTIME_UNAVAILABLE, decideAgent, type AgentDecision, type AgentObservation } from '../../core/agent-lifecycle.ts';
@@ -95,6 +96,7 @@ export class AgentReconciler implements Reconciler {
       drainGraceMs: this.d.config.agentDrainGraceSeconds * 1000,
       restarts: agent.status?.workload?.restarts ?? 0,
       startupGraceMs: this.d.config.agentStartupGraceSeconds * 1000,
+      restartRequestedAt: timeOf(meta.annotations?.[RESTART_ANNOTATION]),
     };
     let decision = decideAgent(observation);
 
@@ -104,7 +106,8 @@ export class AgentReconciler implements Reconciler {
         try {
           const spec = workloadSpecOf(agent, ref);
           const env = runtime.type === 'docker' ? await this.d.docker.containerEnv(ref, spec.env) : spec.env;
-          workload = await runtime.ensure({ ...spec, env }, ctx.signal);
+          // The workload records the restart request it is made under (see restartDue).
+          workload = await runtime.ensure({ ...spec, env, restartedAt: meta.annotations?.[RESTART_ANNOTATION] ?? '' }, ctx.signal);
           if (decision.action.type === 'restart') this.d.metrics.restarts.inc({ runtime: runtime.type });
           decision = { ...decideAgent({ ...observation, workload, restarts: decision.restarts }), restarts: decision.restarts };
         } catch (err) {
@@ -113,6 +116,7 @@ export class AgentReconciler implements Reconciler {
         }
         break;
       }
+      case 'replace':
       case 'remove': {
         try {
           await runtime.remove(ref, ctx.signal);
@@ -134,8 +138,16 @@ export class AgentReconciler implements Reconciler {
           }
           break;
         }
+        if (decision.action.type === 'replace') {
+          this.d.metrics.restarts.inc({ runtime: runtime.type });
+          void this.d.events.record(cached, 'Normal', 'Restarting', 'Restart', decision.ready.message);
+        }
         workload = await runtime.observe(ref, ctx.signal).catch(() => undefined);
-        if (!workload) decision = decideAgent({ ...observation, workload: undefined, runtimeError: undefined });
+        if (!workload) {
+          decision = { ...decideAgent({ ...observation, workload: undefined, runtimeError: undefined }), restarts: decision.restarts };
+          // Gone at once (a container): nothing else will bring this key back to make the new one.
+          if (decision.action.type === 'ensure') decision = { ...decision, requeueAfterMs: 1 };
+        }
         if (decision.action.type === 'finalize') {
           await this.finalize(cached, decision, ctx);
           return undefined;
@@ -287,6 +299,12 @@ function lastHeartbeat(recorded: string | undefined, heartbeatAt: number | undef
   if (heartbeatAt === undefined) return recorded ? { lastHeartbeatTime: recorded } : {};
   if (recorded && heartbeatAt - Date.parse(recorded) < maxLagMs) return { lastHeartbeatTime: recorded };
   return { lastHeartbeatTime: rfc3339(heartbeatAt) };
+}
+
+/** An annotation's RFC 3339 time in ms; undefined when absent or not a time. */
+function timeOf(value: string | undefined): number | undefined {
+  const ms = value === undefined ? NaN : Date.parse(value);
+  return Number.isNaN(ms) ? undefined : ms;
 }
 
 function isRuntimeFailure(err: unknown): boolean {

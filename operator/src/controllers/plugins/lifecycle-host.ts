@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import { Gauge, type Registry } from 'prom-client';
-import type { Condition } from '../../api/common.ts';
+import { RESTART_ANNOTATION, type Condition } from '../../api/common.ts';
 import { agentKind, policyKind, taskKind } from '../../api/kinds.ts';
 import type { AgentObject, Hook, Intent, LifecyclePlugin, NamespaceSnapshot, Target, TaskObject } from '../../framework/lifecycle.ts';
 import type { SharedInformer } from '../../runtime/cache/informer-group.ts';
@@ -29,13 +29,17 @@ export const RESYNC_MS = 30_000;
 /** Phase changes older than this when the leader gets to them are dropped (a replica that just became leader). */
 const EVENT_MAX_AGE_MS = 10 * 60_000;
 const EVENTS_PER_NAMESPACE = 10_000;
-/** How annotation written by the restart intent is named; the agent controller restarts the workload when it moves. */
-export const RESTART_ANNOTATION = 'agents.orchestrator.dev/restartedAt';
+/** The annotation the restart intent writes (now in api/common.ts, where plugins and the agent controller read it too). */
+export { RESTART_ANNOTATION };
 
-/** A task or agent phase change, or an attempt that ended, seen by the watch. */
+/**
+ * A task or agent phase change, or an attempt that ended, seen by the watch. A phase
+ * change carries the object as it was when the phase changed (when the watch had it), so
+ * plugins see that version, not a later one the cache holds by the time of the tick.
+ */
 export type ObjectEvent =
-  | { readonly kind: 'task-phase'; readonly key: string; readonly from: string | undefined; readonly to: string; readonly at: number }
-  | { readonly kind: 'agent-phase'; readonly key: string; readonly from: string | undefined; readonly to: string; readonly at: number }
+  | { readonly kind: 'task-phase'; readonly key: string; readonly from: string | undefined; readonly to: string; readonly at: number; readonly object?: KubeObject }
+  | { readonly kind: 'agent-phase'; readonly key: string; readonly from: string | undefined; readonly to: string; readonly at: number; readonly object?: KubeObject }
   | { readonly kind: 'outcome'; readonly key: string; readonly index: number; readonly at: number };
 
 export interface LifecycleHostDeps {
@@ -51,8 +55,11 @@ export interface LifecycleHostDeps {
   clock: Clock;
   logger: Logger;
   /** Delivers webhooks (the hooks family); absent, hooks are dropped with a log line. */
-  deliver?: (namespace: string, hooks: readonly Hook[]) => void;
+  deliver?: (namespace: string, hooks: readonly PluginHook[]) => void;
 }
+
+/** A webhook with the plugin that asked for it (its delivery state is reported under that name). */
+export type PluginHook = Hook & { readonly plugin: string };
 
 type Named = { name: string; plugin: LifecyclePlugin };
 
@@ -91,19 +98,27 @@ export class LifecycleHost implements Reconciler {
     const plugins = [...this.d.namespacePolicies.for(namespace).plugins].flatMap(([name, i]) => (i.lifecycle ? [{ name, plugin: i.lifecycle }] : []));
     const events = this.queued.get(namespace) ?? [];
     this.queued.delete(namespace);
-    if (plugins.length === 0) return undefined;
+    if (plugins.length === 0) {
+      this.d.plugins.pools.set(namespace, new Map());
+      return undefined;
+    }
 
     const snapshot = this.snapshot(namespace, now);
     const intents: { plugin: string; intent: Intent }[] = [];
-    const hooks: Hook[] = [];
+    const hooks: PluginHook[] = [];
+    const failedTicks = new Set<string>();
     for (const p of plugins) {
       const ticked = this.call(namespace, p.name, now, () => p.plugin.onTick?.(snapshot) ?? []);
-      for (const intent of ticked ?? []) intents.push({ plugin: p.name, intent });
+      if (ticked === undefined) failedTicks.add(p.name);
+      for (const intent of ticked ?? []) {
+        if (intent.kind === 'hook') hooks.push({ ...intent.hook, plugin: p.name });
+        else intents.push({ plugin: p.name, intent });
+      }
       for (const e of events) {
         if (now - e.at > EVENT_MAX_AGE_MS) continue;
         const more = this.call(namespace, p.name, now, () => this.dispatch(p, e, namespace, now));
         for (const x of more?.intents ?? []) intents.push({ plugin: p.name, intent: x });
-        hooks.push(...(more?.hooks ?? []));
+        for (const hook of more?.hooks ?? []) hooks.push({ ...hook, plugin: p.name });
       }
     }
     if (hooks.length > 0) {
@@ -138,6 +153,12 @@ export class LifecycleHost implements Reconciler {
       }
     }
     this.dropStaleSeries(namespace, plugins, metrics);
+    // A tick that failed says nothing about the pools: the bounds it set last still hold
+    // (a night window must not wake a pool because its plugin threw once).
+    for (const name of failedTicks) {
+      const kept = this.d.plugins.pools.of(namespace, name);
+      if (kept.length > 0) pools.set(name, [...kept]);
+    }
     this.d.plugins.pools.set(namespace, pools);
     return { requeueAfter };
   }
@@ -170,10 +191,10 @@ export class LifecycleHost implements Reconciler {
   private dispatch(p: Named, e: ObjectEvent, namespace: string, now: number): { intents: readonly Intent[]; hooks: readonly Hook[] } {
     const context = { now, namespace };
     if (e.kind === 'agent-phase') {
-      const agent = this.typed(this.d.agents, e.key, typedAgent);
+      const agent = e.object ? typedAgent(e.object) : this.typed(this.d.agents, e.key, typedAgent);
       return { intents: [], hooks: agent ? (p.plugin.onAgentPhase?.(agent, e.from, e.to, context) ?? []) : [] };
     }
-    const task = this.typed(this.d.tasks, e.key, typedTask);
+    const task = e.kind === 'task-phase' && e.object ? typedTask(e.object) : this.typed(this.d.tasks, e.key, typedTask);
     if (task === undefined) return { intents: [], hooks: [] };
     if (e.kind === 'task-phase') return { intents: [], hooks: p.plugin.onPhase?.(task, e.from, e.to, context) ?? [] };
     const entry = task.status?.history?.[e.index];
@@ -219,7 +240,7 @@ export class LifecycleHost implements Reconciler {
     const expect = (kind: Target['kind'], obj: KubeObject, written: KubeObject | undefined): void => {
       const rv = written?.metadata.resourceVersion;
       if (rv === undefined) return;
-      this.expectations.expect(namespace, `${kind}:${namespace}/${obj.metadata.name ?? ''}`, (o) => o?.metadata.resourceVersion === rv || o === undefined, now);
+      this.expectations.expect(namespace, `${kind}:${namespace}/${obj.metadata.name ?? ''}`, (o) => o === undefined || atLeast(o.metadata.resourceVersion, rv), now);
     };
     switch (intent.kind) {
       case 'condition': {
@@ -324,4 +345,17 @@ export class LifecycleHost implements Reconciler {
       this.series.set(key, now);
     }
   }
+}
+
+/**
+ * Whether the cache shows the version written or a later one. Another controller writing
+ * the same object right after (the policy controller its status, the agent controller an
+ * agent's) must not hide the write until the expectation lapses. resourceVersions are
+ * opaque, but every API server in use writes etcd revisions, which only grow; a version
+ * that is not a number is compared for equality only.
+ */
+export function atLeast(seen: string | undefined, written: string): boolean {
+  if (seen === undefined) return false;
+  if (seen === written) return true;
+  return /^\d+$/.test(seen) && /^\d+$/.test(written) && (seen.length > written.length || (seen.length === written.length && seen > written));
 }

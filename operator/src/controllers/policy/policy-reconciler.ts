@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import { POOL_LABEL } from '../../api/common.ts';
 import { policyKind } from '../../api/kinds.ts';
 import { policy as policySchema, type PolicySpec, type PolicyStatus } from '../../api/policy.ts';
-import { decideScale, type Recommendation, type ScaleLimit } from '../../core/autoscaler.ts';
+import { awakeBounds, decideScale, type Recommendation, type ScaleLimit } from '../../core/autoscaler.ts';
 import { planPool } from '../../core/pool-plan.ts';
 import type { SharedInformer } from '../../runtime/cache/informer-group.ts';
 import type { Clock } from '../../runtime/clock.ts';
@@ -30,6 +30,11 @@ type PoolStatus = NonNullable<PolicyStatus['pools']>[number];
 const RESYNC_MS = 15_000;
 /** How soon to look again while the cache has not shown the pool's own writes. */
 const EXPECTATION_POLL_MS = 1_000;
+/**
+ * After the operator starts, pools wait this long at most for the lifecycle plugins' first
+ * look at their namespace, so bounds that hold (a night window) are not missed meanwhile.
+ */
+const BOUNDS_GRACE_MS = 10_000;
 
 export interface PolicyReconcilerDeps {
   policies: SharedInformer<KubeObject>;
@@ -61,6 +66,8 @@ export class PolicyReconciler implements Reconciler {
   private readonly d: PolicyReconcilerDeps;
   private readonly memory = new Map<string, PoolMemory>();
   private readonly expectations = new Expectations(30_000);
+  /** When this controller first looked at a pool (the start of the bounds grace). */
+  private firstLookAt: number | undefined;
 
   constructor(deps: PolicyReconcilerDeps) {
     this.d = deps;
@@ -122,7 +129,9 @@ export class PolicyReconciler implements Reconciler {
     }
     // What routing falls back on after a restart while the spec is invalid.
     const inForce = built.errors.length === 0 ? { generation: policy.metadata.generation ?? 0, routing: spec.routing, ...(spec.plugins ? { plugins: spec.plugins } : {}) } : 'keep';
-    await this.writeStatus(policy, now, ctx, { ready, pools: statuses, inForce, degraded: this.degradedCondition(namespace, now) });
+    const enabled = built.profile ? built.instances : undefined;
+    const reports = enabled ? this.d.plugins.reports.for(namespace).filter((r) => enabled.has(r.name)) : 'keep';
+    await this.writeStatus(policy, now, ctx, { ready, pools: statuses, inForce, degraded: this.degradedCondition(namespace, now), plugins: reports });
     return { requeueAfter };
   }
 
@@ -154,6 +163,14 @@ export class PolicyReconciler implements Reconciler {
       return { status: status(previous?.desired ?? current, previous?.reason ?? 'waiting for the cache to show the last changes', false), requeueAfterMs: EXPECTATION_POLL_MS };
     }
 
+    // Bounds a lifecycle plugin holds for the pool (a schedule's window); none are known
+    // until the plugins have looked at the namespace once since the operator started.
+    this.firstLookAt ??= now;
+    if (!this.d.plugins.pools.known(namespace) && now - this.firstLookAt < BOUNDS_GRACE_MS) {
+      return { status: status(previous?.desired ?? current, previous?.reason ?? 'waiting for the plugins’ first look at the namespace', false), requeueAfterMs: EXPECTATION_POLL_MS };
+    }
+    const awake = awakeBounds(this.d.plugins.pools.for(namespace, pool.name));
+
     const memberNames = new Set(members.map((m) => m.name));
     const pending = pendingFor(this.d.tasks.byIndex(TASKS_BY_NAMESPACE, namespace), pool.template.capabilities, memberNames);
     const active = members.reduce((sum, m) => sum + m.active, 0);
@@ -163,12 +180,14 @@ export class PolicyReconciler implements Reconciler {
       { pending: pending.count, active, current },
       memory.history,
       now,
+      awake,
     );
     const plan = planPool({
       desired: decision.desired,
       maxAgents: pool.maxAgents,
       maxStep: pool.scaleUp.maxStep,
       sleepAfterIdleMs: pool.sleepAfterIdleSeconds === undefined ? undefined : pool.sleepAfterIdleSeconds * 1000,
+      maxAwake: awake.maxAwake?.count,
       members,
       deleting: agents.length - live.length,
       now,
@@ -241,7 +260,14 @@ export class PolicyReconciler implements Reconciler {
     policy: KubeObject,
     now: number,
     ctx: ReconcileContext,
-    s: { ready: ConditionUpdate; pools?: PoolStatus[]; inForce?: PolicyStatus['inForce'] | 'keep'; degraded?: ConditionUpdate },
+    s: {
+      ready: ConditionUpdate;
+      pools?: PoolStatus[];
+      inForce?: PolicyStatus['inForce'] | 'keep';
+      degraded?: ConditionUpdate;
+      /** What hosts did for the enabled plugins (webhook deliveries); 'keep' leaves the last written. */
+      plugins?: PolicyStatus['plugins'] | 'keep';
+    },
   ): Promise<void> {
     const previous = ((policy.status ?? {}) as PolicyStatus).conditions;
     const previousReason = previous?.find((c) => c.type === 'Ready')?.reason;
@@ -257,9 +283,11 @@ export class PolicyReconciler implements Reconciler {
           let conditions = setCondition(old.conditions, s.ready, rfc3339(now), generation);
           if (s.degraded) conditions = setCondition(conditions, s.degraded, rfc3339(now), generation);
           const inForce = s.inForce === 'keep' ? old.inForce : s.inForce;
+          const plugins = s.plugins === 'keep' ? old.plugins : s.plugins;
           return {
             ...(pools.length > 0 ? { pools, summary: pools.map((p) => `${p.name} ${p.current}/${p.desired}`).join(', ') } : {}),
             ...(inForce ? { inForce } : {}),
+            ...(plugins && plugins.length > 0 ? { plugins } : {}),
             conditions,
             ...(generation !== undefined ? { observedGeneration: generation } : {}),
           };

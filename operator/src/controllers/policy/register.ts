@@ -55,9 +55,17 @@ export function registerPolicyController(manager: Manager, o: PolicyControllerOp
       .filter((p) => p.metadata.namespace === namespace)
       .map(keyOf);
   controller.watch(policies, (p) => policiesIn(p.metadata.namespace));
+  // A lifecycle plugin's bounds for a pool changed (a schedule's window opened or closed): look at once.
+  o.plugins.pools.onChange((namespace) => {
+    for (const key of policiesIn(namespace)) controller.queue.add(key, 'high');
+  });
   // A plugin started failing: the policy in force says so (PluginDegraded).
   o.plugins.health.onDegraded((namespace) => {
     for (const key of policiesIn(namespace)) controller.queue.add(key, 'high');
+  });
+  // A plugin's work started or stopped failing (webhook deliveries): status.plugins says so.
+  o.plugins.reports.onChange((namespace) => {
+    for (const key of policiesIn(namespace)) controller.queue.addAfter(key, TASK_BATCH_MS);
   });
   controller.watch(
     agents,

@@ -254,7 +254,8 @@ export class Router {
     const kinds = Object.keys(pending.reasons).sort().join('|');
     const last = this.pendingWritten.get(pending.task.key);
     if (current?.message === pending.message && status.phase === 'Pending') return;
-    if (last && now - last.at < PENDING_REFRESH_MS) return;
+    // New kinds of reason (a veto, a capability gone) are written at once; moving counts wait.
+    if (last && last.kinds === kinds && now - last.at < PENDING_REFRESH_MS) return;
     if (this.pendingBudget <= 0) return;
     this.pendingBudget--;
     this.pendingWritten.set(pending.task.key, { kinds, at: now });

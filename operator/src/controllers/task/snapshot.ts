@@ -49,6 +49,7 @@ export function taskInfo(task: KubeObject): TaskInfo {
     ...(spec.affinity ? { affinity: spec.affinity } : {}),
     ...(task.metadata.labels ? { labels: task.metadata.labels } : {}),
     ...(task.metadata.annotations ? { annotations: task.metadata.annotations } : {}),
+    ...(task.metadata.generation !== undefined ? { generation: task.metadata.generation } : {}),
   };
 }
 

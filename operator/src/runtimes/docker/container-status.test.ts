@@ -81,6 +81,13 @@ describe('statusOf', () => {
     expect(status.specHash).toBeUndefined();
   });
 
+  it('reads the restart request the container was made under: none is 0, no label says nothing', () => {
+    const running = { Status: 'running', Running: true, StartedAt: started };
+    expect(statusOf(inspected(running, { 'agents.orchestrator.dev/restartedAt': '' })).restartRequest).toBe(0);
+    expect(statusOf(inspected(running, { 'agents.orchestrator.dev/restartedAt': '2026-01-02T03:00:00Z' })).restartRequest).toBe(Date.parse('2026-01-02T03:00:00Z'));
+    expect(statusOf(inspected(running)).restartRequest).toBeUndefined();
+  });
+
   it('says which containers ended in failure', () => {
     expect(endedInFailure(inspected({ Status: 'exited', ExitCode: 1 }))).toBe(true);
     expect(endedInFailure(inspected({ Status: 'exited', ExitCode: 0, OOMKilled: true }))).toBe(true);

@@ -1,7 +1,7 @@
 import type Docker from 'dockerode';
-import type { WorkloadPhase, WorkloadStatus } from '../runtime.ts';
+import { restartRequestOf, type WorkloadPhase, type WorkloadStatus } from '../runtime.ts';
 import { tailOf } from './container-logs.ts';
-import { SPEC_HASH_LABEL } from './labels.ts';
+import { RESTART_LABEL, SPEC_HASH_LABEL } from './labels.ts';
 
 /** Cap on a status message: it ends up in an Agent condition, read by people. */
 export const MESSAGE_LIMIT = 1024;
@@ -51,6 +51,8 @@ export function statusOf(info: Docker.ContainerInspectInfo, output?: string): Wo
   const labels = info.Config.Labels as Readonly<Record<string, string>> | null;
   const specHash = labels?.[SPEC_HASH_LABEL];
   if (specHash !== undefined) status.specHash = specHash;
+  const restartRequest = restartRequestOf(labels?.[RESTART_LABEL]);
+  if (restartRequest !== undefined) status.restartRequest = restartRequest;
   if (phase === 'Exited') {
     status.exitCode = state.ExitCode;
     status.reason = state.OOMKilled ? 'OOMKilled' : state.ExitCode !== 0 ? 'Error' : 'Completed';

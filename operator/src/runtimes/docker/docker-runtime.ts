@@ -11,6 +11,7 @@ import { followPull } from './image-pull.ts';
 import {
   NAMESPACE_LABEL,
   NAME_LABEL,
+  RESTART_LABEL,
   SPEC_HASH_LABEL,
   UID_LABEL,
   agentOf,
@@ -92,8 +93,10 @@ export class DockerRuntime implements AgentRuntime {
         agent,
       );
       if (existing && !isStopped(existing)) return this.#required(existing.Id, signal);
-      if (existing && (existing.Labels[SPEC_HASH_LABEL] !== spec.specHash || existing.State === 'dead')) {
-        // Starting it again would run the old spec (or cannot work, when dead): replace it.
+      const restartAsked = spec.restartedAt !== undefined && (existing?.Labels[RESTART_LABEL] ?? '') !== spec.restartedAt;
+      if (existing && (existing.Labels[SPEC_HASH_LABEL] !== spec.specHash || existing.State === 'dead' || restartAsked)) {
+        // Starting it again would run the old spec, one from before a restart asked for, or
+        // cannot work (dead): replace it.
         await this.#removeContainer(existing.Id, signal);
         existing = undefined;
       }

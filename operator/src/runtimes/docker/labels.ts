@@ -6,6 +6,8 @@ export const NAMESPACE_LABEL = 'agents.orchestrator.dev/namespace';
 export const NAME_LABEL = 'agents.orchestrator.dev/name';
 export const UID_LABEL = 'agents.orchestrator.dev/uid';
 export const SPEC_HASH_LABEL = 'agents.orchestrator.dev/spec-hash';
+/** The restart request the container was made under (see WorkloadSpec.restartedAt). */
+export const RESTART_LABEL = 'agents.orchestrator.dev/restartedAt';
 
 /**
  * Namespaces are DNS labels (no dots), so the first dot after the prefix ends the
@@ -22,6 +24,7 @@ export function workloadLabels(spec: WorkloadSpec): Record<string, string> {
     [NAME_LABEL]: spec.agent.name,
     [UID_LABEL]: spec.agent.uid,
     [SPEC_HASH_LABEL]: spec.specHash,
+    ...(spec.restartedAt !== undefined ? { [RESTART_LABEL]: spec.restartedAt } : {}),
   };
 }
 

@@ -1,4 +1,4 @@
-import { AGENT_LABEL, API_VERSION } from '../../api/common.ts';
+import { AGENT_LABEL, API_VERSION, RESTART_ANNOTATION } from '../../api/common.ts';
 import type { KubeObject } from '../../runtime/rest/object.ts';
 import type { WorkloadSpec } from '../runtime.ts';
 
@@ -23,7 +23,7 @@ export function agentPod(spec: WorkloadSpec): KubeObject {
       name: podName(name),
       namespace,
       labels: { ...MANAGED_BY, [AGENT_LABEL]: name },
-      annotations: { [SPEC_HASH_ANNOTATION]: spec.specHash },
+      annotations: { [SPEC_HASH_ANNOTATION]: spec.specHash, ...(spec.restartedAt !== undefined ? { [RESTART_ANNOTATION]: spec.restartedAt } : {}) },
       ownerReferences: [{ apiVersion: API_VERSION, kind: 'Agent', name, uid, controller: true, blockOwnerDeletion: true }],
     },
     spec: {

@@ -1,5 +1,6 @@
 import type { KubeObject } from '../../runtime/rest/object.ts';
-import type { WorkloadStatus } from '../runtime.ts';
+import { RESTART_ANNOTATION } from '../../api/common.ts';
+import { restartRequestOf, type WorkloadStatus } from '../runtime.ts';
 import { SPEC_HASH_ANNOTATION } from './pod-spec.ts';
 
 interface ContainerState {
@@ -26,16 +27,23 @@ export function podStatus(pod: KubeObject): WorkloadStatus {
   const waiting = container?.state?.waiting;
   const finishedAt = ms(last?.finishedAt);
   const unschedulable = status.conditions?.find((c) => c.type === 'PodScheduled' && c.status === 'False');
+  const restartRequest = restartRequestOf(pod.metadata.annotations?.[RESTART_ANNOTATION]);
   const base = {
     kind: 'Pod' as const,
     name: pod.metadata.name ?? '',
     ...(pod.metadata.uid ? { id: pod.metadata.uid } : {}),
     ...(pod.metadata.annotations?.[SPEC_HASH_ANNOTATION] ? { specHash: pod.metadata.annotations[SPEC_HASH_ANNOTATION] } : {}),
+    ...(restartRequest !== undefined ? { restartRequest } : {}),
     restarts: container?.restartCount ?? 0,
     ...(last?.exitCode !== undefined ? { exitCode: last.exitCode } : {}),
     ...(finishedAt !== undefined ? { finishedAt } : {}),
   };
-  if (pod.metadata.deletionTimestamp) return { ...base, phase: 'Exited', reason: 'Terminating', message: 'the Pod is being deleted' };
+  if (pod.metadata.deletionTimestamp) {
+    // While it terminates its container may still run: its start tells a restart that was
+    // asked for (which this deletion carries out) from one that came after it.
+    const startedAt = ms(container?.state?.running?.startedAt);
+    return { ...base, phase: 'Exited', reason: 'Terminating', message: 'the Pod is being deleted', ...(startedAt !== undefined ? { startedAt } : {}) };
+  }
   switch (status.phase) {
     case 'Running':
       if (container?.state?.running) {
