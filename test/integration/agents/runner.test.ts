@@ -1,3 +1,4 @@
+import { mkdir, writeFile } from 'node:fs/promises';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { AGENT_LABEL, API_VERSION } from '../../../operator/src/api/common.ts';
 import { agentKind, taskKind } from '../../../operator/src/api/kinds.ts';
@@ -125,13 +126,13 @@ describe('the agent runner', () => {
   it('runs no more tasks at once than its capacity', async () => {
     // Each task blocks until its release file exists.
     const dir = `/tmp/runner-capacity-${Date.now()}`;
+    await mkdir(dir, { recursive: true }); // before the command starts: a task is Running first
     await runnerFor('narrow', ['sh', '-c', `mkdir -p ${dir}; touch ${dir}/$TASK_NAME.started; while [ ! -e ${dir}/$TASK_NAME.go ]; do sleep 0.05; done`], 1);
     for (const n of ['c1', 'c2', 'c3']) await assign(n, 'narrow');
     await waitFor('one task running', async () => {
       const running = (await Promise.all(['c1', 'c2', 'c3'].map(task))).filter((t) => t.status?.phase === 'Running');
       return running.length === 1 ? running[0] : undefined;
     });
-    const { writeFile } = await import('node:fs/promises');
     for (const n of ['c1', 'c2', 'c3']) {
       const running = (await Promise.all(['c1', 'c2', 'c3'].map(task))).filter((t) => t.status?.phase === 'Running');
       expect(running.length).toBeLessThanOrEqual(1);
@@ -144,6 +145,8 @@ describe('the agent runner', () => {
 
   it('drops its result when the task was reassigned while it ran (the fence)', async () => {
     const dir = `/tmp/runner-fence-${Date.now()}`;
+    // Made here, not by the command: the task is Running before the command has started.
+    await mkdir(dir, { recursive: true });
     const { runner, finished } = await runnerFor('fenced', ['sh', '-c', `mkdir -p ${dir}; while [ ! -e ${dir}/go ]; do sleep 0.05; done; echo late result`]);
     await assign('stolen', 'fenced', 1);
     const running = await waitFor('Running', phaseOf('stolen', 'Running'));
@@ -151,7 +154,6 @@ describe('the agent runner', () => {
     await client.request('PUT', `${objectPath(Tasks, ns.name, 'stolen')}/status`, {
       body: { ...running, status: { phase: 'Assigned', assignment: { agent: 'other-agent', attempt: 2, assignedAt: '2026-11-26T00:01:00Z' } } },
     });
-    const { writeFile } = await import('node:fs/promises');
     await writeFile(`${dir}/go`, '');
     // The command finished, but the runner wrote nothing: attempt 2 belongs to other-agent.
     await waitFor('the runner to be done with it', () => (runner.active() === 0 ? true : undefined));
@@ -177,6 +179,7 @@ describe('the agent runner', () => {
   });
   it('after a restart, hands back the Running attempts of the dead process, claims what is Assigned, and the dead attempt writes nothing', async () => {
     const dir = `/tmp/runner-restart-${Date.now()}`;
+    await mkdir(dir, { recursive: true }); // before the command starts: a task is Running first
     // Each task blocks until its release file exists, then prints who ran it.
     const command = ['sh', '-c', `mkdir -p ${dir}; touch ${dir}/$TASK_NAME.$TASK_ATTEMPT.started; while [ ! -e ${dir}/$TASK_NAME.go ]; do sleep 0.05; done; echo "attempt $TASK_ATTEMPT"`];
     const first = await runnerFor('phoenix', command, 2);
@@ -212,7 +215,6 @@ describe('the agent runner', () => {
         body: { ...t, status: { ...t.status, phase: 'Assigned', assignment: { agent: 'phoenix', attempt: 2, assignedAt: '2026-11-26T00:02:00Z' } } },
       });
     }
-    const { writeFile } = await import('node:fs/promises');
     for (const n of ['r1', 'r2', 'r3']) await writeFile(`${dir}/${n}.go`, '');
     for (const name of [held1, held2]) {
       const done = await waitFor(`${name} to succeed on attempt 2`, phaseOf(name ?? '', 'Succeeded'));
@@ -228,6 +230,7 @@ describe('the agent runner', () => {
 
   it('a process whose Lease another process took stops its work and writes nothing', async () => {
     const dir = `/tmp/runner-superseded-${Date.now()}`;
+    await mkdir(dir, { recursive: true }); // before the command starts: a task is Running first
     const old = await runnerFor('twin', ['sh', '-c', `mkdir -p ${dir}; while [ ! -e ${dir}/go ]; do sleep 0.05; done; echo stale`]);
     await assign('contested', 'twin');
     const running = await waitFor('Running', phaseOf('contested', 'Running'));

@@ -190,9 +190,10 @@ describe('automation recovery', () => {
     await runTask('fail');
     await runTask('fail');
     // Two consecutive failures: the plugin asks for a restart, the agent controller replaces the Pod.
-    const restarted = await waitFor('the restart annotation', async () => {
+    // The annotation and the condition are two writes: wait for both.
+    const restarted = await waitFor('the restart annotation and the Recovering condition', async () => {
       const a = await agent();
-      return a.metadata.annotations?.[RESTART_ANNOTATION] ? a : undefined;
+      return a.metadata.annotations?.[RESTART_ANNOTATION] && conditionOf(a, 'Recovering') ? a : undefined;
     });
     expect(conditionOf(restarted, 'Recovering')).toMatchObject({ status: 'True', reason: 'Restarted' });
     expect(conditionOf(restarted, 'Recovering')?.message).toMatch(/^restarted 1 time since its last success, the last after 2 consecutive failures, at \S+ \(recovery\.maxRestarts 1\)/);
