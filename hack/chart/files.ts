@@ -81,8 +81,43 @@ helm upgrade agent-orchestrator charts/agent-orchestrator -n agent-orchestrator-
   CRDs stay; \`kubectl delete -f crds/\` removes them and every object of their kinds.
 
 See docs/ in the repository: install and the local demo (install.md), policies and
-autoscaling (autoscaling.md), observability (observability.md), operator flags
-(configuration.md).
+autoscaling (autoscaling.md), plugins (plugins.md), observability (observability.md),
+operator flags (configuration.md).
+
+## Plugins from values
+
+Every plugin is configured per namespace in its OrchestratorPolicy's \`spec.plugins.<name>\`,
+and \`policies\` renders those policies, so each plugin can be set from values. One
+example per family (each plugin's README in plugins/ lists its fields):
+
+\`\`\`yaml
+policies:
+  - name: default
+    namespace: team-a
+    spec:
+      routing: {strategy: LeastLoaded}
+      plugins:
+        # routing: settings of a built-in plugin, or turn one off
+        priority: {agingSecondsPerPoint: 30}
+        capacity: {enabled: false}
+        # lifecycle: the circuit breaker
+        circuit-breaker: {failureThreshold: 3, cooldownSeconds: 120}
+        # automation: a pool awake in office hours, asleep at night
+        automation:
+          schedules:
+            - {name: office-hours, pool: code-review, start: "0 8 * * 1-5", end: "0 20 * * 1-5", timeZone: Europe/Berlin, minAwake: 2}
+            - {name: night, pool: code-review, start: "0 22 * * *", end: "0 6 * * *", timeZone: Europe/Berlin, maxAwake: 0}
+        # hooks: signed CloudEvents for every task phase
+        hooks:
+          endpoints:
+            - {name: audit, url: "https://audit.example.com/events", events: ["task.*"], signingSecret: {name: hooks-signing, key: token}}
+hooks:
+  signingSecrets: [hooks-signing]     # the operator may read exactly these Secrets
+\`\`\`
+
+Out-of-tree plugins are loaded with \`plugins.modules\` (and \`plugins.volumes\` /
+\`plugins.volumeMounts\` to mount them); \`pluginAdmissionPolicy\` installs the plugins'
+own admission rules, so a bad setting is refused at \`kubectl apply\`.
 
 ## Values
 

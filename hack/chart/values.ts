@@ -191,7 +191,7 @@ export const chartValues = z
         }),
       )
       .default([])
-      .describe('OrchestratorPolicies to render: [{name, namespace, spec}]. One per namespace (docs/autoscaling.md).'),
+      .describe('OrchestratorPolicies to render: [{name, namespace, spec}]. One per namespace; spec.plugins.<name> configures every plugin (docs/autoscaling.md, docs/plugins.md; an example per plugin family is in this README).'),
   })
   .refine((v) => v.replicas <= 1 || v.leaderElection.enabled, {
     message: 'leaderElection.enabled must be true when replicas > 1',
