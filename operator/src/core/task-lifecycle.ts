@@ -8,7 +8,7 @@ export type TaskPhase = 'Pending' | 'Blocked' | 'Assigned' | 'Running' | 'Succee
 export interface HistoryEntry {
   agent: string;
   outcome: 'Succeeded' | 'Failed' | 'TimedOut' | 'Lost' | 'Cancelled';
-  reason?: string;
+  reason?: string | undefined;
   time: string;
 }
 

@@ -71,7 +71,7 @@ function routeTask(task: TaskInfo, index: AgentIndex, profile: Profile, state: C
   // Filter, one plugin at a time over the agents still in: the same first-rejection
   // answer as agent by agent, with one timed call per plugin and task.
   const statuses = new Map<string, Status>();
-  let remaining = allowed === undefined ? all : all.filter((a) => allowed.has(a.key));
+  let remaining = allowed === undefined || allowed.size === all.length ? all : all.filter((a) => allowed.has(a.key));
   for (const { name, plugin } of profile.filters) {
     if (skipped.has(name) || remaining.length === 0) continue;
     const r = guard.run(name, 'Filter', task, () => filterPass(name, plugin, task, remaining, state, statuses));
@@ -117,14 +117,20 @@ function filterPass(
   agents: readonly AgentInfo[],
   state: CycleLedger,
   statuses: Map<string, Status>,
-): AgentInfo[] {
-  const passed: AgentInfo[] = [];
-  for (const agent of agents) {
+): readonly AgentInfo[] {
+  // Most passes reject no one: the input is returned as it is, and copied only from the
+  // first rejection on.
+  let passed: AgentInfo[] | undefined;
+  for (let i = 0; i < agents.length; i++) {
+    const agent = agents[i] as AgentInfo;
     const s = plugin.filter?.(task, agent, state);
-    if (passes(s)) passed.push(agent);
-    else if (s) statuses.set(agent.key, { ...s, plugin: name });
+    if (passes(s)) passed?.push(agent);
+    else {
+      passed ??= agents.slice(0, i);
+      if (s) statuses.set(agent.key, { ...s, plugin: name });
+    }
   }
-  return passed;
+  return passed ?? agents;
 }
 
 /** Agents a PreFilter left out get the reason from that plugin's own Filter, for the message. */

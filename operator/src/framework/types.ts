@@ -48,7 +48,7 @@ export interface TaskInfo {
   readonly priority: number;
   /** When it started waiting (creation, or its last hand-back), ms. */
   readonly queuedAt: number;
-  readonly affinity?: { readonly agent?: string; readonly contextKey?: string };
+  readonly affinity?: { readonly agent?: string | undefined; readonly contextKey?: string | undefined };
   /** The Task's labels and annotations, for plugins that hold or steer tasks by them. */
   readonly labels?: Readonly<Record<string, string>>;
   readonly annotations?: Readonly<Record<string, string>>;

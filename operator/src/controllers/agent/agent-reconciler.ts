@@ -20,6 +20,7 @@ import { TASKS_BY_AGENT } from '../indexes.ts';
 import type { DockerAgents } from './docker-agents.ts';
 import type { AgentMetrics } from './metrics.ts';
 import { workloadSpecOf } from './workload.ts';
+import { taskStatus } from '../resources.ts';
 
 export const WORKLOAD_FINALIZER = 'agents.orchestrator.dev/workload';
 const Agents = resourceOfKind(agentKind);
@@ -184,7 +185,7 @@ export class AgentReconciler implements Reconciler {
   private activeTasks(ref: AgentRef): number {
     return this.d.tasks
       .byIndex(TASKS_BY_AGENT, `${ref.namespace}/${ref.name}`)
-      .filter((t) => ACTIVE_TASK_PHASES.has(String((t.status as { phase?: string } | undefined)?.phase))).length;
+      .filter((t) => ACTIVE_TASK_PHASES.has(String(taskStatus(t).phase))).length;
   }
 
   private async finalize(cached: KubeObject, decision: AgentDecision, ctx: ReconcileContext): Promise<void> {

@@ -1,6 +1,7 @@
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import type { SharedInformer } from '../../runtime/cache/informer-group.ts';
 import type { KubeObject } from '../../runtime/rest/object.ts';
+import { agentStatus } from '../resources.ts';
 
 export interface AgentMetrics {
   restarts: Counter<'runtime'>;
@@ -17,7 +18,7 @@ export function agentMetrics(registry: Registry, agents: SharedInformer<KubeObje
     registers,
     collect() {
       this.reset();
-      for (const a of agents.list()) this.inc({ phase: (a.status as { phase?: string } | undefined)?.phase ?? 'Pending' });
+      for (const a of agents.list()) this.inc({ phase: agentStatus(a).phase ?? 'Pending' });
     },
   });
   new Gauge({

@@ -6,6 +6,7 @@ import type { RestClient } from '../../runtime/rest/client.ts';
 import type { KubeObject } from '../../runtime/rest/object.ts';
 import { objectPath, resourceOfKind } from '../../runtime/rest/resource.ts';
 import { rfc3339 } from '../conditions.ts';
+import { taskSpec, taskStatus } from '../resources.ts';
 
 const Tasks = resourceOfKind(taskKind);
 const MAX_MESSAGE = 1024;
@@ -94,14 +95,14 @@ export async function writeVerdict(
       throw err;
     }
     const generation = task.metadata.generation ?? 0;
-    const phase = (task.status as { phase?: string } | undefined)?.phase;
+    const phase = taskStatus(task).phase;
     const annotations = task.metadata.annotations ?? {};
     if (task.metadata.deletionTimestamp || generation !== gate.generation || (phase !== undefined && phase !== 'Pending')) return 'moved';
     const held = annotations[names.verdict];
     if (held !== undefined && held !== 'error' && annotations[names.generation] === String(generation)) return 'moved';
 
     const allow = verdict.verdict === 'allow';
-    const input = (task.spec as { input?: string } | undefined)?.input ?? '';
+    const input = taskSpec(task).input ?? '';
     const prefix = allow && verdict.inputPrefix ? verdict.inputPrefix : '';
     if (prefix.length + input.length > MAX_INPUT) {
       verdict = { verdict: 'error', message: `the answer's inputPrefix would make spec.input longer than ${MAX_INPUT} characters` };

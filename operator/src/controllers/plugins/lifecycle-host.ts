@@ -18,6 +18,7 @@ import { Expectations } from '../policy/expectations.ts';
 import { governingPolicyOf, type Policies } from '../task/policies.ts';
 import type { Plugins } from './host.ts';
 import { typedAgent, typedPolicy, typedTask } from './typed.ts';
+import { agentSpec } from '../resources.ts';
 
 const Agents = resourceOfKind(agentKind);
 const Tasks = resourceOfKind(taskKind);
@@ -215,14 +216,22 @@ export class LifecycleHost implements Reconciler {
       const t = typedAgent(a);
       if (t) agents.push(t);
     }
-    const tasks: TaskObject[] = [];
-    for (const o of this.d.tasks.byIndex(TASKS_BY_NAMESPACE, namespace)) {
-      const t = typedTask(o);
-      if (t) tasks.push(t);
-    }
     const governing = governingPolicyOf(this.d.policies.list(), namespace);
     const policy = governing ? typedPolicy(governing) : undefined;
-    return { now, namespace, policy, agents, tasks };
+    // Tasks are typed only for a plugin that reads them: most ticks (the circuit breaker's)
+    // need the agents alone, and a namespace can hold thousands of tasks.
+    const source = this.d.tasks;
+    let tasks: TaskObject[] | undefined;
+    return {
+      now,
+      namespace,
+      policy,
+      agents,
+      get tasks(): TaskObject[] {
+        tasks ??= source.byIndex(TASKS_BY_NAMESPACE, namespace).flatMap((o) => typedTask(o) ?? []);
+        return tasks;
+      },
+    };
   }
 
   private lookup(key: string): KubeObject | undefined {
@@ -274,7 +283,7 @@ export class LifecycleHost implements Reconciler {
       case 'agent': {
         const obj = this.d.agents.get(`${namespace}/${intent.agent}`);
         if (!obj || obj.metadata.deletionTimestamp) return;
-        const desired = (obj.spec as { desiredState?: string } | undefined)?.desiredState ?? 'Active';
+        const desired = agentSpec(obj).desiredState ?? 'Active';
         let body: Record<string, unknown>;
         if (intent.action === 'restart') body = { metadata: { annotations: { [RESTART_ANNOTATION]: rfc3339(now) } } };
         else {

@@ -10,6 +10,7 @@ import { Policies } from '../task/policies.ts';
 import type { Plugins } from './host.ts';
 import { LifecycleHost, type PluginHook } from './lifecycle-host.ts';
 import { WebhookClient } from './webhook-client.ts';
+import { taskStatus } from '../resources.ts';
 
 export interface PluginHostOptions {
   logger: Logger;
@@ -19,7 +20,7 @@ export interface PluginHostOptions {
 }
 
 const phaseOf = (o: KubeObject): string | undefined => (o.status as { phase?: string } | undefined)?.phase;
-const historyLength = (o: KubeObject): number => (o.status as { history?: unknown[] } | undefined)?.history?.length ?? 0;
+const historyLength = (o: KubeObject): number => taskStatus(o).history?.length ?? 0;
 
 function sameStrings(a: Readonly<Record<string, string>> | undefined, b: Readonly<Record<string, string>> | undefined): boolean {
   const ka = Object.keys(a ?? {});

@@ -21,6 +21,7 @@ import { Expectations } from './expectations.ts';
 import type { PolicyMetrics } from './metrics.ts';
 import { carryOut, type CarriedOut } from './pool-actions.ts';
 import { AGENTS_BY_POLICY, pendingFor, poolMember, readySince } from './pool-snapshot.ts';
+import { policyStatus } from '../resources.ts';
 
 const Policies = resourceOfKind(policyKind);
 type Pool = NonNullable<PolicySpec['autoscaling']>['pools'][number];
@@ -117,7 +118,7 @@ export class PolicyReconciler implements Reconciler {
 
     let requeueAfter = RESYNC_MS;
     const statuses: PoolStatus[] = [];
-    const previous = new Map((((policy.status ?? {}) as PolicyStatus).pools ?? []).map((p) => [p.name, p]));
+    const previous = new Map((policyStatus(policy).pools ?? []).map((p) => [p.name, p]));
     for (const pool of pools) {
       const members = owned.filter((a) => a.metadata.labels?.[POOL_LABEL] === pool.name);
       const r = await this.reconcilePool(policy, pool, members, previous.get(pool.name), now, ctx);
@@ -269,7 +270,7 @@ export class PolicyReconciler implements Reconciler {
       plugins?: PolicyStatus['plugins'] | 'keep';
     },
   ): Promise<void> {
-    const previous = ((policy.status ?? {}) as PolicyStatus).conditions;
+    const previous = policyStatus(policy).conditions;
     const previousReason = previous?.find((c) => c.type === 'Ready')?.reason;
     const wasDegraded = previous?.find((c) => c.type === 'PluginDegraded')?.status === 'True';
     await this.d.writer.updateStatus<PolicyStatus>(

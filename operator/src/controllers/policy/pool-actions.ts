@@ -6,6 +6,7 @@ import type { RestClient } from '../../runtime/rest/client.ts';
 import type { KubeObject } from '../../runtime/rest/object.ts';
 import { collectionPath, objectPath, resourceOfKind } from '../../runtime/rest/resource.ts';
 import type { Expectations } from './expectations.ts';
+import { agentSpec } from '../resources.ts';
 
 const Agents = resourceOfKind(agentKind);
 const MERGE = 'application/merge-patch+json';
@@ -50,7 +51,7 @@ export async function carryOut(
   };
   const setState = async (name: string, desiredState: 'Active' | 'Sleeping', into: string[]): Promise<void> => {
     await ignoreNotFound(client.request('PATCH', objectPath(Agents, namespace, name), { body: { spec: { desiredState } }, contentType: MERGE, signal }));
-    expect(name, (obj) => obj === undefined || (obj.spec as { desiredState?: string } | undefined)?.desiredState === desiredState);
+    expect(name, (obj) => obj === undefined || agentSpec(obj).desiredState === desiredState);
     into.push(name);
   };
 
@@ -96,7 +97,7 @@ export async function carryOut(
   for (const name of plan.roll) {
     const current = agents.get(name);
     if (!current) continue;
-    const desiredState = (current.spec as { desiredState?: string } | undefined)?.desiredState ?? 'Active';
+    const desiredState = agentSpec(current).desiredState ?? 'Active';
     // A full update on the version we decided on: a concurrent change makes it a quiet 409.
     writes.push(
       ignoreNotFound(

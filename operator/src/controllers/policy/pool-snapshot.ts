@@ -1,7 +1,7 @@
 import { POLICY_LABEL, TEMPLATE_HASH_ANNOTATION } from '../../api/common.ts';
 import type { PoolMember } from '../../core/pool-plan.ts';
 import type { KubeObject } from '../../runtime/rest/object.ts';
-import { taskSpec, taskStatus } from '../task/snapshot.ts';
+import { agentSpec, agentStatus, taskSpec, taskStatus } from '../resources.ts';
 
 /** Agents by the policy that made them, as `namespace/policy`. */
 export const AGENTS_BY_POLICY = 'policy';
@@ -9,16 +9,6 @@ export const agentsByPolicy = (agent: KubeObject): string[] => {
   const policy = agent.metadata.labels?.[POLICY_LABEL];
   return policy ? [`${agent.metadata.namespace ?? ''}/${policy}`] : [];
 };
-
-interface AgentStatusFields {
-  phase?: string;
-  observedGeneration?: number;
-  conditions?: { type: string; status: string; lastTransitionTime?: string }[];
-}
-interface HistoryEntry {
-  agent?: string;
-  time?: string;
-}
 
 const ACTIVE = new Set(['Assigned', 'Running']);
 const SETTLING = new Set(['Pending', 'Starting', 'Draining', 'Terminating']);
@@ -29,7 +19,7 @@ const parse = (t: string | undefined): number | undefined => {
 
 /** The Ready condition's transition to True, if the agent is ready. */
 export function readySince(agent: KubeObject): number | undefined {
-  const ready = ((agent.status ?? {}) as AgentStatusFields).conditions?.find((c) => c.type === 'Ready');
+  const ready = agentStatus(agent).conditions?.find((c) => c.type === 'Ready');
   return ready?.status === 'True' ? parse(ready.lastTransitionTime) : undefined;
 }
 
@@ -41,7 +31,7 @@ export function readySince(agent: KubeObject): number | undefined {
  */
 export function poolMember(agent: KubeObject, tasks: readonly KubeObject[], templateHash: string): PoolMember {
   const name = agent.metadata.name ?? '';
-  const status = (agent.status ?? {}) as AgentStatusFields;
+  const status = agentStatus(agent);
   const phase = status.phase;
   const ready = phase === 'Ready' || phase === 'Busy';
   const active = tasks.filter((t) => ACTIVE.has(String(taskStatus(t).phase))).length;
@@ -49,7 +39,7 @@ export function poolMember(agent: KubeObject, tasks: readonly KubeObject[], temp
   if (ready && active === 0) {
     idleSince = readySince(agent) ?? 0;
     for (const t of tasks) {
-      for (const h of ((t.status as { history?: HistoryEntry[] } | undefined)?.history ?? [])) {
+      for (const h of taskStatus(t).history ?? []) {
         const at = h.agent === name ? parse(h.time) : undefined;
         if (at !== undefined && at > idleSince) idleSince = at;
       }
@@ -58,7 +48,7 @@ export function poolMember(agent: KubeObject, tasks: readonly KubeObject[], temp
   const unobserved = (status.observedGeneration ?? 0) < (agent.metadata.generation ?? 0);
   return {
     name,
-    asleep: (agent.spec as { desiredState?: string } | undefined)?.desiredState === 'Sleeping',
+    asleep: agentSpec(agent).desiredState === 'Sleeping',
     ready,
     settling: phase === undefined || SETTLING.has(phase) || unobserved,
     active,

@@ -12,6 +12,7 @@ import { taskStatus } from '../task/snapshot.ts';
 import { policyMetrics } from './metrics.ts';
 import { PolicyReconciler } from './policy-reconciler.ts';
 import { AGENTS_BY_POLICY, agentsByPolicy } from './pool-snapshot.ts';
+import { agentSpec } from '../resources.ts';
 
 export interface PolicyControllerOptions {
   logger: Logger;
@@ -98,7 +99,7 @@ function poolMemberChanged(old: KubeObject, obj: KubeObject): boolean {
       status.phase,
       status.observedGeneration,
       status.conditions?.find((c) => c.type === 'Ready')?.status,
-      (a.spec as { desiredState?: string } | undefined)?.desiredState,
+      agentSpec(a).desiredState,
       a.metadata.generation,
       a.metadata.deletionTimestamp,
       a.metadata.annotations?.[TEMPLATE_HASH_ANNOTATION],

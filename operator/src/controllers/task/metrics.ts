@@ -1,7 +1,7 @@
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import type { SharedInformer } from '../../runtime/cache/informer-group.ts';
 import type { KubeObject } from '../../runtime/rest/object.ts';
-import { taskSpec, taskStatus } from './snapshot.ts';
+import { taskSpec, taskStatus, type HistoryEntry } from '../resources.ts';
 
 export interface TaskMetrics {
   assignmentSeconds: Histogram<'namespace'>;
@@ -10,8 +10,7 @@ export interface TaskMetrics {
   retries: Counter<'namespace'>;
 }
 
-type HistoryEnd = { agent?: string; outcome?: string; time?: string } | undefined;
-const lastAttempt = (t: KubeObject): HistoryEnd => (t.status as { history?: HistoryEnd[] } | undefined)?.history?.at(-1);
+const lastAttempt = (t: KubeObject): HistoryEntry | undefined => taskStatus(t).history?.at(-1);
 
 const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600];
 

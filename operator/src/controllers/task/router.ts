@@ -172,7 +172,7 @@ export class Router {
       for (const { task, agent } of result.assignments) {
         const obj = byKey.get(task.key);
         if (!obj) continue;
-        const attempt = (Number((obj.status as { attempts?: number } | undefined)?.attempts) || 0) + 1;
+        const attempt = (taskStatus(obj).attempts ?? 0) + 1;
         this.assumed.set(task.key, { agent: agent.name, attempt, at: now });
         this.track(this.assign(obj, task, agent, attempt));
         assigned++;
@@ -226,7 +226,7 @@ export class Router {
             ...(labelled.metadata.generation !== undefined ? { observedGeneration: labelled.metadata.generation } : {}),
             queuedAt: status.queuedAt ?? task.metadata.creationTimestamp,
             conditions: setCondition(
-              status.conditions as never,
+              status.conditions,
               { type: 'Scheduled', status: 'True', reason: 'Assigned', message: `assigned to ${agent.name} (attempt ${attempt})` },
               rfc3339(now),
             ),
@@ -250,7 +250,7 @@ export class Router {
   /** Says why a task waits, when the reasons changed (or the counts, at most every few seconds). */
   private reportPending(task: KubeObject, pending: PendingStatus, now: number): void {
     const status = taskStatus(task);
-    const current = status.conditions?.find((c) => c.type === 'Scheduled') as { message?: string; reason?: string } | undefined;
+    const current = status.conditions?.find((c) => c.type === 'Scheduled');
     const kinds = Object.keys(pending.reasons).sort().join('|');
     const last = this.pendingWritten.get(pending.task.key);
     if (current?.message === pending.message && status.phase === 'Pending') return;
@@ -271,7 +271,7 @@ export class Router {
               queuedAt: status.queuedAt ?? task.metadata.creationTimestamp,
               ...(task.metadata.generation !== undefined ? { observedGeneration: task.metadata.generation } : {}),
               conditions: setCondition(
-                status.conditions as never,
+                status.conditions,
                 { type: 'Scheduled', status: 'False', reason: 'Unschedulable', message: pending.message },
                 rfc3339(now),
               ),

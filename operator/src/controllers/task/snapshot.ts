@@ -2,36 +2,11 @@ import { AGENT_LABEL, POOL_LABEL } from '../../api/common.ts';
 import type { AgentCondition, AgentInfo, TaskInfo } from '../../framework/types.ts';
 import type { KubeObject } from '../../runtime/rest/object.ts';
 import { keyOf } from '../../runtime/rest/object.ts';
+import { agentSpec, agentStatus, conditionOf, taskSpec, taskStatus } from '../resources.ts';
+
+export { taskSpec, taskStatus };
 
 const ACTIVE = new Set(['Assigned', 'Running']);
-
-interface Condition {
-  type: string;
-  status: string;
-  reason?: string;
-}
-
-type TaskStatusFields = {
-  phase?: string;
-  assignment?: { agent: string; attempt: number; assignedAt?: string };
-  queuedAt?: string;
-  retryAt?: string;
-  conditions?: Condition[];
-};
-
-type TaskSpecFields = {
-  requiredCapabilities?: string[];
-  preferredCapabilities?: string[];
-  priority?: number;
-  dependsOn?: string[];
-  cancel?: boolean;
-  affinity?: { agent?: string; contextKey?: string };
-};
-
-export const taskStatus = (t: KubeObject): TaskStatusFields => (t.status ?? {});
-export const taskSpec = (t: KubeObject): TaskSpecFields => (t.spec ?? {});
-const conditionOf = (o: KubeObject, type: string): Condition | undefined =>
-  ((o.status as { conditions?: Condition[] } | undefined)?.conditions ?? []).find((c) => c.type === type);
 
 /** What routing knows of a waiting task. */
 export function taskInfo(task: KubeObject): TaskInfo {
@@ -88,16 +63,24 @@ export function agentLoads(tasks: readonly KubeObject[]): Map<string, AgentLoad>
   return loads;
 }
 
+// Once per cached object: every routing cycle asks for every agent's.
+const conditionsByAgent = new WeakMap<KubeObject, Record<string, AgentCondition>>();
+
 /** The Agent's conditions by type, as routing plugins read them. */
 function conditionsOf(agent: KubeObject): Record<string, AgentCondition> {
-  const list = (agent.status as { conditions?: (Condition & { lastTransitionTime?: string })[] } | undefined)?.conditions ?? [];
-  return Object.fromEntries(list.map((c) => [c.type, { status: c.status, reason: c.reason, lastTransitionTime: c.lastTransitionTime }]));
+  let conditions = conditionsByAgent.get(agent);
+  if (conditions === undefined) {
+    const list = agentStatus(agent).conditions ?? [];
+    conditions = Object.fromEntries(list.map((c) => [c.type, { status: c.status, reason: c.reason, lastTransitionTime: c.lastTransitionTime }]));
+    conditionsByAgent.set(agent, conditions);
+  }
+  return conditions;
 }
 
 /** What routing knows of an agent; `extra` adds assignments the caches do not show yet. */
 export function agentInfo(agent: KubeObject, load: AgentLoad | undefined, extra: number): AgentInfo {
-  const spec = (agent.spec ?? {}) as { capabilities?: string[]; maxConcurrentTasks?: number; desiredState?: string };
-  const phase = (agent.status as { phase?: string } | undefined)?.phase;
+  const spec = agentSpec(agent);
+  const phase = agentStatus(agent).phase;
   const healthy = conditionOf(agent, 'Healthy')?.status === 'True';
   const active = (load?.active ?? 0) + extra;
   const pool = agent.metadata.labels?.[POOL_LABEL];
@@ -125,7 +108,7 @@ export const leaseHolder = (lease: KubeObject | undefined): string | undefined =
 
 /** When the agent's workload last started, as the agent controller recorded it. */
 export const workloadStartedAt = (agent: KubeObject | undefined): string | undefined =>
-  (agent?.status as { workload?: { startedAt?: string } } | undefined)?.workload?.startedAt;
+  agent ? agentStatus(agent).workload?.startedAt : undefined;
 
 /** A Lease changed hands: another runner process (or none) heartbeats for the agent. */
 export function holderChanged(oldLease: KubeObject, newLease: KubeObject): boolean {
@@ -138,8 +121,8 @@ export function holderChanged(oldLease: KubeObject, newLease: KubeObject): boole
  * task, are not among them.
  */
 export function availabilityChanged(oldAgent: KubeObject, newAgent: KubeObject): boolean {
-  const phase = (o: KubeObject): unknown => (o.status as { phase?: string } | undefined)?.phase;
-  const desired = (o: KubeObject): unknown => (o.spec as { desiredState?: string } | undefined)?.desiredState;
+  const phase = (o: KubeObject): unknown => agentStatus(o).phase;
+  const desired = (o: KubeObject): unknown => agentSpec(o).desiredState;
   return (
     phase(oldAgent) !== phase(newAgent) ||
     desired(oldAgent) !== desired(newAgent) ||

@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import { taskKind } from '../../api/kinds.ts';
 import type { TaskStatus } from '../../api/task.ts';
-import { decideTask, isTerminal, type DependencyState, type HistoryEntry, type TaskDecision, type TaskPhase } from '../../core/task-lifecycle.ts';
+import { decideTask, isTerminal, type DependencyState, type TaskDecision } from '../../core/task-lifecycle.ts';
 import { evaluateDependencies, type TaskNode } from '../../core/workflow.ts';
 import type { SharedInformer } from '../../runtime/cache/informer-group.ts';
 import type { Clock } from '../../runtime/clock.ts';
@@ -15,7 +15,8 @@ import type { Writer } from '../../runtime/writer.ts';
 import { rfc3339, setCondition } from '../conditions.ts';
 import type { TaskMetrics } from './metrics.ts';
 import type { Policies } from './policies.ts';
-import { leaseHolder, taskSpec, taskStatus, workloadStartedAt } from './snapshot.ts';
+import { leaseHolder, workloadStartedAt } from './snapshot.ts';
+import { agentSpec, agentStatus, conditionOf, taskSpec, taskStatus } from '../resources.ts';
 import { TASKS_BY_NAMESPACE } from '../indexes.ts';
 
 const Tasks = resourceOfKind(taskKind);
@@ -40,9 +41,6 @@ export interface TaskReconcilerDeps {
   onRoutable: () => void;
 }
 
-const conditionOf = (o: KubeObject | undefined, type: string): { status?: string; reason?: string } | undefined =>
-  ((o?.status as { conditions?: { type: string; status?: string; reason?: string }[] } | undefined)?.conditions ?? []).find((c) => c.type === type);
-
 /**
  * One task's life apart from routing: dependencies, attempts that end (retry with
  * backoff, or Failed for good), attempts whose agent went away (handed back), the
@@ -65,11 +63,11 @@ export class TaskReconciler implements Reconciler {
     }
     const namespace = task.metadata.namespace ?? '';
     const spec = taskSpec(task);
-    const status = taskStatus(task) as TaskStatus & { phase?: TaskPhase };
+    const status = taskStatus(task);
     const policy = this.d.policies.for(namespace);
     const retries = {
-      max: (task.spec as { retries?: { max?: number } }).retries?.max ?? policy.retries.max,
-      backoffMs: ((task.spec as { retries?: { backoffSeconds?: number } }).retries?.backoffSeconds ?? policy.retries.backoffMs / 1000) * 1000,
+      max: spec.retries?.max ?? policy.retries.max,
+      backoffMs: (spec.retries?.backoffSeconds ?? policy.retries.backoffMs / 1000) * 1000,
     };
     const now = this.d.clock.now();
     const assignment = status.assignment
@@ -93,8 +91,8 @@ export class TaskReconciler implements Reconciler {
       retryAt: status.retryAt ? Date.parse(status.retryAt) : undefined,
       completedAt: status.completedAt ? Date.parse(status.completedAt) : undefined,
       finished: conditionOf(task, 'Finished')?.status === 'True',
-      history: (status.history ?? []) as HistoryEntry[],
-      timeoutMs: ((task.spec as { timeoutSeconds?: number }).timeoutSeconds ?? 3600) * 1000,
+      history: status.history ?? [],
+      timeoutMs: (spec.timeoutSeconds ?? 3600) * 1000,
       retries,
       reassignDelayMs: this.d.reassignDelayMs,
       timeoutGraceMs: this.d.timeoutGraceMs,
@@ -150,7 +148,7 @@ export class TaskReconciler implements Reconciler {
         name: t.metadata.name ?? '',
         dependsOn: taskSpec(t).dependsOn ?? [],
         phase: s.phase,
-        terminal: isTerminal(s.phase as TaskPhase | undefined, conditionOf(t, 'Finished')?.status === 'True') && s.phase !== 'Succeeded',
+        terminal: isTerminal(s.phase, conditionOf(t, 'Finished')?.status === 'True') && s.phase !== 'Succeeded',
       });
     }
     const self = all.get(task.metadata.name ?? '');
@@ -166,9 +164,9 @@ export class TaskReconciler implements Reconciler {
       {
         current: task,
         status: (fresh) => {
-          const current = { ...(fresh.status ?? {}) } as TaskStatus & Record<string, unknown>;
+          const current = taskStatus(fresh);
           // Decided on a stale copy (a runner wrote meanwhile): leave it to the next reconcile.
-          if (fresh.metadata.resourceVersion !== task.metadata.resourceVersion && current.phase !== (task.status as { phase?: string } | undefined)?.phase) {
+          if (fresh.metadata.resourceVersion !== task.metadata.resourceVersion && current.phase !== taskStatus(task).phase) {
             return undefined;
           }
           const next: Record<string, unknown> = { ...current, phase: decision.phase };
@@ -205,8 +203,8 @@ export class TaskReconciler implements Reconciler {
 
 function isLeaving(agent: KubeObject | undefined): boolean {
   if (!agent) return true;
-  const phase = (agent.status as { phase?: string } | undefined)?.phase;
-  const desired = (agent.spec as { desiredState?: string } | undefined)?.desiredState;
+  const phase = agentStatus(agent).phase;
+  const desired = agentSpec(agent).desiredState;
   return agent.metadata.deletionTimestamp !== undefined || desired === 'Sleeping' || phase === 'Draining' || phase === 'Terminating' || phase === 'Sleeping';
 }
 
