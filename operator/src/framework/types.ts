@@ -160,7 +160,8 @@ export interface PendingStatus {
   readonly wake: readonly string[];
 }
 
-export type ExtensionPoint = 'QueueSort' | 'PreFilter' | 'Filter' | 'PostFilter' | 'Score' | 'Reserve' | 'Permit';
+/** The routing points, and Lifecycle for any call of a lifecycle plugin (a tick or an event). */
+export type ExtensionPoint = 'QueueSort' | 'PreFilter' | 'Filter' | 'PostFilter' | 'Score' | 'Reserve' | 'Permit' | 'Lifecycle';
 
 /** A plugin that threw or ran past its budget: the host reports it on the policy. */
 export interface PluginFailure {

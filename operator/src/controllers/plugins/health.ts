@@ -6,7 +6,7 @@ export const DEGRADED_FOR_MS = 5 * 60_000;
 
 export interface Degradation {
   readonly plugin: string;
-  readonly point: ExtensionPoint | 'Lifecycle';
+  readonly point: ExtensionPoint;
   readonly message: string;
   readonly count: number;
   readonly lastAt: number;
@@ -49,12 +49,12 @@ export class PluginHealth {
     this.listeners.push(listener);
   }
 
-  observe(plugin: string, point: ExtensionPoint | 'Lifecycle', seconds: number): void {
+  observe(plugin: string, point: ExtensionPoint, seconds: number): void {
     this.duration.observe({ plugin, extension_point: point }, seconds);
   }
 
   /** Records a failure; true when the plugin was healthy until now (worth a log line). */
-  failed(namespace: string, failure: Omit<PluginFailure, 'point'> & { point: ExtensionPoint | 'Lifecycle' }, now: number): boolean {
+  failed(namespace: string, failure: PluginFailure, now: number): boolean {
     this.failuresTotal.inc({ plugin: failure.plugin, extension_point: failure.point });
     let plugins = this.recent.get(namespace);
     if (plugins === undefined) this.recent.set(namespace, (plugins = new Map<string, Degradation>()));

@@ -1,6 +1,11 @@
+import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
+import type { GuardOptions } from '../../framework/guard.ts';
 import type { Intent } from '../../framework/lifecycle.ts';
 import type { PluginRegistry } from '../../framework/registry.ts';
+import type { SharedInformer } from '../../runtime/cache/informer-group.ts';
+import type { KubeObject } from '../../runtime/rest/object.ts';
+import { Policies } from '../task/policies.ts';
 import { PluginHealth } from './health.ts';
 
 type PoolIntent = Extract<Intent, { kind: 'pool' }>;
@@ -96,8 +101,37 @@ export interface Plugins {
   readonly reports: PluginReports;
   /** Milliseconds one plugin may spend on one task at one point, or on one tick (--plugin-time-budget). */
   readonly budgetMs: number;
+  /**
+   * The configured plugins of each namespace, read from the policy cache: one instance
+   * for the router and the lifecycle host, so a policy's plugins are built once and a
+   * rejected configuration is logged once.
+   */
+  namespacePolicies(informer: SharedInformer<KubeObject>, logger: Logger): Policies;
+}
+
+/** How every plugin call is timed, bounded and observed, by the router and the lifecycle host alike. */
+export function guardOptions(plugins: Plugins): GuardOptions {
+  return {
+    timer: () => performance.now(),
+    budgetMs: plugins.budgetMs,
+    observe: (plugin, point, seconds) => {
+      plugins.health.observe(plugin, point, seconds);
+    },
+  };
 }
 
 export function pluginsOf(registry: PluginRegistry, metrics: Registry, budgetMs: number): Plugins {
-  return { registry, health: new PluginHealth(metrics), pools: new PoolBounds(), reports: new PluginReports(), budgetMs };
+  const policies = new WeakMap<SharedInformer<KubeObject>, Policies>();
+  return {
+    registry,
+    health: new PluginHealth(metrics),
+    pools: new PoolBounds(),
+    reports: new PluginReports(),
+    budgetMs,
+    namespacePolicies(informer, logger) {
+      let shared = policies.get(informer);
+      if (shared === undefined) policies.set(informer, (shared = new Policies(informer, registry, logger)));
+      return shared;
+    },
+  };
 }

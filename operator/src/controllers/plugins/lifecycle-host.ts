@@ -16,7 +16,8 @@ import { rfc3339, setCondition } from '../conditions.ts';
 import { TASKS_BY_NAMESPACE } from '../indexes.ts';
 import { Expectations } from '../policy/expectations.ts';
 import { governingPolicyOf, type Policies } from '../task/policies.ts';
-import type { Plugins } from './host.ts';
+import { guardOptions, type Plugins } from './host.ts';
+import { FAILED, Guard, type GuardOptions } from '../../framework/guard.ts';
 import { typedAgent, typedPolicy, typedTask } from './typed.ts';
 import { agentSpec } from '../resources.ts';
 
@@ -30,8 +31,6 @@ export const RESYNC_MS = 30_000;
 /** Phase changes older than this when the leader gets to them are dropped (a replica that just became leader). */
 const EVENT_MAX_AGE_MS = 10 * 60_000;
 const EVENTS_PER_NAMESPACE = 10_000;
-/** The annotation the restart intent writes (now in api/common.ts, where plugins and the agent controller read it too). */
-export { RESTART_ANNOTATION };
 
 /**
  * A task or agent phase change, or an attempt that ended, seen by the watch. A phase
@@ -79,10 +78,12 @@ export class LifecycleHost implements Reconciler {
   private readonly gauges = new Map<string, { gauge: Gauge; plugin: string }>();
   /** Label sets each (plugin metric, namespace) set on its last tick, to drop the ones it no longer sets. */
   private readonly series = new Map<string, Set<string>>();
+  private readonly guard: GuardOptions;
 
   constructor(deps: LifecycleHostDeps) {
     this.d = deps;
     this.log = deps.logger.child({ controller: 'plugins' });
+    this.guard = guardOptions(deps.plugins);
   }
 
   /** Queues an event for the namespace's next tick (informer handlers call this, then enqueue). */
@@ -164,23 +165,12 @@ export class LifecycleHost implements Reconciler {
     return { requeueAfter };
   }
 
-  /** Runs one plugin call: timed, bounded, and contained (a failure drops its intents for this tick). */
+  /** Runs one plugin call through the framework's guard: a failure drops its intents for this tick. */
   private call<T>(namespace: string, plugin: string, now: number, fn: () => T): T | undefined {
-    const start = performance.now();
-    let value: T;
-    try {
-      value = fn();
-    } catch (err) {
-      this.failed(namespace, plugin, now, `threw: ${messageOf(err)}`);
-      return undefined;
-    }
-    const ms = performance.now() - start;
-    this.d.plugins.health.observe(plugin, 'Lifecycle', ms / 1000);
-    if (ms > this.d.plugins.budgetMs) {
-      this.failed(namespace, plugin, now, `ran ${Math.round(ms)} ms, past its budget of ${this.d.plugins.budgetMs} ms`);
-      return undefined;
-    }
-    return value;
+    const guard = new Guard(this.guard);
+    const value = guard.run(plugin, 'Lifecycle', undefined, fn);
+    for (const failure of guard.failures) this.failed(namespace, plugin, now, failure.message);
+    return value === FAILED ? undefined : value;
   }
 
   private failed(namespace: string, plugin: string, now: number, message: string): void {

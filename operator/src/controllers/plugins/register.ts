@@ -6,7 +6,6 @@ import type { Manager } from '../../runtime/manager.ts';
 import { keyOf, type KubeObject } from '../../runtime/rest/object.ts';
 import { resourceOfKind } from '../../runtime/rest/resource.ts';
 import { TASKS_BY_NAMESPACE, tasksByNamespace } from '../indexes.ts';
-import { Policies } from '../task/policies.ts';
 import type { Plugins } from './host.ts';
 import { LifecycleHost, type PluginHook } from './lifecycle-host.ts';
 import { WebhookClient } from './webhook-client.ts';
@@ -46,7 +45,7 @@ export function registerPluginHost(manager: Manager, o: PluginHostOptions): Life
     agents,
     tasks,
     policies,
-    namespacePolicies: new Policies(policies, o.plugins.registry, o.logger),
+    namespacePolicies: o.plugins.namespacePolicies(policies, o.logger),
     plugins: o.plugins,
     client: manager.client,
     writer: manager.writer,

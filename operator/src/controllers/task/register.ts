@@ -10,9 +10,9 @@ import { Leases, resourceOfKind } from '../../runtime/rest/resource.ts';
 import { AGENT_LABEL } from '../../api/common.ts';
 import { AGENTS_BY_CAPABILITY, TASKS_BY_AGENT, TASKS_BY_NAMESPACE, agentsByCapability, tasksByAgent, tasksByNamespace } from '../indexes.ts';
 import { taskMetrics } from './metrics.ts';
-import { Policies } from './policies.ts';
 import { Router } from './router.ts';
-import { availabilityChanged, holderChanged, taskSpec, taskStatus } from './snapshot.ts';
+import { availabilityChanged, holderChanged } from './snapshot.ts';
+import { taskSpec, taskStatus } from '../resources.ts';
 import { TASKS_BY_DEPENDENCY, TaskReconciler } from './task-reconciler.ts';
 
 export interface TaskControllerOptions {
@@ -34,7 +34,7 @@ export function registerTaskController(manager: Manager, o: TaskControllerOption
   const agents = manager.informer<KubeObject>(resourceOfKind(agentKind), { indexers: { [AGENTS_BY_CAPABILITY]: agentsByCapability } });
   // Runners label their heartbeat Lease with their Agent (the agent controller shares this cache).
   const leases = manager.informer<KubeObject>(Leases, { labelSelector: AGENT_LABEL });
-  const policies = new Policies(manager.informer<KubeObject>(resourceOfKind(policyKind)), o.plugins.registry, o.logger);
+  const policies = o.plugins.namespacePolicies(manager.informer<KubeObject>(resourceOfKind(policyKind)), o.logger);
   const metrics = taskMetrics(manager.metrics.registry, tasks);
   const router = new Router({
     client: manager.client,

@@ -11,9 +11,11 @@ import type { RestClient } from '../../runtime/rest/client.ts';
 import { keyOf, type KubeObject } from '../../runtime/rest/object.ts';
 import { objectPath, resourceOfKind } from '../../runtime/rest/resource.ts';
 import { rfc3339, setCondition } from '../conditions.ts';
-import type { Plugins } from '../plugins/host.ts';
+import { guardOptions, type Plugins } from '../plugins/host.ts';
+import type { GuardOptions } from '../../framework/guard.ts';
 import type { Policies } from './policies.ts';
-import { agentInfo, agentLoads, isRoutable, taskInfo, taskStatus } from './snapshot.ts';
+import { agentInfo, agentLoads, isRoutable, taskInfo } from './snapshot.ts';
+import { taskStatus } from '../resources.ts';
 import type { TaskMetrics } from './metrics.ts';
 
 const Tasks = resourceOfKind(taskKind);
@@ -74,10 +76,12 @@ export class Router {
   private pendingBudget = 0;
   private wakeUp: (() => void) | undefined;
   private cycles = 0;
+  private readonly guard: GuardOptions;
 
   constructor(deps: RouterDeps) {
     this.d = deps;
     this.log = deps.logger.child({ component: 'router' });
+    this.guard = guardOptions(deps.plugins);
     const dirty = (): void => {
       this.markDirty();
     };
@@ -159,13 +163,7 @@ export class Router {
         seed: this.cycles++,
       };
       const health = this.d.plugins.health;
-      const result = runCycle(snapshot, this.d.policies.for(namespace).profile, {
-        timer: () => performance.now(),
-        budgetMs: this.d.plugins.budgetMs,
-        observe: (plugin, point, seconds) => {
-          health.observe(plugin, point, seconds);
-        },
-      });
+      const result = runCycle(snapshot, this.d.policies.for(namespace).profile, this.guard);
       for (const failure of result.failures) {
         if (health.failed(namespace, failure, now)) this.log.warn({ plugin: failure.plugin, point: failure.point, task: failure.task, err: failure.message }, 'routing plugin failed');
       }
