@@ -8,11 +8,10 @@ import type { Manager } from '../../runtime/manager.ts';
 import { keyOf, type KubeObject } from '../../runtime/rest/object.ts';
 import { resourceOfKind } from '../../runtime/rest/resource.ts';
 import { TASKS_BY_AGENT, TASKS_BY_NAMESPACE, tasksByAgent, tasksByNamespace } from '../indexes.ts';
-import { taskStatus } from '../task/snapshot.ts';
 import { policyMetrics } from './metrics.ts';
 import { PolicyReconciler } from './policy-reconciler.ts';
 import { AGENTS_BY_POLICY, agentsByPolicy } from './pool-snapshot.ts';
-import { agentSpec } from '../resources.ts';
+import { agentSpec, taskStatus } from '../resources.ts';
 
 export interface PolicyControllerOptions {
   logger: Logger;

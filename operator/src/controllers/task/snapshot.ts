@@ -4,8 +4,6 @@ import type { KubeObject } from '../../runtime/rest/object.ts';
 import { keyOf } from '../../runtime/rest/object.ts';
 import { agentSpec, agentStatus, conditionOf, taskSpec, taskStatus } from '../resources.ts';
 
-export { taskSpec, taskStatus };
-
 const ACTIVE = new Set(['Assigned', 'Running']);
 
 /** What routing knows of a waiting task. */
