@@ -88,6 +88,15 @@ describe('a plugin that throws', () => {
     expect(degraded?.message).toMatch(/^flaky \((Filter|Lifecycle)\): /);
     expect(conditionOf(policy, 'Ready')?.status).toBe('True');
 
+    // Both of its failures were contained and counted: the Filter's and the tick's.
+    const failures = async (point: string): Promise<number> => {
+      const metric = await operator?.manager.metrics.registry.getSingleMetric('agent_orchestrator_plugin_failures_total')?.get();
+      return metric?.values.find((v) => v.labels.plugin === 'flaky' && v.labels.extension_point === point)?.value ?? 0;
+    };
+    for (const point of ['Filter', 'Lifecycle']) {
+      await waitFor(`a counted ${point} failure of flaky`, async () => ((await failures(point)) > 0 ? true : undefined));
+    }
+
     const events = await waitFor('a PluginDegraded Event', async () => {
       const list = await client.request<ObjectList<KubeObject & { reason?: string; note?: string; regarding?: { name?: string } }>>(
         'GET',
