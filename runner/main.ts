@@ -1,6 +1,6 @@
 import { KubeConfig } from '@kubernetes/client-node';
 import { pino, type Logger } from 'pino';
-import { AGENT_LABEL } from '../operator/src/api/common.ts';
+import { assignedTo } from '../operator/src/api/common.ts';
 import { agent as agentSchema, type Agent } from '../operator/src/api/agent.ts';
 import { Informer } from '../operator/src/runtime/cache/informer.ts';
 import { systemClock } from '../operator/src/runtime/clock.ts';
@@ -39,7 +39,7 @@ async function main(): Promise<void> {
   });
   // The resync looks again without an event: a hand-back that failed, or work after an
   // API outage during which this process could not prove it held the Lease.
-  const tasks = new Informer<KubeObject>({ client, resource: Tasks, namespace: config.namespace, labelSelector: `${AGENT_LABEL}=${config.agent}`, resyncMs: RESYNC_MS, logger });
+  const tasks = new Informer<KubeObject>({ client, resource: Tasks, namespace: config.namespace, fieldSelector: assignedTo(config.agent), resyncMs: RESYNC_MS, logger });
   const current = (): Agent => agentSchema.safeParse(agentInformer.get(`${config.namespace}/${config.agent}`)).data ?? agent;
   const heartbeat = new Heartbeat({
     client,

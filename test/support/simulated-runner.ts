@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import { AGENT_LABEL } from '../../operator/src/api/common.ts';
+import { assignedTo } from '../../operator/src/api/common.ts';
 import { taskKind } from '../../operator/src/api/kinds.ts';
 import { Informer } from '../../operator/src/runtime/cache/informer.ts';
 import { systemClock } from '../../operator/src/runtime/clock.ts';
@@ -45,7 +45,7 @@ export interface SimulatedRunner {
  */
 export function startSimulatedRunner(o: SimulatedRunnerOptions): SimulatedRunner {
   const stop = new AbortController();
-  const tasks = new Informer<KubeObject>({ client: o.client, resource: Tasks, namespace: o.namespace, labelSelector: `${AGENT_LABEL}=${o.agent}`, logger: o.logger });
+  const tasks = new Informer<KubeObject>({ client: o.client, resource: Tasks, namespace: o.namespace, fieldSelector: assignedTo(o.agent), logger: o.logger });
   // Without heartbeats (an agent created asleep) the Lease is never held: no work is taken.
   const heartbeat = new Heartbeat({
     client: o.client,

@@ -5,8 +5,14 @@ export const GROUP = 'agents.orchestrator.dev';
 export const VERSION = 'v1alpha1';
 export const API_VERSION = `${GROUP}/${VERSION}`;
 
-/** On a Task: the Agent it is assigned to. On an agent's Pod, Lease, ServiceAccount: its Agent. */
+/** On an agent's Pod, Lease, ServiceAccount: its Agent. */
 export const AGENT_LABEL = `${GROUP}/agent`;
+/**
+ * The field selector of the Tasks assigned to an agent (a selectable field of the Task
+ * CRD): what its runner watches. The assignment lives only in status, so the router
+ * assigns with one write.
+ */
+export const assignedTo = (agent: string): string => `status.assignment.agent=${agent}`;
 /** On an Agent a policy made: the pool it belongs to. */
 export const POOL_LABEL = `${GROUP}/pool`;
 /** On an Agent a policy made: the OrchestratorPolicy that owns it. */

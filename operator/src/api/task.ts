@@ -82,7 +82,7 @@ export const taskStatus = z
           ),
       })
       .optional()
-      .describe('The current assignment; also the label agents.orchestrator.dev/agent.'),
+      .describe('The current assignment; the agent\'s runner watches its tasks with the field selector status.assignment.agent=<agent>.'),
     attempts: nonNegative(1000).optional().describe('Attempts started so far.'),
     queuedAt: timestamp.optional().describe('When the task last became ready to run (created, unblocked or handed back).'),
     retryAt: timestamp.optional().describe('A task backing off after a failed or lost attempt is not routed before this.'),

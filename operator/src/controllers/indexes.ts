@@ -1,12 +1,11 @@
-import { AGENT_LABEL } from '../api/common.ts';
 import type { IndexFunc } from '../runtime/cache/store.ts';
 import type { KubeObject } from '../runtime/rest/object.ts';
 
 /** Tasks by the Agent they are assigned to, as `namespace/agent`. */
 export const TASKS_BY_AGENT = 'agent';
 export const tasksByAgent: IndexFunc<KubeObject> = (task) => {
-  const agent = task.metadata.labels?.[AGENT_LABEL];
-  return agent ? [`${task.metadata.namespace ?? ''}/${agent}`] : [];
+  const agent = (task.status as { assignment?: { agent?: unknown } } | undefined)?.assignment?.agent;
+  return typeof agent === 'string' && agent ? [`${task.metadata.namespace ?? ''}/${agent}`] : [];
 };
 
 /** Agents by each of their capabilities. */

@@ -1,6 +1,6 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { AGENT_LABEL, API_VERSION } from '../../../operator/src/api/common.ts';
+import { API_VERSION, assignedTo } from '../../../operator/src/api/common.ts';
 import { agentKind, taskKind } from '../../../operator/src/api/kinds.ts';
 import { isAlreadyExists } from '../../../operator/src/runtime/errors.ts';
 import { Informer } from '../../../operator/src/runtime/cache/informer.ts';
@@ -66,7 +66,7 @@ describe('the agent runner', () => {
     const owner = await agentObject(agent);
     const stop = new AbortController();
     stops.push(stop);
-    const tasks = new Informer<KubeObject>({ client, resource: Tasks, namespace: ns.name, labelSelector: `${AGENT_LABEL}=${agent}`, logger: testLogger() });
+    const tasks = new Informer<KubeObject>({ client, resource: Tasks, namespace: ns.name, fieldSelector: assignedTo(agent), logger: testLogger() });
     const heartbeat = new Heartbeat({
       client,
       namespace: ns.name,
@@ -111,7 +111,7 @@ describe('the agent runner', () => {
   /** A Task assigned (by hand, as the task controller does) to `agent` for `attempt`. */
   async function assign(name: string, agent: string, attempt = 1, input = ''): Promise<TaskObj> {
     const created = await client.request<TaskObj>('POST', collectionPath(Tasks, ns.name), {
-      body: { apiVersion: API_VERSION, kind: 'Task', metadata: { name, labels: { [AGENT_LABEL]: agent } }, spec: { input } },
+      body: { apiVersion: API_VERSION, kind: 'Task', metadata: { name }, spec: { input } },
     });
     return client.request('PUT', `${objectPath(Tasks, ns.name, name)}/status`, {
       body: { ...created, status: { phase: 'Assigned', assignment: { agent, attempt, assignedAt: '2026-11-26T00:00:00Z' } } },

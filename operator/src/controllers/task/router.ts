@@ -1,5 +1,4 @@
 import type { Logger } from 'pino';
-import { AGENT_LABEL } from '../../api/common.ts';
 import { agentKind, taskKind } from '../../api/kinds.ts';
 import { runCycle } from '../../framework/cycle.ts';
 import type { AgentInfo, PendingStatus, Snapshot, TaskInfo } from '../../framework/types.ts';
@@ -200,28 +199,26 @@ export class Router {
   }
 
   /**
-   * The label first (what the agent's runner watches), then the assignment in status,
-   * each carrying the resourceVersion it was computed from: if anything moved since the
-   * snapshot, the write fails and the next cycle decides again.
+   * One status PATCH carries the whole assignment, on the resourceVersion it was computed
+   * from: if anything moved since the snapshot, the write fails and the next cycle
+   * decides again. The runner finds the task by the assignment itself (a field selector).
    */
   private async assign(task: KubeObject, info: TaskInfo, agent: AgentInfo, attempt: number): Promise<void> {
     const { namespace, name = '' } = task.metadata;
     try {
-      const labelled = await this.d.client.request<KubeObject>('PATCH', objectPath(Tasks, namespace, name), {
-        body: { metadata: { labels: { [AGENT_LABEL]: agent.name }, resourceVersion: task.metadata.resourceVersion } },
-        contentType: 'application/merge-patch+json',
-      });
       const now = this.d.clock.now();
-      const { retryAt: _r, ...status } = taskStatus(labelled);
-      await this.d.client.request('PUT', `${objectPath(Tasks, namespace, name)}/status`, {
+      const status = taskStatus(task);
+      await this.d.client.request('PATCH', `${objectPath(Tasks, namespace, name)}/status`, {
+        contentType: 'application/merge-patch+json',
         body: {
-          ...labelled,
+          metadata: { resourceVersion: task.metadata.resourceVersion },
           status: {
-            ...status,
             phase: 'Assigned',
-            assignment: { agent: agent.name, attempt, assignedAt: rfc3339(now) },
+            // A merge patch merges objects: an earlier attempt's claim must not survive.
+            assignment: { agent: agent.name, attempt, assignedAt: rfc3339(now), claimedBy: null },
             attempts: attempt,
-            ...(labelled.metadata.generation !== undefined ? { observedGeneration: labelled.metadata.generation } : {}),
+            retryAt: null,
+            ...(task.metadata.generation !== undefined ? { observedGeneration: task.metadata.generation } : {}),
             queuedAt: status.queuedAt ?? task.metadata.creationTimestamp,
             conditions: setCondition(
               status.conditions,
@@ -260,11 +257,11 @@ export class Router {
     const { namespace, name = '' } = task.metadata;
     this.track(
       this.d.reportingClient
-        .request('PUT', `${objectPath(Tasks, namespace, name)}/status`, {
+        .request('PATCH', `${objectPath(Tasks, namespace, name)}/status`, {
+          contentType: 'application/merge-patch+json',
           body: {
-            ...task,
+            metadata: { resourceVersion: task.metadata.resourceVersion },
             status: {
-              ...status,
               phase: 'Pending',
               queuedAt: status.queuedAt ?? task.metadata.creationTimestamp,
               ...(task.metadata.generation !== undefined ? { observedGeneration: task.metadata.generation } : {}),

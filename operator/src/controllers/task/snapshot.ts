@@ -1,4 +1,4 @@
-import { AGENT_LABEL, POOL_LABEL } from '../../api/common.ts';
+import { POOL_LABEL } from '../../api/common.ts';
 import type { AgentCondition, AgentInfo, TaskInfo } from '../../framework/types.ts';
 import type { KubeObject } from '../../runtime/rest/object.ts';
 import { keyOf } from '../../runtime/rest/object.ts';
@@ -47,7 +47,7 @@ export function agentLoads(tasks: readonly KubeObject[]): Map<string, AgentLoad>
   const loads = new Map<string, AgentLoad>();
   for (const t of tasks) {
     const status = taskStatus(t);
-    const agent = status.assignment?.agent ?? t.metadata.labels?.[AGENT_LABEL];
+    const agent = status.assignment?.agent;
     if (!agent) continue;
     const key = `${t.metadata.namespace ?? ''}/${agent}`;
     let load = loads.get(key);
