@@ -81,6 +81,10 @@ bench-agents: build tools ## benchmark: Agent registration latency for 100 agent
 bench-autoscaling: build tools ## benchmark: pool scale-from-zero time and the scale-up curve of a 200-task burst
 	node bench/autoscaling.ts
 
+.PHONY: bench-cycle
+bench-cycle: ## benchmark: the pure routing cycle's cost per task from 100 to 5,000 agents (no cluster)
+	node bench/cycle.ts
+
 .PHONY: bench-routing
 bench-routing: tools ## benchmark: routing latency at 100 tasks/s and the top assignment rate, 1,000 agents
 	node bench/routing.ts

@@ -72,6 +72,9 @@ const snapshotArb: fc.Arbitrary<Snapshot> = fc.record({
 });
 
 const strategyArb = fc.constantFrom(...routingStrategies);
+// How many feasible agents a cycle looks for: small limits make it sample (look at a
+// window of agents from a rotating start) on these small fleets; 0 looks at all.
+const limitArb = fc.constantFrom(0, 1, 2, 3, 100);
 
 function profileFor(strategy: RoutingStrategy): Profile {
   const built = registry.build({ strategy }, undefined);
@@ -114,8 +117,8 @@ function replay(snapshot: Snapshot, result: CycleResult): { load: Map<string, nu
 describe('built-in routing: properties over random fleets and queues', () => {
   it('only assigns agents that pass every filter, within capacity, namespace and pin', () => {
     fc.assert(
-      fc.property(snapshotArb, strategyArb, (snapshot, strategy) => {
-        replay(snapshot, runCycle(snapshot, profileFor(strategy)));
+      fc.property(snapshotArb, strategyArb, limitArb, (snapshot, strategy, feasibleAgentsToFind) => {
+        replay(snapshot, runCycle(snapshot, profileFor(strategy), { feasibleAgentsToFind }));
       }),
       { numRuns: 300 },
     );
@@ -123,8 +126,8 @@ describe('built-in routing: properties over random fleets and queues', () => {
 
   it('leaves a task pending only when no agent could take it, even at the end of the cycle', () => {
     fc.assert(
-      fc.property(snapshotArb, strategyArb, (snapshot, strategy) => {
-        const result = runCycle(snapshot, profileFor(strategy));
+      fc.property(snapshotArb, strategyArb, limitArb, (snapshot, strategy, feasibleAgentsToFind) => {
+        const result = runCycle(snapshot, profileFor(strategy), { feasibleAgentsToFind });
         const { load, given } = replay(snapshot, result);
         for (const { task: t } of result.pending) {
           const fits = snapshot.agents.filter((a) => eligible(t, a, load.get(a.key) ?? 0, given.get(a.key) ?? 0));
@@ -137,8 +140,8 @@ describe('built-in routing: properties over random fleets and queues', () => {
 
   it('puts every task in the result exactly once, assigned or pending', () => {
     fc.assert(
-      fc.property(snapshotArb, strategyArb, (snapshot, strategy) => {
-        const result = runCycle(snapshot, profileFor(strategy));
+      fc.property(snapshotArb, strategyArb, limitArb, (snapshot, strategy, feasibleAgentsToFind) => {
+        const result = runCycle(snapshot, profileFor(strategy), { feasibleAgentsToFind });
         const seen = [...result.assignments.map((a) => a.task.key), ...result.pending.map((p) => p.task.key)].sort();
         expect(seen).toEqual(snapshot.tasks.map((t) => t.key).sort());
       }),
@@ -147,8 +150,8 @@ describe('built-in routing: properties over random fleets and queues', () => {
 
   it('gives pending reasons that add up to the agents in the task’s namespace, and wakes only agents that would fit', () => {
     fc.assert(
-      fc.property(snapshotArb, strategyArb, (snapshot, strategy) => {
-        const result = runCycle(snapshot, profileFor(strategy));
+      fc.property(snapshotArb, strategyArb, limitArb, (snapshot, strategy, feasibleAgentsToFind) => {
+        const result = runCycle(snapshot, profileFor(strategy), { feasibleAgentsToFind });
         const { load, given } = replay(snapshot, result);
         for (const p of result.pending) {
           const inNamespace = snapshot.agents.filter((a) => a.namespace === p.task.namespace);
@@ -172,15 +175,15 @@ describe('built-in routing: properties over random fleets and queues', () => {
       pending: r.pending.map((p) => [p.task.key, p.message, p.wake]),
     });
     fc.assert(
-      fc.property(snapshotArb, strategyArb, fc.nat(), (snapshot, strategy, rotate) => {
-        const first = summary(runCycle(snapshot, profileFor(strategy)));
-        expect(summary(runCycle(snapshot, profileFor(strategy)))).toEqual(first);
+      fc.property(snapshotArb, strategyArb, fc.nat(), limitArb, (snapshot, strategy, rotate, feasibleAgentsToFind) => {
+        const first = summary(runCycle(snapshot, profileFor(strategy), { feasibleAgentsToFind }));
+        expect(summary(runCycle(snapshot, profileFor(strategy), { feasibleAgentsToFind }))).toEqual(first);
         const turn = <T>(xs: readonly T[]): T[] => {
           const k = xs.length === 0 ? 0 : rotate % xs.length;
           return [...xs.slice(k), ...xs.slice(0, k)].reverse();
         };
         const reordered = { ...snapshot, tasks: turn(snapshot.tasks), agents: turn(snapshot.agents) };
-        expect(summary(runCycle(reordered, profileFor(strategy)))).toEqual(first);
+        expect(summary(runCycle(reordered, profileFor(strategy), { feasibleAgentsToFind }))).toEqual(first);
       }),
     );
   });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { agent, cycleState, routingOf, task, type AgentFields, type TaskFields } from '../../operator/src/framework/testing.ts';
+import { agent, agentIndex, cycleState, routingOf, task, type AgentFields, type TaskFields } from '../../operator/src/framework/testing.ts';
 import { affinity } from './index.ts';
 
 const routing = routingOf(affinity);
@@ -44,4 +44,23 @@ describe('affinity score', () => {
 
 it('has no settings', () => {
   expect(() => routingOf(affinity, { weight: 3 })).toThrow();
+});
+
+describe('affinity preFilter', () => {
+  const index = agentIndex([agent('a', { contextKeys: ['c1'] }), agent('b'), agent('c', { contextKeys: ['c1', 'c2'] })]);
+  const preFilter = (t: TaskFields): unknown => {
+    const r = routing.preFilter?.(task('t', t), index, cycleState());
+    if (r === undefined) throw new Error('affinity has no preFilter');
+    return { ...(r.status ? { status: r.status.code } : {}), ...(r.agents ? { agents: r.agents.map((a) => a.key) } : {}), ...(r.prefer ? { prefer: [...r.prefer].sort() } : {}) };
+  };
+
+  it.each([
+    ['no affinity: nothing to filter', {}, { status: 'Skip' }],
+    ['pinned: only that agent is a candidate', { affinity: { agent: 'b' } }, { agents: ['ns/b'] }],
+    ['pinned to an agent not in the namespace: no candidate', { affinity: { agent: 'gone' } }, { agents: [] }],
+    ['a context key: its holders are looked at first', { affinity: { contextKey: 'c1' } }, { prefer: ['ns/a', 'ns/c'] }],
+    ['a context nobody holds: nothing to prefer', { affinity: { contextKey: 'c9' } }, {}],
+  ] as [string, TaskFields, unknown][])('%s', (_case, t, expected) => {
+    expect(preFilter(t)).toEqual(expected);
+  });
 });

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import type { AgentIndex, AgentInfo } from '../../operator/src/framework/index.ts';
-import { agent, cycleState, NOW, routingOf, task } from '../../operator/src/framework/testing.ts';
+import type { AgentInfo } from '../../operator/src/framework/index.ts';
+import { agent, agentIndex, cycleState, NOW, routingOf, task } from '../../operator/src/framework/testing.ts';
 import { automation } from './index.ts';
 import { tierOf, tierStatus, compileTier, type Tier } from './routing.ts';
 
@@ -12,7 +12,7 @@ const tiers: Tier[] = [
   compileTier({ name: 'last-resort', selector: { matchLabels: { tier: 'backup', cost: 'high' } }, afterSeconds: 300 }),
   compileTier({ name: 'expensive', selector: { matchLabels: { cost: 'high' } }, afterSeconds: 600 }),
 ];
-const index = (agents: AgentInfo[]): AgentIndex => ({ all: agents, withCapability: () => [] });
+const index = agentIndex;
 
 describe('fallback tiers', () => {
   it.each([

@@ -11,15 +11,14 @@ export const requiredCapabilities = definePlugin({
   routing: () => ({
     preFilter(task, agents) {
       if (task.required.length === 0) return { status: skip };
-      // Start from the rarest capability: the intersection only shrinks.
-      const lists = task.required.map((c) => agents.withCapability(c)).sort((a, b) => a.length - b.length);
-      const [first = [], ...rest] = lists;
-      const keys = new Set(first.map((a) => a.key));
-      for (const list of rest) {
-        const has = new Set(list.map((a) => a.key));
-        for (const key of keys) if (!has.has(key)) keys.delete(key);
+      // The rarest capability's list, as the index holds it (no copy for one capability),
+      // narrowed by the others.
+      let rarest = agents.withCapability(task.required[0] ?? '');
+      for (const c of task.required) {
+        const list = agents.withCapability(c);
+        if (list.length < rarest.length) rarest = list;
       }
-      return { agents: keys };
+      return { agents: task.required.length === 1 ? rarest : rarest.filter((a) => task.required.every((c) => a.capabilities.has(c))) };
     },
     filter(task, agent) {
       // Sorted so the reason for one agent is the same whatever order the task lists them.

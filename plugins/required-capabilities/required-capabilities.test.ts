@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { passes, type AgentIndex, type AgentInfo } from '../../operator/src/framework/index.ts';
-import { agent, cycleState, routingOf, task, type AgentFields, type TaskFields } from '../../operator/src/framework/testing.ts';
+import { passes, type AgentIndex } from '../../operator/src/framework/index.ts';
+import { agent, agentIndex, cycleState, routingOf, task, type AgentFields, type TaskFields } from '../../operator/src/framework/testing.ts';
 import { requiredCapabilities } from './index.ts';
 
 const routing = routingOf(requiredCapabilities);
@@ -12,10 +12,7 @@ function verdict(t: TaskFields, a: AgentFields): string {
   return status.code === 'Success' ? 'ok' : `${status.code}: ${status.reason ?? ''}`;
 }
 
-/** A capability index over `agents`, as the cycle builds one per namespace. */
-function indexOf(agents: readonly AgentInfo[]): AgentIndex {
-  return { all: agents, withCapability: (c) => agents.filter((a) => a.capabilities.has(c)) };
-}
+const indexOf = agentIndex;
 
 /** The agent keys PreFilter keeps, or 'Skip'. */
 function preFiltered(required: string[], index: AgentIndex): string[] | 'Skip' {
@@ -24,7 +21,7 @@ function preFiltered(required: string[], index: AgentIndex): string[] | 'Skip' {
   if (result.status?.code === 'Skip') return 'Skip';
   expect(passes(result.status)).toBe(true);
   if (result.agents === undefined) throw new Error('preFilter neither skipped nor narrowed');
-  return [...result.agents].sort();
+  return result.agents.map((a) => a.key).sort();
 }
 
 describe('required-capabilities filter', () => {
@@ -66,7 +63,7 @@ describe('required-capabilities preFilter', () => {
   });
 
   it('reads the capability index, not the list of agents', () => {
-    const byIndexOnly: AgentIndex = { all: [], withCapability: (c) => index.withCapability(c) };
+    const byIndexOnly: AgentIndex = { ...agentIndex([]), withCapability: (c) => index.withCapability(c) };
     expect(preFiltered(['gpu', 'ts'], byIndexOnly)).toEqual(['ns/gpu-ts', 'ns/gpu-ts-py']);
   });
 

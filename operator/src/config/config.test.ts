@@ -48,6 +48,7 @@ describe('parseConfig', () => {
       dockerNetwork: 'host',
       dockerPullPolicy: 'IfNotPresent',
       dockerRequestTimeoutSeconds: 30,
+      feasibleAgentsToFind: 100,
     });
   });
 

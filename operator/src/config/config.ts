@@ -177,6 +177,14 @@ export const settings = [
     description: 'Tasks reconciled at once (lifecycle: dependencies, retries, hand-backs). Routing is one loop.',
   },
   {
+    key: 'feasibleAgentsToFind',
+    flag: 'feasible-agents-to-find',
+    env: 'AO_FEASIBLE_AGENTS_TO_FIND',
+    schema: z.coerce.number().int().min(0).max(100000).default(100),
+    description:
+      'In a namespace with more agents than this, a task is placed among the first so many agents found able to run it, looking from a rotating start (like kube-scheduler\'s percentageOfNodesToScore): routing cost per task stays flat as the fleet grows. 0 looks at every agent.',
+  },
+  {
     key: 'pluginTimeBudgetMs',
     flag: 'plugin-time-budget',
     env: 'AO_PLUGIN_TIME_BUDGET',

@@ -1,11 +1,11 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { runCycle, type NamedPlugin, type Profile } from './cycle.ts';
+import { runCycle, type CycleOptions, type NamedPlugin, type Profile } from './cycle.ts';
 import { createCycleLedger, seededRandom } from './cycle-state.ts';
 import { skip, success, unresolvable, unschedulable, wait } from './status.ts';
 import { agent, NOW, task } from './testing.ts';
 import { stateKey, type AgentInfo, type CycleResult, type ExtensionPoint, type RoutingPlugin, type TaskInfo } from './types.ts';
-import type { GuardOptions } from './guard.ts';
+
 
 // The framework alone, with plugins made up for each case: what each extension point
 // does, and that a failing plugin fails only the task it judged.
@@ -16,7 +16,7 @@ function profile(p: Partial<Profile> = {}): Profile {
   return { preFilters: [], filters: [], postFilters: [], scorers: [], reservers: [], permits: [], ...p };
 }
 
-function cycle(tasks: TaskInfo[], agents: AgentInfo[], p: Profile, options?: GuardOptions): CycleResult {
+function cycle(tasks: TaskInfo[], agents: AgentInfo[], p: Profile, options?: CycleOptions): CycleResult {
   return runCycle({ now: NOW, tasks, agents, seed: 1 }, p, options);
 }
 
@@ -63,7 +63,7 @@ describe('choosing among feasible agents', () => {
 
 describe('PreFilter', () => {
   const gpu = named('gpu', {
-    preFilter: (_t, agents) => ({ agents: new Set(agents.withCapability('gpu').map((a) => a.key)) }),
+    preFilter: (_t, agents) => ({ agents: agents.withCapability('gpu') }),
     filter: (_t, a) => (a.capabilities.has('gpu') ? success : unresolvable('no gpu')),
   });
 
@@ -239,5 +239,69 @@ describe('cycle state', () => {
     const mean = draw(5).reduce((s, x) => s + x, 0) / 1000;
     expect(mean).toBeGreaterThan(0.45);
     expect(mean).toBeLessThan(0.55);
+  });
+});
+
+describe('large namespaces: looking for enough feasible agents, not all of them', () => {
+  const fleet = (n: number, fields: Parameters<typeof agent>[1] = {}): AgentInfo[] =>
+    Array.from({ length: n }, (_, i) => agent(`a${String(i).padStart(4, '0')}`, { maxConcurrentTasks: 10, ...fields }));
+  /** A Filter that counts the agents it is asked about, per task. */
+  function counting(verdict: (a: AgentInfo) => boolean = () => true): { plugin: NamedPlugin; seen: Map<string, number> } {
+    const seen = new Map<string, number>();
+    const plugin = named('count', {
+      filter(t, a) {
+        seen.set(t.name, (seen.get(t.name) ?? 0) + 1);
+        return verdict(a) ? success : unschedulable('no');
+      },
+    });
+    return { plugin, seen };
+  }
+
+  it('filters only as many agents as it needs when they all fit, each task from where the last stopped', () => {
+    const { plugin, seen } = counting();
+    const tasks = Array.from({ length: 5 }, (_, i) => task(`t${i}`));
+    const r = cycle(tasks, fleet(1000), profile({ filters: [plugin] }), { feasibleAgentsToFind: 10 });
+    expect([...seen.values()]).toEqual([10, 10, 10, 10, 10]);
+    // Each task looked at its own window of ten: no two were placed in one window.
+    const windows = r.assignments.map((a) => Math.floor((Number(a.agent.name.slice(1)) - 1) / 10));
+    expect(new Set(windows).size).toBe(5);
+  });
+
+  it('keeps looking until it finds enough, and judges every agent when none fits', () => {
+    const { plugin, seen } = counting((a) => a.name === 'a0777');
+    const r = cycle([task('t')], fleet(1000), profile({ filters: [plugin] }), { feasibleAgentsToFind: 10 });
+    expect(placed(r)).toEqual(['t->a0777']);
+    expect(seen.get('t')).toBe(1000);
+    const none = counting(() => false);
+    const pending = cycle([task('u')], fleet(1000), profile({ filters: [none.plugin] }), { feasibleAgentsToFind: 10 }).pending[0];
+    expect(none.seen.get('u')).toBe(1000);
+    expect(pending?.message).toBe('0/1000 agents can run it: 1000 no (count)');
+  });
+
+  it('always looks at the agents a PreFilter prefers, so their score counts', () => {
+    const holder = named('holder', {
+      preFilter: () => ({ prefer: new Set(['ns/a0500']) }),
+      score: (_t, a) => (a.name === 'a0500' ? 100 : 0),
+    });
+    const r = cycle([task('t')], fleet(1000), profile({ preFilters: [holder], scorers: [{ ...holder, weight: 1 }] }), { feasibleAgentsToFind: 10 });
+    expect(placed(r)).toEqual(['t->a0500']);
+  });
+
+  it('looks at every agent with 0, and at all of a namespace no larger than the limit', () => {
+    const all = counting();
+    cycle([task('t')], fleet(300), profile({ filters: [all.plugin] }), { feasibleAgentsToFind: 0 });
+    expect(all.seen.get('t')).toBe(300);
+    const small = counting();
+    cycle([task('t')], fleet(100), profile({ filters: [small.plugin] }));
+    expect(small.seen.get('t')).toBe(100);
+  });
+});
+
+describe('PreFilter lists', () => {
+  it('never lets a PreFilter place a task in another namespace', () => {
+    const foreign = agent('x', { namespace: 'other' });
+    const leak = named('leak', { preFilter: () => ({ agents: [foreign] }) });
+    const r = cycle([task('t')], [agent('a'), foreign], profile({ preFilters: [leak] }));
+    expect(placed(r)).toEqual([]);
   });
 });

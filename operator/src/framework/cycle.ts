@@ -26,36 +26,79 @@ function compareKeys(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
+/** How a cycle runs: the plugins' guard, and how far it looks in a large namespace. */
+export interface CycleOptions extends GuardOptions {
+  /**
+   * A task is placed among the first so many feasible agents found (like kube-scheduler's
+   * percentageOfNodesToScore), looking from a rotating start so every agent gets its
+   * turn: the cost per task stays flat as the fleet grows. 0 looks at every agent.
+   * Default 100. A task no agent can run is always judged against all of them.
+   */
+  readonly feasibleAgentsToFind?: number;
+}
+
+export const DEFAULT_FEASIBLE_AGENTS_TO_FIND = 100;
+
+/** The tasks to route now, and each namespace's agents, indexed. */
+export interface Queue {
+  readonly now: number;
+  readonly seed: number;
+  readonly tasks: readonly TaskInfo[];
+  index(namespace: string): AgentIndex;
+}
+
 /**
  * One scheduling cycle over a snapshot: every task is either assigned or pending with
  * the reasons why. Pure: the same snapshot, seed and profile give the same result, and
  * the order of tasks and agents in the snapshot does not matter. A plugin that throws or
  * runs past its budget fails only the task it was judging (see guard.ts).
  */
-export function runCycle(snapshot: Snapshot, profile: Profile, options: GuardOptions = {}): CycleResult {
-  const state = createCycleLedger(snapshot.now, snapshot.seed);
-  const guard = new Guard(options);
+export function runCycle(snapshot: Snapshot, profile: Profile, options: CycleOptions = {}): CycleResult {
   const indexes = indexByNamespace(snapshot.agents);
+  return routeQueue(
+    { now: snapshot.now, seed: snapshot.seed, tasks: snapshot.tasks, index: (ns) => indexes.get(ns) ?? EMPTY_INDEX },
+    profile,
+    options,
+  );
+}
+
+/** runCycle on indexes kept by the caller (the router's AgentCache): nothing is rebuilt. */
+export function routeQueue(queue: Queue, profile: Profile, options: CycleOptions = {}): CycleResult {
+  const state = createCycleLedger(queue.now, queue.seed);
+  const guard = new Guard(options);
+  const limit = options.feasibleAgentsToFind ?? DEFAULT_FEASIBLE_AGENTS_TO_FIND;
+  const starts = new Map<string, number>();
   const assignments: Assignment[] = [];
   const pending: PendingStatus[] = [];
-  for (const task of sortQueue(uniqueByKey(snapshot.tasks), profile.queueSort, snapshot.now, guard)) {
+  for (const task of sortQueue(uniqueByKey(queue.tasks), profile.queueSort, queue.now, guard)) {
     state.beginTask();
-    const index = indexes.get(task.namespace) ?? EMPTY_INDEX;
-    const outcome = routeTask(task, index, profile, state, guard);
+    const sampler: Sampler = {
+      limit,
+      start: starts.get(task.namespace) ?? queue.seed,
+      advance: (n) => starts.set(task.namespace, (starts.get(task.namespace) ?? queue.seed) + n),
+    };
+    const outcome = routeTask(task, queue.index(task.namespace), profile, state, guard, sampler);
     if ('agent' in outcome) assignments.push(outcome);
     else pending.push(outcome);
   }
   return { assignments, pending, failures: guard.failures };
 }
 
-function routeTask(task: TaskInfo, index: AgentIndex, profile: Profile, state: CycleLedger, guard: Guard): Assignment | PendingStatus {
+interface Sampler {
+  readonly limit: number;
+  readonly start: number;
+  advance(examined: number): void;
+}
+
+function routeTask(task: TaskInfo, index: AgentIndex, profile: Profile, state: CycleLedger, guard: Guard, sampler: Sampler): Assignment | PendingStatus {
   const all = index.all;
   const whole = (status: Status): PendingStatus => taskWideStatus(task, status, all.length);
 
   // PreFilter: narrow the candidates, or rule the task out.
   const skipped = new Set<string>();
   const narrowedBy: NamedPlugin[] = [];
-  let allowed: ReadonlySet<string> | undefined;
+  let allowed: readonly AgentInfo[] | undefined;
+  let preferred: Set<string> | undefined;
   for (const { name, plugin } of profile.preFilters) {
     const r = guard.run(name, 'PreFilter', task, () => plugin.preFilter?.(task, index, state));
     if (r === FAILED) return whole(guard.failed);
@@ -64,23 +107,34 @@ function routeTask(task: TaskInfo, index: AgentIndex, profile: Profile, state: C
     if (r?.agents) {
       narrowedBy.push({ name, plugin });
       const narrowed = r.agents;
-      allowed = allowed === undefined ? narrowed : new Set([...allowed].filter((k) => narrowed.has(k)));
+      if (allowed === undefined) allowed = narrowed;
+      else {
+        const keys = new Set(narrowed.map((a) => a.key));
+        allowed = allowed.filter((a) => keys.has(a.key));
+      }
     }
+    if (r?.prefer) for (const key of r.prefer) (preferred ??= new Set()).add(key);
   }
 
   // Filter, one plugin at a time over the agents still in: the same first-rejection
-  // answer as agent by agent, with one timed call per plugin and task.
+  // answer as agent by agent, with one timed call per plugin and window of agents.
   const statuses = new Map<string, Status>();
-  let remaining = allowed === undefined || allowed.size === all.length ? all : all.filter((a) => allowed.has(a.key));
-  for (const { name, plugin } of profile.filters) {
-    if (skipped.has(name) || remaining.length === 0) continue;
-    const r = guard.run(name, 'Filter', task, () => filterPass(name, plugin, task, remaining, state, statuses));
-    if (r === FAILED) return whole(guard.failed);
-    remaining = r;
+  const candidates = allowed ?? all;
+  const feasible: AgentInfo[] = [];
+  for (const window of windows(candidates, task.namespace, preferred, sampler)) {
+    let remaining: readonly AgentInfo[] = window;
+    for (const { name, plugin } of profile.filters) {
+      if (skipped.has(name) || remaining.length === 0) continue;
+      const r = guard.run(name, 'Filter', task, () => filterPass(name, plugin, task, remaining, state, statuses));
+      if (r === FAILED) return whole(guard.failed);
+      remaining = r;
+    }
+    feasible.push(...remaining);
+    if (sampler.limit > 0 && feasible.length >= sampler.limit) break;
   }
 
-  if (remaining.length === 0) {
-    if (allowed !== undefined) judgeExcluded(task, all, allowed, narrowedBy, state, statuses);
+  if (feasible.length === 0) {
+    if (allowed !== undefined) judgeExcluded(task, all, new Set(allowed.map((a) => a.key)), narrowedBy, state, statuses);
     const wake = new Set<string>();
     const handle = { agents: all, runFilters: (t: TaskInfo, a: AgentInfo) => runFilters(profile, t, a, state) };
     for (const { name, plugin } of profile.postFilters) {
@@ -90,7 +144,7 @@ function routeTask(task: TaskInfo, index: AgentIndex, profile: Profile, state: C
     return pendingStatus(task, statuses.values(), all.length, [...wake].sort());
   }
 
-  const chosen = pick(task, remaining, profile.scorers, state, guard);
+  const chosen = pick(task, feasible, profile.scorers, state, guard);
   if (chosen === FAILED) return whole(guard.failed);
   if (state.reserve(task, chosen)) {
     for (const { name, plugin } of profile.reservers) {
@@ -108,6 +162,46 @@ function routeTask(task: TaskInfo, index: AgentIndex, profile: Profile, state: C
     }
   }
   return { task, agent: chosen };
+}
+
+/**
+ * The candidates in the order they are looked at: all of them in a small namespace;
+ * in a large one the preferred first, then from the rotating start, in windows the
+ * size of the number of feasible agents still wanted.
+ */
+function* windows(
+  candidates: readonly AgentInfo[],
+  namespace: string,
+  preferred: ReadonlySet<string> | undefined,
+  sampler: Sampler,
+): Generator<readonly AgentInfo[]> {
+  // A PreFilter's list is trusted to come from the index, but never across namespaces.
+  const here = (a: AgentInfo): boolean => a.namespace === namespace;
+  const n = candidates.length;
+  if (sampler.limit <= 0 || n <= sampler.limit) {
+    yield candidates.every(here) ? candidates : candidates.filter(here);
+    return;
+  }
+  const first = preferred ? candidates.filter((a) => preferred.has(a.key) && here(a)) : [];
+  const offset = ((sampler.start % n) + n) % n;
+  let i = 0;
+  let window: AgentInfo[] = first;
+  try {
+    while (i < n) {
+      const agent = candidates[(offset + i) % n] as AgentInfo;
+      i++;
+      if (preferred?.has(agent.key) || !here(agent)) continue;
+      window.push(agent);
+      if (window.length >= sampler.limit) {
+        yield window;
+        window = [];
+      }
+    }
+    if (window.length) yield window;
+  } finally {
+    // The next task starts where this one stopped looking (also when it stopped early).
+    sampler.advance(i);
+  }
 }
 
 function filterPass(
@@ -198,8 +292,8 @@ function pick(
   for (const agent of feasible) {
     const total = totals.get(agent.key) ?? 0;
     const load = state.load(agent);
-    // Feasible agents come sorted by key, so a strict comparison keeps the lower key on a tie.
-    if (best === undefined || total > best.total || (total === best.total && load < best.load)) {
+    // A sample starts anywhere: on a full tie the lower key wins, whatever the order.
+    if (best === undefined || total > best.total || (total === best.total && (load < best.load || (load === best.load && agent.key < best.agent.key)))) {
       best = { agent, total, load };
     }
   }
@@ -226,7 +320,7 @@ function uniqueByKey<T extends { readonly key: string }>(items: readonly T[]): T
   return [...seen.values()];
 }
 
-const EMPTY_INDEX: AgentIndex = { all: [], withCapability: () => [] };
+const EMPTY_INDEX: AgentIndex = { all: [], get: () => undefined, withCapability: () => [], withContextKey: () => [] };
 
 function indexByNamespace(agents: readonly AgentInfo[]): Map<string, AgentIndex> {
   const byNamespace = new Map<string, { all: AgentInfo[]; byCapability: Map<string, AgentInfo[]> }>();
@@ -242,7 +336,13 @@ function indexByNamespace(agents: readonly AgentInfo[]): Map<string, AgentIndex>
   }
   const indexes = new Map<string, AgentIndex>();
   for (const [ns, { all, byCapability }] of byNamespace) {
-    indexes.set(ns, { all, withCapability: (c) => byCapability.get(c) ?? [] });
+    const byKey = new Map(all.map((a) => [a.key, a]));
+    indexes.set(ns, {
+      all,
+      get: (key) => byKey.get(key),
+      withCapability: (c) => byCapability.get(c) ?? [],
+      withContextKey: (k) => all.filter((a) => a.contextKeys.has(k)),
+    });
   }
   return indexes;
 }

@@ -2,7 +2,7 @@
 // case is about, a cycle state, and a plugin's routing part. Part of the public API.
 import { createCycleLedger, type CycleLedger } from './cycle-state.ts';
 import type { Plugin } from './plugin.ts';
-import type { AgentInfo, RoutingPlugin, TaskInfo } from './types.ts';
+import type { AgentIndex, AgentInfo, RoutingPlugin, TaskInfo } from './types.ts';
 
 export const NOW = 1_700_000_000_000;
 
@@ -37,6 +37,17 @@ export function task(name: string, fields: TaskFields = {}): TaskInfo {
 }
 
 /** A fresh cycle state at NOW. */
+/** An index over `agents` (sorted by key, as the cycle's are), for testing PreFilters. */
+export function agentIndex(agents: readonly AgentInfo[]): AgentIndex {
+  const all = [...agents].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  return {
+    all,
+    get: (key) => all.find((a) => a.key === key),
+    withCapability: (c) => all.filter((a) => a.capabilities.has(c)),
+    withContextKey: (k) => all.filter((a) => a.contextKeys.has(k)),
+  };
+}
+
 export function cycleState(seed = 1): CycleLedger {
   return createCycleLedger(NOW, seed);
 }

@@ -99,13 +99,28 @@ export interface AgentIndex {
   readonly all: readonly AgentInfo[];
   /** Agents that have the capability. */
   withCapability(capability: string): readonly AgentInfo[];
+  /** The agent with this key (namespace/name), if it is in the namespace. */
+  get(key: string): AgentInfo | undefined;
+  /** Agents that hold the conversation context (affinity.contextKey), sorted by key. */
+  withContextKey(contextKey: string): readonly AgentInfo[];
 }
 
 export interface PreFilterResult {
   /** Unschedulable ends the task's cycle; Skip skips this plugin's Filter. Default Success. */
   readonly status?: Status;
-  /** Only these agent keys can pass; the others are judged by this plugin's Filter if it has one. */
-  readonly agents?: ReadonlySet<string>;
+  /**
+   * Only these agents can pass; the others are judged by this plugin's Filter if it has
+   * one. Give a list the index returned (or a part of one, in its order): handing it back
+   * costs nothing, however large the namespace.
+   */
+  readonly agents?: readonly AgentInfo[];
+  /**
+   * Agents to look at first. In a large namespace a cycle stops filtering once it has
+   * found enough feasible agents (see CycleOptions.feasibleAgentsToFind): an agent a
+   * scorer would favour (the one holding the task's context) is listed here so it is
+   * never left out of the sample.
+   */
+  readonly prefer?: ReadonlySet<string>;
 }
 
 /** What PostFilter may use: the agents and the filters, to try "what if" copies of an agent. */

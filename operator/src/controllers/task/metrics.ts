@@ -78,3 +78,16 @@ export function taskMetrics(registry: Registry, tasks: SharedInformer<KubeObject
     }),
   };
 }
+
+/** The router's queue by state, read when Prometheus scrapes. */
+export function routerQueueGauge(registry: Registry, router: { readonly sizes: Record<'active' | 'parked' | 'backoff' | 'assumed', number> }): void {
+  new Gauge({
+    name: 'agent_orchestrator_routing_queue_tasks',
+    help: 'Tasks in the router\'s queue: active (next cycle), parked (no agent could take them; looked at again on a change), backoff (retryAt ahead), assumed (assignment being written)',
+    labelNames: ['queue'],
+    registers: [registry],
+    collect() {
+      for (const [queue, n] of Object.entries(router.sizes)) this.set({ queue }, n);
+    },
+  });
+}

@@ -9,7 +9,7 @@ import { keyOf, type KubeObject } from '../../runtime/rest/object.ts';
 import { Leases, resourceOfKind } from '../../runtime/rest/resource.ts';
 import { AGENT_LABEL } from '../../api/common.ts';
 import { AGENTS_BY_CAPABILITY, TASKS_BY_AGENT, TASKS_BY_NAMESPACE, agentsByCapability, tasksByAgent, tasksByNamespace } from '../indexes.ts';
-import { taskMetrics } from './metrics.ts';
+import { routerQueueGauge, taskMetrics } from './metrics.ts';
 import { Router } from './router.ts';
 import { availabilityChanged, holderChanged } from './snapshot.ts';
 import { taskSpec, taskStatus } from '../resources.ts';
@@ -47,7 +47,9 @@ export function registerTaskController(manager: Manager, o: TaskControllerOption
     metrics,
     clock: o.clock,
     logger: o.logger,
+    feasibleAgentsToFind: o.config.feasibleAgentsToFind,
   });
+  routerQueueGauge(manager.metrics.registry, router);
 
   const lifecycle = new Controller({
     name: 'task',

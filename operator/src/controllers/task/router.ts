@@ -1,7 +1,9 @@
 import type { Logger } from 'pino';
 import { agentKind, taskKind } from '../../api/kinds.ts';
-import { runCycle } from '../../framework/cycle.ts';
-import type { AgentInfo, PendingStatus, Snapshot, TaskInfo } from '../../framework/types.ts';
+import { AgentCache, type AgentFacts } from '../../framework/agent-cache.ts';
+import { routeQueue, type CycleOptions, type Queue } from '../../framework/cycle.ts';
+import { TaskQueue, type QueueSizes } from '../../framework/task-queue.ts';
+import type { AgentInfo, CycleResult, PendingStatus, TaskInfo } from '../../framework/types.ts';
 import type { SharedInformer } from '../../runtime/cache/informer-group.ts';
 import { isAborted, type Clock } from '../../runtime/clock.ts';
 import { isConflict, isNotFound, messageOf } from '../../runtime/errors.ts';
@@ -11,15 +13,16 @@ import { keyOf, type KubeObject } from '../../runtime/rest/object.ts';
 import { objectPath, resourceOfKind } from '../../runtime/rest/resource.ts';
 import { rfc3339, setCondition } from '../conditions.ts';
 import { guardOptions, type Plugins } from '../plugins/host.ts';
-import type { GuardOptions } from '../../framework/guard.ts';
 import type { Policies } from './policies.ts';
-import { agentInfo, agentLoads, isRoutable, taskInfo } from './snapshot.ts';
+import { agentFacts, holdingOf, routableAt, taskInfo } from './snapshot.ts';
+import { WritePool } from './write-pool.ts';
 import { taskStatus } from '../resources.ts';
 import type { TaskMetrics } from './metrics.ts';
 
 const Tasks = resourceOfKind(taskKind);
 const Agents = resourceOfKind(agentKind);
-// An assumption the caches never confirmed is dropped after this.
+// An assignment written but never seen in the cache is dropped this long after the API
+// server answered (never while the write still waits for a token or an answer).
 const ASSUME_TTL_MS = 60_000;
 // A waiting task's reason is written at once, then at most this often: in a busy fleet the
 // counts move with every change of every agent, and rewriting a thousand waiting tasks
@@ -28,9 +31,16 @@ const PENDING_REFRESH_MS = 10_000;
 // At most so many "why it waits" writes per cycle; the rest wait for a later cycle.
 const PENDING_WRITES_PER_CYCLE = 50;
 const WAKE_AGAIN_MS = 30_000;
+// Backoffs end and assumptions expire without an event: look every tick.
 const TICK_MS = 1000;
-// Bursts of events are batched into one cycle.
-const BATCH_MS = 10;
+// Parked tasks get another look this often: plugins may decide by time or by a policy
+// change no agent or task event announces.
+const PARKED_FLUSH_MS = 5000;
+// A slot freed on an agent wakes so many parked tasks beyond one per slot: the first
+// may not fit for other reasons, and the rest wait for the flush instead of a herd.
+const WAKE_SLACK = 4;
+// Assignment writes in flight at once; the client's rate limiter paces them further.
+const WRITE_CONCURRENCY = 32;
 
 export interface RouterDeps {
   client: RestClient;
@@ -44,48 +54,71 @@ export interface RouterDeps {
   metrics: TaskMetrics;
   clock: Clock;
   logger: Logger;
+  /** In a large namespace, a task is placed among the first so many feasible agents (0: all). */
+  feasibleAgentsToFind?: number;
 }
 
 interface Assumed {
   agent: string;
   attempt: number;
-  at: number;
+  /** When the API server accepted the write; until then the assumption cannot expire. */
+  answeredAt?: number;
 }
 
 /**
- * Routing cycles: gather the waiting tasks and the agents from the caches, let the pure
- * router place them (framework/cycle.ts), then write. Assignments are assumed in memory
- * before they are written, so the next cycle neither re-routes the task nor overfills
- * the agent while the caches catch up; a failed write forgets the assumption. Runs only
- * on the leader.
+ * Routing, in the manner of kube-scheduler: a cache of the agents and their loads and a
+ * queue of waiting tasks, both kept from informer events; a cycle routes only the active
+ * tasks over prebuilt indexes (framework/cycle.ts), then the assignments are written,
+ * several at once. Assignments are assumed before they are written, so the next cycle
+ * neither re-routes the task nor overfills the agent while the caches catch up; a failed
+ * write forgets the assumption. Cycles run only on the leader; the cache is kept on
+ * every replica, so a new leader routes at once.
  */
 export class Router {
   private readonly d: RouterDeps;
   private readonly log: Logger;
+  private readonly cache = new AgentCache();
+  private readonly queue = new TaskQueue();
   private readonly assumed = new Map<string, Assumed>();
   private readonly pendingWritten = new Map<string, { kinds: string; at: number }>();
   private readonly woken = new Map<string, number>();
-  /**
-   * Tasks whose write failed on a stale resourceVersion, with that version: they are left
-   * alone until the cache shows a newer one (retrying on the same copy fails the same way).
-   */
-  private readonly stale = new Map<string, string | undefined>();
-  private readonly writes = new Set<Promise<void>>();
+  private readonly writes = new WritePool(WRITE_CONCURRENCY);
+  private readonly options: CycleOptions;
   private dirty = true;
   private pendingBudget = 0;
   private wakeUp: (() => void) | undefined;
   private cycles = 0;
-  private readonly guard: GuardOptions;
+  private lastFlush = 0;
 
   constructor(deps: RouterDeps) {
     this.d = deps;
     this.log = deps.logger.child({ component: 'router' });
-    this.guard = guardOptions(deps.plugins);
-    const dirty = (): void => {
-      this.markDirty();
+    this.options = {
+      ...guardOptions(deps.plugins),
+      ...(deps.feasibleAgentsToFind !== undefined ? { feasibleAgentsToFind: deps.feasibleAgentsToFind } : {}),
     };
-    deps.tasks.addHandler({ onAdd: dirty, onUpdate: dirty, onDelete: dirty });
-    deps.agents.addHandler({ onAdd: dirty, onUpdate: dirty, onDelete: dirty });
+    deps.tasks.addHandler({
+      onAdd: (t) => {
+        this.onTask(keyOf(t), t);
+      },
+      onUpdate: (_old, t) => {
+        this.onTask(keyOf(t), t);
+      },
+      onDelete: (t) => {
+        this.onTask(keyOf(t), undefined);
+      },
+    });
+    deps.agents.addHandler({
+      onAdd: (a) => {
+        this.onAgent(a, agentFacts(a));
+      },
+      onUpdate: (_old, a) => {
+        this.onAgent(a, agentFacts(a));
+      },
+      onDelete: (a) => {
+        this.onAgent(a, undefined);
+      },
+    });
   }
 
   markDirty(): void {
@@ -93,21 +126,29 @@ export class Router {
     this.wakeUp?.();
   }
 
+  /** Queue sizes, for metrics and tests. */
+  get sizes(): QueueSizes & { assumed: number } {
+    return { ...this.queue.sizes, assumed: this.assumed.size };
+  }
+
   async run(signal: AbortSignal): Promise<void> {
+    this.lastFlush = this.d.clock.now();
+    // Whatever a previous term parked is looked at again by this one.
+    this.queue.flush();
     while (!isAborted(signal)) {
       if (!this.dirty) await this.idle(signal);
       if (isAborted(signal)) break;
-      await this.d.clock.sleep(BATCH_MS, signal);
+      // Events that arrived together (one watch chunk, a burst of creates) go into one
+      // cycle: let the I/O callbacks already queued run first.
+      await new Promise<void>((resolve) => setImmediate(resolve));
       this.dirty = false;
       try {
         this.cycle();
       } catch (err) {
         this.log.error({ err: messageOf(err) }, 'routing cycle failed');
       }
-      // Let events queued during the cycle arrive before deciding whether to go again.
-      await new Promise<void>((resolve) => setImmediate(resolve));
     }
-    await Promise.all([...this.writes]);
+    await this.writes.drain();
   }
 
   private idle(signal: AbortSignal): Promise<void> {
@@ -118,84 +159,121 @@ export class Router {
         this.wakeUp = undefined;
         resolve();
       };
-      // Backoffs expire and waiting tasks age without any event: look every tick.
       const cancel = this.d.clock.setTimer(TICK_MS, done);
       this.wakeUp = done;
       signal.addEventListener('abort', done, { once: true });
     });
   }
 
+  /** A task changed: its place in the queue, its agent's load, its assumption. */
+  private onTask(key: string, task: KubeObject | undefined): void {
+    const freed = this.cache.setHolding(key, task ? holdingOf(task) : undefined);
+    if (freed !== undefined) this.slotFreed(freed);
+    const assumed = this.assumed.get(key);
+    if (assumed !== undefined) {
+      const attempt = task ? taskStatus(task).assignment?.attempt : undefined;
+      if (task && (attempt === undefined || attempt < assumed.attempt)) {
+        // Not there yet: the write is in flight or the cache is behind.
+        this.queue.remove(key);
+        return;
+      }
+      this.assumed.delete(key);
+      this.cache.forget(key);
+    }
+    this.requeue(key, task);
+  }
+
+  /** Puts a task where its own object says it belongs in the queue. */
+  private requeue(key: string, task: KubeObject | undefined): void {
+    const at = task ? routableAt(task) : undefined;
+    if (task === undefined || at === undefined) {
+      this.queue.remove(key);
+      this.pendingWritten.delete(key);
+      return;
+    }
+    this.queue.set(key, taskInfo(task), at);
+    this.markDirty();
+  }
+
+  private onAgent(agent: KubeObject, facts: AgentFacts | undefined): void {
+    const key = keyOf(agent);
+    if (!this.cache.setAgent(key, facts)) return;
+    const capabilities = facts?.capabilities;
+    const woken = this.queue.wake(agent.metadata.namespace ?? '', (t) => capabilities === undefined || t.required.every((c) => capabilities.has(c)));
+    if (woken) this.markDirty();
+  }
+
+  /** A slot came free on `agentKey`: a few parked tasks it could run get another look. */
+  private slotFreed(agentKey: string): void {
+    const agent = this.cache.get(agentKey);
+    if (agent === undefined) return;
+    const woken = this.queue.wake(agent.namespace, (t) => t.required.every((c) => agent.capabilities.has(c)), 1 + WAKE_SLACK);
+    if (woken) this.markDirty();
+  }
+
+  private tick(now: number): void {
+    this.queue.due(now);
+    for (const [key, a] of this.assumed) {
+      if (a.answeredAt === undefined || now - a.answeredAt <= ASSUME_TTL_MS) continue;
+      this.log.warn({ task: key, agent: a.agent, attempt: a.attempt }, 'an accepted assignment never reached the cache; routing the task again');
+      this.assumed.delete(key);
+      this.cache.forget(key);
+      this.requeue(key, this.d.tasks.get(key));
+    }
+    if (now - this.lastFlush >= PARKED_FLUSH_MS) {
+      this.lastFlush = now;
+      this.queue.flush();
+    }
+  }
+
   private cycle(): void {
     const now = this.d.clock.now();
+    this.tick(now);
+    const waiting = this.queue.takeActive();
+    if (waiting.length === 0) return;
     const start = performance.now();
-    const tasks = this.d.tasks.list();
-    this.confirmAssumptions(now);
-    const loads = agentLoads(tasks);
-    const assumedPerAgent = new Map<string, number>();
-    for (const [key, a] of this.assumed) {
-      const ns = key.slice(0, key.indexOf('/'));
-      const agentKey = `${ns}/${a.agent}`;
-      assumedPerAgent.set(agentKey, (assumedPerAgent.get(agentKey) ?? 0) + 1);
-    }
-    const waiting = new Map<string, KubeObject[]>();
-    for (const [key, rv] of this.stale) if (this.d.tasks.get(key)?.metadata.resourceVersion !== rv) this.stale.delete(key);
-    for (const t of tasks) {
-      if (this.assumed.has(keyOf(t)) || this.stale.has(keyOf(t)) || !isRoutable(t, now)) continue;
-      const ns = t.metadata.namespace ?? '';
-      waiting.set(ns, [...(waiting.get(ns) ?? []), t]);
-    }
-    if (waiting.size === 0) return;
-    const agentsByNamespace = new Map<string, AgentInfo[]>();
-    for (const a of this.d.agents.list()) {
-      const key = keyOf(a);
-      const info = agentInfo(a, loads.get(key), assumedPerAgent.get(key) ?? 0);
-      agentsByNamespace.set(info.namespace, [...(agentsByNamespace.get(info.namespace) ?? []), info]);
+    const byNamespace = new Map<string, TaskInfo[]>();
+    for (const task of waiting) {
+      const list = byNamespace.get(task.namespace);
+      if (list) list.push(task);
+      else byNamespace.set(task.namespace, [task]);
     }
     let assigned = 0;
     this.pendingBudget = PENDING_WRITES_PER_CYCLE;
-    for (const [namespace, objs] of waiting) {
-      const byKey = new Map(objs.map((t) => [keyOf(t), t]));
-      const snapshot: Snapshot = {
-        now,
-        tasks: objs.map(taskInfo),
-        agents: agentsByNamespace.get(namespace) ?? [],
-        seed: this.cycles++,
-      };
-      const health = this.d.plugins.health;
-      const result = runCycle(snapshot, this.d.policies.for(namespace).profile, this.guard);
+    const health = this.d.plugins.health;
+    for (const [namespace, tasks] of byNamespace) {
+      const queue: Queue = { now, seed: this.cycles++, tasks, index: (ns) => this.cache.index(ns) };
+      let result: CycleResult;
+      try {
+        result = routeQueue(queue, this.d.policies.for(namespace).profile, this.options);
+      } catch (err) {
+        // Not a plugin (those are guarded): a bug here. The tasks wait for the next flush.
+        this.log.error({ namespace, err: messageOf(err) }, 'routing cycle failed');
+        for (const task of tasks) this.queue.park(task);
+        continue;
+      }
       for (const failure of result.failures) {
         if (health.failed(namespace, failure, now)) this.log.warn({ plugin: failure.plugin, point: failure.point, task: failure.task, err: failure.message }, 'routing plugin failed');
       }
       for (const { task, agent } of result.assignments) {
-        const obj = byKey.get(task.key);
+        const obj = this.d.tasks.get(task.key);
         if (!obj) continue;
         const attempt = (taskStatus(obj).attempts ?? 0) + 1;
-        this.assumed.set(task.key, { agent: agent.name, attempt, at: now });
-        this.track(this.assign(obj, task, agent, attempt));
+        this.assumed.set(task.key, { agent: agent.name, attempt });
+        this.cache.assume(task.key, agent.key);
+        this.queue.remove(task.key);
+        this.writes.run(() => this.assign(obj, task, agent, attempt));
         assigned++;
       }
       for (const pending of result.pending) {
-        const obj = byKey.get(pending.task.key);
+        this.queue.park(pending.task);
+        const obj = this.d.tasks.get(pending.task.key);
         if (obj) this.reportPending(obj, pending, now);
         if (pending.wake.length) this.wake(pending, now);
       }
     }
     this.d.metrics.cycleSeconds.observe((performance.now() - start) / 1000);
-    if (assigned) this.log.debug({ assigned }, 'routing cycle');
-  }
-
-  private confirmAssumptions(now: number): void {
-    for (const [key, a] of this.assumed) {
-      const task = this.d.tasks.get(key);
-      const attempt = task ? taskStatus(task).assignment?.attempt : undefined;
-      const confirmed = !task || (attempt !== undefined && attempt >= a.attempt);
-      if (confirmed || now - a.at > ASSUME_TTL_MS) this.assumed.delete(key);
-    }
-  }
-
-  private track(write: Promise<void>): void {
-    this.writes.add(write);
-    void write.finally(() => this.writes.delete(write));
+    if (assigned) this.log.debug({ assigned, waiting: waiting.length }, 'routing cycle');
   }
 
   /**
@@ -230,15 +308,21 @@ export class Router {
       });
       this.d.metrics.assignmentSeconds.observe({ namespace: namespace ?? '' }, Math.max(0, now - info.queuedAt) / 1000);
       this.pendingWritten.delete(info.key);
+      const assumed = this.assumed.get(info.key);
+      if (assumed?.attempt === attempt) assumed.answeredAt = this.d.clock.now();
     } catch (err) {
-      this.assumed.delete(info.key);
-      if (isConflict(err)) {
-        // The watch brings the newer version (and another cycle) soon.
-        this.stale.set(info.key, task.metadata.resourceVersion);
-      } else {
-        if (!isNotFound(err)) this.log.warn({ task: info.key, agent: agent.name, err: messageOf(err) }, 'assignment write failed');
-        this.markDirty();
+      if (this.assumed.get(info.key)?.attempt === attempt) {
+        this.assumed.delete(info.key);
+        this.cache.forget(info.key);
       }
+      const current = this.d.tasks.get(info.key);
+      if (isConflict(err) && current?.metadata.resourceVersion === task.metadata.resourceVersion) {
+        // The watch brings the newer version, and with it the task back to the queue.
+        this.queue.remove(info.key);
+        return;
+      }
+      if (!isConflict(err) && !isNotFound(err)) this.log.warn({ task: info.key, agent: agent.name, err: messageOf(err) }, 'assignment write failed');
+      this.requeue(info.key, current);
     }
   }
 
@@ -255,7 +339,7 @@ export class Router {
     this.pendingBudget--;
     this.pendingWritten.set(pending.task.key, { kinds, at: now });
     const { namespace, name = '' } = task.metadata;
-    this.track(
+    this.writes.track(
       this.d.reportingClient
         .request('PATCH', `${objectPath(Tasks, namespace, name)}/status`, {
           contentType: 'application/merge-patch+json',
@@ -277,8 +361,7 @@ export class Router {
           () => undefined,
           (err: unknown) => {
             this.pendingWritten.delete(pending.task.key);
-            if (isConflict(err)) this.stale.set(pending.task.key, task.metadata.resourceVersion);
-            else if (!isNotFound(err)) this.log.warn({ task: pending.task.key, err: messageOf(err) }, 'could not report why a task waits');
+            if (!isConflict(err) && !isNotFound(err)) this.log.warn({ task: pending.task.key, err: messageOf(err) }, 'could not report why a task waits');
           },
         ),
     );
@@ -294,7 +377,7 @@ export class Router {
     const agent = this.d.agents.get(key);
     if (!agent) return;
     const { namespace, name = '' } = agent.metadata;
-    this.track(
+    this.writes.track(
       this.d.client
         .request('PATCH', objectPath(Agents, namespace, name), {
           body: { spec: { desiredState: 'Active' } },

@@ -1,5 +1,6 @@
 import { POOL_LABEL } from '../../api/common.ts';
-import type { AgentCondition, AgentInfo, TaskInfo } from '../../framework/types.ts';
+import type { AgentFacts, Holding } from '../../framework/agent-cache.ts';
+import type { AgentCondition, TaskInfo } from '../../framework/types.ts';
 import type { KubeObject } from '../../runtime/rest/object.ts';
 import { keyOf } from '../../runtime/rest/object.ts';
 import { agentSpec, agentStatus, conditionOf, taskSpec, taskStatus } from '../resources.ts';
@@ -26,39 +27,32 @@ export function taskInfo(task: KubeObject): TaskInfo {
   };
 }
 
-/** A task the router may place now: Pending (or new without dependencies), not cancelled, not backing off. */
-export function isRoutable(task: KubeObject, now: number): boolean {
+/**
+ * When the router may place a task: undefined when never as it is (assigned, running,
+ * finished, cancelled, or blocked on dependencies), else from this time in ms (0: now,
+ * or when its backoff ends).
+ */
+export function routableAt(task: KubeObject): number | undefined {
   const status = taskStatus(task);
   const spec = taskSpec(task);
-  if (spec.cancel) return false;
+  if (spec.cancel) return undefined;
   const fresh = status.phase === undefined && (spec.dependsOn ?? []).length === 0;
-  if (status.phase !== 'Pending' && !fresh) return false;
-  return status.retryAt === undefined || Date.parse(status.retryAt) <= now;
+  if (status.phase !== 'Pending' && !fresh) return undefined;
+  return status.retryAt === undefined ? 0 : Date.parse(status.retryAt) || 0;
 }
 
-export interface AgentLoad {
-  active: number;
-  lastAssignedAt?: number;
-  contextKeys: Set<string>;
-}
-
-/** Per agent key: tasks it holds, when it last got one, the conversation contexts it has. */
-export function agentLoads(tasks: readonly KubeObject[]): Map<string, AgentLoad> {
-  const loads = new Map<string, AgentLoad>();
-  for (const t of tasks) {
-    const status = taskStatus(t);
-    const agent = status.assignment?.agent;
-    if (!agent) continue;
-    const key = `${t.metadata.namespace ?? ''}/${agent}`;
-    let load = loads.get(key);
-    if (!load) loads.set(key, (load = { active: 0, contextKeys: new Set() }));
-    if (status.phase && ACTIVE.has(status.phase)) load.active++;
-    const assignedAt = status.assignment?.assignedAt ? Date.parse(status.assignment.assignedAt) : undefined;
-    if (assignedAt !== undefined && (load.lastAssignedAt === undefined || assignedAt > load.lastAssignedAt)) load.lastAssignedAt = assignedAt;
-    const context = taskSpec(t).affinity?.contextKey;
-    if (context && status.assignment) load.contextKeys.add(context);
-  }
-  return loads;
+/** What a task adds to the load of the agent it is assigned to, if any. */
+export function holdingOf(task: KubeObject): Holding | undefined {
+  const status = taskStatus(task);
+  const assignment = status.assignment;
+  if (!assignment) return undefined;
+  const context = taskSpec(task).affinity?.contextKey;
+  return {
+    agent: `${task.metadata.namespace ?? ''}/${assignment.agent}`,
+    active: status.phase !== undefined && ACTIVE.has(status.phase),
+    assignedAt: Date.parse(assignment.assignedAt),
+    ...(context ? { contextKey: context } : {}),
+  };
 }
 
 // Once per cached object: every routing cycle asks for every agent's.
@@ -75,12 +69,11 @@ function conditionsOf(agent: KubeObject): Record<string, AgentCondition> {
   return conditions;
 }
 
-/** What routing knows of an agent; `extra` adds assignments the caches do not show yet. */
-export function agentInfo(agent: KubeObject, load: AgentLoad | undefined, extra: number): AgentInfo {
+/** What routing knows of an agent from its own object; the router's cache adds its load. */
+export function agentFacts(agent: KubeObject): AgentFacts {
   const spec = agentSpec(agent);
   const phase = agentStatus(agent).phase;
   const healthy = conditionOf(agent, 'Healthy')?.status === 'True';
-  const active = (load?.active ?? 0) + extra;
   const pool = agent.metadata.labels?.[POOL_LABEL];
   return {
     key: keyOf(agent),
@@ -88,15 +81,12 @@ export function agentInfo(agent: KubeObject, load: AgentLoad | undefined, extra:
     name: agent.metadata.name ?? '',
     capabilities: new Set(spec.capabilities ?? []),
     maxConcurrentTasks: spec.maxConcurrentTasks ?? 1,
-    active,
     ready: (phase === 'Ready' || phase === 'Busy') && healthy,
     sleeping: spec.desiredState === 'Sleeping' || phase === 'Sleeping',
     leaving: agent.metadata.deletionTimestamp !== undefined || phase === 'Draining' || phase === 'Terminating',
     conditions: conditionsOf(agent),
     ...(pool ? { pool } : {}),
     ...(agent.metadata.labels ? { labels: agent.metadata.labels } : {}),
-    contextKeys: load?.contextKeys ?? new Set(),
-    ...(load?.lastAssignedAt !== undefined ? { lastAssignedAt: load.lastAssignedAt } : {}),
   };
 }
 
