@@ -151,8 +151,8 @@ export class AgentCache {
   private readonly assumptions = new Map<string, string>();
   private readonly infos = new Map<string, AgentInfo>();
   private readonly indexes = new Map<string, NamespaceIndex>();
-  /** Agents whose info must be recomputed before the next read. */
-  private readonly dirty = new Set<string>();
+  /** Per namespace, agents whose info must be recomputed before the next read. */
+  private readonly dirty = new Map<string, Set<string>>();
   /** Namespaces whose index must be rebuilt: an agent came, went or changed capabilities. */
   private readonly rebuild = new Set<string>();
 
@@ -166,7 +166,7 @@ export class AgentCache {
       if (previous === undefined) return false;
       this.facts.delete(key);
       this.infos.delete(key);
-      this.dirty.delete(key);
+      this.dirty.get(namespaceOf(key))?.delete(key);
       this.prune(key);
       this.rebuild.add(namespaceOf(key));
       return true;
@@ -177,7 +177,7 @@ export class AgentCache {
       return true;
     }
     if (sameFacts(previous, facts)) return false;
-    this.dirty.add(key);
+    this.touch(key);
     return true;
   }
 
@@ -203,7 +203,7 @@ export class AgentCache {
     this.forget(task);
     this.assumptions.set(task, agent);
     this.loadOf(agent).assumed++;
-    this.dirty.add(agent);
+    this.touch(agent);
   }
 
   /** Drops an assumption: confirmed by the informer, or its write failed. */
@@ -213,7 +213,7 @@ export class AgentCache {
     this.assumptions.delete(task);
     const load = this.loads.get(agent);
     if (load) load.assumed--;
-    this.dirty.add(agent);
+    this.touch(agent);
     this.prune(agent);
   }
 
@@ -228,19 +228,15 @@ export class AgentCache {
     return this.indexes.get(namespace) ?? EMPTY;
   }
 
-  get size(): number {
-    return this.facts.size;
-  }
-
   private refresh(namespace: string): void {
     if (this.rebuild.has(namespace)) {
       this.rebuild.delete(namespace);
+      this.dirty.delete(namespace);
       const infos: AgentInfo[] = [];
       for (const [key, facts] of this.facts) {
         if (facts.namespace !== namespace) continue;
         const info = this.compose(key, facts);
         this.infos.set(key, info);
-        this.dirty.delete(key);
         infos.push(info);
       }
       if (infos.length) this.indexes.set(namespace, new NamespaceIndex(infos, (k) => this.infos.get(k)));
@@ -248,11 +244,11 @@ export class AgentCache {
       return;
     }
     const index = this.indexes.get(namespace);
-    if (index === undefined) return;
+    const dirty = this.dirty.get(namespace);
+    this.dirty.delete(namespace);
+    if (index === undefined || dirty === undefined) return;
     index.beginUpdate();
-    for (const key of this.dirty) {
-      if (namespaceOf(key) !== namespace) continue;
-      this.dirty.delete(key);
+    for (const key of dirty) {
       const facts = this.facts.get(key);
       const previous = this.infos.get(key);
       if (facts === undefined || previous === undefined) continue;
@@ -290,7 +286,14 @@ export class AgentCache {
       if (n > 0) load.contextKeys.set(h.contextKey, n);
       else load.contextKeys.delete(h.contextKey);
     }
-    this.dirty.add(h.agent);
+    this.touch(h.agent);
+  }
+
+  private touch(agent: string): void {
+    const ns = namespaceOf(agent);
+    let keys = this.dirty.get(ns);
+    if (keys === undefined) this.dirty.set(ns, (keys = new Set()));
+    keys.add(agent);
   }
 
   /** An agent that is gone and holds nothing leaves no trace. */

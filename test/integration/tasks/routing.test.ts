@@ -259,6 +259,11 @@ describe('at scale', () => {
 
   it('runs 1,000 tasks across 50 agents, each to Succeeded exactly once', async () => {
     for (let i = 0; i < 50; i++) await fleet.agent(`a-${i}`, { maxConcurrentTasks: 2, behaviour: succeed, heartbeat: { intervalSeconds: 5, timeoutSeconds: 30 } });
+    // All of them able to work before the first task, so spreading the work is routing's doing.
+    await waitFor('all 50 agents Ready', async () => {
+      const list = await client.request<ObjectList>('GET', collectionPath(Agents, ns.name));
+      return list.items.filter((a) => (a.status as { phase?: string } | undefined)?.phase === 'Ready').length === 50 ? true : undefined;
+    }, { timeoutMs: 120_000 });
     const names = Array.from({ length: 1000 }, (_, i) => `t-${i}`);
     for (let i = 0; i < names.length; i += 50) await Promise.all(names.slice(i, i + 50).map((n) => fleet.task(n)));
     const done = await waitFor('every task to succeed', async () => {
