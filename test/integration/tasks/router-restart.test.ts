@@ -35,10 +35,11 @@ describe('the operator killed while assignments are being written', () => {
 
   it('loses no task and assigns none twice', async () => {
     const first = operator();
-    fleet = new Fleet(client, ns.name);
-    for (let i = 0; i < 10; i++) await fleet.agent(`w-${i}`, { maxConcurrentTasks: 5 });
+    const agents = new Fleet(client, ns.name);
+    fleet = agents;
+    for (let i = 0; i < 10; i++) await agents.agent(`w-${i}`, { maxConcurrentTasks: 5 });
     const names = Array.from({ length: 200 }, (_, i) => `burst-${i}`);
-    await Promise.all(names.map((n) => fleet?.task(n)));
+    await Promise.all(names.map((n) => agents.task(n)));
     await waitFor('some tasks assigned, most not yet', async () => {
       const assigned = (await tasks()).filter((t) => (t.status?.attempts ?? 0) > 0).length;
       return assigned >= 10 ? true : undefined;
@@ -54,7 +55,7 @@ describe('the operator killed while assignments are being written', () => {
       const name = t.metadata.name ?? '';
       expect(t.status?.attempts, name).toBe(1);
       expect(t.status?.history?.map((h) => h.outcome), name).toEqual(['Succeeded']);
-      expect(fleet.executions.get(name), name).toHaveLength(1);
+      expect(agents.executions.get(name), name).toHaveLength(1);
     }
   }, 240_000);
 });
