@@ -49,6 +49,19 @@ export default tseslint.config(
     files: ['test/**', 'e2e/**', '**/*.test.ts'],
     rules: { '@typescript-eslint/require-await': 'off' },
   },
+  {
+    // Importing client-node costs about 85 MB of RSS: the operator and the runner load
+    // it only for a kubeconfig that needs it, with `await import` in
+    // runtime/rest/kubeconfig/client-node.ts (ADR 0008).
+    files: ['operator/src/**/*.ts', 'runner/**/*.ts'],
+    ignores: ['**/*.test.ts'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        { paths: [{ name: '@kubernetes/client-node', allowTypeImports: true, message: 'Load it lazily (ADR 0008): runtime/rest/kubeconfig/client-node.ts.' }] },
+      ],
+    },
+  },
   // Layering (DESIGN.md section 3): core is pure and imports nothing above it, the
   // framework knows no plugin, plugins see only the framework's public API and the api.
   {

@@ -1,4 +1,3 @@
-import type { KubeConfig } from '@kubernetes/client-node';
 import type { Config } from '../../config/config.ts';
 import type { Clock } from '../../runtime/clock.ts';
 import type { RestClient } from '../../runtime/rest/client.ts';
@@ -30,18 +29,14 @@ export class DockerAgents {
   private readonly client: RestClient;
   private readonly rbac: AgentRbac;
   private readonly server: string;
-  private readonly caData: string | undefined;
-
   private readonly clock: Clock;
 
-  constructor(config: Config, kubeConfig: KubeConfig, client: RestClient, writer: Writer, clock: Clock) {
+  constructor(config: Config, client: RestClient, writer: Writer, clock: Clock) {
     this.config = config;
     this.clock = clock;
     this.client = client;
     this.rbac = new AgentRbac(writer);
-    const cluster = kubeConfig.getCurrentCluster();
-    this.server = config.agentApiServer ?? cluster?.server ?? '';
-    this.caData = cluster?.caData;
+    this.server = config.agentApiServer ?? client.access.server;
   }
 
   /** The runtime for an Agent's endpoint (spec.runtime.docker.host, else the default). */
@@ -117,13 +112,14 @@ export class DockerAgents {
       `${objectPath(sa, agent.namespace, serviceAccountName(agent.name))}/token`,
       { body: { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenRequest', spec: { expirationSeconds: TOKEN_SECONDS } } },
     );
+    // The operator's CA, wherever it came from (a file in-cluster), trusted for the same server.
+    const { ca } = (await this.client.access.credentials()).tls;
     const kubeconfig = {
       apiVersion: 'v1',
       kind: 'Config',
-      clusters: [
-        { name: 'cluster', cluster: { server: this.server, ...(this.caData ? { 'certificate-authority-data': this.caData } : {}) } },
-      ],
+      clusters: [{ name: 'cluster', cluster: { server: this.server, ...(ca ? { 'certificate-authority-data': ca.toString('base64') } : {}) } }],
       // The tokenFile auth provider re-reads the file, so a refreshed token is picked up.
+      // Runners of every release read it (this one without loading client-node).
       users: [{ name: 'agent', user: { 'auth-provider': { name: 'tokenFile', config: { tokenFile: `${CREDENTIALS_DIR}/token` } } } }],
       contexts: [{ name: 'agent', context: { cluster: 'cluster', user: 'agent', namespace: agent.namespace } }],
       'current-context': 'agent',
