@@ -49,6 +49,24 @@ export default tseslint.config(
     files: ['test/**', 'e2e/**', '**/*.test.ts'],
     rules: { '@typescript-eslint/require-await': 'off' },
   },
+  {
+    // Importing client-node costs about 85 MB of RSS: the operator and the runner load
+    // it only for a kubeconfig that needs it, with `await import` in
+    // runtime/rest/kubeconfig/client-node.ts (ADR 0008). operator/src/startup-modules.test.ts
+    // checks what start-up loads, indirect imports included.
+    files: ['operator/src/**/*.ts', 'runner/**/*.ts'],
+    ignores: ['**/*.test.ts', 'operator/src/runtimes/docker/**'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        {
+          paths: [{ name: '@kubernetes/client-node', allowTypeImports: true, message: 'Load it lazily (ADR 0008): runtime/rest/kubeconfig/client-node.ts.' }],
+          // dockerode comes with the first docker Agent: controllers/agent/docker-agents.ts loads the runtime.
+          patterns: [{ regex: 'runtimes/docker/docker-(runtime|client)\\.ts$', allowTypeImports: true, message: 'Import it lazily, as controllers/agent/docker-agents.ts does.' }],
+        },
+      ],
+    },
+  },
   // Layering (DESIGN.md section 3): core is pure and imports nothing above it, the
   // framework knows no plugin, plugins see only the framework's public API and the api.
   {

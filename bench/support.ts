@@ -19,7 +19,7 @@ export function controlPlane(options: { compiledOperator?: boolean } = {}): { ku
   if (options.compiledOperator && !existsSync(OPERATOR_ENTRY)) throw new Error(`${OPERATOR_ENTRY} is missing: run npm run build (make bench does)`);
   const kubeconfig = hack('control-plane.sh', 'start');
   const kubectl = path.join(hack('control-plane.sh', 'bin'), 'kubectl');
-  execFileSync(kubectl, ['--kubeconfig', kubeconfig, 'apply', '--server-side', '-f', path.join(repo, 'crds')], { stdio: 'ignore' });
+  execFileSync(kubectl, ['--kubeconfig', kubeconfig, 'apply', '--server-side', '--force-conflicts', '-f', path.join(repo, 'crds')], { stdio: 'ignore' });
   const kc = new KubeConfig();
   kc.loadFromFile(kubeconfig);
   return { kubeconfig, client: new RestClient(kc) };

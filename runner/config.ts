@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
 import { z } from 'zod';
+import type { KubeEnvironment } from '../operator/src/runtime/rest/kubeconfig/load.ts';
 
 /** Where the docker runtime copies a containerised runner's kubeconfig. */
 export const DOCKER_KUBECONFIG = '/var/run/agent-orchestrator/kubeconfig';
@@ -14,6 +15,9 @@ const schema = z.object({
   RUNNER_SHUTDOWN_GRACE_SECONDS: z.coerce.number().int().min(0).max(3600).default(20),
   RUNNER_LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal']).default('info'),
   KUBECONFIG: z.string().optional(),
+  HOME: z.string().optional(),
+  KUBERNETES_SERVICE_HOST: z.string().optional(),
+  KUBERNETES_SERVICE_PORT: z.string().optional(),
 });
 
 export interface RunnerConfig {
@@ -22,8 +26,8 @@ export interface RunnerConfig {
   executor: { type: 'command'; command: string[] } | { type: 'http'; url: string };
   shutdownGraceMs: number;
   logLevel: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal';
-  /** A kubeconfig file to use; undefined: KUBECONFIG, ~/.kube/config or in-cluster. */
-  kubeconfig: string | undefined;
+  /** Where the API server is: KUBECONFIG, the docker runtime's kubeconfig, ~/.kube/config or in-cluster. */
+  kubeEnvironment: KubeEnvironment;
   /**
    * The environment a command executor's process gets: the runner's own, less what
    * configures the runner (its kubeconfig, RUNNER_*), so the agent sees its spec's
@@ -52,7 +56,12 @@ export function runnerConfig(env: Readonly<Record<string, string | undefined>>):
     executor,
     shutdownGraceMs: c.RUNNER_SHUTDOWN_GRACE_SECONDS * 1000,
     logLevel: c.RUNNER_LOG_LEVEL,
-    kubeconfig: c.KUBECONFIG ?? (existsSync(DOCKER_KUBECONFIG) ? DOCKER_KUBECONFIG : undefined),
+    kubeEnvironment: {
+      KUBECONFIG: c.KUBECONFIG ?? (existsSync(DOCKER_KUBECONFIG) ? DOCKER_KUBECONFIG : undefined),
+      HOME: c.HOME,
+      KUBERNETES_SERVICE_HOST: c.KUBERNETES_SERVICE_HOST,
+      KUBERNETES_SERVICE_PORT: c.KUBERNETES_SERVICE_PORT,
+    },
     commandEnv: Object.fromEntries(
       Object.entries(env).filter((e): e is [string, string] => e[1] !== undefined && e[0] !== 'KUBECONFIG' && !e[0].startsWith('RUNNER_')),
     ),

@@ -1,4 +1,3 @@
-import { KubeConfig } from '@kubernetes/client-node';
 import { pino, type Logger } from 'pino';
 import { assignedTo } from '../operator/src/api/common.ts';
 import { agent as agentSchema, type Agent } from '../operator/src/api/agent.ts';
@@ -6,6 +5,7 @@ import { Informer } from '../operator/src/runtime/cache/informer.ts';
 import { systemClock } from '../operator/src/runtime/clock.ts';
 import { messageOf } from '../operator/src/runtime/errors.ts';
 import { RestClient } from '../operator/src/runtime/rest/client.ts';
+import { loadClusterAccess } from '../operator/src/runtime/rest/kubeconfig/load.ts';
 import type { KubeObject } from '../operator/src/runtime/rest/object.ts';
 import { objectPath } from '../operator/src/runtime/rest/resource.ts';
 import { loadRunnerConfig, type RunnerConfig } from './config.ts';
@@ -23,10 +23,9 @@ const RESYNC_MS = 30_000;
 async function main(): Promise<void> {
   const config = loadRunnerConfig();
   const logger = pino({ level: config.logLevel, base: { component: 'runner', agent: `${config.namespace}/${config.agent}` } });
-  const kc = new KubeConfig();
-  if (config.kubeconfig) kc.loadFromFile(config.kubeconfig);
-  else kc.loadFromDefault();
-  const client = new RestClient(kc);
+  const { access, clientNodeFor } = await loadClusterAccess({ env: config.kubeEnvironment });
+  if (clientNodeFor) logger.info({ clientNodeFor }, 'the kubeconfig needs client-node');
+  const client = new RestClient(access);
   const agent = await readAgent(client, config, logger);
 
   const stop = new AbortController();

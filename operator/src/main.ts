@@ -1,4 +1,3 @@
-import { KubeConfig } from '@kubernetes/client-node';
 import { ConfigError, loadConfig } from './config/config.ts';
 import { registerAgentController } from './controllers/agent/register.ts';
 import { registerPolicyController } from './controllers/policy/register.ts';
@@ -9,16 +8,16 @@ import { builtinRegistry } from './builtin-registry.ts';
 import { loadPluginModules } from './plugin-modules.ts';
 import { systemClock } from './runtime/clock.ts';
 import { Manager } from './runtime/manager.ts';
+import { loadClusterAccess } from './runtime/rest/kubeconfig/load.ts';
 import { createLogger } from './telemetry/logger.ts';
 
 // Composition root: configuration, logger, API access, caches and controllers.
 async function main(): Promise<number> {
   const config = loadConfig();
   const logger = createLogger(config);
-  const kubeConfig = new KubeConfig();
-  kubeConfig.loadFromDefault();
+  const { access, source, context, clientNodeFor } = await loadClusterAccess({ env: config.kubeEnvironment, context: config.kubeContext });
   logger.info(
-    { server: kubeConfig.getCurrentCluster()?.server, identity: config.identity, leaderElect: config.leaderElect },
+    { server: access.server, kubeconfig: source, context, clientNodeFor, identity: config.identity, leaderElect: config.leaderElect },
     'starting agent-orchestrator',
   );
 
@@ -26,9 +25,9 @@ async function main(): Promise<number> {
   const { registry, loaded } = await loadPluginModules(builtinRegistry(), config.plugins);
   for (const p of loaded) logger.info(p, 'loaded plugin');
 
-  const manager = new Manager({ config, kubeConfig, logger });
+  const manager = new Manager({ config, kubeConfig: access, logger });
   const plugins = pluginsOf(registry, manager.metrics.registry, config.pluginTimeBudgetMs);
-  registerAgentController(manager, { config, kubeConfig, logger, clock: systemClock });
+  registerAgentController(manager, { config, logger, clock: systemClock });
   registerTaskController(manager, { config, logger, clock: systemClock, plugins });
   registerPolicyController(manager, { logger, clock: systemClock, plugins });
   const webhooks = registerWebhookClient(manager, { logger, clock: systemClock, plugins });

@@ -37,7 +37,7 @@ export async function startOperator(namespace: string, env: Record<string, strin
   const manager = new Manager({ config, kubeConfig, logger, metrics: testMetrics() });
   const registry = extraPlugins.reduce((r, p) => r.with(p), builtinRegistry());
   const plugins = pluginsOf(registry, manager.metrics.registry, config.pluginTimeBudgetMs);
-  registerAgentController(manager, { config, kubeConfig, logger, clock: systemClock });
+  registerAgentController(manager, { config, logger, clock: systemClock });
   registerTaskController(manager, { config, logger, clock: systemClock, plugins });
   registerPolicyController(manager, { logger, clock: systemClock, plugins });
   const webhooks = registerWebhookClient(manager, { logger, clock: systemClock, plugins });

@@ -17,7 +17,8 @@ describe('parseConfig', () => {
   });
 
   it('has the defaults a production operator expects', () => {
-    expect(parseConfig([], { POD_NAME: 'op-0' }, 'agents-system')).toEqual({
+    expect(parseConfig([], { POD_NAME: 'op-0', HOME: '/home/op' }, 'agents-system')).toEqual({
+      kubeEnvironment: { KUBECONFIG: undefined, HOME: '/home/op', KUBERNETES_SERVICE_HOST: undefined, KUBERNETES_SERVICE_PORT: undefined },
       logLevel: 'info',
       logFormat: 'json',
       metricsBindAddress: ':8080',

@@ -4,6 +4,9 @@ import { hostname } from 'node:os';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
 
+// The variables that locate the API server: the kubeconfig files, ~/.kube, in-cluster.
+const KUBE_ENVIRONMENT = ['KUBECONFIG', 'HOME', 'KUBERNETES_SERVICE_HOST', 'KUBERNETES_SERVICE_PORT'] as const;
+
 // Where Kubernetes mounts the ServiceAccount's namespace into every Pod.
 const IN_CLUSTER_NAMESPACE_FILE = '/var/run/secrets/kubernetes.io/serviceaccount/namespace';
 
@@ -101,6 +104,13 @@ export const settings = [
     env: 'AO_SHUTDOWN_TIMEOUT',
     schema: seconds(1, 3600).default(30),
     description: 'On SIGTERM, seconds to let reconciles in flight finish before exiting anyway.',
+  },
+  {
+    key: 'kubeContext',
+    flag: 'kube-context',
+    env: 'AO_KUBE_CONTEXT',
+    schema: z.string().min(1).optional(),
+    description: "The kubeconfig context to use; the kubeconfig's current-context when unset.",
   },
   {
     key: 'kubeApiQps',
@@ -274,6 +284,8 @@ const configSchema = z.object(Object.fromEntries(settings.map((s) => [s.key, s.s
 type Parsed = z.infer<typeof configSchema>;
 
 export type Config = Readonly<Omit<Parsed, 'identity' | 'leaderElectionNamespace' | 'watchNamespaces' | 'plugins'>> & {
+  /** What the kubeconfig loader (runtime/rest/kubeconfig/load.ts) reads. */
+  readonly kubeEnvironment: Readonly<Record<(typeof KUBE_ENVIRONMENT)[number], string | undefined>>;
   readonly identity: string;
   readonly leaderElectionNamespace: string;
   readonly watchNamespaces: readonly string[];
@@ -319,6 +331,7 @@ export function parseConfig(argv: readonly string[], env: Environment, inCluster
   const c = result.data;
   return Object.freeze({
     ...c,
+    kubeEnvironment: Object.freeze(Object.fromEntries(KUBE_ENVIRONMENT.map((name) => [name, env[name]])) as Config['kubeEnvironment']),
     identity: c.identity ?? env.POD_NAME ?? `${hostname()}_${randomBytes(4).toString('hex')}`,
     leaderElectionNamespace: c.leaderElectionNamespace ?? env.POD_NAMESPACE ?? inClusterNamespace ?? 'default',
     watchNamespaces: Object.freeze([...c.watchNamespaces]),

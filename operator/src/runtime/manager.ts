@@ -1,4 +1,3 @@
-import type { KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import type { Config } from '../config/config.ts';
 import { createMetrics, type Metrics } from '../telemetry/metrics.ts';
@@ -11,6 +10,7 @@ import { EventRecorder } from './events.ts';
 import { serve, type Serving } from './http-server.ts';
 import { LeaderElector } from './leader-election.ts';
 import { RestClient } from './rest/client.ts';
+import type { AccessSource } from './rest/kubeconfig/client-node.ts';
 import type { KubeObject } from './rest/object.ts';
 import { resourceName, type ResourceType } from './rest/resource.ts';
 import { TokenBucket } from './workqueue/token-bucket.ts';
@@ -21,7 +21,8 @@ const REPORTING_BURST = 50;
 
 export interface ManagerOptions {
   config: Config;
-  kubeConfig: KubeConfig;
+  /** Where the API server is and how to authenticate (kubeconfig/load.ts). */
+  kubeConfig: AccessSource;
   logger: Logger;
   metrics?: Metrics;
   clock?: Clock;

@@ -74,7 +74,7 @@ export class AgentReconciler implements Reconciler {
       return undefined; // the update brings this key back with the finalizer in place
     }
 
-    const runtime = this.runtimeOf(agent);
+    const runtime = await this.runtimeOf(agent);
     const now = this.d.clock.now();
     let workload: WorkloadStatus | undefined;
     let runtimeError: AgentObservation['runtimeError'];
@@ -170,7 +170,7 @@ export class AgentReconciler implements Reconciler {
     return after.length ? { requeueAfter: Math.min(...after) } : undefined;
   }
 
-  private runtimeOf(agent: Agent): AgentRuntime {
+  private async runtimeOf(agent: Agent): Promise<AgentRuntime> {
     return agent.spec.runtime.type === 'docker' ? this.d.docker.runtimeFor(agent.spec.runtime.docker?.host) : this.d.pods;
   }
 

@@ -1,11 +1,12 @@
-import type { KubeConfig } from '@kubernetes/client-node';
 import type { Config } from '../../config/config.ts';
 import type { Clock } from '../../runtime/clock.ts';
 import type { RestClient } from '../../runtime/rest/client.ts';
 import type { KubeObject } from '../../runtime/rest/object.ts';
 import { objectPath } from '../../runtime/rest/resource.ts';
 import type { Writer } from '../../runtime/writer.ts';
-import { DockerRuntime, FILES_DIR, dockerClientFor } from '../../runtimes/docker/docker-runtime.ts';
+import { FILES_DIR } from '../../runtimes/docker/agent-files.ts';
+import type * as DockerCode from '../../runtimes/docker/docker-runtime.ts';
+import type { DockerRuntime } from '../../runtimes/docker/docker-runtime.ts';
 import { AgentRbac } from '../../runtimes/kubernetes/agent-rbac.ts';
 import { serviceAccountName } from '../../runtimes/kubernetes/pod-spec.ts';
 import type { AgentRef, EnvVar } from '../../runtimes/runtime.ts';
@@ -17,6 +18,11 @@ const REFRESH_EVERY_MS = 20 * 60_000;
 
 const Secrets = { group: '', version: 'v1', kind: 'Secret', plural: 'secrets', namespaced: true } as const;
 
+// dockerode and its HTTP stack cost the operator about 12 MB of RSS: loaded with the
+// first docker Agent, not by an operator that runs Pods only.
+let dockerCode: Promise<typeof DockerCode> | undefined;
+const loadDockerCode = (): Promise<typeof DockerCode> => (dockerCode ??= import('../../runtimes/docker/docker-runtime.ts'));
+
 /**
  * Docker engines for Agents of `runtime.type: docker`, one runtime per endpoint, and the
  * credentials their runners use: a kubeconfig whose token is the Agent ServiceAccount's
@@ -24,50 +30,56 @@ const Secrets = { group: '', version: 'v1', kind: 'Secret', plural: 'secrets', n
  * agent reaches the API server as itself, never as the operator.
  */
 export class DockerAgents {
-  private readonly runtimes = new Map<string, DockerRuntime>();
+  private readonly runtimes = new Map<string, Promise<DockerRuntime>>();
+  private readonly started = new Map<string, DockerRuntime>();
   private readonly refreshed = new Map<string, number>();
   private readonly config: Config;
   private readonly client: RestClient;
   private readonly rbac: AgentRbac;
   private readonly server: string;
-  private readonly caData: string | undefined;
-
   private readonly clock: Clock;
 
-  constructor(config: Config, kubeConfig: KubeConfig, client: RestClient, writer: Writer, clock: Clock) {
+  constructor(config: Config, client: RestClient, writer: Writer, clock: Clock) {
     this.config = config;
     this.clock = clock;
     this.client = client;
     this.rbac = new AgentRbac(writer);
-    const cluster = kubeConfig.getCurrentCluster();
-    this.server = config.agentApiServer ?? cluster?.server ?? '';
-    this.caData = cluster?.caData;
+    this.server = config.agentApiServer ?? client.access.server;
   }
 
   /** The runtime for an Agent's endpoint (spec.runtime.docker.host, else the default). */
-  runtimeFor(host: string | undefined): DockerRuntime {
+  runtimeFor(host: string | undefined): Promise<DockerRuntime> {
     const endpoint = host ?? this.config.dockerHost;
     let runtime = this.runtimes.get(endpoint);
     if (!runtime) {
-      runtime = new DockerRuntime({
-        docker: dockerClientFor(endpoint, this.config.dockerRequestTimeoutSeconds * 1000),
-        endpoint,
-        network: this.config.dockerNetwork,
-        pullPolicy: this.config.dockerPullPolicy,
-        files: async (agent) => {
-          const files = await this.credentials(agent);
-          this.refreshed.set(agent.uid, this.clock.now());
-          return files;
-        },
-      });
+      runtime = this.start(endpoint);
       this.runtimes.set(endpoint, runtime);
+      // An invalid endpoint is reported again on the next reconcile, not remembered.
+      runtime.catch(() => this.runtimes.delete(endpoint));
     }
     return runtime;
   }
 
   /** Every endpoint in use, for the orphan sweep. */
   all(): DockerRuntime[] {
-    return [...this.runtimes.values()];
+    return [...this.started.values()];
+  }
+
+  private async start(endpoint: string): Promise<DockerRuntime> {
+    const { DockerRuntime, dockerClientFor } = await loadDockerCode();
+    const runtime = new DockerRuntime({
+      docker: dockerClientFor(endpoint, this.config.dockerRequestTimeoutSeconds * 1000),
+      endpoint,
+      network: this.config.dockerNetwork,
+      pullPolicy: this.config.dockerPullPolicy,
+      files: async (agent) => {
+        const files = await this.credentials(agent);
+        this.refreshed.set(agent.uid, this.clock.now());
+        return files;
+      },
+    });
+    this.started.set(endpoint, runtime);
+    return runtime;
   }
 
   /**
@@ -89,7 +101,7 @@ export class DockerAgents {
     const now = this.clock.now();
     if (last !== undefined && now - last < REFRESH_EVERY_MS) return;
     // After an operator restart the first refresh comes at once: the token's age is unknown.
-    await this.runtimeFor(host).refreshFiles(agent);
+    await (await this.runtimeFor(host)).refreshFiles(agent);
     this.refreshed.set(agent.uid, now);
   }
 
@@ -117,13 +129,14 @@ export class DockerAgents {
       `${objectPath(sa, agent.namespace, serviceAccountName(agent.name))}/token`,
       { body: { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenRequest', spec: { expirationSeconds: TOKEN_SECONDS } } },
     );
+    // The operator's CA, wherever it came from (a file in-cluster), trusted for the same server.
+    const { ca } = (await this.client.access.credentials()).tls;
     const kubeconfig = {
       apiVersion: 'v1',
       kind: 'Config',
-      clusters: [
-        { name: 'cluster', cluster: { server: this.server, ...(this.caData ? { 'certificate-authority-data': this.caData } : {}) } },
-      ],
+      clusters: [{ name: 'cluster', cluster: { server: this.server, ...(ca ? { 'certificate-authority-data': ca.toString('base64') } : {}) } }],
       // The tokenFile auth provider re-reads the file, so a refreshed token is picked up.
+      // Runners of every release read it (this one without loading client-node).
       users: [{ name: 'agent', user: { 'auth-provider': { name: 'tokenFile', config: { tokenFile: `${CREDENTIALS_DIR}/token` } } } }],
       contexts: [{ name: 'agent', context: { cluster: 'cluster', user: 'agent', namespace: agent.namespace } }],
       'current-context': 'agent',

@@ -1,4 +1,3 @@
-import type { KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { AGENT_LABEL } from '../../api/common.ts';
 import { agentKind, taskKind } from '../../api/kinds.ts';
@@ -19,7 +18,6 @@ import { sweepDockerOrphans } from './orphans.ts';
 
 export interface AgentControllerOptions {
   config: Config;
-  kubeConfig: KubeConfig;
   logger: Logger;
   clock: Clock;
 }
@@ -34,7 +32,7 @@ export function registerAgentController(manager: Manager, o: AgentControllerOpti
   const leases = manager.informer<KubeObject>(Leases, { labelSelector: AGENT_LABEL });
   const managedBy = Object.entries(MANAGED_BY).map(([k, v]) => `${k}=${v}`).join(',');
   const pods = manager.informer<KubeObject>(Pods, { labelSelector: `${managedBy},${AGENT_LABEL}` });
-  const docker = new DockerAgents(o.config, o.kubeConfig, manager.client, manager.writer, o.clock);
+  const docker = new DockerAgents(o.config, manager.client, manager.writer, o.clock);
   const reconciler = new AgentReconciler({
     config: o.config,
     client: manager.client,

@@ -1,9 +1,9 @@
-import type { RequestOptions as HttpsOptions } from 'node:https';
-import type { KubeConfig } from '@kubernetes/client-node';
 import { Agent, ProxyAgent, fetch, type Dispatcher, type Response } from 'undici';
 import type { ClientMetrics } from '../../telemetry/metrics.ts';
 import { systemClock, type Clock } from '../clock.ts';
 import { ApiError } from '../errors.ts';
+import type { ClusterAccess, TlsSettings } from './cluster-access.ts';
+import { type AccessSource, clusterAccessOf } from './kubeconfig/client-node.ts';
 import type { KubeObject, WatchEvent } from './object.ts';
 
 export type Query = Record<string, string | number | boolean | undefined>;
@@ -36,7 +36,7 @@ interface Connection {
 }
 
 /**
- * JSON over HTTP to the API server, authenticated from a KubeConfig.
+ * JSON over HTTP to the API server, authenticated by a ClusterAccess.
  *
  * Why not client-node's generated APIs: they map objects through typed models, which
  * drops fields they do not know (x-kubernetes-* keys, new API fields) and changes
@@ -44,17 +44,16 @@ interface Connection {
  * the exact JSON the server sent, one keep-alive pool, and streaming watches it controls.
  */
 export class RestClient {
-  private readonly kc: KubeConfig;
+  /** Where the server is and how this client authenticates (docker agents reuse the CA). */
+  readonly access: ClusterAccess;
   private readonly server: string;
   private readonly options: RestClientOptions;
   private readonly clock: Clock;
   private pool: { key: string; dispatcher: Dispatcher | undefined } | undefined;
 
-  constructor(kc: KubeConfig, options: RestClientOptions = {}) {
-    const cluster = kc.getCurrentCluster();
-    if (!cluster) throw new Error('the kubeconfig has no current cluster');
-    this.kc = kc;
-    this.server = cluster.server.replace(/\/+$/, '');
+  constructor(access: AccessSource, options: RestClientOptions = {}) {
+    this.access = clusterAccessOf(access);
+    this.server = this.access.server;
     this.options = options;
     this.clock = options.clock ?? systemClock;
   }
@@ -174,16 +173,7 @@ export class RestClient {
    * kept and rebuilt only when the client certificate or CA changes.
    */
   private async connection(): Promise<Connection> {
-    const https: HttpsOptions = {};
-    await this.kc.applyToHTTPSOptions(https);
-    const headers = Object.fromEntries(Object.entries(https.headers ?? {}).map(([k, v]) => [k, String(v)]));
-    const tls = {
-      ...(https.ca ? { ca: https.ca } : {}),
-      ...(https.cert ? { cert: https.cert } : {}),
-      ...(https.key ? { key: https.key } : {}),
-      ...(https.rejectUnauthorized !== undefined ? { rejectUnauthorized: https.rejectUnauthorized } : {}),
-      ...(https.servername ? { servername: https.servername } : {}),
-    };
+    const { headers, tls } = await this.access.credentials();
     const key = JSON.stringify([tls.ca, tls.cert, tls.key, tls.rejectUnauthorized, tls.servername].map(String));
     if (this.pool?.key !== key) {
       const previous = this.pool?.dispatcher;
@@ -193,10 +183,10 @@ export class RestClient {
     return { dispatcher: this.pool.dispatcher, headers };
   }
 
-  private createDispatcher(tls: Record<string, unknown>): Dispatcher | undefined {
+  private createDispatcher(tls: TlsSettings): Dispatcher | undefined {
     // Keep-alive probes at 30 s, as client-go does, so idle watches survive load balancers.
     const connect = { ...tls, keepAlive: true, keepAliveInitialDelay: 30_000 };
-    const proxy = this.kc.getCurrentCluster()?.proxyUrl;
+    const proxy = this.access.proxyUrl;
     if (proxy) {
       if (!/^https?:/.test(proxy)) throw new Error(`proxy-url ${proxy}: only http(s) proxies are supported`);
       return new ProxyAgent({ uri: proxy, requestTls: tls, connect });
