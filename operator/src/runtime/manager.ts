@@ -71,12 +71,14 @@ export class Manager {
     this.clock = options.clock ?? systemClock;
     this.metrics = options.metrics ?? createMetrics();
     this.client = new RestClient(options.kubeConfig, {
+      name: 'main',
       limiter: new TokenBucket(this.config.kubeApiQps, this.config.kubeApiBurst, this.clock),
       metrics: this.metrics.client,
       clock: this.clock,
     });
     this.writer = new Writer(this.client);
     this.reportingClient = new RestClient(options.kubeConfig, {
+      name: 'reporting',
       limiter: new TokenBucket(REPORTING_QPS, REPORTING_BURST, this.clock),
       metrics: this.metrics.client,
       clock: this.clock,

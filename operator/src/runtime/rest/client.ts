@@ -5,6 +5,7 @@ import type { ClientMetrics } from '../../telemetry/metrics.ts';
 import { systemClock, type Clock } from '../clock.ts';
 import { ApiError } from '../errors.ts';
 import type { KubeObject, WatchEvent } from './object.ts';
+import { resourceOfPath } from './resource.ts';
 
 export type Query = Record<string, string | number | boolean | undefined>;
 
@@ -24,6 +25,8 @@ export interface RequestLimiter {
 }
 
 export interface RestClientOptions {
+  /** Names this client (and so its limiter) in agent_orchestrator_client_requests_total. */
+  name?: string;
   limiter?: RequestLimiter;
   metrics?: ClientMetrics;
   clock?: Clock;
@@ -130,6 +133,7 @@ export class RestClient {
     await this.options.limiter?.acquire(options.signal);
     this.options.metrics?.rateLimiterDuration.observe({ verb }, (this.clock.now() - waitStart) / 1000);
     options.signal?.throwIfAborted();
+    this.options.metrics?.requestsByResource.inc({ client: this.options.name ?? 'default', verb, resource: resourceOfPath(url.pathname) });
 
     const { dispatcher, headers } = await this.connection();
     const deadline = new AbortController();
