@@ -11,9 +11,9 @@ import { EventRecorder } from './events.ts';
 import { serve, type Serving } from './http-server.ts';
 import { LeaderElector } from './leader-election.ts';
 import { RestClient } from './rest/client.ts';
+import { PriorityLimiter } from './rest/priority-limiter.ts';
 import type { KubeObject } from './rest/object.ts';
 import { resourceName, type ResourceType } from './rest/resource.ts';
-import { TokenBucket } from './workqueue/token-bucket.ts';
 import { Writer } from './writer.ts';
 
 const REPORTING_QPS = 20;
@@ -72,14 +72,14 @@ export class Manager {
     this.metrics = options.metrics ?? createMetrics();
     this.client = new RestClient(options.kubeConfig, {
       name: 'main',
-      limiter: new TokenBucket(this.config.kubeApiQps, this.config.kubeApiBurst, this.clock),
+      limiter: new PriorityLimiter(this.config.kubeApiQps, this.config.kubeApiBurst, this.clock),
       metrics: this.metrics.client,
       clock: this.clock,
     });
     this.writer = new Writer(this.client);
     this.reportingClient = new RestClient(options.kubeConfig, {
       name: 'reporting',
-      limiter: new TokenBucket(REPORTING_QPS, REPORTING_BURST, this.clock),
+      limiter: new PriorityLimiter(REPORTING_QPS, REPORTING_BURST, this.clock),
       metrics: this.metrics.client,
       clock: this.clock,
     });
