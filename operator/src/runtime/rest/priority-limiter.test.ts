@@ -47,6 +47,23 @@ describe('PriorityLimiter', () => {
     expect(granted.at).toEqual([start, start, start + 100]);
   });
 
+  it('a low request that waited promoteLowAfterMs is served by arrival with the normal ones', async () => {
+    const clock = new FakeClock();
+    const limiter = new PriorityLimiter(1, 1, clock, { promoteLowAfterMs: 2500 });
+    const order: string[] = [];
+    const ask = (name: string, priority: RequestPriority): void => {
+      void limiter.acquire(undefined, priority).then(() => order.push(name));
+    };
+    ask('first', 'normal');
+    ask('low', 'low');
+    // A steady stream of normal work, one new request per token.
+    for (let s = 0; s < 5; s++) {
+      ask(`normal-${String(s)}`, 'normal');
+      await clock.advance(1000);
+    }
+    expect(order).toEqual(['first', 'normal-0', 'normal-1', 'low', 'normal-2', 'normal-3']);
+  });
+
   it('unlimited (qps 0) never queues', async () => {
     const clock = new FakeClock();
     const granted = askAll(new PriorityLimiter(0, 1, clock), clock, ['low', 'normal', 'high']);
@@ -54,7 +71,7 @@ describe('PriorityLimiter', () => {
     expect(granted.order).toEqual([0, 1, 2]);
   });
 
-  it('property: grants go by lane then arrival, and never faster than burst + qps', async () => {
+  it('property: without promotion, grants go by lane then arrival, and never faster than burst + qps', async () => {
     await fc.assert(
       fc.asyncProperty(
         fc.integer({ min: 1, max: 200 }),
@@ -63,7 +80,7 @@ describe('PriorityLimiter', () => {
         async (qps, burst, asks) => {
           const clock = new FakeClock();
           const start = clock.now();
-          const granted = askAll(new PriorityLimiter(qps, burst, clock), clock, asks);
+          const granted = askAll(new PriorityLimiter(qps, burst, clock, { promoteLowAfterMs: Infinity }), clock, asks);
           await clock.advance(Math.ceil((asks.length * 1000) / qps) + 1000);
           expect(granted.order).toHaveLength(asks.length);
           // Those past the burst wait; among them, a higher lane is never served after a lower one.

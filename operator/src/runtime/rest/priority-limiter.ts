@@ -3,8 +3,11 @@ import { TokenBucket } from '../workqueue/token-bucket.ts';
 import type { RequestLimiter, RequestPriority } from './client.ts';
 
 const LANES: readonly RequestPriority[] = ['high', 'normal', 'low'];
+const PROMOTE_LOW_AFTER_MS = 5_000;
 
 interface Waiter {
+  seq: number;
+  since: number;
   grant: () => void;
 }
 
@@ -12,18 +15,22 @@ interface Waiter {
  * One request budget (qps, burst) with priority lanes: while requests wait for a token,
  * the next one goes to the oldest waiter of the highest lane. A burst of best-effort
  * writes queued first then cannot delay the Lease renewal that keeps this replica the
- * leader, nor the write that makes an agent Ready. Strict priority: a lower lane waits as
- * long as a higher one has waiters (the budget is meant to be the exception, not the rule).
+ * leader, nor the write that makes an agent Ready. A low request that has waited
+ * `promoteLowAfterMs` queues with the normal ones (by arrival): a reconcile waiting to
+ * write a report holds a worker, and must not hold it for as long as the budget is busy.
  */
 export class PriorityLimiter implements RequestLimiter {
   private readonly bucket: TokenBucket;
   private readonly clock: Clock;
+  private readonly promoteLowAfterMs: number;
   private readonly lanes = new Map<RequestPriority, Waiter[]>(LANES.map((lane) => [lane, []]));
   private cancelTimer: (() => void) | undefined;
+  private seq = 0;
 
-  constructor(qps: number, burst: number, clock: Clock) {
+  constructor(qps: number, burst: number, clock: Clock, options: { promoteLowAfterMs?: number } = {}) {
     this.bucket = new TokenBucket(qps, burst, clock);
     this.clock = clock;
+    this.promoteLowAfterMs = options.promoteLowAfterMs ?? PROMOTE_LOW_AFTER_MS;
   }
 
   /** Resolves when the request may go; an abort ends the wait without spending a token. */
@@ -38,6 +45,8 @@ export class PriorityLimiter implements RequestLimiter {
         resolve();
       };
       const waiter: Waiter = {
+        seq: this.seq++,
+        since: this.clock.now(),
         grant: () => {
           signal?.removeEventListener('abort', onAbort);
           resolve();
@@ -61,7 +70,7 @@ export class PriorityLimiter implements RequestLimiter {
   private dispatch(): void {
     this.cancelTimer = undefined;
     for (;;) {
-      const lane = LANES.map((l) => this.lanes.get(l) ?? []).find((l) => l.length > 0);
+      const lane = this.next();
       if (!lane) return;
       const wait = this.bucket.take();
       if (wait > 0) {
@@ -73,5 +82,14 @@ export class PriorityLimiter implements RequestLimiter {
       }
       lane.shift()?.grant();
     }
+  }
+
+  /** The lane whose head goes next: high first, then normal and promoted low by arrival. */
+  private next(): Waiter[] | undefined {
+    const [high = [], normal = [], low = []] = LANES.map((l) => this.lanes.get(l) ?? []);
+    if (high.length) return high;
+    const oldLow = low[0] && this.clock.now() - low[0].since >= this.promoteLowAfterMs ? low[0] : undefined;
+    if (normal[0] && (!oldLow || normal[0].seq < oldLow.seq)) return normal;
+    return low.length ? low : undefined;
   }
 }
