@@ -9,7 +9,7 @@
 // A simulated runner renews each agent's Lease as soon as its Pod runs, so "Ready"
 // measures the operator (caches, reconcile, Pod creation, status), not a container start.
 import { createServer } from 'node:net';
-import { parseArgs } from 'node:util';
+import { isDeepStrictEqual, parseArgs } from 'node:util';
 import { pino } from 'pino';
 import { API_VERSION } from '../operator/src/api/common.ts';
 import { agentKind } from '../operator/src/api/kinds.ts';
@@ -53,12 +53,20 @@ async function main(): Promise<void> {
     const ready = new Map<string, number>();
     const podCreated = new Map<string, number>();
     const podRunning = new Map<string, number>();
+    const writes = new Map<string, string[]>();
     const agents = new Informer<KubeObject>({ client, resource: Agents, namespace, logger: silent });
     const pods = new Informer<KubeObject>({ client, resource: Pods, namespace, logger: silent });
     agents.addHandler({
-      onUpdate: (_old, a) => {
+      onUpdate: (old, a) => {
         const name = a.metadata.name ?? '';
-        if ((a.status as { phase?: string } | undefined)?.phase === 'Ready' && !ready.has(name)) ready.set(name, performance.now());
+        const phase = (a.status as { phase?: string } | undefined)?.phase;
+        if (phase === 'Ready' && !ready.has(name)) ready.set(name, performance.now());
+        // Every status write until Ready, named by the phase it wrote.
+        if (!ready.has(name) || phase === 'Ready') {
+          if (a.metadata.resourceVersion !== old.metadata.resourceVersion && !isDeepStrictEqual(a.status, old.status)) {
+            writes.set(name, [...(writes.get(name) ?? []), phase ?? '-']);
+          }
+        }
       },
     });
     pods.addHandler({
@@ -84,7 +92,7 @@ async function main(): Promise<void> {
     const start = performance.now();
     await Promise.all(
       names.map(async (name, i) => {
-        if (RATE > 0) await new Promise((resolve) => setTimeout(resolve, start + (i * 1000) / RATE - performance.now()));
+        if (RATE > 0) await new Promise((resolve) => setTimeout(resolve, Math.max(0, start + (i * 1000) / RATE - performance.now())));
         created.set(name, performance.now());
         await client.request('POST', collectionPath(Agents, namespace), {
           body: {
@@ -112,6 +120,9 @@ async function main(): Promise<void> {
     console.log(`  its Pod created -> Running: p50 ${percentile(podMs, 50).toFixed(0)} ms  p99 ${percentile(podMs, 99).toFixed(0)} ms (kube-scheduler + kwok)`);
     console.log(`  ratio Agent Ready / Pod Running: p50 ${(percentile(agentMs, 50) / percentile(podMs, 50)).toFixed(2)}x  p99 ${(percentile(agentMs, 99) / percentile(podMs, 99)).toFixed(2)}x`);
     printRequests(before, after);
+    const paths = new Map<string, number>();
+    for (const w of writes.values()) paths.set(w.join(' → '), (paths.get(w.join(' → ')) ?? 0) + 1);
+    console.log(`  status writes until Ready: ${[...paths].sort((a, b) => b[1] - a[1]).map(([p, n]) => `${p} ×${String(n)}`).join(', ')}`);
   } finally {
     stop.abort();
     operator.kill('SIGTERM');

@@ -1,4 +1,5 @@
 import type { SharedInformer } from '../../runtime/cache/informer-group.ts';
+import type { Clock } from '../../runtime/clock.ts';
 import { isAlreadyExists, isNotFound } from '../../runtime/errors.ts';
 import type { RestClient } from '../../runtime/rest/client.ts';
 import type { KubeObject } from '../../runtime/rest/object.ts';
@@ -14,7 +15,12 @@ export interface PodRuntimeOptions {
   writer: Writer;
   /** Pods labelled as agent workloads: observe reads them from here, not from the API. */
   pods: SharedInformer<KubeObject>;
+  clock: Clock;
 }
+
+// How long a Pod this process created stands in for the cache's copy; long past any
+// watch delay, short enough that a Pod deleted before the cache saw it is soon noticed.
+const CREATED_TTL_MS = 30_000;
 
 /**
  * Agents of `runtime.type: kubernetes`: one Pod per Agent, owned by it, running as the
@@ -25,6 +31,12 @@ export class PodRuntime implements AgentRuntime {
   readonly type = 'kubernetes';
   private readonly o: PodRuntimeOptions;
   private readonly rbac: AgentRbac;
+  /**
+   * Pods created here that the cache may not show yet (by Agent UID): the next reconcile
+   * of a new agent often comes before the Pod's watch event, and would create it again
+   * (409, then a GET).
+   */
+  private readonly created = new Map<string, { pod: KubeObject; at: number }>();
 
   constructor(options: PodRuntimeOptions) {
     this.o = options;
@@ -35,7 +47,14 @@ export class PodRuntime implements AgentRuntime {
     const pod = this.o.pods.get(`${agent.namespace}/${podName(agent.name)}`);
     // A Pod left over from an Agent of the same name that was deleted is not ours.
     const owned = pod?.metadata.ownerReferences?.some((r) => r.uid === agent.uid);
-    return Promise.resolve(pod && owned ? podStatus(pod) : undefined);
+    if (pod && owned) {
+      this.created.delete(agent.uid);
+      return Promise.resolve(podStatus(pod));
+    }
+    const created = this.created.get(agent.uid);
+    if (created && this.o.clock.now() - created.at < CREATED_TTL_MS) return Promise.resolve(podStatus(created.pod));
+    this.created.delete(agent.uid);
+    return Promise.resolve(undefined);
   }
 
   async ensure(spec: WorkloadSpec, signal?: AbortSignal): Promise<WorkloadStatus> {
@@ -48,6 +67,7 @@ export class PodRuntime implements AgentRuntime {
         body: agentPod(spec),
         ...(signal ? { signal } : {}),
       });
+      this.created.set(spec.agent.uid, { pod: created, at: this.o.clock.now() });
       return podStatus(created);
     } catch (err) {
       if (!isAlreadyExists(err)) throw err;
@@ -62,9 +82,11 @@ export class PodRuntime implements AgentRuntime {
 
   /** Starts deleting the Pod; observe shows it until the kubelet (or kwok) has let it go. */
   async remove(agent: AgentRef, signal?: AbortSignal): Promise<void> {
+    const uid = await this.podUid(agent);
+    this.created.delete(agent.uid);
     try {
       await this.o.client.request('DELETE', objectPath(Pods, agent.namespace, podName(agent.name)), {
-        body: { apiVersion: 'v1', kind: 'DeleteOptions', preconditions: { uid: await this.podUid(agent) }, propagationPolicy: 'Background' },
+        body: { apiVersion: 'v1', kind: 'DeleteOptions', preconditions: { uid }, propagationPolicy: 'Background' },
         ...(signal ? { signal } : {}),
       });
     } catch (err) {
