@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import { agent as agentSchema, type Agent, type AgentStatus } from '../../api/agent.ts';
-import { RESTART_ANNOTATION } from '../../api/common.ts';
+import { RESTART_ANNOTATION, WORKLOAD_FINALIZER } from '../../api/common.ts';
 import { agentKind } from '../../api/kinds.ts';
 import type { Config } from '../../config/config.ts';
 import { RUNTIME_UNAVAILABLE, decideAgent, type AgentDecision, type AgentObservation } from '../../core/agent-lifecycle.ts';
@@ -23,7 +23,6 @@ import type { AgentMetrics } from './metrics.ts';
 import { workloadSpecOf } from './workload.ts';
 import { taskStatus } from '../resources.ts';
 
-export const WORKLOAD_FINALIZER = 'agents.orchestrator.dev/workload';
 const Agents = resourceOfKind(agentKind);
 const ACTIVE_TASK_PHASES = new Set(['Assigned', 'Running']);
 // A container's exit is only seen by looking: docker agents are looked at this often.
