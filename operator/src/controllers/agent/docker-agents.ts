@@ -38,7 +38,7 @@ export class DockerAgents {
     this.config = config;
     this.clock = clock;
     this.client = client;
-    this.rbac = new AgentRbac(writer);
+    this.rbac = new AgentRbac(writer, clock);
     const cluster = kubeConfig.getCurrentCluster();
     this.server = config.agentApiServer ?? cluster?.server ?? '';
     this.caData = cluster?.caData;
@@ -110,7 +110,7 @@ export class DockerAgents {
   }
 
   private async credentials(agent: AgentRef): Promise<Record<string, string>> {
-    await this.rbac.ensure(agent);
+    await this.rbac.ensureDockerAgent(agent);
     const sa = { group: '', version: 'v1', kind: 'ServiceAccount', plural: 'serviceaccounts', namespaced: true };
     const request = await this.client.request<{ status: { token: string } }>(
       'POST',

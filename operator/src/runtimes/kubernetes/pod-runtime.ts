@@ -24,8 +24,8 @@ const CREATED_TTL_MS = 30_000;
 
 /**
  * Agents of `runtime.type: kubernetes`: one Pod per Agent, owned by it, running as the
- * Agent's own ServiceAccount. The kubelet restarts the container; this runtime creates,
- * reads (from the cache) and deletes the Pod.
+ * namespace's agent ServiceAccount (agent-rbac.ts). The kubelet restarts the container;
+ * this runtime creates, reads (from the cache) and deletes the Pod.
  */
 export class PodRuntime implements AgentRuntime {
   readonly type = 'kubernetes';
@@ -40,7 +40,7 @@ export class PodRuntime implements AgentRuntime {
 
   constructor(options: PodRuntimeOptions) {
     this.o = options;
-    this.rbac = new AgentRbac(options.writer);
+    this.rbac = new AgentRbac(options.writer, options.clock);
   }
 
   observe(agent: AgentRef): Promise<WorkloadStatus | undefined> {
@@ -60,8 +60,8 @@ export class PodRuntime implements AgentRuntime {
   async ensure(spec: WorkloadSpec, signal?: AbortSignal): Promise<WorkloadStatus> {
     const existing = await this.observe(spec.agent);
     if (existing) return existing;
-    await this.rbac.ensure(spec.agent, signal);
     const { namespace, name } = spec.agent;
+    await this.rbac.ensureNamespace(namespace, signal);
     try {
       const created = await this.o.client.request<KubeObject>('POST', collectionPath(Pods, namespace), {
         body: agentPod(spec),
@@ -70,7 +70,11 @@ export class PodRuntime implements AgentRuntime {
       this.created.set(spec.agent.uid, { pod: created, at: this.o.clock.now() });
       return podStatus(created);
     } catch (err) {
-      if (!isAlreadyExists(err)) throw err;
+      if (!isAlreadyExists(err)) {
+        // Its ServiceAccount may have been deleted: apply the namespace's objects again.
+        this.rbac.forgetNamespace(namespace);
+        throw err;
+      }
       return podStatus(await this.o.client.request<KubeObject>('GET', objectPath(Pods, namespace, podName(name))));
     }
   }
