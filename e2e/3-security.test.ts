@@ -2,14 +2,16 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { API_VERSION } from '../operator/src/api/common.ts';
 import { agentKind, policyKind, taskKind } from '../operator/src/api/kinds.ts';
 import { ApiError } from '../operator/src/runtime/errors.ts';
-import type { RestClient } from '../operator/src/runtime/rest/client.ts';
+import { RestClient } from '../operator/src/runtime/rest/client.ts';
 import { microTime, type KubeObject } from '../operator/src/runtime/rest/object.ts';
-import { Leases, collectionPath, objectPath, resourceOfKind } from '../operator/src/runtime/rest/resource.ts';
+import { Leases, Pods, collectionPath, objectPath, resourceOfKind } from '../operator/src/runtime/rest/resource.ts';
+import { AGENT_ROLE } from '../operator/src/runtimes/kubernetes/agent-rbac.ts';
+import { POD_SERVICE_ACCOUNT } from '../operator/src/runtimes/kubernetes/pod-spec.ts';
 import { useNamespace } from '../test/support/kube.ts';
 import { PodFleet } from '../test/support/pod-fleet.ts';
 import { testClient } from '../test/support/runtime.ts';
 import { waitFor } from '../test/support/wait.ts';
-import { agentClient } from '../test/support/identities.ts';
+import { agentClient, serviceAccountClient, serviceAccountKubeConfig } from '../test/support/identities.ts';
 
 const admin = testClient();
 const Agents = resourceOfKind(agentKind);
@@ -56,7 +58,7 @@ describe('an agent writes only what is its own (the chart’s ValidatingAdmissio
         body: { apiVersion: API_VERSION, kind: 'Task', metadata: { name: `for-${name}` }, spec: { requiredCapabilities: [capability] } },
       });
     }
-    alice = await waitFor('alice’s ServiceAccount', () => agentClient(admin, e2e.kubeconfig, ns.name, 'alice'));
+    alice = await waitFor('alice’s Pod, whose token is her identity', () => agentClient(admin, e2e.kubeconfig, ns.name, 'alice'));
   });
   afterAll(async () => {
     release();
@@ -117,10 +119,89 @@ describe('an agent writes only what is its own (the chart’s ValidatingAdmissio
     expect(statusRefused?.message).toContain('agent alice may write only its own status, not that of Agent bob');
   });
 
+  it('refuses the agents’ shared ServiceAccount with a token not bound to an agent Pod', async () => {
+    const e2e = inject('e2e');
+    const lease = (client: RestClient): Promise<unknown> =>
+      client.request('POST', collectionPath(Leases, ns.name), {
+        body: { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata: { name: 'agent-alice' }, spec: { holderIdentity: 'forged' } },
+      });
+    // A token of the account itself, as anyone allowed TokenRequest could mint: no Pod in it.
+    const unbound = await serviceAccountClient(admin, e2e.kubeconfig, ns.name, POD_SERVICE_ACCOUNT);
+    // A Pod of the account that is not an agent's: its token names a Pod, not an agent.
+    const helper = await admin.request<KubeObject>('POST', collectionPath(Pods, ns.name), {
+      body: { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'helper' }, spec: { serviceAccountName: POD_SERVICE_ACCOUNT, containers: [{ name: 'c', image: 'agent-orchestrator/runner:dev' }] } },
+    });
+    const bound = new RestClient(
+      await serviceAccountKubeConfig(admin, e2e.kubeconfig, ns.name, POD_SERVICE_ACCOUNT, 600, { name: 'helper', uid: helper.metadata.uid ?? '' }),
+    );
+    try {
+      const refused = await refusal(lease(unbound));
+      expect(refused?.status).toBe(403);
+      expect(refused?.message).toContain(`ServiceAccount ${POD_SERVICE_ACCOUNT} writes as an agent only with a token bound to an agent Pod`);
+      const notAnAgent = await refusal(lease(bound));
+      expect(notAnAgent?.status).toBe(403);
+      expect(notAnAgent?.message).toContain('not to Pod helper');
+      const theirs = await claimedBy('for-bob', 'bob');
+      expect((await refusal(writeStatus(unbound, theirs, { ...(theirs.status ?? {}), phase: 'Failed' })))?.status).toBe(403);
+    } finally {
+      await Promise.all([unbound.close(), bound.close()]);
+    }
+  });
+
+  it('narrows a ServiceAccount agent-<agent> (a Docker agent, or a Pod from before ADR 0010) to that agent', async () => {
+    const e2e = inject('e2e');
+    // What the operator makes for a Docker agent carol: its own account, bound to the agents' Role.
+    await admin.request('POST', `/api/v1/namespaces/${ns.name}/serviceaccounts`, { body: { metadata: { name: 'agent-carol' } } });
+    await admin.request('POST', `/apis/rbac.authorization.k8s.io/v1/namespaces/${ns.name}/rolebindings`, {
+      body: {
+        metadata: { name: 'agent-carol' },
+        roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: AGENT_ROLE },
+        subjects: [{ kind: 'ServiceAccount', name: 'agent-carol', namespace: ns.name }],
+      },
+    });
+    const carol = await serviceAccountClient(admin, e2e.kubeconfig, ns.name, 'agent-carol');
+    const lease = (name: string): Promise<unknown> =>
+      carol.request('POST', collectionPath(Leases, ns.name), {
+        body: { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata: { name }, spec: { holderIdentity: 'carol' } },
+      });
+    try {
+      // RBAC takes a moment to see the new binding: wait until its own Lease is let through.
+      await waitFor('carol’s own Lease', async () => ((await refusal(lease('agent-carol'))) === undefined ? true : undefined));
+      const forged = await refusal(lease('agent-bob'));
+      expect(forged?.status).toBe(403);
+      expect(forged?.message).toContain('agent carol may write only its own heartbeat Lease agent-carol');
+      const theirs = await claimedBy('for-bob', 'bob');
+      const task = await refusal(writeStatus(carol, theirs, { ...(theirs.status ?? {}), phase: 'Failed' }));
+      expect(task?.status).toBe(403);
+      expect(task?.message).toContain('agent carol may write only the Tasks assigned to it; for-bob is assigned to bob');
+    } finally {
+      await carol.close();
+    }
+  });
+
   it('gives an agent no power beyond its Role (RBAC)', async () => {
     const create = alice.request('POST', collectionPath(Tasks, ns.name), { body: { apiVersion: API_VERSION, kind: 'Task', metadata: { name: 'forged' }, spec: {} } });
     expect((await refusal(create))?.status).toBe(403);
     expect((await refusal(alice.request('GET', `/api/v1/namespaces/${ns.name}/secrets`)))?.status).toBe(403);
+  });
+
+  it('ends an agent’s credentials with its Pod: a token bound to a Pod that is gone is not accepted', async () => {
+    const e2e = inject('e2e');
+    await admin.request('POST', collectionPath(Agents, ns.name), {
+      body: { apiVersion: API_VERSION, kind: 'Agent', metadata: { name: 'dave' }, spec: { capabilities: ['d'], runtime: { type: 'kubernetes', image: 'agent-orchestrator/runner:dev' } } },
+    });
+    const dave = await waitFor('dave’s Pod', () => agentClient(admin, e2e.kubeconfig, ns.name, 'dave'));
+    try {
+      await dave.request('GET', objectPath(Agents, ns.name, 'dave'));
+      await admin.request('PATCH', objectPath(Agents, ns.name, 'dave'), { body: { spec: { desiredState: 'Sleeping' } }, contentType: 'application/merge-patch+json' });
+      const gone = await waitFor('dave’s token refused once his Pod is gone', async () => {
+        const refused = await refusal(dave.request('GET', objectPath(Agents, ns.name, 'dave')));
+        return refused?.status === 401 ? refused : undefined;
+      });
+      expect(gone.status).toBe(401);
+    } finally {
+      await dave.close();
+    }
   });
 });
 

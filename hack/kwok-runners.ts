@@ -1,8 +1,9 @@
 // Simulated agent runners for the Pods of one namespace on the local control plane: Pods
 // on kwok nodes run no container, so for each agent Pod that turns Running this runs the
-// real heartbeat and task runner (runner/) in this process, under the agent's own
-// ServiceAccount token, with a scripted executor: each task takes 1-3 s and succeeds with
-// a line about what it did. `make up` starts it for the demo namespace.
+// real heartbeat and task runner (runner/) in this process, under the agent's identity
+// (its Pod's ServiceAccount, a token bound to the Pod), with a scripted executor: each
+// task takes 1-3 s and succeeds with a line about what it did. `make up` starts it for
+// the demo namespace.
 //
 //   node hack/kwok-runners.ts start --namespace demo [--state-dir D]   (detaches; pid in D)
 //   node hack/kwok-runners.ts stop [--state-dir D]
@@ -10,7 +11,7 @@
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { KubeConfig } from '@kubernetes/client-node';
-import { serviceAccountClient } from '../test/support/identities.ts';
+import { agentClient } from '../test/support/identities.ts';
 import { RestClient } from '../operator/src/runtime/rest/client.ts';
 import { PodFleet } from '../test/support/pod-fleet.ts';
 import { startDaemon, stopDaemon } from './daemon.ts';
@@ -34,7 +35,7 @@ async function run(): Promise<void> {
       await new Promise((resolve) => setTimeout(resolve, 1000 + Math.random() * 2000));
       return { outcome: 'Succeeded', output: `${agent} did "${(task.input ?? task.name).slice(0, 80)}" (simulated on kwok)`, reason: 'exit code 0', exitCode: 0 };
     },
-    (agent) => serviceAccountClient(admin, values.kubeconfig, values.namespace, `agent-${agent}`),
+    (agent) => agentClient(admin, values.kubeconfig, values.namespace, agent),
   );
   process.stdout.write(`simulating the runners of agent Pods in namespace ${values.namespace}\n`);
   await new Promise<void>((resolve) => {

@@ -69,8 +69,11 @@ helm install agent-orchestrator charts/agent-orchestrator \\
 helm upgrade agent-orchestrator charts/agent-orchestrator -n agent-orchestrator-system -f my-values.yaml
 \`\`\`
 
-- Install it in a namespace of its own: agents run as ServiceAccounts named
+- Install it in a namespace of its own: Docker agents run as ServiceAccounts named
   \`agent-<agent>\`, and the operator's own ServiceAccount should not share that space.
+  Agent Pods run as the namespace's ServiceAccount \`orchestrator-agents\`, told apart by
+  the Pod their token is bound to (the \`agents.admissionPolicy\` narrows each agent's
+  writes to its own Lease, status and Tasks; docs/adr/0010-pod-bound-agent-identity.md).
 - CRDs come from the \`crds\` subchart: Helm installs them before anything else (so
   \`policies\` can be created in the same install) and never upgrades or deletes them.
   After upgrading the chart, apply the new ones: \`kubectl apply --server-side -f crds/\`.

@@ -76,7 +76,17 @@ describe('onTick', () => {
     const plugin = circuitBreaker.create({}).lifecycle;
     const leaving = { ...agentObject({}, 'gone'), metadata: { name: 'gone', namespace: 'ns', uid: 'u', deletionTimestamp: iso(NOW) } };
     const intents = plugin?.onTick?.({ now: NOW, namespace: 'ns', agents: [agentObject({}), leaving], tasks: [] }) ?? [];
-    expect(intents.flatMap((i) => (i.kind === 'condition' ? [i.target.name] : []))).toEqual(['a']);
+    expect(intents.flatMap((i) => (i.kind === 'metric' ? [i.labels?.agent] : []))).toEqual(['a']);
+  });
+
+  it('writes nothing on an agent that never failed (no condition reads as closed), but sets its gauge', () => {
+    const stats = { succeeded: 4, failed: 0, consecutiveFailures: 0 };
+    expect(kinds(circuitIntents(agentObject({ stats }), config, NOW))).toEqual(['metric']);
+    expect(kinds(circuitIntents(agentObject(undefined), config, NOW))).toEqual(['metric']);
+    // Its first failure is worth saying, and a condition once written is kept up to date.
+    expect(kinds(circuitIntents(agentObject({ stats: { ...stats, failed: 1, consecutiveFailures: 1 } }), config, NOW))).toEqual(['condition', 'event', 'metric']);
+    const closed = { type: 'CircuitOpen', status: 'False' as const, reason: 'CircuitClosed', message: 'm', lastTransitionTime: iso(NOW - 1_000) };
+    expect(kinds(circuitIntents(agentObject({ conditions: [closed], stats }), config, NOW))).toEqual(['condition', 'metric']);
   });
 });
 

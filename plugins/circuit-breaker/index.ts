@@ -31,7 +31,10 @@ export function circuitOf(conditions: AgentInfo['conditions']): CircuitState {
 
 const at = (iso: string | undefined): number | undefined => (iso ? Date.parse(iso) : undefined);
 
-/** The intents for one agent: its condition, an Event when the reason changes, a look at the half-open instant. */
+/**
+ * The intents for one agent: its condition (none for an agent that never failed), an
+ * Event when the reason changes, a look at the half-open instant, the gauge.
+ */
 export function circuitIntents(agent: AgentObject, config: CircuitBreakerConfig, now: number): Intent[] {
   const previous = agent.status?.conditions?.find((c) => c.type === CONDITION);
   const decision = decideCircuit({
@@ -43,8 +46,12 @@ export function circuitIntents(agent: AgentObject, config: CircuitBreakerConfig,
     lastFailureAt: at(agent.status?.stats?.lastFailureTime),
   });
   const target = { kind: 'Agent', name: agent.metadata.name } as const;
-  const intents: Intent[] = [{ kind: 'condition', target, condition: { type: CONDITION, ...decision.condition }, since: decision.since }];
-  if (previous?.reason !== decision.condition.reason) {
+  const intents: Intent[] = [];
+  // A new agent without failures is closed with or without the condition: writing it
+  // would cost every new agent a status write and an Event, in the budget its start needs.
+  const untouched = previous === undefined && decision.state === 'closed' && (agent.status?.stats?.consecutiveFailures ?? 0) === 0;
+  if (!untouched) intents.push({ kind: 'condition', target, condition: { type: CONDITION, ...decision.condition }, since: decision.since });
+  if (!untouched && previous?.reason !== decision.condition.reason) {
     const warning = decision.condition.status === 'True' && decision.condition.reason !== 'HalfOpen';
     intents.push({ kind: 'event', target, type: warning ? 'Warning' : 'Normal', reason: decision.condition.reason, message: decision.condition.message });
   }

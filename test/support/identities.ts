@@ -1,5 +1,6 @@
 import { KubeConfig } from '@kubernetes/client-node';
 import { RestClient } from '../../operator/src/runtime/rest/client.ts';
+import type { KubeObject } from '../../operator/src/runtime/rest/object.ts';
 
 // Not vitest-bound: hack/ scripts (the host operator, the kwok runners) use these too.
 
@@ -17,16 +18,27 @@ export function tokenKubeConfig(admin: KubeConfig, user: string, token: string):
   return kc;
 }
 
-/** A kubeconfig acting as a ServiceAccount, with a fresh token from the TokenRequest API. */
+/** What a token may be bound to: the Pod it was minted for, as the kubelet binds a Pod's token. */
+export interface BoundPod {
+  name: string;
+  uid: string;
+}
+
+/**
+ * A kubeconfig acting as a ServiceAccount, with a fresh token from the TokenRequest API;
+ * bound to `pod` when given, so the API server knows the Pod too (and the token dies with it).
+ */
 export async function serviceAccountKubeConfig(
   admin: RestClient,
   adminKubeconfig: string,
   namespace: string,
   serviceAccount: string,
   expirationSeconds = 3600,
+  pod?: BoundPod,
 ): Promise<KubeConfig> {
+  const boundObjectRef = pod ? { apiVersion: 'v1', kind: 'Pod', name: pod.name, uid: pod.uid } : undefined;
   const token = await admin.request<{ status: { token: string } }>('POST', `/api/v1/namespaces/${namespace}/serviceaccounts/${serviceAccount}/token`, {
-    body: { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenRequest', spec: { expirationSeconds } },
+    body: { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenRequest', spec: { expirationSeconds, ...(boundObjectRef ? { boundObjectRef } : {}) } },
   });
   const kc = new KubeConfig();
   kc.loadFromFile(adminKubeconfig);
@@ -38,6 +50,17 @@ export async function serviceAccountClient(admin: RestClient, adminKubeconfig: s
   return new RestClient(await serviceAccountKubeConfig(admin, adminKubeconfig, namespace, serviceAccount));
 }
 
-/** An agent's client: its ServiceAccount is agent-<name>, in the Agent's namespace. */
-export const agentClient = (admin: RestClient, kubeconfig: string, namespace: string, agent: string): Promise<RestClient> =>
-  serviceAccountClient(admin, kubeconfig, namespace, `agent-${agent}`);
+/**
+ * What the runner in an agent's Pod reaches the API server as: the Pod's ServiceAccount,
+ * with a token bound to the Pod agent-<agent> (kwok Pods run no kubelet to mount one).
+ * Fails while the Pod does not exist.
+ */
+export async function agentKubeConfig(admin: RestClient, adminKubeconfig: string, namespace: string, agent: string): Promise<KubeConfig> {
+  const pod = await admin.request<KubeObject & { spec: { serviceAccountName?: string } }>('GET', `/api/v1/namespaces/${namespace}/pods/agent-${agent}`);
+  const bound = { name: pod.metadata.name ?? '', uid: pod.metadata.uid ?? '' };
+  return serviceAccountKubeConfig(admin, adminKubeconfig, namespace, pod.spec.serviceAccountName ?? 'default', 3600, bound);
+}
+
+/** An agent's client, as its Pod's runner has it (agentKubeConfig). */
+export const agentClient = async (admin: RestClient, kubeconfig: string, namespace: string, agent: string): Promise<RestClient> =>
+  new RestClient(await agentKubeConfig(admin, kubeconfig, namespace, agent));

@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, inject } from 'vitest';
 import { waitFor } from './wait.ts';
-import { tokenKubeConfig } from './identities.ts';
+import { agentKubeConfig, tokenKubeConfig } from './identities.ts';
+import { RestClient } from '../../operator/src/runtime/rest/client.ts';
 
 /** Admin access to the real API server that the integration global setup provided. */
 export function adminKubeConfig(): KubeConfig {
@@ -27,7 +28,20 @@ export async function serviceAccountKubeconfig(namespace: string, serviceAccount
     namespace,
     body: { spec: { audiences: [], expirationSeconds: 3600 } },
   });
-  const kc = tokenKubeConfig(admin, serviceAccount, request.status?.token ?? '');
+  return writeKubeconfig(tokenKubeConfig(admin, serviceAccount, request.status?.token ?? ''));
+}
+
+/** A kubeconfig file for the runner of an agent Pod (identities.ts agentKubeConfig: its Pod-bound token). */
+export async function agentKubeconfig(namespace: string, agent: string): Promise<string> {
+  const admin = new RestClient(adminKubeConfig());
+  try {
+    return await writeKubeconfig(await agentKubeConfig(admin, inject('kubeconfig'), namespace, agent));
+  } finally {
+    await admin.close();
+  }
+}
+
+async function writeKubeconfig(kc: KubeConfig): Promise<string> {
   const file = path.join(await mkdtemp(path.join(tmpdir(), 'kubeconfig-')), 'config');
   await writeFile(file, kc.exportConfig(), { mode: 0o600 });
   return file;

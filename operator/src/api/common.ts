@@ -25,6 +25,11 @@ export const TEMPLATE_HASH_ANNOTATION = `${GROUP}/template-hash`;
  * controller replaces a workload that started before it.
  */
 export const RESTART_ANNOTATION = `${GROUP}/restartedAt`;
+/**
+ * On every Agent: its deletion drains and removes the workload first. The operator adds
+ * it; whoever creates an Agent may set it already (pools do), saving a request per agent.
+ */
+export const WORKLOAD_FINALIZER = `${GROUP}/workload`;
 
 // RE2-compatible patterns (the API server evaluates them with Go's regexp).
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;

@@ -126,7 +126,7 @@ export class LeaderElector {
     };
     let lease: Lease;
     try {
-      lease = await client.request<Lease>('GET', objectPath(Leases, namespace, name), { timeoutMs: this.attemptMs });
+      lease = await client.request<Lease>('GET', objectPath(Leases, namespace, name), { timeoutMs: this.attemptMs, priority: 'high' });
     } catch (err) {
       if (!isNotFound(err)) {
         this.log.warn({ err: messageOf(err) }, 'reading the leader lease failed');
@@ -158,7 +158,7 @@ export class LeaderElector {
 
   private async write(method: 'POST' | 'PUT', path: string, lease: Lease): Promise<boolean> {
     try {
-      const written = await this.o.client.request<Lease>(method, path, { body: lease, timeoutMs: this.attemptMs });
+      const written = await this.o.client.request<Lease>(method, path, { body: lease, timeoutMs: this.attemptMs, priority: 'high' });
       this.observed = { spec: JSON.stringify(written.spec ?? {}), at: this.clock.now() };
       return true;
     } catch (err) {

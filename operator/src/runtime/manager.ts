@@ -11,9 +11,9 @@ import { serve, type Serving } from './http-server.ts';
 import { LeaderElector } from './leader-election.ts';
 import { RestClient } from './rest/client.ts';
 import type { AccessSource } from './rest/kubeconfig/client-node.ts';
+import { PriorityLimiter } from './rest/priority-limiter.ts';
 import type { KubeObject } from './rest/object.ts';
 import { resourceName, type ResourceType } from './rest/resource.ts';
-import { TokenBucket } from './workqueue/token-bucket.ts';
 import { Writer } from './writer.ts';
 
 const REPORTING_QPS = 20;
@@ -72,13 +72,15 @@ export class Manager {
     this.clock = options.clock ?? systemClock;
     this.metrics = options.metrics ?? createMetrics();
     this.client = new RestClient(options.kubeConfig, {
-      limiter: new TokenBucket(this.config.kubeApiQps, this.config.kubeApiBurst, this.clock),
+      name: 'main',
+      limiter: new PriorityLimiter(this.config.kubeApiQps, this.config.kubeApiBurst, this.clock),
       metrics: this.metrics.client,
       clock: this.clock,
     });
     this.writer = new Writer(this.client);
     this.reportingClient = new RestClient(options.kubeConfig, {
-      limiter: new TokenBucket(REPORTING_QPS, REPORTING_BURST, this.clock),
+      name: 'reporting',
+      limiter: new PriorityLimiter(REPORTING_QPS, REPORTING_BURST, this.clock),
       metrics: this.metrics.client,
       clock: this.clock,
     });

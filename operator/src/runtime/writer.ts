@@ -1,6 +1,6 @@
 import { isDeepStrictEqual } from 'node:util';
 import { isConflict } from './errors.ts';
-import type { RestClient } from './rest/client.ts';
+import type { RequestPriority, RestClient } from './rest/client.ts';
 import type { KubeObject } from './rest/object.ts';
 import { apiVersionOf, objectPath, type ResourceType } from './rest/resource.ts';
 
@@ -12,6 +12,8 @@ export interface StatusUpdate<S> {
   current: KubeObject & { status?: S };
   /** The desired status given an object; return undefined to leave it as is. */
   status: (obj: KubeObject & { status?: S }) => S | undefined;
+  /** The rate limiter lane of the write (and of the read after a conflict); default normal. */
+  priority?: RequestPriority;
 }
 
 /**
@@ -44,10 +46,14 @@ export class Writer {
           body: { ...obj, apiVersion: apiVersionOf(rt), kind: rt.kind, status },
           query: { fieldManager: FIELD_MANAGER },
           ...(signal ? { signal } : {}),
+          ...(update.priority ? { priority: update.priority } : {}),
         });
       } catch (err) {
         if (!isConflict(err) || attempt + 1 >= this.maxConflicts) throw err;
-        obj = await this.client.request<KubeObject & { status?: S }>('GET', objectPath(rt, namespace, name), signal ? { signal } : {});
+        obj = await this.client.request<KubeObject & { status?: S }>('GET', objectPath(rt, namespace, name), {
+          ...(signal ? { signal } : {}),
+          ...(update.priority ? { priority: update.priority } : {}),
+        });
       }
     }
   }

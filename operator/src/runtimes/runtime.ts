@@ -63,6 +63,8 @@ export interface WorkloadStatus {
   reason?: string;
   message?: string;
   exitCode?: number;
+  /** When the workload was made (ms since epoch, whole seconds), where the runtime says. */
+  createdAt?: number;
   /** When the process last started or finished (ms since epoch), if known. */
   startedAt?: number;
   finishedAt?: number;

@@ -35,6 +35,8 @@ export interface InformerMetrics {
 
 export interface ClientMetrics {
   requests: Counter<'code' | 'method' | 'host'>;
+  /** client-go's counter cannot tell which budget or resource a request spent: this can. */
+  requestsByResource: Counter<'client' | 'verb' | 'resource'>;
   requestLatency: Histogram<'verb'>;
   rateLimiterDuration: Histogram<'verb'>;
 }
@@ -158,6 +160,12 @@ export function createMetrics(options: { processMetrics?: boolean } = {}): Metri
         name: 'rest_client_requests_total',
         help: 'Number of HTTP requests, partitioned by status code, method, and host',
         labelNames: ['code', 'method', 'host'],
+        registers,
+      }),
+      requestsByResource: new Counter({
+        name: 'agent_orchestrator_client_requests_total',
+        help: 'Requests sent to the Kubernetes API, by client (its own rate limit), verb and resource',
+        labelNames: ['client', 'verb', 'resource'],
         registers,
       }),
       requestLatency: new Histogram({

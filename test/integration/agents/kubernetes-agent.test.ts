@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { API_VERSION } from '../../../operator/src/api/common.ts';
+import { API_VERSION, WORKLOAD_FINALIZER } from '../../../operator/src/api/common.ts';
 import { agentKind, taskKind } from '../../../operator/src/api/kinds.ts';
-import { WORKLOAD_FINALIZER } from '../../../operator/src/controllers/agent/agent-reconciler.ts';
+import { AGENT_ROLE } from '../../../operator/src/runtimes/kubernetes/agent-rbac.ts';
+import { POD_SERVICE_ACCOUNT } from '../../../operator/src/runtimes/kubernetes/pod-spec.ts';
 import { systemClock } from '../../../operator/src/runtime/clock.ts';
 import { isNotFound } from '../../../operator/src/runtime/errors.ts';
 import type { KubeObject } from '../../../operator/src/runtime/rest/object.ts';
@@ -95,7 +96,16 @@ describe('Agents of runtime kubernetes', () => {
     };
     expect(running.metadata.ownerReferences?.[0]).toMatchObject({ kind: 'Agent', name: 'reviewer', uid: agent.metadata.uid, controller: true });
     expect(podSpec.nodeName).toMatch(/^kwok-node-/);
-    expect(podSpec.serviceAccountName).toBe('agent-reviewer');
+    // One ServiceAccount for the namespace's agent Pods, bound to the agents' Role; the
+    // token the kubelet mounts is bound to the Pod, which tells agents apart (ADR 0010).
+    expect(podSpec.serviceAccountName).toBe(POD_SERVICE_ACCOUNT);
+    const rolebinding = await client.request<KubeObject & { roleRef: { name: string }; subjects: { kind: string; name: string }[] }>(
+      'GET',
+      `/apis/rbac.authorization.k8s.io/v1/namespaces/${ns.name}/rolebindings/${POD_SERVICE_ACCOUNT}`,
+    );
+    expect(rolebinding.roleRef.name).toBe(AGENT_ROLE);
+    expect(rolebinding.subjects).toEqual([{ kind: 'ServiceAccount', name: POD_SERVICE_ACCOUNT, namespace: ns.name }]);
+    await expect(client.request('GET', `/api/v1/namespaces/${ns.name}/serviceaccounts/agent-reviewer`)).rejects.toMatchObject({ status: 404 });
     expect(podSpec.securityContext).toEqual({ runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } });
     expect(podSpec.containers[0]?.securityContext).toEqual({
       allowPrivilegeEscalation: false,

@@ -11,7 +11,7 @@ import { Pods, collectionPath, objectPath, resourceOfKind } from '../../../opera
 import { Heartbeat } from '../../../runner/heartbeat.ts';
 import { installCrds } from '../../support/crds.ts';
 import { agentClient } from '../../support/identities.ts';
-import { serviceAccountKubeconfig, useNamespace } from '../../support/kube.ts';
+import { agentKubeconfig, useNamespace } from '../../support/kube.ts';
 import { startOperator, type RunningOperator } from '../../support/operator.ts';
 import { OperatorProcess } from '../../support/operator-process.ts';
 import { RunnerProcess } from '../../support/runner-process.ts';
@@ -127,7 +127,7 @@ describe('a runner that restarts while it holds tasks', () => {
       env: {
         AGENT_NAME: name,
         AGENT_NAMESPACE: ns.name,
-        KUBECONFIG: await serviceAccountKubeconfig(ns.name, `agent-${name}`),
+        KUBECONFIG: await agentKubeconfig(ns.name, name),
         RUNNER_COMMAND: command,
       },
     };
@@ -366,7 +366,7 @@ describe('a runner and the operator killed together mid-work', () => {
     const env = {
       AGENT_NAME: 'hydra',
       AGENT_NAMESPACE: ns.name,
-      KUBECONFIG: await serviceAccountKubeconfig(ns.name, 'agent-hydra'),
+      KUBECONFIG: await agentKubeconfig(ns.name, 'hydra'),
       RUNNER_COMMAND: `echo "$TASK_NAME $TASK_ATTEMPT" >> ${dir}/started; while [ ! -e ${dir}/gate ]; do sleep 0.05; done; echo "$TASK_NAME: attempt $TASK_ATTEMPT"`,
     };
     const runner = (): RunnerProcess => {

@@ -1,9 +1,10 @@
 import type { Logger } from 'pino';
 import { agent as agentSchema, type Agent, type AgentStatus } from '../../api/agent.ts';
-import { RESTART_ANNOTATION } from '../../api/common.ts';
+import { RESTART_ANNOTATION, WORKLOAD_FINALIZER } from '../../api/common.ts';
 import { agentKind } from '../../api/kinds.ts';
 import type { Config } from '../../config/config.ts';
 import { RUNTIME_UNAVAILABLE, decideAgent, type AgentDecision, type AgentObservation } from '../../core/agent-lifecycle.ts';
+import { firstStatusHeldForMs, reportOnly } from '../../core/agent-status-writes.ts';
 import type { SharedInformer } from '../../runtime/cache/informer-group.ts';
 import type { Clock } from '../../runtime/clock.ts';
 import type { ReconcileContext, ReconcileResult, Reconciler } from '../../runtime/controller.ts';
@@ -22,7 +23,6 @@ import type { AgentMetrics } from './metrics.ts';
 import { workloadSpecOf } from './workload.ts';
 import { taskStatus } from '../resources.ts';
 
-export const WORKLOAD_FINALIZER = 'agents.orchestrator.dev/workload';
 const Agents = resourceOfKind(agentKind);
 const ACTIVE_TASK_PHASES = new Set(['Assigned', 'Running']);
 // A container's exit is only seen by looking: docker agents are looked at this often.
@@ -58,7 +58,7 @@ export class AgentReconciler implements Reconciler {
   }
 
   async reconcile(key: string, ctx: ReconcileContext): Promise<ReconcileResult | undefined> {
-    const cached = this.d.agents.get(key);
+    let cached = this.d.agents.get(key);
     if (!cached) return undefined;
     const parsed = agentSchema.safeParse(cached);
     if (!parsed.success) {
@@ -66,13 +66,16 @@ export class AgentReconciler implements Reconciler {
       throw new TerminalError(`Agent ${key} does not match the schema: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
     }
     let agent = parsed.data;
+    const deleting = cached.metadata.deletionTimestamp !== undefined;
+    if (!deleting && !(cached.metadata.finalizers ?? []).includes(WORKLOAD_FINALIZER)) {
+      // Carry on with the object as patched: waiting for the cache to bring it back would
+      // cost a second reconcile, and a status write from the stale copy a conflict.
+      const patched = await this.setFinalizers(cached, [...(cached.metadata.finalizers ?? []), WORKLOAD_FINALIZER], ctx.signal);
+      if (!patched) return undefined;
+      cached = patched;
+    }
     const meta = cached.metadata;
     const ref: AgentRef = { namespace: meta.namespace ?? '', name: meta.name ?? '', uid: meta.uid ?? '' };
-    const deleting = meta.deletionTimestamp !== undefined;
-    if (!deleting && !(meta.finalizers ?? []).includes(WORKLOAD_FINALIZER)) {
-      await this.setFinalizers(cached, [...(meta.finalizers ?? []), WORKLOAD_FINALIZER], ctx.signal);
-      return undefined; // the update brings this key back with the finalizer in place
-    }
 
     const runtime = await this.runtimeOf(agent);
     const now = this.d.clock.now();
@@ -162,6 +165,11 @@ export class AgentReconciler implements Reconciler {
         break;
     }
 
+    // On its way since its workload was made: in a fleet start an agent may wait its turn
+    // for the request budget long before its Pod is made.
+    const onItsWay = Math.max(Date.parse(meta.creationTimestamp ?? ''), workload?.createdAt ?? Number.NEGATIVE_INFINITY);
+    const quiet = firstStatusHeldForMs(agent.status, decision.phase, onItsWay, now);
+    if (quiet !== undefined) return { requeueAfter: Math.min(quiet, decision.requeueAfterMs ?? quiet) };
     agent = await this.writeStatus(cached, agent, decision, workload, runtimeError?.observing === true, ref, ctx);
     if (runtime.type === 'docker' && workload?.phase === 'Running') await this.d.docker.refreshCredentialsIfDue(ref, agent.spec.runtime.docker?.host);
     const requeue = decision.requeueAfterMs;
@@ -195,18 +203,20 @@ export class AgentReconciler implements Reconciler {
 
   /**
    * A merge patch that carries the resourceVersion: a concurrent change makes it 409. An
-   * Agent already gone (another replica, or a retry, released it) needs nothing more.
+   * Agent already gone (another replica, or a retry, released it) needs nothing more:
+   * undefined then, else the Agent as patched.
    */
-  private async setFinalizers(obj: KubeObject, finalizers: string[], signal: AbortSignal): Promise<void> {
+  private async setFinalizers(obj: KubeObject, finalizers: string[], signal: AbortSignal): Promise<KubeObject | undefined> {
     const { namespace, name = '', resourceVersion } = obj.metadata;
     try {
-      await this.d.client.request('PATCH', objectPath(Agents, namespace, name), {
+      return await this.d.client.request<KubeObject>('PATCH', objectPath(Agents, namespace, name), {
         body: { metadata: { finalizers, resourceVersion } },
         contentType: 'application/merge-patch+json',
         signal,
       });
     } catch (err) {
       if (!isNotFound(err)) throw err;
+      return undefined;
     }
   }
 
@@ -260,7 +270,7 @@ export class AgentReconciler implements Reconciler {
     };
     const written = await this.d.writer.updateStatus<AgentStatus>(
       Agents,
-      { current: cached, status: (obj) => statusOf(obj.status) },
+      { current: cached, status: (obj) => statusOf(obj.status), priority: reportOnly(agent.status, decision) ? 'low' : 'normal' },
       ctx.signal,
     );
     const previousReady = agent.status?.conditions?.find((c) => c.type === 'Ready')?.reason;

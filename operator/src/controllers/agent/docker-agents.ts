@@ -43,7 +43,7 @@ export class DockerAgents {
     this.config = config;
     this.clock = clock;
     this.client = client;
-    this.rbac = new AgentRbac(writer);
+    this.rbac = new AgentRbac(writer, clock);
     this.server = config.agentApiServer ?? client.access.server;
   }
 
@@ -122,7 +122,7 @@ export class DockerAgents {
   }
 
   private async credentials(agent: AgentRef): Promise<Record<string, string>> {
-    await this.rbac.ensure(agent);
+    await this.rbac.ensureDockerAgent(agent);
     const sa = { group: '', version: 'v1', kind: 'ServiceAccount', plural: 'serviceaccounts', namespaced: true };
     const request = await this.client.request<{ status: { token: string } }>(
       'POST',

@@ -41,7 +41,7 @@ export function registerAgentController(manager: Manager, o: AgentControllerOpti
     agents,
     leases,
     tasks,
-    pods: new PodRuntime({ client: manager.client, writer: manager.writer, pods }),
+    pods: new PodRuntime({ client: manager.client, writer: manager.writer, pods, clock: o.clock }),
     docker,
     metrics: agentMetrics(manager.metrics.registry, agents, leases, () => o.clock.now()),
     clock: o.clock,

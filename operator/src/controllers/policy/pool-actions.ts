@@ -1,4 +1,4 @@
-import { API_VERSION, POLICY_LABEL, POOL_LABEL, TEMPLATE_HASH_ANNOTATION } from '../../api/common.ts';
+import { API_VERSION, POLICY_LABEL, POOL_LABEL, TEMPLATE_HASH_ANNOTATION, WORKLOAD_FINALIZER } from '../../api/common.ts';
 import { agentKind } from '../../api/kinds.ts';
 import type { PoolPlan } from '../../core/pool-plan.ts';
 import { isNotFound } from '../../runtime/errors.ts';
@@ -69,6 +69,8 @@ export async function carryOut(
               labels: { [POOL_LABEL]: pool, [POLICY_LABEL]: policy.metadata.name },
               annotations: { [TEMPLATE_HASH_ANNOTATION]: target.templateHash },
               ownerReferences: [ownerReference(policy)],
+              // Set here, the agent controller need not patch it on: one request less per agent a pool scales up.
+              finalizers: [WORKLOAD_FINALIZER],
             },
             spec: { ...target.template, desiredState: 'Active' },
           },

@@ -183,6 +183,8 @@ export class Informer<T extends KubeObject> implements SharedInformer<T> {
         page = await this.options.client.request<ObjectList<T>>('GET', this.path, {
           query: { ...this.selectors(), limit: this.options.pageSize ?? 500, continue: cont },
           signal,
+          // Every decision reads the caches: filling one comes before any write.
+          priority: 'high',
         });
       } catch (err) {
         // A continue token expires after a few minutes: start the list over.

@@ -5,6 +5,7 @@ import { ApiError } from '../errors.ts';
 import type { ClusterAccess, TlsSettings } from './cluster-access.ts';
 import { type AccessSource, clusterAccessOf } from './kubeconfig/client-node.ts';
 import type { KubeObject, WatchEvent } from './object.ts';
+import { resourceOfPath } from './resource.ts';
 
 export type Query = Record<string, string | number | boolean | undefined>;
 
@@ -16,14 +17,24 @@ export interface RequestOptions {
   signal?: AbortSignal;
   /** Deadline for the whole request, body included; 0 for none. Defaults to the client's (30 s). */
   timeoutMs?: number;
+  /** Which lane of the rate limiter the request waits in; default normal. */
+  priority?: RequestPriority;
 }
+
+/**
+ * high: what keeps the operator working at all (its leader Lease, its caches); normal:
+ * work that moves objects forward; low: reports nobody waits on.
+ */
+export type RequestPriority = 'high' | 'normal' | 'low';
 
 /** Client-side rate limiting: every request takes a token first. */
 export interface RequestLimiter {
-  acquire(signal?: AbortSignal): Promise<void>;
+  acquire(signal?: AbortSignal, priority?: RequestPriority): Promise<void>;
 }
 
 export interface RestClientOptions {
+  /** Names this client (and so its limiter) in agent_orchestrator_client_requests_total. */
+  name?: string;
   limiter?: RequestLimiter;
   metrics?: ClientMetrics;
   clock?: Clock;
@@ -89,8 +100,9 @@ export class RestClient {
    */
   async *watch<T extends KubeObject>(path: string, query: Query, signal: AbortSignal): AsyncGenerator<WatchEvent<T>> {
     // The deadline covers only the wait for response headers; the stream then lasts as
-    // long as the server keeps it (timeoutSeconds), watched over by the informer.
-    const { response, clearDeadline } = await this.send('GET', path, { query: { ...query, watch: true }, signal }, 30_000);
+    // long as the server keeps it (timeoutSeconds), watched over by the informer. A cache
+    // whose watch waits behind a burst of writes would hold up every decision: high lane.
+    const { response, clearDeadline } = await this.send('GET', path, { query: { ...query, watch: true }, signal, priority: 'high' }, 30_000);
     clearDeadline();
     if (!response.body) return;
     const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
@@ -126,9 +138,10 @@ export class RestClient {
     const verb = options.query?.watch ? 'WATCH' : method;
 
     const waitStart = this.clock.now();
-    await this.options.limiter?.acquire(options.signal);
+    await this.options.limiter?.acquire(options.signal, options.priority);
     this.options.metrics?.rateLimiterDuration.observe({ verb }, (this.clock.now() - waitStart) / 1000);
     options.signal?.throwIfAborted();
+    this.options.metrics?.requestsByResource.inc({ client: this.options.name ?? 'default', verb, resource: resourceOfPath(url.pathname) });
 
     const { dispatcher, headers } = await this.connection();
     const deadline = new AbortController();

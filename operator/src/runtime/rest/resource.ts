@@ -34,6 +34,18 @@ export function objectPath(rt: ResourceType, namespace: string | undefined, name
   return subresource ? `${base}/${subresource}` : base;
 }
 
+/**
+ * The resource (and subresource) a request path names, as the API server's metrics
+ * label it: `pods`, `agents/status`, `serviceaccounts/token`; `<other>` for non-resource paths.
+ */
+export function resourceOfPath(path: string): string {
+  const segments = path.split('/').filter((s) => s !== '');
+  const rest = segments[0] === 'api' ? segments.slice(2) : segments[0] === 'apis' ? segments.slice(3) : [];
+  const [resource, , subresource] = rest[0] === 'namespaces' && rest.length > 2 ? rest.slice(2) : rest;
+  if (resource === undefined) return '<other>';
+  return subresource ? `${resource}/${subresource}` : resource;
+}
+
 export const resourceOfKind = (kind: KindDefinition): ResourceType => ({
   group: GROUP,
   version: VERSION,

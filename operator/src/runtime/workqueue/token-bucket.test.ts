@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { FakeClock, flushMicrotasks } from '../../../../test/support/fake-clock.ts';
+import { FakeClock } from '../../../../test/support/fake-clock.ts';
 import type { Clock } from '../clock.ts';
 import { TokenBucket } from './token-bucket.ts';
 
@@ -62,30 +62,21 @@ describe('TokenBucket', () => {
     );
   });
 
-  it('acquire waits for the reserved slot on the clock', async () => {
-    const clock = new FakeClock();
-    const bucket = new TokenBucket(2, 1, clock);
-    await bucket.acquire();
-    let acquired = false;
-    void bucket.acquire().then(() => (acquired = true));
-    await clock.advance(499);
-    expect(acquired).toBe(false);
-    await clock.advance(1);
-    expect(acquired).toBe(true);
+  it.each([
+    { name: 'a whole token, then the time to the next', qps: 10, burst: 2, n: 4, waits: [0, 0, 100, 100] },
+    { name: 'unlimited', qps: 0, burst: 1, n: 3, waits: [0, 0, 0] },
+  ])('take: $name, and nothing is taken while it waits', ({ qps, burst, n, waits }) => {
+    const bucket = new TokenBucket(qps, burst, new FakeClock());
+    expect(Array.from({ length: n }, () => bucket.take())).toEqual(waits);
   });
 
-  it('acquire returns at once when aborted', async () => {
+  it('take after a partial refill waits only for the rest of the token', async () => {
     const clock = new FakeClock();
-    const bucket = new TokenBucket(1, 1, clock);
-    bucket.reserve();
-    const abort = new AbortController();
-    let acquired = false;
-    void bucket.acquire(abort.signal).then(() => (acquired = true));
-    await flushMicrotasks();
-    expect(acquired).toBe(false);
-    abort.abort();
-    await flushMicrotasks();
-    expect(acquired).toBe(true);
-    expect(clock.pending()).toBe(0);
+    const bucket = new TokenBucket(10, 1, clock);
+    expect(bucket.take()).toBe(0);
+    await clock.advance(40);
+    expect(bucket.take()).toBeCloseTo(60, 6);
+    await clock.advance(60);
+    expect(bucket.take()).toBe(0);
   });
 });

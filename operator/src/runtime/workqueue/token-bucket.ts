@@ -1,8 +1,9 @@
 import type { Clock } from '../clock.ts';
 
 /**
- * A token bucket with reservations, like Go's rate.Limiter: a caller always gets a slot,
- * possibly in the future, so callers are served in order and nobody busy-waits.
+ * A token bucket, like Go's rate.Limiter: reserve() always gets a slot, possibly in the
+ * future, so callers are served in order and nobody busy-waits; take() takes a token only
+ * if there is one now, for a caller that decides itself who gets the next one.
  */
 export class TokenBucket {
   private readonly qps: number;
@@ -22,21 +23,33 @@ export class TokenBucket {
 
   /** Takes a token now (the balance may go negative) and returns how many ms until it may be used. */
   reserve(): number {
-    if (!(this.qps > 0) || this.qps === Infinity) return 0;
+    if (this.unlimited()) return 0;
+    this.refill();
+    this.tokens -= 1;
+    return this.tokens >= 0 ? 0 : (-this.tokens * 1000) / this.qps;
+  }
+
+  /** Takes a token if there is a whole one now (0); otherwise takes nothing and returns the ms until there will be. */
+  take(): number {
+    if (this.unlimited()) return 0;
+    this.refill();
+    if (this.tokens >= 1) {
+      this.tokens -= 1;
+      return 0;
+    }
+    return ((1 - this.tokens) * 1000) / this.qps;
+  }
+
+  private unlimited(): boolean {
+    return !(this.qps > 0) || this.qps === Infinity;
+  }
+
+  private refill(): void {
     const now = this.clock.now();
     // A clock stepped backwards must not mint tokens later when it catches up.
     if (now > this.last) {
       this.tokens = Math.min(this.burst, this.tokens + ((now - this.last) * this.qps) / 1000);
       this.last = now;
     }
-    this.tokens -= 1;
-    return this.tokens >= 0 ? 0 : (-this.tokens * 1000) / this.qps;
-  }
-
-  /** Waits for a token. An abort ends the wait early but the token stays spent. */
-  async acquire(signal?: AbortSignal): Promise<void> {
-    const delay = this.reserve();
-    // No timer for a token already in hand: a zero sleep would still wait for the clock.
-    if (delay > 0) await this.clock.sleep(delay, signal);
   }
 }

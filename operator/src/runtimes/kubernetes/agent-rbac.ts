@@ -1,9 +1,10 @@
 import { API_VERSION, GROUP } from '../../api/common.ts';
+import type { Clock } from '../../runtime/clock.ts';
 import type { KubeObject } from '../../runtime/rest/object.ts';
 import type { ResourceType } from '../../runtime/rest/resource.ts';
 import type { Writer } from '../../runtime/writer.ts';
 import type { AgentRef } from '../runtime.ts';
-import { MANAGED_BY, AGENT_LABEL, serviceAccountName } from './pod-spec.ts';
+import { AGENT_LABEL, MANAGED_BY, POD_SERVICE_ACCOUNT, serviceAccountName } from './pod-spec.ts';
 
 /** The Role every agent of a namespace shares: what its runner needs, nothing more. */
 export const AGENT_ROLE = 'agent-orchestrator-agent';
@@ -12,20 +13,26 @@ const ServiceAccounts: ResourceType = { group: '', version: 'v1', kind: 'Service
 const Roles: ResourceType = { group: 'rbac.authorization.k8s.io', version: 'v1', kind: 'Role', plural: 'roles', namespaced: true };
 const RoleBindings: ResourceType = { group: 'rbac.authorization.k8s.io', version: 'v1', kind: 'RoleBinding', plural: 'rolebindings', namespaced: true };
 
+// Namespace objects are applied again after this long, so one deleted by hand comes back
+// without an operator restart, at three requests per namespace, not per agent.
+const NAMESPACE_REAPPLY_MS = 10 * 60_000;
+
+type Grant = { resource: ResourceType; object: KubeObject };
+
+const binding = (name: string, namespace: string, serviceAccount: string, extra: KubeObject['metadata'] = {}): KubeObject => ({
+  metadata: { name, namespace, labels: MANAGED_BY, ...extra },
+  roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: AGENT_ROLE },
+  subjects: [{ kind: 'ServiceAccount', name: serviceAccount, namespace }],
+});
+
 /**
- * The ServiceAccount an Agent runs as, the shared Role and the Agent's RoleBinding.
- * The chart's ValidatingAdmissionPolicy narrows these grants further: an agent may
- * write only its own Lease and the Tasks assigned to it.
+ * What the agents of a namespace share: the Role, and the ServiceAccount every agent Pod
+ * runs as with its RoleBinding. A Pod's token is bound to the Pod, so the chart's
+ * ValidatingAdmissionPolicy tells agents apart by the Pod name in it (agent-<name>) and
+ * narrows the Role to each agent's own Lease, status and Tasks.
  */
-export function agentRbac(agent: AgentRef): { resource: ResourceType; object: KubeObject }[] {
-  const { namespace, name, uid } = agent;
-  const owner = [{ apiVersion: API_VERSION, kind: 'Agent', name, uid, controller: true, blockOwnerDeletion: true }];
-  const labels = { ...MANAGED_BY, [AGENT_LABEL]: name };
+export function namespaceRbac(namespace: string): Grant[] {
   return [
-    {
-      resource: ServiceAccounts,
-      object: { metadata: { name: serviceAccountName(name), namespace, labels, ownerReferences: owner } },
-    },
     {
       resource: Roles,
       object: {
@@ -39,34 +46,65 @@ export function agentRbac(agent: AgentRef): { resource: ResourceType; object: Ku
         ],
       },
     },
-    {
-      resource: RoleBindings,
-      object: {
-        metadata: { name: serviceAccountName(name), namespace, labels, ownerReferences: owner },
-        roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: AGENT_ROLE },
-        subjects: [{ kind: 'ServiceAccount', name: serviceAccountName(name), namespace }],
-      },
-    },
+    { resource: ServiceAccounts, object: { metadata: { name: POD_SERVICE_ACCOUNT, namespace, labels: MANAGED_BY } } },
+    { resource: RoleBindings, object: binding(POD_SERVICE_ACCOUNT, namespace, POD_SERVICE_ACCOUNT) },
   ];
 }
 
 /**
- * Applies an Agent's RBAC. The shared Role is applied once per namespace per process
- * (it never differs between agents), which saves a request per agent on fleet starts.
+ * A Docker agent's own ServiceAccount agent-<name> and its RoleBinding, owned by the
+ * Agent: a container has no Pod to bind a token to, so its identity is the account's name.
+ */
+export function dockerAgentRbac(agent: AgentRef): Grant[] {
+  const { namespace, name, uid } = agent;
+  const ownerReferences = [{ apiVersion: API_VERSION, kind: 'Agent', name, uid, controller: true, blockOwnerDeletion: true }];
+  const labels = { ...MANAGED_BY, [AGENT_LABEL]: name };
+  return [
+    { resource: ServiceAccounts, object: { metadata: { name: serviceAccountName(name), namespace, labels, ownerReferences } } },
+    { resource: RoleBindings, object: binding(serviceAccountName(name), namespace, serviceAccountName(name), { labels, ownerReferences }) },
+  ];
+}
+
+/**
+ * Applies agents' RBAC. A namespace's shared objects are applied once per namespace (and
+ * again every few minutes), not per agent: on a fleet start that is most of the requests
+ * a new agent used to cost.
  */
 export class AgentRbac {
   private readonly writer: Writer;
-  private readonly rolesApplied = new Set<string>();
+  private readonly clock: Clock;
+  private readonly applied = new Map<string, number>();
+  /** Applies in flight, so the workers starting a namespace's first agents wait for one. */
+  private readonly applying = new Map<string, Promise<void>>();
 
-  constructor(writer: Writer) {
+  constructor(writer: Writer, clock: Clock) {
     this.writer = writer;
+    this.clock = clock;
   }
 
-  async ensure(agent: AgentRef, signal?: AbortSignal): Promise<void> {
-    for (const { resource, object } of agentRbac(agent)) {
-      if (resource === Roles && this.rolesApplied.has(agent.namespace)) continue;
-      await this.writer.apply(resource, object, signal);
-      if (resource === Roles) this.rolesApplied.add(agent.namespace);
+  async ensureNamespace(namespace: string, signal?: AbortSignal): Promise<void> {
+    const at = this.applied.get(namespace);
+    if (at !== undefined && this.clock.now() - at < NAMESPACE_REAPPLY_MS) return;
+    let applying = this.applying.get(namespace);
+    if (!applying) {
+      applying = this.applyNamespace(namespace, signal).finally(() => this.applying.delete(namespace));
+      this.applying.set(namespace, applying);
     }
+    await applying;
+  }
+
+  /** After a failure that may come from a missing object: the next ensure applies them again. */
+  forgetNamespace(namespace: string): void {
+    this.applied.delete(namespace);
+  }
+
+  private async applyNamespace(namespace: string, signal?: AbortSignal): Promise<void> {
+    for (const { resource, object } of namespaceRbac(namespace)) await this.writer.apply(resource, object, signal);
+    this.applied.set(namespace, this.clock.now());
+  }
+
+  async ensureDockerAgent(agent: AgentRef, signal?: AbortSignal): Promise<void> {
+    await this.ensureNamespace(agent.namespace, signal);
+    for (const { resource, object } of dockerAgentRbac(agent)) await this.writer.apply(resource, object, signal);
   }
 }

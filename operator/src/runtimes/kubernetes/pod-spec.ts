@@ -6,13 +6,20 @@ export { AGENT_LABEL };
 export const MANAGED_BY = { 'app.kubernetes.io/managed-by': 'agent-orchestrator' };
 export const SPEC_HASH_ANNOTATION = 'agents.orchestrator.dev/spec-hash';
 
-/** The Pod (and ServiceAccount) of Agent `name`. */
+/** The Pod of Agent `name`: the name its Pod-bound token carries, so its identity. */
 export const podName = (agent: string): string => `agent-${agent}`;
+/** A Docker agent's own ServiceAccount: its identity, as it has no Pod. */
 export const serviceAccountName = podName;
+/**
+ * The ServiceAccount every agent Pod of a namespace runs as. Not agent-<something>: that
+ * would be a Docker agent's identity.
+ */
+export const POD_SERVICE_ACCOUNT = 'orchestrator-agents';
 
 /**
  * An Agent's Pod: owned by the Agent (deleting it deletes the Pod), running as the
- * Agent's ServiceAccount, hardened to the restricted Pod Security Standard.
+ * namespace's agent ServiceAccount with a token bound to the Pod, hardened to the
+ * restricted Pod Security Standard.
  */
 export function agentPod(spec: WorkloadSpec): KubeObject {
   const { namespace, name, uid } = spec.agent;
@@ -27,7 +34,7 @@ export function agentPod(spec: WorkloadSpec): KubeObject {
       ownerReferences: [{ apiVersion: API_VERSION, kind: 'Agent', name, uid, controller: true, blockOwnerDeletion: true }],
     },
     spec: {
-      serviceAccountName: serviceAccountName(name),
+      serviceAccountName: POD_SERVICE_ACCOUNT,
       restartPolicy: 'Always',
       enableServiceLinks: false,
       securityContext: { runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } },

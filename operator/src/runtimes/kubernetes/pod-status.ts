@@ -28,10 +28,12 @@ export function podStatus(pod: KubeObject): WorkloadStatus {
   const finishedAt = ms(last?.finishedAt);
   const unschedulable = status.conditions?.find((c) => c.type === 'PodScheduled' && c.status === 'False');
   const restartRequest = restartRequestOf(pod.metadata.annotations?.[RESTART_ANNOTATION]);
+  const createdAt = ms(pod.metadata.creationTimestamp);
   const base = {
     kind: 'Pod' as const,
     name: pod.metadata.name ?? '',
     ...(pod.metadata.uid ? { id: pod.metadata.uid } : {}),
+    ...(createdAt !== undefined ? { createdAt } : {}),
     ...(pod.metadata.annotations?.[SPEC_HASH_ANNOTATION] ? { specHash: pod.metadata.annotations[SPEC_HASH_ANNOTATION] } : {}),
     ...(restartRequest !== undefined ? { restartRequest } : {}),
     restarts: container?.restartCount ?? 0,
