@@ -126,6 +126,9 @@ export function lineChart(spec: ChartSpec): string {
   out.push(text((m.l + WIDTH - m.r) / 2, HEIGHT - 10, spec.x.label, 'text-anchor="middle"'));
   out.push(text(14, (m.t + HEIGHT - m.b) / 2, spec.y.label, `text-anchor="middle" transform="rotate(-90 14 ${((m.t + HEIGHT - m.b) / 2).toFixed(1)})"`));
   if (spec.y2) out.push(text(WIDTH - 12, (m.t + HEIGHT - m.b) / 2, spec.y2.label, `text-anchor="middle" transform="rotate(90 ${WIDTH - 12} ${((m.t + HEIGHT - m.b) / 2).toFixed(1)})"`));
+  // The legend sits over the plot: a light backing keeps it readable over the lines.
+  const legendWidth = 40 + 6.5 * Math.max(0, ...series.map((s) => s.name.length + (s.axis === 'right' ? 14 : 0)));
+  if (series.length) out.push(`<rect x="${m.l + 4}" y="${m.t + 1}" width="${legendWidth.toFixed(0)}" height="${series.length * 15 + 4}" fill="white" fill-opacity="0.85"/>`);
   series.forEach((s, i) => {
     const colour = COLOURS[i % COLOURS.length] ?? '#000';
     const dash = s.dashed === true || i >= COLOURS.length ? ' stroke-dasharray="6 3"' : '';
