@@ -76,8 +76,10 @@ export function knob(env: string, fallback: string): string {
   return process.env[env] ?? fallback;
 }
 
-// Until every benchmark takes these from stats.ts and results.ts.
+// bench/cycle.ts takes these from here (a result file would carry the load average as numbers: bench/results.ts).
 export { percentile } from './stats.ts';
+
+/** The 1, 5 and 15 minute load averages, for the record next to a figure. */
 export function loadAverage(): string {
   return os
     .loadavg()
