@@ -20,7 +20,10 @@ export function controlPlane(options: { compiledOperator?: boolean } = {}): { ku
   if (options.compiledOperator && !existsSync(OPERATOR_ENTRY)) throw new Error(`${OPERATOR_ENTRY} is missing: run npm run build (make bench does)`);
   const kubeconfig = hack('control-plane.sh', 'start');
   const kubectl = path.join(hack('control-plane.sh', 'bin'), 'kubectl');
-  execFileSync(kubectl, ['--kubeconfig', kubeconfig, 'apply', '--server-side', '-f', path.join(repo, 'crds')], { stdio: 'ignore' });
+  // This checkout's CRDs win over another's (the plane is shared; each run installs its own, as the tests do).
+  const crds = path.join(repo, 'crds');
+  execFileSync(kubectl, ['--kubeconfig', kubeconfig, 'apply', '--server-side', '--force-conflicts', '--field-manager=agent-orchestrator-bench', '-f', crds], { stdio: ['ignore', 'ignore', 'inherit'] });
+  execFileSync(kubectl, ['--kubeconfig', kubeconfig, 'wait', '--for=condition=Established', '--timeout=60s', '-f', crds], { stdio: ['ignore', 'ignore', 'inherit'] });
   const kc = new KubeConfig();
   kc.loadFromFile(kubeconfig);
   return { kubeconfig, client: new RestClient(kc) };
