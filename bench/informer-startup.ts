@@ -1,6 +1,6 @@
 // Benchmark: how long the operator takes from process start to ready (/readyz 200) with
-// 0, 10,000 and 50,000 Tasks to cache, and how much memory (RSS) the idle process then
-// holds: the idle baseline, and the cost of each cached object.
+// 0, 10,000 and 50,000 Tasks to cache, and how much memory (RSS) the process holds once
+// idle (under 5% of a core for a second): the baseline, and the cost of each cached object.
 //
 //   make bench SCENARIO=startup
 //   node bench/informer-startup.ts [--objects 10000,50000] [--runs 3] [--keep]
@@ -14,11 +14,11 @@ import { taskKind } from '../operator/src/api/kinds.ts';
 import type { RestClient } from '../operator/src/runtime/rest/client.ts';
 import type { ObjectList } from '../operator/src/runtime/rest/object.ts';
 import { isAlreadyExists } from '../operator/src/runtime/errors.ts';
-import { pool, sleep } from './load.ts';
+import { pool } from './load.ts';
 import { createNamespace, deleteNamespace } from './namespaces.ts';
 import { OperatorChild } from './operator-child.ts';
 import { Recorder } from './results.ts';
-import { RssSampler, rssBytes } from './rss.ts';
+import { RssSampler, rssBytes, waitIdle } from './rss.ts';
 import { summarize } from './stats.ts';
 import { collectionPath, resourceOfKind } from './resources.ts';
 import { objectPath } from '../operator/src/runtime/rest/resource.ts';
@@ -35,8 +35,6 @@ const COUNTS = [0, ...values.objects.split(',').filter(Boolean).map(Number)].sor
 const RUNS = Number(values.runs);
 const NAMESPACE = 'bench-startup';
 const Tasks = resourceOfKind(taskKind);
-/** Idle: the garbage of the initial list settles before RSS is read. */
-const SETTLE_MS = 3000;
 
 async function ensureNamespace(client: RestClient, name: string): Promise<void> {
   await createNamespace(client, name).catch((err: unknown) => {
@@ -92,7 +90,7 @@ async function measure(kubeconfig: string, namespace: string, rss: RssSampler, s
   try {
     rss.watch(series, operator.pid, true);
     const readyMs = await operator.waitReady();
-    await sleep(SETTLE_MS);
+    await waitIdle(operator.pid ?? 0);
     return { readyMs, rssBytes: rssBytes(operator.pid ?? 0) ?? NaN };
   } finally {
     await operator.stop('SIGKILL');

@@ -13,6 +13,38 @@ export function rssBytes(pid: number): number | undefined {
   }
 }
 
+/** CPU seconds a process has used (user + system), from /proc/<pid>/stat; undefined once it is gone. */
+export function cpuSeconds(pid: number): number | undefined {
+  try {
+    // Fields after the command name (which may hold spaces): utime and stime are the 12th and 13th.
+    const fields = readFileSync(`/proc/${String(pid)}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+    return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
+  } catch {
+    return undefined;
+  }
+}
+
+/** USER_HZ: 100 on every Linux this runs on (the kernel's ABI, not the timer frequency). */
+const CLOCK_TICKS = 100;
+
+/**
+ * Waits until a process is idle: it used less than `busyBelow` of a core over a whole
+ * second. After a start the caches' garbage and the first reconciles of every object
+ * take a while; "idle memory" is read after them, not after a fixed pause.
+ */
+export async function waitIdle(pid: number, timeoutMs = 120_000, busyBelow = 0.05): Promise<void> {
+  const deadline = performance.now() + timeoutMs;
+  let before = cpuSeconds(pid);
+  for (;;) {
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    const now = cpuSeconds(pid);
+    if (now === undefined || before === undefined) throw new Error(`process ${pid} is gone`);
+    if (now - before < busyBelow) return;
+    if (performance.now() > deadline) throw new Error(`process ${pid} was still busy (${((now - before) * 100).toFixed(0)}% of a core) after ${timeoutMs / 1000} s`);
+    before = now;
+  }
+}
+
 /** Samples the RSS of named processes every `intervalMs` until stopped. */
 export class RssSampler {
   private readonly t0 = performance.now();
