@@ -26,7 +26,9 @@ export interface Phase {
   system: System;
   latencyMs: number[];
   latency: Summary;
-  /** Placements per second over the middle 80% of the phase (bursts). */
+  /** Placements per second, first created to last placed. */
+  meanRate: number;
+  /** Placements per second over the middle 80% of the placements (ramp-up and tail left out). */
   sustainedRate: number;
   /** From the first item created to the last placed, seconds. */
   allPlacedSeconds: number;
@@ -80,12 +82,14 @@ export class SideBySide {
     await allSeen(`${system === 'operator' ? 'Tasks assigned' : 'Pods bound'} (${label})`, placed, names, timeoutMs);
     const latencyMs = names.map((n) => (placed.get(n) ?? NaN) - (this.created.get(n) ?? NaN));
     const times = names.map((n) => placed.get(n) ?? NaN);
+    const allPlacedSeconds = (Math.max(...times) - t0) / 1000;
     return {
       system,
       latencyMs,
       latency: summarize(latencyMs),
+      meanRate: count / allPlacedSeconds,
       sustainedRate: sustainedRate(times),
-      allPlacedSeconds: (Math.max(...times) - t0) / 1000,
+      allPlacedSeconds,
       throughput: ratePerSecond(times, t0),
     };
   }
