@@ -40,7 +40,7 @@ const RATE = Number(values.rate);
 const AGENTS = Number(values.agents);
 const LEASE = 'agent-orchestrator';
 /** Load before the first kill and after each recovery: a leader in its stride. */
-const STEADY_MS = 15_000;
+const STEADY_MS = 10_000;
 /** Tasks created this close to a kill may wait for the next leader: they count in the gap, not in the steady state. */
 const BEFORE_KILL_MS = 5_000;
 /** The backlog is gone when no task older than this waits. */
