@@ -27,21 +27,39 @@ export function cpuSeconds(pid: number): number | undefined {
 /** USER_HZ: 100 on every Linux this runs on (the kernel's ABI, not the timer frequency). */
 const CLOCK_TICKS = 100;
 
+export interface Settled {
+  rssBytes: number;
+  /** CPU the process used over the settled window, in % of one core. */
+  cpuPercent: number;
+  /** False when the deadline came first: the figures are the last ones read. */
+  settled: boolean;
+}
+
 /**
- * Waits until a process is idle: it used less than `busyBelow` of a core over a whole
- * second. After a start the caches' garbage and the first reconciles of every object
- * take a while; "idle memory" is read after them, not after a fixed pause.
+ * Waits until a process's memory has settled: RSS within 2% over `windowMs` (the caches'
+ * garbage and the first reconciles of every object take a while after a start), with a
+ * deadline. Returns that RSS and the CPU the process used meanwhile: an "idle" operator
+ * that keeps a core busy is a finding too.
  */
-export async function waitIdle(pid: number, timeoutMs = 120_000, busyBelow = 0.05): Promise<void> {
+export async function waitSettled(pid: number, timeoutMs = 120_000, windowMs = 5000): Promise<Settled> {
   const deadline = performance.now() + timeoutMs;
-  let before = cpuSeconds(pid);
+  const samples: { at: number; rss: number; cpu: number }[] = [];
   for (;;) {
-    await new Promise((resolve) => setTimeout(resolve, 1000));
-    const now = cpuSeconds(pid);
-    if (now === undefined || before === undefined) throw new Error(`process ${pid} is gone`);
-    if (now - before < busyBelow) return;
-    if (performance.now() > deadline) throw new Error(`process ${pid} was still busy (${((now - before) * 100).toFixed(0)}% of a core) after ${timeoutMs / 1000} s`);
-    before = now;
+    const rss = rssBytes(pid);
+    const cpu = cpuSeconds(pid);
+    if (rss === undefined || cpu === undefined) throw new Error(`process ${pid} is gone`);
+    const at = performance.now();
+    samples.push({ at, rss, cpu });
+    const first = samples.find((x) => x.at >= at - windowMs - 1);
+    const window = first ? samples.slice(samples.indexOf(first)) : [];
+    const full = first !== undefined && at - first.at >= windowMs - 1;
+    const rssValues = window.map((x) => x.rss);
+    const stable = full && (Math.max(...rssValues) - Math.min(...rssValues)) / Math.max(...rssValues) < 0.02;
+    if (stable || at > deadline) {
+      const cpuPercent = first && at > first.at ? (100 * (cpu - first.cpu)) / ((at - first.at) / 1000) : NaN;
+      return { rssBytes: rss, cpuPercent, settled: stable };
+    }
+    await new Promise((resolve) => setTimeout(resolve, 500));
   }
 }
 
