@@ -188,6 +188,7 @@ await recorder.run(async (r) => {
       r.line(`  kill ${i + 1}: Lease taken after ${(k.takeoverMs / 1000).toFixed(1)} s, assignments resumed after ${(k.resumeMs / 1000).toFixed(1)} s, backlog worked off after ${(k.recoveredMs / 1000).toFixed(1)} s; ${k.gapLatencyMs.length} tasks created in the gap`);
     });
     r.line(`  kill -> assignments resume: p50 ${(resume.p50 / 1000).toFixed(1)} s  max ${(resume.max / 1000).toFixed(1)} s; tasks created in the gap waited p50 ${(gapLatency.p50 / 1000).toFixed(1)} s  p99 ${(gapLatency.p99 / 1000).toFixed(1)} s`);
+    r.line(`  ratio kill -> resume / Lease duration: p50 ${(resume.p50 / 1000 / Number(values['lease-duration'])).toFixed(2)}x  max ${(resume.max / 1000 / Number(values['lease-duration'])).toFixed(2)}x (a standby may take a Lease only after a whole duration without renewal)`);
     r.figure('steady_p99_ms', summarize(steadyLatency).p99, 'ms', 'Task created -> Assigned p99 in the steady state, away from the kills');
     r.figure('takeover_p50_s', takeover.p50 / 1000, 's', 'leader SIGKILLed -> Lease taken by the standby, p50');
     r.figure('resume_p50_s', resume.p50 / 1000, 's', 'leader SIGKILLed -> first assignment by the new leader, p50');

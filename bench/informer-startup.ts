@@ -126,6 +126,11 @@ await recorder.run(async (r) => {
       r.figure(`cpu_${count}_pct`, cpu.p50, '%', `CPU of the settled process (nothing to do but hold its caches) p50, % of a core, ${count} Tasks`);
       if (count > 0) r.figure(`rss_per_object_${count}_bytes`, perObject, 'B', `RSS per cached Task, (RSS with ${count} - RSS with 0) / ${count}`);
     }
+    const largest = results.at(-1);
+    if (base && largest && largest.count > 0) {
+      r.line(`  ratios ${largest.count} / 0 Tasks: ready ${(largest.ready.p50 / base.ready.p50).toFixed(2)}x, RSS ${(largest.rss.p50 / base.rss.p50).toFixed(2)}x`);
+      r.figure(`ready_ratio_${largest.count}`, largest.ready.p50 / base.ready.p50, 'x', `start -> ready p50 with ${largest.count} Tasks / with 0`);
+    }
     // One run per size, for the chart: how memory grows while the caches fill.
     r.chart('rss', {
       title: 'operator resident memory from process start (first run per size)',
