@@ -70,24 +70,28 @@ e2e-kind: build ## e2e on a kind cluster (needs Docker and a registry): hack/kin
 test: lint typecheck test-unit test-integration e2e ## everything CI runs
 
 .PHONY: bench
-bench: build tools ## benchmarks (bench/): operator start-up time and memory with 10,000 cached objects
-	node bench/informer-startup.ts
+bench: build tools ## every benchmark scenario (SCENARIO=a,b for some), report in bench/results/ (see bench/README.md)
+	node bench/run.ts $(if $(SCENARIO),--scenario $(SCENARIO))
+
+.PHONY: bench-check
+bench-check: deps ## fail when a figure of the last `make bench` is past its threshold (bench/thresholds.yaml)
+	node bench/check.ts $(if $(SCENARIO),--scenario $(SCENARIO))
 
 .PHONY: bench-agents
-bench-agents: build tools ## benchmark: Agent registration latency for 100 agents on kwok
-	node bench/agent-registration.ts
+bench-agents: ## benchmark: Agent registration (= make bench SCENARIO=registration)
+	$(MAKE) bench SCENARIO=registration
 
 .PHONY: bench-autoscaling
-bench-autoscaling: build tools ## benchmark: pool scale-from-zero time and the scale-up curve of a 200-task burst
-	node bench/autoscaling.ts
+bench-autoscaling: ## benchmark: a pool scaling from zero and with a burst (= make bench SCENARIO=autoscaling)
+	$(MAKE) bench SCENARIO=autoscaling
 
 .PHONY: bench-cycle
 bench-cycle: ## benchmark: the pure routing cycle's cost per task from 100 to 5,000 agents (no cluster)
 	node bench/cycle.ts
 
 .PHONY: bench-routing
-bench-routing: tools ## benchmark: routing latency at 100 tasks/s and the top assignment rate, 1,000 agents
-	node bench/routing.ts
+bench-routing: ## benchmark: routing side by side with kube-scheduler (= make bench SCENARIO=routing)
+	$(MAKE) bench SCENARIO=routing
 
 .PHONY: clean
 clean: ## remove build output (the binary cache in ~/.cache/agent-orchestrator stays)

@@ -1,181 +1,139 @@
-// Benchmark: how long an Agent takes from creation to Ready, for 100 agents created at
-// once (or at a steady --rate per second) on kwok nodes, next to the same fleet's Pods
-// going from creation to Running (the kube-scheduler + kwok floor every agent pays), and
-// what each new agent costs in API requests, per client of the operator.
+// Benchmark: Agent created -> Ready on kwok nodes, for a steady stream of new agents and
+// for two bursts, next to each agent's Pod going from created to Running (the
+// kube-scheduler + kwok floor every agent pays). Each phase gets a fresh namespace and a
+// fresh compiled operator, so one phase's fleet (its heartbeats, its status writes) does
+// not weigh on the next.
 //
-//   make bench-agents      (= npm run build, then node bench/agent-registration.ts)
-//   node bench/agent-registration.ts [--agents 100] [--rate 10] [--qps 50 --burst 100]
+//   make bench SCENARIO=registration
+//   node bench/agent-registration.ts [--rate 10] [--seconds 20] [--bursts 100,1000] [--qps 50 --burst 100]
 //
-// A simulated runner renews each agent's Lease as soon as its Pod runs, so "Ready"
-// measures the operator (caches, reconcile, Pod creation, status), not a container start.
-import { createServer } from 'node:net';
-import { isDeepStrictEqual, parseArgs } from 'node:util';
+// A simulated runner renews each agent's Lease from the moment its Pod runs (every 10 s,
+// the default heartbeat), so "Ready" measures the operator (caches, reconcile, Pod
+// creation, status), not a container start.
+import { parseArgs } from 'node:util';
 import { pino } from 'pino';
 import { API_VERSION } from '../operator/src/api/common.ts';
 import { agentKind } from '../operator/src/api/kinds.ts';
 import { Informer } from '../operator/src/runtime/cache/informer.ts';
 import { systemClock } from '../operator/src/runtime/clock.ts';
+import type { RestClient } from '../operator/src/runtime/rest/client.ts';
 import type { KubeObject } from '../operator/src/runtime/rest/object.ts';
-import { Pods, collectionPath, objectPath, resourceOfKind } from '../operator/src/runtime/rest/resource.ts';
+import { Pods, collectionPath, resourceOfKind } from '../operator/src/runtime/rest/resource.ts';
 import { Heartbeat, newRunnerIdentity } from '../runner/heartbeat.ts';
-import { Namespaces } from './resources.ts';
-import { controlPlane, loadAverage, percentile, spawnOperator } from './support.ts';
+import { useKwokNodes } from './kwok-nodes.ts';
+import { allSeen, firstSeen, pool, steady } from './load.ts';
+import { createNamespace, deleteNamespace } from './namespaces.ts';
+import { OperatorChild } from './operator-child.ts';
+import { Recorder } from './results.ts';
+import { RssSampler } from './rss.ts';
+import { cdf, ratePerSecond, summarize, type Summary } from './stats.ts';
+import { cdfChart } from './svg-chart.ts';
+import { controlPlane, knob } from './support.ts';
 
 const { values } = parseArgs({
   options: {
-    agents: { type: 'string', default: '100' },
-    // Agents created per second; 0 creates them all at once.
-    rate: { type: 'string', default: '0' },
-    qps: { type: 'string', default: '50' },
-    burst: { type: 'string', default: '100' },
+    rate: { type: 'string', default: knob('BENCH_REGISTRATION_RATE', '10') },
+    seconds: { type: 'string', default: knob('BENCH_REGISTRATION_SECONDS', '20') },
+    bursts: { type: 'string', default: knob('BENCH_REGISTRATION_BURSTS', '100,1000') },
+    qps: { type: 'string', default: knob('BENCH_OPERATOR_QPS', '50') },
+    burst: { type: 'string', default: knob('BENCH_OPERATOR_BURST', '100') },
   },
 });
-const COUNT = Number(values.agents);
 const RATE = Number(values.rate);
+const SECONDS = Number(values.seconds);
+const BURSTS = values.bursts.split(',').filter(Boolean).map(Number);
 const Agents = resourceOfKind(agentKind);
 const silent = pino({ level: 'silent' });
+const phaseOf = (o: KubeObject): string | undefined => (o.status as { phase?: string } | undefined)?.phase;
+/** kwok nodes hold 110 Pods each; leave some room. */
+const PODS_PER_NODE = 100;
 
-async function main(): Promise<void> {
-  const { kubeconfig, client } = controlPlane({ compiledOperator: true });
-  const namespace = `bench-agents-${Date.now().toString(36)}`;
-  await client.request('POST', collectionPath(Namespaces), { body: { metadata: { name: namespace } } });
+interface Phase {
+  label: string;
+  title: string;
+  agentMs: number[];
+  agent: Summary;
+  pod: Summary;
+  allReadySeconds: number;
+  readyPerSecond: [number, number][];
+}
 
-  // A fleet start is bounded by the client-side budget: the defaults are 50 QPS / 100 burst.
-  const metricsAddress = `127.0.0.1:${String(await freePort())}`;
-  const operator = spawnOperator(kubeconfig, namespace, {
-    AO_KUBE_API_QPS: values.qps,
-    AO_KUBE_API_BURST: values.burst,
-    AO_METRICS_BIND_ADDRESS: metricsAddress,
-  });
+async function phase(kubeconfig: string, client: RestClient, rss: RssSampler, label: string, title: string, count: number, rate: number | undefined): Promise<Phase> {
+  const namespace = `bench-agents-${label}-${Date.now().toString(36)}`;
+  await createNamespace(client, namespace);
   const stop = new AbortController();
+  const operator = await OperatorChild.start(kubeconfig, namespace, { AO_KUBE_API_QPS: values.qps, AO_KUBE_API_BURST: values.burst });
   try {
-    const created = new Map<string, number>();
-    const ready = new Map<string, number>();
-    const podCreated = new Map<string, number>();
-    const podRunning = new Map<string, number>();
-    const writes = new Map<string, string[]>();
+    rss.watch(`operator (${title})`, operator.pid);
     const agents = new Informer<KubeObject>({ client, resource: Agents, namespace, logger: silent });
     const pods = new Informer<KubeObject>({ client, resource: Pods, namespace, logger: silent });
-    agents.addHandler({
-      onUpdate: (old, a) => {
-        const name = a.metadata.name ?? '';
-        const phase = (a.status as { phase?: string } | undefined)?.phase;
-        if (phase === 'Ready' && !ready.has(name)) ready.set(name, performance.now());
-        // Every status write until Ready, named by the phase it wrote.
-        if (!ready.has(name) || phase === 'Ready') {
-          if (a.metadata.resourceVersion !== old.metadata.resourceVersion && !isDeepStrictEqual(a.status, old.status)) {
-            writes.set(name, [...(writes.get(name) ?? []), phase ?? '-']);
-          }
-        }
-      },
-    });
+    const ready = firstSeen(agents, (a) => phaseOf(a) === 'Ready');
+    const podCreated = firstSeen(pods, () => true);
+    const podRunning = firstSeen(pods, (p) => phaseOf(p) === 'Running');
     pods.addHandler({
-      onAdd: (p) => podCreated.set(p.metadata.name ?? '', performance.now()),
-      onUpdate: (_old, p) => {
-        const name = p.metadata.name ?? '';
-        if ((p.status as { phase?: string } | undefined)?.phase !== 'Running' || podRunning.has(name)) return;
-        podRunning.set(name, performance.now());
-        const agent = name.replace(/^agent-/, '');
+      onUpdate: (old, p) => {
+        if (phaseOf(p) !== 'Running' || phaseOf(old) === 'Running') return;
+        const agent = (p.metadata.name ?? '').replace(/^agent-/, '');
         const owner = p.metadata.ownerReferences?.[0]?.uid ?? '';
         // The simulated runner: its first heartbeat goes out the moment the Pod runs.
-        void new Heartbeat({ client, namespace, agent, agentUid: owner, identity: newRunnerIdentity(agent), intervalMs: 5000, timeoutMs: 30000, clock: systemClock, logger: silent }).run(stop.signal);
+        void new Heartbeat({ client, namespace, agent, agentUid: owner, identity: newRunnerIdentity(agent), intervalMs: 10_000, timeoutMs: 30_000, clock: systemClock, logger: silent }).run(stop.signal).catch(() => undefined);
       },
     });
-    void agents.run(stop.signal);
-    void pods.run(stop.signal);
-    await Promise.all([agents.waitForSync(), pods.waitForSync()]);
-    await new Promise((resolve) => setTimeout(resolve, 2000)); // let the operator sync its caches
-    const before = await requestCounts(metricsAddress);
-    const loadBefore = loadAverage();
+    for (const i of [agents, pods]) void i.run(stop.signal);
+    await Promise.all([agents.waitForSync(), pods.waitForSync(), operator.waitReady()]);
 
-    const names = Array.from({ length: COUNT }, (_, i) => `bench-agent-${i}`);
-    const start = performance.now();
-    await Promise.all(
-      names.map(async (name, i) => {
-        if (RATE > 0) await new Promise((resolve) => setTimeout(resolve, Math.max(0, start + (i * 1000) / RATE - performance.now())));
-        created.set(name, performance.now());
-        await client.request('POST', collectionPath(Agents, namespace), {
-          body: {
-            apiVersion: API_VERSION,
-            kind: 'Agent',
-            metadata: { name },
-            spec: { capabilities: ['bench'], runtime: { type: 'kubernetes', image: 'agent-orchestrator/runner:dev' } },
-          },
-        });
-      }),
-    );
-    const deadline = performance.now() + 300_000;
-    while (ready.size < COUNT) {
-      if (performance.now() > deadline) throw new Error(`only ${ready.size}/${COUNT} agents became Ready within 5 minutes`);
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
-    const after = await requestCounts(metricsAddress);
+    const names = Array.from({ length: count }, (_, i) => `${label}-${i}`);
+    const created = new Map<string, number>();
+    const create = async (name: string): Promise<void> => {
+      created.set(name, performance.now());
+      await client.request('POST', collectionPath(Agents, namespace), {
+        body: { apiVersion: API_VERSION, kind: 'Agent', metadata: { name }, spec: { capabilities: ['bench'], runtime: { type: 'kubernetes', image: 'agent-orchestrator/runner:dev' } } },
+      });
+    };
+    process.stderr.write(`${title}: ${count} agents...\n`);
+    const t0 = performance.now();
+    if (rate === undefined) await pool(names, 100, create);
+    else await steady(names, rate, create);
+    await allSeen('agents Ready', ready, names, 900_000);
     const agentMs = names.map((n) => (ready.get(n) ?? NaN) - (created.get(n) ?? NaN));
     const podMs = names.map((n) => (podRunning.get(`agent-${n}`) ?? NaN) - (podCreated.get(`agent-${n}`) ?? NaN));
-    const pace = RATE > 0 ? `at ${String(RATE)}/s` : 'at once';
-    console.log(`agent registration, ${COUNT} agents created ${pace} on kwok, operator at ${values.qps} QPS / ${values.burst} burst, node ${process.version}`);
-    console.log(`  load average before ${loadBefore}, after ${loadAverage()}`);
-    console.log(`  all Ready ${(Math.max(...ready.values()) - start).toFixed(0)} ms after the first was created`);
-    console.log(`  Agent created -> Ready:    p50 ${percentile(agentMs, 50).toFixed(0)} ms  p99 ${percentile(agentMs, 99).toFixed(0)} ms`);
-    console.log(`  its Pod created -> Running: p50 ${percentile(podMs, 50).toFixed(0)} ms  p99 ${percentile(podMs, 99).toFixed(0)} ms (kube-scheduler + kwok)`);
-    console.log(`  ratio Agent Ready / Pod Running: p50 ${(percentile(agentMs, 50) / percentile(podMs, 50)).toFixed(2)}x  p99 ${(percentile(agentMs, 99) / percentile(podMs, 99)).toFixed(2)}x`);
-    printRequests(before, after);
-    const paths = new Map<string, number>();
-    for (const w of writes.values()) paths.set(w.join(' → '), (paths.get(w.join(' → ')) ?? 0) + 1);
-    console.log(`  status writes until Ready: ${[...paths].sort((a, b) => b[1] - a[1]).map(([p, n]) => `${p} ×${String(n)}`).join(', ')}`);
+    const readyTimes = names.map((n) => ready.get(n) ?? NaN);
+    return { label, title, agentMs, agent: summarize(agentMs), pod: summarize(podMs), allReadySeconds: (Math.max(...readyTimes) - t0) / 1000, readyPerSecond: ratePerSecond(readyTimes, t0) };
   } finally {
     stop.abort();
-    operator.kill('SIGTERM');
-    await client.request('DELETE', objectPath(Namespaces, undefined, namespace)).catch(() => undefined);
+    await operator.stop();
+    await deleteNamespace(client, namespace);
+  }
+}
+
+const recorder = new Recorder('registration', 'Agent registration: created -> Ready', { rate: RATE, seconds: SECONDS, bursts: values.bursts, operatorQps: values.qps, operatorBurst: values.burst });
+
+await recorder.run(async (r) => {
+  const { kubeconfig, client } = controlPlane({ compiledOperator: true });
+  const biggest = Math.max(RATE * SECONDS, ...BURSTS);
+  const restoreNodes = await useKwokNodes(client, Math.ceil(biggest / PODS_PER_NODE) + 1);
+  const rss = new RssSampler();
+  try {
+    const phases: Phase[] = [];
+    if (RATE * SECONDS > 0) phases.push(await phase(kubeconfig, client, rss, `r${RATE}`, `${RATE} agents/s for ${SECONDS} s`, RATE * SECONDS, RATE));
+    for (const b of BURSTS) phases.push(await phase(kubeconfig, client, rss, `b${b}`, `${b} agents at once`, b, undefined));
+
+    r.line(`agent registration on kwok, operator at ${values.qps} QPS / ${values.burst} burst, node ${process.version}`);
+    r.line('                                Agent created -> Ready      Pod created -> Running      all Ready');
+    for (const p of phases) {
+      r.line(`  ${p.title.padEnd(28)} p50 ${p.agent.p50.toFixed(0).padStart(6)} p99 ${p.agent.p99.toFixed(0).padStart(6)} ms   p50 ${p.pod.p50.toFixed(0).padStart(5)} p99 ${p.pod.p99.toFixed(0).padStart(5)} ms   ${p.allReadySeconds.toFixed(1)} s`);
+      r.figure(`${p.label}_ready_p50_ms`, p.agent.p50, 'ms', `Agent created -> Ready p50, ${p.title}`);
+      r.figure(`${p.label}_ready_p99_ms`, p.agent.p99, 'ms', `Agent created -> Ready p99, ${p.title}`);
+      r.figure(`${p.label}_all_ready_s`, p.allReadySeconds, 's', `first created -> all Ready, ${p.title}`);
+      r.figure(`${p.label}_pod_running_p99_ms`, p.pod.p99, 'ms', `its Pod created -> Running p99 (kube-scheduler + kwok), ${p.title}`);
+      r.figure(`${p.label}_ratio_p99`, p.agent.p99 / p.pod.p99, 'x', `p99 Agent Ready / Pod Running, ${p.title}`);
+    }
+    r.chart('cdf', cdfChart('Agent created -> Ready', 'milliseconds', phases.map((p) => ({ name: p.title, points: cdf(p.agentMs) }))));
+    r.chart('ready-per-second', { title: 'agents becoming Ready per second', x: { label: 'seconds since the first agent was created' }, y: { label: 'Ready per second' }, series: phases.map((p) => ({ name: p.title, points: p.readyPerSecond })) });
+    r.chart('rss', { title: 'operator resident memory, one process per phase', x: { label: 'seconds since the scenario started' }, y: { label: 'MB' }, series: rss.series() });
+  } finally {
+    rss.stop();
+    restoreNodes();
     await client.close();
   }
-}
-
-/** A port nothing listens on now, for the operator's metrics. */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer().listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => {
-        if (address && typeof address === 'object') resolve(address.port);
-        else reject(new Error('no port'));
-      });
-    });
-  });
-}
-
-const REQUESTS = /^agent_orchestrator_client_requests_total\{client="([^"]*)",verb="([^"]*)",resource="([^"]*)"\} (\d+)/;
-
-/** The operator's requests so far, by "client verb resource"; waits for its metrics server. */
-async function requestCounts(address: string): Promise<Map<string, number>> {
-  for (let tries = 0; ; tries++) {
-    try {
-      const text = await (await fetch(`http://${address}/metrics`)).text();
-      const counts = new Map<string, number>();
-      for (const line of text.split('\n')) {
-        const m = REQUESTS.exec(line);
-        if (m) counts.set(`${m[1] ?? ''} ${m[2] ?? ''} ${m[3] ?? ''}`, Number(m[4]));
-      }
-      return counts;
-    } catch (err) {
-      if (tries > 100) throw err;
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
-  }
-}
-
-/** Requests per new agent between two scrapes, by client, then verb and resource. */
-function printRequests(before: Map<string, number>, after: Map<string, number>): void {
-  const rows = [...after]
-    .map(([key, n]) => [key, (n - (before.get(key) ?? 0)) / COUNT] as const)
-    .filter(([, n]) => n > 0)
-    .sort(([a], [b]) => a.localeCompare(b));
-  for (const client of new Set(rows.map(([key]) => key.split(' ')[0]))) {
-    const mine = rows.filter(([key]) => key.startsWith(`${client ?? ''} `));
-    const total = mine.reduce((sum, [, n]) => sum + n, 0);
-    console.log(`  requests per agent, client ${client ?? ''}: ${total.toFixed(2)}`);
-    for (const [key, n] of mine) console.log(`    ${key.split(' ').slice(1).join(' ').padEnd(40)} ${n.toFixed(2)}`);
-  }
-}
-
-await main();
+});

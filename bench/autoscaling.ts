@@ -4,28 +4,35 @@
 // Reports:
 //   - time from the first pending task to the first agent Ready, with the pool at zero
 //   - the scale-up curve of a 200-task burst (pending tasks, desired and Ready agents over
-//     time), printed and drawn into docs/autoscaling-burst.svg
+//     time), printed and charted in the report (--svg FILE also draws it alone into FILE:
+//     docs/autoscaling-burst.svg was drawn this way)
 //
-//   make bench-autoscaling   (= node bench/autoscaling.ts [--runs 8] [--tasks 200] [--work-ms 1000] [--qps 50])
+//   make bench SCENARIO=autoscaling   (= node bench/autoscaling.ts [--runs 8] [--tasks 200] [--work-ms 1000] [--qps 50] [--svg FILE])
 import { writeFileSync } from 'node:fs';
-import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { pino } from 'pino';
 import { API_VERSION, POOL_LABEL } from '../operator/src/api/common.ts';
 import { agentKind, policyKind, taskKind } from '../operator/src/api/kinds.ts';
 import { Informer } from '../operator/src/runtime/cache/informer.ts';
 import type { KubeObject } from '../operator/src/runtime/rest/object.ts';
-import { collectionPath, objectPath, resourceOfKind } from '../operator/src/runtime/rest/resource.ts';
+import { collectionPath, resourceOfKind } from '../operator/src/runtime/rest/resource.ts';
 import { PodFleet } from '../test/support/pod-fleet.ts';
+import { sleep, until } from './load.ts';
+import { deleteNamespace } from './namespaces.ts';
+import { OperatorChild } from './operator-child.ts';
 import { Namespaces } from './resources.ts';
-import { controlPlane, percentile, repo, spawnOperator } from './support.ts';
+import { Recorder } from './results.ts';
+import { percentile } from './stats.ts';
+import { lineChart, type ChartSpec } from './svg-chart.ts';
+import { controlPlane, knob } from './support.ts';
 
 const { values } = parseArgs({
   options: {
-    runs: { type: 'string', default: '8' },
-    tasks: { type: 'string', default: '200' },
+    runs: { type: 'string', default: knob('BENCH_AUTOSCALING_RUNS', '8') },
+    tasks: { type: 'string', default: knob('BENCH_AUTOSCALING_TASKS', '200') },
     'work-ms': { type: 'string', default: '1000' },
-    qps: { type: 'string', default: '50' },
+    qps: { type: 'string', default: knob('BENCH_OPERATOR_QPS', '50') },
+    svg: { type: 'string' },
   },
 });
 const RUNS = Number(values.runs);
@@ -36,15 +43,6 @@ const Agents = resourceOfKind(agentKind);
 const Tasks = resourceOfKind(taskKind);
 const Policies = resourceOfKind(policyKind);
 const silent = pino({ level: 'silent' });
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-
-async function until(what: string, probe: () => boolean, timeoutMs: number): Promise<void> {
-  const deadline = performance.now() + timeoutMs;
-  while (!probe()) {
-    if (performance.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(20);
-  }
-}
 
 interface Sample {
   t: number;
@@ -53,7 +51,9 @@ interface Sample {
   ready: number;
 }
 
-async function main(): Promise<void> {
+const recorder = new Recorder('autoscaling', 'A pool scaling with the queue', { runs: RUNS, tasks: TASKS, workMs: WORK_MS, operatorQps: values.qps, maxAgents: MAX_AGENTS });
+
+await recorder.run(async (r) => {
   const { kubeconfig, client } = controlPlane({ compiledOperator: true });
   const namespace = `bench-scale-${Date.now().toString(36)}`;
   await client.request('POST', collectionPath(Namespaces), { body: { metadata: { name: namespace } } });
@@ -79,7 +79,7 @@ async function main(): Promise<void> {
       },
     },
   });
-  const operator = spawnOperator(kubeconfig, namespace, { AO_KUBE_API_QPS: values.qps, AO_KUBE_API_BURST: String(Number(values.qps) * 2) });
+  const operator = await OperatorChild.start(kubeconfig, namespace, { AO_KUBE_API_QPS: values.qps, AO_KUBE_API_BURST: String(Number(values.qps) * 2) });
   const stop = new AbortController();
   const fleet = new PodFleet(client, namespace, async (task) => {
     await sleep(WORK_MS);
@@ -135,58 +135,46 @@ async function main(): Promise<void> {
 
     const firstAt = samples.find((s) => s.ready > 0)?.t ?? NaN;
     const maxAt = samples.find((s) => s.ready >= MAX_AGENTS)?.t ?? NaN;
-    console.log(`autoscaling, pool min 0 / max ${MAX_AGENTS} / maxStep 4 on kwok, simulated runners, operator at ${values.qps} QPS, node ${process.version}`);
-    console.log(`  first pending task -> first agent Ready, pool at zero (${RUNS} runs): p50 ${percentile(fromZero, 50).toFixed(0)} ms  p99 ${percentile(fromZero, 99).toFixed(0)} ms`);
-    console.log(`  ${TASKS}-task burst (${WORK_MS} ms each): first agent Ready at ${firstAt.toFixed(1)} s, ${MAX_AGENTS} Ready at ${maxAt.toFixed(1)} s, all done at ${doneAt.toFixed(1)} s, back to 0 agents at ${zeroAt.toFixed(1)} s`);
-    console.log(`  every task ran exactly once: ${executions.length === TASKS + RUNS && executions.every((e) => e.length === 1)}`);
-    console.log('  t(s)  pending  desired  ready');
-    for (const s of samples.filter((_, i) => i % 4 === 0)) console.log(`  ${s.t.toFixed(1).padStart(4)}  ${String(s.pending).padStart(7)}  ${String(s.desired).padStart(7)}  ${String(s.ready).padStart(5)}`);
-    const svg = path.join(repo, 'docs/autoscaling-burst.svg');
-    writeFileSync(svg, plot(samples, `${TASKS}-task burst, pool max ${MAX_AGENTS}`));
-    console.log(`  curve drawn into ${path.relative(repo, svg)}`);
+    r.line(`autoscaling, pool min 0 / max ${MAX_AGENTS} / maxStep 4 on kwok, simulated runners, operator at ${values.qps} QPS, node ${process.version}`);
+    r.line(`  first pending task -> first agent Ready, pool at zero (${RUNS} runs): p50 ${percentile(fromZero, 50).toFixed(0)} ms  p99 ${percentile(fromZero, 99).toFixed(0)} ms`);
+    r.line(`  ${TASKS}-task burst (${WORK_MS} ms each): first agent Ready at ${firstAt.toFixed(1)} s, ${MAX_AGENTS} Ready at ${maxAt.toFixed(1)} s, all done at ${doneAt.toFixed(1)} s, back to 0 agents at ${zeroAt.toFixed(1)} s`);
+    const once = executions.length === TASKS + RUNS && executions.every((e) => e.length === 1);
+    r.line(`  every task ran exactly once: ${once}`);
+    r.figure('from_zero_p50_ms', percentile(fromZero, 50), 'ms', 'first pending task -> first agent Ready, pool at zero, p50');
+    r.figure('from_zero_p99_ms', percentile(fromZero, 99), 'ms', 'first pending task -> first agent Ready, pool at zero, p99');
+    r.figure('burst_first_ready_s', firstAt, 's', `${TASKS}-task burst: first agent Ready`);
+    r.figure('burst_max_ready_s', maxAt, 's', `${TASKS}-task burst: ${MAX_AGENTS} agents (the cap) Ready`);
+    r.figure('burst_done_s', doneAt, 's', `${TASKS}-task burst: all tasks Succeeded`);
+    r.figure('burst_back_to_zero_s', zeroAt, 's', `${TASKS}-task burst: back to 0 agents`);
+    r.figure('ran_exactly_once', once ? 1 : 0, '', 'every task ran exactly once (1 yes, 0 no)');
+    r.line('  t(s)  pending  desired  ready');
+    for (const s of samples.filter((_, i) => i % 4 === 0)) r.line(`  ${s.t.toFixed(1).padStart(4)}  ${String(s.pending).padStart(7)}  ${String(s.desired).padStart(7)}  ${String(s.ready).padStart(5)}`);
+    const chart = burstChart(samples, `${TASKS}-task burst, pool max ${MAX_AGENTS}`);
+    r.chart('burst', chart);
+    if (values.svg) {
+      writeFileSync(values.svg, lineChart(chart));
+      r.line(`  curve drawn into ${values.svg}`);
+    }
   } finally {
     stop.abort();
     await fleet.stop();
-    operator.kill('SIGTERM');
-    await client.request('DELETE', objectPath(Namespaces, undefined, namespace)).catch(() => undefined);
+    await operator.stop();
+    await deleteNamespace(client, namespace);
     await client.close();
   }
-}
+});
 
-/** A small line chart: pending tasks on the right axis, agents on the left. */
-function plot(samples: readonly Sample[], title: string): string {
-  const W = 640;
-  const H = 300;
-  const m = { l: 44, r: 50, t: 28, b: 34 };
-  const tMax = Math.max(1, ...samples.map((s) => s.t));
-  const pMax = Math.max(1, ...samples.map((s) => s.pending));
-  const x = (t: number): number => m.l + (t / tMax) * (W - m.l - m.r);
-  const yA = (n: number): number => H - m.b - (n / MAX_AGENTS) * (H - m.t - m.b);
-  const yP = (n: number): number => H - m.b - (n / pMax) * (H - m.t - m.b);
-  const line = (y: (s: Sample) => number, color: string, dash = ''): string =>
-    `<polyline fill="none" stroke="${color}" stroke-width="2" ${dash ? `stroke-dasharray="${dash}"` : ''} points="${samples.map((s) => `${x(s.t).toFixed(1)},${y(s).toFixed(1)}`).join(' ')}"/>`;
-  const text = (px: number, py: number, s: string, anchor = 'start', color = '#333'): string =>
-    `<text x="${px}" y="${py}" font-size="11" font-family="sans-serif" fill="${color}" text-anchor="${anchor}">${s}</text>`;
-  return [
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}">`,
-    `<rect width="${W}" height="${H}" fill="white"/>`,
-    text(W / 2, 16, title, 'middle'),
-    `<line x1="${m.l}" y1="${H - m.b}" x2="${W - m.r}" y2="${H - m.b}" stroke="#999"/>`,
-    `<line x1="${m.l}" y1="${m.t}" x2="${m.l}" y2="${H - m.b}" stroke="#999"/>`,
-    text(m.l - 6, yA(MAX_AGENTS) + 4, String(MAX_AGENTS), 'end'),
-    text(m.l - 6, yA(0) + 4, '0', 'end'),
-    text(W - m.r + 6, yP(pMax) + 4, String(pMax), 'start', '#c0392b'),
-    text(W - m.r, H - 12, `${tMax.toFixed(0)} s`, 'end'),
-    text(m.l, H - 12, '0 s'),
-    line((s) => yP(s.pending), '#c0392b'),
-    line((s) => yA(s.desired), '#2c7be5', '6 3'),
-    line((s) => yA(s.ready), '#27ae60'),
-    text(m.l + 10, m.t + 14, 'pending tasks (right axis)', 'start', '#c0392b'),
-    text(m.l + 10, m.t + 28, 'desired agents', 'start', '#2c7be5'),
-    text(m.l + 10, m.t + 42, 'Ready agents', 'start', '#27ae60'),
-    '</svg>',
-    '',
-  ].join('\n');
+/** The scale-up curve: agents on the left axis, pending tasks on the right. */
+function burstChart(samples: readonly Sample[], title: string): ChartSpec {
+  return {
+    title,
+    x: { label: 'seconds since the burst' },
+    y: { label: 'agents', max: MAX_AGENTS },
+    y2: { label: 'pending tasks' },
+    series: [
+      { name: 'pending tasks', points: samples.map((s) => [s.t, s.pending]), axis: 'right' },
+      { name: 'desired agents', points: samples.map((s) => [s.t, s.desired]), dashed: true },
+      { name: 'Ready agents', points: samples.map((s) => [s.t, s.ready]) },
+    ],
+  };
 }
-
-await main();

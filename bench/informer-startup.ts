@@ -1,122 +1,149 @@
 // Benchmark: how long the operator takes from process start to ready (/readyz 200) with
-// N objects to cache, and how much memory (RSS) the idle manager then holds.
+// 0, 10,000 and 50,000 Tasks to cache, and how much memory (RSS) the process holds once
+// it has settled (RSS within 2% for 5 s): the baseline, the cost of each cached object,
+// and the CPU it uses meanwhile with nothing to do.
 //
-//   make bench        (= npm run build, then node bench/informer-startup.ts)
-//   node bench/informer-startup.ts [--objects 10000] [--runs 5]
+//   make bench SCENARIO=startup
+//   node bench/informer-startup.ts [--objects 10000,50000] [--runs 3] [--keep]
 //
-// It measures the operator as shipped: the compiled dist/operator/src/main.js. It starts
-// the local control plane when none runs. Objects are Tasks in the namespace
-// bench-informer, created once and reused by later runs.
-import { readFileSync } from 'node:fs';
+// It measures the operator as shipped: the compiled dist/operator/src/main.js. The Tasks
+// are created once per run of this script, the larger counts by adding to the smaller,
+// in a namespace it deletes at the end (--keep leaves it for the next run).
 import { parseArgs } from 'node:util';
 import { API_VERSION } from '../operator/src/api/common.ts';
 import { taskKind } from '../operator/src/api/kinds.ts';
 import type { RestClient } from '../operator/src/runtime/rest/client.ts';
 import type { ObjectList } from '../operator/src/runtime/rest/object.ts';
-import { Namespaces, collectionPath, resourceOfKind } from './resources.ts';
-import { controlPlane, percentile, spawnOperator } from './support.ts';
+import { isAlreadyExists } from '../operator/src/runtime/errors.ts';
+import { pool } from './load.ts';
+import { createNamespace, deleteNamespace } from './namespaces.ts';
+import { OperatorChild } from './operator-child.ts';
+import { Recorder } from './results.ts';
+import { RssSampler, waitSettled } from './rss.ts';
+import { summarize, type Summary } from './stats.ts';
+import { collectionPath, resourceOfKind } from './resources.ts';
+import { objectPath } from '../operator/src/runtime/rest/resource.ts';
+import { controlPlane, knob } from './support.ts';
 
-const { values } = parseArgs({ options: { objects: { type: 'string', default: '10000' }, runs: { type: 'string', default: '5' } } });
-const OBJECTS = Number(values.objects);
+const { values } = parseArgs({
+  options: {
+    objects: { type: 'string', default: knob('BENCH_STARTUP_OBJECTS', '10000,50000') },
+    runs: { type: 'string', default: knob('BENCH_STARTUP_RUNS', '3') },
+    keep: { type: 'boolean', default: false },
+  },
+});
+const COUNTS = [0, ...values.objects.split(',').filter(Boolean).map(Number)].sort((a, b) => a - b);
 const RUNS = Number(values.runs);
-const NAMESPACE = 'bench-informer';
-const EMPTY_NAMESPACE = 'bench-informer-empty';
+const NAMESPACE = 'bench-startup';
 const Tasks = resourceOfKind(taskKind);
 
 async function ensureNamespace(client: RestClient, name: string): Promise<void> {
-  await client.request('POST', collectionPath(Namespaces), { body: { metadata: { name } } }).catch(() => undefined);
+  await createNamespace(client, name).catch((err: unknown) => {
+    if (!isAlreadyExists(err)) throw err;
+  });
 }
 
-/** Creates Tasks until the namespace holds `count`, with some requests in flight at once. */
-async function ensureObjects(client: RestClient, count: number): Promise<void> {
-  const list = await client.request<ObjectList>('GET', collectionPath(Tasks, NAMESPACE), { query: { limit: 1 } });
-  const existing = (list.metadata as { remainingItemCount?: number }).remainingItemCount ?? 0;
-  const have = list.items.length + existing;
+async function countTasks(client: RestClient, namespace: string): Promise<number> {
+  const list = await client.request<ObjectList>('GET', collectionPath(Tasks, namespace), { query: { limit: 1 } });
+  return list.items.length + ((list.metadata as { remainingItemCount?: number }).remainingItemCount ?? 0);
+}
+
+/**
+ * Creates finished Tasks until the namespace holds `count`: history the operator caches
+ * and leaves alone. (Pending ones would have it writing why each one waits, at its
+ * reporting budget of 20 per second, long after it is ready: not an idle process.)
+ */
+async function fill(client: RestClient, namespace: string, count: number): Promise<void> {
+  const have = await countTasks(client, namespace);
   if (have >= count) return;
-  process.stderr.write(`creating ${count - have} Tasks in ${NAMESPACE}...\n`);
-  let next = have;
-  const worker = async (): Promise<void> => {
-    while (next < count) {
-      const i = next++;
-      await client.request('POST', collectionPath(Tasks, NAMESPACE), {
+  process.stderr.write(`creating ${count - have} finished Tasks in ${namespace}...\n`);
+  const t0 = performance.now();
+  const indexes = Array.from({ length: count - have }, (_, i) => have + i);
+  await pool(indexes, 48, async (i) => {
+    const name = `bench-${i}`;
+    await client
+      .request('POST', collectionPath(Tasks, namespace), {
         body: {
           apiVersion: API_VERSION,
           kind: 'Task',
-          metadata: { name: `bench-${i}`, labels: { bench: 'informer' } },
-          spec: { requiredCapabilities: ['typescript'], priority: i % 1000, input: `benchmark task ${i}`, payload: { i } },
+          metadata: { name, labels: { bench: 'startup' } },
+          spec: { requiredCapabilities: ['bench-startup'], priority: i % 1000, input: `benchmark task ${i}`, payload: { i } },
         },
-      }).catch((err: unknown) => {
-        if (!String(err).includes('AlreadyExists')) throw err;
+      })
+      .catch((err: unknown) => {
+        if (!isAlreadyExists(err)) throw err;
       });
-    }
-  };
-  await Promise.all(Array.from({ length: 32 }, worker));
+    await client.request('PATCH', objectPath(Tasks, namespace, name, 'status'), {
+      body: { status: { phase: 'Succeeded', attempts: 1, result: { output: `benchmark task ${i} done`, exitCode: 0 } } },
+      contentType: 'application/merge-patch+json',
+    });
+  });
+  process.stderr.write(`  ${count - have} in ${((performance.now() - t0) / 1000).toFixed(0)} s\n`);
 }
 
 interface Sample {
   readyMs: number;
   rssBytes: number;
+  cpuPercent: number;
+  settled: boolean;
 }
 
-/** Starts the operator on one namespace; returns time to ready and RSS once settled. */
-async function measure(kubeconfig: string, namespace: string): Promise<Sample> {
-  const started = performance.now();
-  const child = spawnOperator(kubeconfig, namespace, { AO_HEALTH_PROBE_BIND_ADDRESS: '127.0.0.1:0', AO_LOG_LEVEL: 'info' }, ['ignore', 'pipe', 'inherit']);
-  let probe: string | undefined;
-  let buffered = '';
-  child.stdout?.on('data', (chunk: Buffer) => {
-    buffered += chunk.toString();
-    const m = /"address":"([^"]+)","paths":\["\/healthz"/.exec(buffered);
-    if (m) probe = m[1];
-  });
+async function measure(kubeconfig: string, namespace: string, rss: RssSampler, series: string): Promise<Sample> {
+  const operator = await OperatorChild.start(kubeconfig, namespace);
   try {
-    const deadline = started + 300_000;
-    for (;;) {
-      if (performance.now() > deadline) throw new Error('the operator did not become ready within 5 minutes');
-      if (probe) {
-        const res = await fetch(`http://${probe}/readyz`).catch(() => undefined);
-        if (res?.status === 200) break;
-      }
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
-    const readyMs = performance.now() - started;
-    // Idle: let the post-sync garbage settle before reading RSS.
-    await new Promise((resolve) => setTimeout(resolve, 3000));
-    const status = readFileSync(`/proc/${String(child.pid)}/status`, 'utf8');
-    const rssKb = Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? 0);
-    return { readyMs, rssBytes: rssKb * 1024 };
+    rss.watch(series, operator.pid, true);
+    const readyMs = await operator.waitReady();
+    return { readyMs, ...(await waitSettled(operator.pid ?? 0)) };
   } finally {
-    child.kill('SIGKILL');
+    await operator.stop('SIGKILL');
   }
 }
 
-function summary(samples: number[]): { p50: number; p99: number } {
-  return { p50: percentile(samples, 50), p99: percentile(samples, 99) };
-}
+const recorder = new Recorder('startup', 'Operator start to ready, and memory per cached object', { objects: COUNTS.join(','), runs: RUNS });
 
-async function main(): Promise<void> {
+await recorder.run(async (r) => {
   const { kubeconfig, client } = controlPlane({ compiledOperator: true });
-  await ensureNamespace(client, NAMESPACE);
-  await ensureNamespace(client, EMPTY_NAMESPACE);
-  await ensureObjects(client, OBJECTS);
-
-  const full: Sample[] = [];
-  const empty: Sample[] = [];
-  for (let run = 0; run < RUNS; run++) {
-    empty.push(await measure(kubeconfig, EMPTY_NAMESPACE));
-    full.push(await measure(kubeconfig, NAMESPACE));
+  const rss = new RssSampler(100);
+  try {
+    const empty = `${NAMESPACE}-empty`;
+    await ensureNamespace(client, NAMESPACE);
+    await ensureNamespace(client, empty);
+    const results: { count: number; ready: Summary; rss: Summary; cpu: Summary; unsettled: number }[] = [];
+    for (const count of COUNTS) {
+      if (count > 0) await fill(client, NAMESPACE, count);
+      const samples: Sample[] = [];
+      for (let run = 0; run < RUNS; run++) samples.push(await measure(kubeconfig, count === 0 ? empty : NAMESPACE, rss, `${count} Tasks, run ${run + 1}`));
+      results.push({ count, ready: summarize(samples.map((s) => s.readyMs)), rss: summarize(samples.map((s) => s.rssBytes / 2 ** 20)), cpu: summarize(samples.map((s) => s.cpuPercent)), unsettled: samples.filter((s) => !s.settled).length });
+    }
+    const base = results[0];
+    r.line(`operator start to ready, ${RUNS} runs per size, node ${process.version}`);
+    for (const { count, ready, rss: mem, cpu, unsettled } of results) {
+      const perObject = base && count > 0 ? ((mem.p50 - base.rss.p50) * 2 ** 20) / count : NaN;
+      r.line(`  ${String(count).padStart(6)} Tasks: ready p50 ${ready.p50.toFixed(0)} ms  max ${ready.max.toFixed(0)} ms;  settled RSS p50 ${mem.p50.toFixed(1)} MB${count > 0 ? `, ${perObject.toFixed(0)} bytes per cached Task` : ''};  CPU meanwhile p50 ${cpu.p50.toFixed(1)}% of a core${unsettled ? ` (${unsettled} of ${RUNS} runs had not settled within 2 minutes)` : ''}`);
+      r.figure(`ready_${count}_p50_ms`, ready.p50, 'ms', `start -> ready p50, ${count} Tasks`);
+      r.figure(`ready_${count}_max_ms`, ready.max, 'ms', `start -> ready, slowest of ${RUNS} runs, ${count} Tasks`);
+      r.figure(`rss_${count}_mb`, mem.p50, 'MB', `settled RSS p50, ${count} Tasks`);
+      r.figure(`cpu_${count}_pct`, cpu.p50, '%', `CPU of the settled process (nothing to do but hold its caches) p50, % of a core, ${count} Tasks`);
+      if (count > 0) r.figure(`rss_per_object_${count}_bytes`, perObject, 'B', `RSS per cached Task, (RSS with ${count} - RSS with 0) / ${count}`);
+    }
+    const largest = results.at(-1);
+    if (base && largest && largest.count > 0) {
+      r.line(`  ratios ${largest.count} / 0 Tasks: ready ${(largest.ready.p50 / base.ready.p50).toFixed(2)}x, RSS ${(largest.rss.p50 / base.rss.p50).toFixed(2)}x`);
+      r.figure(`ready_ratio_${largest.count}`, largest.ready.p50 / base.ready.p50, 'x', `start -> ready p50 with ${largest.count} Tasks / with 0`);
+    }
+    // One run per size, for the chart: how memory grows while the caches fill.
+    r.chart('rss', {
+      title: 'operator resident memory from process start (first run per size)',
+      x: { label: 'seconds since the process started' },
+      y: { label: 'MB' },
+      series: rss.series().filter((s) => s.name.endsWith('run 1')),
+    });
+  } finally {
+    rss.stop();
+    if (!values.keep) {
+      await deleteNamespace(client, NAMESPACE);
+      await deleteNamespace(client, `${NAMESPACE}-empty`);
+    }
+    await client.close();
   }
-  const mb = (b: number): string => (b / 1024 / 1024).toFixed(1);
-  const ready = { full: summary(full.map((s) => s.readyMs)), empty: summary(empty.map((s) => s.readyMs)) };
-  const rss = { full: summary(full.map((s) => s.rssBytes)), empty: summary(empty.map((s) => s.rssBytes)) };
-  console.log(`informer startup, ${String(RUNS)} runs each, node ${process.version}`);
-  console.log(`  time to ready, ${String(OBJECTS)} Tasks: p50 ${ready.full.p50.toFixed(0)} ms  p99 ${ready.full.p99.toFixed(0)} ms`);
-  console.log(`  time to ready, 0 Tasks:      p50 ${ready.empty.p50.toFixed(0)} ms  p99 ${ready.empty.p99.toFixed(0)} ms`);
-  console.log(`  idle RSS, ${String(OBJECTS)} Tasks:      p50 ${mb(rss.full.p50)} MB  p99 ${mb(rss.full.p99)} MB`);
-  console.log(`  idle RSS, 0 Tasks:           p50 ${mb(rss.empty.p50)} MB  p99 ${mb(rss.empty.p99)} MB`);
-  console.log(`  ratios (${String(OBJECTS)} / 0): ready ${(ready.full.p50 / ready.empty.p50).toFixed(2)}x, RSS ${(rss.full.p50 / rss.empty.p50).toFixed(2)}x`);
-  console.log(`  cache cost: ${((rss.full.p50 - rss.empty.p50) / OBJECTS).toFixed(0)} bytes of RSS per cached Task`);
-  await client.close();
-}
-
-await main();
+});

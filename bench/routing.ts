@@ -1,179 +1,176 @@
-// Benchmark: task routing on a big fleet. 1,000 Agents (Ready, heartbeating: their status
-// is written directly, so the measure is routing, not agent start-up) and the operator's
-// task controller in this process. Reports:
-//   - assignment latency (Task created -> Assigned, seen by a watch) at a steady 100 tasks/s
-//   - the highest sustained assignment rate (tasks created as fast as the API server takes them)
+// Benchmark: task routing side by side with kube-scheduler, on the same plane, with the
+// same offered load and the same client budget. The operator's task controller runs in
+// a process of its own (bench/router-process.ts) over N Ready Agents; kube-scheduler,
+// restarted with the same --kube-api-qps/--kube-api-burst, places Pods on N kwok nodes
+// labelled with the agents' capabilities. For each system, one after the other:
+//   - a steady rate of new items per second, for each rate of --rates
+//   - a burst: --burst-items created as fast as the API server takes them
+// and, before any of it, the API server's own ceiling for status PATCHes, so the report
+// can say what share of it each system reaches. Reports created -> placed p50/p99 and
+// the ratios operator / kube-scheduler.
 //
-//   make bench-routing   (= node bench/routing.ts [--agents 1000] [--rate 100] [--seconds 30] [--qps 1000])
+//   make bench SCENARIO=routing            (1,000 QPS for both)
+//   make bench SCENARIO=routing-defaults   (both at their default 50 QPS / 100 burst)
+//   node bench/routing.ts [--agents 1000] [--qps 1000] [--burst 2000] [--scheduler-defaults]
+//                         [--rates 20,100] [--seconds 20] [--burst-items 3000] [--ceiling-seconds 10]
 import { parseArgs } from 'node:util';
 import { pino } from 'pino';
-import { API_VERSION } from '../operator/src/api/common.ts';
-import { agentKind, taskKind } from '../operator/src/api/kinds.ts';
-import { parseConfig } from '../operator/src/config/config.ts';
-import { builtinRegistry } from '../operator/src/builtin-registry.ts';
-import { pluginsOf } from '../operator/src/controllers/plugins/host.ts';
-import { registerTaskController } from '../operator/src/controllers/task/register.ts';
+import { taskKind } from '../operator/src/api/kinds.ts';
 import { Informer } from '../operator/src/runtime/cache/informer.ts';
-import { systemClock } from '../operator/src/runtime/clock.ts';
-import { Manager } from '../operator/src/runtime/manager.ts';
 import type { KubeObject } from '../operator/src/runtime/rest/object.ts';
-import { collectionPath, objectPath, resourceOfKind } from '../operator/src/runtime/rest/resource.ts';
-import { createMetrics } from '../operator/src/telemetry/metrics.ts';
-import { KubeConfig } from '@kubernetes/client-node';
-import { Namespaces } from './resources.ts';
-import { controlPlane, loadAverage, percentile, recordObservations } from './support.ts';
+import { Pods, objectPath, resourceOfKind } from '../operator/src/runtime/rest/resource.ts';
+import { statusPatchCeiling } from './apiserver-ceiling.ts';
+import { kwokNodeNames, labelNodes, useKwokNodes } from './kwok-nodes.ts';
+import { exists, until } from './load.ts';
+import { createNamespace, deleteNamespace } from './namespaces.ts';
+import { ServiceAccounts } from './resources.ts';
+import { Recorder } from './results.ts';
+import { RouterChild } from './router-child.ts';
+import { RssSampler } from './rss.ts';
+import { LANES, SideBySide, capabilitiesOf, createReadyAgents, nodeLabel, type Phase } from './side-by-side.ts';
+import { cdf } from './stats.ts';
+import { cdfChart } from './svg-chart.ts';
+import { controlPlane, hack, knob, planePid } from './support.ts';
 
 const { values } = parseArgs({
   options: {
-    agents: { type: 'string', default: '1000' },
-    rate: { type: 'string', default: '100' },
-    seconds: { type: 'string', default: '30' },
+    agents: { type: 'string', default: knob('BENCH_ROUTING_AGENTS', '1000') },
     qps: { type: 'string', default: '1000' },
+    burst: { type: 'string', default: '2000' },
+    'scheduler-defaults': { type: 'boolean', default: false },
+    rates: { type: 'string', default: knob('BENCH_ROUTING_RATES', '20,100') },
+    seconds: { type: 'string', default: knob('BENCH_ROUTING_SECONDS', '20') },
+    'burst-items': { type: 'string', default: knob('BENCH_ROUTING_BURST', '3000') },
+    'ceiling-seconds': { type: 'string', default: knob('BENCH_CEILING_SECONDS', '10') },
   },
 });
 const AGENTS = Number(values.agents);
-const RATE = Number(values.rate);
+const QPS = Number(values.qps);
+const BURST = Number(values.burst);
+const RATES = values.rates.split(',').map(Number);
 const SECONDS = Number(values.seconds);
-const Agents = resourceOfKind(agentKind);
-const Tasks = resourceOfKind(taskKind);
+const BURST_ITEMS = Number(values['burst-items']);
 const silent = pino({ level: 'silent' });
-const stamp = (ms: number): string => new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
+const PLACE_TIMEOUT_MS = 900_000;
 
-async function pool<T>(items: readonly T[], concurrency: number, fn: (item: T) => Promise<unknown>): Promise<void> {
-  let next = 0;
-  await Promise.all(Array.from({ length: concurrency }, async () => {
-    while (next < items.length) {
-      const item = items[next++];
-      if (item !== undefined) await fn(item);
-    }
-  }));
-}
+const recorder = new Recorder('routing', 'Task routing side by side with kube-scheduler', {
+  agents: AGENTS,
+  kwokNodes: AGENTS,
+  operatorQps: QPS,
+  operatorBurst: BURST,
+  scheduler: values['scheduler-defaults'] ? 'its defaults (50 QPS / 100 burst)' : `${QPS} QPS / ${BURST} burst`,
+  rates: values.rates,
+  seconds: SECONDS,
+  burstItems: BURST_ITEMS,
+});
 
-async function main(): Promise<void> {
+await recorder.run(async (r) => {
   const { kubeconfig, client } = controlPlane();
   const namespace = `bench-routing-${Date.now().toString(36)}`;
-  await client.request('POST', collectionPath(Namespaces), { body: { metadata: { name: namespace } } });
+  const restoreNodes = await useKwokNodes(client, AGENTS);
+  const nodes = (await kwokNodeNames(client)).slice(0, AGENTS);
+  const rss = new RssSampler();
+  const stop = new AbortController();
+  let router: RouterChild | undefined;
+  let schedulerFlags = false;
   try {
-    // The fleet: Ready agents with room for every task of the run.
-    const names = Array.from({ length: AGENTS }, (_, i) => `agent-${i}`);
-    const perAgent = Math.ceil((RATE * SECONDS * 3) / AGENTS) + 1;
-    process.stderr.write(`creating ${AGENTS} Ready agents (maxConcurrentTasks ${perAgent})...\n`);
-    await pool(names, 32, async (name) => {
-      const created = await client.request<KubeObject>('POST', collectionPath(Agents, namespace), {
-        body: { apiVersion: API_VERSION, kind: 'Agent', metadata: { name }, spec: { capabilities: ['work'], runtime: { type: 'kubernetes', image: 'runner:bench' }, maxConcurrentTasks: perAgent } },
-      });
-      const now = stamp(Date.now());
-      await client.request('PUT', `${objectPath(Agents, namespace, name)}/status`, {
-        body: {
-          ...created,
-          status: {
-            phase: 'Ready',
-            conditions: [
-              { type: 'Ready', status: 'True', reason: 'HeartbeatRenewed', message: 'bench', lastTransitionTime: now },
-              { type: 'Healthy', status: 'True', reason: 'HeartbeatRenewed', message: 'bench', lastTransitionTime: now },
-            ],
-          },
-        },
-      });
-    });
+    await createNamespace(client, namespace);
+    const total = RATES.reduce((a, rate) => a + rate * SECONDS, 0) + BURST_ITEMS + 1;
+    process.stderr.write(`labelling ${nodes.length} kwok nodes, creating ${AGENTS} Ready agents...\n`);
+    await labelNodes(client, nodes, (_n, i) => Object.fromEntries(capabilitiesOf(i).map((c) => [nodeLabel(c), 'true'])));
+    await createReadyAgents(client, namespace, AGENTS, Math.ceil(total / AGENTS) + 1);
 
-    // The operator's task controller, alone (no agent controller to undo the status above).
-    const kc = new KubeConfig();
-    kc.loadFromFile(kubeconfig);
-    const config = parseConfig([], {
-      AO_WATCH_NAMESPACES: namespace,
-      AO_LEADER_ELECT: 'false',
-      AO_HEALTH_PROBE_BIND_ADDRESS: '0',
-      AO_METRICS_BIND_ADDRESS: '0',
-      AO_KUBE_API_QPS: values.qps,
-      AO_KUBE_API_BURST: String(Number(values.qps) * 2),
-    });
-    const manager = new Manager({ config, kubeConfig: kc, logger: silent, metrics: createMetrics({ processMetrics: false }) });
-    const plugins = pluginsOf(builtinRegistry(), manager.metrics.registry, config.pluginTimeBudgetMs);
-    registerTaskController(manager, { config, logger: silent, clock: systemClock, plugins });
-    const cycles = recordObservations(manager.metrics.registry, 'agent_orchestrator_routing_cycle_seconds');
-    const pluginCalls = recordObservations(manager.metrics.registry, 'agent_orchestrator_plugin_duration_seconds');
-    const loadBefore = loadAverage();
-    const stop = new AbortController();
-    const exit = manager.run(stop.signal);
-    while (!manager.ready().ok) await new Promise((resolve) => setTimeout(resolve, 50));
+    process.stderr.write(`the API server's status PATCH ceiling (${values['ceiling-seconds']} s)...\n`);
+    const ceilingBefore = await statusPatchCeiling(client, namespace, Number(values['ceiling-seconds']));
 
-    const created = new Map<string, number>();
-    const assigned = new Map<string, number>();
-    const watch = new Informer<KubeObject>({ client, resource: Tasks, namespace, logger: silent });
-    const seen = (t: KubeObject): void => {
-      const name = t.metadata.name ?? '';
-      if ((t.status as { phase?: string } | undefined)?.phase === 'Assigned' && !assigned.has(name)) assigned.set(name, performance.now());
-    };
-    watch.addHandler({ onAdd: seen, onUpdate: (_o, t) => { seen(t); } });
-    void watch.run(stop.signal);
-    await watch.waitForSync();
+    const flags = values['scheduler-defaults'] ? [] : [`--kube-api-qps=${QPS}`, `--kube-api-burst=${BURST}`];
+    hack('control-plane.sh', 'restart', 'kube-scheduler', ...flags);
+    schedulerFlags = flags.length > 0;
+    rss.watch('kube-scheduler', planePid('kube-scheduler'));
+    router = new RouterChild(kubeconfig, namespace, QPS, BURST);
+    await router.waitReady();
+    rss.watch('operator task controller', router.pid);
 
-    const createTask = async (name: string): Promise<void> => {
-      created.set(name, performance.now());
-      await client.request('POST', collectionPath(Tasks, namespace), {
-        body: { apiVersion: API_VERSION, kind: 'Task', metadata: { name }, spec: { requiredCapabilities: ['work'] } },
-      });
-    };
-    const waitAssigned = async (batch: readonly string[], timeoutMs: number): Promise<void> => {
-      const deadline = performance.now() + timeoutMs;
-      while (batch.some((n) => !assigned.has(n))) {
-        if (performance.now() > deadline) throw new Error(`${batch.filter((n) => !assigned.has(n)).length} tasks not assigned in time`);
-        await new Promise((resolve) => setTimeout(resolve, 20));
+    const tasks = new Informer<KubeObject>({ client, resource: resourceOfKind(taskKind), namespace, logger: silent });
+    const pods = new Informer<KubeObject>({ client, resource: Pods, namespace, logger: silent });
+    const sides = new SideBySide(client, namespace, tasks, pods);
+    for (const i of [tasks, pods]) void i.run(stop.signal);
+    await Promise.all([tasks.waitForSync(), pods.waitForSync()]);
+    // Pods need the namespace's ServiceAccount, which the controller manager creates.
+    await until('the default ServiceAccount', () => exists(client, objectPath(ServiceAccounts, namespace, 'default')), 60_000);
+    // One of each first: caches warm, connections open.
+    await sides.phase('operator', 'warmup', 1, undefined, 60_000);
+    await sides.phase('scheduler', 'warmup', 1, undefined, 60_000);
+
+    const phases: { label: string; operator: Phase; scheduler: Phase }[] = [];
+    for (const [label, count, rate] of [...RATES.map((rate) => [`${rate}ps`, rate * SECONDS, rate] as const), ['burst', BURST_ITEMS, undefined] as const]) {
+      process.stderr.write(`${label}: ${count} Tasks, then ${count} Pods...\n`);
+      const operator = await sides.phase('operator', label, count, rate, PLACE_TIMEOUT_MS);
+      const scheduler = await sides.phase('scheduler', label, count, rate, PLACE_TIMEOUT_MS);
+      phases.push({ label, operator, scheduler });
+    }
+    const report = await router.report();
+    // Measured again at the end: what else ran on the machine moves it, and the higher of the two is the ceiling.
+    await router.stop();
+    process.stderr.write(`the API server's status PATCH ceiling again...\n`);
+    const ceilingAfter = await statusPatchCeiling(client, namespace, Number(values['ceiling-seconds']));
+    const ceiling = ceilingAfter.writesPerSecond > ceilingBefore.writesPerSecond ? ceilingAfter : ceilingBefore;
+
+    r.line(`routing side by side, ${AGENTS} Ready agents / ${AGENTS} kwok nodes in ${LANES} capability lanes, operator at ${QPS} QPS / ${BURST} burst, kube-scheduler at ${values['scheduler-defaults'] ? 'its defaults' : 'the same'}, node ${process.version}`);
+    r.line(`  API server ceiling: ${ceiling.writesPerSecond.toFixed(0)} status PATCHes/s (${ceiling.concurrency} in flight, p50 ${ceiling.latency.p50.toFixed(1)} ms, p99 ${ceiling.latency.p99.toFixed(1)} ms; ${ceilingBefore.writesPerSecond.toFixed(0)}/s before the phases, ${ceilingAfter.writesPerSecond.toFixed(0)}/s after)`);
+    r.figure('apiserver_status_patches_per_s', ceiling.writesPerSecond, '/s', 'API server ceiling: Task status PATCHes per second, no operator');
+    r.line('  created -> placed              operator p50 / p99         kube-scheduler p50 / p99    ratio p50 / p99');
+    for (const { label, operator: o, scheduler: s } of phases) {
+      const name = label === 'burst' ? `${BURST_ITEMS} at once` : `${label.replace('ps', '')}/s for ${SECONDS} s`;
+      r.line(`  ${name.padEnd(28)} ${o.latency.p50.toFixed(0).padStart(7)} / ${o.latency.p99.toFixed(0).padEnd(7)} ms     ${s.latency.p50.toFixed(0).padStart(7)} / ${s.latency.p99.toFixed(0).padEnd(7)} ms    ${(o.latency.p50 / s.latency.p50).toFixed(2)}x / ${(o.latency.p99 / s.latency.p99).toFixed(2)}x`);
+      for (const [who, p] of [['operator', o], ['scheduler', s]] as const) {
+        r.figure(`${who}_${label}_p50_ms`, p.latency.p50, 'ms', `${who === 'operator' ? 'Task created -> Assigned' : 'Pod created -> bound'} p50, ${name}`);
+        r.figure(`${who}_${label}_p99_ms`, p.latency.p99, 'ms', `${who === 'operator' ? 'Task created -> Assigned' : 'Pod created -> bound'} p99, ${name}`);
       }
-    };
-
-    // 1. A steady rate.
-    process.stderr.write(`steady: ${RATE} tasks/s for ${SECONDS}s...\n`);
-    const steady = Array.from({ length: RATE * SECONDS }, (_, i) => `steady-${i}`);
-    const t0 = performance.now();
-    const pending: Promise<void>[] = [];
-    for (let i = 0; i < steady.length; i++) {
-      const due = t0 + (i * 1000) / RATE;
-      const wait = due - performance.now();
-      if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
-      pending.push(createTask(steady[i] ?? ''));
+      r.figure(`ratio_${label}_p99`, o.latency.p99 / s.latency.p99, 'x', `p99 operator / kube-scheduler, ${name}`);
+      r.chart(`cdf-${label}`, cdfChart(`created -> placed, ${name}`, 'milliseconds (log scale)', [
+        { name: 'operator: Task -> Assigned', points: cdf(o.latencyMs) },
+        { name: 'kube-scheduler: Pod -> bound', points: cdf(s.latencyMs) },
+      ], true));
     }
-    await Promise.all(pending);
-    await waitAssigned(steady, 120_000);
-    const latency = steady.map((n) => (assigned.get(n) ?? NaN) - (created.get(n) ?? NaN));
-
-    // 2. As fast as it goes: a burst, then the assignment rate over its middle 80%.
-    const burst = Array.from({ length: RATE * SECONDS }, (_, i) => `burst-${i}`);
-    process.stderr.write(`burst: ${burst.length} tasks as fast as the API server takes them...\n`);
-    await pool(burst, 64, createTask);
-    await waitAssigned(burst, 300_000);
-    const times = burst.map((n) => assigned.get(n) ?? NaN).sort((a, b) => a - b);
-    const lo = times[Math.floor(times.length * 0.1)] ?? 0;
-    const hi = times[Math.floor(times.length * 0.9)] ?? 0;
-    const rate = (times.length * 0.8) / ((hi - lo) / 1000);
-    const createdTimes = burst.map((n) => created.get(n) ?? NaN).sort((a, b) => a - b);
-    const createRate = burst.length / (((createdTimes.at(-1) ?? 0) - (createdTimes[0] ?? 0)) / 1000);
-
-    console.log(`routing, ${AGENTS} Ready agents on kwok, operator at ${values.qps} QPS, node ${process.version}`);
-    console.log(`  assignment latency at ${RATE} tasks/s (${steady.length} tasks): p50 ${percentile(latency, 50).toFixed(0)} ms  p99 ${percentile(latency, 99).toFixed(0)} ms`);
-    console.log(`  sustained assignment rate: ${rate.toFixed(0)} tasks/s (tasks were created at ${createRate.toFixed(0)}/s)`);
-    const ms = (xs: readonly number[], p: number): string => (percentile(xs, p) * 1000).toFixed(3);
-    const cycleTimes = cycles.map((c) => c.value);
-    console.log(`  routing cycle (decisions only): ${cycleTimes.length} cycles, p50 ${ms(cycleTimes, 50)} ms  p99 ${ms(cycleTimes, 99)} ms`);
-    console.log('  plugin calls (one per task and extension point; a Filter pass over all candidates is one call):');
-    const byPoint = new Map<string, number[]>();
-    for (const c of pluginCalls) {
-      const key = `${String(c.labels.extension_point)} ${String(c.labels.plugin)}`;
-      const list = byPoint.get(key);
-      if (list) list.push(c.value);
-      else byPoint.set(key, [c.value]);
+    const burst = phases.find((p) => p.label === 'burst');
+    if (burst) {
+      const { operator: o, scheduler: s } = burst;
+      r.line(`  burst throughput: operator ${o.meanRate.toFixed(0)}/s (all in ${o.allPlacedSeconds.toFixed(1)} s; ${o.sustainedRate.toFixed(0)}/s over the middle 80%), kube-scheduler ${s.meanRate.toFixed(0)}/s (all in ${s.allPlacedSeconds.toFixed(1)} s; ${s.sustainedRate.toFixed(0)}/s over the middle 80%), ratio ${(o.meanRate / s.meanRate).toFixed(2)}x`);
+      // Both place an item with one write (a status PATCH, a binding); the operator also writes each new Task's first status.
+      r.line(`  share of the API server's write ceiling: operator ${((100 * o.meanRate) / ceiling.writesPerSecond).toFixed(0)}% in assignments, kube-scheduler ${((100 * s.meanRate) / ceiling.writesPerSecond).toFixed(0)}% in bindings`);
+      r.figure('operator_burst_per_s', o.meanRate, '/s', 'operator: Tasks assigned per second in the burst (first created -> last assigned)');
+      r.figure('scheduler_burst_per_s', s.meanRate, '/s', 'kube-scheduler: Pods bound per second in the burst (first created -> last bound)');
+      r.figure('operator_burst_all_s', o.allPlacedSeconds, 's', 'operator: burst created -> all assigned');
+      r.figure('scheduler_burst_all_s', s.allPlacedSeconds, 's', 'kube-scheduler: burst created -> all bound');
+      r.figure('ratio_burst_rate', o.meanRate / s.meanRate, 'x', 'burst throughput operator / kube-scheduler');
+      r.figure('operator_share_of_ceiling_pct', (100 * o.meanRate) / ceiling.writesPerSecond, '%', "operator's burst assignments per second as a share of the API server's status PATCH ceiling");
+      r.figure('scheduler_share_of_ceiling_pct', (100 * s.meanRate) / ceiling.writesPerSecond, '%', "kube-scheduler's burst bindings per second as a share of the API server's status PATCH ceiling");
+      r.chart('throughput-burst', {
+        title: `placements per second, ${BURST_ITEMS} items at once`,
+        x: { label: 'seconds since the burst started' },
+        y: { label: 'placed per second' },
+        series: [{ name: 'operator', points: o.throughput }, { name: 'kube-scheduler', points: s.throughput }],
+      });
     }
-    for (const [key, xs] of [...byPoint].sort(([a], [b]) => a.localeCompare(b))) {
-      console.log(`    ${key.padEnd(40)} ${String(xs.length).padStart(7)} calls  p50 ${ms(xs, 50)} ms  p99 ${ms(xs, 99)} ms`);
+    r.line(`  routing cycle (decisions only): ${report.cycles.count} cycles, p50 ${report.cycles.p50.toFixed(3)} ms  p99 ${report.cycles.p99.toFixed(3)} ms`);
+    r.figure('cycle_p99_ms', report.cycles.p99, 'ms', 'routing cycle (decisions only) p99');
+    r.line('  plugin calls (one per task and extension point; a Filter pass over all candidates is one call):');
+    for (const [key, s] of Object.entries(report.plugins).sort(([a], [b]) => a.localeCompare(b))) {
+      r.line(`    ${key.padEnd(40)} ${String(s.count).padStart(7)} calls  p50 ${s.p50.toFixed(3)} ms  p99 ${s.p99.toFixed(3)} ms`);
     }
-    console.log(`  load average (1/5/15 min): ${loadBefore} before, ${loadAverage()} after`);
-    stop.abort();
-    await exit;
+    r.line(`  peak RSS: operator task controller ${(rss.peak('operator task controller') / 2 ** 20).toFixed(0)} MB, kube-scheduler ${(rss.peak('kube-scheduler') / 2 ** 20).toFixed(0)} MB`);
+    r.chart('rss', { title: 'resident memory over the run', x: { label: 'seconds' }, y: { label: 'MB' }, series: rss.series() });
   } finally {
-    await client.request('DELETE', objectPath(Namespaces, undefined, namespace)).catch(() => undefined);
+    stop.abort();
+    rss.stop();
+    await router?.stop();
+    // Others share this plane: the scheduler goes back to its defaults, the nodes to their count and labels.
+    if (schedulerFlags) hack('control-plane.sh', 'restart', 'kube-scheduler');
+    await deleteNamespace(client, namespace);
+    restoreNodes();
+    const unlabel = Object.fromEntries([...new Set(Array.from({ length: LANES }, (_, i) => capabilitiesOf(i)).flat())].map((c) => [nodeLabel(c), null]));
+    await labelNodes(client, await kwokNodeNames(client), () => unlabel);
     await client.close();
   }
-}
-
-await main();
+});

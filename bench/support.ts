@@ -1,5 +1,5 @@
 import { execFileSync, spawn, type ChildProcess, type StdioOptions } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
@@ -10,7 +10,8 @@ export const repo = path.resolve(import.meta.dirname, '..');
 /** Benchmarks measure the operator as shipped: the compiled entry point. */
 export const OPERATOR_ENTRY = path.join(repo, 'dist/operator/src/main.js');
 
-function hack(script: string, ...args: string[]): string {
+/** Runs a hack/ script; its last line of stdout is its answer, progress goes to stderr. */
+export function hack(script: string, ...args: string[]): string {
   return execFileSync(path.join(repo, 'hack', script), args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }).trim();
 }
 
@@ -19,16 +20,23 @@ export function controlPlane(options: { compiledOperator?: boolean } = {}): { ku
   if (options.compiledOperator && !existsSync(OPERATOR_ENTRY)) throw new Error(`${OPERATOR_ENTRY} is missing: run npm run build (make bench does)`);
   const kubeconfig = hack('control-plane.sh', 'start');
   const kubectl = path.join(hack('control-plane.sh', 'bin'), 'kubectl');
-  execFileSync(kubectl, ['--kubeconfig', kubeconfig, 'apply', '--server-side', '--force-conflicts', '-f', path.join(repo, 'crds')], { stdio: 'ignore' });
+  // This checkout's CRDs win over another's (the plane is shared; each run installs its own, as the tests do).
+  const crds = path.join(repo, 'crds');
+  execFileSync(kubectl, ['--kubeconfig', kubeconfig, 'apply', '--server-side', '--force-conflicts', '--field-manager=agent-orchestrator-bench', '-f', crds], { stdio: ['ignore', 'ignore', 'inherit'] });
+  execFileSync(kubectl, ['--kubeconfig', kubeconfig, 'wait', '--for=condition=Established', '--timeout=60s', '-f', crds], { stdio: ['ignore', 'ignore', 'inherit'] });
   const kc = new KubeConfig();
   kc.loadFromFile(kubeconfig);
   return { kubeconfig, client: new RestClient(kc) };
 }
 
-/** The p-th percentile (nearest rank) of some samples. */
-export function percentile(samples: readonly number[], p: number): number {
-  const sorted = [...samples].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))] ?? NaN;
+/** The pid of a control-plane component (kube-scheduler, kube-apiserver, ...), from the file hack/control-plane.sh keeps. */
+export function planePid(component: string): number | undefined {
+  const state = process.env.AO_STATE_DIR ?? path.join(process.env.TMPDIR ?? '/tmp', 'agent-orchestrator');
+  try {
+    return Number(readFileSync(path.join(state, 'control-plane/pids', `${component}.pid`), 'utf8').trim());
+  } catch {
+    return undefined;
+  }
 }
 
 /** The compiled operator as a child process, watching one namespace, without leader election or metrics. */
@@ -65,6 +73,14 @@ export function recordObservations(registry: Registry, name: string): { labels: 
   });
   return samples;
 }
+
+/** A knob: the command-line flag when given, else the environment variable, else the default. */
+export function knob(env: string, fallback: string): string {
+  return process.env[env] ?? fallback;
+}
+
+// bench/cycle.ts takes these from here (a result file would carry the load average as numbers: bench/results.ts).
+export { percentile } from './stats.ts';
 
 /** The 1, 5 and 15 minute load averages, for the record next to a figure. */
 export function loadAverage(): string {

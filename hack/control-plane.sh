@@ -3,9 +3,10 @@
 # kube-apiserver, kube-controller-manager, kube-scheduler and kwok fake nodes,
 # all bound to 127.0.0.1. Built from the Go module proxy by hack/build-tools.sh.
 #
-# Usage: hack/control-plane.sh start [--nodes N] | stop | status | env | bin | helm | etcd-url
-#   start   idempotent: a healthy running plane is left alone. Prints the admin
-#           kubeconfig path on stdout.
+# Usage: hack/control-plane.sh start [--nodes N] | nodes N | stop | status | env | bin | helm | etcd-url
+#   start   idempotent: a healthy running plane is left alone (given --nodes, it gets at
+#           least that many kwok nodes). Prints the admin kubeconfig path on stdout.
+#   nodes N exactly N Ready kwok nodes (kwok-node-0 .. N-1): adds or removes the rest.
 #   stop    stops the processes this script recorded (and nothing else), removes
 #           their data and keeps the logs.
 #   status  exit 0 when every process is alive and the API server is ready.
@@ -14,6 +15,8 @@
 #   helm    prints the path of the helm binary.
 #   etcd-url prints etcd's client URL (tests compact etcd through it).
 #   restart kube-apiserver   SIGKILLs the API server and starts it again (tests).
+#   restart kube-scheduler [FLAG...]   the same for the scheduler, with extra flags
+#           (benchmarks: --kube-api-qps, --kube-api-burst); without flags, its defaults.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 
@@ -30,6 +33,10 @@ KCM_PORT="${AO_KCM_PORT:-10257}"
 SCHEDULER_PORT="${AO_SCHEDULER_PORT:-10259}"
 KWOK_PORT="${AO_KWOK_PORT:-10247}"
 NODES="${AO_NODES:-3}"
+NODES_GIVEN=false
+# Nodes created per step beyond the first few: kwok initialises each new node with a
+# few writes of its own, so a thousand at once outlast any single deadline.
+NODE_BATCH="${AO_NODE_BATCH:-200}"
 
 # Stop order is the reverse of start order.
 COMPONENTS=(etcd kube-apiserver kube-controller-manager kube-scheduler kwok)
@@ -166,9 +173,96 @@ launch_apiserver() {
     --endpoint-reconciler-type=none --watch-cache-sizes=podtemplates#0 --v=1
 }
 
-# restart COMPONENT: SIGKILL one component (a crash, not a shutdown) and start it again
-# with the same arguments and data. Tests use it to prove clients recover.
+launch_scheduler() {
+  launch kube-scheduler "${K8S_BIN}/kube-scheduler" \
+    --kubeconfig="${PLANE_DIR}/kube-scheduler.kubeconfig" \
+    --authentication-kubeconfig="${PLANE_DIR}/kube-scheduler.kubeconfig" \
+    --authorization-kubeconfig="${PLANE_DIR}/kube-scheduler.kubeconfig" \
+    --bind-address=127.0.0.1 --secure-port="${SCHEDULER_PORT}" --leader-elect=false \
+    --profiling=false --v=1 "$@"
+}
+
+# restart COMPONENT [FLAG...]: SIGKILL one component (a crash, not a shutdown) and start
+# it again with the same data. Tests use it to prove clients recover; benchmarks to run
+# the scheduler with the client budget of the operator they compare it with.
 restart() {
+  local name="${1:-}"
+  if (( $# )); then shift; fi
+  [[ "$name" == kube-apiserver || "$name" == kube-scheduler ]] || die "restart supports kube-apiserver and kube-scheduler"
+  [[ "$name" == kube-scheduler || $# -eq 0 ]] || die "restart kube-apiserver takes no flags"
+  pid_alive "$name" || die "$name is not running; start the plane first"
+  local pid; pid="$(cat "${PIDS}/${name}.pid")"
+  kill -KILL "$pid"
+  wait_for "${name} to exit" 20 exited "$pid" || die "$name (pid $pid) did not exit"
+  log "restarting $name${*:+ with $*}"
+  if [[ "$name" == kube-apiserver ]]; then
+    launch_apiserver
+    wait_for kube-apiserver 90 kubectl_admin get --raw /readyz || die "$name did not become ready again"
+  else
+    launch_scheduler "$@"
+    wait_for kube-scheduler 60 healthz "${SCHEDULER_PORT}" || die "$name did not become healthy again"
+  fi
+}
+
+kwok_nodes() { kubectl_admin get nodes -l type=kwok -o name | sed 's|^node/||'; }
+
+# ready_kwok_nodes_at_least COUNT BELOW: COUNT of kwok-node-0 .. BELOW-1 report Ready
+# (one list request per poll, however many nodes there are).
+ready_kwok_nodes_at_least() {
+  local ready
+  ready="$(kubectl_admin get nodes -l type=kwok \
+    -o jsonpath='{range .items[*]}{.metadata.name}{" "}{.status.conditions[?(@.type=="Ready")].status}{"\n"}{end}' |
+    awk -v below="$2" '{ i = substr($1, 11) } $1 ~ /^kwok-node-[0-9]+$/ && i + 0 < below && $2 == "True" { n++ } END { print n + 0 }')"
+  (( ready >= $1 ))
+}
+
+# scale_nodes N [at-least]: kwok-node-0 .. N-1 exist and are Ready; without at-least, the
+# kwok nodes past N are deleted. New nodes come a few first, then in batches, each
+# waited for with a deadline of its own, as kwok's own scale tests do: a single apply
+# of a thousand nodes waits on all of kwok's initialisation at once.
+scale_nodes() {
+  local want="$1" mode="${2:-exact}" existing missing=() extra=() i name
+  existing=" $(kwok_nodes | tr '\n' ' ') "
+  for (( i=0; i<want; i++ )); do
+    if [[ "$existing" != *" kwok-node-$i "* ]]; then missing+=("$i"); fi
+  done
+  if [[ "$mode" == exact ]]; then
+    for name in $existing; do
+      i="${name#kwok-node-}"
+      if [[ "$i" =~ ^[0-9]+$ ]] && (( i >= want )); then extra+=("$name"); fi
+    done
+  fi
+  if (( ${#extra[@]} )); then
+    log "removing ${#extra[@]} kwok nodes"
+    # kubectl deletes one object after another within its client rate limit: several at once.
+    printf '%s\n' "${extra[@]}" | xargs -P 8 -n 25 "${K8S_BIN}/kubectl" --kubeconfig "${KUBECONFIG_PATH}" delete node --wait=false >/dev/null
+    wait_for "kwok nodes past ${want} to go" 120 no_kwok_node_past "$want" || return 1
+  fi
+  if (( ${#missing[@]} == 0 )); then return 0; fi
+  local total=$(( want - ${#missing[@]} )) step first=1
+  log "adding ${#missing[@]} kwok nodes (to ${want})"
+  while (( ${#missing[@]} )); do
+    # The first few prove kwok manages nodes at all before a batch is sent.
+    if (( first )); then step=5; else step="${NODE_BATCH}"; fi
+    first=0
+    if (( step > ${#missing[@]} )); then step=${#missing[@]}; fi
+    for i in "${missing[@]:0:step}"; do fake_node "$i"; done | kubectl_admin create -f - >/dev/null
+    missing=("${missing[@]:step}")
+    total=$(( total + step ))
+    wait_for "${total} Ready kwok nodes" $(( 60 + step / 2 )) ready_kwok_nodes_at_least "$total" "$want" || return 1
+  done
+}
+
+no_kwok_node_past() {
+  local name i
+  for name in $(kwok_nodes); do
+    i="${name#kwok-node-}"
+    if [[ "$i" =~ ^[0-9]+$ ]] && (( i >= $1 )); then return 1; fi
+  done
+  return 0
+}
+
+start() {
   local name="$1"
   [[ "$name" == kube-apiserver ]] || die "restart supports kube-apiserver only"
   pid_alive "$name" || die "$name is not running; start the plane first"
@@ -183,7 +277,9 @@ restart() {
 start() {
   "$(dirname "$0")/build-tools.sh" >/dev/null
   if plane_ready; then
-    log "control plane already running"; echo "${KUBECONFIG_PATH}"; return 0
+    log "control plane already running"
+    if [[ "${NODES_GIVEN}" == true ]]; then scale_nodes "${NODES}" at-least || die "kwok nodes did not become Ready"; fi
+    echo "${KUBECONFIG_PATH}"; return 0
   fi
   if [[ -d "${PIDS}" ]]; then log "found a partial control plane; restarting it"; stop; fi
   command -v openssl >/dev/null || die "openssl is required (apt-get install openssl)"
@@ -217,12 +313,7 @@ start() {
     --root-ca-file="${PKI}/ca.crt" \
     --cluster-signing-cert-file="${PKI}/ca.crt" --cluster-signing-key-file="${PKI}/ca.key" \
     --profiling=false --v=1
-  launch kube-scheduler "${K8S_BIN}/kube-scheduler" \
-    --kubeconfig="${PLANE_DIR}/kube-scheduler.kubeconfig" \
-    --authentication-kubeconfig="${PLANE_DIR}/kube-scheduler.kubeconfig" \
-    --authorization-kubeconfig="${PLANE_DIR}/kube-scheduler.kubeconfig" \
-    --bind-address=127.0.0.1 --secure-port="${SCHEDULER_PORT}" --leader-elect=false \
-    --profiling=false --v=1
+  launch_scheduler
   wait_for kube-controller-manager 60 healthz "${KCM_PORT}" || fail_start kube-controller-manager
   wait_for kube-scheduler 60 healthz "${SCHEDULER_PORT}" || fail_start kube-scheduler
 
@@ -232,9 +323,7 @@ start() {
     --manage-all-nodes=false --manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake \
     --node-lease-duration-seconds=40 --node-ip=127.0.0.1 \
     --server-address="127.0.0.1:${KWOK_PORT}"
-  for i in $(seq 0 $((NODES - 1))); do fake_node "$i"; done | kubectl_admin apply -f - >/dev/null
-  wait_for "${NODES} Ready kwok nodes" 60 kubectl_admin wait --for=condition=Ready node -l type=kwok --all --timeout=2s \
-    || fail_start kwok
+  scale_nodes "${NODES}" || fail_start kwok
   # Pods need the namespace's ServiceAccount, which the controller manager creates.
   wait_for "the default ServiceAccount" 60 kubectl_admin get serviceaccount default -n default \
     || fail_start kube-controller-manager
@@ -266,13 +355,17 @@ case "${1:-}" in
     shift
     while (( $# )); do
       case "$1" in
-        --nodes) NODES="${2:?--nodes needs a number}"; shift 2 ;;
-        --nodes=*) NODES="${1#--nodes=}"; shift ;;
+        --nodes) NODES="${2:?--nodes needs a number}"; NODES_GIVEN=true; shift 2 ;;
+        --nodes=*) NODES="${1#--nodes=}"; NODES_GIVEN=true; shift ;;
         *) die "unknown flag '$1' (start accepts --nodes N)" ;;
       esac
     done
     [[ "${NODES}" =~ ^[1-9][0-9]*$ ]] || die "--nodes must be a positive integer, got '${NODES}'"
     start ;;
+  nodes)
+    [[ "${2:-}" =~ ^(0|[1-9][0-9]*)$ ]] || die "usage: $0 nodes N (a count, 0 or more)"
+    plane_ready || die "the control plane is not running; start it first"
+    scale_nodes "$2" || die "kwok nodes did not become Ready; see ${LOGS}/kwok.log" ;;
   stop) stop ;;
   status) plane_ready ;;
   env)
@@ -281,6 +374,6 @@ case "${1:-}" in
   bin) echo "${K8S_BIN}" ;;
   helm) echo "${HELM_BIN}/helm" ;;
   etcd-url) echo "http://127.0.0.1:${ETCD_PORT}" ;;
-  restart) restart "${2:-}" ;;
-  *) die "usage: $0 start [--nodes N] | stop | status | env | bin | helm | etcd-url | restart kube-apiserver" ;;
+  restart) shift; restart "$@" ;;
+  *) die "usage: $0 start [--nodes N] | nodes N | stop | status | env | bin | helm | etcd-url | restart kube-apiserver|kube-scheduler [FLAG...]" ;;
 esac
