@@ -4,14 +4,14 @@
 // what each new agent costs in API requests, per client of the operator.
 //
 //   make bench-agents      (= npm run build, then node bench/agent-registration.ts)
-//   node bench/agent-registration.ts [--agents 100] [--rate 10] [--qps 50 --burst 100]
+//   node bench/agent-registration.ts [--agents 100] [--rate 10] [--finalizer] [--qps 50 --burst 100]
 //
 // A simulated runner renews each agent's Lease as soon as its Pod runs, so "Ready"
 // measures the operator (caches, reconcile, Pod creation, status), not a container start.
 import { createServer } from 'node:net';
 import { isDeepStrictEqual, parseArgs } from 'node:util';
 import { pino } from 'pino';
-import { API_VERSION } from '../operator/src/api/common.ts';
+import { API_VERSION, WORKLOAD_FINALIZER } from '../operator/src/api/common.ts';
 import { agentKind } from '../operator/src/api/kinds.ts';
 import { Informer } from '../operator/src/runtime/cache/informer.ts';
 import { systemClock } from '../operator/src/runtime/clock.ts';
@@ -26,6 +26,8 @@ const { values } = parseArgs({
     agents: { type: 'string', default: '100' },
     // Agents created per second; 0 creates them all at once.
     rate: { type: 'string', default: '0' },
+    // Create the Agents with the workload finalizer already set, as a pool does.
+    finalizer: { type: 'boolean', default: false },
     qps: { type: 'string', default: '50' },
     burst: { type: 'string', default: '100' },
   },
@@ -98,7 +100,7 @@ async function main(): Promise<void> {
           body: {
             apiVersion: API_VERSION,
             kind: 'Agent',
-            metadata: { name },
+            metadata: { name, ...(values.finalizer ? { finalizers: [WORKLOAD_FINALIZER] } : {}) },
             spec: { capabilities: ['bench'], runtime: { type: 'kubernetes', image: 'agent-orchestrator/runner:dev' } },
           },
         });
@@ -112,7 +114,7 @@ async function main(): Promise<void> {
     const after = await requestCounts(metricsAddress);
     const agentMs = names.map((n) => (ready.get(n) ?? NaN) - (created.get(n) ?? NaN));
     const podMs = names.map((n) => (podRunning.get(`agent-${n}`) ?? NaN) - (podCreated.get(`agent-${n}`) ?? NaN));
-    const pace = RATE > 0 ? `at ${String(RATE)}/s` : 'at once';
+    const pace = `${RATE > 0 ? `at ${String(RATE)}/s` : 'at once'}${values.finalizer ? ' with the finalizer set (as a pool does)' : ''}`;
     console.log(`agent registration, ${COUNT} agents created ${pace} on kwok, operator at ${values.qps} QPS / ${values.burst} burst, node ${process.version}`);
     console.log(`  load average before ${loadBefore}, after ${loadAverage()}`);
     console.log(`  all Ready ${(Math.max(...ready.values()) - start).toFixed(0)} ms after the first was created`);
