@@ -5,14 +5,18 @@
 // not weigh on the next.
 //
 //   make bench SCENARIO=registration
-//   node bench/agent-registration.ts [--rate 10] [--seconds 20] [--bursts 100,1000] [--qps 50 --burst 100]
+//   node bench/agent-registration.ts [--rate 10] [--seconds 20] [--bursts 100,1000] [--finalizer] [--qps 50 --burst 100]
+//
+// Each phase also prints what a new agent costs in API requests, per client of the
+// operator, verb and resource (from its agent_orchestrator_client_requests_total).
+// --finalizer creates the Agents with the workload finalizer already set, as a pool does.
 //
 // A simulated runner renews each agent's Lease from the moment its Pod runs (every 10 s,
 // the default heartbeat), so "Ready" measures the operator (caches, reconcile, Pod
 // creation, status), not a container start.
 import { parseArgs } from 'node:util';
 import { pino } from 'pino';
-import { API_VERSION } from '../operator/src/api/common.ts';
+import { API_VERSION, WORKLOAD_FINALIZER } from '../operator/src/api/common.ts';
 import { agentKind } from '../operator/src/api/kinds.ts';
 import { Informer } from '../operator/src/runtime/cache/informer.ts';
 import { systemClock } from '../operator/src/runtime/clock.ts';
@@ -23,7 +27,7 @@ import { Heartbeat, newRunnerIdentity } from '../runner/heartbeat.ts';
 import { useKwokNodes } from './kwok-nodes.ts';
 import { allSeen, firstSeen, pool, steady } from './load.ts';
 import { createNamespace, deleteNamespace } from './namespaces.ts';
-import { OperatorChild } from './operator-child.ts';
+import { OperatorChild, freePort } from './operator-child.ts';
 import { Recorder } from './results.ts';
 import { RssSampler } from './rss.ts';
 import { cdf, ratePerSecond, summarize, type Summary } from './stats.ts';
@@ -37,6 +41,7 @@ const { values } = parseArgs({
     bursts: { type: 'string', default: knob('BENCH_REGISTRATION_BURSTS', '100,1000') },
     qps: { type: 'string', default: knob('BENCH_OPERATOR_QPS', '50') },
     burst: { type: 'string', default: knob('BENCH_OPERATOR_BURST', '100') },
+    finalizer: { type: 'boolean', default: false },
   },
 });
 const RATE = Number(values.rate);
@@ -56,13 +61,16 @@ interface Phase {
   pod: Summary;
   allReadySeconds: number;
   readyPerSecond: [number, number][];
+  /** Requests per new agent, by "client verb resource". */
+  requests: Map<string, number>;
 }
 
 async function phase(kubeconfig: string, client: RestClient, rss: RssSampler, label: string, title: string, count: number, rate: number | undefined): Promise<Phase> {
   const namespace = `bench-agents-${label}-${Date.now().toString(36)}`;
   await createNamespace(client, namespace);
   const stop = new AbortController();
-  const operator = await OperatorChild.start(kubeconfig, namespace, { AO_KUBE_API_QPS: values.qps, AO_KUBE_API_BURST: values.burst });
+  const metrics = `127.0.0.1:${String(await freePort())}`;
+  const operator = await OperatorChild.start(kubeconfig, namespace, { AO_KUBE_API_QPS: values.qps, AO_KUBE_API_BURST: values.burst, AO_METRICS_BIND_ADDRESS: metrics });
   try {
     rss.watch(`operator (${title})`, operator.pid);
     const agents = new Informer<KubeObject>({ client, resource: Agents, namespace, logger: silent });
@@ -87,18 +95,21 @@ async function phase(kubeconfig: string, client: RestClient, rss: RssSampler, la
     const create = async (name: string): Promise<void> => {
       created.set(name, performance.now());
       await client.request('POST', collectionPath(Agents, namespace), {
-        body: { apiVersion: API_VERSION, kind: 'Agent', metadata: { name }, spec: { capabilities: ['bench'], runtime: { type: 'kubernetes', image: 'agent-orchestrator/runner:dev' } } },
+        body: { apiVersion: API_VERSION, kind: 'Agent', metadata: { name, ...(values.finalizer ? { finalizers: [WORKLOAD_FINALIZER] } : {}) }, spec: { capabilities: ['bench'], runtime: { type: 'kubernetes', image: 'agent-orchestrator/runner:dev' } } },
       });
     };
     process.stderr.write(`${title}: ${count} agents...\n`);
+    const before = await requestCounts(metrics);
     const t0 = performance.now();
     if (rate === undefined) await pool(names, 100, create);
     else await steady(names, rate, create);
     await allSeen('agents Ready', ready, names, 900_000);
+    const after = await requestCounts(metrics);
+    const requests = new Map([...after].map(([key, n]) => [key, (n - (before.get(key) ?? 0)) / count] as const).filter(([, n]) => n > 0));
     const agentMs = names.map((n) => (ready.get(n) ?? NaN) - (created.get(n) ?? NaN));
     const podMs = names.map((n) => (podRunning.get(`agent-${n}`) ?? NaN) - (podCreated.get(`agent-${n}`) ?? NaN));
     const readyTimes = names.map((n) => ready.get(n) ?? NaN);
-    return { label, title, agentMs, agent: summarize(agentMs), pod: summarize(podMs), allReadySeconds: (Math.max(...readyTimes) - t0) / 1000, readyPerSecond: ratePerSecond(readyTimes, t0) };
+    return { label, title, agentMs, agent: summarize(agentMs), pod: summarize(podMs), allReadySeconds: (Math.max(...readyTimes) - t0) / 1000, readyPerSecond: ratePerSecond(readyTimes, t0), requests };
   } finally {
     stop.abort();
     await operator.stop();
@@ -106,7 +117,29 @@ async function phase(kubeconfig: string, client: RestClient, rss: RssSampler, la
   }
 }
 
-const recorder = new Recorder('registration', 'Agent registration: created -> Ready', { rate: RATE, seconds: SECONDS, bursts: values.bursts, operatorQps: values.qps, operatorBurst: values.burst });
+const REQUESTS = /^agent_orchestrator_client_requests_total\{client="([^"]*)",verb="([^"]*)",resource="([^"]*)"\} (\d+)/;
+
+/** The operator's requests so far, by "client verb resource". */
+async function requestCounts(address: string): Promise<Map<string, number>> {
+  const text = await (await fetch(`http://${address}/metrics`)).text();
+  const counts = new Map<string, number>();
+  for (const line of text.split('\n')) {
+    const m = REQUESTS.exec(line);
+    if (m) counts.set(`${m[1] ?? ''} ${m[2] ?? ''} ${m[3] ?? ''}`, Number(m[4]));
+  }
+  return counts;
+}
+
+/** Requests per new agent in one phase, by client, then verb and resource. */
+function printRequests(r: Recorder, p: Phase): void {
+  const rows = [...p.requests].sort(([a], [b]) => a.localeCompare(b));
+  const total = rows.reduce((sum, [, n]) => sum + n, 0);
+  r.line(`  requests per new agent, ${p.title}: ${total.toFixed(2)}`);
+  r.figure(`${p.label}_requests_per_agent`, total, 'requests', `operator API requests per new agent, ${p.title}`);
+  for (const [key, n] of rows) r.line(`    ${key.padEnd(48)} ${n.toFixed(2)}`);
+}
+
+const recorder = new Recorder('registration', 'Agent registration: created -> Ready', { rate: RATE, seconds: SECONDS, bursts: values.bursts, finalizer: values.finalizer, operatorQps: values.qps, operatorBurst: values.burst });
 
 await recorder.run(async (r) => {
   const { kubeconfig, client } = controlPlane({ compiledOperator: true });
@@ -128,6 +161,7 @@ await recorder.run(async (r) => {
       r.figure(`${p.label}_pod_running_p99_ms`, p.pod.p99, 'ms', `its Pod created -> Running p99 (kube-scheduler + kwok), ${p.title}`);
       r.figure(`${p.label}_ratio_p99`, p.agent.p99 / p.pod.p99, 'x', `p99 Agent Ready / Pod Running, ${p.title}`);
     }
+    for (const p of phases) printRequests(r, p);
     r.chart('cdf', cdfChart('Agent created -> Ready', 'milliseconds', phases.map((p) => ({ name: p.title, points: cdf(p.agentMs) }))));
     r.chart('ready-per-second', { title: 'agents becoming Ready per second', x: { label: 'seconds since the first agent was created' }, y: { label: 'Ready per second' }, series: phases.map((p) => ({ name: p.title, points: p.readyPerSecond })) });
     r.chart('rss', { title: 'operator resident memory, one process per phase', x: { label: 'seconds since the scenario started' }, y: { label: 'MB' }, series: rss.series() });

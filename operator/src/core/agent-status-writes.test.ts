@@ -12,7 +12,8 @@ describe('firstStatusHeldForMs', () => {
     ['new and Ready: written at once', undefined, 'Ready', 10, undefined],
     ['new and Failed: written at once', undefined, 'Failed', 10, undefined],
     ['already has a phase: every change written', { phase: 'Sleeping' }, 'Starting', 10, undefined],
-    ['a clock behind the API server: written, never held forever', undefined, 'Pending', -5_000, undefined],
+    ['made "in the future" by a clock a little behind the API server’s: held', undefined, 'Pending', -300, FIRST_STATUS_QUIET_MS],
+    ['a clock far behind the API server’s: written, never held forever', undefined, 'Pending', -5_000, undefined],
   ])('%s', (_name, current, decided, age, held) => {
     expect(firstStatusHeldForMs(current, decided, CREATED, CREATED + age)).toBe(held);
   });

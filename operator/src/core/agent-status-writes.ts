@@ -19,9 +19,10 @@ export interface WrittenStatus {
  */
 export function firstStatusHeldForMs(current: WrittenStatus | undefined, decided: AgentPhase, since: number, now: number): number | undefined {
   if (current?.phase !== undefined || (decided !== 'Pending' && decided !== 'Starting')) return undefined;
-  // A clock behind the API server's (a negative age) must not hold it back forever.
+  // `since` is the API server's time, in whole seconds: a workload made a moment ago can
+  // look a little in the future. A clock far behind the server's must not hold it forever.
   const age = now - since;
-  return age >= 0 && age < FIRST_STATUS_QUIET_MS ? FIRST_STATUS_QUIET_MS - age : undefined;
+  return age > -FIRST_STATUS_QUIET_MS && age < FIRST_STATUS_QUIET_MS ? FIRST_STATUS_QUIET_MS - Math.max(0, age) : undefined;
 }
 
 /**

@@ -168,7 +168,8 @@ export class AgentReconciler implements Reconciler {
     // On its way since its workload was made: in a fleet start an agent may wait its turn
     // for the request budget long before its Pod is made.
     const onItsWay = Math.max(Date.parse(meta.creationTimestamp ?? ''), workload?.createdAt ?? Number.NEGATIVE_INFINITY);
-    const quiet = firstStatusHeldForMs(agent.status, decision.phase, onItsWay, now);
+    // A fresh look at the clock: the workload may have been made after `now` was read.
+    const quiet = firstStatusHeldForMs(agent.status, decision.phase, onItsWay, this.d.clock.now());
     if (quiet !== undefined) return { requeueAfter: Math.min(quiet, decision.requeueAfterMs ?? quiet) };
     agent = await this.writeStatus(cached, agent, decision, workload, runtimeError?.observing === true, ref, ctx);
     if (runtime.type === 'docker' && workload?.phase === 'Running') await this.d.docker.refreshCredentialsIfDue(ref, agent.spec.runtime.docker?.host);
