@@ -29,8 +29,10 @@ const CLOCK_TICKS = 100;
 
 export interface Settled {
   rssBytes: number;
-  /** CPU the process used over the settled window, in % of one core. */
+  /** CPU the process used over the last window, in % of one core. */
   cpuPercent: number;
+  /** RSS growth over the last window, MB per minute (a process that never settles keeps growing). */
+  growthMbPerMinute: number;
   /** False when the deadline came first: the figures are the last ones read. */
   settled: boolean;
 }
@@ -38,10 +40,10 @@ export interface Settled {
 /**
  * Waits until a process's memory has settled: RSS within 2% over `windowMs` (the caches'
  * garbage and the first reconciles of every object take a while after a start), with a
- * deadline. Returns that RSS and the CPU the process used meanwhile: an "idle" operator
- * that keeps a core busy is a finding too.
+ * deadline. Returns that RSS, and the CPU the process used and how fast its RSS grew over
+ * the last window: an "idle" operator that keeps a core busy or keeps growing is a finding too.
  */
-export async function waitSettled(pid: number, timeoutMs = 120_000, windowMs = 5000): Promise<Settled> {
+export async function waitSettled(pid: number, timeoutMs = 30_000, windowMs = 5000): Promise<Settled> {
   const deadline = performance.now() + timeoutMs;
   const samples: { at: number; rss: number; cpu: number }[] = [];
   for (;;) {
@@ -56,8 +58,10 @@ export async function waitSettled(pid: number, timeoutMs = 120_000, windowMs = 5
     const rssValues = window.map((x) => x.rss);
     const stable = full && (Math.max(...rssValues) - Math.min(...rssValues)) / Math.max(...rssValues) < 0.02;
     if (stable || at > deadline) {
-      const cpuPercent = first && at > first.at ? (100 * (cpu - first.cpu)) / ((at - first.at) / 1000) : NaN;
-      return { rssBytes: rss, cpuPercent, settled: stable };
+      const seconds = first && at > first.at ? (at - first.at) / 1000 : NaN;
+      const cpuPercent = first ? (100 * (cpu - first.cpu)) / seconds : NaN;
+      const growthMbPerMinute = first ? ((rss - first.rss) / 2 ** 20 / seconds) * 60 : NaN;
+      return { rssBytes: rss, cpuPercent, growthMbPerMinute, settled: stable };
     }
     await new Promise((resolve) => setTimeout(resolve, 500));
   }
