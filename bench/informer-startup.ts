@@ -147,6 +147,14 @@ await recorder.run(async (r) => {
       r.line(`  ratios ${largest.count} / 0 Tasks: ready ${(largest.ready.p50 / base.ready.p50).toFixed(2)}x, RSS ${(largest.rss.p50 / base.rss.p50).toFixed(2)}x`);
       r.figure(`ready_ratio_${largest.count}`, largest.ready.p50 / base.ready.p50, 'x', `start -> ready p50 with ${largest.count} Tasks / with 0`);
     }
+    // RSS with N against none also counts what the first list leaves behind (V8 keeps the
+    // heap it grew for it); the slope between the two largest sizes is the cache's own cost.
+    const [below, top] = results.slice(-2);
+    if (below && top && below.count > 0 && top.count > below.count) {
+      const marginal = ((top.rss.p50 - below.rss.p50) * 2 ** 20) / (top.count - below.count);
+      r.line(`  each Task past ${below.count}: ${marginal.toFixed(0)} bytes of RSS ((RSS with ${top.count} - RSS with ${below.count}) / ${top.count - below.count})`);
+      r.figure('rss_per_object_marginal_bytes', marginal, 'B', `RSS per cached Task between ${below.count} and ${top.count} Tasks`);
+    }
     // One run per size, for the chart: how memory grows while the caches fill.
     r.chart('rss', {
       title: 'operator resident memory from process start (first run per size)',
