@@ -29,36 +29,59 @@ const CLOCK_TICKS = 100;
 
 export interface Settled {
   rssBytes: number;
-  /** CPU the process used over the settled window, in % of one core. */
+  /** CPU the process used over the last window, in % of one core. */
   cpuPercent: number;
+  /** RSS growth over the last window, MB per minute (a process that never settles keeps growing). */
+  growthMbPerMinute: number;
   /** False when the deadline came first: the figures are the last ones read. */
   settled: boolean;
+}
+
+export interface ProcessSample {
+  /** Milliseconds (performance.now()). */
+  at: number;
+  rss: number;
+  /** CPU seconds used so far. */
+  cpu: number;
+}
+
+/**
+ * The verdict on samples taken oldest first: over the last `windowMs` (from the latest
+ * sample at least that old to the newest), did RSS stay within 2%, how much CPU was used
+ * and how fast did RSS grow. Undefined until the samples span a whole window.
+ */
+export function settledOver(samples: readonly ProcessSample[], windowMs: number): Settled | undefined {
+  const last = samples.at(-1);
+  if (!last) return undefined;
+  const from = samples.findLastIndex((x) => x.at <= last.at - windowMs);
+  const first = samples[from];
+  if (!first) return undefined;
+  const rss = samples.slice(from).map((x) => x.rss);
+  const seconds = (last.at - first.at) / 1000;
+  return {
+    rssBytes: last.rss,
+    cpuPercent: (100 * (last.cpu - first.cpu)) / seconds,
+    growthMbPerMinute: ((last.rss - first.rss) / 2 ** 20 / seconds) * 60,
+    settled: (Math.max(...rss) - Math.min(...rss)) / Math.max(...rss) < 0.02,
+  };
 }
 
 /**
  * Waits until a process's memory has settled: RSS within 2% over `windowMs` (the caches'
  * garbage and the first reconciles of every object take a while after a start), with a
- * deadline. Returns that RSS and the CPU the process used meanwhile: an "idle" operator
- * that keeps a core busy is a finding too.
+ * deadline. Returns that RSS, and the CPU the process used and how fast its RSS grew over
+ * the last window: an "idle" operator that keeps a core busy or keeps growing is a finding too.
  */
-export async function waitSettled(pid: number, timeoutMs = 120_000, windowMs = 5000): Promise<Settled> {
+export async function waitSettled(pid: number, timeoutMs = 30_000, windowMs = 5000): Promise<Settled> {
   const deadline = performance.now() + timeoutMs;
-  const samples: { at: number; rss: number; cpu: number }[] = [];
+  const samples: ProcessSample[] = [];
   for (;;) {
     const rss = rssBytes(pid);
     const cpu = cpuSeconds(pid);
     if (rss === undefined || cpu === undefined) throw new Error(`process ${pid} is gone`);
-    const at = performance.now();
-    samples.push({ at, rss, cpu });
-    const first = samples.find((x) => x.at >= at - windowMs - 1);
-    const window = first ? samples.slice(samples.indexOf(first)) : [];
-    const full = first !== undefined && at - first.at >= windowMs - 1;
-    const rssValues = window.map((x) => x.rss);
-    const stable = full && (Math.max(...rssValues) - Math.min(...rssValues)) / Math.max(...rssValues) < 0.02;
-    if (stable || at > deadline) {
-      const cpuPercent = first && at > first.at ? (100 * (cpu - first.cpu)) / ((at - first.at) / 1000) : NaN;
-      return { rssBytes: rss, cpuPercent, settled: stable };
-    }
+    samples.push({ at: performance.now(), rss, cpu });
+    const verdict = settledOver(samples, windowMs);
+    if (verdict && (verdict.settled || performance.now() > deadline)) return verdict;
     await new Promise((resolve) => setTimeout(resolve, 500));
   }
 }
