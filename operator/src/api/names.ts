@@ -1,0 +1,20 @@
+// The API's names, without its schemas: the runner reads these and loads no zod.
+
+export const GROUP = 'agents.orchestrator.dev';
+export const VERSION = 'v1alpha1';
+export const API_VERSION = `${GROUP}/${VERSION}`;
+
+/** On a Task: the Agent it is assigned to. On an agent's Pod, Lease, ServiceAccount: its Agent. */
+export const AGENT_LABEL = `${GROUP}/agent`;
+/** On an Agent a policy made: the pool it belongs to. */
+export const POOL_LABEL = `${GROUP}/pool`;
+/** On an Agent a policy made: the OrchestratorPolicy that owns it. */
+export const POLICY_LABEL = `${GROUP}/policy`;
+/** On an Agent a policy made: the hash of the pool template it was made from. */
+export const TEMPLATE_HASH_ANNOTATION = `${GROUP}/template-hash`;
+/**
+ * On an Agent: when a restart of its workload was last asked for (RFC 3339), as `kubectl
+ * rollout restart` does. The plugin host writes it for a `restart` intent; the agent
+ * controller replaces a workload that started before it.
+ */
+export const RESTART_ANNOTATION = `${GROUP}/restartedAt`;
