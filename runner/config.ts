@@ -1,31 +1,18 @@
 import { existsSync } from 'node:fs';
-import { z } from 'zod';
 import type { KubeEnvironment } from '../operator/src/runtime/rest/kubeconfig/load.ts';
 
 /** Where the docker runtime copies a containerised runner's kubeconfig. */
 export const DOCKER_KUBECONFIG = '/var/run/agent-orchestrator/kubeconfig';
 
-const schema = z.object({
-  AGENT_NAME: z.string().regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/).max(63),
-  AGENT_NAMESPACE: z.string().regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/).max(63),
-  RUNNER_EXECUTOR: z.enum(['command', 'http']).default('command'),
-  /** A JSON array (["claude","-p"]) or a shell command line run with sh -c. */
-  RUNNER_COMMAND: z.string().min(1).default('cat'),
-  RUNNER_HTTP_URL: z.url().optional(),
-  RUNNER_SHUTDOWN_GRACE_SECONDS: z.coerce.number().int().min(0).max(3600).default(20),
-  RUNNER_LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal']).default('info'),
-  KUBECONFIG: z.string().optional(),
-  HOME: z.string().optional(),
-  KUBERNETES_SERVICE_HOST: z.string().optional(),
-  KUBERNETES_SERVICE_PORT: z.string().optional(),
-});
+const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal'] as const;
 
 export interface RunnerConfig {
   agent: string;
   namespace: string;
   executor: { type: 'command'; command: string[] } | { type: 'http'; url: string };
   shutdownGraceMs: number;
-  logLevel: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal';
+  logLevel: (typeof LOG_LEVELS)[number];
   /** Where the API server is: KUBECONFIG, the docker runtime's kubeconfig, ~/.kube/config or in-cluster. */
   kubeEnvironment: KubeEnvironment;
   /**
@@ -36,31 +23,54 @@ export interface RunnerConfig {
   commandEnv: Record<string, string>;
 }
 
-/** The runner's settings, from its environment (the operator sets AGENT_NAME and AGENT_NAMESPACE). */
+/**
+ * The runner's settings, from its environment (the operator sets AGENT_NAME and
+ * AGENT_NAMESPACE). Checked by hand, not with zod: the runner loads no schema library
+ * (about 13 MB of RSS in every agent).
+ */
 export function runnerConfig(env: Readonly<Record<string, string | undefined>>): RunnerConfig {
-  const result = schema.safeParse(Object.fromEntries(Object.entries(env).filter(([, v]) => v !== '')));
-  if (!result.success) {
-    throw new Error(`invalid runner configuration: ${result.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
-  }
-  const c = result.data;
+  const get = (name: string): string | undefined => (env[name] === '' ? undefined : env[name]);
+  const problems: string[] = [];
+  const problem = (name: string, message: string): void => {
+    problems.push(`${name}: ${message}`);
+  };
+  const dnsLabel = (name: string): string => {
+    const value = get(name);
+    if (value === undefined) problem(name, 'required');
+    else if (value.length > 63 || !DNS_LABEL.test(value)) problem(name, "must be a DNS label: lowercase letters, digits and '-', at most 63");
+    return value ?? '';
+  };
+  const agent = dnsLabel('AGENT_NAME');
+  const namespace = dnsLabel('AGENT_NAMESPACE');
+  const executorType = get('RUNNER_EXECUTOR') ?? 'command';
+  if (executorType !== 'command' && executorType !== 'http') problem('RUNNER_EXECUTOR', 'must be command or http');
+  const url = get('RUNNER_HTTP_URL');
+  if (url !== undefined && !URL.canParse(url)) problem('RUNNER_HTTP_URL', 'must be a URL');
+  const grace = Number(get('RUNNER_SHUTDOWN_GRACE_SECONDS') ?? 20);
+  if (!Number.isInteger(grace) || grace < 0 || grace > 3600) problem('RUNNER_SHUTDOWN_GRACE_SECONDS', 'must be a whole number of seconds from 0 to 3600');
+  const logLevel = get('RUNNER_LOG_LEVEL') ?? 'info';
+  if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) problem('RUNNER_LOG_LEVEL', `must be one of ${LOG_LEVELS.join(', ')}`);
+  if (problems.length) throw new Error(`invalid runner configuration: ${problems.join('; ')}`);
+
   let executor: RunnerConfig['executor'];
-  if (c.RUNNER_EXECUTOR === 'http') {
-    if (!c.RUNNER_HTTP_URL) throw new Error('invalid runner configuration: RUNNER_HTTP_URL is required with RUNNER_EXECUTOR=http');
-    executor = { type: 'http', url: c.RUNNER_HTTP_URL };
+  if (executorType === 'http') {
+    if (!url) throw new Error('invalid runner configuration: RUNNER_HTTP_URL is required with RUNNER_EXECUTOR=http');
+    executor = { type: 'http', url };
   } else {
-    executor = { type: 'command', command: parseCommand(c.RUNNER_COMMAND) };
+    executor = { type: 'command', command: parseCommand(get('RUNNER_COMMAND') ?? 'cat') };
   }
+  const kubeconfig = get('KUBECONFIG');
   return {
-    agent: c.AGENT_NAME,
-    namespace: c.AGENT_NAMESPACE,
+    agent,
+    namespace,
     executor,
-    shutdownGraceMs: c.RUNNER_SHUTDOWN_GRACE_SECONDS * 1000,
-    logLevel: c.RUNNER_LOG_LEVEL,
+    shutdownGraceMs: grace * 1000,
+    logLevel: logLevel as RunnerConfig['logLevel'],
     kubeEnvironment: {
-      KUBECONFIG: c.KUBECONFIG ?? (existsSync(DOCKER_KUBECONFIG) ? DOCKER_KUBECONFIG : undefined),
-      HOME: c.HOME,
-      KUBERNETES_SERVICE_HOST: c.KUBERNETES_SERVICE_HOST,
-      KUBERNETES_SERVICE_PORT: c.KUBERNETES_SERVICE_PORT,
+      KUBECONFIG: kubeconfig ?? (existsSync(DOCKER_KUBECONFIG) ? DOCKER_KUBECONFIG : undefined),
+      HOME: get('HOME'),
+      KUBERNETES_SERVICE_HOST: get('KUBERNETES_SERVICE_HOST'),
+      KUBERNETES_SERVICE_PORT: get('KUBERNETES_SERVICE_PORT'),
     },
     commandEnv: Object.fromEntries(
       Object.entries(env).filter((e): e is [string, string] => e[1] !== undefined && e[0] !== 'KUBECONFIG' && !e[0].startsWith('RUNNER_')),

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
-import { AGENT_LABEL, API_VERSION } from '../operator/src/api/common.ts';
+import { AGENT_LABEL, API_VERSION } from '../operator/src/api/names.ts';
 import { isAborted, type Clock } from '../operator/src/runtime/clock.ts';
 import { isConflict, isNotFound, messageOf } from '../operator/src/runtime/errors.ts';
 import type { RestClient } from '../operator/src/runtime/rest/client.ts';

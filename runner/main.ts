@@ -1,6 +1,5 @@
 import { pino, type Logger } from 'pino';
-import { assignedTo } from '../operator/src/api/common.ts';
-import { agent as agentSchema, type Agent } from '../operator/src/api/agent.ts';
+import { assignedTo } from '../operator/src/api/names.ts';
 import { Informer } from '../operator/src/runtime/cache/informer.ts';
 import { systemClock } from '../operator/src/runtime/clock.ts';
 import { messageOf } from '../operator/src/runtime/errors.ts';
@@ -8,6 +7,7 @@ import { RestClient } from '../operator/src/runtime/rest/client.ts';
 import { loadClusterAccess } from '../operator/src/runtime/rest/kubeconfig/load.ts';
 import type { KubeObject } from '../operator/src/runtime/rest/object.ts';
 import { objectPath } from '../operator/src/runtime/rest/resource.ts';
+import { agentSettings, type AgentSettings } from './agent.ts';
 import { loadRunnerConfig, type RunnerConfig } from './config.ts';
 import { CommandExecutor } from './executors/command.ts';
 import type { Executor } from './executors/executor.ts';
@@ -39,15 +39,18 @@ async function main(): Promise<void> {
   // The resync looks again without an event: a hand-back that failed, or work after an
   // API outage during which this process could not prove it held the Lease.
   const tasks = new Informer<KubeObject>({ client, resource: Tasks, namespace: config.namespace, fieldSelector: assignedTo(config.agent), resyncMs: RESYNC_MS, logger });
-  const current = (): Agent => agentSchema.safeParse(agentInformer.get(`${config.namespace}/${config.agent}`)).data ?? agent;
+  const current = (): AgentSettings => {
+    const live = agentInformer.get(`${config.namespace}/${config.agent}`);
+    return live ? agentSettings(live) : agent;
+  };
   const heartbeat = new Heartbeat({
     client,
     namespace: config.namespace,
     agent: config.agent,
-    agentUid: agent.metadata?.uid as string,
+    agentUid: agent.uid,
     identity: newRunnerIdentity(config.agent),
-    intervalMs: agent.spec.heartbeat.intervalSeconds * 1000,
-    timeoutMs: agent.spec.heartbeat.timeoutSeconds * 1000,
+    intervalMs: agent.heartbeatIntervalMs,
+    timeoutMs: agent.heartbeatTimeoutMs,
     clock: systemClock,
     logger,
   });
@@ -59,9 +62,9 @@ async function main(): Promise<void> {
     agent: config.agent,
     lease: heartbeat,
     executor: executorOf(config),
-    capacity: () => current().spec.maxConcurrentTasks,
+    capacity: () => current().maxConcurrentTasks,
     onFinished: (result) => {
-      const write = recordOutcome({ client, namespace: config.namespace, agent: config.agent, windowTokens: current().spec.context?.windowTokens, clock: systemClock, logger }, result);
+      const write = recordOutcome({ client, namespace: config.namespace, agent: config.agent, windowTokens: current().windowTokens, clock: systemClock, logger }, result);
       outcomes.add(write);
       void write.finally(() => outcomes.delete(write));
     },
@@ -74,7 +77,7 @@ async function main(): Promise<void> {
   // attempts from its predecessor's by the Lease's holder.
   await Promise.all([agentInformer.waitForSync(stop.signal), tasks.waitForSync(stop.signal), Promise.race([heartbeat.acquired(), beating])]);
   runner.poke();
-  logger.info({ executor: config.executor.type, maxConcurrentTasks: agent.spec.maxConcurrentTasks, identity: heartbeat.identity }, 'runner ready');
+  logger.info({ executor: config.executor.type, maxConcurrentTasks: agent.maxConcurrentTasks, identity: heartbeat.identity }, 'runner ready');
 
   const ended = await new Promise<'signal' | LeaseTakenError>((resolve) => {
     const onSignal = (signal: NodeJS.Signals): void => {
@@ -114,11 +117,10 @@ function executorOf(config: RunnerConfig): Executor {
 }
 
 /** The runner may start before its RBAC or Agent are visible: wait for the Agent. */
-async function readAgent(client: RestClient, config: RunnerConfig, logger: Logger): Promise<Agent> {
+async function readAgent(client: RestClient, config: RunnerConfig, logger: Logger): Promise<AgentSettings> {
   for (let attempt = 1; ; attempt++) {
     try {
-      const obj = await client.request<unknown>('GET', objectPath(Agents, config.namespace, config.agent));
-      return agentSchema.parse(obj);
+      return agentSettings(await client.request<KubeObject>('GET', objectPath(Agents, config.namespace, config.agent)));
     } catch (err) {
       const delay = Math.min(30_000, 500 * 2 ** attempt);
       logger.warn({ err: messageOf(err), retryInMs: delay }, 'cannot read my Agent yet');

@@ -1,9 +1,10 @@
 import type { Logger } from 'pino';
-import { agent as agentSchema } from '../operator/src/api/agent.ts';
 import type { Clock } from '../operator/src/runtime/clock.ts';
 import { isConflict, messageOf } from '../operator/src/runtime/errors.ts';
 import type { RestClient } from '../operator/src/runtime/rest/client.ts';
+import type { KubeObject } from '../operator/src/runtime/rest/object.ts';
 import { objectPath } from '../operator/src/runtime/rest/resource.ts';
+import { agentStats } from './agent.ts';
 import type { ExecutionResult } from './executors/executor.ts';
 import { Agents } from './resources.ts';
 
@@ -26,13 +27,13 @@ export async function recordOutcome(t: OutcomeTarget, result: ExecutionResult): 
   const path = objectPath(Agents, t.namespace, t.agent);
   for (let tries = 0; tries < 5; tries++) {
     try {
-      const live = agentSchema.parse(await t.client.request<unknown>('GET', path));
-      const stats = live.status?.stats ?? { succeeded: 0, failed: 0, consecutiveFailures: 0 };
+      const live = await t.client.request<KubeObject>('GET', path);
+      const stats = agentStats(live);
       const ok = result.outcome === 'Succeeded';
       await t.client.request('PATCH', `${path}/status`, {
         contentType: 'application/merge-patch+json',
         body: {
-          metadata: { resourceVersion: live.metadata?.resourceVersion },
+          metadata: { resourceVersion: live.metadata.resourceVersion },
           status: {
             stats: {
               succeeded: stats.succeeded + (ok ? 1 : 0),

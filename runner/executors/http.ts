@@ -13,7 +13,6 @@
  * in the clear, and that server belongs next to the runner, not across the network.
  */
 import { isIP } from 'node:net';
-import { z } from 'zod';
 import { isAborted, systemClock, type Clock } from '../../operator/src/runtime/clock.ts';
 import { clip, truncateOutput, type ExecutionResult, type Executor, type TaskInput } from './executor.ts';
 
@@ -29,13 +28,28 @@ const MAX_RESPONSE_BYTES = 16 * 1024 * 1024;
 /** Enough of an error body for a reason. */
 const MAX_ERROR_BYTES = 4096;
 
-const responseBody = z.object({
-  output: z.string().optional(),
-  succeeded: z.boolean().optional(),
+interface ResponseBody {
+  output?: string;
+  succeeded?: boolean;
+  exitCode?: number;
+  usage?: { tokens: number };
+}
+
+/** The agent server's answer, checked field by field: the body or the first problem found. */
+function responseBody(json: unknown): ResponseBody | string {
+  if (json === null || typeof json !== 'object' || Array.isArray(json)) return 'expected a JSON object';
+  const b = json as Record<string, unknown>;
+  const usage: unknown = b.usage;
+  if (b.output !== undefined && typeof b.output !== 'string') return 'output: expected a string';
+  if (b.succeeded !== undefined && typeof b.succeeded !== 'boolean') return 'succeeded: expected true or false';
   // The range status.result.exitCode accepts.
-  exitCode: z.int().min(-1024).max(1024).optional(),
-  usage: z.object({ tokens: z.int().min(0) }).optional(),
-});
+  if (b.exitCode !== undefined && !isIntIn(b.exitCode, -1024, 1024)) return 'exitCode: expected a whole number from -1024 to 1024';
+  if (usage !== undefined && (usage === null || typeof usage !== 'object')) return 'usage: expected an object';
+  if (usage !== undefined && !isIntIn((usage as Record<string, unknown>).tokens, 0, Number.MAX_SAFE_INTEGER)) return 'usage.tokens: expected a whole number, 0 or more';
+  return b;
+}
+
+const isIntIn = (v: unknown, min: number, max: number): boolean => Number.isInteger(v) && (v as number) >= min && (v as number) <= max;
 
 export class HttpExecutor implements Executor {
   readonly name = 'http';
@@ -100,13 +114,8 @@ function toResult(status: number, text: string): ExecutionResult {
   } catch {
     return failed(`invalid response from the agent server: not JSON: ${clip(text.trim())}`);
   }
-  const parsed = responseBody.safeParse(json);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    const where = issue?.path.join('.') ?? '';
-    return failed(`invalid response from the agent server: ${where === '' ? '' : `${where}: `}${issue?.message ?? ''}`);
-  }
-  const body = parsed.data;
+  const body = responseBody(json);
+  if (typeof body === 'string') return failed(`invalid response from the agent server: ${body}`);
   const output = truncateOutput(body.output ?? '');
   const extras = {
     ...(body.exitCode === undefined ? {} : { exitCode: body.exitCode }),

@@ -1,35 +1,18 @@
 import { z } from 'zod';
 import { asMap } from './validation.ts';
 
-export const GROUP = 'agents.orchestrator.dev';
-export const VERSION = 'v1alpha1';
-export const API_VERSION = `${GROUP}/${VERSION}`;
-
-/** On an agent's Pod, Lease, ServiceAccount: its Agent. */
-export const AGENT_LABEL = `${GROUP}/agent`;
-/**
- * The field selector of the Tasks assigned to an agent (a selectable field of the Task
- * CRD): what its runner watches. The assignment lives only in status, so the router
- * assigns with one write.
- */
-export const assignedTo = (agent: string): string => `status.assignment.agent=${agent}`;
-/** On an Agent a policy made: the pool it belongs to. */
-export const POOL_LABEL = `${GROUP}/pool`;
-/** On an Agent a policy made: the OrchestratorPolicy that owns it. */
-export const POLICY_LABEL = `${GROUP}/policy`;
-/** On an Agent a policy made: the hash of the pool template it was made from. */
-export const TEMPLATE_HASH_ANNOTATION = `${GROUP}/template-hash`;
-/**
- * On an Agent: when a restart of its workload was last asked for (RFC 3339), as `kubectl
- * rollout restart` does. The plugin host writes it for a `restart` intent; the agent
- * controller replaces a workload that started before it.
- */
-export const RESTART_ANNOTATION = `${GROUP}/restartedAt`;
-/**
- * On every Agent: its deletion drains and removes the workload first. The operator adds
- * it; whoever creates an Agent may set it already (pools do), saving a request per agent.
- */
-export const WORKLOAD_FINALIZER = `${GROUP}/workload`;
+export {
+  GROUP,
+  VERSION,
+  API_VERSION,
+  AGENT_LABEL,
+  assignedTo,
+  POOL_LABEL,
+  POLICY_LABEL,
+  TEMPLATE_HASH_ANNOTATION,
+  RESTART_ANNOTATION,
+  WORKLOAD_FINALIZER,
+} from './names.ts';
 
 // RE2-compatible patterns (the API server evaluates them with Go's regexp).
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;

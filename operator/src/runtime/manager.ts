@@ -3,7 +3,7 @@ import type { Config } from '../config/config.ts';
 import { createMetrics, type Metrics } from '../telemetry/metrics.ts';
 import { InformerGroup, type SharedInformer } from './cache/informer-group.ts';
 import { Informer } from './cache/informer.ts';
-import type { IndexFunc } from './cache/store.ts';
+import type { IndexFunc, Transform } from './cache/store.ts';
 import { systemClock, type Clock } from './clock.ts';
 import type { Controller } from './controller.ts';
 import { EventRecorder } from './events.ts';
@@ -40,6 +40,8 @@ export interface InformerRequest<T extends KubeObject> {
   labelSelector?: string;
   fieldSelector?: string;
   indexers?: Readonly<Record<string, IndexFunc<T>>>;
+  /** Trims objects before they are cached; every request that names one must name the same. */
+  transform?: Transform<T>;
 }
 
 /**
@@ -104,6 +106,7 @@ export class Manager {
     const shared = this.informers.find((i) => i.key === key)?.informer as SharedInformer<T> | undefined;
     if (shared) {
       if (request.indexers) shared.addIndexers(request.indexers);
+      if (request.transform) shared.setTransform(request.transform);
       return shared;
     }
     const namespaces: (string | undefined)[] =
@@ -117,6 +120,7 @@ export class Manager {
           ...(request.labelSelector ? { labelSelector: request.labelSelector } : {}),
           ...(request.fieldSelector ? { fieldSelector: request.fieldSelector } : {}),
           ...(request.indexers ? { indexers: request.indexers } : {}),
+          ...(request.transform ? { transform: request.transform } : {}),
           watchdogMs: this.config.watchdogSeconds * 1000,
           resyncMs: this.config.resyncPeriodSeconds * 1000,
           clock: this.clock,

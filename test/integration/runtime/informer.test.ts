@@ -82,6 +82,27 @@ describe('Informer against a real API server', () => {
     expect(await metricValue(metrics, 'agent_orchestrator_informer_objects', { resource: 'configmaps' })).toBe(3);
   });
 
+  it('caches what its transform keeps, from the list and from the watch, and takes a transform only before it runs', async () => {
+    await create(configMap(ns.name, 'listed', { suite: 'transform' }, { big: 'x'.repeat(1000), small: 'kept' }));
+    const dropBig = (o: KubeObject): KubeObject => ({ ...o, data: { small: (o.data as Record<string, string>).small ?? '' } });
+    const informer = new Informer<KubeObject>({ client, resource: ConfigMaps, namespace: ns.name, labelSelector: 'suite=transform', logger: testLogger() });
+    informer.setTransform(dropBig);
+    informer.setTransform(dropBig);
+    expect(() => {
+      informer.setTransform((o) => o);
+    }).toThrow(/a transform is set once, before it runs/);
+    void start(informer);
+    await informer.waitForSync();
+    await create(configMap(ns.name, 'watched', { suite: 'transform' }, { big: 'y'.repeat(1000), small: 'kept too' }));
+    await waitFor('the watched object', async () => informer.get(`${ns.name}/watched`));
+    expect(informer.list().map((o) => [o.metadata.name, o.data])).toEqual(
+      expect.arrayContaining([
+        ['listed', { small: 'kept' }],
+        ['watched', { small: 'kept too' }],
+      ]),
+    );
+  });
+
   it('keeps a watch open past the request deadline (it covers only the wait for headers)', async () => {
     const clock = new FakeClock(Date.now());
     let armed = 0;

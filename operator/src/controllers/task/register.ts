@@ -8,6 +8,7 @@ import type { Manager } from '../../runtime/manager.ts';
 import { keyOf, type KubeObject } from '../../runtime/rest/object.ts';
 import { Leases, resourceOfKind } from '../../runtime/rest/resource.ts';
 import { AGENT_LABEL } from '../../api/common.ts';
+import { taskForCache } from '../cache-transforms.ts';
 import { AGENTS_BY_CAPABILITY, TASKS_BY_AGENT, TASKS_BY_NAMESPACE, agentsByCapability, tasksByAgent, tasksByNamespace } from '../indexes.ts';
 import { routerQueueGauge, taskMetrics } from './metrics.ts';
 import { Router } from './router.ts';
@@ -25,6 +26,7 @@ export interface TaskControllerOptions {
 /** Wires task routing and the task lifecycle into the manager. */
 export function registerTaskController(manager: Manager, o: TaskControllerOptions): void {
   const tasks = manager.informer<KubeObject>(resourceOfKind(taskKind), {
+    transform: taskForCache,
     indexers: {
       [TASKS_BY_AGENT]: tasksByAgent,
       [TASKS_BY_NAMESPACE]: tasksByNamespace,

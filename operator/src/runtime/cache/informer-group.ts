@@ -1,5 +1,5 @@
 import type { KubeObject } from '../rest/object.ts';
-import type { IndexFunc } from './store.ts';
+import type { IndexFunc, Transform } from './store.ts';
 import type { EventHandler, Informer } from './informer.ts';
 
 /** What controllers and the manager need of a cache: one informer, or one per namespace. */
@@ -12,6 +12,7 @@ export interface SharedInformer<T extends KubeObject> {
   list(): T[];
   byIndex(name: string, value: string): T[];
   addIndexers(indexers: Readonly<Record<string, IndexFunc<T>>>): void;
+  setTransform(transform: Transform<T>): void;
 }
 
 /** Several informers (one per watched namespace) seen as one. */
@@ -57,5 +58,9 @@ export class InformerGroup<T extends KubeObject> implements SharedInformer<T> {
 
   addIndexers(indexers: Readonly<Record<string, IndexFunc<T>>>): void {
     for (const m of this.members) m.addIndexers(indexers);
+  }
+
+  setTransform(transform: Transform<T>): void {
+    for (const m of this.members) m.setTransform(transform);
   }
 }

@@ -6,7 +6,7 @@ import type { RestClient } from '../rest/client.ts';
 import { keyOf, type KubeObject, type ObjectList } from '../rest/object.ts';
 import { apiVersionOf, collectionPath, resourceName, type ResourceType } from '../rest/resource.ts';
 import type { SharedInformer } from './informer-group.ts';
-import { Store, forCache, type IndexFunc } from './store.ts';
+import { Store, forCache, type IndexFunc, type Transform } from './store.ts';
 
 /** Informer callbacks. They must only enqueue work: whatever they throw is caught and counted. */
 export interface EventHandler<T> {
@@ -27,6 +27,8 @@ export interface InformerOptions<T extends KubeObject> {
   labelSelector?: string;
   fieldSelector?: string;
   indexers?: Readonly<Record<string, IndexFunc<T>>>;
+  /** Applied to every object before it is cached (see setTransform). */
+  transform?: Transform<T>;
   /** Items per list page. */
   pageSize?: number;
   /** Server-side length of each watch; client-go's 5-10 minutes by default. */
@@ -61,6 +63,8 @@ export class Informer<T extends KubeObject> implements SharedInformer<T> {
   private readonly name: string;
   private readonly handlers: EventHandler<T>[] = [];
   private synced = false;
+  private running = false;
+  private transform: Transform<T> | undefined;
   private readonly syncWaiters: (() => void)[] = [];
 
   constructor(options: InformerOptions<T>) {
@@ -71,6 +75,17 @@ export class Informer<T extends KubeObject> implements SharedInformer<T> {
     this.random = options.random ?? Math.random;
     this.name = resourceName(options.resource);
     this.log = options.logger.child({ informer: this.name });
+    this.transform = options.transform;
+  }
+
+  /**
+   * Like client-go's SetTransform: `transform` trims every object before it is cached.
+   * Set once (setting the same function again is a no-op), before run().
+   */
+  setTransform(transform: Transform<T>): void {
+    if (this.transform === transform) return;
+    if (this.transform || this.running) throw new Error(`informer ${this.name}: a transform is set once, before it runs`);
+    this.transform = transform;
   }
 
   hasSynced(): boolean {
@@ -115,6 +130,7 @@ export class Informer<T extends KubeObject> implements SharedInformer<T> {
 
   /** Runs until `signal` aborts. */
   async run(signal: AbortSignal): Promise<void> {
+    this.running = true;
     const stopResync = this.startResync();
     let resourceVersion = '';
     let relist: string | undefined = 'initial';
@@ -195,8 +211,7 @@ export class Informer<T extends KubeObject> implements SharedInformer<T> {
         }
         throw err;
       }
-      const apiVersion = apiVersionOf(this.resource);
-      for (const item of page.items) items.push(forCache(item, apiVersion, this.resource.kind));
+      for (const item of page.items) items.push(this.cached(item));
       resourceVersion = page.metadata.resourceVersion ?? resourceVersion;
       cont = page.metadata.continue || undefined;
     } while (cont);
@@ -273,7 +288,7 @@ export class Informer<T extends KubeObject> implements SharedInformer<T> {
         }
         rv = event.object.metadata.resourceVersion ?? rv;
         if (event.type === 'BOOKMARK') continue;
-        this.apply(event.type, forCache(event.object, apiVersionOf(this.resource), this.resource.kind));
+        this.apply(event.type, this.cached(event.object));
       }
       return { resourceVersion: rv, reason: 'closed' };
     } catch (err) {
@@ -282,6 +297,18 @@ export class Informer<T extends KubeObject> implements SharedInformer<T> {
     } finally {
       cancelWatchdog();
       signal.removeEventListener('abort', stop);
+    }
+  }
+
+  private cached(obj: T): T {
+    const trimmed = forCache(obj, apiVersionOf(this.resource), this.resource.kind);
+    if (!this.transform) return trimmed;
+    try {
+      return this.transform(trimmed);
+    } catch (err) {
+      // A transform that fails on an odd object must not keep it out of the cache.
+      this.log.warn({ err: messageOf(err), key: keyOf(trimmed) }, 'cache transform threw; caching the object as listed');
+      return trimmed;
     }
   }
 

@@ -119,7 +119,13 @@ export const labelIndex =
   };
 
 /**
- * What the cache keeps of an object: managedFields are dropped (often half an object's
+ * Shrinks an object before it is cached, like client-go's SetTransform: it gets what the
+ * informer listed or watched (after forCache) and returns what the cache keeps.
+ */
+export type Transform<T> = (obj: T) => T;
+
+/**
+ * What the cache keeps of any object: managedFields are dropped (often half an object's
  * size, and nothing reads them), and list items get back their apiVersion and kind.
  */
 export function forCache<T extends KubeObject>(obj: T, apiVersion: string, kind: string): T {

@@ -1,4 +1,4 @@
-import { GROUP, VERSION } from '../../api/common.ts';
+import { GROUP, VERSION } from '../../api/names.ts';
 import type { KindDefinition } from '../../api/kinds.ts';
 
 /** A resource type the runtime can list, watch and write. */
