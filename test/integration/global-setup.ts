@@ -1,4 +1,6 @@
+import { execFileSync } from 'node:child_process';
 import type { TestProject } from 'vitest/node';
+import { E2E_RELEASE } from '../../e2e/support/cluster.ts';
 import { must, startLocalPlane } from '../support/hack-scripts.ts';
 
 declare module 'vitest' {
@@ -18,6 +20,10 @@ declare module 'vitest' {
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   const plane = await startLocalPlane();
   try {
+    // An e2e run interrupted on this plane leaves its cluster-wide admission policies
+    // behind; they would refuse the integration operator's writes (it is not the chart's
+    // ServiceAccount) and fail unrelated tests.
+    execFileSync(plane.kubectl, ['--kubeconfig', plane.kubeconfig, 'delete', 'validatingadmissionpolicies,validatingadmissionpolicybindings', '-l', `app.kubernetes.io/instance=${E2E_RELEASE.name}`, '--ignore-not-found', '--wait=false'], { stdio: 'ignore' });
     project.provide('kubeconfig', plane.kubeconfig);
     project.provide('dockerHost', plane.dockerHost);
     project.provide('kubectl', plane.kubectl);
