@@ -16,7 +16,7 @@ const CONFLICT_RETRIES = 3;
 const LABEL_NAME = /^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/;
 const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 
-/** Why a receiver may not set this label key: invalid, or in the operator's own domain (agents.orchestrator.dev/agent routes tasks). */
+/** Why a receiver may not set this label key: invalid, or in the operator's own domain (pool and policy labels steer agents; the domain is reserved). */
 function labelKeyProblem(key: string): string | undefined {
   const slash = key.lastIndexOf('/');
   const prefix = slash >= 0 ? key.slice(0, slash) : undefined;
