@@ -28,6 +28,10 @@ describe('decideRecovery', () => {
     ['after ours, no new failure yet whatever the times say', { consecutiveFailures: 3, lastFailureAt: NOW - S, restartedAt: NOW - 5 * S, restarts: 1, failuresAtRestart: 3 }, { kind: 'none' }],
     ['a success after restarts', { consecutiveFailures: 0, restarts: 2, reason: 'Restarted' }, { kind: 'recovered' }],
     ['a success after the limit', { consecutiveFailures: 0, restarts: 3, reason: 'RestartLimitReached' }, { kind: 'recovered' }],
+    ['recorded, not carried out yet', { consecutiveFailures: 3, lastFailureAt: NOW - S, restarts: 1, failuresAtRestart: 3, requestedAt: NOW - S }, { kind: 'actuate', restart: 1 }],
+    ['recorded again, the annotation still the previous restart', { consecutiveFailures: 4, lastFailureAt: NOW - S, restartedAt: NOW - 90 * S, restarts: 2, failuresAtRestart: 4, requestedAt: NOW - S }, { kind: 'actuate', restart: 2 }],
+    ['recorded and carried out in the same second', { consecutiveFailures: 3, lastFailureAt: NOW - S, restartedAt: NOW - S, restarts: 1, failuresAtRestart: 3, requestedAt: NOW - S }, { kind: 'none' }],
+    ['recorded, but a task succeeded before it was carried out', { consecutiveFailures: 0, restarts: 1, failuresAtRestart: 3, requestedAt: NOW - S, reason: 'Restarted' }, { kind: 'recovered' }],
   ] as [string, Partial<RecoveryObservation>, RecoveryDecision][])('%s', (_case, o, decision) => {
     expect(decideRecovery(obs(o), config)).toEqual(decision);
   });
@@ -47,6 +51,7 @@ describe('decideRecovery', () => {
         let restartedAt: number | undefined;
         let restarts = 0;
         let failuresAtRestart: number | undefined;
+        let requestedAt: number | undefined;
         const made: number[] = [];
         for (const s of steps) {
           now += s.dt * S;
@@ -54,15 +59,19 @@ describe('decideRecovery', () => {
             failures++;
             lastFailureAt = now;
           }
-          const d = decideRecovery({ now, consecutiveFailures: failures, lastFailureAt, restartedAt, restarts, failuresAtRestart }, c);
+          const d = decideRecovery({ now, consecutiveFailures: failures, lastFailureAt, restartedAt, restarts, failuresAtRestart, requestedAt }, c);
+          expect(d.kind).not.toBe('actuate');
           if (d.kind === 'restart') {
             expect(failures).toBeGreaterThanOrEqual(k);
             expect(failuresAtRestart === undefined || failures > failuresAtRestart).toBe(true);
             if (restartedAt !== undefined && restarts > 0) expect(now - restartedAt).toBeGreaterThanOrEqual(backoffMs(c, restarts));
             restarts = d.restart;
-            restartedAt = now;
+            requestedAt = now;
             failuresAtRestart = failures;
             made.push(now);
+            // The next tick carries it out, once.
+            expect(decideRecovery({ now, consecutiveFailures: failures, lastFailureAt, restartedAt, restarts, failuresAtRestart, requestedAt }, c)).toEqual({ kind: 'actuate', restart: restarts });
+            restartedAt = now;
           }
           if (d.kind === 'backoff') expect(d.at).toBeGreaterThan(now);
         }
@@ -86,15 +95,22 @@ function agentObj(o: { failures?: number; lastFailureAt?: number; restartedAt?: 
 const kinds = (intents: readonly Intent[]): string[] => intents.map((i) => (i.kind === 'condition' ? `condition ${i.condition.status} ${i.condition.reason}` : i.kind === 'event' ? `event ${i.reason}` : i.kind === 'agent' ? `${i.action} ${i.agent}` : i.kind));
 
 describe('recoveryIntents', () => {
-  it('restarts, and records the count in the Recovering condition', () => {
+  it('records the restart in the Recovering condition, then carries it out on the next tick, once', () => {
     const intents = recoveryIntents(agentObj({ failures: 3, lastFailureAt: NOW - S }), config, NOW);
-    expect(kinds(intents)).toEqual(['restart a1', 'condition True Restarted']);
-    expect(intents[0]).toMatchObject({ reason: 'RecoveryRestart', message: '3 consecutive failures (recovery.restartAfterFailures 3): restart 1 (recovery.maxRestarts 3) since its last success' });
-    const condition = intents[1]?.kind === 'condition' ? intents[1].condition : undefined;
+    expect(kinds(intents)).toEqual(['condition True Restarted']);
+    const condition = intents[0]?.kind === 'condition' ? intents[0].condition : undefined;
     expect(condition?.message).toBe(
       `restarted 1 time since its last success, the last after 3 consecutive failures, at ${iso(NOW)} (recovery.maxRestarts 3); another restart needs a new failure and waits 60s`,
     );
-    expect(recordOf(condition?.message)).toEqual({ restarts: 1, failuresAtRestart: 3 });
+    expect(recordOf(condition?.message)).toEqual({ restarts: 1, failuresAtRestart: 3, requestedAt: NOW });
+    const recorded = { status: 'True' as const, reason: 'Restarted', message: condition?.message ?? '' };
+    // The next tick writes the annotation; a tick after a failed write writes it again.
+    for (const tick of [NOW + S, NOW + 5 * S]) {
+      const actuated = recoveryIntents(agentObj({ failures: 3, lastFailureAt: NOW - S, condition: recorded }), config, tick);
+      expect(kinds(actuated)).toEqual(['restart a1']);
+      expect(actuated[0]).toMatchObject({ reason: 'RecoveryRestart', message: '3 consecutive failures (recovery.restartAfterFailures 3): restart 1 (recovery.maxRestarts 3) since its last success' });
+    }
+    expect(recoveryIntents(agentObj({ failures: 3, lastFailureAt: NOW - S, restartedAt: NOW + S, condition: recorded }), config, NOW + 2 * S)).toEqual([]);
   });
 
   it('reads the count back, waits for the backoff, and restarts again', () => {
@@ -102,8 +118,8 @@ describe('recoveryIntents', () => {
     const waiting = recoveryIntents(agentObj({ failures: 5, lastFailureAt: NOW - S, restartedAt: NOW - 100 * S, condition: restarted }), config, NOW);
     expect(waiting).toEqual([{ kind: 'requeue', afterMs: 20 * S }]);
     const again = recoveryIntents(agentObj({ failures: 5, lastFailureAt: NOW - S, restartedAt: NOW - 120 * S, condition: restarted }), config, NOW);
-    expect(kinds(again)).toEqual(['restart a1', 'condition True Restarted']);
-    expect(again[1]?.kind === 'condition' && again[1].condition.message).toMatch(/^restarted 3 times since its last success/);
+    expect(kinds(again)).toEqual(['condition True Restarted']);
+    expect(again[0]?.kind === 'condition' && again[0].condition.message).toMatch(/^restarted 3 times since its last success/);
   });
 
   it('stops at maxRestarts with a Warning, once', () => {
@@ -123,10 +139,7 @@ describe('recoveryIntents', () => {
     const after = { status: 'False' as const, reason: 'Recovered', message: 'fewer than 3 consecutive failures again after 3 restarts' };
     expect(recoveryIntents(agentObj({ failures: 0, restartedAt: NOW - 60 * S, condition: after }), config, NOW)).toEqual([]);
     // A new run of failures starts counting from one again.
-    expect(kinds(recoveryIntents(agentObj({ failures: 3, lastFailureAt: NOW - S, restartedAt: NOW - 60 * S, condition: after }), config, NOW))).toEqual([
-      'restart a1',
-      'condition True Restarted',
-    ]);
+    expect(kinds(recoveryIntents(agentObj({ failures: 3, lastFailureAt: NOW - S, restartedAt: NOW - 60 * S, condition: after }), config, NOW))).toEqual(['condition True Restarted']);
   });
 
   it('leaves sleeping agents and agents being deleted alone', () => {

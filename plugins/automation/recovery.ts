@@ -5,6 +5,10 @@
 // backoff that doubles with each restart, at most `maxRestarts` times until a task
 // succeeds. The count lives in the agent's Recovering condition, so it survives operator
 // restarts: the condition is this plugin's memory, as CircuitOpen is the circuit breaker's.
+// A restart is recorded first (the condition, with its time) and carried out on the next
+// tick (the annotation): the two are separate writes, and whichever fails, the next tick
+// sees what is left to do. Carried out first, a restart whose record then failed would
+// look like a person's and never be counted.
 import { RESTART_ANNOTATION } from '../../operator/src/api/common.ts';
 import type { AgentObject, Intent } from '../../operator/src/framework/index.ts';
 import type { RecoveryConfig } from './config.ts';
@@ -21,6 +25,8 @@ export interface RecoveryObservation {
   readonly restarts: number;
   /** Consecutive failures when this plugin last restarted the agent (its Recovering condition). */
   readonly failuresAtRestart?: number | undefined;
+  /** When this plugin last recorded a restart (its Recovering condition); carried out once the annotation is as recent. */
+  readonly requestedAt?: number | undefined;
   /** The Recovering condition's reason, if it is True. */
   readonly reason?: string | undefined;
 }
@@ -30,8 +36,10 @@ export type RecoveryDecision =
   | { readonly kind: 'none' }
   /** A task succeeded after restarts: the episode is over. */
   | { readonly kind: 'recovered' }
-  /** Restart now; this is restart number `restart` since the last success. */
+  /** Restart now; this is restart number `restart` since the last success: record it. */
   | { readonly kind: 'restart'; readonly restart: number }
+  /** Restart `restart` is recorded but the annotation does not show it yet: write it. */
+  | { readonly kind: 'actuate'; readonly restart: number }
   /** Restarted, failed again, and the backoff has not passed: look again at `at`. */
   | { readonly kind: 'backoff'; readonly at: number }
   /** As many restarts as maxRestarts allows: no more until a success. */
@@ -43,6 +51,7 @@ export function backoffMs(config: Pick<RecoveryConfig, 'backoffSeconds'>, restar
 
 export function decideRecovery(o: RecoveryObservation, config: RecoveryConfig): RecoveryDecision {
   if (o.consecutiveFailures < config.restartAfterFailures) return o.restarts > 0 || o.reason !== undefined ? { kind: 'recovered' } : { kind: 'none' };
+  if (o.requestedAt !== undefined && o.restarts > 0 && (o.restartedAt === undefined || o.restartedAt < o.requestedAt)) return { kind: 'actuate', restart: o.restarts };
   // Not failed since the last restart: wait for the restart to show whether it helped.
   // After one of ours the count says it exactly (consecutive failures only grow until a
   // success); after a person's, only the times can, in whole seconds, so a failure in the
@@ -71,10 +80,11 @@ const times = (n: number): string => `${n} time${n === 1 ? '' : 's'}`;
  * What a Recovering condition records, from the head of its message: "restarted N
  * time(s) since its last success, the last after F consecutive failures".
  */
-export function recordOf(message: string | undefined): { restarts: number; failuresAtRestart?: number } {
-  const m = /^restarted (\d+) times? since its last success, the last after (\d+) consecutive failures?\b/.exec(message ?? '');
+export function recordOf(message: string | undefined): { restarts: number; failuresAtRestart?: number; requestedAt?: number } {
+  const m = /^restarted (\d+) times? since its last success, the last after (\d+) consecutive failures?\b(?:, at (\S+?Z)\b)?/.exec(message ?? '');
   if (m?.[1] === undefined || m[2] === undefined) return { restarts: 0 };
-  return { restarts: Number(m[1]), failuresAtRestart: Number(m[2]) };
+  const requestedAt = parse(m[3]);
+  return { restarts: Number(m[1]), failuresAtRestart: Number(m[2]), ...(requestedAt !== undefined ? { requestedAt } : {}) };
 }
 
 const head = (restarts: number, failures: number): string =>
@@ -96,6 +106,7 @@ export function recoveryIntents(agent: AgentObject, config: RecoveryConfig, now:
       restartedAt: parse(agent.metadata.annotations?.[RESTART_ANNOTATION]),
       restarts,
       failuresAtRestart: record.failuresAtRestart,
+      requestedAt: record.requestedAt,
       reason: active ? condition.reason : undefined,
     },
     config,
@@ -121,12 +132,13 @@ export function recoveryIntents(agent: AgentObject, config: RecoveryConfig, now:
         { kind: 'event', target, type: 'Warning', reason: 'RestartLimitReached', message: `agent ${name}: ${message}` },
       ];
     }
+    case 'actuate': {
+      const why = `${record.failuresAtRestart ?? failures} consecutive failures (recovery.restartAfterFailures ${config.restartAfterFailures})`;
+      return [{ kind: 'agent', agent: name, action: 'restart', reason: 'RecoveryRestart', message: `${why}: restart ${decision.restart}${limit} since its last success` }];
+    }
     case 'restart': {
-      const why = `${failures} consecutive failures (recovery.restartAfterFailures ${config.restartAfterFailures})`;
       const next = backoffMs(config, decision.restart);
-      // The restart first: if its write fails, the count is not raised for a restart that did not happen.
       return [
-        { kind: 'agent', agent: name, action: 'restart', reason: 'RecoveryRestart', message: `${why}: restart ${decision.restart}${limit} since its last success` },
         {
           kind: 'condition',
           target,
