@@ -2,8 +2,6 @@
 // can stand for several scenarios (routing at two client budgets). The order puts the
 // scenarios that need many kwok nodes or objects last, so the lighter ones run on a
 // plane that is not still clearing up after them.
-import { existsSync } from 'node:fs';
-import path from 'node:path';
 
 export interface Scenario {
   name: string;
@@ -40,14 +38,9 @@ export const SCENARIOS: readonly Scenario[] = [
   { name: 'cycle', script: 'cycle.ts', args: [], about: 'the pure routing cycle, no cluster: cost per task from 100 to 5,000 agents', minutes: 2 },
 ];
 
-/** The scenarios whose script is there (bench/cycle.ts may not be yet). */
-export function availableScenarios(): Scenario[] {
-  return SCENARIOS.filter((s) => existsSync(path.join(import.meta.dirname, s.script)));
-}
-
-/** The scenarios named in a comma-separated list (all available ones when empty); throws on an unknown name. */
+/** The scenarios named in a comma-separated list (all when empty); throws on an unknown name. */
 export function selectScenarios(list: string | undefined): Scenario[] {
-  const available = availableScenarios();
+  const available = [...SCENARIOS];
   const names = (list ?? '').split(',').map((n) => n.trim()).filter(Boolean);
   if (names.length === 0) return available;
   return names.map((n) => {
