@@ -5,7 +5,7 @@
 // not weigh on the next.
 //
 //   make bench SCENARIO=registration
-//   node bench/agent-registration.ts [--rate 10] [--seconds 20] [--bursts 100,1000] [--finalizer] [--qps 50 --burst 100]
+//   node bench/agent-registration.ts [--rate 10] [--seconds 20] [--bursts 100,1000] [--finalizer] [--qps 100 --burst 200]
 //
 // Each phase also prints what a new agent costs in API requests, per client of the
 // operator, verb and resource (from its agent_orchestrator_client_requests_total).
@@ -39,8 +39,8 @@ const { values } = parseArgs({
     rate: { type: 'string', default: knob('BENCH_REGISTRATION_RATE', '10') },
     seconds: { type: 'string', default: knob('BENCH_REGISTRATION_SECONDS', '20') },
     bursts: { type: 'string', default: knob('BENCH_REGISTRATION_BURSTS', '100,1000') },
-    qps: { type: 'string', default: knob('BENCH_OPERATOR_QPS', '50') },
-    burst: { type: 'string', default: knob('BENCH_OPERATOR_BURST', '100') },
+    qps: { type: 'string', default: knob('BENCH_OPERATOR_QPS', '100') },
+    burst: { type: 'string', default: knob('BENCH_OPERATOR_BURST', '200') },
     finalizer: { type: 'boolean', default: false },
   },
 });

@@ -31,7 +31,7 @@ const { values } = parseArgs({
     runs: { type: 'string', default: knob('BENCH_AUTOSCALING_RUNS', '8') },
     tasks: { type: 'string', default: knob('BENCH_AUTOSCALING_TASKS', '200') },
     'work-ms': { type: 'string', default: '1000' },
-    qps: { type: 'string', default: knob('BENCH_OPERATOR_QPS', '50') },
+    qps: { type: 'string', default: knob('BENCH_OPERATOR_QPS', '100') },
     svg: { type: 'string' },
   },
 });

@@ -3,7 +3,7 @@
 // CPU time and client budget, and the benchmark's load and watches run elsewhere. The
 // Agents' status is written by the benchmark, so no agent controller runs to undo it.
 //
-//   node bench/router-process.ts --namespace NS [--qps 50] [--burst 100]
+//   node bench/router-process.ts --namespace NS [--qps 100] [--burst 200]
 //
 // Over IPC it sends {type: 'ready'} once its caches have synced and answers
 // {type: 'report'} with the routing cycle and plugin call times it observed.
@@ -29,7 +29,7 @@ export interface RouterReport {
 }
 
 const { values } = parseArgs({
-  options: { namespace: { type: 'string' }, qps: { type: 'string', default: '50' }, burst: { type: 'string', default: '100' } },
+  options: { namespace: { type: 'string' }, qps: { type: 'string', default: '100' }, burst: { type: 'string', default: '200' } },
 });
 if (!values.namespace || !process.send) throw new Error('usage: a child process with IPC: router-process.ts --namespace NS [--qps Q] [--burst B]');
 const send = process.send.bind(process);

@@ -10,7 +10,8 @@
 // the ratios operator / kube-scheduler.
 //
 //   make bench SCENARIO=routing            (1,000 QPS for both)
-//   make bench SCENARIO=routing-defaults   (both at their default 50 QPS / 100 burst)
+//   make bench SCENARIO=routing-defaults   (both at their defaults: the operator's 100 QPS / 200 burst,
+//                                           kube-scheduler's 50 QPS / 100 burst)
 //   node bench/routing.ts [--agents 1000] [--qps 1000] [--burst 2000] [--scheduler-defaults]
 //                         [--rates 20,100] [--seconds 20] [--burst-items 3000] [--ceiling-seconds 10]
 import { parseArgs } from 'node:util';

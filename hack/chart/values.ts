@@ -49,8 +49,8 @@ export const chartValues = z
       .prefault({}),
     kubeApi: z
       .strictObject({
-        qps: z.number().gt(0).max(10000).default(50).describe('Sustained requests per second to the API server.'),
-        burst: z.int().min(1).max(20000).default(100).describe('Requests allowed in a burst above qps.'),
+        qps: z.number().gt(0).max(10000).default(100).describe('Sustained requests per second to the API server (client side; API Priority and Fairness protects the server).'),
+        burst: z.int().min(1).max(20000).default(200).describe('Requests allowed in a burst above qps.'),
       })
       .prefault({}),
     pluginAdmissionPolicy: z

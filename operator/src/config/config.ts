@@ -116,14 +116,14 @@ export const settings = [
     key: 'kubeApiQps',
     flag: 'kube-api-qps',
     env: 'AO_KUBE_API_QPS',
-    schema: z.coerce.number().positive().max(10000).default(50),
-    description: 'Sustained requests per second to the API server (client-side rate limit; best-effort reports, Events and why a task waits, have their own 20 QPS budget).',
+    schema: z.coerce.number().positive().max(10000).default(100),
+    description: 'Sustained requests per second to the API server (client-side rate limit; API Priority and Fairness protects the server; best-effort reports, Events and why a task waits, have their own 20 QPS budget).',
   },
   {
     key: 'kubeApiBurst',
     flag: 'kube-api-burst',
     env: 'AO_KUBE_API_BURST',
-    schema: z.coerce.number().int().min(1).max(10000).default(100),
+    schema: z.coerce.number().int().min(1).max(10000).default(200),
     description: 'Requests allowed in a burst above kube-api-qps.',
   },
   {
