@@ -187,24 +187,17 @@ export class Informer<T extends KubeObject> implements SharedInformer<T> {
     return { labelSelector: this.options.labelSelector, fieldSelector: this.options.fieldSelector };
   }
 
-  /**
-   * Lists everything (paged), reconciles the cache with it, and returns its
-   * resourceVersion. The first list asks for resourceVersion 0, as client-go's reflector
-   * does: the API server answers from its watch cache, at once, instead of reading every
-   * page from etcd (a process that just started has seen nothing newer, and the watch
-   * that follows brings what changed since). Later lists read the latest state.
-   */
+  /** Lists everything (paged), reconciles the cache with it, and returns its resourceVersion. */
   private async listAll(reason: string, signal: AbortSignal): Promise<string> {
     this.options.metrics?.relists.inc({ resource: this.name, reason });
     const items: T[] = [];
     let cont: string | undefined;
     let resourceVersion = '';
-    const fromCache = reason === 'initial' ? '0' : undefined;
     do {
       let page: ObjectList<T>;
       try {
         page = await this.options.client.request<ObjectList<T>>('GET', this.path, {
-          query: { ...this.selectors(), limit: this.options.pageSize ?? 500, continue: cont, ...(cont === undefined && fromCache ? { resourceVersion: fromCache } : {}) },
+          query: { ...this.selectors(), limit: this.options.pageSize ?? 500, continue: cont },
           signal,
           // Every decision reads the caches: filling one comes before any write.
           priority: 'high',
