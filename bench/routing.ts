@@ -140,6 +140,12 @@ await recorder.run(async (r) => {
       r.line(`  burst throughput: operator ${o.meanRate.toFixed(0)}/s (all in ${o.allPlacedSeconds.toFixed(1)} s; ${o.sustainedRate.toFixed(0)}/s over the middle 80%), kube-scheduler ${s.meanRate.toFixed(0)}/s (all in ${s.allPlacedSeconds.toFixed(1)} s; ${s.sustainedRate.toFixed(0)}/s over the middle 80%), ratio ${(o.meanRate / s.meanRate).toFixed(2)}x`);
       // Both place an item with one write (a status PATCH, a binding); the operator also writes each new Task's first status.
       r.line(`  share of the API server's write ceiling: operator ${((100 * o.meanRate) / ceiling.writesPerSecond).toFixed(0)}% in assignments, kube-scheduler ${((100 * s.meanRate) / ceiling.writesPerSecond).toFixed(0)}% in bindings`);
+      // The burst's items are created while they are placed, through the same API server:
+      // placement cannot outrun creation, and creates and placements share its ceiling.
+      const writes = (p: typeof o): number => (2 * BURST_ITEMS) / p.allPlacedSeconds;
+      r.line(`  created at: operator's Tasks ${(BURST_ITEMS / o.allCreatedSeconds).toFixed(0)}/s, kube-scheduler's Pods ${(BURST_ITEMS / s.allCreatedSeconds).toFixed(0)}/s; creates + placements: operator ${writes(o).toFixed(0)}/s (${((100 * writes(o)) / ceiling.writesPerSecond).toFixed(0)}% of the ceiling), kube-scheduler ${writes(s).toFixed(0)}/s (${((100 * writes(s)) / ceiling.writesPerSecond).toFixed(0)}%)`);
+      r.figure('operator_burst_writes_share_pct', (100 * writes(o)) / ceiling.writesPerSecond, '%', "creates + assignments per second in the operator's burst as a share of the API server's status PATCH ceiling");
+      r.figure('operator_placed_per_created', o.allCreatedSeconds / o.allPlacedSeconds, 'x', "the operator's burst: placement rate / creation rate (1.0: placed as fast as created)");
       r.figure('operator_burst_per_s', o.meanRate, '/s', 'operator: Tasks assigned per second in the burst (first created -> last assigned)');
       r.figure('scheduler_burst_per_s', s.meanRate, '/s', 'kube-scheduler: Pods bound per second in the burst (first created -> last bound)');
       r.figure('operator_burst_all_s', o.allPlacedSeconds, 's', 'operator: burst created -> all assigned');

@@ -32,6 +32,8 @@ export interface Phase {
   sustainedRate: number;
   /** From the first item created to the last placed, seconds. */
   allPlacedSeconds: number;
+  /** From the first item created to the last one's create answered, seconds: nothing can be placed faster than it is created. */
+  allCreatedSeconds: number;
   /** [seconds since the phase started, placements in that second]. */
   throughput: [number, number][];
 }
@@ -78,6 +80,7 @@ export class SideBySide {
     const t0 = performance.now();
     if (rate === undefined) await pool(names, 64, create);
     else await steady(names, rate, create);
+    const allCreatedSeconds = (performance.now() - t0) / 1000;
     const placed = system === 'operator' ? this.assigned : this.bound;
     await allSeen(`${system === 'operator' ? 'Tasks assigned' : 'Pods bound'} (${label})`, placed, names, timeoutMs);
     const latencyMs = names.map((n) => (placed.get(n) ?? NaN) - (this.created.get(n) ?? NaN));
@@ -90,6 +93,7 @@ export class SideBySide {
       meanRate: count / allPlacedSeconds,
       sustainedRate: sustainedRate(times),
       allPlacedSeconds,
+      allCreatedSeconds,
       throughput: ratePerSecond(times, t0),
     };
   }
