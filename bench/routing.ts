@@ -5,6 +5,9 @@
 // labelled with the agents' capabilities. For each system, one after the other:
 //   - a steady rate of new items per second, for each rate of --rates
 //   - a burst: --burst-items created as fast as the API server takes them
+//   - a backlog: --backlog-items created while the system is stopped (the task controller
+//     process, kube-scheduler paused), then the system started: how fast it drains them
+//     with nothing else writing, against the API server's ceiling
 // and, before any of it, the API server's own ceiling for status PATCHes, so the report
 // can say what share of it each system reaches. Reports created -> placed p50/p99 and
 // the ratios operator / kube-scheduler.
@@ -13,7 +16,8 @@
 //   make bench SCENARIO=routing-defaults   (both at their defaults: the operator's 100 QPS / 200 burst,
 //                                           kube-scheduler's 50 QPS / 100 burst)
 //   node bench/routing.ts [--agents 1000] [--qps 1000] [--burst 2000] [--scheduler-defaults]
-//                         [--rates 20,100] [--seconds 20] [--burst-items 3000] [--ceiling-seconds 10]
+//                         [--rates 20,100] [--seconds 20] [--burst-items 3000] [--backlog-items 3000]
+//                         [--ceiling-seconds 10]
 import { parseArgs } from 'node:util';
 import { pino } from 'pino';
 import { taskKind } from '../operator/src/api/kinds.ts';
@@ -42,6 +46,7 @@ const { values } = parseArgs({
     rates: { type: 'string', default: knob('BENCH_ROUTING_RATES', '20,100') },
     seconds: { type: 'string', default: knob('BENCH_ROUTING_SECONDS', '20') },
     'burst-items': { type: 'string', default: knob('BENCH_ROUTING_BURST', '3000') },
+    'backlog-items': { type: 'string', default: knob('BENCH_ROUTING_BACKLOG', '3000') },
     'ceiling-seconds': { type: 'string', default: knob('BENCH_CEILING_SECONDS', '10') },
   },
 });
@@ -51,6 +56,7 @@ const BURST = Number(values.burst);
 const RATES = values.rates.split(',').map(Number);
 const SECONDS = Number(values.seconds);
 const BURST_ITEMS = Number(values['burst-items']);
+const BACKLOG_ITEMS = Number(values['backlog-items']);
 const silent = pino({ level: 'silent' });
 const PLACE_TIMEOUT_MS = 900_000;
 
@@ -63,6 +69,7 @@ const recorder = new Recorder('routing', 'Task routing side by side with kube-sc
   rates: values.rates,
   seconds: SECONDS,
   burstItems: BURST_ITEMS,
+  backlogItems: BACKLOG_ITEMS,
 });
 
 await recorder.run(async (r) => {
@@ -74,9 +81,10 @@ await recorder.run(async (r) => {
   const stop = new AbortController();
   let router: RouterChild | undefined;
   let schedulerFlags = false;
+  let schedulerPaused = false;
   try {
     await createNamespace(client, namespace);
-    const total = RATES.reduce((a, rate) => a + rate * SECONDS, 0) + BURST_ITEMS + 1;
+    const total = RATES.reduce((a, rate) => a + rate * SECONDS, 0) + BURST_ITEMS + BACKLOG_ITEMS + 1;
     process.stderr.write(`labelling ${nodes.length} kwok nodes, creating ${AGENTS} Ready agents...\n`);
     await labelNodes(client, nodes, (_n, i) => Object.fromEntries(capabilitiesOf(i).map((c) => [nodeLabel(c), 'true'])));
     await createReadyAgents(client, namespace, AGENTS, Math.ceil(total / AGENTS) + 1);
@@ -111,8 +119,23 @@ await recorder.run(async (r) => {
       phases.push({ label, operator, scheduler });
     }
     const report = await router.report();
-    // Measured again at the end: what else ran on the machine moves it, and the higher of the two is the ceiling.
     await router.stop();
+    let backlog: { operator: Phase; scheduler: Phase } | undefined;
+    if (BACKLOG_ITEMS > 0) {
+      process.stderr.write(`backlog: ${BACKLOG_ITEMS} Tasks with the task controller stopped, then ${BACKLOG_ITEMS} Pods with kube-scheduler paused...\n`);
+      const operator = await sides.backlog('operator', 'backlog', BACKLOG_ITEMS, () => {
+        router = new RouterChild(kubeconfig, namespace, QPS, BURST);
+      }, PLACE_TIMEOUT_MS);
+      await router.stop();
+      hack('control-plane.sh', 'pause', 'kube-scheduler');
+      schedulerPaused = true;
+      const scheduler = await sides.backlog('scheduler', 'backlog', BACKLOG_ITEMS, () => {
+        hack('control-plane.sh', 'restart', 'kube-scheduler', ...flags);
+        schedulerPaused = false;
+      }, PLACE_TIMEOUT_MS);
+      backlog = { operator, scheduler };
+    }
+    // Measured again at the end: what else ran on the machine moves it, and the higher of the two is the ceiling.
     process.stderr.write(`the API server's status PATCH ceiling again...\n`);
     const ceilingAfter = await statusPatchCeiling(client, namespace, Number(values['ceiling-seconds']));
     const ceiling = ceilingAfter.writesPerSecond > ceilingBefore.writesPerSecond ? ceilingAfter : ceilingBefore;
@@ -160,6 +183,20 @@ await recorder.run(async (r) => {
         series: [{ name: 'operator', points: o.throughput }, { name: 'kube-scheduler', points: s.throughput }],
       });
     }
+    if (backlog) {
+      const { operator: o, scheduler: s } = backlog;
+      r.line(`  backlog of ${BACKLOG_ITEMS}, from the system's start: operator all in ${o.allPlacedSeconds.toFixed(1)} s, ${o.sustainedRate.toFixed(0)}/s over the middle 80% (${((100 * o.sustainedRate) / ceiling.writesPerSecond).toFixed(0)}% of the ceiling); kube-scheduler all in ${s.allPlacedSeconds.toFixed(1)} s, ${s.sustainedRate.toFixed(0)}/s (${((100 * s.sustainedRate) / ceiling.writesPerSecond).toFixed(0)}%); ratio ${(o.sustainedRate / s.sustainedRate).toFixed(2)}x`);
+      r.figure('operator_backlog_per_s', o.sustainedRate, '/s', 'operator: backlog assigned per second over the middle 80%');
+      r.figure('scheduler_backlog_per_s', s.sustainedRate, '/s', 'kube-scheduler: backlog bound per second over the middle 80%');
+      r.figure('operator_backlog_share_of_ceiling_pct', (100 * o.sustainedRate) / ceiling.writesPerSecond, '%', "operator: backlog assignments per second as a share of the API server's status PATCH ceiling");
+      r.figure('ratio_backlog_rate', o.sustainedRate / s.sustainedRate, 'x', 'backlog drain rate operator / kube-scheduler');
+      r.chart('throughput-backlog', {
+        title: `placements per second, a backlog of ${BACKLOG_ITEMS} from the system's start`,
+        x: { label: 'seconds since the system was started' },
+        y: { label: 'placed per second' },
+        series: [{ name: 'operator', points: o.throughput }, { name: 'kube-scheduler', points: s.throughput }],
+      });
+    }
     r.line(`  routing cycle (decisions only): ${report.cycles.count} cycles, p50 ${report.cycles.p50.toFixed(3)} ms  p99 ${report.cycles.p99.toFixed(3)} ms`);
     r.figure('cycle_p99_ms', report.cycles.p99, 'ms', 'routing cycle (decisions only) p99');
     r.line('  plugin calls (one per task and extension point; a Filter pass over all candidates is one call):');
@@ -173,7 +210,7 @@ await recorder.run(async (r) => {
     rss.stop();
     await router?.stop();
     // Others share this plane: the scheduler goes back to its defaults, the nodes to their count and labels.
-    if (schedulerFlags) hack('control-plane.sh', 'restart', 'kube-scheduler');
+    if (schedulerFlags || schedulerPaused) hack('control-plane.sh', 'restart', 'kube-scheduler');
     await deleteNamespace(client, namespace);
     restoreNodes();
     const unlabel = Object.fromEntries([...new Set(Array.from({ length: LANES }, (_, i) => capabilitiesOf(i)).flat())].map((c) => [nodeLabel(c), null]));

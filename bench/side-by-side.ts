@@ -98,6 +98,26 @@ export class SideBySide {
     };
   }
 
+  /**
+   * Creates `count` items while their system is stopped, then calls `release` (which
+   * starts it) and waits for every placement: how fast a backlog is drained, with no
+   * creates competing for the API server. Latency and rates count from the release.
+   */
+  async backlog(system: System, label: string, count: number, release: () => void | Promise<void>, timeoutMs: number): Promise<Phase> {
+    const names = Array.from({ length: count }, (_, i) => `${system === 'operator' ? 'task' : 'pod'}-${label}-${i}`);
+    const t = performance.now();
+    await pool(names, 64, (name) => this.create(system, name));
+    const allCreatedSeconds = (performance.now() - t) / 1000;
+    const t0 = performance.now();
+    await release();
+    const placed = system === 'operator' ? this.assigned : this.bound;
+    await allSeen(`${system === 'operator' ? 'Tasks assigned' : 'Pods bound'} (${label})`, placed, names, timeoutMs);
+    const times = names.map((n) => placed.get(n) ?? NaN);
+    const latencyMs = times.map((at) => at - t0);
+    const allPlacedSeconds = (Math.max(...times) - t0) / 1000;
+    return { system, latencyMs, latency: summarize(latencyMs), meanRate: count / allPlacedSeconds, sustainedRate: sustainedRate(times), allPlacedSeconds, allCreatedSeconds, throughput: ratePerSecond(times, t0) };
+  }
+
   private async create(system: System, name: string): Promise<void> {
     const caps = capabilitiesOf(this.next++);
     this.created.set(name, performance.now());

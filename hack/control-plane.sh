@@ -190,10 +190,13 @@ restart() {
   if (( $# )); then shift; fi
   [[ "$name" == kube-apiserver || "$name" == kube-scheduler ]] || die "restart supports kube-apiserver and kube-scheduler"
   [[ "$name" == kube-scheduler || $# -eq 0 ]] || die "restart kube-apiserver takes no flags"
-  pid_alive "$name" || die "$name is not running; start the plane first"
-  local pid; pid="$(cat "${PIDS}/${name}.pid")"
-  kill -KILL "$pid"
-  wait_for "${name} to exit" 20 exited "$pid" || die "$name (pid $pid) did not exit"
+  # A paused kube-scheduler (see pause) is started again; anything else must be running.
+  [[ "$name" == kube-scheduler ]] || pid_alive "$name" || die "$name is not running; start the plane first"
+  if pid_alive "$name"; then
+    local pid; pid="$(cat "${PIDS}/${name}.pid")"
+    kill -KILL "$pid"
+    wait_for "${name} to exit" 20 exited "$pid" || die "$name (pid $pid) did not exit"
+  fi
   log "restarting $name${*:+ with $*}"
   if [[ "$name" == kube-apiserver ]]; then
     launch_apiserver
@@ -202,6 +205,17 @@ restart() {
     launch_scheduler "$@"
     wait_for kube-scheduler 60 healthz "${SCHEDULER_PORT}" || die "$name did not become healthy again"
   fi
+}
+
+# pause kube-scheduler: stops it until `restart kube-scheduler` (a benchmark lets a
+# backlog of Pods build up, then measures how fast the scheduler drains it). Meanwhile
+# `start` sees a partial plane and starts it over: pause only while holding the plane.
+pause() {
+  [[ "${1:-}" == kube-scheduler ]] || die "pause supports kube-scheduler only"
+  pid_alive kube-scheduler || return 0
+  local pid; pid="$(cat "${PIDS}/kube-scheduler.pid")"
+  kill -KILL "$pid"
+  wait_for "kube-scheduler to exit" 20 exited "$pid" || die "kube-scheduler (pid $pid) did not exit"
 }
 
 kwok_nodes() { kubectl_admin get nodes -l type=kwok -o name | sed 's|^node/||'; }
@@ -260,18 +274,6 @@ no_kwok_node_past() {
     if [[ "$i" =~ ^[0-9]+$ ]] && (( i >= $1 )); then return 1; fi
   done
   return 0
-}
-
-start() {
-  local name="$1"
-  [[ "$name" == kube-apiserver ]] || die "restart supports kube-apiserver only"
-  pid_alive "$name" || die "$name is not running; start the plane first"
-  local pid; pid="$(cat "${PIDS}/${name}.pid")"
-  kill -KILL "$pid"
-  wait_for "${name} to exit" 20 exited "$pid" || die "$name (pid $pid) did not exit"
-  log "restarting $name"
-  launch_apiserver
-  wait_for kube-apiserver 90 kubectl_admin get --raw /readyz || die "$name did not become ready again"
 }
 
 start() {
@@ -375,5 +377,6 @@ case "${1:-}" in
   helm) echo "${HELM_BIN}/helm" ;;
   etcd-url) echo "http://127.0.0.1:${ETCD_PORT}" ;;
   restart) shift; restart "$@" ;;
-  *) die "usage: $0 start [--nodes N] | nodes N | stop | status | env | bin | helm | etcd-url | restart kube-apiserver|kube-scheduler [FLAG...]" ;;
+  pause) shift; pause "$@" ;;
+  *) die "usage: $0 start [--nodes N] | nodes N | stop | status | env | bin | helm | etcd-url | restart kube-apiserver|kube-scheduler [FLAG...] | pause kube-scheduler" ;;
 esac
