@@ -3,13 +3,14 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import type { RouterReport } from './router-process.ts';
+import { IMAGE_NODE_FLAGS } from './support.ts';
 
 export class RouterChild {
   readonly process: ChildProcess;
   private readonly ready: Promise<void>;
 
   constructor(kubeconfig: string, namespace: string, qps: number, burst: number) {
-    this.process = spawn(process.execPath, [path.join(import.meta.dirname, 'router-process.ts'), '--namespace', namespace, '--qps', String(qps), '--burst', String(burst)], {
+    this.process = spawn(process.execPath, [...IMAGE_NODE_FLAGS, path.join(import.meta.dirname, 'router-process.ts'), '--namespace', namespace, '--qps', String(qps), '--burst', String(burst)], {
       env: { PATH: process.env.PATH ?? '', KUBECONFIG: kubeconfig },
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });

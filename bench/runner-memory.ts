@@ -12,7 +12,7 @@ import { parseArgs } from 'node:util';
 import { API_VERSION } from '../operator/src/api/common.ts';
 import { agentKind } from '../operator/src/api/kinds.ts';
 import { Namespaces, collectionPath, resourceOfKind } from './resources.ts';
-import { controlPlane, loadAverage, percentile, repo } from './support.ts';
+import { IMAGE_NODE_FLAGS, controlPlane, loadAverage, percentile, repo } from './support.ts';
 
 const { values } = parseArgs({ options: { runs: { type: 'string', default: '5' } } });
 const RUNS = Number(values.runs);
@@ -21,7 +21,7 @@ const IDLE_MS = 3000;
 
 /** Starts the runner, waits until it is ready and idle; its RSS in bytes. */
 async function measure(kubeconfig: string, namespace: string): Promise<number> {
-  const child = spawn(process.execPath, [RUNNER_ENTRY], {
+  const child = spawn(process.execPath, [...IMAGE_NODE_FLAGS, RUNNER_ENTRY], {
     env: { PATH: process.env.PATH ?? '', KUBECONFIG: kubeconfig, AGENT_NAME: 'probe', AGENT_NAMESPACE: namespace, RUNNER_SHUTDOWN_GRACE_SECONDS: '1' },
     stdio: ['ignore', 'pipe', 'inherit'],
   });

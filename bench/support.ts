@@ -40,15 +40,15 @@ export function planePid(component: string): number | undefined {
 }
 
 /**
- * The young generation V8 gives the operator under the chart's memory limit (512Mi):
- * 1 MB semi-spaces. Without a limit, on a large host, they grow to 64 MB during the
- * initial list and stay for minutes, which measures the host rather than the operator.
+ * The operator image's Node flags (Dockerfile): 1 MB semi-spaces. Without them V8 grows
+ * the young generation to 64-128 MB while the caches fill, whatever the heap limit, and
+ * keeps it: 265 MB of RSS instead of 152 MB with 10,000 Tasks, 98.7 MB idle instead of 88.
  */
-const OPERATOR_NODE_FLAGS = ['--max-semi-space-size=1'];
+export const IMAGE_NODE_FLAGS = ['--max-semi-space-size=1'];
 
 /** The compiled operator as a child process, watching one namespace, without leader election or metrics. */
 export function spawnOperator(kubeconfig: string, namespace: string, env: Record<string, string>, stdio: StdioOptions = ['ignore', 'inherit', 'inherit']): ChildProcess {
-  return spawn(process.execPath, [...OPERATOR_NODE_FLAGS, OPERATOR_ENTRY], {
+  return spawn(process.execPath, [...IMAGE_NODE_FLAGS, OPERATOR_ENTRY], {
     env: {
       PATH: process.env.PATH ?? '',
       KUBECONFIG: kubeconfig,

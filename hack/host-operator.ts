@@ -110,7 +110,8 @@ async function main(): Promise<void> {
   if (!existsSync(OPERATOR_ENTRY)) throw new Error(`${OPERATOR_ENTRY} is missing: run npm run build`);
   await stopDaemon(stateDir, 'operator');
   const op = await hostOperator(values.kubeconfig, { name: values.release, namespace: values.namespace }, { metrics: Number(values['metrics-port']), health: Number(values['health-port']) }, stateDir);
-  const { pid, log } = startDaemon(stateDir, 'operator', [OPERATOR_ENTRY, ...op.args], {
+  // The Node flags of the operator image's ENTRYPOINT (Dockerfile).
+  const { pid, log } = startDaemon(stateDir, 'operator', ['--max-semi-space-size=1', OPERATOR_ENTRY, ...op.args], {
     PATH: process.env.PATH ?? '',
     KUBECONFIG: op.kubeconfig,
     ...(process.env.DOCKER_HOST ? { AO_DOCKER_HOST: process.env.DOCKER_HOST } : {}),
