@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { decideTask, failedAttempts, isTerminal, retryDelayMs, type HistoryEntry, type TaskObservation } from './task-lifecycle.ts';
+import { decideTask, failedAttempts, isTerminal, retryDelayMs, stillDecidable, type DecidedOn, type HistoryEntry, type TaskObservation } from './task-lifecycle.ts';
 
 const NOW = 2_000_000_000_000;
 const iso = (ms: number): string => new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
@@ -243,6 +243,37 @@ describe('decideTask invariants', () => {
         const again = decideTask(after);
         if (again.phase === d.phase && d.phase !== 'Failed') expect(again.set.completedAt).toBeUndefined();
         if (d.condition?.type === 'Finished') expect([again.phase, again.append]).toEqual([d.phase, undefined]);
+      }),
+    );
+  });
+});
+
+describe('stillDecidable', () => {
+  const running = (attempt: number, claimedBy?: string | null): DecidedOn => ({ phase: 'Running', assignment: { agent: 'a', attempt, claimedBy } });
+  it.each([
+    // case, decided on, fresh, still applies
+    ['nothing changed that matters', running(1, 'p1'), running(1, 'p1'), true],
+    ['a claim written as null and a claim left out are the same', { phase: 'Assigned', assignment: { agent: 'a', attempt: 2, claimedBy: null } }, { phase: 'Assigned', assignment: { agent: 'a', attempt: 2 } }, true],
+    ['no assignment either side', { phase: 'Pending' }, { phase: 'Pending' }, true],
+    ['the phase moved on', running(1, 'p1'), { phase: 'Succeeded', assignment: { agent: 'a', attempt: 1, claimedBy: 'p1' } }, false],
+    ['handed back, reassigned and claimed again: Running, but another attempt', running(1, 'p1'), running(2, 'p2'), false],
+    ['the same attempt claimed by another process', running(1, 'p1'), running(1, 'p2'), false],
+    ['assigned to another agent', { phase: 'Assigned', assignment: { agent: 'a', attempt: 2 } }, { phase: 'Assigned', assignment: { agent: 'b', attempt: 2 } }, false],
+    ['the assignment went away', running(1, 'p1'), { phase: 'Running' }, false],
+  ] as [string, DecidedOn, DecidedOn, boolean][])('%s', (_case, decided, fresh, applies) => {
+    expect(stillDecidable(decided, fresh)).toBe(applies);
+  });
+
+  it('holds for any copy and itself, and fails whenever the attempt differs (property)', () => {
+    const copy = fc.record({
+      phase: fc.constantFrom('Pending', 'Assigned', 'Running', 'Succeeded'),
+      assignment: fc.option(fc.record({ agent: fc.constantFrom('a', 'b'), attempt: fc.integer({ min: 1, max: 4 }), claimedBy: fc.option(fc.constantFrom('p1', 'p2'), { nil: undefined }) }), { nil: undefined }),
+    });
+    fc.assert(
+      fc.property(copy, copy, (x, y) => {
+        expect(stillDecidable(x, x)).toBe(true);
+        if (x.assignment?.attempt !== y.assignment?.attempt) expect(stillDecidable(x, y)).toBe(false);
+        expect(stillDecidable(x, y)).toBe(stillDecidable(y, x));
       }),
     );
   });

@@ -77,6 +77,25 @@ const iso = (ms: number): string => new Date(ms).toISOString().replace(/\.\d{3}Z
 const FAILED_OUTCOMES = new Set(['Failed', 'TimedOut']);
 
 /** Failed or timed-out attempts: what retries.max limits (lost attempts are not the task's fault). */
+/** What a decision about a task was made on: its phase and the attempt it holds. */
+export interface DecidedOn {
+  phase?: string | undefined;
+  assignment?: { agent: string; attempt: number; claimedBy?: string | null | undefined } | undefined;
+}
+
+/**
+ * Whether a decision made on `decided` still applies to `fresh`, a newer copy read after
+ * a write conflict. The phase alone is not enough: in the time a write waits, a runner can
+ * hand an attempt back, the router assign the next one and a runner claim it, and the
+ * task is Running again, another attempt. A hand-back decided for the first would then
+ * take away the second.
+ */
+export function stillDecidable(decided: DecidedOn, fresh: DecidedOn): boolean {
+  const a = decided.assignment;
+  const b = fresh.assignment;
+  return decided.phase === fresh.phase && a?.agent === b?.agent && a?.attempt === b?.attempt && (a?.claimedBy ?? undefined) === (b?.claimedBy ?? undefined);
+}
+
 export function failedAttempts(history: readonly HistoryEntry[]): number {
   return history.filter((h) => FAILED_OUTCOMES.has(h.outcome)).length;
 }

@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import { taskKind } from '../../api/kinds.ts';
 import type { TaskStatus } from '../../api/task.ts';
-import { decideTask, isTerminal, type DependencyState, type TaskDecision } from '../../core/task-lifecycle.ts';
+import { decideTask, isTerminal, stillDecidable, type DependencyState, type TaskDecision } from '../../core/task-lifecycle.ts';
 import { evaluateDependencies, type TaskNode } from '../../core/workflow.ts';
 import type { SharedInformer } from '../../runtime/cache/informer-group.ts';
 import type { Clock } from '../../runtime/clock.ts';
@@ -165,8 +165,8 @@ export class TaskReconciler implements Reconciler {
         current: task,
         status: (fresh) => {
           const current = taskStatus(fresh);
-          // Decided on a stale copy (a runner wrote meanwhile): leave it to the next reconcile.
-          if (fresh.metadata.resourceVersion !== task.metadata.resourceVersion && current.phase !== taskStatus(task).phase) {
+          // Decided on a stale copy (a runner or the router wrote meanwhile): leave it to the next reconcile.
+          if (fresh.metadata.resourceVersion !== task.metadata.resourceVersion && !stillDecidable(taskStatus(task), current)) {
             return undefined;
           }
           const next: Record<string, unknown> = { ...current, phase: decision.phase };
