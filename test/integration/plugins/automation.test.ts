@@ -9,6 +9,7 @@ import { startOperator, type RunningOperator } from '../../support/operator.ts';
 import { PodFleet, type Behaviour } from '../../support/pod-fleet.ts';
 import { testClient } from '../../support/runtime.ts';
 import { waitFor } from '../../support/wait.ts';
+import { updateWithRetry } from '../../support/update.ts';
 
 const client = testClient();
 const Agents = resourceOfKind(agentKind);
@@ -51,8 +52,7 @@ function useOperatedNamespace(prefix: string, spec: Record<string, unknown>, beh
   });
   const policy = (): Promise<PolicyObj> => client.request('GET', objectPath(Policies, ns.name, 'default'));
   const setPlugins = async (plugins: Record<string, unknown>): Promise<void> => {
-    const current = await policy();
-    await client.request('PUT', objectPath(Policies, ns.name, 'default'), { body: { ...current, spec: { ...(current.spec ?? {}), plugins } } });
+    await updateWithRetry<PolicyObj>(client, objectPath(Policies, ns.name, 'default'), (current) => ({ ...current, spec: { ...(current.spec ?? {}), plugins } }));
   };
   const agents = async (selector?: string): Promise<KubeObject[]> =>
     (await client.request<ObjectList>('GET', collectionPath(Agents, ns.name), selector ? { query: { labelSelector: selector } } : {})).items;

@@ -8,6 +8,7 @@ import { useNamespace } from '../../support/kube.ts';
 import { startOperator, type RunningOperator } from '../../support/operator.ts';
 import { PodFleet, type Behaviour } from '../../support/pod-fleet.ts';
 import { testClient } from '../../support/runtime.ts';
+import { updateWithRetry } from '../../support/update.ts';
 import { waitFor } from '../../support/wait.ts';
 
 const client = testClient();
@@ -193,8 +194,7 @@ describe('policy configuration', () => {
       return t?.status?.phase === 'Running' ? t.status.assignment?.agent : undefined;
     });
   const setSpec = async (spec: Record<string, unknown>): Promise<void> => {
-    const current = await s.policy();
-    await client.request('PUT', objectPath(Policies, s.ns.name, 'default'), { body: { ...current, spec: { ...(current.spec ?? {}), ...spec } } });
+    await updateWithRetry<KubeObject>(client, objectPath(Policies, s.ns.name, 'default'), (current) => ({ ...current, spec: { ...(current.spec ?? {}), ...spec } }));
   };
   const ready = async (): Promise<Condition | undefined> => (await s.policy()).status?.conditions?.find((c) => c.type === 'Ready');
 
@@ -241,10 +241,11 @@ describe('policy configuration', () => {
     await s.createTask('r2', 'pack');
     await assignedTo('r1');
     await assignedTo('r2');
-    const current = await s.policy();
-    const spec = current.spec as { autoscaling: { pools: Record<string, unknown>[] } };
-    const changed = { ...spec.autoscaling.pools[0], template: template('pack', { maxConcurrentTasks: 6, runtime: { type: 'kubernetes', image: 'agent-orchestrator/runner:dev', env: [{ name: 'MODEL', value: 'v2' }] } }) };
-    await client.request('PUT', objectPath(Policies, s.ns.name, 'default'), { body: { ...current, spec: { ...spec, autoscaling: { pools: [changed] } } } });
+    await updateWithRetry<KubeObject>(client, objectPath(Policies, s.ns.name, 'default'), (current) => {
+      const spec = current.spec as { autoscaling: { pools: Record<string, unknown>[] } };
+      const changed = { ...spec.autoscaling.pools[0], template: template('pack', { maxConcurrentTasks: 6, runtime: { type: 'kubernetes', image: 'agent-orchestrator/runner:dev', env: [{ name: 'MODEL', value: 'v2' }] } }) };
+      return { ...current, spec: { ...spec, autoscaling: { pools: [changed] } } };
+    });
     await waitFor('a RollingTemplate event', async () => ((await s.events('RollingTemplate')).length > 0 ? true : undefined));
     // The running tasks hold their agents in Draining; let them finish.
     for (const r of release) r();
