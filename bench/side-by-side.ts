@@ -75,27 +75,12 @@ export class SideBySide {
 
   /** Offers `count` items to one system, at `rate` per second or (rate undefined) all at once, and waits for every placement. */
   async phase(system: System, label: string, count: number, rate: number | undefined, timeoutMs: number): Promise<Phase> {
-    const names = Array.from({ length: count }, (_, i) => `${system === 'operator' ? 'task' : 'pod'}-${label}-${i}`);
+    const names = this.names(system, label, count);
     const create = (name: string): Promise<unknown> => this.create(system, name);
     const t0 = performance.now();
     if (rate === undefined) await pool(names, 64, create);
     else await steady(names, rate, create);
-    const allCreatedSeconds = (performance.now() - t0) / 1000;
-    const placed = system === 'operator' ? this.assigned : this.bound;
-    await allSeen(`${system === 'operator' ? 'Tasks assigned' : 'Pods bound'} (${label})`, placed, names, timeoutMs);
-    const latencyMs = names.map((n) => (placed.get(n) ?? NaN) - (this.created.get(n) ?? NaN));
-    const times = names.map((n) => placed.get(n) ?? NaN);
-    const allPlacedSeconds = (Math.max(...times) - t0) / 1000;
-    return {
-      system,
-      latencyMs,
-      latency: summarize(latencyMs),
-      meanRate: count / allPlacedSeconds,
-      sustainedRate: sustainedRate(times),
-      allPlacedSeconds,
-      allCreatedSeconds,
-      throughput: ratePerSecond(times, t0),
-    };
+    return this.placements(system, label, names, t0, (performance.now() - t0) / 1000, (n) => this.created.get(n) ?? NaN, timeoutMs);
   }
 
   /**
@@ -104,18 +89,36 @@ export class SideBySide {
    * creates competing for the API server. Latency and rates count from the release.
    */
   async backlog(system: System, label: string, count: number, release: () => void | Promise<void>, timeoutMs: number): Promise<Phase> {
-    const names = Array.from({ length: count }, (_, i) => `${system === 'operator' ? 'task' : 'pod'}-${label}-${i}`);
+    const names = this.names(system, label, count);
     const t = performance.now();
     await pool(names, 64, (name) => this.create(system, name));
     const allCreatedSeconds = (performance.now() - t) / 1000;
     const t0 = performance.now();
     await release();
+    return this.placements(system, label, names, t0, allCreatedSeconds, () => t0, timeoutMs);
+  }
+
+  private names(system: System, label: string, count: number): string[] {
+    return Array.from({ length: count }, (_, i) => `${system === 'operator' ? 'task' : 'pod'}-${label}-${i}`);
+  }
+
+  /** Waits for every item to be placed; latency counts from `since(name)`, rates from `t0`. */
+  private async placements(system: System, label: string, names: string[], t0: number, allCreatedSeconds: number, since: (name: string) => number, timeoutMs: number): Promise<Phase> {
     const placed = system === 'operator' ? this.assigned : this.bound;
     await allSeen(`${system === 'operator' ? 'Tasks assigned' : 'Pods bound'} (${label})`, placed, names, timeoutMs);
     const times = names.map((n) => placed.get(n) ?? NaN);
-    const latencyMs = times.map((at) => at - t0);
+    const latencyMs = names.map((n, i) => (times[i] ?? NaN) - since(n));
     const allPlacedSeconds = (Math.max(...times) - t0) / 1000;
-    return { system, latencyMs, latency: summarize(latencyMs), meanRate: count / allPlacedSeconds, sustainedRate: sustainedRate(times), allPlacedSeconds, allCreatedSeconds, throughput: ratePerSecond(times, t0) };
+    return {
+      system,
+      latencyMs,
+      latency: summarize(latencyMs),
+      meanRate: names.length / allPlacedSeconds,
+      sustainedRate: sustainedRate(times),
+      allPlacedSeconds,
+      allCreatedSeconds,
+      throughput: ratePerSecond(times, t0),
+    };
   }
 
   private async create(system: System, name: string): Promise<void> {
