@@ -192,11 +192,7 @@ restart() {
   [[ "$name" == kube-scheduler || $# -eq 0 ]] || die "restart kube-apiserver takes no flags"
   # A paused kube-scheduler (see pause) is started again; anything else must be running.
   [[ "$name" == kube-scheduler ]] || pid_alive "$name" || die "$name is not running; start the plane first"
-  if pid_alive "$name"; then
-    local pid; pid="$(cat "${PIDS}/${name}.pid")"
-    kill -KILL "$pid"
-    wait_for "${name} to exit" 20 exited "$pid" || die "$name (pid $pid) did not exit"
-  fi
+  kill_component "$name"
   log "restarting $name${*:+ with $*}"
   if [[ "$name" == kube-apiserver ]]; then
     launch_apiserver
@@ -212,10 +208,15 @@ restart() {
 # `start` sees a partial plane and starts it over: pause only while holding the plane.
 pause() {
   [[ "${1:-}" == kube-scheduler ]] || die "pause supports kube-scheduler only"
-  pid_alive kube-scheduler || return 0
-  local pid; pid="$(cat "${PIDS}/kube-scheduler.pid")"
+  kill_component kube-scheduler
+}
+
+# kill_component NAME: SIGKILLs a running component and waits for it to exit.
+kill_component() {
+  pid_alive "$1" || return 0
+  local pid; pid="$(cat "${PIDS}/$1.pid")"
   kill -KILL "$pid"
-  wait_for "kube-scheduler to exit" 20 exited "$pid" || die "kube-scheduler (pid $pid) did not exit"
+  wait_for "$1 to exit" 20 exited "$pid" || die "$1 (pid $pid) did not exit"
 }
 
 kwok_nodes() { kubectl_admin get nodes -l type=kwok -o name | sed 's|^node/||'; }
