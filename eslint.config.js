@@ -9,7 +9,7 @@ const IO_PACKAGES = ['@kubernetes/client-node', 'dockerode', 'pino', 'prom-clien
 }));
 
 export default tseslint.config(
-  { ignores: ['dist/', 'node_modules/', '.tools/', 'coverage/'] },
+  { ignores: ['dist/', '.bench-base/', 'node_modules/', '.tools/', 'coverage/'] },
   eslint.configs.recommended,
   tseslint.configs.strictTypeChecked,
   {

@@ -1,5 +1,6 @@
 // Benchmark: the idle memory (RSS) of the agent runner, the process every agent runs.
 //
+//   make bench SCENARIO=runner-memory
 //   npm run build && node bench/runner-memory.ts [--runs 5]
 //
 // It starts the compiled runner (dist/runner/main.js, what the image runs) for one Agent
@@ -12,11 +13,13 @@ import { parseArgs } from 'node:util';
 import { API_VERSION } from '../operator/src/api/common.ts';
 import { agentKind } from '../operator/src/api/kinds.ts';
 import { Namespaces, collectionPath, resourceOfKind } from './resources.ts';
-import { IMAGE_NODE_FLAGS, controlPlane, loadAverage, percentile, repo } from './support.ts';
+import { Recorder } from './results.ts';
+import { IMAGE_NODE_FLAGS, controlPlane, percentile, repo } from './support.ts';
 
 const { values } = parseArgs({ options: { runs: { type: 'string', default: '5' } } });
 const RUNS = Number(values.runs);
-const RUNNER_ENTRY = path.join(repo, 'dist/runner/main.js');
+// BENCH_RUNNER_ENTRY: another build's runner, for a before/after in one sitting (like BENCH_OPERATOR_ENTRY).
+const RUNNER_ENTRY = path.resolve(process.env.BENCH_RUNNER_ENTRY ?? path.join(repo, 'dist/runner/main.js'));
 const IDLE_MS = 3000;
 
 /** Starts the runner, waits until it is ready and idle; its RSS in bytes. */
@@ -50,7 +53,9 @@ async function measure(kubeconfig: string, namespace: string): Promise<number> {
   }
 }
 
-async function main(): Promise<void> {
+const recorder = new Recorder('runner-memory', 'Idle memory of the agent runner', { runs: RUNS });
+
+await recorder.run(async (r) => {
   if (!existsSync(RUNNER_ENTRY)) throw new Error(`${RUNNER_ENTRY} is missing: run npm run build`);
   const { kubeconfig, client } = controlPlane();
   const namespace = `bench-runner-${Date.now().toString(36)}`;
@@ -59,16 +64,14 @@ async function main(): Promise<void> {
     await client.request('POST', collectionPath(resourceOfKind(agentKind), namespace), {
       body: { apiVersion: API_VERSION, kind: 'Agent', metadata: { name: 'probe' }, spec: { capabilities: ['work'], runtime: { type: 'kubernetes', image: 'runner' } } },
     });
-    const loadBefore = loadAverage();
     const samples: number[] = [];
-    for (let run = 0; run < RUNS; run++) samples.push(await measure(kubeconfig, namespace));
-    const mb = (b: number): string => (b / 1024 / 1024).toFixed(1);
-    console.log(`runner idle RSS, ${String(RUNS)} runs, node ${process.version}, load average ${loadBefore} -> ${loadAverage()}`);
-    console.log(`  p50 ${mb(percentile(samples, 50))} MB  p99 ${mb(percentile(samples, 99))} MB`);
+    for (let run = 0; run < RUNS; run++) samples.push((await measure(kubeconfig, namespace)) / 2 ** 20);
+    r.line(`runner idle RSS, ${String(RUNS)} runs, node ${process.version}`);
+    r.line(`  p50 ${percentile(samples, 50).toFixed(1)} MB  p99 ${percentile(samples, 99).toFixed(1)} MB`);
+    r.figure('rss_p50_mb', percentile(samples, 50), 'MB', `runner idle RSS p50 of ${String(RUNS)}`);
+    r.figure('rss_max_mb', Math.max(...samples), 'MB', `runner idle RSS, largest of ${String(RUNS)}`);
   } finally {
     await client.request('DELETE', `${collectionPath(Namespaces)}/${namespace}`).catch(() => undefined);
     await client.close();
   }
-}
-
-await main();
+});

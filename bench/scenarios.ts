@@ -14,6 +14,7 @@ export interface Scenario {
 
 export const SCENARIOS: readonly Scenario[] = [
   { name: 'startup', script: 'informer-startup.ts', args: [], about: 'start to ready and idle RSS with 0, 10,000 and 50,000 Tasks; RSS per cached object', minutes: 5 },
+  { name: 'runner-memory', script: 'runner-memory.ts', args: [], about: 'idle RSS of the agent runner, the process every agent runs', minutes: 1 },
   { name: 'registration', script: 'agent-registration.ts', args: [], about: 'Agent created -> Ready at 10 agents/s, and for 100 and 1,000 at once', minutes: 6 },
   { name: 'autoscaling', script: 'autoscaling.ts', args: [], about: 'a pool from zero to its first agent; the scale-up curve of a 200-task burst', minutes: 3 },
   { name: 'failover', script: 'failover.ts', args: [], about: 'two replicas, the leader SIGKILLed under load: time until assignments resume', minutes: 3 },

@@ -7,8 +7,12 @@ import type { Histogram, Registry } from 'prom-client';
 import { RestClient } from '../operator/src/runtime/rest/client.ts';
 
 export const repo = path.resolve(import.meta.dirname, '..');
-/** Benchmarks measure the operator as shipped: the compiled entry point. */
-export const OPERATOR_ENTRY = path.join(repo, 'dist/operator/src/main.js');
+/**
+ * Benchmarks measure the operator as shipped: the compiled entry point. BENCH_OPERATOR_ENTRY
+ * points at another build (say, main's, compiled with `tsc --outDir`) to measure before
+ * and after a change on the same plane in one sitting.
+ */
+export const OPERATOR_ENTRY = path.resolve(process.env.BENCH_OPERATOR_ENTRY ?? path.join(repo, 'dist/operator/src/main.js'));
 
 /** Runs a hack/ script; its last line of stdout is its answer, progress goes to stderr. */
 export function hack(script: string, ...args: string[]): string {

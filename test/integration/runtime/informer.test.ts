@@ -33,17 +33,21 @@ describe('Informer against a real API server', () => {
   const create = (obj: KubeObject): Promise<KubeObject> =>
     client.request('POST', collectionPath(ConfigMaps, ns.name), { body: obj });
 
-  it('lists what exists, then follows creates, updates and deletes, with indexes', async () => {
+  it.each([
+    { how: 'a streaming list (watch-list)', watchList: true, suite: 'crud-stream' },
+    { how: 'paged lists', watchList: false, suite: 'crud-paged' },
+  ])('fills the cache with $how, then follows creates, updates and deletes, with indexes', async ({ watchList, suite }) => {
     for (const [name, team] of [['a1', 'a'], ['a2', 'a'], ['b1', 'b']] as const) {
-      await create(configMap(ns.name, name, { suite: 'crud', team }));
+      await create(configMap(ns.name, `${suite}-${name}`, { suite, team }));
     }
     const metrics = testMetrics();
     const informer = new Informer<KubeObject>({
-      client,
+      client: testClient(metrics),
       resource: ConfigMaps,
       namespace: ns.name,
-      labelSelector: 'suite=crud',
+      labelSelector: `suite=${suite}`,
       indexers: { team: labelIndex('team') },
+      watchList,
       pageSize: 2,
       logger: testLogger(),
       metrics: metrics.informer,
@@ -56,8 +60,11 @@ describe('Informer against a real API server', () => {
     });
     void start(informer);
     expect(await informer.waitForSync()).toBe(true);
-    expect(events.sort()).toEqual(['add a1 (initial)', 'add a2 (initial)', 'add b1 (initial)']);
-    expect(informer.byIndex('team', 'a').map((o) => o.metadata.name).sort()).toEqual(['a1', 'a2']);
+    // Pages of 2: two list requests, or none at all when the watch brought the objects.
+    const lists = await metricValue(metrics, 'agent_orchestrator_client_requests_total', { verb: 'GET', resource: 'configmaps' });
+    expect(lists).toBe(watchList ? 0 : 2);
+    expect(events.sort()).toEqual([`add ${suite}-a1 (initial)`, `add ${suite}-a2 (initial)`, `add ${suite}-b1 (initial)`]);
+    expect(informer.byIndex('team', 'a').map((o) => o.metadata.name).sort()).toEqual([`${suite}-a1`, `${suite}-a2`]);
     // The cache keeps neither managedFields nor list items without a kind.
     for (const o of informer.list()) {
       expect(o.metadata.managedFields).toBeUndefined();
@@ -65,20 +72,20 @@ describe('Informer against a real API server', () => {
     }
 
     events.length = 0;
-    await create(configMap(ns.name, 'b2', { suite: 'crud', team: 'b' }));
-    const a1 = informer.get(`${ns.name}/a1`);
-    await client.request('PUT', objectPath(ConfigMaps, ns.name, 'a1'), {
-      body: { ...a1, metadata: { ...a1?.metadata, labels: { suite: 'crud', team: 'b' } } },
+    await create(configMap(ns.name, `${suite}-b2`, { suite, team: 'b' }));
+    const a1 = informer.get(`${ns.name}/${suite}-a1`);
+    await client.request('PUT', objectPath(ConfigMaps, ns.name, `${suite}-a1`), {
+      body: { ...a1, metadata: { ...a1?.metadata, labels: { suite, team: 'b' } } },
     });
-    await client.request('DELETE', objectPath(ConfigMaps, ns.name, 'a2'));
-    await create(configMap(ns.name, 'other', { suite: 'elsewhere' }));
+    await client.request('DELETE', objectPath(ConfigMaps, ns.name, `${suite}-a2`));
+    await create(configMap(ns.name, `${suite}-other`, { suite: 'elsewhere' }));
 
     await waitFor('the cache to converge', async () =>
       informer.list().length === 3 && informer.byIndex('team', 'b').length === 3 ? true : undefined,
     );
-    expect(events).toEqual(['add b2', 'update a1', 'delete a2']);
+    expect(events).toEqual([`add ${suite}-b2`, `update ${suite}-a1`, `delete ${suite}-a2`]);
     expect(informer.byIndex('team', 'a')).toEqual([]);
-    expect(informer.get(`${ns.name}/other`)).toBeUndefined();
+    expect(informer.get(`${ns.name}/${suite}-other`)).toBeUndefined();
     expect(await metricValue(metrics, 'agent_orchestrator_informer_objects', { resource: 'configmaps' })).toBe(3);
   });
 

@@ -1,9 +1,11 @@
 import { createHmac } from 'node:crypto';
 import type { Logger } from 'pino';
 import { Counter, Gauge, type Registry } from 'prom-client';
-import { Agent, request, type Dispatcher } from 'undici';
+import * as http from 'node:http';
+import * as https from 'node:https';
 import { isAborted, type Clock } from '../../runtime/clock.ts';
 import { ApiError, isNotFound, messageOf } from '../../runtime/errors.ts';
+import { bodyText, exchange } from '../../runtime/http-exchange.ts';
 import type { RestClient } from '../../runtime/rest/client.ts';
 import { DeliveryState } from './delivery-state.ts';
 import { parseGateAnswer, writeVerdict, type Verdict } from './gate-answer.ts';
@@ -79,7 +81,8 @@ export class WebhookClient {
   private inFlight = 0;
   private queued = 0;
   private stop = new AbortController();
-  private dispatcher: Dispatcher | undefined;
+  /** Keep-alive pools, one per scheme: 8 connections per endpoint, idle ones closed after 10 s. */
+  private pools: { http: http.Agent; https: https.Agent } | undefined;
   private readonly deliveries: Counter<'namespace' | 'plugin' | 'endpoint' | 'outcome'> | undefined;
   private readonly depth: Gauge | undefined;
 
@@ -157,9 +160,9 @@ export class WebhookClient {
       }
     }
     await this.idle();
-    const d = this.dispatcher;
-    this.dispatcher = undefined;
-    await d?.close().catch(() => undefined);
+    this.pools?.http.destroy();
+    this.pools?.https.destroy();
+    this.pools = undefined;
     this.depth?.set(this.queued);
   }
 
@@ -283,18 +286,23 @@ export class WebhookClient {
       timeout.abort();
     });
     try {
-      const res = await request(hook.url, {
-        method: 'POST',
-        headers,
+      const url = new URL(hook.url);
+      const res = await exchange(
+        url,
+        {
+          method: 'POST',
+          headers: { ...headers, 'content-length': String(Buffer.byteLength(body)) },
+          agent: this.agent(url),
+          signal: AbortSignal.any([timeout.signal, this.stop.signal]),
+        },
         body,
-        dispatcher: this.agent(),
-        signal: AbortSignal.any([timeout.signal, this.stop.signal]),
-      });
-      const text = await readLimited(res.body, MAX_BODY);
-      if (res.statusCode >= 200 && res.statusCode < 300) return { ok: true, body: text };
+      );
+      const text = await bodyText(res, MAX_BODY);
+      const status = res.statusCode ?? 0;
+      if (status >= 200 && status < 300) return { ok: true, body: text };
       const said = text.replace(/\s+/g, ' ').trim().slice(0, 120);
-      const retryable = res.statusCode === 408 || res.statusCode === 429 || res.statusCode >= 500;
-      return { ok: false, retryable, message: `HTTP ${res.statusCode}${said ? `: ${said}` : ''}` };
+      const retryable = status === 408 || status === 429 || status >= 500;
+      return { ok: false, retryable, message: `HTTP ${String(status)}${said ? `: ${said}` : ''}` };
     } catch (err) {
       if (timeout.signal.aborted) return { ok: false, retryable: true, message: `no answer within ${hook.timeoutMs} ms` };
       const code = (err as { code?: string }).code;
@@ -304,9 +312,11 @@ export class WebhookClient {
     }
   }
 
-  private agent(): Dispatcher {
-    this.dispatcher ??= new Agent({ connections: 8, keepAliveTimeout: 10_000 });
-    return this.dispatcher;
+  private agent(url: URL): http.Agent {
+    // An agent's timeout closes only idle kept-alive sockets; each request has its own deadline.
+    const options = { keepAlive: true, maxSockets: 8, timeout: 10_000 };
+    this.pools ??= { http: new http.Agent(options), https: new https.Agent(options) };
+    return url.protocol === 'https:' ? this.pools.https : this.pools.http;
   }
 
   /** The HMAC key from the Secret, read through the API and kept a short while. */
@@ -343,16 +353,4 @@ export class WebhookClient {
     if (key.length === 0) throw new Error(`key ${ref.key} of signing Secret ${ref.name} is empty`);
     return key;
   }
-}
-
-/** The body as text, at most `max` bytes of it (the rest is discarded). */
-async function readLimited(body: Dispatcher.ResponseData['body'], max: number): Promise<string> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of body) {
-    const buf = chunk as Buffer;
-    if (size < max) chunks.push(buf.subarray(0, max - size));
-    size += buf.length;
-  }
-  return Buffer.concat(chunks).toString('utf8');
 }

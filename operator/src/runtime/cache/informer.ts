@@ -29,7 +29,13 @@ export interface InformerOptions<T extends KubeObject> {
   indexers?: Readonly<Record<string, IndexFunc<T>>>;
   /** Applied to every object before it is cached (see setTransform). */
   transform?: Transform<T>;
-  /** Items per list page. */
+  /**
+   * Fill the cache with a streaming list (a watch with sendInitialEvents, client-go's
+   * WatchListClient), falling back to paged lists for good when the server refuses it.
+   * Default true.
+   */
+  watchList?: boolean;
+  /** Items per list page, when listing. */
   pageSize?: number;
   /** Server-side length of each watch; client-go's 5-10 minutes by default. */
   watchTimeoutSeconds?: () => number;
@@ -46,9 +52,30 @@ export interface InformerOptions<T extends KubeObject> {
 
 type WatchEnd = 'closed' | 'gone' | 'watchdog';
 
+/** The annotation on the bookmark that ends a watch-list's initial events (KEP-3157). */
+const INITIAL_EVENTS_END = 'k8s.io/initial-events-end';
+
+/** What fills the cache in one watch: a watch-list's initial events, held until their bookmark. */
+interface InitialEvents<T> {
+  reason: string;
+  items: Map<string, T>;
+}
+
 /**
- * A supervised list-and-watch cache of one resource type. It lists (paged), then
- * watches from the list's resourceVersion with bookmarks; a watch that ends is resumed
+ * The server does not take a watch with sendInitialEvents: before Kubernetes 1.27 it
+ * rejects resourceVersionMatch on a watch, and later ones without the WatchList feature
+ * reject sendInitialEvents (422 Invalid, or 400).
+ */
+function refusesWatchList(err: unknown): boolean {
+  return err instanceof ApiError && (err.status === 422 || err.status === 400);
+}
+
+/**
+ * A supervised list-and-watch cache of one resource type. It fills the cache with a
+ * streaming list (a watch whose initial events are the current objects, ended by a
+ * bookmark; served from the watch cache and parsed while the server still writes), or
+ * lists in pages where the server does not offer that, then watches from there with
+ * bookmarks; a watch that ends is resumed
  * from the last resourceVersion; 410 Gone, and silence longer than the watchdog,
  * relist; errors back off with jitter (1 s doubling to 30 s). It never throws out of
  * its loop and never lets a handler's exception escape.
@@ -65,6 +92,7 @@ export class Informer<T extends KubeObject> implements SharedInformer<T> {
   private synced = false;
   private running = false;
   private transform: Transform<T> | undefined;
+  private watchList: boolean;
   private readonly syncWaiters: (() => void)[] = [];
 
   constructor(options: InformerOptions<T>) {
@@ -76,6 +104,7 @@ export class Informer<T extends KubeObject> implements SharedInformer<T> {
     this.name = resourceName(options.resource);
     this.log = options.logger.child({ informer: this.name });
     this.transform = options.transform;
+    this.watchList = options.watchList ?? true;
   }
 
   /**
@@ -138,18 +167,26 @@ export class Informer<T extends KubeObject> implements SharedInformer<T> {
     try {
       while (!signal.aborted) {
         try {
-          if (relist) {
+          if (relist && !this.watchList) {
             resourceVersion = await this.listAll(relist, signal);
             relist = undefined;
             failures = 0;
           }
           const started = this.clock.now();
           const progress = { heard: false };
-          const end = await this.watch(resourceVersion, signal, () => {
+          let initial: InitialEvents<T> | undefined;
+          if (relist) {
+            this.options.metrics?.relists.inc({ resource: this.name, reason: relist });
+            initial = { reason: relist, items: new Map() };
+          }
+          const end = await this.watch(resourceVersion, initial, signal, () => {
             progress.heard = true;
             failures = 0;
           });
           resourceVersion = end.resourceVersion;
+          // A watch-list that ended before its bookmark left the cache as it was: again.
+          if (initial && !end.filled) relist = initial.reason;
+          else relist = undefined;
           this.options.metrics?.watchRestarts.inc({ resource: this.name, reason: end.reason });
           if (end.reason !== 'closed') {
             this.log.info({ reason: end.reason }, 'relisting');
@@ -161,6 +198,11 @@ export class Informer<T extends KubeObject> implements SharedInformer<T> {
           }
         } catch (err) {
           if (isAborted(signal)) break;
+          if (relist && this.watchList && refusesWatchList(err)) {
+            this.watchList = false;
+            this.log.info({ err: messageOf(err) }, 'the API server does not offer streaming lists (WatchList); listing in pages');
+            continue;
+          }
           if (isGone(err)) {
             relist = 'gone';
             this.options.metrics?.watchRestarts.inc({ resource: this.name, reason: 'gone' });
@@ -242,11 +284,16 @@ export class Informer<T extends KubeObject> implements SharedInformer<T> {
     }
   }
 
+  /**
+   * Watches until the stream ends. With `initial`, a watch-list: the objects it streams
+   * first are collected and replace the cache at the bookmark that ends them (`filled`).
+   */
   private async watch(
     resourceVersion: string,
+    initial: InitialEvents<T> | undefined,
     signal: AbortSignal,
     onFirstEvent: () => void,
-  ): Promise<{ resourceVersion: string; reason: WatchEnd }> {
+  ): Promise<{ resourceVersion: string; reason: WatchEnd; filled: boolean }> {
     const watchSignal = new AbortController();
     const stop = (): void => {
       watchSignal.abort();
@@ -266,12 +313,21 @@ export class Informer<T extends KubeObject> implements SharedInformer<T> {
     };
     let rv = resourceVersion;
     let first = true;
+    let filling = initial;
+    const ended = (reason: WatchEnd): { resourceVersion: string; reason: WatchEnd; filled: boolean } => ({
+      resourceVersion: rv,
+      reason,
+      filled: initial !== undefined && filling === undefined,
+    });
     armWatchdog();
     try {
       const timeoutSeconds = Math.round(this.options.watchTimeoutSeconds?.() ?? 300 + this.random() * 300);
+      // A watch-list starts from the newest state the watch cache has (no resourceVersion,
+      // NotOlderThan), as client-go's reflector asks for it.
+      const from = initial ? { sendInitialEvents: true, resourceVersionMatch: 'NotOlderThan' } : { resourceVersion };
       const events = this.options.client.watch<T>(
         this.path,
-        { ...this.selectors(), resourceVersion, allowWatchBookmarks: true, timeoutSeconds },
+        { ...this.selectors(), ...from, allowWatchBookmarks: true, timeoutSeconds },
         watchSignal.signal,
       );
       for await (const event of events) {
@@ -283,16 +339,26 @@ export class Informer<T extends KubeObject> implements SharedInformer<T> {
         }
         if (event.type === 'ERROR') {
           const status = event.object as unknown as { code?: number; reason?: string; message?: string };
-          if (status.code === 410) return { resourceVersion: rv, reason: 'gone' };
+          if (status.code === 410) return ended('gone');
           throw new ApiError(status.code ?? 500, status.reason ?? 'WatchError', status.message ?? '', 'WATCH', this.path);
         }
         rv = event.object.metadata.resourceVersion ?? rv;
+        if (filling) {
+          if (event.type === 'BOOKMARK') {
+            if (event.object.metadata.annotations?.[INITIAL_EVENTS_END] === 'true') {
+              this.replace([...filling.items.values()]);
+              filling = undefined;
+            }
+          } else if (event.type === 'DELETED') filling.items.delete(keyOf(event.object));
+          else filling.items.set(keyOf(event.object), this.cached(event.object));
+          continue;
+        }
         if (event.type === 'BOOKMARK') continue;
         this.apply(event.type, this.cached(event.object));
       }
-      return { resourceVersion: rv, reason: 'closed' };
+      return ended('closed');
     } catch (err) {
-      if (watchdog.fired) return { resourceVersion: rv, reason: 'watchdog' };
+      if (watchdog.fired) return ended('watchdog');
       throw err;
     } finally {
       cancelWatchdog();

@@ -1,10 +1,14 @@
-import { Agent, ProxyAgent, fetch, type Dispatcher, type Response } from 'undici';
+import * as http from 'node:http';
+import * as https from 'node:https';
+import type { Duplex } from 'node:stream';
 import type { ClientMetrics } from '../../telemetry/metrics.ts';
 import { systemClock, type Clock } from '../clock.ts';
 import { ApiError } from '../errors.ts';
+import { bodyText, exchange } from '../http-exchange.ts';
 import type { ClusterAccess, TlsSettings } from './cluster-access.ts';
 import { type AccessSource, clusterAccessOf } from './kubeconfig/client-node.ts';
 import type { KubeObject, WatchEvent } from './object.ts';
+import { tunnelingAgent } from './proxy-tunnel.ts';
 import { resourceOfPath } from './resource.ts';
 
 export type Query = Record<string, string | number | boolean | undefined>;
@@ -42,8 +46,15 @@ export interface RestClientOptions {
 }
 
 interface Connection {
-  dispatcher: Dispatcher | undefined;
+  agent: http.Agent;
   headers: Record<string, string>;
+}
+
+interface Sent {
+  response: http.IncomingMessage;
+  /** Aborts with the caller's signal or the deadline: its reason is what a failed read throws. */
+  signal: AbortSignal;
+  clearDeadline: () => void;
 }
 
 /**
@@ -53,6 +64,7 @@ interface Connection {
  * drops fields they do not know (x-kubernetes-* keys, new API fields) and changes
  * timestamps to Dates, and each call builds a new connection pool. The runtime needs
  * the exact JSON the server sent, one keep-alive pool, and streaming watches it controls.
+ * The transport is Node's own http(s) module (http-exchange.ts, ADR 0003).
  */
 export class RestClient {
   /** Where the server is and how this client authenticates (docker agents reuse the CA). */
@@ -60,7 +72,7 @@ export class RestClient {
   private readonly server: string;
   private readonly options: RestClientOptions;
   private readonly clock: Clock;
-  private pool: { key: string; dispatcher: Dispatcher | undefined } | undefined;
+  private pool: { key: string; agent: http.Agent } | undefined;
 
   constructor(access: AccessSource, options: RestClientOptions = {}) {
     this.access = clusterAccessOf(access);
@@ -73,10 +85,10 @@ export class RestClient {
    * Closes the connection pool, aborting whatever is still in flight (a watch nobody
    * stopped must not hold shutdown up). Requests after this open a new pool.
    */
-  async close(): Promise<void> {
-    const dispatcher = this.pool?.dispatcher;
+  close(): Promise<void> {
+    this.pool?.agent.destroy();
     this.pool = undefined;
-    await dispatcher?.destroy();
+    return Promise.resolve();
   }
 
   get host(): string {
@@ -85,9 +97,9 @@ export class RestClient {
 
   async request<T>(method: string, path: string, options: RequestOptions = {}): Promise<T> {
     const timeoutMs = options.timeoutMs ?? this.options.defaultTimeoutMs ?? 30_000;
-    const { response, clearDeadline } = await this.send(method, path, options, timeoutMs);
+    const { response, signal, clearDeadline } = await this.send(method, path, options, timeoutMs);
     try {
-      const text = await response.text();
+      const text = await bodyOf(response, signal);
       return (text ? JSON.parse(text) : undefined) as T;
     } finally {
       clearDeadline();
@@ -104,22 +116,21 @@ export class RestClient {
     // whose watch waits behind a burst of writes would hold up every decision: high lane.
     const { response, clearDeadline } = await this.send('GET', path, { query: { ...query, watch: true }, signal, priority: 'high' }, 30_000);
     clearDeadline();
-    if (!response.body) return;
-    const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
+    response.setEncoding('utf8');
     let buffer = '';
     try {
-      for (;;) {
-        const { value, done } = await reader.read();
-        if (done) return;
-        buffer += value;
+      for await (const chunk of response as AsyncIterable<string>) {
+        buffer += chunk;
         for (let nl = buffer.indexOf('\n'); nl >= 0; nl = buffer.indexOf('\n')) {
           const line = buffer.slice(0, nl).trim();
           buffer = buffer.slice(nl + 1);
           if (line) yield JSON.parse(line) as WatchEvent<T>;
         }
       }
+    } catch (err) {
+      throw signal.aborted ? signal.reason : err;
     } finally {
-      reader.cancel().catch(() => undefined);
+      response.destroy();
     }
   }
 
@@ -127,12 +138,7 @@ export class RestClient {
    * Sends a request; `deadlineMs` (0: none) aborts it until the caller calls
    * clearDeadline, so a caller decides whether reading the body is covered too.
    */
-  private async send(
-    method: string,
-    path: string,
-    options: RequestOptions,
-    deadlineMs: number,
-  ): Promise<{ response: Response; clearDeadline: () => void }> {
+  private async send(method: string, path: string, options: RequestOptions, deadlineMs: number): Promise<Sent> {
     const url = new URL(this.server + path);
     for (const [k, v] of Object.entries(options.query ?? {})) if (v !== undefined) url.searchParams.set(k, String(v));
     const verb = options.query?.watch ? 'WATCH' : method;
@@ -143,7 +149,7 @@ export class RestClient {
     options.signal?.throwIfAborted();
     this.options.metrics?.requestsByResource.inc({ client: this.options.name ?? 'default', verb, resource: resourceOfPath(url.pathname) });
 
-    const { dispatcher, headers } = await this.connection();
+    const { agent, headers } = await this.connection();
     const deadline = new AbortController();
     const clearDeadline =
       deadlineMs > 0
@@ -151,31 +157,32 @@ export class RestClient {
             deadline.abort(new DOMException(`${method} ${path}: no answer within ${deadlineMs} ms`, 'TimeoutError'));
           })
         : () => undefined;
-    const signals = [options.signal, deadline.signal].filter((s): s is AbortSignal => s !== undefined);
+    const signal = AbortSignal.any([options.signal, deadline.signal].filter((s): s is AbortSignal => s !== undefined));
+    const body = options.body !== undefined ? Buffer.from(JSON.stringify(options.body)) : undefined;
     const start = this.clock.now();
-    let response: Response;
+    let response: http.IncomingMessage;
     try {
-      response = await fetch(url, {
+      response = await exchange(url, {
         method,
+        agent,
+        signal,
         headers: {
           ...headers,
           Accept: 'application/json',
-          ...(options.body !== undefined ? { 'Content-Type': options.contentType ?? 'application/json' } : {}),
+          ...(body ? { 'Content-Type': options.contentType ?? 'application/json', 'Content-Length': String(body.length) } : {}),
         },
-        ...(options.body !== undefined ? { body: JSON.stringify(options.body) } : {}),
-        ...(dispatcher ? { dispatcher } : {}),
-        signal: AbortSignal.any(signals),
-      });
+      }, body);
     } catch (err) {
       clearDeadline();
       this.options.metrics?.requests.inc({ code: '<error>', method, host: url.host });
-      throw err;
+      throw signal.aborted ? signal.reason : err;
     }
-    this.options.metrics?.requests.inc({ code: String(response.status), method, host: url.host });
+    const status = response.statusCode ?? 0;
+    this.options.metrics?.requests.inc({ code: String(status), method, host: url.host });
     this.options.metrics?.requestLatency.observe({ verb }, (this.clock.now() - start) / 1000);
-    if (response.ok) return { response, clearDeadline };
+    if (status >= 200 && status < 300) return { response, signal, clearDeadline };
     try {
-      throw await apiErrorOf(response, method, url.pathname);
+      throw await apiErrorOf(response, signal, method, url.pathname);
     } finally {
       clearDeadline();
     }
@@ -189,28 +196,43 @@ export class RestClient {
     const { headers, tls } = await this.access.credentials();
     const key = JSON.stringify([tls.ca, tls.cert, tls.key, tls.rejectUnauthorized, tls.servername].map(String));
     if (this.pool?.key !== key) {
-      const previous = this.pool?.dispatcher;
-      this.pool = { key, dispatcher: this.createDispatcher(tls) };
-      previous?.close().catch(() => undefined);
+      const previous = this.pool?.agent;
+      this.pool = { key, agent: this.createAgent(tls) };
+      if (previous) retire(previous);
     }
-    return { dispatcher: this.pool.dispatcher, headers };
+    return { agent: this.pool.agent, headers };
   }
 
-  private createDispatcher(tls: TlsSettings): Dispatcher | undefined {
-    // Keep-alive probes at 30 s, as client-go does, so idle watches survive load balancers.
-    const connect = { ...tls, keepAlive: true, keepAliveInitialDelay: 30_000 };
-    const proxy = this.access.proxyUrl;
-    if (proxy) {
-      if (!/^https?:/.test(proxy)) throw new Error(`proxy-url ${proxy}: only http(s) proxies are supported`);
-      return new ProxyAgent({ uri: proxy, requestTls: tls, connect });
-    }
-    return this.server.startsWith('https:') ? new Agent({ connect }) : undefined;
+  private createAgent(tls: TlsSettings): http.Agent {
+    // Keep-alive probes at 30 s, as client-go does, so idle watches survive load balancers:
+    // keepAliveInitialDelay (passed on to net.connect, seen in `ss -o` on a watch's socket)
+    // for sockets in use, keepAliveMsecs for pooled ones.
+    const options: https.AgentOptions & { keepAliveInitialDelay: number } = { ...tls, keepAlive: true, keepAliveMsecs: 30_000, keepAliveInitialDelay: 30_000 };
+    const secure = this.server.startsWith('https:');
+    if (this.access.proxyUrl) return tunnelingAgent(this.access.proxyUrl, secure, options);
+    return secure ? new https.Agent(options) : new http.Agent(options);
   }
 }
 
-async function apiErrorOf(response: Response, method: string, path: string): Promise<ApiError> {
-  const text = await response.text().catch(() => '');
-  let reason = response.statusText;
+/** Requests in flight on an old pool finish; its connections close as they come free. */
+function retire(agent: http.Agent): void {
+  agent.on('free', (socket: Duplex) => {
+    socket.destroy();
+  });
+  for (const sockets of Object.values(agent.freeSockets)) for (const socket of sockets ?? []) socket.destroy();
+}
+
+async function bodyOf(response: http.IncomingMessage, signal: AbortSignal): Promise<string> {
+  try {
+    return await bodyText(response);
+  } catch (err) {
+    throw signal.aborted ? signal.reason : err;
+  }
+}
+
+async function apiErrorOf(response: http.IncomingMessage, signal: AbortSignal, method: string, path: string): Promise<ApiError> {
+  const text = await bodyOf(response, signal).catch(() => '');
+  let reason = response.statusMessage ?? '';
   let message = text.slice(0, 2000);
   try {
     const status = JSON.parse(text) as { reason?: string; message?: string };
@@ -219,5 +241,5 @@ async function apiErrorOf(response: Response, method: string, path: string): Pro
   } catch {
     // Not a metav1.Status: keep the raw text.
   }
-  return new ApiError(response.status, reason, message, method, path);
+  return new ApiError(response.statusCode ?? 0, reason, message, method, path);
 }
