@@ -43,3 +43,24 @@ export const systemClock: Clock = {
 export function isAborted(signal: AbortSignal): boolean {
   return signal.aborted;
 }
+
+/**
+ * Waits for `work` until `signal` aborts, then rejects with its reason while `work` goes
+ * on: for work shared by several callers, which no one caller's signal may cancel.
+ */
+export async function untilAborted<T>(work: Promise<T>, signal?: AbortSignal): Promise<T> {
+  if (!signal) return work;
+  signal.throwIfAborted();
+  let stop = (): void => undefined;
+  const aborted = new Promise<never>((_resolve, reject) => {
+    stop = (): void => {
+      reject(signal.reason as Error);
+    };
+    signal.addEventListener('abort', stop, { once: true });
+  });
+  try {
+    return await Promise.race([work, aborted]);
+  } finally {
+    signal.removeEventListener('abort', stop);
+  }
+}

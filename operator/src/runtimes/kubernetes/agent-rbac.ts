@@ -1,5 +1,5 @@
 import { API_VERSION, GROUP } from '../../api/common.ts';
-import type { Clock } from '../../runtime/clock.ts';
+import { untilAborted, type Clock } from '../../runtime/clock.ts';
 import type { KubeObject } from '../../runtime/rest/object.ts';
 import type { ResourceType } from '../../runtime/rest/resource.ts';
 import type { Writer } from '../../runtime/writer.ts';
@@ -71,13 +71,13 @@ export function dockerAgentRbac(agent: AgentRef): Grant[] {
  * a new agent used to cost.
  */
 export class AgentRbac {
-  private readonly writer: Writer;
+  private readonly writer: Pick<Writer, 'apply'>;
   private readonly clock: Clock;
   private readonly applied = new Map<string, number>();
   /** Applies in flight, so the workers starting a namespace's first agents wait for one. */
   private readonly applying = new Map<string, Promise<void>>();
 
-  constructor(writer: Writer, clock: Clock) {
+  constructor(writer: Pick<Writer, 'apply'>, clock: Clock) {
     this.writer = writer;
     this.clock = clock;
   }
@@ -87,10 +87,14 @@ export class AgentRbac {
     if (at !== undefined && this.clock.now() - at < NAMESPACE_REAPPLY_MS) return;
     let applying = this.applying.get(namespace);
     if (!applying) {
-      applying = this.applyNamespace(namespace, signal).finally(() => this.applying.delete(namespace));
+      // Shared by every worker that waits on it, so it runs under no caller's signal (a
+      // reconcile aborted first must not fail the others); each stops waiting on its own.
+      applying = this.applyNamespace(namespace).finally(() => this.applying.delete(namespace));
+      // Handled here too: it may fail after every waiter has stopped waiting.
+      applying.catch(() => undefined);
       this.applying.set(namespace, applying);
     }
-    await applying;
+    await untilAborted(applying, signal);
   }
 
   /** After a failure that may come from a missing object: the next ensure applies them again. */
@@ -98,8 +102,8 @@ export class AgentRbac {
     this.applied.delete(namespace);
   }
 
-  private async applyNamespace(namespace: string, signal?: AbortSignal): Promise<void> {
-    for (const { resource, object } of namespaceRbac(namespace)) await this.writer.apply(resource, object, signal);
+  private async applyNamespace(namespace: string): Promise<void> {
+    for (const { resource, object } of namespaceRbac(namespace)) await this.writer.apply(resource, object);
     this.applied.set(namespace, this.clock.now());
   }
 
