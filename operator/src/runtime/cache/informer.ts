@@ -75,10 +75,10 @@ function refusesWatchList(err: unknown): boolean {
  * streaming list (a watch whose initial events are the current objects, ended by a
  * bookmark; served from the watch cache and parsed while the server still writes), or
  * lists in pages where the server does not offer that, then watches from there with
- * bookmarks; a watch that ends is resumed
- * from the last resourceVersion; 410 Gone, and silence longer than the watchdog,
- * relist; errors back off with jitter (1 s doubling to 30 s). It never throws out of
- * its loop and never lets a handler's exception escape.
+ * bookmarks. A watch that ends is resumed from the last resourceVersion; 410 Gone, and
+ * silence longer than the watchdog, refill the cache; errors back off with jitter (1 s
+ * doubling to 30 s). It never throws out of its loop and never lets a handler's
+ * exception escape.
  */
 export class Informer<T extends KubeObject> implements SharedInformer<T> {
   readonly store: Store<T>;
