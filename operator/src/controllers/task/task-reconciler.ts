@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import { taskKind } from '../../api/kinds.ts';
 import type { TaskStatus } from '../../api/task.ts';
-import { decideTask, isTerminal, stillDecidable, type DependencyState, type TaskDecision } from '../../core/task-lifecycle.ts';
+import { decideTask, isTerminal, type DependencyState, type TaskDecision } from '../../core/task-lifecycle.ts';
 import { evaluateDependencies, type TaskNode } from '../../core/workflow.ts';
 import type { SharedInformer } from '../../runtime/cache/informer-group.ts';
 import type { Clock } from '../../runtime/clock.ts';
@@ -12,10 +12,10 @@ import { Leases, objectPath, resourceOfKind } from '../../runtime/rest/resource.
 import type { RestClient } from '../../runtime/rest/client.ts';
 import { isNotFound } from '../../runtime/errors.ts';
 import type { Writer } from '../../runtime/writer.ts';
-import { rfc3339, setCondition } from '../conditions.ts';
 import type { TaskMetrics } from './metrics.ts';
 import type { Policies } from './policies.ts';
 import { leaseHolder, workloadStartedAt } from './snapshot.ts';
+import { statusAfter } from './status-after.ts';
 import { agentSpec, agentStatus, conditionOf, taskSpec, taskStatus } from '../resources.ts';
 import { TASKS_BY_NAMESPACE } from '../indexes.ts';
 
@@ -158,31 +158,7 @@ export class TaskReconciler implements Reconciler {
   }
 
   private async write(task: KubeObject, decision: TaskDecision, now: number, ctx: ReconcileContext): Promise<void> {
-    const generation = task.metadata.generation;
-    await this.d.writer.updateStatus<TaskStatus>(
-      Tasks,
-      {
-        current: task,
-        status: (fresh) => {
-          const current = taskStatus(fresh);
-          // Decided on a stale copy (a runner or the router wrote meanwhile): leave it to the next reconcile.
-          if (fresh.metadata.resourceVersion !== task.metadata.resourceVersion && !stillDecidable(taskStatus(task), current)) {
-            return undefined;
-          }
-          const next: Record<string, unknown> = { ...current, phase: decision.phase };
-          if (decision.set.assignment === null) delete next.assignment;
-          if (decision.set.retryAt === null) delete next.retryAt;
-          else if (decision.set.retryAt !== undefined) next.retryAt = rfc3339(decision.set.retryAt);
-          if (decision.set.queuedAt !== undefined) next.queuedAt = rfc3339(decision.set.queuedAt);
-          if (decision.set.completedAt !== undefined) next.completedAt = rfc3339(decision.set.completedAt);
-          if (decision.append) next.history = [...(current.history ?? []), decision.append].slice(-32);
-          if (decision.condition) next.conditions = setCondition(current.conditions, decision.condition, rfc3339(now), generation);
-          if (generation !== undefined) next.observedGeneration = generation;
-          return next;
-        },
-      },
-      ctx.signal,
-    );
+    await this.d.writer.updateStatus<TaskStatus>(Tasks, { current: task, status: (fresh) => statusAfter(task, decision, fresh, now) }, ctx.signal);
   }
 
   private observe(task: KubeObject, decision: TaskDecision, now: number): void {

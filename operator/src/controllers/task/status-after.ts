@@ -1,0 +1,26 @@
+import type { TaskStatus } from '../../api/task.ts';
+import { stillDecidable, type TaskDecision } from '../../core/task-lifecycle.ts';
+import type { KubeObject } from '../../runtime/rest/object.ts';
+import { rfc3339, setCondition } from '../conditions.ts';
+import { taskStatus } from '../resources.ts';
+
+/**
+ * The status a decision made on `decidedOn` writes onto `fresh`: the same copy, or a newer
+ * one read after a write conflict. Undefined when the decision no longer applies to the
+ * newer copy (a runner or the router wrote meanwhile): the next reconcile decides again.
+ */
+export function statusAfter(decidedOn: KubeObject, decision: TaskDecision, fresh: KubeObject, now: number): TaskStatus | undefined {
+  const current = taskStatus(fresh);
+  if (fresh.metadata.resourceVersion !== decidedOn.metadata.resourceVersion && !stillDecidable(taskStatus(decidedOn), current)) return undefined;
+  const generation = decidedOn.metadata.generation;
+  const next: Record<string, unknown> = { ...current, phase: decision.phase };
+  if (decision.set.assignment === null) delete next.assignment;
+  if (decision.set.retryAt === null) delete next.retryAt;
+  else if (decision.set.retryAt !== undefined) next.retryAt = rfc3339(decision.set.retryAt);
+  if (decision.set.queuedAt !== undefined) next.queuedAt = rfc3339(decision.set.queuedAt);
+  if (decision.set.completedAt !== undefined) next.completedAt = rfc3339(decision.set.completedAt);
+  if (decision.append) next.history = [...(current.history ?? []), decision.append].slice(-32);
+  if (decision.condition) next.conditions = setCondition(current.conditions, decision.condition, rfc3339(now), generation);
+  if (generation !== undefined) next.observedGeneration = generation;
+  return next;
+}
