@@ -1,6 +1,8 @@
 export interface WaitOptions {
   timeoutMs?: number;
   intervalMs?: number;
+  /** On timeout, what the state was, added to the error: so a rare failure in CI says where it stuck. */
+  describe?: () => Promise<string> | string;
 }
 
 /**
@@ -11,7 +13,7 @@ export interface WaitOptions {
 export async function waitFor<T>(
   what: string,
   probe: () => Promise<T | undefined> | T | undefined,
-  { timeoutMs = 60_000, intervalMs = 100 }: WaitOptions = {},
+  { timeoutMs = 60_000, intervalMs = 100, describe }: WaitOptions = {},
 ): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last = 'the condition never held';
@@ -22,7 +24,10 @@ export async function waitFor<T>(
     } catch (err) {
       last = err instanceof Error ? err.message : String(err);
     }
-    if (Date.now() >= deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}: ${last}`);
+    if (Date.now() >= deadline) {
+      const state = describe ? await Promise.resolve(describe()).catch((err: unknown) => `(describing the state failed: ${String(err)})`) : undefined;
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}: ${last}${state ? `\nstate then:\n${state}` : ''}`);
+    }
     await new Promise((resolve) => setTimeout(resolve, intervalMs));
   }
 }

@@ -263,7 +263,34 @@ describe('policy configuration', () => {
           podEnv(a.metadata.name ?? '') === 'v2',
       );
       return list.length === 2 && fresh.length === 2 ? list : undefined;
-    }, { timeoutMs: 90_000 });
+    }, {
+      timeoutMs: 90_000,
+      // This wait timed out once in CI (rare, not reproduced): say where each agent stuck.
+      describe: async () => {
+        const pods = (await client.request<ObjectList>('GET', collectionPath(Pods, s.ns.name))).items;
+        const agents = (await s.agents('pack')).map((a) =>
+          JSON.stringify({
+            agent: a.metadata.name,
+            hash: a.metadata.annotations?.[TEMPLATE_HASH_ANNOTATION],
+            generation: a.metadata.generation,
+            status: a.status,
+          }),
+        );
+        const podLines = pods.map((p) =>
+          JSON.stringify({
+            pod: p.metadata.name,
+            agent: p.metadata.labels?.[AGENT_LABEL],
+            phase: (p.status as { phase?: string } | undefined)?.phase,
+            deleting: p.metadata.deletionTimestamp,
+            env: (p.spec as { containers: { env?: unknown }[] } | undefined)?.containers[0]?.env,
+          }),
+        );
+        const events = (await client.request<ObjectList<KubeObject & { reason?: string; note?: string }>>('GET', collectionPath(Events, s.ns.name))).items.map(
+          (e) => `event ${e.reason ?? ''} ${e.metadata.name ?? ''}: ${e.note ?? ''}`,
+        );
+        return [`old hash ${String(oldHash)}`, `runners started, in order: ${s.ctx.fleet.started.join(', ')}`, ...agents, ...podLines, ...events.slice(-30)].join('\n');
+      },
+    });
     // maxStep 1: one agent per step, so one event each.
     await waitFor('one RollingTemplate event per agent', async () => ((await s.events('RollingTemplate')).length === 2 ? true : undefined));
     for (const a of rolled) {
