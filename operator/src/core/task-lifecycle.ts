@@ -76,7 +76,6 @@ export interface TaskDecision {
 const iso = (ms: number): string => new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
 const FAILED_OUTCOMES = new Set(['Failed', 'TimedOut']);
 
-/** Failed or timed-out attempts: what retries.max limits (lost attempts are not the task's fault). */
 /** What a decision about a task was made on: its phase and the attempt it holds. */
 export interface DecidedOn {
   phase?: string | undefined;
@@ -96,6 +95,7 @@ export function stillDecidable(decided: DecidedOn, fresh: DecidedOn): boolean {
   return decided.phase === fresh.phase && a?.agent === b?.agent && a?.attempt === b?.attempt && (a?.claimedBy ?? undefined) === (b?.claimedBy ?? undefined);
 }
 
+/** Failed or timed-out attempts: what retries.max limits (lost attempts are not the task's fault). */
 export function failedAttempts(history: readonly HistoryEntry[]): number {
   return history.filter((h) => FAILED_OUTCOMES.has(h.outcome)).length;
 }

@@ -28,16 +28,16 @@ const template = (capability: string): Record<string, unknown> => ({
 const phase = (a: KubeObject): string | undefined => (a.status as { phase?: string } | undefined)?.phase;
 const conditionOf = (o: KubeObject, type: string): Condition | undefined => (o.status as { conditions?: Condition[] } | undefined)?.conditions?.find((c) => c.type === type);
 
-/**
- * A cron expression with seconds that fires at exactly `ms` (UTC), and then only on that
- * day of the year: a one-off window edge a few seconds ahead, so the test takes seconds.
- */
-/** An instant in UTC as the plugin writes it: HH:MM, and :SS only when not 00 (plugins/automation/README.md). */
+/** An instant in UTC as the plugin writes it: HH:MM, and :SS only when not 00 (localTime in plugins/automation/schedule.ts). */
 function utcClock(ms: number): string {
   const [hms = ''] = new Date(ms).toISOString().slice(11).split('.');
   return hms.endsWith(':00') ? hms.slice(0, 5) : hms;
 }
 
+/**
+ * A cron expression with seconds that fires at exactly `ms` (UTC), and then only on that
+ * day of the year: a one-off window edge a few seconds ahead, so the test takes seconds.
+ */
 function cronAt(ms: number): string {
   const d = new Date(ms);
   return `${d.getUTCSeconds()} ${d.getUTCMinutes()} ${d.getUTCHours()} ${d.getUTCDate()} ${d.getUTCMonth() + 1} *`;
