@@ -15,25 +15,17 @@ export function tunnelingAgent(proxyUrl: string, secure: boolean, options: https
   if (proxy.protocol !== 'http:' && proxy.protocol !== 'https:') {
     throw new Error(`proxy-url ${proxyUrl}: only http and https proxies are supported (set the kubeconfig cluster's proxy-url to an http:// URL)`);
   }
-  if (secure) {
-    return new (class extends https.Agent {
-      override createConnection(o: http.ClientRequestArgs, done: Created): undefined {
-        openTunnel(proxy, o, (err, socket) => {
-          if (err || !socket) done(err ?? new Error('no tunnel'), undefined as unknown as Duplex);
-          else done(null, tls.connect({ ...(o as tls.ConnectionOptions), socket }));
-        });
-        return undefined;
-      }
-    })(options);
-  }
-  return new (class extends http.Agent {
-    override createConnection(o: http.ClientRequestArgs, done: Created): undefined {
-      openTunnel(proxy, o, (err, socket) => {
-        done(err, socket ?? (undefined as unknown as Duplex));
-      });
-      return undefined;
-    }
-  })(options);
+  const agent = secure ? new https.Agent(options) : new http.Agent(options);
+  // The agent asks for each new connection here, and takes the callback form: a tunnel
+  // is ready only once the proxy has answered the CONNECT.
+  agent.createConnection = (o: http.ClientRequestArgs, done?: Created): undefined => {
+    openTunnel(proxy, o, (err, socket) => {
+      if (err || !socket) done?.(err ?? new Error('no tunnel'), undefined as unknown as Duplex);
+      else done?.(null, secure ? tls.connect({ ...(o as tls.ConnectionOptions), socket }) : socket);
+    });
+    return undefined;
+  };
+  return agent;
 }
 
 function openTunnel(proxy: URL, target: http.ClientRequestArgs, done: (err: Error | null, socket?: Duplex) => void): void {
