@@ -8,18 +8,15 @@
 // RSS, and stops it. The namespace is deleted at the end.
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { API_VERSION } from '../operator/src/api/common.ts';
 import { agentKind } from '../operator/src/api/kinds.ts';
 import { Namespaces, collectionPath, resourceOfKind } from './resources.ts';
 import { Recorder } from './results.ts';
-import { IMAGE_NODE_FLAGS, controlPlane, percentile, repo } from './support.ts';
+import { IMAGE_NODE_FLAGS, RUNNER_ENTRY, controlPlane, percentile } from './support.ts';
 
 const { values } = parseArgs({ options: { runs: { type: 'string', default: '5' } } });
 const RUNS = Number(values.runs);
-// BENCH_RUNNER_ENTRY: another build's runner, for a before/after in one sitting (like BENCH_OPERATOR_ENTRY).
-const RUNNER_ENTRY = path.resolve(process.env.BENCH_RUNNER_ENTRY ?? path.join(repo, 'dist/runner/main.js'));
 const IDLE_MS = 3000;
 
 /** Starts the runner, waits until it is ready and idle; its RSS in bytes. */

@@ -4,15 +4,19 @@ import os from 'node:os';
 import path from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
 import type { Histogram, Registry } from 'prom-client';
+import * as image from '../hack/image-entrypoints.ts';
 import { RestClient } from '../operator/src/runtime/rest/client.ts';
 
 export const repo = path.resolve(import.meta.dirname, '..');
 /**
- * Benchmarks measure the operator as shipped: the compiled entry point. BENCH_OPERATOR_ENTRY
- * points at another build (say, main's, compiled with `tsc --outDir`) to measure before
- * and after a change on the same plane in one sitting.
+ * Benchmarks measure the operator and the runner as shipped: the compiled entry points,
+ * with the images' Node flags. BENCH_OPERATOR_ENTRY and BENCH_RUNNER_ENTRY point at
+ * another build (say, main's, compiled with `tsc --outDir`) to measure before and after a
+ * change on the same plane in one sitting.
  */
-export const OPERATOR_ENTRY = path.resolve(process.env.BENCH_OPERATOR_ENTRY ?? path.join(repo, 'dist/operator/src/main.js'));
+export const OPERATOR_ENTRY = path.resolve(process.env.BENCH_OPERATOR_ENTRY ?? image.OPERATOR_ENTRY);
+export const RUNNER_ENTRY = path.resolve(process.env.BENCH_RUNNER_ENTRY ?? image.RUNNER_ENTRY);
+export const { IMAGE_NODE_FLAGS } = image;
 
 /** Runs a hack/ script; its last line of stdout is its answer, progress goes to stderr. */
 export function hack(script: string, ...args: string[]): string {
@@ -42,13 +46,6 @@ export function planePid(component: string): number | undefined {
     return undefined;
   }
 }
-
-/**
- * The operator image's Node flags (Dockerfile): 1 MB semi-spaces. Without them V8 grows
- * the young generation to 64-128 MB while the caches fill, whatever the heap limit, and
- * keeps it: 265 MB of RSS instead of 152 MB with 10,000 Tasks, 98.7 MB idle instead of 88.
- */
-export const IMAGE_NODE_FLAGS = ['--max-semi-space-size=1'];
 
 /** The compiled operator as a child process, watching one namespace, without leader election or metrics. */
 export function spawnOperator(kubeconfig: string, namespace: string, env: Record<string, string>, stdio: StdioOptions = ['ignore', 'inherit', 'inherit']): ChildProcess {

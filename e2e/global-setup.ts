@@ -2,6 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import type { TestProject } from 'vitest/node';
+import { OPERATOR_ENTRY } from '../hack/image-entrypoints.ts';
 import { must, repo, startLocalPlane } from '../test/support/hack-scripts.ts';
 import { E2E_RELEASE, helmInstall, restartHostOperator, stopHostOperator, type E2eCluster } from './support/cluster.ts';
 
@@ -39,7 +40,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
     await plane.teardown();
   };
   try {
-    if (!existsSync(path.join(repo, 'dist/operator/src/main.js'))) execFileSync('npm', ['run', 'build'], { cwd: repo, stdio: 'inherit' });
+    if (!existsSync(OPERATOR_ENTRY)) execFileSync('npm', ['run', 'build'], { cwd: repo, stdio: 'inherit' });
     const { kubeconfig, dockerHost } = plane;
     const cluster: E2eCluster = {
       mode,

@@ -15,9 +15,8 @@ import { RestClient } from '../operator/src/runtime/rest/client.ts';
 import type { KubeObject } from '../operator/src/runtime/rest/object.ts';
 import { serviceAccountKubeConfig } from '../test/support/identities.ts';
 import { alive, startDaemon, stopDaemon } from './daemon.ts';
+import { IMAGE_NODE_FLAGS, OPERATOR_ENTRY } from './image-entrypoints.ts';
 
-const repo = path.resolve(import.meta.dirname, '..');
-const OPERATOR_ENTRY = path.join(repo, 'dist/operator/src/main.js');
 
 interface Container {
   args?: string[];
@@ -110,8 +109,7 @@ async function main(): Promise<void> {
   if (!existsSync(OPERATOR_ENTRY)) throw new Error(`${OPERATOR_ENTRY} is missing: run npm run build`);
   await stopDaemon(stateDir, 'operator');
   const op = await hostOperator(values.kubeconfig, { name: values.release, namespace: values.namespace }, { metrics: Number(values['metrics-port']), health: Number(values['health-port']) }, stateDir);
-  // The Node flags of the operator image's ENTRYPOINT (Dockerfile).
-  const { pid, log } = startDaemon(stateDir, 'operator', ['--max-semi-space-size=1', OPERATOR_ENTRY, ...op.args], {
+  const { pid, log } = startDaemon(stateDir, 'operator', [...IMAGE_NODE_FLAGS, OPERATOR_ENTRY, ...op.args], {
     PATH: process.env.PATH ?? '',
     KUBECONFIG: op.kubeconfig,
     ...(process.env.DOCKER_HOST ? { AO_DOCKER_HOST: process.env.DOCKER_HOST } : {}),
