@@ -3,18 +3,10 @@ import type { ControllerMetrics, WorkqueueMetrics } from '../telemetry/metrics.t
 import type { SharedInformer } from './cache/informer-group.ts';
 import { systemClock, type Clock } from './clock.ts';
 import { TerminalError, isConflict, messageOf } from './errors.ts';
+import { loopHeldTooLong, nextLoopTurn } from './loop-share.ts';
 import { keyOf, type KubeObject } from './rest/object.ts';
 import type { RateLimiter } from './workqueue/rate-limiters.ts';
 import { WorkQueue } from './workqueue/queue.ts';
-
-/**
- * A worker whose reconciles finish without waiting for I/O (a cache that already says all
- * is well) never gives the event loop back: after a restart with 10,000 objects queued,
- * probes, watch events and Lease renewals waited ~0.4 s behind them. Workers hand the
- * loop back once they have held it this long. Read from performance.now(), not the
- * injected clock: this is CPU held, which a fake clock does not see pass.
- */
-const SLICE_MS = 5;
 
 export interface ReconcileResult {
   /** Reconcile this key again after so many milliseconds, even if nothing changes. */
@@ -134,13 +126,10 @@ export class Controller {
   }
 
   private async work(abort: AbortSignal): Promise<void> {
-    let sliceStart = performance.now();
     for (let key = await this.queue.get(); key !== undefined; key = await this.queue.get()) {
       await this.process(key, abort);
-      if (performance.now() - sliceStart >= SLICE_MS) {
-        await new Promise<void>((resolve) => setImmediate(resolve));
-        sliceStart = performance.now();
-      }
+      // After its reconcile, not before: each worker gets one per turn, none is starved.
+      if (loopHeldTooLong()) await nextLoopTurn();
     }
   }
 

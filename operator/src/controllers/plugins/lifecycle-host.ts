@@ -20,6 +20,7 @@ import { guardOptions, type Plugins } from './host.ts';
 import { FAILED, Guard, type GuardOptions } from '../../framework/guard.ts';
 import { typedAgent, typedPolicy, typedTask } from './typed.ts';
 import { agentSpec } from '../resources.ts';
+import { loopHeldTooLong, nextLoopTurn } from '../../runtime/loop-share.ts';
 
 const Agents = resourceOfKind(agentKind);
 const Tasks = resourceOfKind(taskKind);
@@ -62,6 +63,13 @@ export interface LifecycleHostDeps {
 export type PluginHook = Hook & { readonly plugin: string };
 
 type Named = { name: string; plugin: LifecyclePlugin };
+
+/** Whether the plugin has a handler for the event: the others are not called, nor the object typed for them. */
+function handles(plugin: LifecyclePlugin, e: ObjectEvent): boolean {
+  if (e.kind === 'task-phase') return plugin.onPhase !== undefined;
+  if (e.kind === 'agent-phase') return plugin.onAgentPhase !== undefined;
+  return plugin.onTaskOutcome !== undefined;
+}
 
 /**
  * Runs the lifecycle plugins of each namespace and carries out what they ask: status
@@ -117,10 +125,12 @@ export class LifecycleHost implements Reconciler {
         else intents.push({ plugin: p.name, intent });
       }
       for (const e of events) {
-        if (now - e.at > EVENT_MAX_AGE_MS) continue;
+        if (now - e.at > EVENT_MAX_AGE_MS || !handles(p.plugin, e)) continue;
         const more = this.call(namespace, p.name, now, () => this.dispatch(p, e, namespace, now));
         for (const x of more?.intents ?? []) intents.push({ plugin: p.name, intent: x });
         for (const hook of more?.hooks ?? []) hooks.push({ ...hook, plugin: p.name });
+        // The first tick after a start carries every cached object's phase.
+        if (loopHeldTooLong()) await nextLoopTurn();
       }
     }
     if (hooks.length > 0) {
