@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import type { Config } from '../config/config.ts';
 import { createMetrics, type Metrics } from '../telemetry/metrics.ts';
 import { InformerGroup, type SharedInformer } from './cache/informer-group.ts';
-import { Informer } from './cache/informer.ts';
+import { Informer, watchListQuery } from './cache/informer.ts';
 import type { IndexFunc, Transform } from './cache/store.ts';
 import { systemClock, type Clock } from './clock.ts';
 import type { Controller } from './controller.ts';
@@ -13,7 +13,7 @@ import { RestClient } from './rest/client.ts';
 import type { AccessSource } from './rest/kubeconfig/client-node.ts';
 import { PriorityLimiter } from './rest/priority-limiter.ts';
 import type { KubeObject } from './rest/object.ts';
-import { resourceName, type ResourceType } from './rest/resource.ts';
+import { collectionPath, resourceName, type ResourceType } from './rest/resource.ts';
 import { Writer } from './writer.ts';
 
 const REPORTING_QPS = 20;
@@ -109,9 +109,7 @@ export class Manager {
       if (request.transform) shared.setTransform(request.transform);
       return shared;
     }
-    const namespaces: (string | undefined)[] =
-      resource.namespaced && this.config.watchNamespaces.length ? [...this.config.watchNamespaces] : [undefined];
-    const members = namespaces.map(
+    const members = this.namespacesOf(resource).map(
       (namespace) =>
         new Informer<T>({
           client: this.client,
@@ -132,6 +130,23 @@ export class Manager {
     const informer: SharedInformer<T> = members.length === 1 && only ? only : new InformerGroup(members);
     this.informers.push({ key, name: resourceName(resource), informer });
     return informer;
+  }
+
+  /**
+   * Opens the watch-lists that will fill the cache of `resource` now, before anyone asks
+   * for that cache: the informer that run() starts with the same selectors takes them over
+   * (RestClient.prefetchWatch). For the cache that takes longest to fill, so that the API
+   * server streams it while the rest of the operator loads. Resolves once the server has
+   * answered them (RestClient.prefetchWatch).
+   */
+  async prefetch(resource: ResourceType, selectors: Pick<InformerRequest<KubeObject>, 'labelSelector' | 'fieldSelector'> = {}): Promise<void> {
+    const query = watchListQuery(selectors);
+    await Promise.all(this.namespacesOf(resource).map((namespace) => this.client.prefetchWatch(collectionPath(resource, namespace), query)));
+  }
+
+  /** One informer per watched namespace, or one for the whole cluster. */
+  private namespacesOf(resource: ResourceType): (string | undefined)[] {
+    return resource.namespaced && this.config.watchNamespaces.length ? [...this.config.watchNamespaces] : [undefined];
   }
 
   add(controller: Controller): void {

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { Informer } from '../../../operator/src/runtime/cache/informer.ts';
+import { Informer, watchListQuery } from '../../../operator/src/runtime/cache/informer.ts';
 import { labelIndex } from '../../../operator/src/runtime/cache/store.ts';
 import type { KubeObject } from '../../../operator/src/runtime/rest/object.ts';
 import { ConfigMaps, collectionPath, objectPath } from '../../../operator/src/runtime/rest/resource.ts';
@@ -87,6 +87,29 @@ describe('Informer against a real API server', () => {
     expect(informer.byIndex('team', 'a')).toEqual([]);
     expect(informer.get(`${ns.name}/${suite}-other`)).toBeUndefined();
     expect(await metricValue(metrics, 'agent_orchestrator_informer_objects', { resource: 'configmaps' })).toBe(3);
+  });
+
+  it('takes over the watch-list its client opened ahead of it (the operator does so before its controllers load)', async () => {
+    for (const name of ['p1', 'p2']) await create(configMap(ns.name, name, { suite: 'prefetch' }));
+    const metrics = testMetrics();
+    const prefetching = testClient(metrics);
+    await prefetching.prefetchWatch(collectionPath(ConfigMaps, ns.name), watchListQuery({ labelSelector: 'suite=prefetch' }));
+    // Written after the server answered the prefetch: the stream it opened brings it as well.
+    await create(configMap(ns.name, 'p3', { suite: 'prefetch' }));
+    const informer = new Informer<KubeObject>({
+      client: prefetching,
+      resource: ConfigMaps,
+      namespace: ns.name,
+      labelSelector: 'suite=prefetch',
+      logger: testLogger(),
+      metrics: metrics.informer,
+    });
+    void start(informer);
+    expect(await informer.waitForSync()).toBe(true);
+    await waitFor('p3 in the cache', () => informer.get(`${ns.name}/p3`));
+    expect(informer.list().map((o) => o.metadata.name).sort()).toEqual(['p1', 'p2', 'p3']);
+    const requests = (verb: string): Promise<number> => metricValue(metrics, 'agent_orchestrator_client_requests_total', { verb, resource: 'configmaps' });
+    expect([await requests('WATCH'), await requests('GET')]).toEqual([1, 0]);
   });
 
   it('caches what its transform keeps, from the list and from the watch, and takes a transform only before it runs', async () => {

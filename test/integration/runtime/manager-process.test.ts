@@ -51,6 +51,9 @@ describe('the operator process', () => {
     }
     expect(metrics).toContain('leader_election_master_status{name="manager-graceful"} 1');
     expect(metrics).toMatch(/agent_orchestrator_informer_objects\{resource="tasks\.agents\.orchestrator\.dev"\} \d+/);
+    // The Task cache's watch-list, opened before the controllers' modules loaded, is the
+    // one its informer took over: one watch of tasks, not two.
+    expect(metrics).toMatch(/agent_orchestrator_client_requests_total\{client="main",verb="WATCH",resource="tasks"\} 1\n/);
 
     op.kill('SIGTERM');
     expect(await op.exited).toEqual({ code: 0, signal: null });

@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import type { InformerMetrics } from '../../telemetry/metrics.ts';
 import { isAborted, systemClock, type Clock } from '../clock.ts';
 import { ApiError, isGone, isNotFound, messageOf } from '../errors.ts';
-import type { RestClient } from '../rest/client.ts';
+import type { Query, RestClient } from '../rest/client.ts';
 import { keyOf, type KubeObject, type ObjectList } from '../rest/object.ts';
 import { apiVersionOf, collectionPath, resourceName, type ResourceType } from '../rest/resource.ts';
 import type { SharedInformer } from './informer-group.ts';
@@ -59,6 +59,15 @@ const INITIAL_EVENTS_END = 'k8s.io/initial-events-end';
 interface InitialEvents<T> {
   reason: string;
   items: Map<string, T>;
+}
+
+/**
+ * The query of a watch that fills a cache (a watch-list), its timeout aside: it starts from
+ * the newest state the watch cache has (no resourceVersion, NotOlderThan), as client-go's
+ * reflector asks for it. RestClient.prefetchWatch opens the same one ahead of the informer.
+ */
+export function watchListQuery(selectors: { labelSelector?: string | undefined; fieldSelector?: string | undefined }): Query {
+  return { labelSelector: selectors.labelSelector, fieldSelector: selectors.fieldSelector, sendInitialEvents: true, resourceVersionMatch: 'NotOlderThan', allowWatchBookmarks: true };
 }
 
 /**
@@ -322,14 +331,8 @@ export class Informer<T extends KubeObject> implements SharedInformer<T> {
     armWatchdog();
     try {
       const timeoutSeconds = Math.round(this.options.watchTimeoutSeconds?.() ?? 300 + this.random() * 300);
-      // A watch-list starts from the newest state the watch cache has (no resourceVersion,
-      // NotOlderThan), as client-go's reflector asks for it.
-      const from = initial ? { sendInitialEvents: true, resourceVersionMatch: 'NotOlderThan' } : { resourceVersion };
-      const events = this.options.client.watch<T>(
-        this.path,
-        { ...this.selectors(), ...from, allowWatchBookmarks: true, timeoutSeconds },
-        watchSignal.signal,
-      );
+      const query = initial ? watchListQuery(this.options) : { ...this.selectors(), resourceVersion, allowWatchBookmarks: true };
+      const events = this.options.client.watch<T>(this.path, { ...query, timeoutSeconds }, watchSignal.signal);
       for await (const event of events) {
         armWatchdog();
         this.options.metrics?.lastEvent.set({ resource: this.name }, this.clock.now() / 1000);

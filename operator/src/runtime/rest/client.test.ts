@@ -4,7 +4,9 @@ import * as http from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ApiError } from '../errors.ts';
-import { RestClient } from './client.ts';
+import { RestClient, type Query, type RestClientOptions } from './client.ts';
+import { FakeClock } from '../../../../test/support/fake-clock.ts';
+import { waitFor } from '../../../../test/support/wait.ts';
 import type { KubeObject } from './object.ts';
 
 type Handler = (req: http.IncomingMessage, res: http.ServerResponse, nth: number) => void;
@@ -18,7 +20,7 @@ afterEach(async () => {
 });
 
 /** A loopback server; `nth` counts requests on each connection from 1. */
-async function serve(handler: Handler): Promise<{ client: RestClient; requests: string[] }> {
+async function serve(handler: Handler, options: RestClientOptions = {}): Promise<{ client: RestClient; requests: string[] }> {
   const requests: string[] = [];
   const perSocket = new WeakMap<Socket, number>();
   const server = http.createServer((req, res) => {
@@ -30,7 +32,7 @@ async function serve(handler: Handler): Promise<{ client: RestClient; requests: 
   servers.push(server);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
-  const client = new RestClient({ server: `http://127.0.0.1:${String(port)}`, proxyUrl: undefined, credentials: () => Promise.resolve({ headers: {}, tls: {} }) });
+  const client = new RestClient({ server: `http://127.0.0.1:${String(port)}`, proxyUrl: undefined, credentials: () => Promise.resolve({ headers: {}, tls: {} }) }, options);
   return { client, requests };
 }
 
@@ -93,5 +95,63 @@ describe('RestClient transport', () => {
     await expect(watching).rejects.toBe(reason);
     expect(names).toEqual(['é-1', 'é-2']);
     await client.close();
+  });
+
+  describe('a prefetched watch', () => {
+    /** A watch server: one ADDED event per request, named after the request's query, then the stream stays open. */
+    const watchServer = (options: RestClientOptions = {}, closed: string[] = []): ReturnType<typeof serve> =>
+      serve((req, res) => {
+        res.writeHead(200, { 'Content-Type': 'application/json' });
+        res.write(JSON.stringify({ type: 'ADDED', object: { metadata: { name: req.url ?? '' } } }) + '\n');
+        res.on('close', () => closed.push(req.url ?? ''));
+      }, options);
+
+    async function firstEvent(client: RestClient, path: string, query: Query, signal: AbortSignal): Promise<string> {
+      for await (const event of client.watch<KubeObject>(path, query, signal)) return event.object.metadata.name ?? '';
+      return '';
+    }
+
+    it('is taken over by the first watch of the same path and query, whatever its timeout; another query opens its own', async () => {
+      const { client, requests } = await watchServer();
+      await client.prefetchWatch('/w', { labelSelector: 'a=1', sendInitialEvents: true, timeoutSeconds: 5 });
+      expect(requests).toEqual(['GET /w?labelSelector=a%3D1&sendInitialEvents=true&timeoutSeconds=5&watch=true']);
+      const stop = new AbortController();
+      // The stream the server answered the prefetch with, not a new one.
+      expect(await firstEvent(client, '/w', { sendInitialEvents: true, labelSelector: 'a=1', timeoutSeconds: 300 }, stop.signal)).toBe(requests[0]?.slice(4));
+      expect(requests).toHaveLength(1);
+      // Claimed once: the next watch of the same query, and one of another, each send their own.
+      await firstEvent(client, '/w', { labelSelector: 'a=1', sendInitialEvents: true }, stop.signal);
+      await firstEvent(client, '/w', { labelSelector: 'a=2', sendInitialEvents: true }, stop.signal);
+      expect(requests).toHaveLength(3);
+      stop.abort();
+      await client.close();
+    });
+
+    it('hands its error to the watch that claims it, as if that watch had sent the request', async () => {
+      const { client, requests } = await serve((_req, res) => {
+        json(res, 422, { kind: 'Status', reason: 'Invalid', message: 'sendInitialEvents is forbidden for watch unless the WatchList feature gate is enabled' });
+      });
+      await client.prefetchWatch('/w', { sendInitialEvents: true });
+      const err: unknown = await firstEvent(client, '/w', { sendInitialEvents: true }, new AbortController().signal).catch((e: unknown) => e);
+      expect(err).toMatchObject({ status: 422, reason: 'Invalid' });
+      expect(requests).toHaveLength(1);
+      await client.close();
+    });
+
+    it('is closed when nobody claims it within holdMs, and by close()', async () => {
+      const clock = new FakeClock();
+      const closed: string[] = [];
+      const { client, requests } = await watchServer({ clock }, closed);
+      await client.prefetchWatch('/unclaimed', {}, { holdMs: 30_000 });
+      await client.prefetchWatch('/at-close', {}, { holdMs: 60_000 });
+      await clock.advance(29_999);
+      expect(closed).toEqual([]);
+      await clock.advance(1);
+      await waitFor('the server to see the unclaimed watch closed', () => (closed.length === 1 ? closed : undefined));
+      expect(closed).toEqual(['/unclaimed?watch=true']);
+      await client.close();
+      await waitFor('the server to see the other closed', () => (closed.length === 2 ? closed : undefined));
+      expect(requests).toHaveLength(2);
+    });
   });
 });

@@ -57,6 +57,19 @@ interface Sent {
   clearDeadline: () => void;
 }
 
+/** A watch opened before anyone asked for it (prefetchWatch). */
+interface Prefetched {
+  sent: Promise<Sent>;
+  abort: AbortController;
+  cancelExpiry: () => void;
+}
+
+/** Which watch() a prefetched watch stands in for: the same path and query, whatever its timeout. */
+function watchKey(path: string, query: Query): string {
+  const fields = Object.entries(query).filter(([k, v]) => v !== undefined && k !== 'timeoutSeconds' && k !== 'watch');
+  return `${path}?${JSON.stringify(fields.sort(([a], [b]) => (a < b ? -1 : 1)))}`;
+}
+
 /**
  * JSON over HTTP to the API server, authenticated by a ClusterAccess.
  *
@@ -73,6 +86,7 @@ export class RestClient {
   private readonly options: RestClientOptions;
   private readonly clock: Clock;
   private pool: { key: string; agent: http.Agent } | undefined;
+  private readonly prefetched = new Map<string, Prefetched>();
 
   constructor(access: AccessSource, options: RestClientOptions = {}) {
     this.access = clusterAccessOf(access);
@@ -86,6 +100,11 @@ export class RestClient {
    * stopped must not hold shutdown up). Requests after this open a new pool.
    */
   close(): Promise<void> {
+    for (const p of this.prefetched.values()) {
+      p.cancelExpiry();
+      p.abort.abort();
+    }
+    this.prefetched.clear();
     this.pool?.agent.destroy();
     this.pool = undefined;
     return Promise.resolve();
@@ -114,7 +133,8 @@ export class RestClient {
     // The deadline covers only the wait for response headers; the stream then lasts as
     // long as the server keeps it (timeoutSeconds), watched over by the informer. A cache
     // whose watch waits behind a burst of writes would hold up every decision: high lane.
-    const { response, clearDeadline } = await this.send('GET', path, { query: { ...query, watch: true }, signal, priority: 'high' }, 30_000);
+    const { response, clearDeadline } = await (this.claimPrefetched(path, query, signal) ??
+      this.send('GET', path, { query: { ...query, watch: true }, signal, priority: 'high' }, 30_000));
     clearDeadline();
     response.setEncoding('utf8');
     let buffer = '';
@@ -132,6 +152,61 @@ export class RestClient {
     } finally {
       response.destroy();
     }
+  }
+
+  /**
+   * Opens a watch now for a caller that will ask for it a little later: the first watch()
+   * of the same path and query (its timeoutSeconds aside) takes it over, with its answer or
+   * its error, as if it had sent it then. The operator opens its largest cache's watch-list
+   * this way before its controllers' modules load, so the API server streams meanwhile.
+   * Until it is claimed nothing reads the response: TCP holds the server back once the
+   * socket buffers are full, so memory stays bounded. Unclaimed after `holdMs`, it is closed.
+   *
+   * Resolves once the server has answered (or failed), or after `waitMs` at most: module
+   * loading is synchronous, and a TLS handshake started before it would wait for it to end.
+   */
+  async prefetchWatch(path: string, query: Query, { holdMs = 30_000, waitMs = 1000 } = {}): Promise<void> {
+    const key = watchKey(path, query);
+    const pending = this.prefetched.get(key);
+    if (pending) return this.answered(pending.sent, waitMs);
+    const abort = new AbortController();
+    const sent = this.send('GET', path, { query: { ...query, watch: true }, signal: abort.signal, priority: 'high' }, 30_000).then((s) => {
+      // The deadline covers the wait for headers only, as for watch().
+      s.clearDeadline();
+      return s;
+    });
+    const cancelExpiry = this.clock.setTimer(holdMs, () => {
+      if (this.prefetched.get(key)?.sent !== sent) return;
+      this.prefetched.delete(key);
+      abort.abort(new DOMException(`prefetched watch of ${path} not claimed within ${holdMs} ms`, 'AbortError'));
+    });
+    this.prefetched.set(key, { sent, abort, cancelExpiry });
+    return this.answered(sent, waitMs);
+  }
+
+  private answered(sent: Promise<Sent>, waitMs: number): Promise<void> {
+    return new Promise((resolve) => {
+      const cancel = this.clock.setTimer(waitMs, resolve);
+      const done = (): void => {
+        cancel();
+        resolve();
+      };
+      sent.then(done, done);
+    });
+  }
+
+  private claimPrefetched(path: string, query: Query, signal: AbortSignal): Promise<Sent> | undefined {
+    const key = watchKey(path, query);
+    const p = this.prefetched.get(key);
+    if (p === undefined) return undefined;
+    this.prefetched.delete(key);
+    p.cancelExpiry();
+    const abort = (): void => {
+      p.abort.abort(signal.reason);
+    };
+    if (signal.aborted) abort();
+    else signal.addEventListener('abort', abort, { once: true });
+    return p.sent;
   }
 
   /**
