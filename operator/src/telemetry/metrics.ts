@@ -6,8 +6,22 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 const RECONCILE_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5, 0.6, 0.7, 0.8, 0.9, 1, 1.25, 1.5, 1.75, 2, 2.5, 3, 3.5, 4, 4.5, 5, 6, 7, 8, 9, 10, 15, 20, 25, 30, 40, 50, 60];
 const QUEUE_BUCKETS = [1e-8, 1e-7, 1e-6, 1e-5, 1e-4, 1e-3, 0.01, 0.1, 1, 10, 100, 1000];
 
+/** A queue's depth by priority, read when metrics are scraped. */
+export interface QueueDepth {
+  name: string;
+  high: number;
+  low: number;
+}
+
 export interface WorkqueueMetrics {
+  /** Read at scrape time from the queues that registered with watchDepth. */
   depth: Gauge<'name' | 'priority'>;
+  /**
+   * Registers a queue's depth for workqueue_depth, for the queue's (the process's) life.
+   * Read on scrape rather than set on every add and take: two labelled gauge sets per add
+   * were a quarter of the time a start with 10,000 cached Tasks took to enqueue them.
+   */
+  watchDepth(read: () => QueueDepth): void;
   adds: Counter<'name'>;
   queueDuration: Histogram<'name'>;
   workDuration: Histogram<'name'>;
@@ -56,10 +70,26 @@ export function createMetrics(options: { processMetrics?: boolean } = {}): Metri
   const registry = new Registry();
   if (options.processMetrics ?? true) collectDefaultMetrics({ register: registry });
   const registers = [registry];
+  const depthReaders = new Set<() => QueueDepth>();
   return {
     registry,
     workqueue: {
-      depth: new Gauge({ name: 'workqueue_depth', help: 'Current depth of workqueue', labelNames: ['name', 'priority'], registers }),
+      depth: new Gauge({
+        name: 'workqueue_depth',
+        help: 'Current depth of workqueue',
+        labelNames: ['name', 'priority'],
+        registers,
+        collect() {
+          for (const read of depthReaders) {
+            const { name, high, low } = read();
+            this.set({ name, priority: 'high' }, high);
+            this.set({ name, priority: 'low' }, low);
+          }
+        },
+      }),
+      watchDepth: (read) => {
+        depthReaders.add(read);
+      },
       adds: new Counter({ name: 'workqueue_adds_total', help: 'Total number of adds handled by workqueue', labelNames: ['name'], registers }),
       queueDuration: new Histogram({
         name: 'workqueue_queue_duration_seconds',

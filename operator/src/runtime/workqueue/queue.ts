@@ -1,5 +1,5 @@
 import type { Clock } from '../clock.ts';
-import type { WorkqueueMetrics } from '../../telemetry/metrics.ts';
+import type { QueueDepth, WorkqueueMetrics } from '../../telemetry/metrics.ts';
 import { defaultControllerRateLimiter, type RateLimiter } from './rate-limiters.ts';
 
 /** 'low' is for keys from initial lists and resyncs, so they never delay real events. */
@@ -47,7 +47,7 @@ export class WorkQueue {
     this.clock = options.clock;
     this.rateLimiter = options.rateLimiter ?? defaultControllerRateLimiter(options.clock);
     this.metrics = options.metrics;
-    this.updateDepth();
+    this.metrics?.watchDepth(() => this.depth());
   }
 
   add(key: string, priority: Priority = 'high'): void {
@@ -68,7 +68,6 @@ export class WorkQueue {
       this.ready[level].add(key);
       this.dispatch();
     }
-    this.updateDepth();
   }
 
   /** Adds `key` once `delayMs` has passed; of several pending delays for a key the earliest wins. */
@@ -124,7 +123,6 @@ export class WorkQueue {
       this.ready[again].add(key);
       this.dispatch();
     }
-    this.updateDepth();
   }
 
   /** Keys waiting to be handed out (not those being processed). */
@@ -189,7 +187,6 @@ export class WorkQueue {
     const added = this.addedAt.get(key);
     this.addedAt.delete(key);
     if (added !== undefined) this.metrics?.queueDuration.observe({ name: this.name }, (now - added) / 1000);
-    this.updateDepth();
     return key;
   }
 
@@ -209,15 +206,13 @@ export class WorkQueue {
   }
 
   // Like client-go, depth includes keys waiting for their own in-flight run to finish.
-  private updateDepth(): void {
-    if (!this.metrics) return;
+  private depth(): QueueDepth {
     let high = this.ready.high.size;
     let low = this.ready.low.size;
     for (const priority of this.dirtyWhileProcessing.values()) {
       if (priority === 'high') high++;
       else low++;
     }
-    this.metrics.depth.set({ name: this.name, priority: 'high' }, high);
-    this.metrics.depth.set({ name: this.name, priority: 'low' }, low);
+    return { name: this.name, high, low };
   }
 }
