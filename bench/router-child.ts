@@ -2,7 +2,7 @@
 // for its timings, stop it.
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
-import type { RouterReport } from './router-process.ts';
+import type { RouterReport, StallReport } from './router-process.ts';
 import { IMAGE_NODE_FLAGS } from './support.ts';
 
 export class RouterChild {
@@ -46,14 +46,23 @@ export class RouterChild {
   }
 
   report(): Promise<RouterReport> {
+    return this.ask<RouterReport>('report');
+  }
+
+  /** Its event loop delay and GC pauses since the last time it was asked. */
+  stalls(): Promise<StallReport> {
+    return this.ask<StallReport>('stalls');
+  }
+
+  private ask<T extends { type: string }>(type: T['type']): Promise<T> {
     return new Promise((resolve) => {
-      const onMessage = (m: RouterReport | { type?: string }): void => {
-        if (m.type !== 'report') return;
+      const onMessage = (m: { type?: string }): void => {
+        if (m.type !== type) return;
         this.process.off('message', onMessage);
-        resolve(m as RouterReport);
+        resolve(m as T);
       };
       this.process.on('message', onMessage);
-      this.process.send({ type: 'report' });
+      this.process.send({ type });
     });
   }
 

@@ -5,8 +5,10 @@
 //
 //   node bench/router-process.ts --namespace NS [--qps 100] [--burst 200]
 //
-// Over IPC it sends {type: 'ready'} once its caches have synced and answers
-// {type: 'report'} with the routing cycle and plugin call times it observed.
+// Over IPC it sends {type: 'ready'} once its caches have synced, answers {type: 'report'}
+// with the routing cycle and plugin call times it observed, and {type: 'stalls'} with its
+// event loop delay and GC pauses since the last time it was asked.
+import { monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { KubeConfig } from '@kubernetes/client-node';
 import { pino } from 'pino';
@@ -19,6 +21,18 @@ import { Manager } from '../operator/src/runtime/manager.ts';
 import { createMetrics } from '../operator/src/telemetry/metrics.ts';
 import { summarize, type Summary } from './stats.ts';
 import { recordObservations } from './support.ts';
+
+/** What held the process's event loop since it was last asked: where a latency tail can come from. */
+export interface StallReport {
+  type: 'stalls';
+  /** Event loop delay (perf_hooks.monitorEventLoopDelay, 10 ms resolution), milliseconds. */
+  loopDelayP99Ms: number;
+  loopDelayMaxMs: number;
+  /** Garbage collection pauses (PerformanceObserver 'gc' entries). */
+  gcPauses: number;
+  gcMaxMs: number;
+  gcTotalMs: number;
+}
 
 export interface RouterReport {
   type: 'report';
@@ -51,7 +65,28 @@ registerTaskController(manager, { config, logger: silent, clock: systemClock, pl
 const cycles = recordObservations(manager.metrics.registry, 'agent_orchestrator_routing_cycle_seconds');
 const pluginCalls = recordObservations(manager.metrics.registry, 'agent_orchestrator_plugin_duration_seconds');
 
+const loopDelay = monitorEventLoopDelay({ resolution: 10 });
+loopDelay.enable();
+let gcPauses: number[] = [];
+new PerformanceObserver((list) => {
+  for (const entry of list.getEntries()) gcPauses.push(entry.duration);
+}).observe({ entryTypes: ['gc'] });
+
 process.on('message', (m: { type?: string }) => {
+  if (m.type === 'stalls') {
+    const stalls: StallReport = {
+      type: 'stalls',
+      loopDelayP99Ms: loopDelay.percentile(99) / 1e6,
+      loopDelayMaxMs: loopDelay.max / 1e6,
+      gcPauses: gcPauses.length,
+      gcMaxMs: Math.max(0, ...gcPauses),
+      gcTotalMs: gcPauses.reduce((a, b) => a + b, 0),
+    };
+    loopDelay.reset();
+    gcPauses = [];
+    send(stalls);
+    return;
+  }
   if (m.type !== 'report') return;
   const byPoint = new Map<string, number[]>();
   for (const c of pluginCalls) {

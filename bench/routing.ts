@@ -31,6 +31,7 @@ import { createNamespace, deleteNamespace } from './namespaces.ts';
 import { ServiceAccounts } from './resources.ts';
 import { Recorder } from './results.ts';
 import { RouterChild } from './router-child.ts';
+import type { StallReport } from './router-process.ts';
 import { RssSampler } from './rss.ts';
 import { LANES, SideBySide, capabilitiesOf, createReadyAgents, nodeLabel, type Phase } from './side-by-side.ts';
 import { cdf } from './stats.ts';
@@ -111,12 +112,14 @@ await recorder.run(async (r) => {
     await sides.phase('operator', 'warmup', 1, undefined, 60_000);
     await sides.phase('scheduler', 'warmup', 1, undefined, 60_000);
 
-    const phases: { label: string; operator: Phase; scheduler: Phase }[] = [];
+    const phases: { label: string; operator: Phase; scheduler: Phase; stalls: StallReport }[] = [];
     for (const [label, count, rate] of [...RATES.map((rate) => [`${rate}ps`, rate * SECONDS, rate] as const), ['burst', BURST_ITEMS, undefined] as const]) {
       process.stderr.write(`${label}: ${count} Tasks, then ${count} Pods...\n`);
+      await router.stalls();
       const operator = await sides.phase('operator', label, count, rate, PLACE_TIMEOUT_MS);
+      const stalls = await router.stalls();
       const scheduler = await sides.phase('scheduler', label, count, rate, PLACE_TIMEOUT_MS);
-      phases.push({ label, operator, scheduler });
+      phases.push({ label, operator, scheduler, stalls });
     }
     const report = await router.report();
     await router.stop();
@@ -196,6 +199,11 @@ await recorder.run(async (r) => {
         y: { label: 'placed per second' },
         series: [{ name: 'operator', points: o.throughput }, { name: 'kube-scheduler', points: s.throughput }],
       });
+    }
+    r.line('  what held the task controller\'s event loop during each of its phases:');
+    for (const { label, stalls: st } of phases) {
+      r.line(`    ${label.padEnd(8)} loop delay p99 ${st.loopDelayP99Ms.toFixed(1)} ms, max ${st.loopDelayMaxMs.toFixed(1)} ms;  ${st.gcPauses} GC pauses, longest ${st.gcMaxMs.toFixed(1)} ms, ${st.gcTotalMs.toFixed(0)} ms in all`);
+      r.figure(`operator_${label}_loop_delay_max_ms`, st.loopDelayMaxMs, 'ms', `the task controller's longest event loop delay, ${label}`);
     }
     r.line(`  routing cycle (decisions only): ${report.cycles.count} cycles, p50 ${report.cycles.p50.toFixed(3)} ms  p99 ${report.cycles.p99.toFixed(3)} ms`);
     r.figure('cycle_p99_ms', report.cycles.p99, 'ms', 'routing cycle (decisions only) p99');
