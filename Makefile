@@ -23,7 +23,7 @@ deps: node_modules/.package-lock.json ## install the locked npm dependencies
 
 .PHONY: tools
 tools: ## build the control-plane binaries (cached outside the repo)
-	hack/build-tools.sh >/dev/null
+	hack/build-tools.sh etcd kwok helm kubernetes >/dev/null
 
 .PHONY: up
 up: deps tools build ## the local control plane, Docker, the images, the chart, the operator and a live demo
@@ -59,6 +59,7 @@ test-integration: deps tools ## integration tests against a real kube-apiserver 
 
 .PHONY: e2e
 e2e: build tools ## e2e: the Helm chart installed on the local control plane, the operator under its ServiceAccount
+	hack/build-tools.sh promtool >/dev/null
 	npm run test:e2e
 
 .PHONY: e2e-kind

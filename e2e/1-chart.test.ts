@@ -1,4 +1,6 @@
 import { execFileSync } from 'node:child_process';
+import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, inject, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
@@ -12,6 +14,17 @@ const render = (args: string[]): Doc[] =>
   parseAllDocuments(helm(inject('e2e'), ['template', 'ao', chart, '--namespace', 'ao-system', ...args]))
     .map((d) => d.toJS() as Doc | null)
     .filter((d): d is Doc => d !== null);
+
+/** promtool, built from the Go module proxy by hack/build-tools.sh (a no-op once built). */
+function promtool(args: string[]): string {
+  const bin = execFileSync(path.join(repo, 'hack/build-tools.sh'), ['promtool'], { encoding: 'utf8' }).trim();
+  try {
+    return execFileSync(path.join(bin, 'promtool'), args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  } catch (err) {
+    const { stdout, stderr } = err as { stdout?: string; stderr?: string };
+    throw new Error(`promtool ${args.join(' ')}:\n${stdout ?? ''}${stderr ?? String(err)}`, { cause: err });
+  }
+}
 
 describe('the chart', () => {
   it.each([
@@ -62,6 +75,19 @@ describe('the chart', () => {
       encoding: 'utf8',
     });
     expect(out.split('\n').filter((l) => l.includes('(server dry run)'))).toHaveLength(core.length);
+  });
+
+  it('renders alerts that promtool accepts, and that fire and resolve when e2e/prometheus/alerts.test.yaml says', () => {
+    const [rule] = render(['--set', 'metrics.prometheusRule.enabled=true', '--show-only', 'templates/prometheusrule.yaml']);
+    const dir = mkdtempSync(path.join(tmpdir(), 'ao-rules-'));
+    try {
+      writeFileSync(path.join(dir, 'rules.yaml'), JSON.stringify(rule?.spec));
+      copyFileSync(path.join(repo, 'e2e/prometheus/alerts.test.yaml'), path.join(dir, 'alerts.test.yaml'));
+      expect(promtool(['check', 'rules', path.join(dir, 'rules.yaml')])).toMatch(/SUCCESS: 6 rules found/);
+      expect(promtool(['test', 'rules', path.join(dir, 'alerts.test.yaml')])).toMatch(/SUCCESS/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it.each([

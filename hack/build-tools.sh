@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds the local control-plane binaries from the Go module proxy into
 # $AO_CACHE_DIR/bin/<tool>-<version>/ and reuses them when already present.
-# Usage: hack/build-tools.sh [kubernetes|etcd|kwok|helm ...]   (default: all)
+# Usage: hack/build-tools.sh [kubernetes|etcd|kwok|helm|promtool ...]   (default: all)
 # Prints the bin directory of every tool on stdout, one per line.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
@@ -65,9 +65,11 @@ build_one() {
       build helm "${HELM_VERSION}" \
         "-s -w -X helm.sh/helm/v3/internal/version.version=${HELM_VERSION} -X helm.sh/helm/v3/pkg/chartutil.k8sVersionMajor=1 -X helm.sh/helm/v3/pkg/chartutil.k8sVersionMinor=$(echo "${K8S_VERSION}" | cut -d. -f2)" \
         helm.sh/helm/v3/cmd/helm ;;
-    *) die "unknown tool '$1' (expected kubernetes, etcd, kwok or helm)" ;;
+    promtool)
+      build promtool "${PROMTOOL_VERSION}" "-s -w" github.com/prometheus/prometheus/cmd/promtool ;;
+    *) die "unknown tool '$1' (expected kubernetes, etcd, kwok, helm or promtool)" ;;
   esac
 }
 
-tools=("$@"); (( ${#tools[@]} )) || tools=(etcd kwok helm kubernetes)
+tools=("$@"); (( ${#tools[@]} )) || tools=(etcd kwok helm promtool kubernetes)
 for t in "${tools[@]}"; do build_one "$t"; done

@@ -278,7 +278,7 @@ no_kwok_node_past() {
 }
 
 start() {
-  "$(dirname "$0")/build-tools.sh" >/dev/null
+  "$(dirname "$0")/build-tools.sh" etcd kwok helm kubernetes >/dev/null
   if plane_ready; then
     log "control plane already running"
     if [[ "${NODES_GIVEN}" == true ]]; then scale_nodes "${NODES}" at-least || die "kwok nodes did not become Ready"; fi

@@ -13,6 +13,8 @@ K8S_VERSION="v1.34.4"
 ETCD_VERSION="v3.6.13"
 KWOK_VERSION="v0.8.0"
 HELM_VERSION="v3.21.4"
+# Prometheus 3.16 (its Go module is versioned v0.<minor>.<patch>): promtool checks and unit-tests the chart's rules.
+PROMTOOL_VERSION="v0.316.0"
 
 # tool_bin TOOL VERSION: where hack/build-tools.sh puts that tool's binaries.
 tool_bin() { echo "${AO_CACHE_DIR}/bin/$1-$2"; }
