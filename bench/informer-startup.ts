@@ -58,7 +58,9 @@ async function countTasks(client: RestClient, namespace: string): Promise<number
  */
 async function fill(client: RestClient, namespace: string, count: number): Promise<void> {
   const have = await countTasks(client, namespace);
-  if (have >= count) return;
+  // Kept (--keep) from a run that filled more: measuring it would report the larger count.
+  if (have > count) throw new Error(`${namespace} holds ${have} Tasks, more than the ${count} to measure: delete it (kubectl delete namespace ${namespace}) or ask for ${have}`);
+  if (have === count) return;
   process.stderr.write(`creating ${count - have} finished Tasks in ${namespace}...\n`);
   const t0 = performance.now();
   const indexes = Array.from({ length: count - have }, (_, i) => have + i);
