@@ -1,11 +1,13 @@
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, inject, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
 import { repo } from '../test/support/hack-scripts.ts';
 import { helm } from './support/cluster.ts';
+import { exportedMetrics } from './support/exported-metrics.ts';
+import { metricNames } from '../hack/promql.ts';
 
 const chart = path.join(repo, 'charts/agent-orchestrator');
 const all = path.join(repo, 'e2e/values-all.yaml');
@@ -24,6 +26,13 @@ function promtool(args: string[]): string {
     const { stdout, stderr } = err as { stdout?: string; stderr?: string };
     throw new Error(`promtool ${args.join(' ')}:\n${stdout ?? ''}${stderr ?? String(err)}`, { cause: err });
   }
+}
+
+/** Every PromQL expression (`expr`) in a Grafana dashboard or a PrometheusRule. */
+function exprsOf(value: unknown): string[] {
+  if (Array.isArray(value)) return value.flatMap(exprsOf);
+  if (typeof value !== 'object' || value === null) return [];
+  return Object.entries(value).flatMap(([k, v]) => (k === 'expr' && typeof v === 'string' ? [v] : exprsOf(v)));
 }
 
 describe('the chart', () => {
@@ -88,6 +97,16 @@ describe('the chart', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+
+  it('queries, in its dashboard and its alerts, only metrics the operator exports', async () => {
+    const exported = await exportedMetrics();
+    const dashboard = JSON.parse(readFileSync(path.join(repo, 'docs/grafana-dashboard.json'), 'utf8')) as unknown;
+    const [rule] = render(['--set', 'metrics.prometheusRule.enabled=true', '--show-only', 'templates/prometheusrule.yaml']);
+    const queries = [...exprsOf(dashboard), ...exprsOf(rule)];
+    expect(queries.length).toBeGreaterThan(30);
+    const unknown = queries.flatMap((q) => metricNames(q).filter((n) => !exported.has(n.replace(/_(bucket|count|sum)$/, '')) && !exported.has(n)).map((n) => `${n} in ${q}`));
+    expect(unknown).toEqual([]);
   });
 
   it.each([

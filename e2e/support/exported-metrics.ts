@@ -1,0 +1,31 @@
+// The names of the metrics the operator exports: its registry with every controller
+// registered (nothing is sent to an API server for that), plus the gauges its built-in
+// lifecycle plugins create with their first tick over an agent.
+import { pino } from 'pino';
+import type { AgentObject, NamespaceSnapshot } from '../../operator/src/framework/lifecycle.ts';
+import { builtinPlugins } from '../../plugins/builtin.ts';
+import { parseConfig } from '../../operator/src/config/config.ts';
+import { registerControllers } from '../../operator/src/register-controllers.ts';
+import { systemClock } from '../../operator/src/runtime/clock.ts';
+import { Manager } from '../../operator/src/runtime/manager.ts';
+
+export async function exportedMetrics(): Promise<Set<string>> {
+  const config = parseConfig([], { AO_LEADER_ELECT: 'false' });
+  const logger = pino({ level: 'silent' });
+  const access = { server: 'https://127.0.0.1:9', proxyUrl: undefined, credentials: () => Promise.resolve({ headers: {}, tls: {} }) };
+  const manager = new Manager({ config, kubeConfig: access, logger });
+  await registerControllers(manager, { config, logger, clock: systemClock });
+  const names = new Set((await manager.metrics.registry.getMetricsAsJSON()).map((m) => m.name));
+
+  const agent: AgentObject = {
+    metadata: { name: 'a', namespace: 'ns', uid: 'uid-a' },
+    spec: { capabilities: [], runtime: { type: 'kubernetes', image: 'img' }, maxConcurrentTasks: 1, desiredState: 'Active', heartbeat: { intervalSeconds: 10, timeoutSeconds: 30 } },
+    status: { phase: 'Ready' },
+  };
+  const snapshot: NamespaceSnapshot = { now: Date.now(), namespace: 'ns', policy: undefined, agents: [agent], tasks: [] };
+  for (const plugin of builtinPlugins) {
+    const lifecycle = plugin.create(plugin.config.parse({})).lifecycle;
+    for (const intent of lifecycle?.onTick?.(snapshot) ?? []) if (intent.kind === 'metric') names.add(`agent_orchestrator_${intent.name}`);
+  }
+  return names;
+}
