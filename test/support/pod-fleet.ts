@@ -2,6 +2,7 @@ import { pino, type Logger } from 'pino';
 import { AGENT_LABEL } from '../../operator/src/api/common.ts';
 import { agentKind } from '../../operator/src/api/kinds.ts';
 import { Informer } from '../../operator/src/runtime/cache/informer.ts';
+import { isNotFound } from '../../operator/src/runtime/errors.ts';
 import type { RestClient } from '../../operator/src/runtime/rest/client.ts';
 import type { KubeObject } from '../../operator/src/runtime/rest/object.ts';
 import { Pods, objectPath, resourceOfKind } from '../../operator/src/runtime/rest/resource.ts';
@@ -80,8 +81,15 @@ export class PodFleet {
     const agent = await this.client.request<KubeObject>('GET', objectPath(Agents, this.namespace, name)).catch(() => undefined);
     if (!agent || this.running.has(name)) return;
     const spec = agent.spec as { maxConcurrentTasks?: number; heartbeat?: { intervalSeconds: number; timeoutSeconds: number } };
-    const client = this.clientFor ? await this.clientFor(name) : this.client;
-    if (this.running.has(name)) return;
+    // A Pod deleted since it was seen Running gets no token bound to it (404): it has no
+    // runner to start, as a real Pod gone before its container started would not.
+    const client = this.clientFor
+      ? await this.clientFor(name).catch((err: unknown) => {
+          if (isNotFound(err)) return undefined;
+          throw err;
+        })
+      : this.client;
+    if (!client || this.running.has(name)) return;
     this.running.set(
       name,
       startSimulatedRunner({
