@@ -44,6 +44,18 @@ export function isAborted(signal: AbortSignal): boolean {
   return signal.aborted;
 }
 
+/** Waits for `work` at most `ms`: true if it settled in time (a rejection is rethrown), false if not. */
+export async function within(clock: Clock, ms: number, work: Promise<unknown>): Promise<boolean> {
+  const deadline = new AbortController();
+  const timedOut = clock.sleep(ms, deadline.signal).then(() => false);
+  const finished = work.then(() => true);
+  try {
+    return await Promise.race([finished, timedOut]);
+  } finally {
+    deadline.abort();
+  }
+}
+
 /**
  * Waits for `work` until `signal` aborts, then rejects with its reason while `work` goes
  * on: for work shared by several callers, which no one caller's signal may cancel.

@@ -4,7 +4,7 @@ import { createMetrics, type Metrics } from '../telemetry/metrics.ts';
 import { InformerGroup, type SharedInformer } from './cache/informer-group.ts';
 import { Informer, watchListQuery } from './cache/informer.ts';
 import type { IndexFunc, Transform } from './cache/store.ts';
-import { systemClock, type Clock } from './clock.ts';
+import { systemClock, within, type Clock } from './clock.ts';
 import type { Controller } from './controller.ts';
 import { EventRecorder } from './events.ts';
 import { serve, type Serving } from './http-server.ts';
@@ -233,7 +233,7 @@ export class Manager {
     });
     this.log.info({ timeoutSeconds: this.config.shutdownTimeoutSeconds }, 'shutting down: no new work, finishing reconciles in flight');
     work.abort();
-    const drained = await this.within(this.config.shutdownTimeoutSeconds * 1000, Promise.all(running));
+    const drained = await within(this.clock, this.config.shutdownTimeoutSeconds * 1000, Promise.all(running));
     if (!drained) {
       this.log.error('reconciles still running at the shutdown deadline; aborting them');
       hardStop.abort();
@@ -263,15 +263,6 @@ export class Manager {
       metric: this.metrics.leaderElection,
     });
     return elector.run(signal, { onStartedLeading });
-  }
-
-  private async within(ms: number, work: Promise<unknown>): Promise<boolean> {
-    const deadline = new AbortController();
-    const timedOut = this.clock.sleep(ms, deadline.signal).then(() => false);
-    const finished = work.then(() => true);
-    const result = await Promise.race([finished, timedOut]);
-    deadline.abort();
-    return result;
   }
 
   private async startServers(): Promise<void> {

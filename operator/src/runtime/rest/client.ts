@@ -2,7 +2,7 @@ import * as http from 'node:http';
 import * as https from 'node:https';
 import type { Duplex } from 'node:stream';
 import type { ClientMetrics } from '../../telemetry/metrics.ts';
-import { systemClock, type Clock } from '../clock.ts';
+import { systemClock, within, type Clock } from '../clock.ts';
 import { ApiError } from '../errors.ts';
 import { bodyText, exchange } from '../http-exchange.ts';
 import type { ClusterAccess, TlsSettings } from './cluster-access.ts';
@@ -130,12 +130,7 @@ export class RestClient {
    * aborts. Errors (network, HTTP status) are thrown to the caller, who owns retries.
    */
   async *watch<T extends KubeObject>(path: string, query: Query, signal: AbortSignal): AsyncGenerator<WatchEvent<T>> {
-    // The deadline covers only the wait for response headers; the stream then lasts as
-    // long as the server keeps it (timeoutSeconds), watched over by the informer. A cache
-    // whose watch waits behind a burst of writes would hold up every decision: high lane.
-    const { response, clearDeadline } = await (this.claimPrefetched(path, query, signal) ??
-      this.send('GET', path, { query: { ...query, watch: true }, signal, priority: 'high' }, 30_000));
-    clearDeadline();
+    const { response } = await (this.claimPrefetched(path, query, signal) ?? this.openWatch(path, query, signal));
     response.setEncoding('utf8');
     let buffer = '';
     try {
@@ -170,11 +165,7 @@ export class RestClient {
     const pending = this.prefetched.get(key);
     if (pending) return this.answered(pending.sent, waitMs);
     const abort = new AbortController();
-    const sent = this.send('GET', path, { query: { ...query, watch: true }, signal: abort.signal, priority: 'high' }, 30_000).then((s) => {
-      // The deadline covers the wait for headers only, as for watch().
-      s.clearDeadline();
-      return s;
-    });
+    const sent = this.openWatch(path, query, abort.signal);
     const cancelExpiry = this.clock.setTimer(holdMs, () => {
       if (this.prefetched.get(key)?.sent !== sent) return;
       this.prefetched.delete(key);
@@ -184,15 +175,20 @@ export class RestClient {
     return this.answered(sent, waitMs);
   }
 
-  private answered(sent: Promise<Sent>, waitMs: number): Promise<void> {
-    return new Promise((resolve) => {
-      const cancel = this.clock.setTimer(waitMs, resolve);
-      const done = (): void => {
-        cancel();
-        resolve();
-      };
-      sent.then(done, done);
-    });
+  private async answered(sent: Promise<Sent>, waitMs: number): Promise<void> {
+    await within(this.clock, waitMs, sent.catch(() => undefined));
+  }
+
+  /**
+   * Sends a watch request. The deadline covers only the wait for response headers; the
+   * stream then lasts as long as the server keeps it (timeoutSeconds), watched over by the
+   * informer. A cache whose watch waits behind a burst of writes would hold up every
+   * decision: high lane.
+   */
+  private async openWatch(path: string, query: Query, signal: AbortSignal): Promise<Sent> {
+    const sent = await this.send('GET', path, { query: { ...query, watch: true }, signal, priority: 'high' }, 30_000);
+    sent.clearDeadline();
+    return sent;
   }
 
   private claimPrefetched(path: string, query: Query, signal: AbortSignal): Promise<Sent> | undefined {
