@@ -1,7 +1,11 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseAllDocuments } from 'yaml';
+import { watchListQuery } from '../../operator/src/runtime/cache/informer.ts';
+import { ApiError } from '../../operator/src/runtime/errors.ts';
 import { kubectlOk } from './kubectl.ts';
+import { testClient } from './runtime.ts';
+import { waitFor } from './wait.ts';
 
 const repo = path.resolve(import.meta.dirname, '../..');
 
@@ -31,4 +35,34 @@ export function loadYamlDir(folder: string): YamlDoc[] {
 export async function installCrds(): Promise<void> {
   await kubectlOk('apply', '--server-side', '--force-conflicts', '--field-manager=agent-orchestrator-tests', '-f', path.join(repo, 'crds'));
   await kubectlOk('wait', '--for=condition=Established', '--timeout=60s', '-f', path.join(repo, 'crds'));
+  await waitServedToWatchLists();
+}
+
+/**
+ * Established is not yet served: until a new CRD's watch cache has initialized, the API
+ * server answers a watch-list 429 "storage is (re)initializing" (lists are served from
+ * etcd meanwhile). An operator started then retries its informers, and a test counting
+ * its requests would count the retry.
+ */
+async function waitServedToWatchLists(): Promise<void> {
+  const client = testClient();
+  try {
+    for (const { doc } of loadYamlDir('crds')) {
+      const spec = doc.spec as { group: string; names: { plural: string }; versions: { name: string; served: boolean }[] };
+      for (const version of spec.versions.filter((v) => v.served)) {
+        const collection = `/apis/${spec.group}/${version.name}/${spec.names.plural}`;
+        await waitFor(`${collection} served to a watch-list`, async () => {
+          try {
+            for await (const _event of client.watch(collection, { ...watchListQuery({}), timeoutSeconds: 1 }, AbortSignal.timeout(10_000))) break;
+            return true;
+          } catch (err) {
+            if (err instanceof ApiError && err.status === 429) return undefined;
+            throw err;
+          }
+        });
+      }
+    }
+  } finally {
+    await client.close();
+  }
 }
