@@ -295,6 +295,9 @@ describe('plugin settings are checked at apply time (the chart’s plugin Valida
   it.each([
     [{ 'circuit-breaker': { failureThreshold: 0 } }, 'spec.plugins.circuit-breaker.failureThreshold must be a whole number from 1 to 1000 (plugin circuit-breaker)'],
     [{ 'circuit-breaker': { cooldownSeconds: 'a minute' } }, 'spec.plugins.circuit-breaker.cooldownSeconds must be a whole number from 1 to 86400 (plugin circuit-breaker)'],
+    [{ anomaly: { threshold: 0.5 } }, 'spec.plugins.anomaly.threshold must be a number from 1 to 20 (plugin anomaly)'],
+    [{ anomaly: { failureRateThreshold: 'half' } }, 'spec.plugins.anomaly.failureRateThreshold must be a number from 0.01 to 1 (plugin anomaly)'],
+    [{ anomaly: { consecutiveTasks: 2.5 } }, 'spec.plugins.anomaly.consecutiveTasks must be a whole number from 1 to 30 (plugin anomaly)'],
   ])('refuses %j naming the field', async (plugins, message) => {
     // The policy binds a moment after install; retry until it answers.
     const refused = await waitFor('the plugin admission policy to refuse', async () => refusal(create(plugins)));
@@ -304,6 +307,8 @@ describe('plugin settings are checked at apply time (the chart’s plugin Valida
 
   it('admits good settings', async () => {
     await expect(create({ 'circuit-breaker': { failureThreshold: 3, cooldownSeconds: 30 } })).resolves.toBeDefined();
+    // Whole numbers are numbers too: CEL sees 4 as an int, 3.5 as a double.
+    await expect(create({ anomaly: { threshold: 4, alpha: 0.2, failureRateThreshold: 1, consecutiveTasks: 3 } })).resolves.toBeDefined();
   });
 
   it('lets only the operator write a pre-assignment answer on a Task (hooks), whoever else can edit Tasks', async () => {

@@ -2,6 +2,7 @@ import type { routingStrategies } from '../operator/src/api/policy.ts';
 import type { Plugin } from '../operator/src/framework/index.ts';
 import { affinity } from './affinity/index.ts';
 import { agentState } from './agent-state/index.ts';
+import { anomaly } from './anomaly/index.ts';
 import { automation } from './automation/index.ts';
 import { capacity } from './capacity/index.ts';
 import { circuitBreaker } from './circuit-breaker/index.ts';
@@ -22,6 +23,7 @@ export const builtinPlugins: readonly Plugin[] = [
   requiredCapabilities,
   agentState,
   circuitBreaker,
+  anomaly,
   hooks,
   capacity,
   affinity,

@@ -63,8 +63,8 @@ async function main(): Promise<void> {
     lease: heartbeat,
     executor: executorOf(config),
     capacity: () => current().maxConcurrentTasks,
-    onFinished: (result) => {
-      const write = recordOutcome({ client, namespace: config.namespace, agent: config.agent, windowTokens: current().windowTokens, clock: systemClock, logger }, result);
+    onFinished: (result, run) => {
+      const write = recordOutcome({ client, namespace: config.namespace, agent: config.agent, windowTokens: current().windowTokens, clock: systemClock, logger }, result, run);
       outcomes.add(write);
       void write.finally(() => outcomes.delete(write));
     },

@@ -4,9 +4,12 @@ import { isConflict, messageOf } from '../operator/src/runtime/errors.ts';
 import type { RestClient } from '../operator/src/runtime/rest/client.ts';
 import type { KubeObject } from '../operator/src/runtime/rest/object.ts';
 import { objectPath } from '../operator/src/runtime/rest/resource.ts';
+import type { AgentStatus } from '../operator/src/api/agent.ts';
+import { RECENT_OUTCOMES } from '../operator/src/api/names.ts';
 import { agentStats } from './agent.ts';
 import type { ExecutionResult } from './executors/executor.ts';
 import { Agents } from './resources.ts';
+import type { FinishedRun } from './task-runner.ts';
 
 export interface OutcomeTarget {
   client: RestClient;
@@ -18,17 +21,30 @@ export interface OutcomeTarget {
   logger: Logger;
 }
 
+type Recent = NonNullable<NonNullable<AgentStatus['stats']>['recent']>;
+
+/** The last RECENT_OUTCOMES attempts with this one at the end; an attempt already there is not counted twice. */
+export function withRecent(recent: Recent | undefined, run: FinishedRun, outcome: Recent[number]['outcome']): Recent {
+  const kept = (recent ?? []).filter((r) => r.task !== run.task || r.attempt !== run.attempt);
+  return [...kept, { ...run, outcome }].slice(-RECENT_OUTCOMES);
+}
+
 /**
  * Counts a finished task on the Agent (`status.stats`: the circuit breaker reads
- * consecutiveFailures and lastFailureTime) and reports context usage when the executor
- * had any. A read-modify-write on the resourceVersion, retried on conflict.
+ * consecutiveFailures and lastFailureTime, the anomaly plugin `recent`) and reports
+ * context usage when the executor had any. A read-modify-write on the resourceVersion,
+ * retried on conflict.
  */
-export async function recordOutcome(t: OutcomeTarget, result: ExecutionResult): Promise<void> {
+export async function recordOutcome(t: OutcomeTarget, result: ExecutionResult, run: FinishedRun): Promise<void> {
+  // Cancelled attempts are handed back, never counted.
+  if (result.outcome === 'Cancelled') return;
+  const outcome = result.outcome;
   const path = objectPath(Agents, t.namespace, t.agent);
   for (let tries = 0; tries < 5; tries++) {
     try {
       const live = await t.client.request<KubeObject>('GET', path);
       const stats = agentStats(live);
+      const recent = (live.status as AgentStatus | undefined)?.stats?.recent;
       const ok = result.outcome === 'Succeeded';
       await t.client.request('PATCH', `${path}/status`, {
         contentType: 'application/merge-patch+json',
@@ -40,6 +56,7 @@ export async function recordOutcome(t: OutcomeTarget, result: ExecutionResult): 
               failed: stats.failed + (ok ? 0 : 1),
               consecutiveFailures: ok ? 0 : stats.consecutiveFailures + 1,
               ...(ok ? {} : { lastFailureTime: new Date(t.clock.now()).toISOString().replace(/\.\d{3}Z$/, 'Z') }),
+              recent: withRecent(recent, run, outcome),
             },
             ...(result.usage
               ? { contextUsage: { tokens: result.usage.tokens, percent: t.windowTokens ? Math.min(100, Math.round((100 * result.usage.tokens) / t.windowTokens)) : 0 } }

@@ -41,7 +41,7 @@ interface TaskStatus {
 }
 
 type Task = KubeObject & {
-  spec?: { input?: string; payload?: Record<string, unknown>; timeoutSeconds?: number; dependsOn?: string[]; cancel?: boolean };
+  spec?: { input?: string; payload?: Record<string, unknown>; timeoutSeconds?: number; dependsOn?: string[]; cancel?: boolean; requiredCapabilities?: string[] };
   status?: TaskStatus;
 };
 
@@ -54,12 +54,24 @@ export interface TaskRunnerOptions {
   executor: Executor;
   /** Current maxConcurrentTasks of the Agent (it may change while running). */
   capacity: () => number;
-  onFinished: (result: ExecutionResult) => void;
+  /** A result was written: the attempt is counted on the Agent (runner/outcomes.ts). */
+  onFinished: (result: ExecutionResult, run: FinishedRun) => void;
   clock: Clock;
   logger: Logger;
 }
 
 const HISTORY_LIMIT = 32;
+
+/** One attempt this process ran to a result, as status.stats.recent keeps it. */
+export interface FinishedRun {
+  task: string;
+  attempt: number;
+  /** spec.requiredCapabilities, sorted, joined with commas. */
+  capabilities: string;
+  durationMs: number;
+  /** RFC 3339 with milliseconds. */
+  completedAt: string;
+}
 
 /**
  * Runs the Tasks assigned to this agent. A task is claimed (Assigned → Running, with
@@ -177,6 +189,7 @@ export class TaskRunner {
       return;
     }
     log.info('running');
+    const startedMs = this.o.clock.now();
     const dependencies = await this.dependencyResults(task);
     const result = await this.o.executor.execute(
       {
@@ -190,6 +203,7 @@ export class TaskRunner {
       },
       signal,
     );
+    const endedMs = this.o.clock.now();
     const now = this.stamp();
     const handBack = result.outcome === 'Cancelled';
     const written = await this.write(claimed, attempt, { phase: 'Running', claimedBy: identity }, (s) => {
@@ -206,7 +220,14 @@ export class TaskRunner {
       return;
     }
     log.info({ outcome: result.outcome, reason: result.reason }, handBack ? 'handed back' : 'finished');
-    if (!handBack) this.o.onFinished(result);
+    if (handBack) return;
+    this.o.onFinished(result, {
+      task: task.metadata.name ?? '',
+      attempt,
+      capabilities: [...(task.spec?.requiredCapabilities ?? [])].sort().join(','),
+      durationMs: Math.max(0, Math.round(endedMs - startedMs)),
+      completedAt: new Date(endedMs).toISOString(),
+    });
   }
 
   /**

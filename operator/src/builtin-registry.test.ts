@@ -32,7 +32,7 @@ describe('buildProfile presets', () => {
     const built = buildProfile({ strategy }, undefined);
     expect(built.errors).toEqual([]);
     expect(built.profile?.preFilters.map((p) => p.name)).toEqual(['required-capabilities', 'affinity', 'automation']);
-    expect(built.profile?.filters.map((p) => p.name)).toEqual(['required-capabilities', 'agent-state', 'circuit-breaker', 'capacity', 'affinity', 'automation']);
+    expect(built.profile?.filters.map((p) => p.name)).toEqual(['required-capabilities', 'agent-state', 'circuit-breaker', 'anomaly', 'capacity', 'affinity', 'automation']);
     expect(built.profile?.postFilters.map((p) => p.name)).toEqual(['agent-state']);
     expect(built.profile?.queueSort?.name).toBe('priority');
     expect(built.profile?.reservers).toEqual([]);
@@ -46,7 +46,7 @@ describe('buildProfile presets', () => {
 
   it('uses one affinity instance as filter and scorer', () => {
     const profile = buildProfile({ strategy: 'Balanced' }, undefined).profile;
-    expect(profile?.scorers.find((s) => s.name === 'affinity')?.plugin).toBe(profile?.filters[4]?.plugin);
+    expect(profile?.scorers.find((s) => s.name === 'affinity')?.plugin).toBe(profile?.filters[5]?.plugin);
   });
 });
 
@@ -129,7 +129,7 @@ describe('spec.plugins.automation', () => {
 describe('spec.plugins.<name>.enabled', () => {
   it('turns a filter off, and back on by default', () => {
     const off = buildProfile({ strategy: 'Balanced' }, { capacity: { enabled: false } }).profile;
-    expect(off?.filters.map((p) => p.name)).toEqual(['required-capabilities', 'agent-state', 'circuit-breaker', 'affinity', 'automation']);
+    expect(off?.filters.map((p) => p.name)).toEqual(['required-capabilities', 'agent-state', 'circuit-breaker', 'anomaly', 'affinity', 'automation']);
     const on = buildProfile({ strategy: 'Balanced' }, { capacity: { enabled: true } }).profile;
     expect(on?.filters.map((p) => p.name)).toContain('capacity');
   });

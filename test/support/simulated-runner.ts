@@ -70,8 +70,8 @@ export function startSimulatedRunner(o: SimulatedRunnerOptions): SimulatedRunner
       },
     },
     capacity: () => o.capacity,
-    onFinished: (result) => {
-      void recordOutcome({ client: o.client, namespace: o.namespace, agent: o.agent, windowTokens: undefined, clock: systemClock, logger: o.logger }, result);
+    onFinished: (result, run) => {
+      void recordOutcome({ client: o.client, namespace: o.namespace, agent: o.agent, windowTokens: undefined, clock: systemClock, logger: o.logger }, result, run);
     },
     clock: systemClock,
     logger: o.logger,

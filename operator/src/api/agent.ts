@@ -8,6 +8,7 @@ import {
   observedGeneration,
   timestamp,
 } from './common.ts';
+import { RECENT_OUTCOMES } from './names.ts';
 import { asMap, asSet, withRules } from './validation.ts';
 
 // A Kubernetes resource quantity ("500m", "2", "1.5Gi"); integers are accepted too.
@@ -190,6 +191,23 @@ export const agentStatus = z
           .default(0)
           .describe('Failures since the last success; opens the circuit breaker at its threshold.'),
         lastFailureTime: timestamp.optional().describe('When a task last failed on this agent (a failed half-open trial re-opens the circuit).'),
+        recent: z
+          .array(
+            z.object({
+              task: z.string().max(253).describe('The Task.'),
+              attempt: z.int().min(1).max(1000).describe('Its attempt number.'),
+              capabilities: z
+                .string()
+                .max(1024)
+                .describe('The task’s spec.requiredCapabilities, sorted and joined with commas: tasks alike are compared with each other.'),
+              durationMs: nonNegative(604_800_000).describe('How long the attempt ran, in milliseconds, as the runner measured it.'),
+              outcome: z.enum(['Succeeded', 'Failed', 'TimedOut']).describe('How it ended.'),
+              completedAt: timestamp.describe('When it ended (milliseconds).'),
+            }),
+          )
+          .max(RECENT_OUTCOMES)
+          .optional()
+          .describe(`The agent's last ${RECENT_OUTCOMES} finished attempts, oldest first (the anomaly plugin learns each agent's normal durations and failure rate from them).`),
       })
       .optional()
       .describe('Outcome counters, kept across sleep and restarts.'),

@@ -29,3 +29,6 @@ export const RESTART_ANNOTATION = `${GROUP}/restartedAt`;
  * it; whoever creates an Agent may set it already (pools do), saving a request per agent.
  */
 export const WORKLOAD_FINALIZER = `${GROUP}/workload`;
+
+/** Finished attempts an Agent keeps in status.stats.recent. */
+export const RECENT_OUTCOMES = 32;
