@@ -37,6 +37,7 @@ export const SCENARIOS: readonly Scenario[] = [
   // writes no result file: the suite keeps its output as the result. With a Recorder
   // (bench/results.ts) its figures would join the report and the thresholds.
   { name: 'cycle', script: 'cycle.ts', args: [], about: 'the pure routing cycle, no cluster: cost per task from 100 to 5,000 agents', minutes: 2 },
+  { name: 'plugins', script: 'plugin-overhead.ts', args: [], about: 'production plugins, no cluster: routing cost with and without the anomaly Filter, and its tick', minutes: 1 },
 ];
 
 /** The scenarios named in a comma-separated list (all when empty); throws on an unknown name. */

@@ -10,7 +10,7 @@ import {
   type NamespaceSnapshot,
 } from '../../operator/src/framework/index.ts';
 import { anomalyAdmission, anomalyConfig, type AnomalyConfig } from './config.ts';
-import { judge, type Attempt } from './detect.ts';
+import { judge, type Attempt, type KindFigures } from './detect.ts';
 import { CONDITION, decideQuarantine, REASON, type Decision, type Previous } from './quarantine.ts';
 
 export { anomalyConfig, type AnomalyConfig } from './config.ts';
@@ -42,8 +42,20 @@ interface Judged {
   readonly failureRate: number;
 }
 
-function assess(agent: AgentObject, config: AnomalyConfig, now: number): Judged {
-  const kinds = judge(attemptsOf(agent), config);
+type Recent = NonNullable<NonNullable<AgentObject['status']>['stats']>['recent'];
+/** Judged attempts by the `recent` list they come from (the host types an object once per resourceVersion). */
+type Memo = WeakMap<NonNullable<Recent>, KindFigures[]>;
+
+function kindsOf(agent: AgentObject, config: AnomalyConfig, memo: Memo): KindFigures[] {
+  const recent = agent.status?.stats?.recent;
+  if (recent === undefined) return [];
+  let kinds = memo.get(recent);
+  if (kinds === undefined) memo.set(recent, (kinds = judge(attemptsOf(agent), config)));
+  return kinds;
+}
+
+function assess(agent: AgentObject, config: AnomalyConfig, now: number, memo: Memo): Judged {
+  const kinds = kindsOf(agent, config, memo);
   const previous = previousOf(agent);
   const decision = decideQuarantine({ now, kinds, previous, consecutive: config.consecutiveTasks, cooldownMs: config.cooldownSeconds * 1000 });
   const latest = kinds.map((k) => k.attempts.findLast((j) => j.score !== undefined)?.score ?? 0);
@@ -66,7 +78,11 @@ const poolName = (pool: string): string => (pool === '' ? 'the agents outside an
  */
 function guard(judged: readonly Judged[], config: AnomalyConfig): string[] {
   const pools = new Map<string, Judged[]>();
-  for (const j of judged) pools.set(j.pool, [...(pools.get(j.pool) ?? []), j]);
+  for (const j of judged) {
+    const members = pools.get(j.pool);
+    if (members === undefined) pools.set(j.pool, [j]);
+    else members.push(j);
+  }
   const findings: string[] = [];
   for (const [pool, members] of pools) {
     const allowed = Math.floor((members.length * config.maxQuarantinedPercent) / 100);
@@ -152,11 +168,14 @@ export const anomaly = definePlugin({
       return success;
     },
   }),
-  lifecycle: (config) => ({
-    onTick(snapshot) {
-      const judged = snapshot.agents.filter((a) => a.metadata.deletionTimestamp === undefined).map((a) => assess(a, config, snapshot.now));
-      const findings = guard(judged, config);
-      return [...judged.flatMap(agentIntents), ...policyIntents(snapshot, findings)];
-    },
-  }),
+  lifecycle: (config) => {
+    const memo: Memo = new WeakMap();
+    return {
+      onTick(snapshot) {
+        const judged = snapshot.agents.filter((a) => a.metadata.deletionTimestamp === undefined).map((a) => assess(a, config, snapshot.now, memo));
+        const findings = guard(judged, config);
+        return [...judged.flatMap(agentIntents), ...policyIntents(snapshot, findings)];
+      },
+    };
+  },
 });
