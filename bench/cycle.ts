@@ -10,6 +10,7 @@
 import { parseArgs } from 'node:util';
 import { builtinRegistry } from '../operator/src/builtin-registry.ts';
 import { AgentCache, type AgentFacts } from '../operator/src/framework/agent-cache.ts';
+import { seededRandom } from '../operator/src/framework/cycle-state.ts';
 import { routeQueue, runCycle, type Profile } from '../operator/src/framework/cycle.ts';
 import type { TaskInfo } from '../operator/src/framework/types.ts';
 import { loadAverage, percentile } from './support.ts';
@@ -35,15 +36,7 @@ if (built.profile === undefined) throw new Error(built.errors.join('; '));
 const profile: Profile = built.profile;
 
 /** A deterministic stream of numbers in [0, 1): the same fleet and tasks on every run. */
-function stream(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(a ^ (a >>> 15), a | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const stream = seededRandom;
 
 function fleet(n: number, random: () => number): AgentFacts[] {
   return Array.from({ length: n }, (_, i) => {

@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { RECENT_OUTCOMES } from '../../operator/src/api/names.ts';
+import { seededRandom } from '../../operator/src/framework/testing.ts';
 import { anomalyConfig } from './config.ts';
 import { judge, streakOf, type Attempt } from './detect.ts';
 import { decideQuarantine, type Previous } from './quarantine.ts';
@@ -65,17 +66,6 @@ describe('judge', () => {
   });
 });
 
-// A small seeded generator, so a property's counterexample replays exactly.
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 function gaussian(next: () => number): number {
   return Math.sqrt(-2 * Math.log(1 - next())) * Math.cos(2 * Math.PI * next());
 }
@@ -98,7 +88,7 @@ function duration(a: Agent, next: () => number): number {
  * at which the agent was first quarantined, or undefined.
  */
 function simulate(a: Agent, total: number, slowFrom = Number.POSITIVE_INFINITY, factor = 3): number | undefined {
-  const next = random(a.seed);
+  const next = seededRandom(a.seed);
   let recent: Attempt[] = [];
   let previous: Previous | undefined;
   for (let i = 0; i < total; i++) {

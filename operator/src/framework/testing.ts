@@ -1,6 +1,9 @@
 // Builders for plugin and routing tests: an AgentInfo or TaskInfo from the few fields a
 // case is about, a cycle state, and a plugin's routing part. Part of the public API.
 import { createCycleLedger, type CycleLedger } from './cycle-state.ts';
+
+/** A seeded stream of numbers in [0, 1), for simulations that must replay. */
+export { seededRandom } from './cycle-state.ts';
 import type { Plugin } from './plugin.ts';
 import type { AgentIndex, AgentInfo, RoutingPlugin, TaskInfo } from './types.ts';
 
