@@ -47,7 +47,9 @@ describe('anomaly plugin on the real plane', () => {
         apiVersion: API_VERSION,
         kind: 'OrchestratorPolicy',
         metadata: { name: 'default' },
-        spec: { plugins: { anomaly: { minSamples: 4, consecutiveTasks: 3, cooldownSeconds: 15 } } },
+        // A slow run is 10x: minSlowdown 3 keeps a loaded machine's timer delays on 200 ms
+        // runs from counting (the probe must be judged normal).
+        spec: { plugins: { anomaly: { minSamples: 4, consecutiveTasks: 3, cooldownSeconds: 15, minSlowdown: 3 } } },
       },
     });
     operator = await startOperator(ns.name, { AO_KUBE_API_QPS: '500', AO_KUBE_API_BURST: '1000' });
