@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { agentStatus } from '../operator/src/api/agent.ts';
 import { RECENT_OUTCOMES } from '../operator/src/api/names.ts';
 import { withRecent } from './outcomes.ts';
 import type { FinishedRun } from './task-runner.ts';
@@ -20,5 +21,11 @@ describe('withRecent', () => {
     const once = withRecent(withRecent(undefined, run('a'), 'Succeeded'), run('a'), 'Succeeded');
     expect(once).toHaveLength(1);
     expect(withRecent(once, run('a', 2), 'Failed').map((r) => `${r.task}#${r.attempt}`)).toEqual(['a#1', 'a#2']);
+  });
+
+  it('fits the Agent schema for the largest task: 32 capabilities of 63 characters', () => {
+    const capabilities = Array.from({ length: 32 }, (_, i) => `${String(i).padStart(2, '0')}${'c'.repeat(61)}`).join(',');
+    const recent = Array.from({ length: RECENT_OUTCOMES }, (_, i) => ({ ...run(`t${i}`), capabilities, outcome: 'Succeeded' as const }));
+    expect(agentStatus.safeParse({ stats: { recent } }).success).toBe(true);
   });
 });

@@ -198,7 +198,7 @@ export const agentStatus = z
               attempt: z.int().min(1).max(1000).describe('Its attempt number.'),
               capabilities: z
                 .string()
-                .max(1024)
+                .max(2048)
                 .describe('The task’s spec.requiredCapabilities, sorted and joined with commas: tasks alike are compared with each other.'),
               durationMs: nonNegative(604_800_000).describe('How long the attempt ran, in milliseconds, as the runner measured it.'),
               outcome: z.enum(['Succeeded', 'Failed', 'TimedOut']).describe('How it ended.'),
