@@ -11,6 +11,8 @@ import { metricNames } from '../hack/promql.ts';
 
 const chart = path.join(repo, 'charts/agent-orchestrator');
 const all = path.join(repo, 'e2e/values-all.yaml');
+/** Two SLOs in the policies, with the PrometheusRule on: the SLO rules are rendered. */
+const sloValues = path.join(repo, 'e2e/prometheus/slo-values.yaml');
 type Doc = { kind: string; metadata: { name: string; namespace?: string }; spec?: Record<string, unknown> };
 const render = (args: string[]): Doc[] =>
   parseAllDocuments(helm(inject('e2e'), ['template', 'ao', chart, '--namespace', 'ao-system', ...args]))
@@ -99,13 +101,31 @@ describe('the chart', () => {
     }
   });
 
+  it('renders burn-rate alerts from the policies’ SLOs that promtool accepts, and that fire and resolve when e2e/prometheus/slo.test.yaml says', () => {
+    const [rule] = render(['-f', sloValues, '--show-only', 'templates/prometheusrule.yaml']);
+    const dir = mkdtempSync(path.join(tmpdir(), 'ao-slo-rules-'));
+    try {
+      writeFileSync(path.join(dir, 'rules.yaml'), JSON.stringify(rule?.spec));
+      copyFileSync(path.join(repo, 'e2e/prometheus/slo.test.yaml'), path.join(dir, 'slo.test.yaml'));
+      // The 6 alerts, 2 recording rules, and a fast and a slow alert for each of the 2 SLOs.
+      expect(promtool(['check', 'rules', path.join(dir, 'rules.yaml')])).toMatch(/SUCCESS: 12 rules found/);
+      expect(promtool(['test', 'rules', path.join(dir, 'slo.test.yaml')])).toMatch(/SUCCESS/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('queries, in its dashboard and its alerts, only metrics the operator exports', async () => {
     const exported = await exportedMetrics();
     const dashboard = JSON.parse(readFileSync(path.join(repo, 'docs/grafana-dashboard.json'), 'utf8')) as unknown;
-    const [rule] = render(['--set', 'metrics.prometheusRule.enabled=true', '--show-only', 'templates/prometheusrule.yaml']);
+    const [rule] = render(['-f', sloValues, '--show-only', 'templates/prometheusrule.yaml']);
+    // Series the rule records itself are known too.
+    const recorded = JSON.stringify(rule).match(/"record":"[^"]+"/g)?.map((r) => r.slice('"record":"'.length, -1)) ?? [];
+    expect(recorded).toEqual(['agent_orchestrator:slo_burn_rate:fast', 'agent_orchestrator:slo_burn_rate:slow']);
+    const known = new Set([...exported, ...recorded]);
     const queries = [...exprsOf(dashboard), ...exprsOf(rule)];
     expect(queries.length).toBeGreaterThan(30);
-    const unknown = queries.flatMap((q) => metricNames(q).filter((n) => !exported.has(n.replace(/_(bucket|count|sum)$/, '')) && !exported.has(n)).map((n) => `${n} in ${q}`));
+    const unknown = queries.flatMap((q) => metricNames(q).filter((n) => !known.has(n.replace(/_(bucket|count|sum)$/, '')) && !known.has(n)).map((n) => `${n} in ${q}`));
     expect(unknown).toEqual([]);
   });
 

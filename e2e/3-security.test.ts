@@ -298,6 +298,14 @@ describe('plugin settings are checked at apply time (the chart’s plugin Valida
     [{ anomaly: { threshold: 0.5 } }, 'spec.plugins.anomaly.threshold must be a number from 1 to 20 (plugin anomaly)'],
     [{ anomaly: { failureRateThreshold: 'half' } }, 'spec.plugins.anomaly.failureRateThreshold must be a number from 0.01 to 1 (plugin anomaly)'],
     [{ anomaly: { consecutiveTasks: 2.5 } }, 'spec.plugins.anomaly.consecutiveTasks must be a whole number from 1 to 30 (plugin anomaly)'],
+    [
+      { 'production-slo': { slos: [{ name: 'q', indicator: 'QueueDepth', objectivePercent: 99 }] } },
+      'spec.plugins.production-slo.slos[].indicator must be one of AssignmentLatency, EndToEndLatency, SuccessRatio (plugin production-slo)',
+    ],
+    [
+      { 'production-slo': { slos: [{ name: 's', indicator: 'SuccessRatio', objectivePercent: 100 }] } },
+      'spec.plugins.production-slo.slos[].objectivePercent must be a number from 50 to 99.999 (plugin production-slo)',
+    ],
   ])('refuses %j naming the field', async (plugins, message) => {
     // The policy binds a moment after install; retry until it answers.
     const refused = await waitFor('the plugin admission policy to refuse', async () => refusal(create(plugins)));
@@ -309,6 +317,7 @@ describe('plugin settings are checked at apply time (the chart’s plugin Valida
     await expect(create({ 'circuit-breaker': { failureThreshold: 3, cooldownSeconds: 30 } })).resolves.toBeDefined();
     // Whole numbers are numbers too: CEL sees 4 as an int, 3.5 as a double.
     await expect(create({ anomaly: { threshold: 4, alpha: 0.2, failureRateThreshold: 1, consecutiveTasks: 3 } })).resolves.toBeDefined();
+    await expect(create({ 'production-slo': { slos: [{ name: 'a', indicator: 'AssignmentLatency', thresholdSeconds: 5, objectivePercent: 99 }] } })).resolves.toBeDefined();
   });
 
   it('lets only the operator write a pre-assignment answer on a Task (hooks), whoever else can edit Tasks', async () => {

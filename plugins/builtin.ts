@@ -12,6 +12,7 @@ import { mostLoaded } from './most-loaded/index.ts';
 import { powerOfTwoChoices } from './power-of-two-choices/index.ts';
 import { preferredCapabilities } from './preferred-capabilities/index.ts';
 import { priority } from './priority/index.ts';
+import { productionSlo } from './production-slo/index.ts';
 import { requiredCapabilities } from './required-capabilities/index.ts';
 import { roundRobin } from './round-robin/index.ts';
 
@@ -34,6 +35,7 @@ export const builtinPlugins: readonly Plugin[] = [
   roundRobin,
   powerOfTwoChoices,
   priority,
+  productionSlo,
 ];
 
 /** Score plugins and weights of each spec.routing.strategy. */

@@ -9,6 +9,11 @@ import { registerControllers } from '../../operator/src/register-controllers.ts'
 import { systemClock } from '../../operator/src/runtime/clock.ts';
 import { Manager } from '../../operator/src/runtime/manager.ts';
 
+/** Settings for plugins that export nothing with their defaults (no SLO, no gauge). */
+const EXAMPLE_CONFIGS: Readonly<Record<string, unknown>> = {
+  'production-slo': { slos: [{ name: 'success', indicator: 'SuccessRatio', objectivePercent: 99 }] },
+};
+
 export async function exportedMetrics(): Promise<Set<string>> {
   const config = parseConfig([], { AO_LEADER_ELECT: 'false' });
   const logger = pino({ level: 'silent' });
@@ -24,7 +29,7 @@ export async function exportedMetrics(): Promise<Set<string>> {
   };
   const snapshot: NamespaceSnapshot = { now: Date.now(), namespace: 'ns', policy: undefined, agents: [agent], tasks: [] };
   for (const plugin of builtinPlugins) {
-    const lifecycle = plugin.create(plugin.config.parse({})).lifecycle;
+    const lifecycle = plugin.create(plugin.config.parse(EXAMPLE_CONFIGS[plugin.name] ?? {})).lifecycle;
     for (const intent of lifecycle?.onTick?.(snapshot) ?? []) if (intent.kind === 'metric') names.add(`agent_orchestrator_${intent.name}`);
   }
   return names;

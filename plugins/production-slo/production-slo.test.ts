@@ -1,0 +1,81 @@
+import { describe, expect, it } from 'vitest';
+import type { Intent, NamespaceSnapshot, PolicyObject, TaskObject } from '../../operator/src/framework/index.ts';
+import { productionSlo } from './index.ts';
+
+const NOW = Date.parse('2026-11-30T12:00:00Z');
+const iso = (ms: number): string => new Date(ms).toISOString().replace('.000Z', 'Z');
+
+/** A task that ended `agoMs` before NOW, succeeded or not. */
+function ended(i: number, agoMs: number, ok: boolean): TaskObject {
+  return {
+    metadata: { name: `t${i}`, namespace: 'ns', uid: `u${i}`, creationTimestamp: iso(NOW - agoMs - 10_000) },
+    spec: { requiredCapabilities: [] },
+    status: { phase: ok ? 'Succeeded' : 'Failed', completedAt: iso(NOW - agoMs) },
+  } as unknown as TaskObject;
+}
+
+const policy = (conditions?: { type: string; status: 'True' | 'False'; reason: string; message: string; lastTransitionTime: string }[]): PolicyObject =>
+  ({ metadata: { name: 'default', namespace: 'ns', uid: 'p' }, spec: {}, ...(conditions ? { status: { conditions } } : {}) }) as unknown as PolicyObject;
+
+const SLOS = { slos: [{ name: 'success', indicator: 'SuccessRatio', objectivePercent: 99 }] };
+
+function tick(tasks: TaskObject[], p: PolicyObject = policy(), config: unknown = SLOS): Intent[] {
+  const snapshot: NamespaceSnapshot = { now: NOW, namespace: 'ns', policy: p, agents: [], tasks };
+  return [...(productionSlo.create(config).lifecycle?.onTick?.(snapshot) ?? [])];
+}
+
+const condition = (intents: Intent[]): Intent | undefined => intents.find((i) => i.kind === 'condition');
+const metric = (intents: Intent[], name: string, window?: string): number | undefined => {
+  const m = intents.find((i) => i.kind === 'metric' && i.name === name && (window === undefined || i.labels?.window === window));
+  return m?.kind === 'metric' ? m.value : undefined;
+};
+
+describe('production-slo onTick', () => {
+  it('does nothing, and reads no task, without SLOs', () => {
+    const snapshot = { now: NOW, namespace: 'ns', policy: policy(), agents: [], get tasks(): never { throw new Error('tasks read') } } as unknown as NamespaceSnapshot;
+    expect(productionSlo.create({}).lifecycle?.onTick?.(snapshot)).toEqual([]);
+  });
+
+  it('within budget: SLOHealthy-<name> True with the budget left, gauges per window', () => {
+    // 400 tasks over the last 6 hours, 1 failed 3 hours ago: 0.25% errors of a 1% budget.
+    const tasks = Array.from({ length: 400 }, (_, i) => ended(i, (i + 1) * 53_000, i !== 200));
+    const intents = tick(tasks);
+    expect(condition(intents)).toEqual({
+      kind: 'condition',
+      target: { kind: 'OrchestratorPolicy', name: 'default' },
+      condition: {
+        type: 'SLOHealthy-success',
+        status: 'True',
+        reason: 'WithinBudget',
+        message: '99% of tasks that end succeed: within budget (alerts above 14.4x over 1h and 5m, 6x over 6h and 30m); error budget left 75% of 30d (from the tasks the API server holds)',
+      },
+    });
+    expect(metric(intents, 'slo_burn_rate', '6h')).toBeCloseTo(0.25, 10);
+    expect(metric(intents, 'slo_burn_rate', '1h')).toBe(0);
+    expect(metric(intents, 'slo_error_budget_remaining')).toBeCloseTo(0.75, 10);
+    expect(metric(intents, 'slo_healthy')).toBe(1);
+    expect(intents.filter((i) => i.kind === 'event')).toEqual([]);
+  });
+
+  it('a fast burn turns it False with a Warning Event, and recovery back with a Normal one', () => {
+    // The last hour: every 4th task fails (25% errors: burn 25 on a 1% budget, in 1h and 5m).
+    const burning = Array.from({ length: 120 }, (_, i) => ended(i, (i + 1) * 29_000, i % 4 !== 0));
+    const was = policy([{ type: 'SLOHealthy-success', status: 'True', reason: 'WithinBudget', message: 'm', lastTransitionTime: iso(NOW - 86_400_000) }]);
+    const intents = tick(burning, was);
+    expect(condition(intents)).toMatchObject({ condition: { status: 'False', reason: 'FastBurn' } });
+    expect(intents.filter((i) => i.kind === 'event')).toMatchObject([{ type: 'Warning', reason: 'SLOFastBurn' }]);
+    expect(metric(intents, 'slo_healthy')).toBe(0);
+
+    const burnt = policy([{ type: 'SLOHealthy-success', status: 'False', reason: 'FastBurn', message: 'm', lastTransitionTime: iso(NOW - 60_000) }]);
+    const quiet = Array.from({ length: 120 }, (_, i) => ended(i, (i + 1) * 29_000, true));
+    expect(tick(quiet, burnt).filter((i) => i.kind === 'event')).toMatchObject([{ type: 'Normal', reason: 'SLORecovered' }]);
+  });
+
+  it('no Event for the first verdict of a new SLO', () => {
+    expect(tick([ended(1, 1000, false)]).filter((i) => i.kind === 'event')).toEqual([]);
+  });
+
+  it('refuses a bad config naming the field', () => {
+    expect(() => productionSlo.create({ slos: [{ name: 'x', indicator: 'QueueDepth', objectivePercent: 99 }] })).toThrow(/slos[\s\S]*indicator/);
+  });
+});
