@@ -88,31 +88,31 @@ describe('the chart', () => {
     expect(out.split('\n').filter((l) => l.includes('(server dry run)'))).toHaveLength(core.length);
   });
 
-  it('renders alerts that promtool accepts, and that fire and resolve when e2e/prometheus/alerts.test.yaml says', () => {
-    const [rule] = render(['--set', 'metrics.prometheusRule.enabled=true', '--show-only', 'templates/prometheusrule.yaml']);
+  /** Writes a rendered PrometheusRule's groups as rules.yaml next to a promtool test file; returns check's and test's output. */
+  function promtoolOn(rule: Doc | undefined, testFile: string): { check: string; test: string } {
     const dir = mkdtempSync(path.join(tmpdir(), 'ao-rules-'));
     try {
       writeFileSync(path.join(dir, 'rules.yaml'), JSON.stringify(rule?.spec));
-      copyFileSync(path.join(repo, 'e2e/prometheus/alerts.test.yaml'), path.join(dir, 'alerts.test.yaml'));
-      expect(promtool(['check', 'rules', path.join(dir, 'rules.yaml')])).toMatch(/SUCCESS: 6 rules found/);
-      expect(promtool(['test', 'rules', path.join(dir, 'alerts.test.yaml')])).toMatch(/SUCCESS/);
+      copyFileSync(path.join(repo, testFile), path.join(dir, 'rules.test.yaml'));
+      return { check: promtool(['check', 'rules', path.join(dir, 'rules.yaml')]), test: promtool(['test', 'rules', path.join(dir, 'rules.test.yaml')]) };
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  }
+
+  it('renders alerts that promtool accepts, and that fire and resolve when e2e/prometheus/alerts.test.yaml says', () => {
+    const [rule] = render(['--set', 'metrics.prometheusRule.enabled=true', '--show-only', 'templates/prometheusrule.yaml']);
+    const { check, test } = promtoolOn(rule, 'e2e/prometheus/alerts.test.yaml');
+    expect(check).toMatch(/SUCCESS: 6 rules found/);
+    expect(test).toMatch(/SUCCESS/);
   });
 
   it('renders burn-rate alerts from the policies’ SLOs that promtool accepts, and that fire and resolve when e2e/prometheus/slo.test.yaml says', () => {
     const [rule] = render(['-f', sloValues, '--show-only', 'templates/prometheusrule.yaml']);
-    const dir = mkdtempSync(path.join(tmpdir(), 'ao-slo-rules-'));
-    try {
-      writeFileSync(path.join(dir, 'rules.yaml'), JSON.stringify(rule?.spec));
-      copyFileSync(path.join(repo, 'e2e/prometheus/slo.test.yaml'), path.join(dir, 'slo.test.yaml'));
-      // The 6 alerts, 2 recording rules, and a fast and a slow alert for each of the 2 SLOs.
-      expect(promtool(['check', 'rules', path.join(dir, 'rules.yaml')])).toMatch(/SUCCESS: 12 rules found/);
-      expect(promtool(['test', 'rules', path.join(dir, 'slo.test.yaml')])).toMatch(/SUCCESS/);
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
+    const { check, test } = promtoolOn(rule, 'e2e/prometheus/slo.test.yaml');
+    // The 6 alerts, 2 recording rules, and a fast and a slow alert for each of the 2 SLOs.
+    expect(check).toMatch(/SUCCESS: 12 rules found/);
+    expect(test).toMatch(/SUCCESS/);
   });
 
   it('queries, in its dashboard and its alerts, only metrics the operator exports', async () => {
