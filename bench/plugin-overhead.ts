@@ -4,16 +4,18 @@
 //     own cost) and a quarter quarantined (the cycle then looks at more agents to find
 //     --feasible-agents-to-find that pass);
 //   - lifecycle: one tick of the plugin over a namespace whose every agent carries the 32
-//     attempts its runner records (what the plugin host calls on each change).
+//     attempts its runner records (what the plugin host calls on each change);
+//   - production-slo: one tick with three SLOs over a namespace of --slo-tasks tasks.
 //
-//   node bench/plugin-overhead.ts [--sizes 1000,5000] [--tasks 2000] [--ticks 50]
+//   node bench/plugin-overhead.ts [--sizes 1000,5000] [--tasks 2000] [--ticks 50] [--slo-tasks 10000]
 import { parseArgs } from 'node:util';
 import { builtinRegistry } from '../operator/src/builtin-registry.ts';
 import { AgentCache, type AgentFacts } from '../operator/src/framework/agent-cache.ts';
 import { routeQueue, type Profile } from '../operator/src/framework/cycle.ts';
-import type { AgentObject, NamespaceSnapshot } from '../operator/src/framework/lifecycle.ts';
+import type { AgentObject, NamespaceSnapshot, TaskObject } from '../operator/src/framework/lifecycle.ts';
 import type { TaskInfo } from '../operator/src/framework/types.ts';
 import { anomaly } from '../plugins/anomaly/index.ts';
+import { productionSlo } from '../plugins/production-slo/index.ts';
 import { loadAverage, percentile } from './support.ts';
 
 const { values } = parseArgs({
@@ -21,11 +23,13 @@ const { values } = parseArgs({
     sizes: { type: 'string', default: '1000,5000' },
     tasks: { type: 'string', default: '2000' },
     ticks: { type: 'string', default: '50' },
+    'slo-tasks': { type: 'string', default: '10000' },
   },
 });
 const SIZES = values.sizes.split(',').map(Number);
 const TASKS = Number(values.tasks);
 const TICKS = Number(values.ticks);
+const SLO_TASKS = Number(values['slo-tasks']);
 const NS = 'bench';
 const CAPS = ['code', 'review', 'docs', 'test', 'ops'];
 const NOW = Date.parse('2026-11-30T00:00:00Z');
@@ -126,4 +130,40 @@ for (const n of SIZES) for (const every of [0, 4]) {
     `| ${n} | ${every === 0 ? 'none' : `1 in ${every}`} | ${fmt(p50on)} | ${fmt(p50off)} | ${(p50on / p50off).toFixed(2)}x | ${fmt(percentile(on, 99))} | ${fmt(percentile(off, 99))} | ${fmt(tick50)} | ${fmt(percentile(ticks, 99))} | ${fmt(tick50 / n)} |`,
   );
 }
+
+/** Tasks of the last 6 hours: most ended (1 in 20 failed), some running, some waiting. */
+function sloTasks(n: number): TaskObject[] {
+  const iso = (ms: number): string => new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
+  return Array.from({ length: n }, (_, i) => {
+    const created = NOW - ((i + 1) * 6 * 3_600_000) / n;
+    const phase = i % 50 === 0 ? 'Pending' : i % 50 === 1 ? 'Running' : i % 20 === 2 ? 'Failed' : 'Succeeded';
+    const ended = phase === 'Succeeded' || phase === 'Failed';
+    return {
+      metadata: { name: `t-${i}`, namespace: NS, uid: `t${i}`, creationTimestamp: iso(created) },
+      spec: { requiredCapabilities: [CAPS[i % CAPS.length] as string] },
+      status: {
+        phase,
+        queuedAt: iso(created),
+        ...(phase === 'Pending' ? {} : { assignment: { agent: 'a', attempt: 1, assignedAt: iso(created + 1000 + (i % 7) * 1000) } }),
+        ...(ended ? { completedAt: iso(created + 60_000) } : {}),
+      },
+    } as unknown as TaskObject;
+  });
+}
+
+const slo = productionSlo.create({
+  slos: [
+    { name: 'assignment', indicator: 'AssignmentLatency', thresholdSeconds: 5, objectivePercent: 99 },
+    { name: 'turnaround', indicator: 'EndToEndLatency', thresholdSeconds: 600, objectivePercent: 95 },
+    { name: 'success', indicator: 'SuccessRatio', objectivePercent: 99, capability: 'code' },
+  ],
+}).lifecycle;
+const sloSnapshot: NamespaceSnapshot = { now: NOW, namespace: NS, policy: undefined, agents: [], tasks: sloTasks(SLO_TASKS) };
+const sloTicks: number[] = [];
+for (let t = 0; t < TICKS + 3; t++) {
+  const start = performance.now();
+  slo?.onTick?.(sloSnapshot);
+  if (t >= 3) sloTicks.push((performance.now() - start) * 1000);
+}
+console.log(`production-slo, 3 SLOs over ${SLO_TASKS} tasks: onTick p50 ${fmt(percentile(sloTicks, 50))}, p99 ${fmt(percentile(sloTicks, 99))}`);
 console.log(`load average at the end ${loadAverage()}`);

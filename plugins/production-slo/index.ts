@@ -1,4 +1,4 @@
-import { definePlugin, type Intent, type NamespaceSnapshot } from '../../operator/src/framework/index.ts';
+import { definePlugin, type Intent, type NamespaceSnapshot, type TaskObject } from '../../operator/src/framework/index.ts';
 import { burnOf, burnThresholds, healthOf, WINDOWS, type Burn, type Health, type Window } from './burn.ts';
 import { indicators, MAX_SLOS, productionSloConfig, type Slo } from './config.ts';
 import { eventOf, type SliEvent } from './indicator.ts';
@@ -102,18 +102,27 @@ export const productionSlo = definePlugin({
       message: 'spec.plugins.production-slo.slos[].objectivePercent must be a number from 50 to 99.999',
     },
   ],
-  lifecycle: (config) => ({
-    onTick(snapshot) {
-      if (config.slos.length === 0) return [];
-      const tasks = snapshot.tasks;
-      return config.slos.flatMap((slo) => {
-        const events: SliEvent[] = [];
-        for (const task of tasks) {
-          const e = eventOf(slo, task, snapshot.now);
-          if (e) events.push(e);
+  lifecycle: (config) => {
+    // An ended task's events do not change with time: read once per object (the host
+    // types an object once per resourceVersion), not on every tick.
+    const ended = new WeakMap<TaskObject, readonly (SliEvent | undefined)[]>();
+    return {
+      onTick(snapshot) {
+        if (config.slos.length === 0) return [];
+        const events: SliEvent[][] = config.slos.map(() => []);
+        for (const task of snapshot.tasks) {
+          let per = ended.get(task);
+          if (per === undefined) {
+            per = config.slos.map((slo) => eventOf(slo, task, snapshot.now));
+            const phase = task.status?.phase;
+            if (phase === 'Succeeded' || phase === 'Failed' || phase === 'Cancelled') ended.set(task, per);
+          }
+          per.forEach((e, i) => {
+            if (e) events[i]?.push(e);
+          });
         }
-        return sloIntents(snapshot, slo, events);
-      });
-    },
-  }),
+        return config.slos.flatMap((slo, i) => sloIntents(snapshot, slo, events[i] ?? []));
+      },
+    };
+  },
 });
