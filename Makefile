@@ -55,7 +55,12 @@ test-unit: deps ## unit tests: pure logic, no cluster
 
 .PHONY: test-integration
 test-integration: deps tools ## integration tests against a real kube-apiserver and Docker engine
+	hack/build-tools.sh etcdctl >/dev/null
 	npm run test:integration
+
+.PHONY: dr-drill
+dr-drill: deps tools ## disaster-recovery drill: etcd snapshot mid-work, plane destroyed and restored (AGENTS=5 TASKS=40; docs/operations.md)
+	hack/dr-drill.sh $(or $(AGENTS),5) $(or $(TASKS),40)
 
 .PHONY: e2e
 e2e: build tools ## e2e: the Helm chart installed on the local control plane, the operator under its ServiceAccount

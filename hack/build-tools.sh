@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds the local control-plane binaries from the Go module proxy into
 # $AO_CACHE_DIR/bin/<tool>-<version>/ and reuses them when already present.
-# Usage: hack/build-tools.sh [kubernetes|etcd|kwok|helm|promtool ...]   (default: all)
+# Usage: hack/build-tools.sh [kubernetes|etcd|etcdctl|kwok|helm|promtool ...]   (default: all)
 # Prints the bin directory of every tool on stdout, one per line.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
@@ -59,6 +59,8 @@ build_one() {
         k8s.io/kubernetes/cmd/kube-scheduler k8s.io/kubernetes/cmd/kubectl ;;
     etcd)
       build etcd "${ETCD_VERSION}" "-s -w" go.etcd.io/etcd/server/v3 ;;
+    etcdctl)
+      build etcdctl "${ETCDCTL_VERSION}" "-s -w" go.etcd.io/etcd/etcdctl/v3 go.etcd.io/etcd/etcdutl/v3 ;;
     kwok)
       build kwok "${KWOK_VERSION}" "-s -w" sigs.k8s.io/kwok/cmd/kwok ;;
     helm)
@@ -67,9 +69,9 @@ build_one() {
         helm.sh/helm/v3/cmd/helm ;;
     promtool)
       build promtool "${PROMTOOL_VERSION}" "-s -w" github.com/prometheus/prometheus/cmd/promtool ;;
-    *) die "unknown tool '$1' (expected kubernetes, etcd, kwok, helm or promtool)" ;;
+    *) die "unknown tool '$1' (expected kubernetes, etcd, etcdctl, kwok, helm or promtool)" ;;
   esac
 }
 
-tools=("$@"); (( ${#tools[@]} )) || tools=(etcd kwok helm promtool kubernetes)
+tools=("$@"); (( ${#tools[@]} )) || tools=(etcd etcdctl kwok helm promtool kubernetes)
 for t in "${tools[@]}"; do build_one "$t"; done

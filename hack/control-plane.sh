@@ -17,6 +17,10 @@
 #   restart kube-apiserver   SIGKILLs the API server and starts it again (tests).
 #   restart kube-scheduler [FLAG...]   the same for the scheduler, with extra flags
 #           (benchmarks: --kube-api-qps, --kube-api-burst); without flags, its defaults.
+#   backup DIR    an etcd snapshot of the running plane (etcdctl snapshot save) and a copy
+#           of its PKI, into DIR.
+#   restore DIR   destroys the plane (every component SIGKILLed, its data removed) and
+#           starts it again from DIR: etcdutl snapshot restore, the same PKI (docs/operations.md).
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 
@@ -43,6 +47,7 @@ COMPONENTS=(etcd kube-apiserver kube-controller-manager kube-scheduler kwok)
 
 K8S_BIN="$(tool_bin kubernetes "${K8S_VERSION}")"
 ETCD_BIN="$(tool_bin etcd "${ETCD_VERSION}")"
+ETCDCTL_BIN="$(tool_bin etcdctl "${ETCDCTL_VERSION}")"
 KWOK_BIN="$(tool_bin kwok "${KWOK_VERSION}")"
 HELM_BIN="$(tool_bin helm "${HELM_VERSION}")"
 
@@ -289,7 +294,18 @@ start() {
   command -v curl >/dev/null || die "curl is required (apt-get install curl)"
   mkdir -p "${PIDS}" "${LOGS}" && mkdir -p -m 700 "${PLANE_DIR}/etcd"
   for c in "${COMPONENTS[@]}"; do : >"${LOGS}/${c}.log"; done
-  gen_pki
+  if [[ -n "${RESTORE_FROM:-}" ]]; then
+    # A restore keeps the backed-up PKI: the service-account tokens and client
+    # certificates issued before the disaster stay valid, as they would on a real cluster.
+    cp -a "${RESTORE_FROM}/pki" "${PKI}"
+    log "restoring etcd from ${RESTORE_FROM}/etcd.db"
+    rm -rf "${PLANE_DIR}/etcd"
+    "${ETCDCTL_BIN}/etcdutl" snapshot restore "${RESTORE_FROM}/etcd.db" --data-dir="${PLANE_DIR}/etcd" --name=ao \
+      --initial-cluster="ao=http://127.0.0.1:${ETCD_PEER_PORT}" --initial-advertise-peer-urls="http://127.0.0.1:${ETCD_PEER_PORT}" \
+      >>"${LOGS}/etcd.log" 2>&1 || die "etcdutl snapshot restore failed: see ${LOGS}/etcd.log"
+  else
+    gen_pki
+  fi
   kubeconfig_for admin "${KUBECONFIG_PATH}"
   kubeconfig_for kube-controller-manager "${PLANE_DIR}/kube-controller-manager.kubeconfig"
   kubeconfig_for kube-scheduler "${PLANE_DIR}/kube-scheduler.kubeconfig"
@@ -332,6 +348,33 @@ start() {
     || fail_start kube-controller-manager
   log "control plane ready: kubectl --kubeconfig ${KUBECONFIG_PATH} get nodes"
   echo "${KUBECONFIG_PATH}"
+}
+
+# backup DIR: an etcd snapshot taken from the running etcd (consistent, whatever writes
+# are under way) and a copy of the PKI, as a real cluster's backup keeps both.
+backup() {
+  local dir="${1:-}"
+  [[ -n "$dir" ]] || die "usage: control-plane.sh backup DIR"
+  plane_ready || die "the control plane is not running"
+  "$(dirname "$0")/build-tools.sh" etcdctl >/dev/null
+  mkdir -p "$dir"
+  "${ETCDCTL_BIN}/etcdctl" --endpoints="http://127.0.0.1:${ETCD_PORT}" snapshot save "${dir}/etcd.db" >/dev/null \
+    || die "etcdctl snapshot save failed"
+  rm -rf "${dir}/pki" && cp -a "${PKI}" "${dir}/pki"
+  log "backed up etcd ($(du -h "${dir}/etcd.db" | cut -f1)) and the PKI to ${dir}"
+}
+
+# restore DIR: the plane destroyed (every component killed, its data removed) and started
+# again from the backup in DIR.
+restore() {
+  local dir="${1:-}"
+  [[ -f "${dir}/etcd.db" && -d "${dir}/pki" ]] || die "usage: control-plane.sh restore DIR (a directory written by backup)"
+  "$(dirname "$0")/build-tools.sh" etcdctl >/dev/null
+  local c
+  for c in "${COMPONENTS[@]}"; do kill_component "$c"; done
+  rm -rf "${PLANE_DIR}"
+  log "control plane destroyed; restoring from ${dir}"
+  RESTORE_FROM="$(cd "$dir" && pwd)" start
 }
 
 fail_start() {
@@ -378,6 +421,8 @@ case "${1:-}" in
   helm) echo "${HELM_BIN}/helm" ;;
   etcd-url) echo "http://127.0.0.1:${ETCD_PORT}" ;;
   restart) shift; restart "$@" ;;
+  backup) shift; backup "$@" ;;
+  restore) shift; restore "$@" ;;
   pause) shift; pause "$@" ;;
   *) die "usage: $0 start [--nodes N] | nodes N | stop | status | env | bin | helm | etcd-url | restart kube-apiserver|kube-scheduler [FLAG...] | pause kube-scheduler" ;;
 esac

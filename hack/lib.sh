@@ -11,6 +11,9 @@ AO_STATE_DIR="${AO_STATE_DIR:-${TMPDIR:-/tmp}/agent-orchestrator}"
 
 K8S_VERSION="v1.34.4"
 ETCD_VERSION="v3.6.13"
+# etcdctl and etcdutl (snapshot save and restore, hack/dr-drill.sh): the Go module proxy serves
+# no v3.6.13 of their modules; v3.6.14 reads and writes the same snapshots.
+ETCDCTL_VERSION="v3.6.14"
 KWOK_VERSION="v0.8.0"
 HELM_VERSION="v3.21.4"
 # Prometheus 3.16 (its Go module is versioned v0.<minor>.<patch>): promtool checks and unit-tests the chart's rules.

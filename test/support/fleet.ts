@@ -2,7 +2,7 @@ import { API_VERSION } from '../../operator/src/api/common.ts';
 import { agentKind, taskKind } from '../../operator/src/api/kinds.ts';
 import type { RestClient } from '../../operator/src/runtime/rest/client.ts';
 import type { KubeObject } from '../../operator/src/runtime/rest/object.ts';
-import { collectionPath, resourceOfKind } from '../../operator/src/runtime/rest/resource.ts';
+import { collectionPath, objectPath, resourceOfKind } from '../../operator/src/runtime/rest/resource.ts';
 import { testLogger } from './runtime.ts';
 import { startSimulatedRunner, succeed, type Behaviour } from './simulated-runner.ts';
 
@@ -51,11 +51,29 @@ export class Fleet {
         },
       },
     });
+    return this.run(created, { ...options, heartbeat });
+  }
+
+  /** A runner for an Agent that already exists (a new runner process after a restore). */
+  async attach(name: string, options: { behaviour?: Behaviour } = {}): Promise<SimulatedAgent> {
+    const agent = await this.client.request<KubeObject & { spec?: { maxConcurrentTasks?: number; heartbeat?: { intervalSeconds: number; timeoutSeconds: number } } }>(
+      'GET',
+      objectPath(Agents, this.namespace, name),
+    );
+    return this.run(agent, { ...options, maxConcurrentTasks: agent.spec?.maxConcurrentTasks, heartbeat: agent.spec?.heartbeat ?? { intervalSeconds: 2, timeoutSeconds: 6 } });
+  }
+
+  private run(
+    agent: KubeObject,
+    options: { maxConcurrentTasks?: number | undefined; behaviour?: Behaviour | undefined; desiredState?: 'Active' | 'Sleeping' | undefined; heartbeat: { intervalSeconds: number; timeoutSeconds: number } },
+  ): SimulatedAgent {
+    const name = agent.metadata.name ?? '';
+    const { heartbeat } = options;
     const sim = startSimulatedRunner({
       client: this.client,
       namespace: this.namespace,
       agent: name,
-      agentUid: created.metadata.uid ?? '',
+      agentUid: agent.metadata.uid ?? '',
       heartbeat: options.desiredState === 'Sleeping' ? undefined : { intervalMs: heartbeat.intervalSeconds * 1000, timeoutMs: heartbeat.timeoutSeconds * 1000 },
       capacity: options.maxConcurrentTasks ?? 1,
       behaviour: options.behaviour ?? succeed,
