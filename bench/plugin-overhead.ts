@@ -5,7 +5,8 @@
 //     --feasible-agents-to-find that pass);
 //   - lifecycle: one tick of the plugin over a namespace whose every agent carries the 32
 //     attempts its runner records (what the plugin host calls on each change);
-//   - production-slo: one tick with three SLOs over a namespace of --slo-tasks tasks.
+//   - production-slo: one tick with three SLOs over a namespace of --slo-tasks tasks;
+//   - performance: one bottleneck report over the same tasks and 1,000 agents.
 //
 //   node bench/plugin-overhead.ts [--sizes 1000,5000] [--tasks 2000] [--ticks 50] [--slo-tasks 10000]
 import { parseArgs } from 'node:util';
@@ -15,6 +16,7 @@ import { routeQueue, type Profile } from '../operator/src/framework/cycle.ts';
 import type { AgentObject, NamespaceSnapshot, TaskObject } from '../operator/src/framework/lifecycle.ts';
 import type { TaskInfo } from '../operator/src/framework/types.ts';
 import { anomaly } from '../plugins/anomaly/index.ts';
+import { performancePlugin } from '../plugins/performance/index.ts';
 import { productionSlo } from '../plugins/production-slo/index.ts';
 import { loadAverage, percentile } from './support.ts';
 
@@ -166,4 +168,14 @@ for (let t = 0; t < TICKS + 3; t++) {
   if (t >= 3) sloTicks.push((performance.now() - start) * 1000);
 }
 console.log(`production-slo, 3 SLOs over ${SLO_TASKS} tasks: onTick p50 ${fmt(percentile(sloTicks, 50))}, p99 ${fmt(percentile(sloTicks, 99))}`);
+// periodSeconds 10 and ticks 10 s apart: every tick makes a new report (the worst case).
+const perf = performancePlugin.create({ periodSeconds: 10 }).lifecycle;
+const perfAgents = agentObjects(1000);
+const reports: number[] = [];
+for (let t = 0; t < TICKS + 3; t++) {
+  const start = performance.now();
+  perf?.onTick?.({ ...sloSnapshot, now: NOW + t * 10_000, agents: perfAgents });
+  if (t >= 3) reports.push((performance.now() - start) * 1000);
+}
+console.log(`performance, a bottleneck report over ${SLO_TASKS} tasks and 1000 agents: p50 ${fmt(percentile(reports, 50))}, p99 ${fmt(percentile(reports, 99))}`);
 console.log(`load average at the end ${loadAverage()}`);

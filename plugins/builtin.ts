@@ -9,6 +9,7 @@ import { circuitBreaker } from './circuit-breaker/index.ts';
 import { hooks } from './hooks/index.ts';
 import { leastLoaded } from './least-loaded/index.ts';
 import { mostLoaded } from './most-loaded/index.ts';
+import { performancePlugin } from './performance/index.ts';
 import { powerOfTwoChoices } from './power-of-two-choices/index.ts';
 import { preferredCapabilities } from './preferred-capabilities/index.ts';
 import { priority } from './priority/index.ts';
@@ -36,6 +37,7 @@ export const builtinPlugins: readonly Plugin[] = [
   powerOfTwoChoices,
   priority,
   productionSlo,
+  performancePlugin,
 ];
 
 /** Score plugins and weights of each spec.routing.strategy. */

@@ -2,7 +2,7 @@
 // registered (nothing is sent to an API server for that), plus the gauges its built-in
 // lifecycle plugins create with their first tick over an agent.
 import { pino } from 'pino';
-import type { AgentObject, NamespaceSnapshot } from '../../operator/src/framework/lifecycle.ts';
+import type { AgentObject, NamespaceSnapshot, PolicyObject, TaskObject } from '../../operator/src/framework/lifecycle.ts';
 import { builtinPlugins } from '../../plugins/builtin.ts';
 import { parseConfig } from '../../operator/src/config/config.ts';
 import { registerControllers } from '../../operator/src/register-controllers.ts';
@@ -27,7 +27,10 @@ export async function exportedMetrics(): Promise<Set<string>> {
     spec: { capabilities: [], runtime: { type: 'kubernetes', image: 'img' }, maxConcurrentTasks: 1, desiredState: 'Active', heartbeat: { intervalSeconds: 10, timeoutSeconds: 30 } },
     status: { phase: 'Ready' },
   };
-  const snapshot: NamespaceSnapshot = { now: Date.now(), namespace: 'ns', policy: undefined, agents: [agent], tasks: [] };
+  // A waiting task and a pool: what the performance plugin reports on.
+  const task = { metadata: { name: 't', namespace: 'ns', uid: 'uid-t' }, spec: { requiredCapabilities: ['x'] }, status: { phase: 'Pending', queuedAt: new Date().toISOString() } } as unknown as TaskObject;
+  const policy = { metadata: { name: 'p', namespace: 'ns', uid: 'uid-p' }, spec: { autoscaling: { pools: [{ name: 'pool', maxAgents: 1, template: { capabilities: ['x'] } }] } } } as unknown as PolicyObject;
+  const snapshot: NamespaceSnapshot = { now: Date.now(), namespace: 'ns', policy, agents: [agent], tasks: [task] };
   for (const plugin of builtinPlugins) {
     const lifecycle = plugin.create(plugin.config.parse(EXAMPLE_CONFIGS[plugin.name] ?? {})).lifecycle;
     for (const intent of lifecycle?.onTick?.(snapshot) ?? []) if (intent.kind === 'metric') names.add(`agent_orchestrator_${intent.name}`);
