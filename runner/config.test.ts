@@ -10,6 +10,7 @@ describe('runnerConfig', () => {
       namespace: 'team-a',
       executor: { type: 'command', command: ['sh', '-c', 'cat'] },
       shutdownGraceMs: 20_000,
+      resourceReportMs: 60_000,
       logLevel: 'info',
       kubeEnvironment: { KUBECONFIG: undefined, HOME: '/home/r', KUBERNETES_SERVICE_HOST: undefined, KUBERNETES_SERVICE_PORT: undefined },
       commandEnv: { ...base, HOME: '/home/r', PATH: '/bin' },
@@ -19,6 +20,7 @@ describe('runnerConfig', () => {
   it.each([
     { name: 'a JSON command', env: { RUNNER_COMMAND: '["claude","-p"]' }, expected: { executor: { type: 'command', command: ['claude', '-p'] } } },
     { name: 'the http executor', env: { RUNNER_EXECUTOR: 'http', RUNNER_HTTP_URL: 'http://127.0.0.1:8000/tasks' }, expected: { executor: { type: 'http', url: 'http://127.0.0.1:8000/tasks' } } },
+    { name: 'no resource reports', env: { RUNNER_RESOURCE_REPORT_SECONDS: '0' }, expected: { resourceReportMs: 0 } },
     { name: 'a grace period and a log level', env: { RUNNER_SHUTDOWN_GRACE_SECONDS: '0', RUNNER_LOG_LEVEL: 'debug' }, expected: { shutdownGraceMs: 0, logLevel: 'debug' } },
     { name: 'empty values count as unset', env: { RUNNER_EXECUTOR: '', RUNNER_SHUTDOWN_GRACE_SECONDS: '' }, expected: { executor: { type: 'command', command: ['sh', '-c', 'cat'] }, shutdownGraceMs: 20_000 } },
     {
@@ -38,6 +40,7 @@ describe('runnerConfig', () => {
     { name: 'a URL that is not one', env: { ...base, RUNNER_HTTP_URL: 'not a url' }, message: 'RUNNER_HTTP_URL: must be a URL' },
     { name: 'http without a URL', env: { ...base, RUNNER_EXECUTOR: 'http' }, message: 'RUNNER_HTTP_URL is required with RUNNER_EXECUTOR=http' },
     { name: 'a fractional grace period', env: { ...base, RUNNER_SHUTDOWN_GRACE_SECONDS: '1.5' }, message: 'RUNNER_SHUTDOWN_GRACE_SECONDS: must be a whole number' },
+    { name: 'resource reports too often', env: { ...base, RUNNER_RESOURCE_REPORT_SECONDS: '5' }, message: 'RUNNER_RESOURCE_REPORT_SECONDS: must be 0 (no reports) or a whole number of seconds from 15 to 3600' },
     { name: 'a grace period too long', env: { ...base, RUNNER_SHUTDOWN_GRACE_SECONDS: '3601' }, message: 'RUNNER_SHUTDOWN_GRACE_SECONDS: must be a whole number' },
     { name: 'an unknown log level', env: { ...base, RUNNER_LOG_LEVEL: 'loud' }, message: 'RUNNER_LOG_LEVEL: must be one of trace' },
     { name: 'a command that is not a list of strings', env: { ...base, RUNNER_COMMAND: '[1]' }, message: 'RUNNER_COMMAND must be a JSON array of strings' },

@@ -12,6 +12,8 @@ export interface RunnerConfig {
   namespace: string;
   executor: { type: 'command'; command: string[] } | { type: 'http'; url: string };
   shutdownGraceMs: number;
+  /** How often the runner writes its resource usage to the Agent's status; 0: never. */
+  resourceReportMs: number;
   logLevel: (typeof LOG_LEVELS)[number];
   /** Where the API server is: KUBECONFIG, the docker runtime's kubeconfig, ~/.kube/config or in-cluster. */
   kubeEnvironment: KubeEnvironment;
@@ -48,6 +50,10 @@ export function runnerConfig(env: Readonly<Record<string, string | undefined>>):
   if (url !== undefined && !URL.canParse(url)) problem('RUNNER_HTTP_URL', 'must be a URL');
   const grace = Number(get('RUNNER_SHUTDOWN_GRACE_SECONDS') ?? 20);
   if (!Number.isInteger(grace) || grace < 0 || grace > 3600) problem('RUNNER_SHUTDOWN_GRACE_SECONDS', 'must be a whole number of seconds from 0 to 3600');
+  const report = Number(get('RUNNER_RESOURCE_REPORT_SECONDS') ?? 60);
+  if (!Number.isInteger(report) || (report !== 0 && (report < 15 || report > 3600))) {
+    problem('RUNNER_RESOURCE_REPORT_SECONDS', 'must be 0 (no reports) or a whole number of seconds from 15 to 3600');
+  }
   const logLevel = get('RUNNER_LOG_LEVEL') ?? 'info';
   if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) problem('RUNNER_LOG_LEVEL', `must be one of ${LOG_LEVELS.join(', ')}`);
   if (problems.length) throw new Error(`invalid runner configuration: ${problems.join('; ')}`);
@@ -65,6 +71,7 @@ export function runnerConfig(env: Readonly<Record<string, string | undefined>>):
     namespace,
     executor,
     shutdownGraceMs: grace * 1000,
+    resourceReportMs: report * 1000,
     logLevel: logLevel as RunnerConfig['logLevel'],
     kubeEnvironment: {
       KUBECONFIG: kubeconfig ?? (existsSync(DOCKER_KUBECONFIG) ? DOCKER_KUBECONFIG : undefined),

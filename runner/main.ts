@@ -15,6 +15,7 @@ import { HttpExecutor } from './executors/http.ts';
 import { Heartbeat, LeaseTakenError, newRunnerIdentity } from './heartbeat.ts';
 import { Agents, Tasks } from './resources.ts';
 import { recordOutcome } from './outcomes.ts';
+import { reportUsage } from './usage.ts';
 import { TaskRunner } from './task-runner.ts';
 
 const RESYNC_MS = 30_000;
@@ -73,6 +74,9 @@ async function main(): Promise<void> {
   });
   const beating = heartbeat.run(stop.signal);
   const loops = [agentInformer.run(stop.signal), tasks.run(stop.signal)];
+  if (config.resourceReportMs > 0) {
+    loops.push(reportUsage({ client, namespace: config.namespace, agent: config.agent, intervalMs: config.resourceReportMs, clock: systemClock, logger }, stop.signal));
+  }
   // No claim before this process holds the Lease: the operator tells this process's
   // attempts from its predecessor's by the Lease's holder.
   await Promise.all([agentInformer.waitForSync(stop.signal), tasks.waitForSync(stop.signal), Promise.race([heartbeat.acquired(), beating])]);

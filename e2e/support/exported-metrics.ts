@@ -25,7 +25,7 @@ export async function exportedMetrics(): Promise<Set<string>> {
   const agent: AgentObject = {
     metadata: { name: 'a', namespace: 'ns', uid: 'uid-a' },
     spec: { capabilities: [], runtime: { type: 'kubernetes', image: 'img' }, maxConcurrentTasks: 1, desiredState: 'Active', heartbeat: { intervalSeconds: 10, timeoutSeconds: 30 } },
-    status: { phase: 'Ready' },
+    status: { phase: 'Ready', resources: { cpuMillicores: 1, memoryBytes: 1, source: 'cgroup', observedAt: new Date().toISOString() } },
   };
   // A waiting task and a pool: what the performance plugin reports on.
   const task = { metadata: { name: 't', namespace: 'ns', uid: 'uid-t' }, spec: { requiredCapabilities: ['x'] }, status: { phase: 'Pending', queuedAt: new Date().toISOString() } } as unknown as TaskObject;

@@ -211,6 +211,17 @@ export const agentStatus = z
       })
       .optional()
       .describe('Outcome counters, kept across sleep and restarts.'),
+    resources: z
+      .object({
+        cpuMillicores: nonNegative(10_000_000).describe('CPU the agent used over the last report interval, in millicores.'),
+        memoryBytes: nonNegative(Number.MAX_SAFE_INTEGER).describe('Memory the agent’s workload holds now, in bytes.'),
+        source: z
+          .enum(['cgroup', 'process'])
+          .describe('cgroup: the whole container or Pod (what docker stats and metrics.k8s.io read); process: the runner process alone, where no cgroup is readable.'),
+        observedAt: timestamp.describe('When the runner measured it.'),
+      })
+      .optional()
+      .describe('Resource usage, reported by the runner at most every RUNNER_RESOURCE_REPORT_SECONDS (60 by default).'),
     contextUsage: z
       .object({
         tokens: nonNegative(Number.MAX_SAFE_INTEGER).describe('Tokens in the context window now.'),

@@ -18,6 +18,8 @@ export type {
 } from './lifecycle.ts';
 export { error, passes, skip, success, unresolvable, unschedulable, wait, type Code, type Status } from './status.ts';
 export { utilisation } from './load.ts';
+/** Kubernetes quantities ("512Mi", "500m") as numbers, for plugins that compare usage with limits. */
+export { parseQuantity } from '../core/quantity.ts';
 export { stateKey } from './types.ts';
 export type {
   AgentCondition,
