@@ -110,8 +110,8 @@ describe('the chart', () => {
   it('renders burn-rate alerts from the policies’ SLOs that promtool accepts, and that fire and resolve when e2e/prometheus/slo.test.yaml says', () => {
     const [rule] = render(['-f', sloValues, '--show-only', 'templates/prometheusrule.yaml']);
     const { check, test } = promtoolOn(rule, 'e2e/prometheus/slo.test.yaml');
-    // The 6 alerts, 2 recording rules, and a fast and a slow alert for each of the 2 SLOs.
-    expect(check).toMatch(/SUCCESS: 12 rules found/);
+    // The 6 alerts, 2 recording rules, and a fast and a slow alert for each of the 3 SLOs.
+    expect(check).toMatch(/SUCCESS: 14 rules found/);
     expect(test).toMatch(/SUCCESS/);
   });
 

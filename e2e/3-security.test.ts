@@ -300,7 +300,7 @@ describe('plugin settings are checked at apply time (the chart’s plugin Valida
     [{ anomaly: { consecutiveTasks: 2.5 } }, 'spec.plugins.anomaly.consecutiveTasks must be a whole number from 1 to 30 (plugin anomaly)'],
     [
       { 'production-slo': { slos: [{ name: 'q', indicator: 'QueueDepth', objectivePercent: 99 }] } },
-      'spec.plugins.production-slo.slos[].indicator must be one of AssignmentLatency, EndToEndLatency, SuccessRatio (plugin production-slo)',
+      'spec.plugins.production-slo.slos[].indicator must be one of AssignmentLatency, EndToEndLatency, SuccessRatio, QueueAge (plugin production-slo)',
     ],
     [
       { 'production-slo': { slos: [{ name: 's', indicator: 'SuccessRatio', objectivePercent: 100 }] } },

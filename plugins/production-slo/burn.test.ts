@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { burnOf, burnThresholds, healthOf, pairRate, type Health } from './burn.ts';
+import { burnOf, burnOfTime, burnThresholds, healthOf, pairRate, type Health } from './burn.ts';
 import type { SliEvent } from './indicator.ts';
 
 const NOW = 1_800_000_000_000;
@@ -52,6 +52,44 @@ describe('burnOf', () => {
         const burn = burnOf(events, objective, 30, NOW);
         const budget = 1 - objective / 100;
         return Object.values(burn.windows).every((w) => w.rate >= 0 && w.rate <= 1 / budget + 1e-9 && (w.total === 0 ? w.rate === 0 : Math.abs(w.rate - w.bad / w.total / budget) < 1e-9));
+      }),
+    );
+  });
+});
+
+describe('burnOfTime (QueueAge)', () => {
+  it('counts the union of the bad stretches in each window, overlaps once', () => {
+    // Two tasks late over the same 3 minutes, one more 10 minutes later for 2: 5 bad minutes in the hour.
+    const burn = burnOfTime(
+      [
+        { from: NOW - 20 * MIN, to: NOW - 17 * MIN },
+        { from: NOW - 19 * MIN, to: NOW - 18 * MIN },
+        { from: NOW - 7 * MIN, to: NOW - 5 * MIN },
+      ],
+      99,
+      30,
+      NOW,
+    );
+    expect(burn.windows['1h'].bad).toBe(5 * MIN);
+    expect(burn.windows['1h'].rate).toBeCloseTo(5 / 60 / 0.01, 10);
+    expect(burn.windows['5m'].bad).toBe(0);
+    expect(burn.windows['30m'].bad).toBe(5 * MIN);
+  });
+
+  it('clips a stretch at the window’s start, and one still open counts until now', () => {
+    const burn = burnOfTime([{ from: NOW - 10 * MIN, to: NOW }], 99, 30, NOW);
+    expect(burn.windows['5m'].bad).toBe(5 * MIN);
+    expect(burn.windows['5m'].rate).toBeCloseTo(1 / 0.01, 10);
+    expect(healthOf(burn, 30)).toBe('FastBurn');
+  });
+
+  it('property: the bad share of a window is between 0 and 1, and never more than the sum of the stretches', () => {
+    fc.assert(
+      fc.property(fc.array(fc.record({ ago: fc.integer({ min: 0, max: 7 * 3_600_000 }), length: fc.integer({ min: 1, max: 3_600_000 }) }), { maxLength: 50 }), (raw) => {
+        const stretches = raw.map((r) => ({ from: NOW - r.ago, to: Math.min(NOW, NOW - r.ago + r.length) })).filter((b) => b.to > b.from);
+        const burn = burnOfTime(stretches, 99, 30, NOW);
+        const sum = stretches.reduce((n, b) => n + (b.to - b.from), 0);
+        return Object.values(burn.windows).every((w) => w.bad >= 0 && w.bad <= w.total && w.bad <= sum);
       }),
     );
   });

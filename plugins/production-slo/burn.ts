@@ -6,7 +6,7 @@
 // soon after the burning does. The chart's PrometheusRule compares the operator's
 // agent_orchestrator_slo_burn_rate gauges with the same thresholds, so its alerts and
 // the SLOHealthy conditions agree.
-import type { SliEvent } from './indicator.ts';
+import type { BadTime, SliEvent } from './indicator.ts';
 
 export const WINDOWS = { '5m': 5 * 60_000, '30m': 30 * 60_000, '1h': 3_600_000, '6h': 6 * 3_600_000 } as const;
 export type Window = keyof typeof WINDOWS;
@@ -19,7 +19,7 @@ export function burnThresholds(windowDays: number): { fast: number; slow: number
 }
 
 export interface Burn {
-  /** Per window: events, bad events, and the burn rate (0 with no events). */
+  /** Per window: events and bad events (for a time-based SLO: the window's and the bad milliseconds), and the burn rate (0 with no events). */
   readonly windows: Record<Window, { total: number; bad: number; rate: number }>;
   /** Share of the error budget of the whole window left, from the events known (1 with none). */
   readonly budgetLeft: number;
@@ -50,6 +50,34 @@ export function burnOf(events: readonly SliEvent[], objectivePercent: number, wi
     }
   }
   return { windows, budgetLeft: total === 0 ? 1 : 1 - bad / (total * budget), total };
+}
+
+/** Total length of the union of `stretches` within (from, to]. */
+function covered(stretches: readonly BadTime[], from: number, to: number): number {
+  let total = 0;
+  let reach = from;
+  for (const b of stretches) {
+    const start = Math.max(b.from, reach);
+    const end = Math.min(b.to, to);
+    if (end > start) {
+      total += end - start;
+      reach = end;
+    }
+  }
+  return total;
+}
+
+/** A time-based SLO (QueueAge): the error ratio of a window is the share of it that was bad. */
+export function burnOfTime(stretches: readonly BadTime[], objectivePercent: number, windowDays: number, now: number): Burn {
+  const budget = 1 - objectivePercent / 100;
+  const sorted = [...stretches].sort((a, b) => a.from - b.from);
+  const windows = {} as Record<Window, { total: number; bad: number; rate: number }>;
+  for (const [name, ms] of Object.entries(WINDOWS) as [Window, number][]) {
+    const bad = covered(sorted, now - ms, now);
+    windows[name] = { total: ms, bad, rate: bad / ms / budget };
+  }
+  const span = windowDays * 86_400_000;
+  return { windows, budgetLeft: 1 - covered(sorted, now - span, now) / span / budget, total: sorted.length };
 }
 
 export type Health = 'WithinBudget' | 'FastBurn' | 'SlowBurn' | 'BudgetExhausted';

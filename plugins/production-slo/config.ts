@@ -3,7 +3,7 @@ import { z } from 'zod';
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const CAPABILITY = /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/;
 
-export const indicators = ['AssignmentLatency', 'EndToEndLatency', 'SuccessRatio'] as const;
+export const indicators = ['AssignmentLatency', 'EndToEndLatency', 'SuccessRatio', 'QueueAge'] as const;
 export type Indicator = (typeof indicators)[number];
 
 /** SLOs per policy: each is one condition on the policy, and conditions are capped at 16. */
@@ -14,14 +14,21 @@ export const slo = z
     name: z.string().max(40).regex(DNS_LABEL, { message: "an SLO name is lowercase letters, digits and '-' (at most 40)" }).describe('Names the SLO in its condition (SLOHealthy-<name>), metrics and alerts.'),
     indicator: z
       .enum(indicators)
-      .describe('AssignmentLatency: a task is assigned within thresholdSeconds of being ready; EndToEndLatency: it ends within thresholdSeconds of its creation; SuccessRatio: a task that ends, succeeds.'),
-    thresholdSeconds: z.number().min(1).max(604800).optional().describe('The latency a good task stays within (latency indicators only). Task timestamps are whole seconds, so latencies are judged to the second.'),
+      .describe(
+        'AssignmentLatency: a task is assigned within thresholdSeconds of being ready; EndToEndLatency: it ends within thresholdSeconds of its creation; SuccessRatio: a task that ends, succeeds; QueueAge: the share of time no task has waited for an agent longer than thresholdSeconds.',
+      ),
+    thresholdSeconds: z
+      .number()
+      .min(1)
+      .max(604800)
+      .optional()
+      .describe('The latency a good task stays within, or the queue age (all but SuccessRatio). Task timestamps are whole seconds, so latencies are judged to the second.'),
     objectivePercent: z.number().min(50).max(99.999).describe('The share of good tasks promised, e.g. 99.'),
     windowDays: z.int().min(1).max(90).default(30).describe('The window the objective holds over; the burn-rate alert thresholds scale with it.'),
     capability: z.string().max(63).regex(CAPABILITY).optional().describe('Only tasks that require this capability count.'),
   })
   .refine((s) => (s.indicator === 'SuccessRatio') === (s.thresholdSeconds === undefined), {
-    message: 'thresholdSeconds is required for a latency indicator and not allowed for SuccessRatio',
+    message: 'thresholdSeconds is required for a latency or queue-age indicator and not allowed for SuccessRatio',
     path: ['thresholdSeconds'],
   });
 export type Slo = z.output<typeof slo>;

@@ -1,7 +1,7 @@
 import { definePlugin, type Intent, type NamespaceSnapshot, type TaskObject } from '../../operator/src/framework/index.ts';
-import { burnOf, burnThresholds, healthOf, WINDOWS, type Burn, type Health, type Window } from './burn.ts';
+import { burnOf, burnOfTime, burnThresholds, healthOf, WINDOWS, type Burn, type Health, type Window } from './burn.ts';
 import { indicators, MAX_SLOS, productionSloConfig, type Slo } from './config.ts';
-import { eventOf, type SliEvent } from './indicator.ts';
+import { badTimeOf, eventOf, type BadTime, type SliEvent } from './indicator.ts';
 
 export { productionSloConfig, type ProductionSloConfig } from './config.ts';
 export const conditionType = (slo: string): string => `SLOHealthy-${slo}`;
@@ -11,6 +11,9 @@ const percent = (ratio: number): string => `${Math.max(0, Math.round(ratio * 100
 function what(slo: Slo): string {
   const scope = slo.capability === undefined ? 'tasks' : `${slo.capability} tasks`;
   if (slo.indicator === 'SuccessRatio') return `${slo.objectivePercent}% of ${scope} that end succeed`;
+  if (slo.indicator === 'QueueAge') {
+    return `${slo.objectivePercent}% of the time no ${slo.capability === undefined ? 'task' : `${slo.capability} task`} waits longer than ${slo.thresholdSeconds ?? 0}s for an agent`;
+  }
   const verb = slo.indicator === 'AssignmentLatency' ? 'assigned within' : 'ended within';
   const of = slo.indicator === 'AssignmentLatency' ? 'of being ready' : 'of creation';
   return `${slo.objectivePercent}% of ${scope} ${verb} ${slo.thresholdSeconds ?? 0}s ${of}`;
@@ -37,9 +40,15 @@ export function messageOf(slo: Slo, health: Health, burn: Burn): string {
   }
 }
 
-function sloIntents(snapshot: NamespaceSnapshot, slo: Slo, events: readonly SliEvent[]): Intent[] {
+type Signal = SliEvent | BadTime;
+const signalOf = (slo: Slo, task: TaskObject, now: number): Signal | undefined => (slo.indicator === 'QueueAge' ? badTimeOf(slo, task, now) : eventOf(slo, task, now));
+
+function sloIntents(snapshot: NamespaceSnapshot, slo: Slo, signals: readonly Signal[]): Intent[] {
   const policy = snapshot.policy;
-  const burn = burnOf(events, slo.objectivePercent, slo.windowDays, snapshot.now);
+  const burn =
+    slo.indicator === 'QueueAge'
+      ? burnOfTime(signals.filter((x): x is BadTime => 'from' in x), slo.objectivePercent, slo.windowDays, snapshot.now)
+      : burnOf(signals.filter((x): x is SliEvent => 'at' in x), slo.objectivePercent, slo.windowDays, snapshot.now);
   const health = healthOf(burn, slo.windowDays);
   const labels = { slo: slo.name };
   const intents: Intent[] = [
@@ -105,23 +114,23 @@ export const productionSlo = definePlugin({
   lifecycle: (config) => {
     // An ended task's events do not change with time: read once per object (the host
     // types an object once per resourceVersion), not on every tick.
-    const ended = new WeakMap<TaskObject, readonly (SliEvent | undefined)[]>();
+    const ended = new WeakMap<TaskObject, readonly (Signal | undefined)[]>();
     return {
       onTick(snapshot) {
         if (config.slos.length === 0) return [];
-        const events: SliEvent[][] = config.slos.map(() => []);
+        const signals: Signal[][] = config.slos.map(() => []);
         for (const task of snapshot.tasks) {
           let per = ended.get(task);
           if (per === undefined) {
-            per = config.slos.map((slo) => eventOf(slo, task, snapshot.now));
+            per = config.slos.map((slo) => signalOf(slo, task, snapshot.now));
             const phase = task.status?.phase;
             if (phase === 'Succeeded' || phase === 'Failed' || phase === 'Cancelled') ended.set(task, per);
           }
           per.forEach((e, i) => {
-            if (e) events[i]?.push(e);
+            if (e) signals[i]?.push(e);
           });
         }
-        return config.slos.flatMap((slo, i) => sloIntents(snapshot, slo, events[i] ?? []));
+        return config.slos.flatMap((slo, i) => sloIntents(snapshot, slo, signals[i] ?? []));
       },
     };
   },

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { TaskObject } from '../../operator/src/framework/index.ts';
 import { slo, type Slo } from './config.ts';
-import { eventOf } from './indicator.ts';
+import { badTimeOf, eventOf } from './indicator.ts';
 
 const T0 = Date.parse('2026-11-30T10:00:00Z');
 const iso = (ms: number): string => new Date(ms).toISOString().replace('.000Z', 'Z');
@@ -47,10 +47,24 @@ describe('eventOf', () => {
   });
 });
 
+describe('badTimeOf (QueueAge)', () => {
+  const queueAge: Slo = slo.parse({ name: 'q', indicator: 'QueueAge', thresholdSeconds: 10, objectivePercent: 99 });
+  it.each([
+    ['assigned in time: no bad time', { phase: 'Running', ...assigned(8) }, 100, undefined],
+    ['assigned late: from ready + threshold to the assignment', { phase: 'Running', ...assigned(25) }, 100, { from: T0 + 10_000, to: T0 + 25_000 }],
+    ['still waiting past the threshold: until now', { phase: 'Pending', queuedAt: s(0) }, 40, { from: T0 + 10_000, to: T0 + 40_000 }],
+    ['still waiting, not yet late', { phase: 'Pending', queuedAt: s(0) }, 5, undefined],
+    ['cancelled while waiting late: until it ended', { phase: 'Cancelled', queuedAt: s(0), completedAt: s(30) }, 100, { from: T0 + 10_000, to: T0 + 30_000 }],
+    ['blocked: not waiting for an agent', { phase: 'Blocked' }, 100, undefined],
+  ] as [string, NonNullable<TaskObject['status']>, number, unknown][])('%s', (_name, status, nowOffset, expected) => {
+    expect(badTimeOf(queueAge, taskWith(status), T0 + nowOffset * 1000)).toEqual(expected);
+  });
+});
+
 describe('config', () => {
   it.each([
-    [{ name: 'a', indicator: 'SuccessRatio', objectivePercent: 99, thresholdSeconds: 2 }, 'thresholdSeconds is required for a latency indicator and not allowed for SuccessRatio'],
-    [{ name: 'a', indicator: 'AssignmentLatency', objectivePercent: 99 }, 'thresholdSeconds is required for a latency indicator'],
+    [{ name: 'a', indicator: 'SuccessRatio', objectivePercent: 99, thresholdSeconds: 2 }, 'thresholdSeconds is required for a latency or queue-age indicator and not allowed for SuccessRatio'],
+    [{ name: 'a', indicator: 'AssignmentLatency', objectivePercent: 99 }, 'thresholdSeconds is required for a latency or queue-age indicator'],
     [{ name: 'a', indicator: 'SuccessRatio', objectivePercent: 100 }, 'Too big'],
     [{ name: 'A', indicator: 'SuccessRatio', objectivePercent: 99 }, "an SLO name is lowercase letters, digits and '-'"],
   ])('refuses %j', (raw, message) => {

@@ -10,6 +10,12 @@ export interface SliEvent {
   readonly good: boolean;
 }
 
+/** A stretch of time that counts against a time-based SLO (QueueAge). */
+export interface BadTime {
+  readonly from: number;
+  readonly to: number;
+}
+
 const time = (iso: string | undefined): number | undefined => {
   if (iso === undefined) return undefined;
   const ms = Date.parse(iso);
@@ -39,10 +45,31 @@ export function eventOf(slo: Slo, task: TaskObject, now: number): SliEvent | und
       if (now - created > limitMs) return { at: created + limitMs, good: false };
       return undefined;
     }
+    case 'QueueAge':
+      return undefined;
     case 'SuccessRatio': {
       const completed = time(s.completedAt);
       if (completed === undefined || (s.phase !== 'Succeeded' && s.phase !== 'Failed')) return undefined;
       return { at: completed, good: s.phase === 'Succeeded' };
     }
   }
+}
+
+/**
+ * QueueAge: the time during which this task had waited for an agent longer than the
+ * threshold, from when it became ready to its assignment (or now, while it waits; or its
+ * end, when it was cancelled waiting). The queue's bad time is the union over tasks.
+ */
+export function badTimeOf(slo: Slo, task: TaskObject, now: number): BadTime | undefined {
+  if (slo.capability !== undefined && !task.spec.requiredCapabilities.includes(slo.capability)) return undefined;
+  const s = task.status ?? {};
+  const ready = time(s.queuedAt) ?? time(task.metadata.creationTimestamp);
+  if (ready === undefined) return undefined;
+  const assigned = time(s.assignment?.assignedAt);
+  let end: number | undefined;
+  if (assigned !== undefined && assigned >= ready) end = assigned;
+  else if (s.phase === 'Pending') end = now;
+  else if (s.phase === 'Cancelled') end = time(s.completedAt);
+  const from = ready + (slo.thresholdSeconds ?? 0) * 1000;
+  return end !== undefined && end > from ? { from, to: end } : undefined;
 }

@@ -71,6 +71,26 @@ describe('production-slo onTick', () => {
     expect(tick(quiet, burnt).filter((i) => i.kind === 'event')).toMatchObject([{ type: 'Normal', reason: 'SLORecovered' }]);
   });
 
+  it('QueueAge: a task waiting far past the threshold burns the budget fast, though nothing was assigned late yet', () => {
+    const waiting = {
+      metadata: { name: 'stuck', namespace: 'ns', uid: 'stuck', creationTimestamp: iso(NOW - 20 * 60_000) },
+      spec: { requiredCapabilities: ['gpu'] },
+      status: { phase: 'Pending', queuedAt: iso(NOW - 20 * 60_000) },
+    } as unknown as TaskObject;
+    const intents = tick([waiting], policy(), { slos: [{ name: 'queue', indicator: 'QueueAge', thresholdSeconds: 60, objectivePercent: 99 }] });
+    expect(condition(intents)).toMatchObject({
+      condition: {
+        type: 'SLOHealthy-queue',
+        status: 'False',
+        reason: 'FastBurn',
+        message: expect.stringMatching(/^99% of the time no task waits longer than 60s for an agent: the error budget burns fast/) as unknown,
+      },
+    });
+    // 19 of the last 60 minutes bad: 31.7x a 1% budget; the whole last 5 minutes: 100x.
+    expect(metric(intents, 'slo_burn_rate', '1h')).toBeCloseTo(19 / 60 / 0.01, 6);
+    expect(metric(intents, 'slo_burn_rate', '5m')).toBeCloseTo(100, 6);
+  });
+
   it('no Event for the first verdict of a new SLO', () => {
     expect(tick([ended(1, 1000, false)]).filter((i) => i.kind === 'event')).toEqual([]);
   });
