@@ -1,15 +1,16 @@
 import { API_VERSION } from '../../operator/src/api/common.ts';
-import { agentKind, taskKind } from '../../operator/src/api/kinds.ts';
+import { agentKind, policyKind, taskKind } from '../../operator/src/api/kinds.ts';
 import type { RestClient } from '../../operator/src/runtime/rest/client.ts';
 import type { KubeObject } from '../../operator/src/runtime/rest/object.ts';
 import { collectionPath, objectPath, resourceOfKind } from '../../operator/src/runtime/rest/resource.ts';
 import { testLogger } from './runtime.ts';
-import { startSimulatedRunner, succeed, type Behaviour } from './simulated-runner.ts';
+import { hang, startSimulatedRunner, succeed, type Behaviour } from './simulated-runner.ts';
 
-export { succeed, type Behaviour };
+export { hang, succeed, type Behaviour };
 
 const Agents = resourceOfKind(agentKind);
 const Tasks = resourceOfKind(taskKind);
+const Policies = resourceOfKind(policyKind);
 
 export interface SimulatedAgent {
   name: string;
@@ -88,6 +89,13 @@ export class Fleet {
         sim.stop.abort();
       },
     };
+  }
+
+  /** The namespace's OrchestratorPolicy, named default. */
+  async policy(spec: Record<string, unknown>): Promise<KubeObject> {
+    return this.client.request('POST', collectionPath(Policies, this.namespace), {
+      body: { apiVersion: API_VERSION, kind: 'OrchestratorPolicy', metadata: { name: 'default' }, spec },
+    });
   }
 
   async task(name: string, spec: Record<string, unknown> = {}): Promise<KubeObject> {

@@ -18,6 +18,14 @@ export type Behaviour = (task: TaskInput, agent: string, signal: AbortSignal) =>
 
 export const succeed: Behaviour = async (task) => ({ outcome: 'Succeeded', output: `done ${task.name}`, reason: 'exit code 0', exitCode: 0 });
 
+/** Runs until the runner gives the task up (a task that keeps its agent busy). */
+export const hang: Behaviour = (_task, _agent, signal) =>
+  new Promise((resolve) => {
+    signal.addEventListener('abort', () => {
+      resolve({ outcome: 'Cancelled', output: '', reason: 'stopped' });
+    });
+  });
+
 export interface SimulatedRunnerOptions {
   client: RestClient;
   namespace: string;

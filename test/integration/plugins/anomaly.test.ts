@@ -1,8 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { API_VERSION } from '../../../operator/src/api/common.ts';
-import { agentKind, policyKind, taskKind } from '../../../operator/src/api/kinds.ts';
+import { agentKind, taskKind } from '../../../operator/src/api/kinds.ts';
 import type { KubeObject, ObjectList } from '../../../operator/src/runtime/rest/object.ts';
-import { collectionPath, objectPath, resourceOfKind } from '../../../operator/src/runtime/rest/resource.ts';
+import { objectPath, resourceOfKind } from '../../../operator/src/runtime/rest/resource.ts';
 import { installCrds } from '../../support/crds.ts';
 import { Fleet, type Behaviour } from '../../support/fleet.ts';
 import { useNamespace } from '../../support/kube.ts';
@@ -13,7 +12,6 @@ import { waitFor } from '../../support/wait.ts';
 const client = testClient();
 const Tasks = resourceOfKind(taskKind);
 const Agents = resourceOfKind(agentKind);
-const Policies = resourceOfKind(policyKind);
 
 type Condition = { type: string; status: string; reason: string; message: string; lastTransitionTime: string };
 type Recent = { task: string; durationMs: number; outcome: string; capabilities: string };
@@ -42,16 +40,9 @@ describe('anomaly plugin on the real plane', () => {
   let slow = false;
   beforeAll(async () => {
     fleet = new Fleet(client, ns.name);
-    await client.request('POST', collectionPath(Policies, ns.name), {
-      body: {
-        apiVersion: API_VERSION,
-        kind: 'OrchestratorPolicy',
-        metadata: { name: 'default' },
-        // A slow run is 10x: minSlowdown 3 keeps a loaded machine's timer delays on 200 ms
-        // runs from counting (the probe must be judged normal).
-        spec: { plugins: { anomaly: { minSamples: 4, consecutiveTasks: 3, cooldownSeconds: 15, minSlowdown: 3 } } },
-      },
-    });
+    // A slow run is 10x: minSlowdown 3 keeps a loaded machine's timer delays on 200 ms
+    // runs from counting (the probe must be judged normal).
+    await fleet.policy({ plugins: { anomaly: { minSamples: 4, consecutiveTasks: 3, cooldownSeconds: 15, minSlowdown: 3 } } });
     operator = await startOperator(ns.name, { AO_KUBE_API_QPS: '500', AO_KUBE_API_BURST: '1000' });
   });
   afterAll(async () => {

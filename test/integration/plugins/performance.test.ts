@@ -1,10 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { API_VERSION } from '../../../operator/src/api/common.ts';
 import { policyKind } from '../../../operator/src/api/kinds.ts';
 import type { KubeObject } from '../../../operator/src/runtime/rest/object.ts';
-import { collectionPath, objectPath, resourceOfKind } from '../../../operator/src/runtime/rest/resource.ts';
+import { objectPath, resourceOfKind } from '../../../operator/src/runtime/rest/resource.ts';
 import { installCrds } from '../../support/crds.ts';
-import { Fleet, type Behaviour } from '../../support/fleet.ts';
+import { Fleet, hang } from '../../support/fleet.ts';
 import { useNamespace } from '../../support/kube.ts';
 import { startOperator, type RunningOperator } from '../../support/operator.ts';
 import { testClient } from '../../support/runtime.ts';
@@ -14,12 +13,6 @@ const client = testClient();
 const Policies = resourceOfKind(policyKind);
 type Condition = { type: string; status: string; reason: string; message: string };
 
-const hang: Behaviour = (_task, _agent, signal) =>
-  new Promise((resolve) => {
-    signal.addEventListener('abort', () => {
-      resolve({ outcome: 'Cancelled', output: '', reason: 'stopped' });
-    });
-  });
 
 describe('performance plugin on the real plane', () => {
   beforeAll(installCrds);
@@ -28,9 +21,7 @@ describe('performance plugin on the real plane', () => {
   let fleet: Fleet;
   beforeAll(async () => {
     fleet = new Fleet(client, ns.name);
-    await client.request('POST', collectionPath(Policies, ns.name), {
-      body: { apiVersion: API_VERSION, kind: 'OrchestratorPolicy', metadata: { name: 'default' }, spec: { plugins: { performance: { minWaitSeconds: 1, periodSeconds: 10 } } } },
-    });
+    await fleet.policy({ plugins: { performance: { minWaitSeconds: 1, periodSeconds: 10 } } });
     operator = await startOperator(ns.name, { AO_KUBE_API_QPS: '500', AO_KUBE_API_BURST: '1000' });
   });
   afterAll(async () => {

@@ -1,8 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { API_VERSION } from '../../../operator/src/api/common.ts';
 import { policyKind, taskKind } from '../../../operator/src/api/kinds.ts';
 import type { KubeObject, ObjectList } from '../../../operator/src/runtime/rest/object.ts';
-import { collectionPath, objectPath, resourceOfKind } from '../../../operator/src/runtime/rest/resource.ts';
+import { objectPath, resourceOfKind } from '../../../operator/src/runtime/rest/resource.ts';
 import { installCrds } from '../../support/crds.ts';
 import { Fleet, type Behaviour } from '../../support/fleet.ts';
 import { useNamespace } from '../../support/kube.ts';
@@ -27,15 +26,8 @@ describe('production-slo plugin on the real plane', () => {
     failing ? { outcome: 'Failed', output: '', reason: 'exit code 1', exitCode: 1 } : { outcome: 'Succeeded', output: task.name, reason: 'exit code 0', exitCode: 0 };
   beforeAll(async () => {
     fleet = new Fleet(client, ns.name);
-    await client.request('POST', collectionPath(Policies, ns.name), {
-      body: {
-        apiVersion: API_VERSION,
-        kind: 'OrchestratorPolicy',
-        metadata: { name: 'default' },
-        // No circuit breaker: the agent keeps taking the failing tasks.
-        spec: { plugins: { 'circuit-breaker': { enabled: false }, 'production-slo': { slos: [{ name: 'success', indicator: 'SuccessRatio', objectivePercent: 99 }] } } },
-      },
-    });
+    // No circuit breaker: the agent keeps taking the failing tasks.
+    await fleet.policy({ plugins: { 'circuit-breaker': { enabled: false }, 'production-slo': { slos: [{ name: 'success', indicator: 'SuccessRatio', objectivePercent: 99 }] } } });
     operator = await startOperator(ns.name, { AO_KUBE_API_QPS: '500', AO_KUBE_API_BURST: '1000' });
   });
   afterAll(async () => {

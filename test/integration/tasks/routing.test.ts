@@ -1,10 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { API_VERSION } from '../../../operator/src/api/common.ts';
-import { agentKind, policyKind, taskKind } from '../../../operator/src/api/kinds.ts';
+import { agentKind, taskKind } from '../../../operator/src/api/kinds.ts';
 import type { KubeObject, ObjectList } from '../../../operator/src/runtime/rest/object.ts';
 import { collectionPath, objectPath, resourceOfKind } from '../../../operator/src/runtime/rest/resource.ts';
 import { installCrds } from '../../support/crds.ts';
-import { Fleet, succeed, type Behaviour } from '../../support/fleet.ts';
+import { Fleet, hang, succeed, type Behaviour } from '../../support/fleet.ts';
 import { useNamespace } from '../../support/kube.ts';
 import { startOperator, type RunningOperator } from '../../support/operator.ts';
 import { testClient } from '../../support/runtime.ts';
@@ -13,7 +12,6 @@ import { waitFor } from '../../support/wait.ts';
 const client = testClient();
 const Tasks = resourceOfKind(taskKind);
 const Agents = resourceOfKind(agentKind);
-const Policies = resourceOfKind(policyKind);
 
 type Condition = { type: string; status: string; reason: string; message: string };
 type TaskObj = KubeObject & {
@@ -27,12 +25,6 @@ type TaskObj = KubeObject & {
   };
 };
 
-const hang: Behaviour = (_task, _agent, signal) =>
-  new Promise((resolve) => {
-    signal.addEventListener('abort', () => {
-      resolve({ outcome: 'Cancelled', output: '', reason: 'stopped' });
-    });
-  });
 
 describe('task routing and lifecycle', () => {
   beforeAll(installCrds);
@@ -42,14 +34,7 @@ describe('task routing and lifecycle', () => {
   beforeAll(async () => {
     fleet = new Fleet(client, ns.name);
     // Short retry backoffs and hand-back delays keep the test fast.
-    await client.request('POST', collectionPath(Policies, ns.name), {
-      body: {
-        apiVersion: API_VERSION,
-        kind: 'OrchestratorPolicy',
-        metadata: { name: 'default' },
-        spec: { retries: { max: 1, backoffSeconds: 1 }, circuitBreaker: { failureThreshold: 2, cooldownSeconds: 3 } },
-      },
-    });
+    await fleet.policy({ retries: { max: 1, backoffSeconds: 1 }, circuitBreaker: { failureThreshold: 2, cooldownSeconds: 3 } });
     operator = await startOperator(ns.name, { AO_KUBE_API_QPS: '500', AO_KUBE_API_BURST: '1000', AO_TASK_REASSIGN_DELAY: '1', AO_TASK_TIMEOUT_GRACE: '2' });
   });
   afterAll(async () => {
