@@ -13,6 +13,7 @@ export const performanceConfig = z
     slowRatio: z.number().min(1.1).max(100).default(1.5).describe('Agents this many times slower than the fleet’s median on a kind of task are listed as slowest.'),
     memoryPercent: z.int().min(1).max(100).default(90).describe('An agent using this share of its memory limit is under ResourcePressure.'),
     cpuPercent: z.int().min(1).max(100).default(90).describe('An agent using this share of its CPU limit is under ResourcePressure.'),
+    oomWindowMinutes: z.int().min(1).max(1440).default(60).describe('An OOM kill keeps the agent under ResourcePressure (OOMKilled) this long.'),
   })
   .describe('A bottleneck report in the policy status: the constraining queue, pools at their maximum, the slowest agents, a recommendation.');
 
@@ -62,7 +63,7 @@ function agentIntents(agent: AgentObject, config: z.output<typeof performanceCon
       ]
     : [];
   // Stale figures (a runner that stopped reporting) leave the condition as it was.
-  const pressure = pressureOf(agent, { memoryPercent: config.memoryPercent, cpuPercent: config.cpuPercent, staleMs: 5 * 60_000 }, now);
+  const pressure = pressureOf(agent, { memoryPercent: config.memoryPercent, cpuPercent: config.cpuPercent, staleMs: 5 * 60_000, oomWindowMs: config.oomWindowMinutes * 60_000 }, now);
   const previous = agent.status?.conditions?.find((c) => c.type === PRESSURE_CONDITION);
   if (pressure === undefined || (previous === undefined && pressure.status === 'False')) return intents;
   const target = { kind: 'Agent', name: agent.metadata.name } as const;

@@ -4,7 +4,7 @@ import { performancePlugin } from './index.ts';
 import { pressureOf } from './pressure.ts';
 
 const NOW = Date.parse('2026-11-30T12:00:00Z');
-const SETTINGS = { memoryPercent: 90, cpuPercent: 90, staleMs: 300_000 };
+const SETTINGS = { memoryPercent: 90, cpuPercent: 90, staleMs: 300_000, oomWindowMs: 3_600_000 };
 
 function agentWith(usage: { cpu: number; memoryMi: number; agoS?: number } | undefined, limits: { cpu?: string; memory?: string } | undefined, conditions?: { type: string; status: 'True' | 'False'; reason: string }[]): AgentObject {
   return {
@@ -28,6 +28,21 @@ describe('pressureOf', () => {
   ] as [string, { cpu: number; memoryMi: number; agoS?: number } | undefined, { cpu?: string; memory?: string } | undefined, string | undefined][])('%s', (_name, usage, limits, expected) => {
     const p = pressureOf(agentWith(usage, limits), SETTINGS, NOW);
     expect(p === undefined ? undefined : `${p.status} ${p.reason} ${p.message}`).toBe(expected);
+  });
+});
+
+describe('pressureOf after an OOM kill', () => {
+  const killed = (agoMin: number): AgentObject => {
+    const a = agentWith({ cpu: 10, memoryMi: 20 }, { memory: '64Mi' });
+    return { ...a, status: { ...a.status, workload: { kind: 'Container', name: 'c', restarts: 1, lastExit: { reason: 'OOMKilled', exitCode: 137, finishedAt: new Date(NOW - agoMin * 60_000).toISOString().replace('.000Z', 'Z') } } } };
+  };
+  it('is under pressure for the window after the kill, whatever its usage now', () => {
+    expect(pressureOf(killed(5), SETTINGS, NOW)).toEqual({
+      status: 'True',
+      reason: 'OOMKilled',
+      message: 'the workload was killed for lack of memory at 2026-11-30T11:55:00Z (limit 64Mi), and restarted: its running tasks were handed back; raise spec.runtime.resources.limits.memory',
+    });
+    expect(pressureOf(killed(61), SETTINGS, NOW)?.reason).toBe('WithinLimits');
   });
 });
 

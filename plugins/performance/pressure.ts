@@ -10,11 +10,13 @@ export interface PressureSettings {
   readonly cpuPercent: number;
   /** Usage older than this is not judged (the runner stopped reporting). */
   readonly staleMs: number;
+  /** An OOM kill keeps the agent under pressure this long. */
+  readonly oomWindowMs: number;
 }
 
 export interface Pressure {
   readonly status: 'True' | 'False';
-  readonly reason: 'MemoryNearLimit' | 'CPUNearLimit' | 'WithinLimits';
+  readonly reason: 'OOMKilled' | 'MemoryNearLimit' | 'CPUNearLimit' | 'WithinLimits';
   readonly message: string;
 }
 
@@ -31,6 +33,15 @@ const mib = (bytes: number): string => `${Math.round(bytes / 1048576)}Mi`;
 
 /** The agent's pressure, or undefined when it has no fresh usage or no limit to compare with. */
 export function pressureOf(agent: AgentObject, s: PressureSettings, now: number): Pressure | undefined {
+  const exit = agent.status?.workload?.lastExit;
+  if (exit?.reason === 'OOMKilled' && now - Date.parse(exit.finishedAt) < s.oomWindowMs) {
+    const limit = limitOf(agent.spec.runtime.resources?.limits?.memory);
+    return {
+      status: 'True',
+      reason: 'OOMKilled',
+      message: `the workload was killed for lack of memory at ${exit.finishedAt}${limit !== undefined ? ` (limit ${mib(limit)})` : ''}, and restarted: its running tasks were handed back; raise spec.runtime.resources.limits.memory`,
+    };
+  }
   const usage = agent.status?.resources;
   if (usage === undefined || now - Date.parse(usage.observedAt) > s.staleMs) return undefined;
   const limits = agent.spec.runtime.resources?.limits;

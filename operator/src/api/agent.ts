@@ -180,6 +180,14 @@ export const agentStatus = z
         startedAt: timestamp
           .optional()
           .describe('When the workload’s process last started; a task attempt started before it is handed back.'),
+        lastExit: z
+          .object({
+            reason: z.string().max(256).describe('Why it ended: OOMKilled, Error, Completed, ...'),
+            exitCode: z.int().min(-1024).max(1024).optional().describe('Its exit code.'),
+            finishedAt: timestamp.describe('When it ended.'),
+          })
+          .optional()
+          .describe('How the workload’s process last ended (an OOM kill stays here after the restart).'),
       })
       .optional()
       .describe('The workload that runs the agent now.'),

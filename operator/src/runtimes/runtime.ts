@@ -68,6 +68,8 @@ export interface WorkloadStatus {
   /** When the process last started or finished (ms since epoch), if known. */
   startedAt?: number;
   finishedAt?: number;
+  /** How its process last ended, where the runtime still says (a Pod's last termination; an exited container). */
+  lastExit?: { reason: string; exitCode?: number | undefined; finishedAt: number } | undefined;
 }
 
 /**

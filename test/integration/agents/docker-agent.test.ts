@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { API_VERSION } from '../../../operator/src/api/common.ts';
-import { agentKind, taskKind } from '../../../operator/src/api/kinds.ts';
+import { agentKind, policyKind, taskKind } from '../../../operator/src/api/kinds.ts';
 import { isNotFound } from '../../../operator/src/runtime/errors.ts';
 import type { KubeObject } from '../../../operator/src/runtime/rest/object.ts';
 import { collectionPath, objectPath, resourceOfKind } from '../../../operator/src/runtime/rest/resource.ts';
@@ -15,11 +15,17 @@ const client = testClient();
 const docker = dockerFromHost(inject('dockerHost'));
 const Agents = resourceOfKind(agentKind);
 const Tasks = resourceOfKind(taskKind);
+const Policies = resourceOfKind(policyKind);
 const RUNNER_IMAGE = 'agent-orchestrator/runner:dev';
 
 type Condition = { type: string; status: string; reason: string; message: string };
 type AgentObj = KubeObject & {
-  status?: { phase?: string; conditions?: Condition[]; workload?: { id?: string; restarts?: number }; stats?: { succeeded: number } };
+  status?: {
+    phase?: string;
+    conditions?: Condition[];
+    workload?: { id?: string; restarts?: number; lastExit?: { reason: string; exitCode?: number; finishedAt: string } };
+    stats?: { succeeded: number };
+  };
 };
 type TaskObj = KubeObject & { status?: { phase?: string; result?: { output?: string; exitCode?: number }; history?: { agent: string; outcome: string }[] } };
 
@@ -164,4 +170,25 @@ describe('Agents of runtime docker, end to end', () => {
     expect(abandoned.type).toBe('Warning');
     expect(abandoned.note).toMatch(/cannot be reached.*orphan sweep/);
   });
+
+  it('keeps an OOM kill in status.workload.lastExit after the restart, and says ResourcePressure=OOMKilled', async () => {
+    await client.request('POST', collectionPath(Policies, ns.name), {
+      body: { apiVersion: API_VERSION, kind: 'OrchestratorPolicy', metadata: { name: 'default' }, spec: { plugins: { performance: { periodSeconds: 10 } } } },
+    });
+    // Allocates until the engine kills it: 32Mi of memory and no swap is far too little.
+    await createAgent('greedy', {
+      command: ['node', '-e', 'const kept = []; for (;;) kept.push(Buffer.alloc(8e6).fill(1));'],
+      resources: { limits: { memory: '32Mi' } },
+    });
+    const killed = await waitFor('the OOM kill recorded', async () => {
+      const a = await get('greedy');
+      return a.status?.workload?.lastExit?.reason === 'OOMKilled' ? a : undefined;
+    }, { timeoutMs: 90_000 });
+    expect(killed.status?.workload?.lastExit).toMatchObject({ reason: 'OOMKilled', exitCode: 137 });
+    const pressure = await waitFor('ResourcePressure', async () => condition(await get('greedy'), 'ResourcePressure'), { timeoutMs: 60_000 });
+    expect(pressure).toMatchObject({ status: 'True', reason: 'OOMKilled' });
+    expect(pressure.message).toMatch(/^the workload was killed for lack of memory at \S+ \(limit 32Mi\), and restarted/);
+    await client.request('DELETE', objectPath(Agents, ns.name, 'greedy'));
+  });
 });
+

@@ -103,6 +103,8 @@ export class AgentReconciler implements Reconciler {
       restartRequestedAt: timeOf(meta.annotations?.[RESTART_ANNOTATION]),
     };
     let decision = decideAgent(observation);
+    // How the process last ended, seen before a restart makes the runtime forget it.
+    const lastExit = workload?.lastExit;
 
     switch (decision.action.type) {
       case 'ensure':
@@ -171,7 +173,7 @@ export class AgentReconciler implements Reconciler {
     // A fresh look at the clock: the workload may have been made after `now` was read.
     const quiet = firstStatusHeldForMs(agent.status, decision.phase, onItsWay, this.d.clock.now());
     if (quiet !== undefined) return { requeueAfter: Math.min(quiet, decision.requeueAfterMs ?? quiet) };
-    agent = await this.writeStatus(cached, agent, decision, workload, runtimeError?.observing === true, ref, ctx);
+    agent = await this.writeStatus(cached, agent, decision, workload, lastExit, runtimeError?.observing === true, ref, ctx);
     if (runtime.type === 'docker' && workload?.phase === 'Running') await this.d.docker.refreshCredentialsIfDue(ref, agent.spec.runtime.docker?.host);
     const requeue = decision.requeueAfterMs;
     const poll = runtime.type === 'docker' && workload ? DOCKER_POLL_MS : undefined;
@@ -226,6 +228,7 @@ export class AgentReconciler implements Reconciler {
     agent: Agent,
     decision: AgentDecision,
     workload: WorkloadStatus | undefined,
+    exitBefore: WorkloadStatus['lastExit'],
     unobserved: boolean,
     ref: AgentRef,
     ctx: ReconcileContext,
@@ -239,6 +242,7 @@ export class AgentReconciler implements Reconciler {
       let conditions = setCondition(current?.conditions, { type: 'Ready', ...decision.ready }, stamp, generation);
       conditions = setCondition(conditions, { type: 'Healthy', ...decision.healthy }, stamp, generation);
       const { drainingSince: _d, workload: _w, lastHeartbeatTime: _h, ...rest } = current ?? {};
+      const lastExit = latestExit(current?.workload?.lastExit, exitBefore, workload?.lastExit);
       // Copying every renewal into status would write the Agent on every heartbeat (the
       // churn Leases exist to avoid): it is refreshed when it lags by half the timeout.
       return {
@@ -256,13 +260,14 @@ export class AgentReconciler implements Reconciler {
                 restarts: decision.restarts,
                 // The task controller hands back attempts that started before it.
                 ...(workload.startedAt !== undefined ? { startedAt: rfc3339(workload.startedAt) } : {}),
+                ...(lastExit ? { lastExit } : {}),
               },
             }
           : unobserved && current?.workload
             ? // The runtime did not answer: what was last seen of the workload still stands.
               { workload: { ...current.workload, restarts: decision.restarts } }
             : decision.restarts
-              ? { workload: { kind: agent.spec.runtime.type === 'docker' ? 'Container' : 'Pod', name: '', restarts: decision.restarts } }
+              ? { workload: { kind: agent.spec.runtime.type === 'docker' ? 'Container' : 'Pod', name: '', restarts: decision.restarts, ...(lastExit ? { lastExit } : {}) } }
               : {}),
         ...(decision.drainingSince !== undefined ? { drainingSince: rfc3339(decision.drainingSince) } : {}),
         stats: current?.stats ?? { succeeded: 0, failed: 0, consecutiveFailures: 0 },
@@ -325,4 +330,20 @@ function isRuntimeFailure(err: unknown): boolean {
 
 function runtimeErrorOf(err: unknown): { reason: string; message: string } {
   return err instanceof WorkloadError ? { reason: err.reason, message: err.message } : { reason: 'RuntimeError', message: messageOf(err) };
+}
+
+type LastExit = NonNullable<NonNullable<AgentStatus['workload']>['lastExit']>;
+
+/** The most recent of the exits known (the one in status, and what the runtime says now), as status keeps it. */
+export function latestExit(kept: LastExit | undefined, ...seen: WorkloadStatus['lastExit'][]): LastExit | undefined {
+  let latest = kept;
+  for (const e of seen) {
+    if (e === undefined) continue;
+    if (latest === undefined || e.finishedAt > Date.parse(latest.finishedAt)) {
+      // An exit code outside the schema's range (some runtimes report unsigned Windows codes) is left out.
+      const code = e.exitCode !== undefined && Math.abs(e.exitCode) <= 1024 ? { exitCode: e.exitCode } : {};
+      latest = { reason: e.reason.slice(0, 256), ...code, finishedAt: rfc3339(e.finishedAt) };
+    }
+  }
+  return latest;
 }

@@ -44,7 +44,19 @@ describe('statusOf', () => {
     [
       'exited 0',
       { Status: 'exited', ExitCode: 0, StartedAt: started, FinishedAt: finished },
-      { phase: 'Exited', exitCode: 0, reason: 'Completed', startedAt: Date.parse(started), finishedAt: Date.parse(finished) },
+      {
+        phase: 'Exited',
+        exitCode: 0,
+        reason: 'Completed',
+        startedAt: Date.parse(started),
+        finishedAt: Date.parse(finished),
+        lastExit: { reason: 'Completed', exitCode: 0, finishedAt: Date.parse(finished) },
+      },
+    ],
+    [
+      'OOM killed, with its end time: kept as the last exit',
+      { Status: 'exited', ExitCode: 137, OOMKilled: true, FinishedAt: finished },
+      { phase: 'Exited', exitCode: 137, reason: 'OOMKilled', finishedAt: Date.parse(finished), lastExit: { reason: 'OOMKilled', exitCode: 137, finishedAt: Date.parse(finished) } },
     ],
     ['exited 1', { Status: 'exited', ExitCode: 1 }, { phase: 'Exited', exitCode: 1, reason: 'Error' }],
     ['OOM killed', { Status: 'exited', ExitCode: 137, OOMKilled: true }, { phase: 'Exited', exitCode: 137, reason: 'OOMKilled' }],

@@ -39,6 +39,8 @@ export function podStatus(pod: KubeObject): WorkloadStatus {
     restarts: container?.restartCount ?? 0,
     ...(last?.exitCode !== undefined ? { exitCode: last.exitCode } : {}),
     ...(finishedAt !== undefined ? { finishedAt } : {}),
+    // Kept while the kubelet runs the container again (restartPolicy Always): an OOM kill stays visible.
+    ...(last && finishedAt !== undefined ? { lastExit: { reason: last.reason ?? 'Error', exitCode: last.exitCode, finishedAt } } : {}),
   };
   if (pod.metadata.deletionTimestamp) {
     // While it terminates its container may still run: its start tells a restart that was
