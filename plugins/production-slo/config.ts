@@ -33,6 +33,26 @@ export const slo = z
   });
 export type Slo = z.output<typeof slo>;
 
+const SECRET_NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+
+export const alertWebhook = z
+  .strictObject({
+    url: z
+      .url({ protocol: /^https?$/, hostname: z.regexes.hostname, error: 'must be an http:// or https:// URL' })
+      .max(2048)
+      .describe('An Alertmanager-compatible webhook receiver: it gets the Alertmanager webhook payload (version 4) as application/json.'),
+    signingSecret: z
+      .strictObject({
+        name: z.string().max(253).regex(SECRET_NAME, { message: 'a Secret name: lowercase letters, digits, "-" and "."' }),
+        key: z.string().min(1).max(253),
+      })
+      .optional()
+      .describe('A Secret of the namespace whose key signs each body (HMAC-SHA256, header X-Agent-Orchestrator-Signature).'),
+    timeoutSeconds: z.int().min(1).max(60).default(5).describe('Seconds one request may take.'),
+    retries: z.int().min(0).max(10).default(3).describe('Further attempts after a failed one.'),
+  })
+  .describe('Where each change of an SLO’s verdict is sent (firing, then resolved), besides the condition and the Event.');
+
 export const productionSloConfig = z
   .strictObject({
     slos: z
@@ -41,6 +61,7 @@ export const productionSloConfig = z
       .default([])
       .refine((list) => new Set(list.map((s) => s.name)).size === list.length, { message: 'SLO names must be unique' })
       .describe('The service level objectives of the namespace.'),
+    alertWebhook: alertWebhook.optional(),
   })
   .describe('Service level objectives on what the operator observes, with multi-window burn rates.');
 export type ProductionSloConfig = z.output<typeof productionSloConfig>;

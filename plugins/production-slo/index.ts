@@ -1,6 +1,7 @@
 import { definePlugin, type Intent, type NamespaceSnapshot, type TaskObject } from '../../operator/src/framework/index.ts';
 import { burnOf, burnOfTime, burnThresholds, healthOf, WINDOWS, type Burn, type Health, type Window } from './burn.ts';
-import { indicators, MAX_SLOS, productionSloConfig, type Slo } from './config.ts';
+import { alertHook } from './alert.ts';
+import { indicators, MAX_SLOS, productionSloConfig, type ProductionSloConfig, type Slo } from './config.ts';
 import { badTimeOf, eventOf, type BadTime, type SliEvent } from './indicator.ts';
 
 export { productionSloConfig, type ProductionSloConfig } from './config.ts';
@@ -43,7 +44,7 @@ export function messageOf(slo: Slo, health: Health, burn: Burn): string {
 type Signal = SliEvent | BadTime;
 const signalOf = (slo: Slo, task: TaskObject, now: number): Signal | undefined => (slo.indicator === 'QueueAge' ? badTimeOf(slo, task, now) : eventOf(slo, task, now));
 
-function sloIntents(snapshot: NamespaceSnapshot, slo: Slo, signals: readonly Signal[]): Intent[] {
+function sloIntents(snapshot: NamespaceSnapshot, slo: Slo, signals: readonly Signal[], endpoint: ProductionSloConfig['alertWebhook']): Intent[] {
   const policy = snapshot.policy;
   const burn =
     slo.indicator === 'QueueAge'
@@ -73,6 +74,13 @@ function sloIntents(snapshot: NamespaceSnapshot, slo: Slo, signals: readonly Sig
   if (previous !== undefined && previous.reason !== health) {
     const warning = health !== 'WithinBudget';
     intents.push({ kind: 'event', target, type: warning ? 'Warning' : 'Normal', reason: warning ? `SLO${health}` : 'SLORecovered', message: `SLO ${slo.name}: ${condition.message}` });
+    const hook = endpoint
+      ? alertHook(
+          { namespace: snapshot.namespace, policy: policy.metadata.name, slo, from: previous.reason as Health, to: health, message: condition.message, at: snapshot.now, since: Date.parse(previous.lastTransitionTime) },
+          endpoint,
+        )
+      : undefined;
+    if (hook) intents.push({ kind: 'hook', hook });
   }
   return intents;
 }
@@ -130,7 +138,7 @@ export const productionSlo = definePlugin({
             if (e) signals[i]?.push(e);
           });
         }
-        return config.slos.flatMap((slo, i) => sloIntents(snapshot, slo, signals[i] ?? []));
+        return config.slos.flatMap((slo, i) => sloIntents(snapshot, slo, signals[i] ?? [], config.alertWebhook));
       },
     };
   },

@@ -91,6 +91,39 @@ describe('production-slo onTick', () => {
     expect(metric(intents, 'slo_burn_rate', '5m')).toBeCloseTo(100, 6);
   });
 
+  it('sends each change of verdict to alertWebhook as an Alertmanager payload: firing, then resolved', () => {
+    const config = { ...SLOS, alertWebhook: { url: 'http://127.0.0.1:9093/hook', retries: 1 } };
+    const burning = Array.from({ length: 120 }, (_, i) => ended(i, (i + 1) * 29_000, i % 4 !== 0));
+    const since = NOW - 86_400_000;
+    const fired = tick(burning, policy([{ type: 'SLOHealthy-success', status: 'True', reason: 'WithinBudget', message: 'm', lastTransitionTime: iso(since) }]), config);
+    const hook = fired.find((i) => i.kind === 'hook');
+    expect(hook).toMatchObject({ hook: { url: 'http://127.0.0.1:9093/hook', body: 'data', retries: 1, timeoutMs: 5000, failurePolicy: 'Ignore' } });
+    expect(hook?.kind === 'hook' && hook.hook.event.data).toMatchObject({
+      version: '4',
+      status: 'firing',
+      groupLabels: { namespace: 'ns', slo: 'success' },
+      alerts: [
+        {
+          status: 'firing',
+          labels: { alertname: 'AgentOrchestratorSLOFastBurn', namespace: 'ns', slo: 'success', policy: 'default', severity: 'critical' },
+          startsAt: new Date(NOW).toISOString(),
+          endsAt: '0001-01-01T00:00:00Z',
+        },
+      ],
+    });
+
+    const quiet = Array.from({ length: 120 }, (_, i) => ended(i, (i + 1) * 29_000, true));
+    const resolved = tick(quiet, policy([{ type: 'SLOHealthy-success', status: 'False', reason: 'FastBurn', message: 'm', lastTransitionTime: iso(NOW - 60_000) }]), config);
+    const back = resolved.find((i) => i.kind === 'hook');
+    expect(back?.kind === 'hook' && back.hook.event.data).toMatchObject({
+      status: 'resolved',
+      alerts: [{ status: 'resolved', labels: { alertname: 'AgentOrchestratorSLOFastBurn' }, startsAt: new Date(NOW - 60_000).toISOString(), endsAt: new Date(NOW).toISOString() }],
+    });
+    // Nothing to send while the verdict holds, nor without an alertWebhook.
+    expect(tick(quiet, policy([{ type: 'SLOHealthy-success', status: 'True', reason: 'WithinBudget', message: 'm', lastTransitionTime: iso(since) }]), config).filter((i) => i.kind === 'hook')).toEqual([]);
+    expect(tick(burning, policy([{ type: 'SLOHealthy-success', status: 'True', reason: 'WithinBudget', message: 'm', lastTransitionTime: iso(since) }])).filter((i) => i.kind === 'hook')).toEqual([]);
+  });
+
   it('no Event for the first verdict of a new SLO', () => {
     expect(tick([ended(1, 1000, false)]).filter((i) => i.kind === 'event')).toEqual([]);
   });

@@ -133,6 +133,12 @@ export interface Hook {
   /** After the last retry: Ignore goes on; Fail (gates only) denies the task. */
   readonly failurePolicy: 'Ignore' | 'Fail';
   /**
+   * What is POSTed: the CloudEvent in structured mode (the default), or its `data` alone as
+   * application/json, for a receiver with a format of its own (an Alertmanager webhook
+   * receiver). Signed the same way either way.
+   */
+  readonly body?: 'cloudevent' | 'data' | undefined;
+  /**
    * A pre-assignment gate: the receiver's answer ({allow, message?, labels?, inputPrefix?})
    * is written on the task in these annotations with one merge patch, where the plugin's
    * Permit reads it: `verdict` is allow, deny, or error (delivery failed and the

@@ -1,3 +1,5 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { policyKind, taskKind } from '../../../operator/src/api/kinds.ts';
 import type { KubeObject, ObjectList } from '../../../operator/src/runtime/rest/object.ts';
@@ -24,15 +26,33 @@ describe('production-slo plugin on the real plane', () => {
   let failing = false;
   const behaviour: Behaviour = async (task) =>
     failing ? { outcome: 'Failed', output: '', reason: 'exit code 1', exitCode: 1 } : { outcome: 'Succeeded', output: task.name, reason: 'exit code 0', exitCode: 0 };
+  // An Alertmanager-compatible receiver on loopback: what it was sent, in order.
+  const alerts: { contentType: string | undefined; body: { status: string; alerts: { status: string; labels: Record<string, string> }[] } }[] = [];
+  const receiver = createServer((req, res) => {
+    let body = '';
+    req.on('data', (chunk: Buffer) => (body += chunk.toString()));
+    req.on('end', () => {
+      alerts.push({ contentType: req.headers['content-type'], body: JSON.parse(body) as (typeof alerts)[number]['body'] });
+      res.writeHead(200).end();
+    });
+  });
   beforeAll(async () => {
+    await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
+    const url = `http://127.0.0.1:${String((receiver.address() as AddressInfo).port)}/alerts`;
     fleet = new Fleet(client, ns.name);
     // No circuit breaker: the agent keeps taking the failing tasks.
-    await fleet.policy({ plugins: { 'circuit-breaker': { enabled: false }, 'production-slo': { slos: [{ name: 'success', indicator: 'SuccessRatio', objectivePercent: 99 }] } } });
+    await fleet.policy({
+      plugins: {
+        'circuit-breaker': { enabled: false },
+        'production-slo': { slos: [{ name: 'success', indicator: 'SuccessRatio', objectivePercent: 99 }], alertWebhook: { url, retries: 5 } },
+      },
+    });
     operator = await startOperator(ns.name, { AO_KUBE_API_QPS: '500', AO_KUBE_API_BURST: '1000' });
   });
   afterAll(async () => {
     fleet.stop();
     await operator?.stop();
+    receiver.close();
   });
 
   const slo = async (): Promise<Condition | undefined> =>
@@ -44,7 +64,7 @@ describe('production-slo plugin on the real plane', () => {
     return list.items.filter((e) => e.involvedObject?.kind === 'OrchestratorPolicy' && e.reason === reason).reduce((n, e) => n + (e.count ?? 1), 0);
   };
 
-  it('is within budget while tasks succeed, burns fast when they fail, says so with an Event, and a restarted operator says the same', async () => {
+  it('is within budget while tasks succeed, burns fast when they fail, says so with an Event and to an Alertmanager receiver, and a restarted operator says the same', async () => {
     await fleet.agent('worker', { behaviour, maxConcurrentTasks: 4 });
     for (let i = 0; i < 3; i++) await fleet.task(`ok-${i}`, { retries: { max: 0 } });
     for (let i = 0; i < 3; i++) await waitFor(`ok-${i} done`, ended(`ok-${i}`, 'Succeeded'), { timeoutMs: 60_000 });
@@ -67,6 +87,9 @@ describe('production-slo plugin on the real plane', () => {
     expect(burning.status).toBe('False');
     expect(burning.message).toMatch(/^99% of tasks that end succeed: the error budget burns fast, over 14\.4x in the last hour and the last 5 minutes .*; error budget left 0% of 30d/);
     expect(await waitFor('a Warning Event', async () => ((await events('SLOFastBurn')) === 1 ? true : undefined))).toBe(true);
+    const fired = await waitFor('the alert at the receiver', async () => alerts[0]);
+    expect(fired.contentType).toBe('application/json');
+    expect(fired.body).toMatchObject({ status: 'firing', alerts: [{ status: 'firing', labels: { alertname: 'AgentOrchestratorSLOFastBurn', slo: 'success', namespace: ns.name, severity: 'critical' } }] });
 
     // The verdict comes from the Tasks: a new operator finds the same, and says nothing new.
     await operator?.stop();
@@ -75,5 +98,6 @@ describe('production-slo plugin on the real plane', () => {
     await waitFor('after-restart failed', ended('after-restart', 'Failed'), { timeoutMs: 60_000 });
     expect(await slo()).toMatchObject({ reason: 'FastBurn', lastTransitionTime: burning.lastTransitionTime });
     expect(await events('SLOFastBurn')).toBe(1);
+    expect(alerts).toHaveLength(1);
   });
 });

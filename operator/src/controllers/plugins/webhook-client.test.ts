@@ -114,6 +114,16 @@ describe('delivery', () => {
     expect(reports.for('ns')).toEqual([{ name: 'hooks', message: '1 delivered, 0 failed' }]);
   });
 
+  it('POSTs only the event’s data as application/json for a receiver with its own format, signed the same way', async () => {
+    const { wc } = webhooks();
+    wc.deliver('ns', [hook({ body: 'data', event: event('slo.1', { version: '4', status: 'firing', alerts: [] }), signingSecret: { name: 'hook-key', key: 'token' } })]);
+    await wc.idle();
+    const [r] = received;
+    expect(r?.headers['content-type']).toBe('application/json');
+    expect(JSON.parse(r?.body ?? '')).toEqual({ version: '4', status: 'firing', alerts: [] });
+    expect(r?.headers[SIGNATURE_HEADER.toLowerCase()]).toBe(`sha256=${createHmac('sha256', KEY).update(r?.body ?? '').digest('hex')}`);
+  });
+
   it('sends no signature when the endpoint names no Secret', async () => {
     const { wc } = webhooks();
     wc.deliver('ns', [hook()]);

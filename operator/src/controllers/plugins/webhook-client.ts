@@ -191,7 +191,7 @@ export class WebhookClient {
   /** One hook: attempts with backoff, then the outcome recorded (and for a gate, written). */
   private async process(job: Job): Promise<void> {
     const { hook, namespace } = job;
-    const body = JSON.stringify(hook.event);
+    const body = JSON.stringify(hook.body === 'data' ? hook.event.data : hook.event);
     let failure = '';
     let attempts = 0;
     for (let attempt = 0; attempt <= hook.retries; attempt++) {
@@ -271,7 +271,7 @@ export class WebhookClient {
 
   /** One POST: its outcome, and whether trying again could help. */
   private async attempt(namespace: string, hook: PluginHook, body: string): Promise<Attempt> {
-    const headers: Record<string, string> = { 'content-type': CONTENT_TYPE, 'user-agent': 'agent-orchestrator' };
+    const headers: Record<string, string> = { 'content-type': hook.body === 'data' ? 'application/json' : CONTENT_TYPE, 'user-agent': 'agent-orchestrator' };
     if (hook.signingSecret) {
       let key: Buffer;
       try {
