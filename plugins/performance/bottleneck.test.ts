@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { POOL_LABEL } from '../../operator/src/api/names.ts';
 import type { AgentObject, NamespaceSnapshot, PolicyObject, TaskObject } from '../../operator/src/framework/index.ts';
@@ -82,3 +83,24 @@ describe('bottleneckOf', () => {
     expect(seconds(s)).toBe(text);
   });
 });
+
+describe('bottleneckOf, properties', () => {
+  const CAPS = ['a', 'b', 'c', 'd'];
+  const queueArb = fc.array(fc.record({ capability: fc.constantFrom(...CAPS), waitedS: fc.integer({ min: 0, max: 600 }) }), { maxLength: 60 });
+
+  it('the constraint holds the most task-seconds of waiting among queues waiting minWaitSeconds on average, and the recommendation names it', () => {
+    fc.assert(
+      fc.property(queueArb, fc.integer({ min: 0, max: 4 }), (raw, agents) => {
+        const tasks = raw.map((t, i) => pending(`t${i}`, [t.capability], t.waitedS));
+        const report = bottleneckOf(snap(tasks, Array.from({ length: agents }, (_, i) => agentOf(`x${i}`, { capabilities: CAPS }))), SETTINGS);
+        const byCap = CAPS.map((c) => raw.filter((t) => t.capability === c).map((t) => t.waitedS)).filter((w) => w.length > 0);
+        const eligible = byCap.filter((w) => w.reduce((a, b) => a + b, 0) / w.length >= SETTINGS.minWaitSeconds);
+        if (eligible.length === 0) return report.constraint === undefined && report.recommendation === undefined;
+        const best = Math.max(...eligible.map((w) => w.reduce((a, b) => a + b, 0)));
+        const c = report.constraint;
+        return c !== undefined && Math.abs(c.waiting * c.meanWaitS - best) < 1e-6 && (report.recommendation ?? '').includes(c.capability);
+      }),
+    );
+  });
+});
+
