@@ -62,7 +62,7 @@ async function main(): Promise<void> {
     tasks,
     agent: config.agent,
     lease: heartbeat,
-    executor: executorOf(config),
+    executor: executorOf(config, logger),
     capacity: () => current().maxConcurrentTasks,
     onFinished: (result, run) => {
       const write = recordOutcome({ client, namespace: config.namespace, agent: config.agent, windowTokens: current().windowTokens, clock: systemClock, logger }, result, run);
@@ -114,10 +114,18 @@ async function main(): Promise<void> {
   logger.info('stopped');
 }
 
-function executorOf(config: RunnerConfig): Executor {
+function executorOf(config: RunnerConfig, logger: Logger): Executor {
   return config.executor.type === 'http'
     ? new HttpExecutor({ url: config.executor.url })
-    : new CommandExecutor({ command: config.executor.command, env: config.commandEnv });
+    : new CommandExecutor({
+        command: config.executor.command,
+        env: config.commandEnv,
+        // Each line of the agent's output is a log line of the runner, with the task's name:
+        // `kubectl logs` and any log pipeline follow a task while it runs.
+        onLine: (task, stream, line) => {
+          logger.info({ task: `${task.namespace}/${task.name}`, attempt: task.attempt, stream }, line);
+        },
+      });
 }
 
 /** The runner may start before its RBAC or Agent are visible: wait for the Agent. */

@@ -204,3 +204,18 @@ describe('CommandExecutor', () => {
     expect(existsSync(`${dir}/ran`)).toBe(false);
   });
 });
+
+describe('streaming', () => {
+  it('passes each line of stdout and stderr on as it is written, with the task, and still returns the output', async () => {
+    const lines: string[] = [];
+    const executor = new CommandExecutor({
+      command: ['sh', '-c', 'echo one; echo warn >&2; printf "two\\nthree"'],
+      onLine: (task, stream, line) => lines.push(`${task.name} ${stream} ${line}`),
+    });
+    const result = await run(executor);
+    expect(result).toMatchObject({ outcome: 'Succeeded', output: 'one\ntwo\nthree' });
+    expect(lines.filter((l) => l.includes(' stdout '))).toEqual(['fix-bug stdout one', 'fix-bug stdout two', 'fix-bug stdout three']);
+    expect(lines.filter((l) => l.includes(' stderr '))).toEqual(['fix-bug stderr warn']);
+  });
+});
+

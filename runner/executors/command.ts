@@ -29,6 +29,7 @@ import { constants, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { systemClock, type Clock } from '../../operator/src/runtime/clock.ts';
 import { StderrScanner, TailBuffer } from './capture.ts';
+import { LineSplitter } from './lines.ts';
 import { OUTPUT_LIMIT_BYTES, truncateOutput, type ExecutionResult, type Executor, type TaskInput } from './executor.ts';
 
 export interface CommandExecutorOptions {
@@ -39,6 +40,8 @@ export interface CommandExecutorOptions {
   /** Between SIGTERM and SIGKILL. */
   killGraceMs?: number;
   clock?: Clock;
+  /** Each line the command writes, as it writes it (the runner logs it with the task's name). */
+  onLine?: (task: TaskInput, stream: 'stdout' | 'stderr', line: string) => void;
 }
 
 const PAYLOAD_ENV_LIMIT_BYTES = 64 * 1024;
@@ -53,6 +56,7 @@ export class CommandExecutor implements Executor {
   private readonly env: Record<string, string>;
   private readonly killGraceMs: number;
   private readonly clock: Clock;
+  private readonly onLine: CommandExecutorOptions['onLine'];
 
   constructor(options: CommandExecutorOptions) {
     const [file, ...args] = options.command;
@@ -62,6 +66,7 @@ export class CommandExecutor implements Executor {
     this.env = options.env ?? {};
     this.killGraceMs = options.killGraceMs ?? 5000;
     this.clock = options.clock ?? systemClock;
+    this.onLine = options.onLine;
   }
 
   async execute(task: TaskInput, signal: AbortSignal): Promise<ExecutionResult> {
@@ -105,6 +110,10 @@ export class CommandExecutor implements Executor {
       }
       const stdout = new TailBuffer(OUTPUT_LIMIT_BYTES);
       const stderr = new StderrScanner();
+      const onLine = this.onLine;
+      const echo = onLine
+        ? { stdout: new LineSplitter((l) => { onLine(task, 'stdout', l); }), stderr: new LineSplitter((l) => { onLine(task, 'stderr', l); }) }
+        : undefined;
       let child: ChildProcessWithoutNullStreams;
       try {
         child = spawn(this.file, this.args, { env, stdio: 'pipe', detached: true });
@@ -155,6 +164,8 @@ export class CommandExecutor implements Executor {
       const settle = (): void => {
         if (exit === undefined || done) return;
         stderr.end();
+        echo?.stdout.end();
+        echo?.stderr.end();
         const { text, dropped } = stdout.text();
         const output = truncateOutput(text, dropped);
         const usage = stderr.tokens === undefined ? {} : { usage: { tokens: stderr.tokens } };
@@ -163,9 +174,11 @@ export class CommandExecutor implements Executor {
 
       child.stdout.on('data', (chunk: Buffer) => {
         stdout.push(chunk);
+        echo?.stdout.push(chunk);
       });
       child.stderr.on('data', (chunk: Buffer) => {
         stderr.push(chunk);
+        echo?.stderr.push(chunk);
       });
       child.stdin.on('error', () => {
         // EPIPE: the command exited without reading all of its input; its exit status says how it went.
