@@ -94,6 +94,17 @@ describe('Agents of runtime docker, end to end', () => {
     expect(done.status?.result).toEqual({ output: 'HELLO AGENTS\npayload={"ticket":42}\n', exitCode: 0 });
     expect(done.status?.history?.map((h) => [h.agent, h.outcome])).toEqual([['shell', 'Succeeded']]);
     await waitFor('the Agent to count it', async () => ((await get('shell')).status?.stats?.succeeded === 1 ? true : undefined));
+    // The command's output, line by line with the task's name, in the container's log (what `kubectl logs` shows for a Pod).
+    const log = (await docker.getContainer(containerId ?? '').logs({ stdout: true, stderr: true, follow: false })).toString('utf8');
+    const lines = log.split('\n').flatMap((l) => {
+      const json = l.slice(l.indexOf('{'));
+      try {
+        return [JSON.parse(json) as { task?: string; stream?: string; msg?: string }];
+      } catch {
+        return [];
+      }
+    });
+    expect(lines.filter((l) => l.task === `${ns.name}/shout` && l.stream === 'stdout').map((l) => l.msg)).toEqual(['HELLO AGENTS', 'payload={"ticket":42}']);
 
     // docker kill: the heartbeat stops, the container is restarted with backoff.
     await docker.getContainer(containerId ?? '').kill();
