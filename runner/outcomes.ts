@@ -10,6 +10,7 @@ import { agentStats } from './agent.ts';
 import type { ExecutionResult } from './executors/executor.ts';
 import { Agents } from './resources.ts';
 import type { FinishedRun } from './task-runner.ts';
+import { rfc3339 } from '../operator/src/core/timestamp.ts';
 
 export interface OutcomeTarget {
   client: RestClient;
@@ -55,7 +56,7 @@ export async function recordOutcome(t: OutcomeTarget, result: ExecutionResult, r
               succeeded: stats.succeeded + (ok ? 1 : 0),
               failed: stats.failed + (ok ? 0 : 1),
               consecutiveFailures: ok ? 0 : stats.consecutiveFailures + 1,
-              ...(ok ? {} : { lastFailureTime: new Date(t.clock.now()).toISOString().replace(/\.\d{3}Z$/, 'Z') }),
+              ...(ok ? {} : { lastFailureTime: rfc3339(t.clock.now()) }),
               recent: withRecent(recent, run, outcome),
             },
             ...(result.usage

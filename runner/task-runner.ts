@@ -10,6 +10,7 @@ import { truncateOutput, type ExecutionResult, type Executor } from './executors
 import type { LeaseHold } from './heartbeat.ts';
 import type { Condition } from '../operator/src/api/common.ts';
 import { setCondition } from '../operator/src/controllers/conditions.ts';
+import { rfc3339 } from '../operator/src/core/timestamp.ts';
 
 interface Assignment {
   agent: string;
@@ -266,7 +267,7 @@ export class TaskRunner {
   }
 
   private stamp(): string {
-    return new Date(this.o.clock.now()).toISOString().replace(/\.\d{3}Z$/, 'Z');
+    return rfc3339(this.o.clock.now());
   }
 
   /** The results of the tasks this one depends on (a workflow step reads its inputs). */

@@ -5,6 +5,7 @@ import { messageOf } from '../operator/src/runtime/errors.ts';
 import type { RestClient } from '../operator/src/runtime/rest/client.ts';
 import { objectPath } from '../operator/src/runtime/rest/resource.ts';
 import { Agents } from './resources.ts';
+import { rfc3339 } from '../operator/src/core/timestamp.ts';
 
 /** CPU time used so far (µs) and memory held now (bytes), and where they were read. */
 export interface Sample {
@@ -71,7 +72,7 @@ export async function reportUsage(o: UsageReporterOptions, signal: AbortSignal):
       cpuMillicores: millicores(before, after, now - at),
       memoryBytes: after.memoryBytes,
       source: after.source,
-      observedAt: new Date(now).toISOString().replace(/\.\d{3}Z$/, 'Z'),
+      observedAt: rfc3339(now),
     };
     before = after;
     at = now;

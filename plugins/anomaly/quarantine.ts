@@ -3,6 +3,7 @@
 // released, its lastTransitionTime since when. Half-open like the circuit breaker: after
 // the cooldown one probe task is let through; a normal probe releases the agent, an
 // anomalous one starts another cooldown.
+import { rfc3339 } from '../../operator/src/framework/index.ts';
 import { streakOf, type Judged, type KindFigures } from './detect.ts';
 
 export const CONDITION = 'Degraded';
@@ -43,7 +44,6 @@ export interface Decision {
   readonly finding?: string;
 }
 
-const at = (ms: number): string => new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
 const seconds = (ms: number): string => (ms >= 10_000 ? `${Math.round(ms / 1000)}s` : `${(ms / 1000).toFixed(2)}s`);
 const kindName = (capabilities: string): string => (capabilities === '' ? 'tasks without capabilities' : `${capabilities} tasks`);
 
@@ -101,7 +101,7 @@ export function decideQuarantine(o: QuarantineInput): Decision {
           condition: {
             status: 'True',
             reason: REASON.quarantined,
-            message: previous?.reason === REASON.quarantined ? previous.message : `quarantined until ${at(probeFrom)}, then one probe task`,
+            message: previous?.reason === REASON.quarantined ? previous.message : `quarantined until ${rfc3339(probeFrom)}, then one probe task`,
           },
           since,
           requeueAfterMs: probeFrom - now,
@@ -110,7 +110,7 @@ export function decideQuarantine(o: QuarantineInput): Decision {
       }
       return {
         state: 'probing',
-        condition: { status: 'True', reason: REASON.probing, message: `quarantine cooldown ended at ${at(probeFrom)}: one probe task is let through; a normal result releases the agent, an anomalous one quarantines it again` },
+        condition: { status: 'True', reason: REASON.probing, message: `quarantine cooldown ended at ${rfc3339(probeFrom)}: one probe task is let through; a normal result releases the agent, an anomalous one quarantines it again` },
         since,
         severity: Number.POSITIVE_INFINITY,
       };
@@ -122,7 +122,7 @@ export function decideQuarantine(o: QuarantineInput): Decision {
         condition: {
           status: 'True',
           reason: REASON.quarantined,
-          message: `the probe task ${probe.judged.attempt.task} was anomalous too (${describeStreak(probe.kind, [probe.judged]).replace(/^1 anomalous [^:]*: /, '')}): quarantined until ${at(again + cooldownMs)}, then another probe`,
+          message: `the probe task ${probe.judged.attempt.task} was anomalous too (${describeStreak(probe.kind, [probe.judged]).replace(/^1 anomalous [^:]*: /, '')}): quarantined until ${rfc3339(again + cooldownMs)}, then another probe`,
         },
         since: again,
         ...(now < again + cooldownMs ? { requeueAfterMs: again + cooldownMs - now } : {}),
@@ -132,7 +132,7 @@ export function decideQuarantine(o: QuarantineInput): Decision {
     const released = probe.judged.attempt.completedAt;
     return {
       state: 'normal',
-      condition: { status: 'False', reason: REASON.released, message: `released at ${at(released)}: the probe task ${probe.judged.attempt.task} was normal` },
+      condition: { status: 'False', reason: REASON.released, message: `released at ${rfc3339(released)}: the probe task ${probe.judged.attempt.task} was normal` },
       since: released,
       severity: 0,
     };
@@ -159,7 +159,7 @@ export function decideQuarantine(o: QuarantineInput): Decision {
     condition: {
       status: 'True',
       reason: REASON.quarantined,
-      message: `${describeStreak(worst.kind, worst.streak)}: quarantined until ${at(start + cooldownMs)}, then one probe task`,
+      message: `${describeStreak(worst.kind, worst.streak)}: quarantined until ${rfc3339(start + cooldownMs)}, then one probe task`,
     },
     finding: describeStreak(worst.kind, worst.streak),
     since: start,

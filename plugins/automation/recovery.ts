@@ -10,7 +10,7 @@
 // sees what is left to do. Carried out first, a restart whose record then failed would
 // look like a person's and never be counted.
 import { RESTART_ANNOTATION } from '../../operator/src/api/common.ts';
-import type { AgentObject, Intent } from '../../operator/src/framework/index.ts';
+import { rfc3339, type AgentObject, type Intent } from '../../operator/src/framework/index.ts';
 import type { RecoveryConfig } from './config.ts';
 
 export const RECOVERING_CONDITION = 'Recovering';
@@ -69,7 +69,6 @@ export function decideRecovery(o: RecoveryObservation, config: RecoveryConfig): 
   return { kind: 'restart', restart: o.restarts + 1 };
 }
 
-const iso = (ms: number): string => new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
 const parse = (t: string | undefined): number | undefined => {
   const ms = t === undefined ? NaN : Date.parse(t);
   return Number.isNaN(ms) ? undefined : ms;
@@ -146,7 +145,7 @@ export function recoveryIntents(agent: AgentObject, config: RecoveryConfig, now:
             type: RECOVERING_CONDITION,
             status: 'True',
             reason: 'Restarted',
-            message: `${head(decision.restart, failures)}, at ${iso(now)}${limit}; another restart needs a new failure and waits ${Math.round(next / 1000)}s`,
+            message: `${head(decision.restart, failures)}, at ${rfc3339(now)}${limit}; another restart needs a new failure and waits ${Math.round(next / 1000)}s`,
           },
         },
       ];

@@ -5,6 +5,7 @@
 // wake one that the autoscaler would put back to sleep (the autoscaler wakes them itself
 // when the cap allows).
 import {
+  rfc3339,
   skip,
   stateKey,
   success,
@@ -35,15 +36,13 @@ export function tierOf(tiers: readonly Tier[], labels: Readonly<Record<string, s
   return tiers.find((t) => Object.entries(t.matchLabels).every(([k, v]) => labels?.[k] === v));
 }
 
-const iso = (ms: number): string => new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
-
 /** Whether an agent's tier lets it take the task at `now`: Success, or when it opens. */
 export function tierStatus(tiers: readonly Tier[], task: TaskInfo, agent: AgentInfo, now: number): Status {
   const tier = tierOf(tiers, agent.labels);
   // A task pinned to this very agent asked for it: no tier stands in the way.
   if (tier === undefined || task.affinity?.agent === agent.name) return success;
   const opens = task.queuedAt + tier.afterMs;
-  return now >= opens ? success : unschedulable(`tier ${tier.name}: opens to this task at ${iso(opens)}`);
+  return now >= opens ? success : unschedulable(`tier ${tier.name}: opens to this task at ${rfc3339(opens)}`);
 }
 
 /** Sleeping agents that a schedule keeps asleep, with the reason, by agent key. */

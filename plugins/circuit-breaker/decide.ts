@@ -2,6 +2,7 @@
 // consecutiveFailures (a success resets it to 0); the plugin's onTick calls decideCircuit
 // and asks for the CircuitOpen condition, whose lastTransitionTime is the `since` returned
 // here. The condition is the only memory: open and half-open are told apart by time.
+import { rfc3339 } from '../../operator/src/framework/index.ts';
 
 export type CircuitState = 'closed' | 'open' | 'half-open';
 
@@ -27,7 +28,6 @@ export interface CircuitDecision {
 
 // Messages name instants, not ages, so that they stay the same from one reconcile to
 // the next and the status is not rewritten for nothing.
-const at = (ms: number): string => new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
 
 export function decideCircuit(o: CircuitObservation): CircuitDecision {
   const { now, consecutiveFailures: failures, failureThreshold: threshold, previous } = o;
@@ -66,7 +66,7 @@ export function decideCircuit(o: CircuitObservation): CircuitDecision {
       condition: {
         status: 'True',
         reason: 'HalfOpen',
-        message: `cooldown ended at ${at(halfOpenAt)}: one trial task is let through; a success closes the circuit, a failure opens it again`,
+        message: `cooldown ended at ${rfc3339(halfOpenAt)}: one trial task is let through; a success closes the circuit, a failure opens it again`,
       },
       since,
     };
@@ -76,7 +76,7 @@ export function decideCircuit(o: CircuitObservation): CircuitDecision {
     condition: {
       status: 'True',
       reason: 'TooManyFailures',
-      message: `${failures} consecutive failures reached the threshold of ${threshold}: no tasks until ${at(halfOpenAt)}, then one trial task`,
+      message: `${failures} consecutive failures reached the threshold of ${threshold}: no tasks until ${rfc3339(halfOpenAt)}, then one trial task`,
     },
     since,
     requeueAfterMs: halfOpenAt - now,

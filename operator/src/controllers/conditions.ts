@@ -32,4 +32,4 @@ export function setCondition(
 }
 
 /** RFC 3339 to the second, as metav1.Time is written. */
-export const rfc3339 = (ms: number): string => new Date(Math.floor(ms / 1000) * 1000).toISOString().replace('.000Z', 'Z');
+export { rfc3339 } from '../core/timestamp.ts';

@@ -1,6 +1,7 @@
 // The Agent lifecycle as a pure function: observations in, phase, conditions and one
 // action out. The agent controller gathers the observations, calls decideAgent, and
 // carries the action out. No I/O and no clock here: `now` is an input.
+import { rfc3339 } from './timestamp.ts';
 
 export type AgentPhase = 'Pending' | 'Starting' | 'Ready' | 'Busy' | 'Sleeping' | 'Draining' | 'Failed' | 'Terminating';
 
@@ -127,7 +128,6 @@ export function restartDue(o: Pick<AgentObservation, 'workload' | 'restartReques
 }
 // Messages name instants, not ages: a message that changed on every look would rewrite
 // the status on every reconcile.
-const at = (ms: number): string => new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
 
 export function decideAgent(o: AgentObservation): AgentDecision {
   const heartbeatAge = o.heartbeatAt === undefined ? undefined : o.now - o.heartbeatAt;
@@ -147,7 +147,7 @@ export function decideAgent(o: AgentObservation): AgentDecision {
         : restartDue(o)
           ? 'Restarting'
           : undefined;
-  const asked = o.restartRequestedAt === undefined ? '' : at(o.restartRequestedAt);
+  const asked = o.restartRequestedAt === undefined ? '' : rfc3339(o.restartRequestedAt);
   if (leaving) {
     if (o.workload && o.activeTasks > 0 && fresh) {
       const since = o.drainingSince ?? o.now;
@@ -157,7 +157,7 @@ export function decideAgent(o: AgentObservation): AgentDecision {
           ...base,
           phase: 'Draining',
           drainingSince: since,
-          ready: cond('False', 'Draining', `${leaving === 'Rolling' ? 'rolling onto a new spec' : leaving === 'Restarting' ? `restarting as asked at ${asked}` : leaving === 'Sleeping' ? 'going to sleep' : 'being deleted'}: waiting for ${o.activeTasks} running task(s) until ${at(since + o.drainGraceMs)} at the latest`),
+          ready: cond('False', 'Draining', `${leaving === 'Rolling' ? 'rolling onto a new spec' : leaving === 'Restarting' ? `restarting as asked at ${asked}` : leaving === 'Sleeping' ? 'going to sleep' : 'being deleted'}: waiting for ${o.activeTasks} running task(s) until ${rfc3339(since + o.drainGraceMs)} at the latest`),
           action: { type: 'none' },
           requeueAfterMs: Math.min(left, heartbeatExpiry ?? left),
         };
@@ -248,7 +248,7 @@ export function decideAgent(o: AgentObservation): AgentDecision {
       return {
         ...base,
         phase: 'Failed',
-        ready: cond('False', 'CrashLoopBackOff', `the workload ${exit}; restarting at ${at(o.now + due)} (backoff ${seconds(wait)})`),
+        ready: cond('False', 'CrashLoopBackOff', `the workload ${exit}; restarting at ${rfc3339(o.now + due)} (backoff ${seconds(wait)})`),
         action: { type: 'none' },
         requeueAfterMs: Math.min(due, heartbeatExpiry ?? due),
       };
@@ -287,7 +287,7 @@ export function decideAgent(o: AgentObservation): AgentDecision {
       return {
         ...base,
         phase: 'Failed',
-        ready: cond('False', 'HeartbeatExpired', `no heartbeat since ${at(o.now - heartbeatAge)} (timeout ${seconds(o.heartbeatTimeoutMs)}) although the workload runs`),
+        ready: cond('False', 'HeartbeatExpired', `no heartbeat since ${rfc3339(o.now - heartbeatAge)} (timeout ${seconds(o.heartbeatTimeoutMs)}) although the workload runs`),
         action: { type: 'none' },
       };
     }
@@ -297,7 +297,7 @@ export function decideAgent(o: AgentObservation): AgentDecision {
       return {
         ...base,
         phase: 'Failed',
-        ready: cond('False', 'NoHeartbeat', `the workload has run since ${at(o.now - runningFor)} without a heartbeat: is the agent runner in the image and able to reach the API server?`),
+        ready: cond('False', 'NoHeartbeat', `the workload has run since ${rfc3339(o.now - runningFor)} without a heartbeat: is the agent runner in the image and able to reach the API server?`),
         action: { type: 'none' },
       };
     }
@@ -321,7 +321,7 @@ export function decideAgent(o: AgentObservation): AgentDecision {
 function healthOf(o: AgentObservation, age: number | undefined, fresh: boolean): ConditionDecision {
   if (age === undefined) return cond('Unknown', 'NoHeartbeat', 'the runner has not renewed its Lease yet');
   if (fresh) return cond('True', 'HeartbeatRenewed', `the runner renews its Lease within the ${seconds(o.heartbeatTimeoutMs)} timeout`);
-  return cond('False', 'HeartbeatExpired', `no heartbeat since ${at(o.now - age)}, timeout ${seconds(o.heartbeatTimeoutMs)}`);
+  return cond('False', 'HeartbeatExpired', `no heartbeat since ${rfc3339(o.now - age)}, timeout ${seconds(o.heartbeatTimeoutMs)}`);
 }
 
 function cond(status: ConditionDecision['status'], reason: string, message: string): ConditionDecision {

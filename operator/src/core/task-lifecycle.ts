@@ -2,6 +2,7 @@
 // its dependencies and the clock in; its next phase and the status changes out. The
 // router (framework/cycle.ts) decides *where* a Pending task goes; this decides *when*
 // a task is routable, what happens to an attempt, and when a task is finished.
+import { rfc3339 } from './timestamp.ts';
 
 export type TaskPhase = 'Pending' | 'Blocked' | 'Assigned' | 'Running' | 'Succeeded' | 'Failed' | 'Cancelled';
 
@@ -73,7 +74,6 @@ export interface TaskDecision {
   event?: { kind: 'retry' | 'handBack' | 'timeout' | 'failed' | 'cancelled' | 'blocked' | 'unblocked' | 'succeeded'; message: string };
 }
 
-const iso = (ms: number): string => new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
 const FAILED_OUTCOMES = new Set(['Failed', 'TimedOut']);
 
 /** What a decision about a task was made on: its phase and the attempt it holds. */
@@ -133,7 +133,7 @@ export function decideTask(o: TaskObservation): TaskDecision {
     return {
       phase: 'Cancelled',
       set: { assignment: null, retryAt: null, ...completed },
-      ...(running ? { append: { agent: o.assignment?.agent ?? '', outcome: 'Cancelled' as const, reason: 'spec.cancel is true', time: iso(o.now) } } : {}),
+      ...(running ? { append: { agent: o.assignment?.agent ?? '', outcome: 'Cancelled' as const, reason: 'spec.cancel is true', time: rfc3339(o.now) } } : {}),
       condition: { type: 'Finished', status: 'True', reason: 'Cancelled', message: 'cancelled: spec.cancel is true' },
       routable: false,
       event: { kind: 'cancelled', message: 'cancelled by spec.cancel' },
@@ -159,10 +159,10 @@ export function decideTask(o: TaskObservation): TaskDecision {
     return {
       phase: 'Pending',
       set: { assignment: null, retryAt, queuedAt: retryAt },
-      condition: { type: 'Scheduled', status: 'False', reason: 'BackingOff', message: `attempt ${o.attempts} failed${last?.reason ? ` (${last.reason})` : ''}; retry ${failures} of ${o.retries.max} at ${iso(retryAt)}` },
+      condition: { type: 'Scheduled', status: 'False', reason: 'BackingOff', message: `attempt ${o.attempts} failed${last?.reason ? ` (${last.reason})` : ''}; retry ${failures} of ${o.retries.max} at ${rfc3339(retryAt)}` },
       routable: false,
       requeueAfterMs: retryAt - o.now,
-      event: { kind: 'retry', message: `retrying after failed attempt ${o.attempts} at ${iso(retryAt)}` },
+      event: { kind: 'retry', message: `retrying after failed attempt ${o.attempts} at ${rfc3339(retryAt)}` },
     };
   }
 
@@ -215,8 +215,8 @@ export function decideTask(o: TaskObservation): TaskDecision {
     return {
       phase: 'Pending',
       set: { assignment: null, retryAt, queuedAt: retryAt },
-      append: { agent: a.agent, outcome: 'Lost', reason: lostReason, time: iso(o.now) },
-      condition: { type: 'Scheduled', status: 'False', reason: 'HandedBack', message: `attempt ${a.attempt} handed back: ${lostReason}; routed again from ${iso(retryAt)}` },
+      append: { agent: a.agent, outcome: 'Lost', reason: lostReason, time: rfc3339(o.now) },
+      condition: { type: 'Scheduled', status: 'False', reason: 'HandedBack', message: `attempt ${a.attempt} handed back: ${lostReason}; routed again from ${rfc3339(retryAt)}` },
       routable: false,
       requeueAfterMs: Math.max(1, retryAt - o.now),
       event: { kind: 'handBack', message: lostReason },
@@ -229,7 +229,7 @@ export function decideTask(o: TaskObservation): TaskDecision {
       return {
         phase: 'Failed',
         set: {},
-        append: { agent: a.agent, outcome: 'TimedOut', reason: `no result ${Math.round(o.timeoutMs / 1000)}s after it started`, time: iso(o.now) },
+        append: { agent: a.agent, outcome: 'TimedOut', reason: `no result ${Math.round(o.timeoutMs / 1000)}s after it started`, time: rfc3339(o.now) },
         routable: false,
         requeueAfterMs: 1,
         event: { kind: 'timeout', message: `attempt ${a.attempt} timed out` },
@@ -255,7 +255,7 @@ function earlierLife(a: NonNullable<TaskObservation['assignment']>, startedAt: n
     return `the runner of agent ${a.agent} restarted: attempt ${a.attempt} was claimed by ${a.claimedBy}, the agent's Lease is now held by ${agent.holder}`;
   }
   if (startedAt !== undefined && agent.workloadStartedAt !== undefined && wholeSeconds(agent.workloadStartedAt) > wholeSeconds(startedAt)) {
-    return `the workload of agent ${a.agent} restarted at ${iso(agent.workloadStartedAt)}, after attempt ${a.attempt} started at ${iso(startedAt)}`;
+    return `the workload of agent ${a.agent} restarted at ${rfc3339(agent.workloadStartedAt)}, after attempt ${a.attempt} started at ${rfc3339(startedAt)}`;
   }
   return undefined;
 }

@@ -20,6 +20,8 @@ export { error, passes, skip, success, unresolvable, unschedulable, wait, type C
 export { utilisation } from './load.ts';
 /** Kubernetes quantities ("512Mi", "500m") as numbers, for plugins that compare usage with limits. */
 export { parseQuantity } from '../core/quantity.ts';
+/** An instant as Kubernetes writes it (RFC 3339, whole seconds), for messages that name one. */
+export { rfc3339 } from '../core/timestamp.ts';
 export { stateKey } from './types.ts';
 export type {
   AgentCondition,
