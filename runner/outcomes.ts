@@ -59,9 +59,7 @@ export async function recordOutcome(t: OutcomeTarget, result: ExecutionResult, r
               ...(ok ? {} : { lastFailureTime: rfc3339(t.clock.now()) }),
               recent: withRecent(recent, run, outcome),
             },
-            ...(result.usage
-              ? { contextUsage: { tokens: result.usage.tokens, percent: t.windowTokens ? Math.min(100, Math.round((100 * result.usage.tokens) / t.windowTokens)) : 0 } }
-              : {}),
+            ...(result.usage?.contextTokens !== undefined ? { contextUsage: contextUsage(result.usage.contextTokens, t.windowTokens) } : {}),
           },
         },
       });
@@ -73,4 +71,9 @@ export async function recordOutcome(t: OutcomeTarget, result: ExecutionResult, r
       }
     }
   }
+}
+
+/** The context in use, and its share of the window (0 when the Agent sets no window). */
+export function contextUsage(tokens: number, windowTokens: number | undefined): { tokens: number; percent: number } {
+  return { tokens, percent: windowTokens ? Math.min(100, Math.round((100 * tokens) / windowTokens)) : 0 };
 }

@@ -147,8 +147,8 @@ describe('CommandExecutor', () => {
       'echo "::agent-orchestrator::usage tokens=3400" >&2',
       'exit 2',
     ].join('; ');
-    expect(await run(sh(script))).toMatchObject({ outcome: 'Failed', reason: 'exit code 2: rate limited', usage: { tokens: 3400 } });
-    expect((await run(sh('echo "::agent-orchestrator::usage tokens=5" >&2'))).usage).toEqual({ tokens: 5 });
+    expect(await run(sh(script))).toMatchObject({ outcome: 'Failed', reason: 'exit code 2: rate limited', usage: { contextTokens: 3400 } });
+    expect((await run(sh('echo "::agent-orchestrator::usage tokens=5" >&2'))).usage).toEqual({ contextTokens: 5 });
   });
 
   it('does not wait for background processes the command left behind', async () => {

@@ -168,7 +168,7 @@ export class CommandExecutor implements Executor {
         echo?.stderr.end();
         const { text, dropped } = stdout.text();
         const output = truncateOutput(text, dropped);
-        const usage = stderr.tokens === undefined ? {} : { usage: { tokens: stderr.tokens } };
+        const usage = stderr.tokens === undefined ? {} : { usage: { contextTokens: stderr.tokens } };
         finish({ ...this.outcome(task, exit, stop, stderr.lastLine), output, ...usage });
       };
 

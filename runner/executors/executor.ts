@@ -24,8 +24,22 @@ export interface ExecutionResult {
   output: string;
   /** A few words for status.history[].reason, e.g. "exit code 3: <last stderr line>". */
   reason: string;
-  /** Context-window usage, when the agent reported it. */
-  usage?: { tokens: number };
+  /** Tokens the attempt used and the context it left, when the agent reported them. */
+  usage?: TokenUsage;
+}
+
+/** What an agent reports about its tokens; every field is optional. */
+export interface TokenUsage {
+  /** Tokens sent to the model (prompts), cached ones included. */
+  inputTokens?: number;
+  /** Tokens the model generated. */
+  outputTokens?: number;
+  /** Of inputTokens, those served from the endpoint's prompt cache. */
+  cachedTokens?: number;
+  /** Tokens in the agent's context window after the attempt (its conversation so far). */
+  contextTokens?: number;
+  /** The model that served the attempt: the key of the policy's price table. */
+  model?: string;
 }
 
 export interface Executor {

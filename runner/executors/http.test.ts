@@ -55,7 +55,7 @@ describe('HttpExecutor', () => {
       request = { method: req.method, type: req.headers['content-type'], url: req.url, body: JSON.parse(body) };
       reply(200, JSON.stringify({ output: 'done', usage: { tokens: 812 } }))(req, body, res);
     };
-    expect(await execute()).toEqual({ outcome: 'Succeeded', output: 'done', reason: 'HTTP 200', usage: { tokens: 812 } });
+    expect(await execute()).toEqual({ outcome: 'Succeeded', output: 'done', reason: 'HTTP 200', usage: { contextTokens: 812 } });
     expect(request).toEqual({
       method: 'POST',
       type: 'application/json',

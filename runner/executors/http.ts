@@ -119,7 +119,7 @@ function toResult(status: number, text: string): ExecutionResult {
   const output = truncateOutput(body.output ?? '');
   const extras = {
     ...(body.exitCode === undefined ? {} : { exitCode: body.exitCode }),
-    ...(body.usage === undefined ? {} : { usage: { tokens: body.usage.tokens } }),
+    ...(body.usage === undefined ? {} : { usage: { contextTokens: body.usage.tokens } }),
   };
   if (body.succeeded ?? true) return { outcome: 'Succeeded', output, reason: `HTTP ${status}`, ...extras };
   const code = body.exitCode === undefined ? '' : ` (exit code ${body.exitCode})`;
