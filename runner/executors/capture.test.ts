@@ -31,29 +31,49 @@ describe('StderrScanner', () => {
     return scanner;
   }
 
+  const report = '::agent-orchestrator::usage';
   it.each([
-    { name: 'no output', chunks: [], lastLine: '', tokens: undefined },
-    { name: 'the last non-empty line', chunks: ['one\ntwo\n\n  \n'], lastLine: 'two', tokens: undefined },
-    { name: 'a line without a newline', chunks: ['one\ntwo'], lastLine: 'two', tokens: undefined },
-    { name: 'a line split across chunks', chunks: ['er', 'ror: x', '\r\n'], lastLine: 'error: x', tokens: undefined },
+    { name: 'no output', chunks: [], lastLine: '', usage: undefined },
+    { name: 'the last non-empty line', chunks: ['one\ntwo\n\n  \n'], lastLine: 'two', usage: undefined },
+    { name: 'a line without a newline', chunks: ['one\ntwo'], lastLine: 'two', usage: undefined },
+    { name: 'a line split across chunks', chunks: ['er', 'ror: x', '\r\n'], lastLine: 'error: x', usage: undefined },
     {
       name: 'the last usage report',
-      chunks: ['::agent-orchestrator::usage tokens=10\nfail\n::agent-orchestrator::usage tokens=25\n'],
+      chunks: [`${report} tokens=10\nfail\n${report} tokens=25\n`],
       lastLine: 'fail',
-      tokens: 25,
+      usage: { contextTokens: 25 },
     },
-    { name: 'a usage report split across chunks', chunks: ['::agent-orchestrator::us', 'age tokens=7'], lastLine: '', tokens: 7 },
+    { name: 'a usage report split across chunks', chunks: ['::agent-orchestrator::us', 'age tokens=7'], lastLine: '', usage: { contextTokens: 7 } },
+    {
+      name: 'every field, in any order',
+      chunks: [`${report} model=meta-llama/Llama-3.1-8B cached=30 output=20 tokens=900 input=100\n`],
+      lastLine: '',
+      usage: { inputTokens: 100, outputTokens: 20, cachedTokens: 30, contextTokens: 900, model: 'meta-llama/Llama-3.1-8B' },
+    },
+    {
+      name: 'counts summed over the lines, tokens and model from the last that says',
+      chunks: [`${report} input=100 output=10 tokens=110 model=a\n${report} input=50 cached=40 model=qwen2.5:7b\n${report} output=5\n`],
+      lastLine: '',
+      usage: { inputTokens: 150, outputTokens: 15, cachedTokens: 40, contextTokens: 110, model: 'qwen2.5:7b' },
+    },
+    { name: 'a report without tokens', chunks: [`${report} input=3\n`], lastLine: '', usage: { inputTokens: 3 } },
     {
       name: 'near misses of the usage format',
-      chunks: [' ::agent-orchestrator::usage tokens=1\n::agent-orchestrator::usage tokens=1x\n'],
-      lastLine: '::agent-orchestrator::usage tokens=1x',
-      tokens: undefined,
+      chunks: [` ${report} tokens=1\n${report} tokens=1x\n`],
+      lastLine: `${report} tokens=1x`,
+      usage: undefined,
     },
-    { name: 'unsafe token counts', chunks: [`::agent-orchestrator::usage tokens=${'9'.repeat(30)}`], lastLine: `::agent-orchestrator::usage tokens=${'9'.repeat(30)}`, tokens: undefined },
-  ])('finds $name', ({ chunks, lastLine, tokens }) => {
+    { name: 'a report without fields', chunks: [`${report}\n${report} \n`], lastLine: report, usage: undefined },
+    { name: 'an unknown key', chunks: [`${report} tokens=5 price=3\n`], lastLine: `${report} tokens=5 price=3`, usage: undefined },
+    { name: 'a key given twice', chunks: [`${report} input=1 input=2\n`], lastLine: `${report} input=1 input=2`, usage: undefined },
+    { name: 'a field without a value', chunks: [`${report} input= model=x\n`], lastLine: `${report} input= model=x`, usage: undefined },
+    { name: 'a negative count', chunks: [`${report} output=-4\n`], lastLine: `${report} output=-4`, usage: undefined },
+    { name: 'an empty model', chunks: [`${report} model=\n`], lastLine: `${report} model=`, usage: undefined },
+    { name: 'unsafe token counts', chunks: [`${report} tokens=${'9'.repeat(30)}`], lastLine: `${report} tokens=${'9'.repeat(30)}`, usage: undefined },
+  ])('finds $name', ({ chunks, lastLine, usage }) => {
     const scanner = scan(...chunks);
     expect(scanner.lastLine).toBe(lastLine);
-    expect(scanner.tokens).toBe(tokens);
+    expect(scanner.usage).toEqual(usage);
   });
 
   it('decodes characters split across chunks', () => {
@@ -64,6 +84,6 @@ describe('StderrScanner', () => {
   it('clips long lines and ignores a usage report past the line cap', () => {
     expect(scan('e'.repeat(10_000)).lastLine).toBe('e'.repeat(200));
     const scanner = scan(`::agent-orchestrator::usage tokens=${'1'.repeat(5000)}`);
-    expect(scanner.tokens).toBeUndefined();
+    expect(scanner.usage).toBeUndefined();
   });
 });

@@ -1,5 +1,5 @@
 import { StringDecoder } from 'node:string_decoder';
-import { clip, isContinuationByte } from './executor.ts';
+import { clip, isContinuationByte, type TokenUsage } from './executor.ts';
 
 /**
  * Keeps the last `cap` bytes of a stream while holding at most about twice that, so a
@@ -49,21 +49,84 @@ export class TailBuffer {
 }
 
 const LINE_CAP = 4096;
-const USAGE_LINE = /^::agent-orchestrator::usage tokens=(\d+)$/;
+const USAGE_PREFIX = '::agent-orchestrator::usage ';
+const COUNT_FIELDS = { tokens: 'contextTokens', input: 'inputTokens', output: 'outputTokens', cached: 'cachedTokens' } as const;
+/** A price-table key: printable ASCII without spaces (`gpt-4o`, `meta-llama/Llama-3.1-8B`, `qwen2.5:7b`). */
+const MODEL_NAME = /^[\x21-\x7e]{1,200}$/;
+
+/**
+ * One usage report line: `::agent-orchestrator::usage` and at least one of `tokens=<n>`
+ * (the context in use), `input=<n>`, `output=<n>`, `cached=<n>`, `model=<name>`, in any
+ * order, each at most once. Anything else (an unknown key, a count that is not a safe
+ * whole number) makes the line an ordinary stderr line: undefined.
+ */
+export function parseUsageLine(line: string): TokenUsage | undefined {
+  if (!line.startsWith(USAGE_PREFIX)) return undefined;
+  const fields = line.slice(USAGE_PREFIX.length).split(' ').filter((f) => f !== '');
+  const usage: TokenUsage = {};
+  const seen = new Set<string>();
+  for (const field of fields) {
+    const eq = field.indexOf('=');
+    const key = field.slice(0, eq);
+    const value = field.slice(eq + 1);
+    if (eq <= 0 || seen.has(key)) return undefined;
+    seen.add(key);
+    if (key === 'model') {
+      if (!MODEL_NAME.test(value)) return undefined;
+      usage.model = value;
+    } else if (Object.hasOwn(COUNT_FIELDS, key)) {
+      const n = /^\d+$/.test(value) ? Number(value) : NaN;
+      if (!Number.isSafeInteger(n)) return undefined;
+      usage[COUNT_FIELDS[key as keyof typeof COUNT_FIELDS]] = n;
+    } else {
+      return undefined;
+    }
+  }
+  return seen.size > 0 ? usage : undefined;
+}
+
+/**
+ * Folds the usage reports of one attempt. An agent making several model calls per task
+ * may report after each: the tokens each call sent, generated and read from the cache add
+ * up, while the context in use (`tokens`) and the model are what the last report says.
+ */
+export class UsageTally {
+  private total: TokenUsage | undefined;
+
+  add(report: TokenUsage): void {
+    const t: TokenUsage = { ...this.total };
+    for (const key of ['inputTokens', 'outputTokens', 'cachedTokens'] as const) {
+      const n = report[key];
+      if (n !== undefined) t[key] = Math.min(Number.MAX_SAFE_INTEGER, (t[key] ?? 0) + n);
+    }
+    if (report.contextTokens !== undefined) t.contextTokens = report.contextTokens;
+    if (report.model !== undefined) t.model = report.model;
+    this.total = t;
+  }
+
+  /** Undefined when nothing was reported. */
+  get usage(): TokenUsage | undefined {
+    return this.total;
+  }
+}
 
 /**
  * Reads stderr line by line, remembering the last line worth a failure reason and the
- * last usage report. It holds one line of at most LINE_CAP characters, never the stream.
+ * usage reports. It holds one line of at most LINE_CAP characters, never the stream.
  */
 export class StderrScanner {
   /** The last non-empty line that is not a usage report, clipped for a reason. */
   lastLine = '';
-  /** Tokens from the last usage report. */
-  tokens: number | undefined;
 
+  private readonly tally = new UsageTally();
   private readonly decoder = new StringDecoder('utf8');
   private line = '';
   private overflowed = false;
+
+  /** What the usage reports add up to (see UsageTally); undefined without one. */
+  get usage(): TokenUsage | undefined {
+    return this.tally.usage;
+  }
 
   push(chunk: Buffer): void {
     this.scan(this.decoder.write(chunk));
@@ -95,10 +158,9 @@ export class StderrScanner {
     const overflowed = this.overflowed;
     this.line = '';
     this.overflowed = false;
-    const usage = overflowed ? null : USAGE_LINE.exec(line);
-    const tokens = usage ? Number(usage[1]) : NaN;
-    if (Number.isSafeInteger(tokens)) {
-      this.tokens = tokens;
+    const report = overflowed ? undefined : parseUsageLine(line);
+    if (report) {
+      this.tally.add(report);
       return;
     }
     if (line.trim() !== '') this.lastLine = clip(line.trim());

@@ -151,6 +151,28 @@ describe('CommandExecutor', () => {
     expect((await run(sh('echo "::agent-orchestrator::usage tokens=5" >&2'))).usage).toEqual({ contextTokens: 5 });
   });
 
+  it.each([
+    { name: 'the context in use', lines: ['tokens=5'], usage: { contextTokens: 5 } },
+    {
+      name: 'every field of one call',
+      lines: ['model=claude-sonnet-4 input=1200 cached=800 output=300 tokens=1500'],
+      usage: { inputTokens: 1200, cachedTokens: 800, outputTokens: 300, contextTokens: 1500, model: 'claude-sonnet-4' },
+    },
+    {
+      name: 'several calls: counts summed, context and model the last',
+      lines: ['input=1000 output=100 tokens=1100 model=small', 'input=1100 output=50 cached=1000 tokens=1250 model=large'],
+      usage: { inputTokens: 2100, outputTokens: 150, cachedTokens: 1000, contextTokens: 1250, model: 'large' },
+    },
+  ])('reports $name', async ({ lines, usage }) => {
+    const script = lines.map((l) => `echo "::agent-orchestrator::usage ${l}" >&2`).join('; ');
+    expect(await run(sh(script))).toEqual({ outcome: 'Succeeded', exitCode: 0, output: '', reason: 'exit code 0', usage });
+  });
+
+  it('takes a report line with an unknown key for an ordinary line', async () => {
+    const result = await run(sh('echo "::agent-orchestrator::usage tokens=5 cost=2" >&2; exit 1'));
+    expect(result).toEqual({ outcome: 'Failed', exitCode: 1, output: '', reason: 'exit code 1: ::agent-orchestrator::usage tokens=5 cost=2' });
+  });
+
   it('does not wait for background processes the command left behind', async () => {
     const result = await run(sh(`sleep 30 & echo $! > ${dir}/pids; echo done`));
     expect(result).toMatchObject({ outcome: 'Succeeded', output: 'done\n' });
@@ -219,3 +241,71 @@ describe('streaming', () => {
   });
 });
 
+
+describe('compaction', () => {
+  it('has no compact method without a compact command', () => {
+    expect(sh('cat').compact).toBeUndefined();
+  });
+
+  it('runs the compact command with the prompt on stdin and COMPACT=1; stdout is the summary, tokens= the context left', async () => {
+    const lines: string[] = [];
+    const executor = new CommandExecutor({
+      command: ['cat'],
+      env: { GREETING: 'hi' },
+      compactCommand: ['sh', '-c', 'printf "summary of [%s] %s %s|%s" "$(cat)" "$COMPACT" "$GREETING" "${TASK_NAME-unset}"; echo "::agent-orchestrator::usage tokens=900 input=5000 output=200" >&2'],
+      onLine: (task, stream, line) => lines.push(`${task.name}/${task.attempt} ${stream} ${line}`),
+    });
+    expect(await executor.compact?.(new AbortController().signal)).toEqual({
+      outcome: 'Compacted',
+      reason: 'compacted to 900 tokens',
+      summary: 'summary of [/compact] 1 hi|unset',
+      contextTokens: 900,
+    });
+    expect(lines).toContain('compaction/0 stdout summary of [/compact] 1 hi|unset');
+  });
+
+  it.each([
+    {
+      name: 'a configured prompt, no token report',
+      options: { compactCommand: ['cat'], compactPrompt: 'Summarise, please.' },
+      result: { outcome: 'Compacted', reason: 'compacted; the command reported no tokens= for the context left', summary: 'Summarise, please.' },
+    },
+    {
+      name: 'a compact command that fails',
+      options: { compactCommand: ['sh', '-c', 'echo "no session to compact" >&2; exit 4'] },
+      result: { outcome: 'Failed', reason: 'compaction: exit code 4: no session to compact' },
+    },
+    {
+      name: 'a compact command that does not exist',
+      options: { compactCommand: ['/nonexistent/compact'] },
+      result: { outcome: 'Failed', reason: 'compaction: cannot start command "/nonexistent/compact": ENOENT' },
+    },
+  ])('reports $name', async ({ options, result }) => {
+    const executor = new CommandExecutor({ command: ['cat'], ...options });
+    expect(await executor.compact?.(new AbortController().signal)).toEqual(result);
+  });
+
+  it('stops a compact command past its timeout', async () => {
+    const clock = new FakeClock();
+    const executor = new CommandExecutor({ command: ['cat'], compactCommand: ['sh', '-c', `echo $$ > ${dir}/pids; exec sleep 30`], compactTimeoutSeconds: 90, clock });
+    const compaction = executor.compact?.(new AbortController().signal);
+    const [pid = 0] = await pidsIn(`${dir}/pids`);
+    await clock.advance(90_000);
+    expect(await compaction).toEqual({ outcome: 'Failed', reason: 'compaction: timed out after 90s' });
+    expect(() => process.kill(pid, 0)).toThrow();
+  });
+
+  it('stops the compact command when the signal aborts', async () => {
+    const abort = new AbortController();
+    const executor = new CommandExecutor({ command: ['cat'], compactCommand: ['sh', '-c', `echo $$ > ${dir}/pids; exec sleep 30`] });
+    const compaction = executor.compact?.(abort.signal);
+    const [pid = 0] = await pidsIn(`${dir}/pids`);
+    abort.abort();
+    expect(await compaction).toEqual({ outcome: 'Failed', reason: 'compaction: cancelled by the runner' });
+    expect(() => process.kill(pid, 0)).toThrow();
+  });
+
+  it('refuses an empty compact command', () => {
+    expect(() => new CommandExecutor({ command: ['cat'], compactCommand: [] })).toThrow(/compactCommand must name a program/);
+  });
+});

@@ -14,9 +14,18 @@
  * What it reports:
  * - exit code 0 is success; stdout is the output (its last 64 KiB);
  * - otherwise the last non-empty stderr line becomes the failure reason;
- * - context-window usage, by writing a stderr line that is exactly
- *   `::agent-orchestrator::usage tokens=<n>`; the last one counts, and it is never
- *   taken for a failure reason.
+ * - token usage, by writing stderr lines `::agent-orchestrator::usage` followed by at
+ *   least one of `tokens=<n>` (the context in use after the task), `input=<n>`,
+ *   `output=<n>`, `cached=<n>`, `model=<name>`, in any order (capture.ts parseUsageLine).
+ *   A CLI making several model calls per task may print one per call: input, output and
+ *   cached add up over the lines, tokens and model are the last line's. A report line is
+ *   never taken for a failure reason; a line with an unknown key is not a report.
+ *
+ * Compaction (only with `compactCommand`): the compact command runs the same way, with
+ * COMPACT=1, no TASK_* variables and `compactPrompt` on stdin; exit 0 is success, its
+ * stdout the summary, the `tokens=` of its usage report the context left. Without a
+ * compact command the executor has no `compact` method: the agent cannot shrink its
+ * context, and is recycled instead.
  *
  * The command runs in a process group of its own. A timeout or cancellation sends the
  * group SIGTERM, then SIGKILL after killGraceMs. Whatever is left in the group when the
@@ -30,7 +39,15 @@ import { join } from 'node:path';
 import { systemClock, type Clock } from '../../operator/src/runtime/clock.ts';
 import { StderrScanner, TailBuffer } from './capture.ts';
 import { LineSplitter } from './lines.ts';
-import { OUTPUT_LIMIT_BYTES, truncateOutput, type ExecutionResult, type Executor, type TaskInput } from './executor.ts';
+import {
+  OUTPUT_LIMIT_BYTES,
+  compactionTask,
+  truncateOutput,
+  type CompactResult,
+  type ExecutionResult,
+  type Executor,
+  type TaskInput,
+} from './executor.ts';
 
 export interface CommandExecutorOptions {
   /** Program and arguments, run without a shell: ['sh', '-c', 'cat'], ['claude', '-p']. */
@@ -42,27 +59,40 @@ export interface CommandExecutorOptions {
   clock?: Clock;
   /** Each line the command writes, as it writes it (the runner logs it with the task's name). */
   onLine?: (task: TaskInput, stream: 'stdout' | 'stderr', line: string) => void;
+  /** Makes the agent summarise its context (RUNNER_COMPACT_COMMAND); without it, no `compact`. */
+  compactCommand?: string[];
+  /** The compact command's stdin (RUNNER_COMPACT_PROMPT). */
+  compactPrompt?: string;
+  /** How long a compaction may take. */
+  compactTimeoutSeconds?: number;
 }
+
+/** What coding-agent CLIs (Claude Code, ...) take as their compaction command. */
+export const DEFAULT_COMMAND_COMPACT_PROMPT = '/compact';
 
 const PAYLOAD_ENV_LIMIT_BYTES = 64 * 1024;
 
 type Stop = 'TimedOut' | 'Cancelled';
+type Program = { file: string; args: string[] };
 type Exit = { code: number | null; signal: NodeJS.Signals | null };
 
 export class CommandExecutor implements Executor {
   readonly name = 'command';
-  private readonly file: string;
-  private readonly args: string[];
+  private readonly program: Program;
   private readonly env: Record<string, string>;
   private readonly killGraceMs: number;
   private readonly clock: Clock;
   private readonly onLine: CommandExecutorOptions['onLine'];
+  /** Present only with a compact command: the runner tells the two kinds of agent apart by it. */
+  readonly compact?: (signal: AbortSignal) => Promise<CompactResult>;
 
   constructor(options: CommandExecutorOptions) {
-    const [file, ...args] = options.command;
-    if (file === undefined || file === '') throw new Error('CommandExecutor needs a command, such as ["sh", "-c", "cat"]');
-    this.file = file;
-    this.args = args;
+    this.program = program(options.command, 'CommandExecutor needs a command, such as ["sh", "-c", "cat"]');
+    if (options.compactCommand !== undefined) {
+      const compact = program(options.compactCommand, 'compactCommand must name a program, such as ["claude", "-p", "--continue"]');
+      const task = compactionTask(options.compactPrompt ?? DEFAULT_COMMAND_COMPACT_PROMPT, options.compactTimeoutSeconds ?? 600);
+      this.compact = (signal) => this.runCompaction(compact, task, signal);
+    }
     this.env = options.env ?? {};
     this.killGraceMs = options.killGraceMs ?? 5000;
     this.clock = options.clock ?? systemClock;
@@ -96,13 +126,25 @@ export class CommandExecutor implements Executor {
       return { outcome: 'Failed', output: '', reason: `cannot write the payload file: ${describe(err)}` };
     }
     try {
-      return await this.run(task, env, signal);
+      return await this.run(this.program, task, env, signal);
     } finally {
       await removeDir(dir);
     }
   }
 
-  private run(task: TaskInput, env: Record<string, string>, signal: AbortSignal): Promise<ExecutionResult> {
+  private async runCompaction(compact: Program, task: TaskInput, signal: AbortSignal): Promise<CompactResult> {
+    const result = await this.run(compact, task, { ...this.env, COMPACT: '1' }, signal);
+    if (result.outcome !== 'Succeeded') return { outcome: 'Failed', reason: `compaction: ${result.reason}` };
+    const contextTokens = result.usage?.contextTokens;
+    return {
+      outcome: 'Compacted',
+      reason: contextTokens === undefined ? 'compacted; the command reported no tokens= for the context left' : `compacted to ${contextTokens} tokens`,
+      summary: result.output,
+      ...(contextTokens === undefined ? {} : { contextTokens }),
+    };
+  }
+
+  private run(command: Program, task: TaskInput, env: Record<string, string>, signal: AbortSignal): Promise<ExecutionResult> {
     return new Promise((resolve) => {
       if (signal.aborted) {
         resolve({ outcome: 'Cancelled', output: '', reason: 'cancelled before it started' });
@@ -116,10 +158,10 @@ export class CommandExecutor implements Executor {
         : undefined;
       let child: ChildProcessWithoutNullStreams;
       try {
-        child = spawn(this.file, this.args, { env, stdio: 'pipe', detached: true });
+        child = spawn(command.file, command.args, { env, stdio: 'pipe', detached: true });
       } catch (err) {
         // Most spawn failures arrive as an 'error' event; a few (E2BIG, bad arguments) throw.
-        resolve(cannotStart(this.file, err));
+        resolve(cannotStart(command.file, err));
         return;
       }
       let stop: Stop | undefined;
@@ -168,7 +210,7 @@ export class CommandExecutor implements Executor {
         echo?.stderr.end();
         const { text, dropped } = stdout.text();
         const output = truncateOutput(text, dropped);
-        const usage = stderr.tokens === undefined ? {} : { usage: { contextTokens: stderr.tokens } };
+        const usage = stderr.usage === undefined ? {} : { usage: stderr.usage };
         finish({ ...this.outcome(task, exit, stop, stderr.lastLine), output, ...usage });
       };
 
@@ -187,7 +229,7 @@ export class CommandExecutor implements Executor {
 
       child.on('error', (err) => {
         // Only spawning can fail here: killing goes through process.kill.
-        finish(cannotStart(this.file, err));
+        finish(cannotStart(command.file, err));
       });
       child.on('exit', (code, sig) => {
         if (done) return;
@@ -219,6 +261,12 @@ export class CommandExecutor implements Executor {
     const number = exit.signal === null ? 0 : constants.signals[exit.signal];
     return { outcome: 'Failed', exitCode: 128 + number, reason: `killed by ${exit.signal ?? 'a signal'}${detail}` };
   }
+}
+
+function program(command: string[], problem: string): Program {
+  const [file, ...args] = command;
+  if (file === undefined || file === '') throw new Error(problem);
+  return { file, args };
 }
 
 async function removeDir(dir: string | undefined): Promise<void> {

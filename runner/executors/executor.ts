@@ -42,9 +42,38 @@ export interface TokenUsage {
   model?: string;
 }
 
+/** What asking an agent to shrink its context came to. */
+export interface CompactResult {
+  outcome: 'Compacted' | 'Failed';
+  reason: string;
+  /** The agent's summary of its conversation: what `seed` takes after a recycle. */
+  summary?: string;
+  /** Tokens in the agent's context after compaction, when known. */
+  contextTokens?: number;
+}
+
 export interface Executor {
-  readonly name: 'command' | 'http';
+  readonly name: 'command' | 'http' | 'model';
   execute(task: TaskInput, signal: AbortSignal): Promise<ExecutionResult>;
+  /**
+   * Asks the agent to summarise its conversation and continue from the summary. Absent
+   * when the agent cannot compact itself (it is recycled instead). Never rejects.
+   */
+  compact?(signal: AbortSignal): Promise<CompactResult>;
+  /** Starts the conversation from a summary saved before a recycle. */
+  seed?(summary: string): void;
+}
+
+/**
+ * Compaction runs like a task for the executors' line callbacks; attempt 0 tells it
+ * apart, real attempts start at 1.
+ */
+export function compactionTask(input: string, timeoutSeconds: number): TaskInput {
+  return { namespace: '', name: 'compaction', attempt: 0, input, timeoutSeconds };
+}
+
+export function isCompaction(task: TaskInput): boolean {
+  return task.attempt === 0;
 }
 
 /** status.result.output is capped so a Task stays far below etcd's object size limit. */

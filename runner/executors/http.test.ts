@@ -87,9 +87,30 @@ describe('HttpExecutor', () => {
   });
 
   it.each([
+    { name: 'the context alone', usage: { tokens: 812 }, expected: { contextTokens: 812 } },
+    {
+      name: 'every field',
+      usage: { tokens: 1500, inputTokens: 1200, outputTokens: 300, cachedTokens: 800, model: 'gpt-4o-mini' },
+      expected: { contextTokens: 1500, inputTokens: 1200, outputTokens: 300, cachedTokens: 800, model: 'gpt-4o-mini' },
+    },
+    { name: 'counts without the context', usage: { inputTokens: 10, outputTokens: 0 }, expected: { inputTokens: 10, outputTokens: 0 } },
+    { name: 'keys this runner does not know, ignored', usage: { outputTokens: 3, costUsd: 0.01 }, expected: { outputTokens: 3 } },
+    { name: 'an empty usage, as none', usage: {}, expected: undefined },
+  ])('reads a usage with $name', async ({ usage, expected }) => {
+    handler = reply(200, JSON.stringify({ output: 'ok', usage }));
+    const result = await execute();
+    expect(result).toMatchObject({ outcome: 'Succeeded', output: 'ok' });
+    expect(result.usage).toEqual(expected);
+  });
+
+  it.each([
     { name: 'not JSON', body: '<html>oops</html>', reason: 'invalid response from the agent server: not JSON: <html>oops</html>' },
     { name: 'a wrong field type', body: '{"output": 42}', reason: /^invalid response from the agent server: output: / },
     { name: 'an exit code out of range', body: '{"exitCode": 99999}', reason: /^invalid response from the agent server: exitCode: / },
+    { name: 'a usage that is a number', body: '{"usage": 5}', reason: 'invalid response from the agent server: usage: expected an object' },
+    { name: 'a negative input count', body: '{"usage": {"inputTokens": -1}}', reason: 'invalid response from the agent server: usage.inputTokens: expected a whole number, 0 or more' },
+    { name: 'a fractional context', body: '{"usage": {"tokens": 1.5}}', reason: 'invalid response from the agent server: usage.tokens: expected a whole number, 0 or more' },
+    { name: 'a model that is not a string', body: '{"usage": {"model": 7}}', reason: /^invalid response from the agent server: usage.model: expected a model name/ },
   ])('fails on $name', async ({ body, reason }) => {
     handler = reply(200, body);
     const result = await execute();

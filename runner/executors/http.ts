@@ -4,7 +4,10 @@
  * Request: `POST <url>` with JSON `{ namespace, name, attempt, input?, payload?, dependencies? }`
  * (dependencies: each spec.dependsOn task's name → its result `{ output, exitCode }`).
  * Response: 2xx with JSON `{ output?: string; succeeded?: boolean (default true);
- * exitCode?: number; usage?: { tokens: number } }` (an empty body counts as `{}`).
+ * exitCode?: number; usage?: Usage }` (an empty body counts as `{}`), where Usage is
+ * `{ tokens?, inputTokens?, outputTokens?, cachedTokens?: number; model?: string }`:
+ * tokens is the context in use after the task, the others what the task consumed and the
+ * model that served it. Keys of usage this runner does not know are ignored.
  * Anything else is a failure. The exchange, body included, must finish within the task's
  * timeoutSeconds; on timeout or cancellation the connection is closed, which is the
  * server's cue to stop working on the task.
@@ -14,7 +17,8 @@
  */
 import { isIP } from 'node:net';
 import { isAborted, systemClock, type Clock } from '../../operator/src/runtime/clock.ts';
-import { clip, truncateOutput, type ExecutionResult, type Executor, type TaskInput } from './executor.ts';
+import { describeFetchError, readBody } from './fetching.ts';
+import { clip, truncateOutput, type ExecutionResult, type Executor, type TaskInput, type TokenUsage } from './executor.ts';
 
 export interface HttpExecutorOptions {
   /** The agent server, e.g. http://127.0.0.1:8000/tasks. */
@@ -32,21 +36,43 @@ interface ResponseBody {
   output?: string;
   succeeded?: boolean;
   exitCode?: number;
-  usage?: { tokens: number };
+  usage?: TokenUsage;
+}
+
+/** The fields of a response's usage and where each lands in TokenUsage. */
+const USAGE_COUNTS = { tokens: 'contextTokens', inputTokens: 'inputTokens', outputTokens: 'outputTokens', cachedTokens: 'cachedTokens' } as const;
+
+/** The response's usage, checked: a TokenUsage (undefined when empty) or the first problem. */
+function usageOf(usage: unknown): TokenUsage | undefined | string {
+  if (usage === undefined) return undefined;
+  if (usage === null || typeof usage !== 'object' || Array.isArray(usage)) return 'usage: expected an object';
+  const u = usage as Record<string, unknown>;
+  const out: TokenUsage = {};
+  for (const [field, key] of Object.entries(USAGE_COUNTS)) {
+    const v = u[field];
+    if (v === undefined) continue;
+    if (!isIntIn(v, 0, Number.MAX_SAFE_INTEGER)) return `usage.${field}: expected a whole number, 0 or more`;
+    out[key] = v as number;
+  }
+  if (u.model !== undefined) {
+    if (typeof u.model !== 'string' || u.model === '' || u.model.length > 200) return 'usage.model: expected a model name (a string of 1 to 200 characters)';
+    out.model = u.model;
+  }
+  return Object.keys(out).length > 0 ? out : undefined;
 }
 
 /** The agent server's answer, checked field by field: the body or the first problem found. */
 function responseBody(json: unknown): ResponseBody | string {
   if (json === null || typeof json !== 'object' || Array.isArray(json)) return 'expected a JSON object';
   const b = json as Record<string, unknown>;
-  const usage: unknown = b.usage;
   if (b.output !== undefined && typeof b.output !== 'string') return 'output: expected a string';
   if (b.succeeded !== undefined && typeof b.succeeded !== 'boolean') return 'succeeded: expected true or false';
   // The range status.result.exitCode accepts.
   if (b.exitCode !== undefined && !isIntIn(b.exitCode, -1024, 1024)) return 'exitCode: expected a whole number from -1024 to 1024';
-  if (usage !== undefined && (usage === null || typeof usage !== 'object')) return 'usage: expected an object';
-  if (usage !== undefined && !isIntIn((usage as Record<string, unknown>).tokens, 0, Number.MAX_SAFE_INTEGER)) return 'usage.tokens: expected a whole number, 0 or more';
-  return b;
+  const usage = usageOf(b.usage);
+  if (typeof usage === 'string') return usage;
+  const { usage: _raw, ...rest } = b;
+  return { ...rest, ...(usage === undefined ? {} : { usage }) };
 }
 
 const isIntIn = (v: unknown, min: number, max: number): boolean => Number.isInteger(v) && (v as number) >= min && (v as number) <= max;
@@ -100,7 +126,7 @@ export class HttpExecutor implements Executor {
       if (deadline.signal.aborted) {
         return { outcome: 'TimedOut', output: '', reason: `timed out after ${task.timeoutSeconds}s` };
       }
-      return failed(`${step}: ${describe(err)}`);
+      return failed(`${step}: ${describeFetchError(err)}`);
     } finally {
       cancelDeadline();
     }
@@ -119,7 +145,7 @@ function toResult(status: number, text: string): ExecutionResult {
   const output = truncateOutput(body.output ?? '');
   const extras = {
     ...(body.exitCode === undefined ? {} : { exitCode: body.exitCode }),
-    ...(body.usage === undefined ? {} : { usage: { contextTokens: body.usage.tokens } }),
+    ...(body.usage === undefined ? {} : { usage: body.usage }),
   };
   if (body.succeeded ?? true) return { outcome: 'Succeeded', output, reason: `HTTP ${status}`, ...extras };
   const code = body.exitCode === undefined ? '' : ` (exit code ${body.exitCode})`;
@@ -130,37 +156,10 @@ function failed(reason: string): ExecutionResult {
   return { outcome: 'Failed', output: '', reason };
 }
 
-/** Reads at most about `limit` bytes; `complete` is false when the body was longer. */
-async function readBody(res: Response, limit: number): Promise<{ text: string; complete: boolean }> {
-  if (res.body === null) return { text: '', complete: true };
-  const reader: ReadableStreamDefaultReader<Uint8Array> = res.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) return { text: Buffer.concat(chunks).toString('utf8'), complete: true };
-    chunks.push(value);
-    size += value.length;
-    if (size > limit) {
-      await reader.cancel().catch(() => undefined);
-      return { text: Buffer.concat(chunks).toString('utf8'), complete: false };
-    }
-  }
-}
-
 /** 127.0.0.0/8, ::1 or localhost; WHATWG URL parsing has already normalised the spelling. */
 export function isLoopback(hostname: string): boolean {
   const host = hostname.startsWith('[') && hostname.endsWith(']') ? hostname.slice(1, -1) : hostname;
   if (host === 'localhost') return true;
   if (isIP(host) === 4) return host.startsWith('127.');
   return isIP(host) === 6 && host === '::1';
-}
-
-/** fetch wraps the useful part (ECONNREFUSED) in the cause of a TypeError('fetch failed'). */
-function describe(err: unknown): string {
-  for (let e: unknown = err, depth = 0; e instanceof Error && depth < 5; e = e.cause, depth++) {
-    if ('code' in e && typeof e.code === 'string') return e.code;
-    if (!(e.cause instanceof Error)) return e.message;
-  }
-  return String(err);
 }
