@@ -34,7 +34,7 @@ COPY --from=build /src/dist ./dist
 USER 65532:65532
 # 1 MB semi-spaces: V8 otherwise grows the young generation to 64-128 MB under load,
 # even under a 512Mi limit, and keeps it (bench/README.md, docs/runtime.md).
-ENTRYPOINT ["node", "--max-semi-space-size=1", "dist/runner/main.js"]
+ENTRYPOINT ["node", "--max-semi-space-size=1", "/app/dist/runner/main.js"]
 
 FROM ${BASE_IMAGE} AS operator
 LABEL org.opencontainers.image.title="agent-orchestrator" \
@@ -49,4 +49,4 @@ USER 65532:65532
 # semi-spaces: V8 otherwise grows the young generation to 64-128 MB while caches fill,
 # even under the chart's 512Mi limit, and keeps it: 265 MB instead of 152 MB with 10,000
 # Tasks cached (make bench SCENARIO=startup).
-ENTRYPOINT ["node", "--max-semi-space-size=1", "dist/operator/src/main.js"]
+ENTRYPOINT ["node", "--max-semi-space-size=1", "/app/dist/operator/src/main.js"]

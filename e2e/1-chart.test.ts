@@ -67,6 +67,13 @@ describe('the chart', () => {
     // Namespace-scoped mode: no cluster-wide grant; a Role in each watched namespace and the release's.
     expect(kinds).not.toContain('ClusterRole');
     expect(docs.filter((d) => d.kind === 'Role').map((d) => d.metadata.namespace).sort()).toEqual(['ao-system', 'team-a', 'team-b']);
+    // Secrets (hooks, docker agents) and ConfigMaps the operator reads: get, by name, nothing more.
+    const teamA = docs.find((d) => d.kind === 'Role' && d.metadata.namespace === 'team-a') as unknown as { rules: { resources: string[] }[] };
+    expect(teamA.rules.filter((r) => r.resources.includes('secrets') || r.resources.includes('configmaps'))).toEqual([
+      { apiGroups: [''], resources: ['secrets'], resourceNames: ['webhook-signing'], verbs: ['get'] },
+      { apiGroups: [''], resources: ['secrets'], resourceNames: ['llm-key'], verbs: ['get'] },
+      { apiGroups: [''], resources: ['configmaps'], resourceNames: ['agent-settings'], verbs: ['get'] },
+    ]);
     const deployment = docs.find((d) => d.kind === 'Deployment') as unknown as {
       spec: { template: { spec: { topologySpreadConstraints?: unknown[]; volumes?: unknown[]; containers: { image: string; args: string[]; volumeMounts?: unknown[] }[] } } };
     };

@@ -219,6 +219,9 @@ describe("the operator's ServiceAccount can do what it needs and nothing more (S
     ['update', 'agents.orchestrator.dev', 'orchestratorpolicies', 'status', true],
     ['create', '', 'pods', '', true],
     ['delete', '', 'pods', '', true],
+    ['create', '', 'persistentvolumeclaims', '', true],
+    ['get', '', 'persistentvolumeclaims', '', true],
+    ['patch', '', 'serviceaccounts', '', true],
     ['create', '', 'serviceaccounts', 'token', true],
     ['patch', 'rbac.authorization.k8s.io', 'rolebindings', '', true],
     ['update', 'coordination.k8s.io', 'leases', '', true],
@@ -233,6 +236,8 @@ describe("the operator's ServiceAccount can do what it needs and nothing more (S
     ['create', '', 'pods', 'exec', false],
     ['update', '', 'pods', '', false],
     ['delete', '', 'serviceaccounts', '', false],
+    ['delete', '', 'persistentvolumeclaims', '', false],
+    ['update', '', 'persistentvolumeclaims', '', false],
     ['create', 'apps', 'deployments', '', false],
     ['list', '', 'nodes', '', false],
     ['create', 'rbac.authorization.k8s.io', 'clusterroles', '', false],
@@ -260,9 +265,12 @@ describe("the operator's ServiceAccount can do what it needs and nothing more (S
     expect(review.status.allowed).toBe(allowed);
   });
 
-  // hooks.signingSecrets in e2e/values.yaml names hooks-signing: that Secret, read by name, and no other.
+  // hooks.signingSecrets in e2e/values.yaml names hooks-signing, agents.docker.secrets names
+  // llm-key: those Secrets, read by name, and no other.
   it.each([
     ['get', 'hooks-signing', true],
+    ['get', 'llm-key', true],
+    ['update', 'llm-key', false],
     ['get', 'another-secret', false],
     ['list', '', false],
     ['update', 'hooks-signing', false],

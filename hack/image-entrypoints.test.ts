@@ -9,8 +9,9 @@ describe('image-entrypoints.ts', () => {
   it("says what the Dockerfile's ENTRYPOINTs run, so processes started on this host run as in the images", () => {
     const entrypoints = [...readFileSync(path.join(repo, 'Dockerfile'), 'utf8').matchAll(/^ENTRYPOINT (\[.*\])$/gm)].map((m) => JSON.parse(m[1] ?? '[]') as string[]);
     expect(entrypoints).toEqual([
-      ['node', ...IMAGE_NODE_FLAGS, path.relative(repo, RUNNER_ENTRY)],
-      ['node', ...IMAGE_NODE_FLAGS, path.relative(repo, OPERATOR_ENTRY)],
+      // The images' WORKDIR is /app; absolute, so an Agent's workingDir can move it.
+      ['node', ...IMAGE_NODE_FLAGS, path.join('/app', path.relative(repo, RUNNER_ENTRY))],
+      ['node', ...IMAGE_NODE_FLAGS, path.join('/app', path.relative(repo, OPERATOR_ENTRY))],
     ]);
   });
 });

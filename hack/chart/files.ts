@@ -122,6 +122,24 @@ Out-of-tree plugins are loaded with \`plugins.modules\` (and \`plugins.volumes\`
 \`plugins.volumeMounts\` to mount them); \`pluginAdmissionPolicy\` installs the plugins'
 own admission rules, so a bad setting is refused at \`kubectl apply\`.
 
+## Secrets of docker agents
+
+A Pod's Secrets are read by the kubelet; a docker container has none, so the operator
+reads the Secrets (and ConfigMaps) of docker agents' \`env\` and \`envFrom\` itself, and
+only those the chart names (\`get\` by \`resourceNames\`, in every watched namespace):
+
+\`\`\`yaml
+agents:
+  docker:
+    secrets: [llm]                 # env valueFrom.secretKeyRef / envFrom secretRef
+    configMaps: [model-settings]   # envFrom configMapRef
+\`\`\`
+
+An Agent whose Secret is not listed is \`Failed\` with reason \`SecretForbidden\` and a message
+naming this value. Whoever may create Agents in a namespace can have the listed Secrets of
+that namespace put into a container: see docs/agents.md (Secrets and envFrom) and
+docs/adr/0014-docker-agent-secrets.md.
+
 ## Values
 
 | Key | Type | Default | Description |

@@ -9,6 +9,12 @@ const dnsLabel = z
   .max(63)
   .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, { message: 'a lowercase DNS label' });
 const seconds = (max: number, def: number, what: string): z.ZodDefault<z.ZodInt> => z.int().min(0).max(max).default(def).describe(what);
+// Names for RBAC resourceNames: exact object names (DNS subdomains), no wildcards.
+const objectName = (what: string): z.ZodString =>
+  z
+    .string()
+    .max(253)
+    .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/, { message: `the name of ${what}` });
 const labels = z.record(z.string(), z.string());
 const anything = z.record(z.string(), z.unknown());
 
@@ -71,6 +77,16 @@ export const chartValues = z
             network: z.enum(['host', 'none']).default('host').describe('Network of agent containers.'),
             pullPolicy: z.enum(['IfNotPresent', 'Never']).default('IfNotPresent').describe('Pull a missing agent image, or report it.'),
             apiServer: z.string().default('').describe("API server URL written into docker agents' kubeconfig (empty: the operator's own)."),
+            secrets: z
+              .array(objectName('a Secret'))
+              .default([])
+              .describe(
+                "Secrets the operator may read (get, by these names only, in the namespaces it watches) to put into docker agents' env (valueFrom.secretKeyRef) and envFrom (secretRef): a container cannot read them itself. Whoever may create an Agent in a namespace can then have these Secrets of that namespace put into a container (docs/adr/0014-docker-agent-secrets.md). Empty: it reads no Secret for agents. Pods need none of this: the kubelet reads their Secrets.",
+              ),
+            configMaps: z
+              .array(objectName('a ConfigMap'))
+              .default([])
+              .describe("ConfigMaps the operator may read (get, by these names only) for docker agents' envFrom (configMapRef). Empty: it reads no ConfigMap."),
           })
           .prefault({}),
       })

@@ -1,3 +1,4 @@
+import type { KubeConfig } from '@kubernetes/client-node';
 import { parseConfig } from '../../operator/src/config/config.ts';
 import { registerAgentController } from '../../operator/src/controllers/agent/register.ts';
 import { registerPolicyController } from '../../operator/src/controllers/policy/register.ts';
@@ -18,11 +19,17 @@ export interface RunningOperator {
 }
 
 /**
- * The operator's controllers in this process, scoped to one namespace, as admin. The
- * environment overrides settings (AO_AGENT_DRAIN_GRACE: '5', say); `extraPlugins` join
- * the built-in ones, as out-of-tree plugins do.
+ * The operator's controllers in this process, scoped to one namespace, as admin (or as
+ * `kubeConfig`: a restricted identity, the chart's RBAC say). The environment overrides
+ * settings (AO_AGENT_DRAIN_GRACE: '5', say); `extraPlugins` join the built-in ones, as
+ * out-of-tree plugins do.
  */
-export async function startOperator(namespace: string, env: Record<string, string> = {}, extraPlugins: readonly Plugin[] = []): Promise<RunningOperator> {
+export async function startOperator(
+  namespace: string,
+  env: Record<string, string> = {},
+  extraPlugins: readonly Plugin[] = [],
+  kubeConfig: KubeConfig = adminKubeConfig(),
+): Promise<RunningOperator> {
   const config = parseConfig([], {
     AO_WATCH_NAMESPACES: namespace,
     AO_LEADER_ELECT: 'false',
@@ -33,7 +40,6 @@ export async function startOperator(namespace: string, env: Record<string, strin
     ...env,
   });
   const logger = testLogger();
-  const kubeConfig = adminKubeConfig();
   const manager = new Manager({ config, kubeConfig, logger, metrics: testMetrics() });
   const registry = extraPlugins.reduce((r, p) => r.with(p), builtinRegistry());
   const plugins = pluginsOf(registry, manager.metrics.registry, config.pluginTimeBudgetMs);

@@ -7,22 +7,21 @@ import {
   objectName,
   observedGeneration,
   timestamp,
+  tokenCounts,
 } from './common.ts';
 import { RECENT_OUTCOMES } from './names.ts';
 import { asMap, asSet, withRules } from './validation.ts';
-
-// A Kubernetes resource quantity ("500m", "2", "1.5Gi"); integers are accepted too.
-const QUANTITY = /^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$/;
-const quantity = z
-  .union([z.int().min(0).max(Number.MAX_SAFE_INTEGER), z.string().max(64).regex(QUANTITY)])
-  .describe('A resource quantity such as 500m, 2 or 1Gi.');
-
-const resourceList = z
-  .strictObject({
-    cpu: quantity.optional().describe('CPU, in cores (1) or millicores (500m).'),
-    memory: quantity.optional().describe('Memory, in bytes with a suffix (512Mi, 2Gi).'),
-  })
-  .describe('CPU and memory quantities.');
+import { dockerRuntimeRules } from './runtime-rules.ts';
+import {
+  affinity,
+  imagePullSecrets,
+  nodeSelector,
+  resources,
+  runtimeClassName,
+  serviceAccount,
+  toleration,
+  workspace,
+} from './workload-fields.ts';
 
 export const envVar = withRules(
   z
@@ -56,9 +55,40 @@ export const envVar = withRules(
   ],
 );
 
+// Kubernetes' EnvFromSource: every key of a Secret or ConfigMap becomes a variable.
+const envFromRef = (what: string): z.ZodObject<{ name: z.ZodString; optional: z.ZodOptional<z.ZodBoolean> }, z.core.$strict> =>
+  z
+    .strictObject({
+      name: objectName(what).describe(`Name of ${what} in the agent’s namespace.`),
+      optional: z.boolean().optional().describe('Start without it when it does not exist (default false).'),
+    })
+    .describe(`Take every key of ${what} as a variable.`);
+
+export const envFromSource = withRules(
+  z
+    .strictObject({
+      prefix: z
+        .string()
+        .max(256)
+        .regex(/^[-._a-zA-Z][-._a-zA-Z0-9]*$/, { message: "must be letters, digits, '_', '-' or '.', not starting with a digit" })
+        .optional()
+        .describe('Put before each key to make the variable’s name (e.g. LLM_).'),
+      secretRef: envFromRef('a Secret').optional(),
+      configMapRef: envFromRef('a ConfigMap').optional(),
+    })
+    .describe('A Secret or a ConfigMap whose keys all become environment variables; keys that are not valid variable names are skipped.'),
+  [
+    {
+      rule: 'has(self.secretRef) != has(self.configMapRef)',
+      message: 'set exactly one of secretRef or configMapRef in each envFrom entry (use two entries for both)',
+      holds: (e) => (e.secretRef !== undefined) !== (e.configMapRef !== undefined),
+    },
+  ],
+);
+
 export const runtimeTypes = ['kubernetes', 'docker'] as const;
 
-export const agentRuntime = z
+const runtimeFields = z
   .strictObject({
     type: z
       .enum(runtimeTypes)
@@ -75,13 +105,25 @@ export const agentRuntime = z
       .describe('Entrypoint override; the image’s entrypoint when unset.'),
     args: z.array(z.string().max(4096)).max(256).optional().describe('Arguments to the entrypoint.'),
     env: asMap(z.array(envVar).max(128), 'name').optional().describe('Environment variables, unique by name.'),
-    resources: z
-      .strictObject({
-        requests: resourceList.optional().describe('Resources reserved for the agent.'),
-        limits: resourceList.optional().describe('Resources the agent may not exceed.'),
-      })
+    envFrom: z
+      .array(envFromSource)
+      .max(32)
       .optional()
-      .describe('CPU and memory for the agent’s Pod or container.'),
+      .describe('Secrets and ConfigMaps whose keys become environment variables; env wins over envFrom, a later entry over an earlier one.'),
+    resources: resources.optional(),
+    workingDir: z
+      .string()
+      .max(512)
+      .regex(/^\/.*$/, { message: 'must be an absolute path' })
+      .optional()
+      .describe('Working directory of the agent’s process; the image’s WORKDIR when unset (not the workspace: an entrypoint may name files relative to it).'),
+    workspace: workspace.optional(),
+    nodeSelector: nodeSelector.optional(),
+    tolerations: z.array(toleration).max(32).optional().describe('kubernetes: taints the agent’s Pod tolerates, as in a Pod spec.'),
+    affinity: affinity.optional(),
+    imagePullSecrets: imagePullSecrets.optional(),
+    runtimeClassName: runtimeClassName.optional(),
+    serviceAccount: serviceAccount.optional(),
     docker: z
       .strictObject({
         host: z
@@ -97,6 +139,9 @@ export const agentRuntime = z
       .describe('Settings of the docker runtime.'),
   })
   .describe('How the agent’s workload is run.');
+
+/** spec.runtime, with the rules on which runtime takes which field (runtime-rules.ts). */
+export const agentRuntime = withRules(runtimeFields, dockerRuntimeRules);
 
 export const agentDesiredStates = ['Active', 'Sleeping'] as const;
 
@@ -216,6 +261,8 @@ export const agentStatus = z
           .max(RECENT_OUTCOMES)
           .optional()
           .describe(`The agent's last ${RECENT_OUTCOMES} finished attempts, oldest first (the anomaly plugin learns each agent's normal durations and failure rate from them).`),
+        usage: tokenCounts.optional().describe('Tokens of every attempt the agent finished, added up by its runner.'),
+        compactions: nonNegative(Number.MAX_SAFE_INTEGER).optional().describe('Context compaction cycles the agent completed (compacted or recycled), counted by its runner.'),
       })
       .optional()
       .describe('Outcome counters, kept across sleep and restarts.'),

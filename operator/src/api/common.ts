@@ -53,6 +53,13 @@ export const timestamp = z.string().max(64).regex(RFC3339).meta({ format: 'date-
 
 export const nonNegative = (max: number): z.ZodInt => z.int().min(0).max(max);
 
+/** Tokens an agent reported: what it sent to its model, what the model wrote, what the cache served. */
+export const tokenCounts = z.object({
+  inputTokens: nonNegative(Number.MAX_SAFE_INTEGER).default(0).describe('Tokens sent to the model (prompts), cached ones included.'),
+  outputTokens: nonNegative(Number.MAX_SAFE_INTEGER).default(0).describe('Tokens the model generated.'),
+  cachedTokens: nonNegative(Number.MAX_SAFE_INTEGER).default(0).describe('Of inputTokens, those served from the prompt cache.'),
+});
+
 export const observedGeneration = z
   .int()
   .min(0)

@@ -74,6 +74,53 @@ const pool = withRules(
   ],
 );
 
+const perMillion = (what: string): z.ZodNumber => z.number().min(0).max(1e6).describe(`Price of a million ${what}, in the currency.`);
+
+const price = z
+  .strictObject({
+    model: z
+      .string()
+      .min(1)
+      .max(253)
+      .describe('The model name as the agent reports it (gpt-4o, llama-3.1-70b); "*" prices every model not listed.'),
+    inputPerMillion: perMillion('input tokens'),
+    outputPerMillion: perMillion('output tokens'),
+    cachedInputPerMillion: perMillion('cached input tokens').optional().describe('Price of a million input tokens served from the prompt cache; inputPerMillion when unset.'),
+  })
+  .describe('The price of one model’s tokens.');
+
+export const budgetPeriods = ['Day', 'Week', 'Month'] as const;
+
+const budget = withRules(
+  z
+    .strictObject({
+      name: dnsLabel('a budget name').describe('Name of the budget, for conditions, Events and metrics.'),
+      period: z.enum(budgetPeriods).default('Month').describe('Calendar period the spend is counted over, in UTC (weeks start on Monday).'),
+      maxCost: z.number().min(0).max(1e12).optional().describe('Most the namespace’s tasks may cost in a period, in the currency.'),
+      maxTokens: z.int().min(0).max(Number.MAX_SAFE_INTEGER).optional().describe('Most tokens (input plus output) the namespace’s tasks may use in a period.'),
+      action: z
+        .enum(['Wait', 'Warn'])
+        .default('Wait')
+        .describe('Wait: once the budget is spent, new tasks wait (Scheduled=False naming the budget) until the next period or a higher limit; running tasks finish. Warn: only the condition, Event and metrics.'),
+    })
+    .describe('A limit on what the namespace spends in a period.'),
+  [
+    {
+      rule: 'has(self.maxCost) || has(self.maxTokens)',
+      message: 'a budget needs maxCost or maxTokens (or both)',
+      holds: (b) => b.maxCost !== undefined || b.maxTokens !== undefined,
+    },
+  ],
+);
+
+export const accounting = z
+  .strictObject({
+    currency: z.string().min(1).max(16).default('USD').describe('The currency of prices and budgets, as it appears in status and metrics.'),
+    prices: asMap(z.array(price).max(64), 'model').default([]).describe('Prices per model; a task’s cost is set when it ends.'),
+    budgets: asMap(z.array(budget).max(8), 'name').default([]).describe('Limits on the namespace’s spend per period (the budget plugin).'),
+  })
+  .describe('Token prices and budgets.');
+
 const routingSpec = z
   .strictObject({
     strategy: z
@@ -147,6 +194,7 @@ export const policySpec = z
       })
       .prefault({})
       .describe('Stops routing to an agent that keeps failing.'),
+    accounting: accounting.optional().describe('What tokens cost, per model, and what the namespace may spend.'),
     plugins: pluginConfigs.optional().describe('Per-plugin configuration, keyed by plugin name; each plugin validates its own.'),
   })
   .describe('How the namespace’s agents and tasks are run.');

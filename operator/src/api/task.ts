@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { capability, conditions, dnsLabel, nonNegative, objectName, observedGeneration, timestamp } from './common.ts';
+import { capability, conditions, dnsLabel, nonNegative, objectName, observedGeneration, timestamp, tokenCounts } from './common.ts';
 import { asSet, withRules } from './validation.ts';
 
 export const taskSpec = z
@@ -47,6 +47,12 @@ export const taskSpec = z
       .boolean()
       .default(false)
       .describe('Set true to cancel: a waiting task is not started, a running attempt is stopped; the phase becomes Cancelled.'),
+    estimatedTokens: z
+      .int()
+      .min(1)
+      .max(100_000_000)
+      .optional()
+      .describe('Tokens the task is expected to add to an agent’s context window: routing prefers agents with that much room (the context plugin).'),
     affinity: z
       .strictObject({
         agent: dnsLabel('affinity.agent').optional().describe('Pin the task to this Agent.'),
@@ -107,6 +113,27 @@ export const taskStatus = z
       })
       .optional()
       .describe('The result of the successful (or last) attempt.'),
+    usage: tokenCounts
+      .extend({
+        model: z.string().max(253).optional().describe('The model the last attempt reported: the key of the policy’s price table.'),
+        durationMs: nonNegative(Number.MAX_SAFE_INTEGER).default(0).describe('Time the attempts ran, in milliseconds, as the runner measured it.'),
+        cost: z
+          .number()
+          .min(0)
+          .max(1e12)
+          .optional()
+          .describe('What the tokens cost, from the policy’s spec.accounting.prices for the model, in its currency; set when the task ends.'),
+        currency: z.string().max(16).optional().describe('The currency of cost (the policy’s spec.accounting.currency).'),
+      })
+      .optional()
+      .describe('Tokens and time all attempts used (each attempt’s runner adds its own), and their cost once the task ended.'),
+    progress: z
+      .object({
+        lines: z.array(z.string().max(512)).max(20).describe('The last lines the running attempt wrote, oldest first.'),
+        updatedAt: timestamp.describe('When the runner last wrote them.'),
+      })
+      .optional()
+      .describe('What the running attempt is doing: its last output lines, written by the runner at most every RUNNER_PROGRESS_SECONDS (10).'),
     conditions: conditions.optional(),
     observedGeneration: observedGeneration.optional(),
   })

@@ -11,10 +11,35 @@ export interface EnvVar {
   valueFrom?: { secretKeyRef: { name: string; key: string } };
 }
 
-export interface ResourceQuantities {
-  /** Kubernetes quantities: cpu "500m" / 2, memory "512Mi" / 1073741824. */
-  cpu?: string | number | undefined;
-  memory?: string | number | undefined;
+/** Kubernetes' EnvFromSource: every key of a Secret or ConfigMap, named with an optional prefix. */
+export interface EnvFromSource {
+  prefix?: string | undefined;
+  secretRef?: { name: string; optional?: boolean | undefined } | undefined;
+  configMapRef?: { name: string; optional?: boolean | undefined } | undefined;
+}
+
+/**
+ * Kubernetes quantities by resource name: cpu "500m" / 2, memory "512Mi" / 1073741824,
+ * and extended resources in whole numbers (nvidia.com/gpu: 1).
+ */
+export type ResourceQuantities = Readonly<Record<string, string | number>>;
+
+/** A writable directory that outlives the workload unless `ephemeral` (api/workload-fields.ts). */
+export interface WorkspaceSpec {
+  mountPath: string;
+  size?: string | number | undefined;
+  storageClassName?: string | undefined;
+  accessModes?: readonly string[] | undefined;
+  ephemeral?: boolean | undefined;
+}
+
+/** A Pod toleration. */
+export interface Toleration {
+  key?: string | undefined;
+  operator?: 'Exists' | 'Equal' | undefined;
+  value?: string | undefined;
+  effect?: 'NoSchedule' | 'PreferNoSchedule' | 'NoExecute' | undefined;
+  tolerationSeconds?: number | undefined;
 }
 
 /** Everything a runtime needs to run one Agent's workload. */
@@ -28,10 +53,25 @@ export interface WorkloadSpec {
    * cannot (docker) get them resolved to values by the controller first.
    */
   env: readonly EnvVar[];
+  /** Secrets and ConfigMaps whose keys become variables; resolved into env, like env's references, for docker. */
+  envFrom?: readonly EnvFromSource[];
   resources?: { requests?: ResourceQuantities | undefined; limits?: ResourceQuantities | undefined };
+  /** The process's working directory; the image's when unset. */
+  workingDir?: string;
+  workspace?: WorkspaceSpec;
+  /** Pod placement (kubernetes only; the API refuses them for docker agents). */
+  nodeSelector?: Readonly<Record<string, string>>;
+  tolerations?: readonly Toleration[];
+  /** Kept as written: the API server checks it when the Pod is made. */
+  affinity?: Readonly<Record<string, unknown>>;
+  imagePullSecrets?: readonly { name: string }[];
+  /** A Pod's RuntimeClass; a container's engine runtime (HostConfig.Runtime). */
+  runtimeClassName?: string;
+  /** kubernetes: run as the agent's own ServiceAccount agent-<name>, annotated so (ADR 0015). */
+  serviceAccount?: { annotations?: Readonly<Record<string, string>> | undefined };
   /**
-   * Hash of the fields whose change needs a new workload (image, command, args, env,
-   * resources). Stored on the workload, so a changed spec is noticed and rolled.
+   * Hash of the fields whose change needs a new workload (every field above but the
+   * agent). Stored on the workload, so a changed spec is noticed and rolled.
    */
   specHash: string;
   /**
@@ -87,6 +127,12 @@ export interface AgentRuntime {
    * after it returns (a Pod terminates); observe shows the workload until it is gone.
    */
   remove(agent: AgentRef, signal?: AbortSignal): Promise<void>;
+  /**
+   * Deletes what the Agent keeps across sleep, restarts and rolls (its workspace volume),
+   * once the Agent is being deleted and its workload is gone (idempotent). A runtime whose
+   * objects the Agent owns (a PersistentVolumeClaim) leaves them to the garbage collector.
+   */
+  release?(agent: AgentRef, signal?: AbortSignal): Promise<void>;
 }
 
 /** A runtime failure the user must fix (bad image, unreachable endpoint): not retried fast. */

@@ -60,6 +60,43 @@ const heartbeat = mostly(
   fc.record({ intervalSeconds: nearRange(1, 300), timeoutSeconds: nearRange(2, 3600) }, { requiredKeys: [] }),
 );
 
+// The fields that place a workload, shaped for the runtime that takes them, and now and
+// then one the other runtime refuses.
+const gpus = mostly(fc.constantFrom(1, '2', 0), fc.constantFrom('500m', 1.5, -1));
+const mountPath = mostly(fc.constantFrom('/workspace', '/home/agent/work'), fc.constantFrom('/tmp', 'work', '/var/run', '/'));
+const commonFields = {
+  workingDir: mostly(fc.constantFrom('/workspace', '/app'), fc.constant('src')),
+  runtimeClassName: mostly(fc.constantFrom('gvisor', 'runsc'), fc.constant('Not_A_Name')),
+};
+const kubernetesFields = fc.record(
+  {
+    ...commonFields,
+    workspace: mostly(
+      fc.record({ mountPath, size: mostly(fc.constantFrom('1Gi', 10), fc.constant('lots')), storageClassName: fc.constantFrom('fast', 'standard') }, { requiredKeys: ['size'] }),
+      fc.constantFrom({ ephemeral: true, size: '1Gi' }, {}, { ephemeral: true, storageClassName: 'fast' }),
+    ),
+    resources: fc.record({ limits: fc.record({ cpu: quantity, 'nvidia.com/gpu': gpus, 'example.com/fpga': gpus }, { requiredKeys: [] }) }),
+    nodeSelector: mostly(fc.constantFrom({ disk: 'ssd' }, { 'kubernetes.io/arch': 'amd64' }), fc.constantFrom({ 'bad key': 'x' }, { disk: 'not a value' })),
+    tolerations: mostly(fc.constantFrom([{ key: 'gpu', operator: 'Exists' }], [{ operator: 'Exists' }]), fc.constantFrom([{ value: 'v' }], [{ key: 'k', operator: 'Exists', value: 'v' }])),
+    affinity: mostly(fc.constant({ nodeAffinity: { anything: [1] } }), fc.constant({ nodeAfinity: {} })),
+    imagePullSecrets: mostly(fc.constantFrom([{ name: 'regcred' }]), fc.constantFrom([{ name: 'Reg' }], [{ name: 'a' }, { name: 'a' }])),
+    serviceAccount: mostly(fc.constant({ annotations: { 'iam.gke.io/gcp-service-account': 'a@b' } }), fc.constant({ annotations: { 'bad key': 'x' } })),
+  },
+  { requiredKeys: [] },
+);
+const dockerFields = fc.record(
+  {
+    ...commonFields,
+    workspace: mostly(fc.record({ mountPath, ephemeral: fc.boolean() }, { requiredKeys: [] }), fc.constant({ size: '1Gi' })),
+    resources: fc.record({
+      requests: fc.record({ 'nvidia.com/gpu': gpus }),
+      limits: fc.record({ memory: quantity, 'nvidia.com/gpu': gpus }, { requiredKeys: [] }),
+    }, { requiredKeys: [] }),
+  },
+  { requiredKeys: [] },
+);
+const crossedFields = fc.constantFrom({ nodeSelector: { a: 'b' } }, { workspace: { size: '1Gi' } }, { workspace: {} }, { resources: { limits: { 'example.com/fpga': 1 } } }, { serviceAccount: {} });
+
 const runtime = fc.record(
   {
     type: mostly(fc.constantFrom('kubernetes', 'docker'), fc.constant('vm')),
@@ -72,7 +109,7 @@ const runtime = fc.record(
     }),
   },
   { requiredKeys: ['type', 'image'] },
-);
+).chain((r) => fc.tuple(r.type === 'docker' ? dockerFields : kubernetesFields, mostly(fc.constant({}), crossedFields)).map(([fields, crossed]) => ({ ...r, ...fields, ...crossed })));
 
 const agentSpec = fc
   .tuple(

@@ -9,6 +9,7 @@ import { Custom, type Obj } from '../../support/custom.ts';
 import { adminKubeConfig, messageOf, useNamespace } from '../../support/kube.ts';
 
 const runtime = { type: 'kubernetes', image: 'agent-orchestrator/runner:latest' };
+const docker = { ...runtime, type: 'docker' };
 const template = { runtime };
 
 const schemas: Record<string, z.ZodType> = { Agent: agent, Task: task, OrchestratorPolicy: policy };
@@ -35,8 +36,27 @@ const invalid: [string, Obj, RegExp][] = [
   ['an unknown desired state', anAgent({ runtime, desiredState: 'Asleep' }), /spec\.desiredState: Unsupported value: "Asleep"/],
   ['a heartbeat timeout below its interval', anAgent({ runtime, heartbeat: { intervalSeconds: 40 } }), /spec\.heartbeat\.timeoutSeconds: Invalid value: "object": heartbeat\.timeoutSeconds must be greater than intervalSeconds/],
   ['an env var with value and valueFrom', anAgent({ runtime: { ...runtime, env: [{ name: 'K', value: 'v', valueFrom: { secretKeyRef: { name: 's', key: 'k' } } }] } }), /spec\.runtime\.env\[0\]: Invalid value: "object": set either value or valueFrom, not both/],
+  ['an envFrom entry with a Secret and a ConfigMap', anAgent({ runtime: { ...runtime, envFrom: [{ secretRef: { name: 's' }, configMapRef: { name: 'c' } }] } }), /spec\.runtime\.envFrom\[0\]: Invalid value: "object": set exactly one of secretRef or configMapRef in each envFrom entry/],
+  ['an envFrom entry with neither', anAgent({ runtime: { ...runtime, envFrom: [{ prefix: 'P_' }] } }), /spec\.runtime\.envFrom\[0\]: Invalid value: "object": set exactly one of secretRef or configMapRef/],
   ['a docker host that is a path', anAgent({ runtime: { ...runtime, docker: { host: '/var/run/docker.sock' } } }), /spec\.runtime\.docker\.host: Invalid value: "\/var\/run\/docker\.sock"/],
   ['a CPU limit that is not a quantity', anAgent({ runtime: { ...runtime, resources: { limits: { cpu: 'lots' } } } }), /spec\.runtime\.resources\.limits\.cpu: Invalid value: "lots"/],
+  ['a nodeSelector on a docker agent', anAgent({ runtime: { ...docker, nodeSelector: { disk: 'ssd' } } }), /spec\.runtime\.nodeSelector: Invalid value: "object": spec\.runtime\.nodeSelector applies to the kubernetes runtime only: a docker agent runs on its engine's host/],
+  ['tolerations on a docker agent', anAgent({ runtime: { ...docker, tolerations: [{ operator: 'Exists' }] } }), /spec\.runtime\.tolerations: Invalid value: "object": spec\.runtime\.tolerations applies to the kubernetes runtime only/],
+  ['affinity on a docker agent', anAgent({ runtime: { ...docker, affinity: { nodeAffinity: {} } } }), /spec\.runtime\.affinity: Invalid value: "object": spec\.runtime\.affinity applies to the kubernetes runtime only/],
+  ['imagePullSecrets on a docker agent', anAgent({ runtime: { ...docker, imagePullSecrets: [{ name: 'regcred' }] } }), /spec\.runtime\.imagePullSecrets: Invalid value: "object": spec\.runtime\.imagePullSecrets applies to the kubernetes runtime only: a Docker engine pulls with the credentials of its own host/],
+  ['a serviceAccount on a docker agent', anAgent({ runtime: { ...docker, serviceAccount: { annotations: { a: 'b' } } } }), /spec\.runtime\.serviceAccount: Invalid value: "object": spec\.runtime\.serviceAccount applies to the kubernetes runtime only/],
+  ['an FPGA on a docker agent', anAgent({ runtime: { ...docker, resources: { limits: { 'example.com/fpga': 1 } } } }), /spec\.runtime\.resources: Invalid value: "object": spec\.runtime\.resources: a docker agent takes cpu, memory and nvidia\.com\/gpu/],
+  ['half a GPU', anAgent({ runtime: { ...runtime, resources: { limits: { 'nvidia.com/gpu': '500m' } } } }), /spec\.runtime\.resources\.limits: Invalid value: "object": an extended resource such as nvidia\.com\/gpu is a whole number of devices/],
+  ['a resource name without a domain', anAgent({ runtime: { ...runtime, resources: { limits: { gpu: 1 } } } }), /spec\.runtime\.resources\.limits: Invalid value: "object": resources are cpu, memory or an extended resource named domain\/name, such as nvidia\.com\/gpu/],
+  ['GPU requests without limits', anAgent({ runtime: { ...runtime, resources: { requests: { 'nvidia.com/gpu': 1 } } } }), /spec\.runtime\.resources\.requests: Invalid value: "object": spec\.runtime\.resources\.requests: an extended resource \(nvidia\.com\/gpu\) must be in limits too, with the same quantity/],
+  ['GPU requests unlike limits', anAgent({ runtime: { ...runtime, resources: { requests: { 'nvidia.com/gpu': 2 }, limits: { 'nvidia.com/gpu': 1 } } } }), /spec\.runtime\.resources\.requests: Invalid value: "object": spec\.runtime\.resources\.requests: an extended resource/],
+  ['a kubernetes workspace without a size', anAgent({ runtime: { ...runtime, workspace: {} } }), /spec\.runtime\.workspace: Invalid value: "object": spec\.runtime\.workspace\.size is required for a persistent kubernetes workspace/],
+  ['a docker workspace with a size', anAgent({ runtime: { ...docker, workspace: { size: '1Gi' } } }), /spec\.runtime\.workspace: Invalid value: "object": spec\.runtime\.workspace\.size, storageClassName and accessModes apply to the kubernetes runtime only/],
+  ['a workspace on /tmp', anAgent({ runtime: { ...docker, workspace: { mountPath: '/tmp' } } }), /spec\.runtime\.workspace\.mountPath: Invalid value: "object": spec\.runtime\.workspace\.mountPath must not be \/tmp/],
+  ['an ephemeral workspace with a storage class', anAgent({ runtime: { ...runtime, workspace: { ephemeral: true, storageClassName: 'fast' } } }), /spec\.runtime\.workspace: Invalid value: "object": spec\.runtime\.workspace\.storageClassName and accessModes are for a persistent workspace/],
+  ['a toleration with Exists and a value', anAgent({ runtime: { ...runtime, tolerations: [{ key: 'k', operator: 'Exists', value: 'v' }] } }), /spec\.runtime\.tolerations\[0\]: Invalid value: "object": a toleration with operator Exists matches any value/],
+  ['an unknown kind of affinity', anAgent({ runtime: { ...runtime, affinity: { nodeAfinity: {} } } }), /unknown field "spec\.runtime\.affinity\.nodeAfinity"/],
+  ['an annotation name with a space', anAgent({ runtime: { ...runtime, serviceAccount: { annotations: { 'role arn': 'x' } } } }), /spec\.runtime\.serviceAccount\.annotations: Invalid value: "object": annotation names are a name with an optional DNS prefix/],
   ['compaction above 100%', anAgent({ runtime, context: { windowTokens: 1000, compactAtPercent: 101 } }), /spec\.context\.compactAtPercent: Invalid value: 101/],
   ['an unknown field in an Agent spec', anAgent({ runtime, replicas: 3 }), /unknown field "spec\.replicas"/],
   ['an Agent name longer than a label', anAgent({ runtime }, 'a'.repeat(64)), /metadata\.name: Too long: may not be more than 63|metadata\.name: Invalid value/],
@@ -70,6 +90,30 @@ describe('the API server rejects invalid objects, naming the field', () => {
     expect(await custom.rejection(obj)).toMatch(message);
     // And the operator's own schema agrees, so it never acts on what the server refuses.
     expect(schemas[String(obj.kind)]?.safeParse(obj).success).toBe(false);
+  });
+
+  it('accepts the fields of real workloads, each on the runtime that takes it, and fills in the workspace mountPath', async () => {
+    const kube = await custom.create(anAgent({
+      runtime: {
+        ...runtime,
+        workspace: { size: '10Gi', storageClassName: 'fast' },
+        workingDir: '/workspace',
+        resources: { requests: { cpu: '1', 'nvidia.com/gpu': 1 }, limits: { 'nvidia.com/gpu': 1, 'example.com/fpga': '2' } },
+        nodeSelector: { 'kubernetes.io/arch': 'amd64' },
+        tolerations: [{ key: 'nvidia.com/gpu', operator: 'Exists', effect: 'NoSchedule' }],
+        affinity: { nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [{ matchExpressions: [{ key: 'gpu', operator: 'In', values: ['a100'] }] }] } } },
+        imagePullSecrets: [{ name: 'regcred' }],
+        runtimeClassName: 'gvisor',
+        serviceAccount: { annotations: { 'iam.gke.io/gcp-service-account': 'coder@project.iam.gserviceaccount.com' } },
+      },
+    }, 'real-kube'));
+    const kubeRuntime = (kube.spec as { runtime: Obj }).runtime;
+    expect(kubeRuntime.workspace).toEqual({ mountPath: '/workspace', size: '10Gi', storageClassName: 'fast' });
+    // Kept as written, for the API server to check on the Pod.
+    expect(kubeRuntime.affinity).toEqual({ nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [{ matchExpressions: [{ key: 'gpu', operator: 'In', values: ['a100'] }] }] } } });
+    const dock = await custom.create(anAgent({ runtime: { ...docker, workspace: {}, resources: { limits: { 'nvidia.com/gpu': 1, memory: '1Gi' } }, runtimeClassName: 'runsc' } }, 'real-docker'));
+    expect((dock.spec as { runtime: Obj }).runtime.workspace).toEqual({ mountPath: '/workspace' });
+    for (const obj of [kube, dock]) expect(agent.safeParse(obj).success).toBe(true);
   });
 
   it('keeps an Agent’s runtime type immutable', async () => {

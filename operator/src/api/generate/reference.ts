@@ -25,7 +25,8 @@ export function apiReference(kinds: readonly KindDefinition[], examples: Readonl
     '',
     `Every kind is namespaced, has a \`status\` subresource, and belongs to the category`,
     `\`${CATEGORY}\` (\`kubectl get ${CATEGORY}\` lists them all). Unknown fields are rejected by`,
-    '`kubectl apply` (strict field validation) except inside `Task.spec.payload` and',
+    '`kubectl apply` (strict field validation) except inside `Task.spec.payload`,',
+    '`Agent.spec.runtime.affinity.<kind>` (the API server checks it on the Pod) and',
     '`OrchestratorPolicy.spec.plugins.<name>`. `kubectl explain <kind>.spec` shows the same',
     'descriptions from the cluster.',
     '',
@@ -56,7 +57,8 @@ export function apiReference(kinds: readonly KindDefinition[], examples: Readonl
       out.push(`### ${kind.kind} rules`, '', 'Checked by the API server (CEL) on create and update:', '');
       for (const { at, rule } of rules) {
         const field = `${at}${rule.fieldPath ?? ''}`.replace(/^\./, '') || '(object)';
-        out.push(`- \`${field}\`: ${rule.message}. <br>CEL: \`${rule.rule}\``);
+        // A message may name agent-<name>: markdown would take it for a tag.
+        out.push(`- \`${field}\`: ${rule.message.replaceAll('<', '&lt;')}. <br>CEL: \`${rule.rule}\``);
       }
       out.push('');
     }

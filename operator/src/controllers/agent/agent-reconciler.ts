@@ -110,10 +110,14 @@ export class AgentReconciler implements Reconciler {
       case 'ensure':
       case 'restart': {
         try {
-          const spec = workloadSpecOf(agent, ref);
-          const env = runtime.type === 'docker' ? await this.d.docker.containerEnv(ref, spec.env) : spec.env;
+          const { envFrom, ...spec } = workloadSpecOf(agent, ref);
+          // Docker gets the values (a failure to read them is a WorkloadError the status reports); a Pod the references.
+          const resolved = runtime.type === 'docker' ? await this.d.docker.containerEnv(ref, spec.env, envFrom) : undefined;
+          const env = resolved ? { env: resolved.env } : { env: spec.env, ...(envFrom ? { envFrom } : {}) };
           // The workload records the restart request it is made under (see restartDue).
-          workload = await runtime.ensure({ ...spec, env, restartedAt: meta.annotations?.[RESTART_ANNOTATION] ?? '' }, ctx.signal);
+          workload = await runtime.ensure({ ...spec, ...env, restartedAt: meta.annotations?.[RESTART_ANNOTATION] ?? '' }, ctx.signal);
+          // As the kubelet does on a container start: envFrom keys that are no variable names.
+          for (const note of resolved?.skipped ?? []) void this.d.events.record(cached, 'Warning', 'InvalidEnvironmentVariableNames', 'Start', note);
           if (decision.action.type === 'restart') this.d.metrics.restarts.inc({ runtime: runtime.type });
           decision = { ...decideAgent({ ...observation, workload, restarts: decision.restarts }), restarts: decision.restarts };
         } catch (err) {
@@ -155,13 +159,13 @@ export class AgentReconciler implements Reconciler {
           if (decision.action.type === 'ensure') decision = { ...decision, requeueAfterMs: 1 };
         }
         if (decision.action.type === 'finalize') {
-          await this.finalize(cached, decision, ctx);
+          await this.finalize(cached, decision, ctx, runtime, ref);
           return undefined;
         }
         break;
       }
       case 'finalize':
-        await this.finalize(cached, decision, ctx);
+        await this.finalize(cached, decision, ctx, runtime, ref);
         return undefined;
       case 'none':
         break;
@@ -199,7 +203,15 @@ export class AgentReconciler implements Reconciler {
       .filter((t) => ACTIVE_TASK_PHASES.has(String(taskStatus(t).phase))).length;
   }
 
-  private async finalize(cached: KubeObject, decision: AgentDecision, ctx: ReconcileContext): Promise<void> {
+  private async finalize(cached: KubeObject, decision: AgentDecision, ctx: ReconcileContext, runtime: AgentRuntime, ref: AgentRef): Promise<void> {
+    try {
+      // What outlived the workload on purpose (a docker workspace volume) goes with the Agent.
+      await runtime.release?.(ref, ctx.signal);
+    } catch (err) {
+      const since = cached.metadata.deletionTimestamp ? Date.parse(cached.metadata.deletionTimestamp) : this.d.clock.now();
+      if (this.d.clock.now() - since < this.d.config.agentRemovalTimeoutSeconds * 1000) throw err;
+      await this.d.events.record(cached, 'Warning', 'WorkloadAbandoned', 'Delete', `${messageOf(err)}; the workspace is left to the orphan sweep`);
+    }
     ctx.log.info({ phase: decision.phase }, 'workload gone; releasing the Agent');
     await this.setFinalizers(cached, (cached.metadata.finalizers ?? []).filter((f) => f !== WORKLOAD_FINALIZER), ctx.signal);
   }
@@ -234,7 +246,6 @@ export class AgentReconciler implements Reconciler {
     ctx: ReconcileContext,
   ): Promise<Agent> {
     const now = this.d.clock.now();
-    const previous = agent.status?.phase;
     const heartbeatAt = this.heartbeatAt(ref);
     const generation = cached.metadata.generation;
     const statusOf = (current: AgentStatus | undefined): AgentStatus => {
@@ -274,12 +285,24 @@ export class AgentReconciler implements Reconciler {
         ...(generation !== undefined ? { observedGeneration: generation } : {}),
       };
     };
+    // Transitions are judged against the status the write replaced: a reconcile from a
+    // stale cache (right after the finalizer patch, say) conflicts, reads the status
+    // written meanwhile, and must not announce the same transition twice.
+    let replaced = agent.status;
     const written = await this.d.writer.updateStatus<AgentStatus>(
       Agents,
-      { current: cached, status: (obj) => statusOf(obj.status), priority: reportOnly(agent.status, decision) ? 'low' : 'normal' },
+      {
+        current: cached,
+        status: (obj) => {
+          replaced = obj.status;
+          return statusOf(obj.status);
+        },
+        priority: reportOnly(agent.status, decision) ? 'low' : 'normal',
+      },
       ctx.signal,
     );
-    const previousReady = agent.status?.conditions?.find((c) => c.type === 'Ready')?.reason;
+    const previous = replaced?.phase;
+    const previousReady = replaced?.conditions?.find((c) => c.type === 'Ready')?.reason;
     if (previous === decision.phase && (previousReady === RUNTIME_UNAVAILABLE) !== (decision.ready.reason === RUNTIME_UNAVAILABLE)) {
       // Serving all along, but the runtime went away or came back: once each way.
       const lost = decision.ready.reason === RUNTIME_UNAVAILABLE;
@@ -290,6 +313,11 @@ export class AgentReconciler implements Reconciler {
         'Reconcile',
         lost ? decision.ready.message : `the runtime answers again: ${decision.ready.message}`,
       );
+    }
+    if (previous === 'Failed' && decision.phase === 'Failed' && previousReady !== decision.ready.reason) {
+      // Still failing, for another reason (a Secret now readable but missing): once per
+      // change, never per retry.
+      void this.d.events.record(cached, 'Warning', decision.ready.reason, 'Reconcile', decision.ready.message);
     }
     if (previous !== decision.phase) {
       const failing = decision.phase === 'Failed';

@@ -1,5 +1,7 @@
 import type { Config } from '../../config/config.ts';
+import { referencedObjects, resolveContainerEnv, type Lookup, type SourceRef } from '../../core/container-env.ts';
 import type { Clock } from '../../runtime/clock.ts';
+import { ApiError, isNotFound } from '../../runtime/errors.ts';
 import type { RestClient } from '../../runtime/rest/client.ts';
 import type { KubeObject } from '../../runtime/rest/object.ts';
 import { objectPath } from '../../runtime/rest/resource.ts';
@@ -9,14 +11,23 @@ import type * as DockerCode from '../../runtimes/docker/docker-runtime.ts';
 import type { DockerRuntime } from '../../runtimes/docker/docker-runtime.ts';
 import { AgentRbac } from '../../runtimes/kubernetes/agent-rbac.ts';
 import { serviceAccountName } from '../../runtimes/kubernetes/pod-spec.ts';
-import type { AgentRef, EnvVar } from '../../runtimes/runtime.ts';
+import { WorkloadError, type AgentRef, type EnvFromSource, type EnvVar } from '../../runtimes/runtime.ts';
 
 /** Where the runner inside a container finds its credentials (see runner/config.ts). */
 const CREDENTIALS_DIR = FILES_DIR;
 const TOKEN_SECONDS = 3600;
 const REFRESH_EVERY_MS = 20 * 60_000;
 
-const Secrets = { group: '', version: 'v1', kind: 'Secret', plural: 'secrets', namespaced: true } as const;
+const Objects = {
+  Secret: { group: '', version: 'v1', kind: 'Secret', plural: 'secrets', namespaced: true },
+  ConfigMap: { group: '', version: 'v1', kind: 'ConfigMap', plural: 'configmaps', namespaced: true },
+} as const;
+
+/** A container's environment, and the envFrom keys left out of it (for an Event). */
+export interface ContainerEnv {
+  env: EnvVar[];
+  skipped: string[];
+}
 
 // dockerode and its HTTP stack cost the operator about 12 MB of RSS: loaded with the
 // first docker Agent, not by an operator that runs Pods only.
@@ -84,15 +95,40 @@ export class DockerAgents {
 
   /**
    * A container's environment: the Agent's identity, where its kubeconfig is, and the
-   * spec's variables with Secret references resolved (a container cannot read Secrets).
+   * spec's env and envFrom with their Secrets and ConfigMaps read (a container cannot read
+   * them). Read as the operator, which the chart lets read only the names it lists
+   * (docs/adr/0014-docker-agent-secrets.md): an object it may not read, or one missing,
+   * is a WorkloadError naming the variable and the fix, reported on the Agent and retried
+   * with the restart backoff.
    */
-  async containerEnv(agent: AgentRef, env: readonly EnvVar[]): Promise<EnvVar[]> {
-    return [
-      { name: 'AGENT_NAME', value: agent.name },
-      { name: 'AGENT_NAMESPACE', value: agent.namespace },
-      { name: 'KUBECONFIG', value: `${CREDENTIALS_DIR}/kubeconfig` },
-      ...(await this.resolveEnv(agent.namespace, env)),
-    ];
+  async containerEnv(agent: AgentRef, env: readonly EnvVar[], envFrom: readonly EnvFromSource[] = []): Promise<ContainerEnv> {
+    const refs = referencedObjects(env, envFrom);
+    const read = new Map<string, Lookup>(await Promise.all(refs.map(async (ref) => [`${ref.kind}/${ref.name}`, await this.read(agent.namespace, ref)] as const)));
+    const resolved = resolveContainerEnv(agent.namespace, env, envFrom, (ref) => read.get(`${ref.kind}/${ref.name}`) ?? 'NotFound');
+    if (!resolved.ok) throw new WorkloadError(resolved.reason, resolved.message);
+    return {
+      env: [
+        { name: 'AGENT_NAME', value: agent.name },
+        { name: 'AGENT_NAMESPACE', value: agent.namespace },
+        { name: 'KUBECONFIG', value: `${CREDENTIALS_DIR}/kubeconfig` },
+        ...resolved.env,
+      ],
+      skipped: resolved.skipped,
+    };
+  }
+
+  /** One Secret (values decoded) or ConfigMap; any failure but 403 and 404 is the API's, retried as such. */
+  private async read(namespace: string, ref: SourceRef): Promise<Lookup> {
+    try {
+      const obj = await this.client.request<KubeObject & { data?: Record<string, string> }>('GET', objectPath(Objects[ref.kind], namespace, ref.name));
+      const data = obj.data ?? {};
+      if (ref.kind === 'ConfigMap') return { data };
+      return { data: Object.fromEntries(Object.entries(data).map(([k, v]) => [k, Buffer.from(v, 'base64').toString('utf8')])) };
+    } catch (err) {
+      if (err instanceof ApiError && err.status === 403) return 'Forbidden';
+      if (isNotFound(err)) return 'NotFound';
+      throw err;
+    }
   }
 
   /** Copies a fresh token into a running container well before the old one expires. */
@@ -103,22 +139,6 @@ export class DockerAgents {
     // After an operator restart the first refresh comes at once: the token's age is unknown.
     await (await this.runtimeFor(host)).refreshFiles(agent);
     this.refreshed.set(agent.uid, now);
-  }
-
-  private async resolveEnv(namespace: string, env: readonly EnvVar[]): Promise<EnvVar[]> {
-    return Promise.all(
-      env.map(async (e) => {
-        if (!e.valueFrom) return e;
-        const { name, key } = e.valueFrom.secretKeyRef;
-        const secret = await this.client.request<KubeObject & { data?: Record<string, string> }>(
-          'GET',
-          objectPath(Secrets, namespace, name),
-        );
-        const encoded = secret.data?.[key];
-        if (encoded === undefined) throw new Error(`env ${e.name}: Secret ${namespace}/${name} has no key ${key}`);
-        return { name: e.name, value: Buffer.from(encoded, 'base64').toString('utf8') };
-      }),
-    );
   }
 
   private async credentials(agent: AgentRef): Promise<Record<string, string>> {

@@ -6,9 +6,10 @@ import type { KubeObject } from '../../runtime/rest/object.ts';
 import type { DockerAgents } from './docker-agents.ts';
 
 /**
- * Removes agent containers whose Agent no longer exists (its deletion gave up on an
- * unreachable engine, or the operator was down when it was deleted). Containers are
- * matched by the Agent's UID, so a new Agent with an old name is not confused with it.
+ * Removes agent containers, then workspace volumes, whose Agent no longer exists (its
+ * deletion gave up on an unreachable engine, or the operator was down when it was
+ * deleted). They are matched by the Agent's UID, so a new Agent with an old name is not
+ * confused with it; a sleeping Agent's volume is kept, as the Agent is there.
  */
 export async function sweepDockerOrphans(
   docker: DockerAgents,
@@ -28,6 +29,11 @@ export async function sweepDockerOrphans(
           if (live.has(agent.uid)) continue;
           logger.info({ agent: `${agent.namespace}/${agent.name}`, uid: agent.uid }, 'removing an orphaned agent container');
           await runtime.remove(agent);
+        }
+        for (const agent of await runtime.listWorkspaces()) {
+          if (live.has(agent.uid)) continue;
+          logger.info({ agent: `${agent.namespace}/${agent.name}`, uid: agent.uid }, 'removing an orphaned agent workspace volume');
+          await runtime.release(agent);
         }
       } catch (err) {
         logger.warn({ err: messageOf(err) }, 'orphan sweep failed; trying again later');

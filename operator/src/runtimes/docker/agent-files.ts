@@ -21,7 +21,7 @@ async function readFile(container: Docker.Container, path: string, signal?: Abor
 }
 
 /** The uid and gid the container's process runs as, so it can read files of mode 0400. */
-async function ownerOf(container: Docker.Container, user: string, signal?: AbortSignal): Promise<Owner> {
+export async function ownerOf(container: Docker.Container, user: string, signal?: AbortSignal): Promise<Owner> {
   const needs = ownerLookups(user);
   const passwd = needs.passwd ? await readFile(container, '/etc/passwd', signal) : undefined;
   const group = needs.group ? await readFile(container, '/etc/group', signal) : undefined;

@@ -1,10 +1,10 @@
 import type Docker from 'dockerode';
-import { cpuToNanoCpus, memoryToBytes } from '../../core/quantity.ts';
 import { type Clock, systemClock } from '../../runtime/clock.ts';
 import type { AgentRef, AgentRuntime, WorkloadSpec, WorkloadStatus } from '../runtime.ts';
 import { WorkloadError } from '../runtime.ts';
 import { copyAgentFiles } from './agent-files.ts';
 import { logText } from './container-logs.ts';
+import { containerOptions } from './container-options.ts';
 import { endedInFailure, statusOf } from './container-status.ts';
 import { dockerError, dockerMessage, isNotFound, isUnreachable, runtimeUnavailable, statusCodeOf } from './docker-errors.ts';
 import { followPull } from './image-pull.ts';
@@ -15,10 +15,11 @@ import {
   SPEC_HASH_LABEL,
   UID_LABEL,
   agentOf,
+  agentLabels,
   containerName,
   labelFilter,
-  workloadLabels,
 } from './labels.ts';
+import { hasPersistentWorkspace, ownWorkspace, workspaceVolumeName } from './workspace-volume.ts';
 
 export { dockerClientFor } from './docker-client.ts';
 export { FILES_DIR } from './agent-files.ts';
@@ -101,6 +102,8 @@ export class DockerRuntime implements AgentRuntime {
         existing = undefined;
       }
       const container = existing ? this.#docker.getContainer(existing.Id) : await this.#create(spec, signal);
+      // On every start, not only after create: one made by a failed ensure is started as it is.
+      if (spec.workspace) await this.#ownWorkspace(container, spec.workspace.mountPath, signal);
       await this.#copyFiles(container, agent, signal);
       await this.#start(container, name, signal);
       return this.#required(container.id, signal);
@@ -113,6 +116,26 @@ export class DockerRuntime implements AgentRuntime {
         await this.#removeContainer(container.Id, signal);
       }
     });
+  }
+
+  /**
+   * Removes the Agent's workspace volume, kept by remove() across sleep and replacement:
+   * called once the Agent is being deleted and its container is gone.
+   */
+  async release(agent: AgentRef, signal?: AbortSignal): Promise<void> {
+    await this.#wrap(`removing volume ${workspaceVolumeName(agent)}`, async () => {
+      for (const volume of await this.#listVolumes({ [UID_LABEL]: agent.uid }, signal)) await this.#removeVolume(volume.Name, signal);
+    });
+  }
+
+  /** The Agents of every managed workspace volume on the engine, so the controller can release those that are gone. */
+  async listWorkspaces(signal?: AbortSignal): Promise<AgentRef[]> {
+    return this.#wrap('listing managed volumes', async () =>
+      (await this.#listVolumes({}, signal)).flatMap((v) => {
+        const agent = agentOf(labelsOf(v));
+        return agent ? [agent] : [];
+      }),
+    );
   }
 
   /**
@@ -181,31 +204,48 @@ export class DockerRuntime implements AgentRuntime {
     }
   }
 
+  #listVolumes(labels: Record<string, string>, signal?: AbortSignal): Promise<EngineVolume[]> {
+    // Older engines answer null for no volumes, whatever the types say.
+    return this.#docker.listVolumes({ filters: labelFilter(labels), ...sig(signal) }).then((r) => (r.Volumes as EngineVolume[] | null) ?? []);
+  }
+
+  async #removeVolume(name: string, signal?: AbortSignal): Promise<void> {
+    signal?.throwIfAborted();
+    try {
+      await this.#docker.getVolume(name).remove(sig(signal));
+    } catch (err) {
+      // 404: already gone. 409 (still in use) is left to fail: the caller retries.
+      if (!isNotFound(err)) throw err;
+    }
+  }
+
+  /**
+   * The Agent's workspace volume, made if missing. One of an earlier Agent of the same name
+   * holds the name: it went with that Agent, so it is removed (its containers already are).
+   */
+  async #ensureVolume(agent: AgentRef, signal?: AbortSignal): Promise<void> {
+    const name = workspaceVolumeName(agent);
+    const volume = this.#docker.getVolume(name);
+    try {
+      const info = (await volume.inspect(sig(signal))) as EngineVolume;
+      if (labelsOf(info)?.[UID_LABEL] === agent.uid) return;
+      await this.#removeVolume(name, signal);
+    } catch (err) {
+      if (!isNotFound(err)) throw err;
+    }
+    await this.#docker.createVolume({ Name: name, Labels: agentLabels(agent), ...sig(signal) });
+  }
+
+  async #ownWorkspace(container: Docker.Container, mountPath: string, signal?: AbortSignal): Promise<void> {
+    const { Config } = await container.inspect(sig(signal));
+    await ownWorkspace(container, Config.User, mountPath, Math.floor(this.#clock.now() / 1000), signal);
+  }
+
   async #create(spec: WorkloadSpec, signal?: AbortSignal): Promise<Docker.Container> {
     await this.#ensureImage(spec.image, signal);
     const name = containerName(spec.agent);
-    const options: Docker.ContainerCreateOptions = {
-      name,
-      Image: spec.image,
-      // Secret references must have been resolved by the caller: a container cannot follow them.
-      Env: spec.env.map(({ name: key, value, valueFrom }) => {
-        if (valueFrom) throw new WorkloadError('InvalidSpec', `env ${key}: a Secret reference must be resolved before it reaches Docker`);
-        return `${key}=${value ?? ''}`;
-      }),
-      Labels: workloadLabels(spec),
-      HostConfig: {
-        NetworkMode: this.#network,
-        // The operator restarts with backoff and counts it; the engine must not race it.
-        RestartPolicy: { Name: 'no' },
-        CapDrop: ['ALL'],
-        SecurityOpt: ['no-new-privileges'],
-        Init: true,
-        ...limitsOf(spec),
-      },
-      ...sig(signal),
-    };
-    if (spec.command) options.Entrypoint = [...spec.command];
-    if (spec.args) options.Cmd = [...spec.args];
+    const options = { ...containerOptions(spec, this.#network), ...sig(signal) };
+    if (hasPersistentWorkspace(spec)) await this.#ensureVolume(spec.agent, signal);
     try {
       return await this.#docker.createContainer(options);
     } catch (err) {
@@ -252,11 +292,19 @@ export class DockerRuntime implements AgentRuntime {
     } catch (err) {
       const status = statusCodeOf(err);
       if (status === 304) return; // already started
-      // The engine answers 400 when the command cannot be run from the image.
-      if (status === 400) throw new WorkloadError('StartError', `starting container ${name}: ${dockerMessage(err)}`);
+      // The engine answers 400 when the command cannot be run from the image, 500 when the
+      // host lacks what the spec asks for (no nvidia device driver for a GPU request).
+      if (status === 400 || status === 500) throw new WorkloadError('StartError', `starting container ${name}: ${dockerMessage(err)}`);
       throw err;
     }
   }
+}
+
+/** A volume as the engine describes it: Labels is null for one without, whatever the types say. */
+type EngineVolume = Omit<Docker.VolumeInspectInfo, 'Labels'> & { Labels: Record<string, string> | null };
+
+function labelsOf(volume: EngineVolume): Record<string, string> | undefined {
+  return volume.Labels ?? undefined;
 }
 
 function isStopped(container: Docker.ContainerInfo): boolean {
@@ -267,20 +315,4 @@ function isStopped(container: Docker.ContainerInfo): boolean {
 function pick(containers: readonly Docker.ContainerInfo[], agent: AgentRef): Docker.ContainerInfo | undefined {
   const name = `/${containerName(agent)}`;
   return containers.find((c) => c.Names.includes(name)) ?? containers[0];
-}
-
-function limitsOf(spec: WorkloadSpec): { NanoCpus?: number; Memory?: number; MemorySwap?: number } {
-  const limits = spec.resources?.limits;
-  try {
-    const cpu = limits?.cpu === undefined ? undefined : cpuToNanoCpus(limits.cpu);
-    const memory = limits?.memory === undefined ? undefined : memoryToBytes(limits.memory);
-    return {
-      ...(cpu === undefined ? {} : { NanoCpus: cpu }),
-      // MemorySwap equal to Memory: no swap beyond the limit, as under the kubelet.
-      ...(memory === undefined ? {} : { Memory: memory, MemorySwap: memory }),
-    };
-  } catch (err) {
-    const reason = err instanceof Error ? err.message : String(err);
-    throw new WorkloadError('InvalidSpec', `container ${containerName(spec.agent)}: ${reason}`);
-  }
 }

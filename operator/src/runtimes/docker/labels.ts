@@ -17,12 +17,14 @@ export function containerName(agent: AgentRef): string {
   return `ao.${agent.namespace}.${agent.name}`;
 }
 
+/** Whose an object on the engine is (a container, a workspace volume): agentOf reads them back. */
+export function agentLabels(agent: AgentRef): Record<string, string> {
+  return { [MANAGED_BY]: MANAGER, [NAMESPACE_LABEL]: agent.namespace, [NAME_LABEL]: agent.name, [UID_LABEL]: agent.uid };
+}
+
 export function workloadLabels(spec: WorkloadSpec): Record<string, string> {
   return {
-    [MANAGED_BY]: MANAGER,
-    [NAMESPACE_LABEL]: spec.agent.namespace,
-    [NAME_LABEL]: spec.agent.name,
-    [UID_LABEL]: spec.agent.uid,
+    ...agentLabels(spec.agent),
     [SPEC_HASH_LABEL]: spec.specHash,
     ...(spec.restartedAt !== undefined ? { [RESTART_LABEL]: spec.restartedAt } : {}),
   };

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { KubeObject } from '../../runtime/rest/object.ts';
 import type { ResourceType } from '../../runtime/rest/resource.ts';
 import { FakeClock } from '../../../../test/support/fake-clock.ts';
-import { AgentRbac } from './agent-rbac.ts';
+import { AGENT_ROLE, AgentRbac, agentAccountRbac } from './agent-rbac.ts';
 
 /** A writer whose applies wait until the test lets them through, and stop when their signal aborts, as the REST client's do. */
 function gatedWriter(): { apply: (rt: ResourceType, obj: KubeObject, signal?: AbortSignal) => Promise<KubeObject>; applied: string[]; open: () => void; fail: (err: Error) => void } {
@@ -59,5 +59,20 @@ describe('AgentRbac.ensureNamespace', () => {
     writer.open();
     await again;
     expect(writer.applied.length).toBeGreaterThan(0);
+  });
+});
+
+describe('agentAccountRbac', () => {
+  const agent = { namespace: 'ns', name: 'coder', uid: 'uid-1' };
+
+  it('gives the account the annotations of the spec, and none without them', () => {
+    const [account, binding] = agentAccountRbac(agent, { 'iam.gke.io/gcp-service-account': 'coder@p.iam.gserviceaccount.com' });
+    expect(account?.object.metadata).toMatchObject({
+      name: 'agent-coder',
+      annotations: { 'iam.gke.io/gcp-service-account': 'coder@p.iam.gserviceaccount.com' },
+      ownerReferences: [{ kind: 'Agent', name: 'coder', uid: 'uid-1', controller: true }],
+    });
+    expect(binding?.object).toMatchObject({ roleRef: { name: AGENT_ROLE }, subjects: [{ kind: 'ServiceAccount', name: 'agent-coder', namespace: 'ns' }] });
+    expect(agentAccountRbac(agent)[0]?.object.metadata).not.toHaveProperty('annotations');
   });
 });

@@ -52,15 +52,19 @@ export function namespaceRbac(namespace: string): Grant[] {
 }
 
 /**
- * A Docker agent's own ServiceAccount agent-<name> and its RoleBinding, owned by the
- * Agent: a container has no Pod to bind a token to, so its identity is the account's name.
+ * An agent's own ServiceAccount agent-<name> and its RoleBinding to the agents' Role,
+ * owned by the Agent. A Docker agent's identity: a container has no Pod to bind a token
+ * to, so the account's name says who it is. A Pod agent's when its spec gives the account
+ * annotations (cloud workload identity, ADR 0015); applied again, an annotation removed
+ * from the spec goes from the account.
  */
-export function dockerAgentRbac(agent: AgentRef): Grant[] {
+export function agentAccountRbac(agent: AgentRef, annotations?: Readonly<Record<string, string>>): Grant[] {
   const { namespace, name, uid } = agent;
   const ownerReferences = [{ apiVersion: API_VERSION, kind: 'Agent', name, uid, controller: true, blockOwnerDeletion: true }];
   const labels = { ...MANAGED_BY, [AGENT_LABEL]: name };
+  const account = { name: serviceAccountName(name), namespace, labels, ownerReferences, ...(annotations ? { annotations: { ...annotations } } : {}) };
   return [
-    { resource: ServiceAccounts, object: { metadata: { name: serviceAccountName(name), namespace, labels, ownerReferences } } },
+    { resource: ServiceAccounts, object: { metadata: account } },
     { resource: RoleBindings, object: binding(serviceAccountName(name), namespace, serviceAccountName(name), { labels, ownerReferences }) },
   ];
 }
@@ -108,7 +112,12 @@ export class AgentRbac {
   }
 
   async ensureDockerAgent(agent: AgentRef, signal?: AbortSignal): Promise<void> {
+    await this.ensureAgentAccount(agent, undefined, signal);
+  }
+
+  /** The agent's own account and binding (with the namespace's objects first, the Role among them). */
+  async ensureAgentAccount(agent: AgentRef, annotations: Readonly<Record<string, string>> | undefined, signal?: AbortSignal): Promise<void> {
     await this.ensureNamespace(agent.namespace, signal);
-    for (const { resource, object } of dockerAgentRbac(agent)) await this.writer.apply(resource, object, signal);
+    for (const { resource, object } of agentAccountRbac(agent, annotations)) await this.writer.apply(resource, object, signal);
   }
 }

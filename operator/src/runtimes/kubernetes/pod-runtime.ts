@@ -1,12 +1,12 @@
 import type { SharedInformer } from '../../runtime/cache/informer-group.ts';
 import type { Clock } from '../../runtime/clock.ts';
-import { isAlreadyExists, isNotFound } from '../../runtime/errors.ts';
+import { ApiError, isAlreadyExists, isNotFound } from '../../runtime/errors.ts';
 import type { RestClient } from '../../runtime/rest/client.ts';
 import type { KubeObject } from '../../runtime/rest/object.ts';
-import { collectionPath, objectPath, Pods } from '../../runtime/rest/resource.ts';
+import { collectionPath, objectPath, Pods, type ResourceType } from '../../runtime/rest/resource.ts';
 import type { Writer } from '../../runtime/writer.ts';
-import type { AgentRef, AgentRuntime, WorkloadSpec, WorkloadStatus } from '../runtime.ts';
-import { agentPod, podName } from './pod-spec.ts';
+import { WorkloadError, type AgentRef, type AgentRuntime, type WorkloadSpec, type WorkloadStatus } from '../runtime.ts';
+import { agentPod, podName, workspaceClaim } from './pod-spec.ts';
 import { AgentRbac } from './agent-rbac.ts';
 import { podStatus } from './pod-status.ts';
 
@@ -17,6 +17,8 @@ export interface PodRuntimeOptions {
   pods: SharedInformer<KubeObject>;
   clock: Clock;
 }
+
+const Claims: ResourceType = { group: '', version: 'v1', kind: 'PersistentVolumeClaim', plural: 'persistentvolumeclaims', namespaced: true };
 
 // How long a Pod this process created stands in for the cache's copy; long past any
 // watch delay, short enough that a Pod deleted before the cache saw it is soon noticed.
@@ -62,6 +64,10 @@ export class PodRuntime implements AgentRuntime {
     if (existing) return existing;
     const { namespace, name } = spec.agent;
     await this.rbac.ensureNamespace(namespace, signal);
+    if (spec.serviceAccount) {
+      await refusedAs(`ServiceAccount agent-${name}`, this.rbac.ensureAgentAccount(spec.agent, spec.serviceAccount.annotations, signal));
+    }
+    await this.ensureClaim(spec, signal);
     try {
       const created = await this.o.client.request<KubeObject>('POST', collectionPath(Pods, namespace), {
         body: agentPod(spec),
@@ -73,9 +79,40 @@ export class PodRuntime implements AgentRuntime {
       if (!isAlreadyExists(err)) {
         // Its ServiceAccount may have been deleted: apply the namespace's objects again.
         this.rbac.forgetNamespace(namespace);
-        throw err;
+        throw refusal(`Pod ${podName(name)}`, err);
       }
       return podStatus(await this.o.client.request<KubeObject>('GET', objectPath(Pods, namespace, podName(name))));
+    }
+  }
+
+  /**
+   * Creates the claim of a persistent workspace unless it is there. An existing claim is
+   * left as it is: a claim's class and modes cannot change, and its size only grows where
+   * the StorageClass allows expansion, which is done on the claim itself.
+   */
+  private async ensureClaim(spec: WorkloadSpec, signal?: AbortSignal): Promise<void> {
+    const claim = workspaceClaim(spec);
+    if (!claim) return;
+    const { namespace } = spec.agent;
+    const name = claim.metadata.name ?? '';
+    try {
+      await this.o.client.request('POST', collectionPath(Claims, namespace), { body: claim, ...(signal ? { signal } : {}) });
+      return;
+    } catch (err) {
+      if (!isAlreadyExists(err)) throw refusal(`PersistentVolumeClaim ${name}`, err);
+    }
+    const existing = await this.o.client.request<KubeObject>('GET', objectPath(Claims, namespace, name), signal ? { signal } : {});
+    if (!existing.metadata.ownerReferences?.some((r) => r.uid === spec.agent.uid)) {
+      throw new WorkloadError(
+        'WorkspaceUnavailable',
+        `PersistentVolumeClaim ${name} belongs to an earlier Agent of this name and goes with it: waiting for the garbage collector to delete it`,
+      );
+    }
+    if (existing.metadata.deletionTimestamp !== undefined) {
+      throw new WorkloadError(
+        'WorkspaceUnavailable',
+        `PersistentVolumeClaim ${name} is being deleted (by hand?): the workspace is made again once it is gone`,
+      );
     }
   }
 
@@ -96,5 +133,26 @@ export class PodRuntime implements AgentRuntime {
     } catch (err) {
       if (!isNotFound(err)) throw err;
     }
+  }
+}
+
+/**
+ * What the API server refused for a reason in the spec (422 invalid, 400 bad request: an
+ * affinity it cannot parse) or of the namespace (403: a quota, Pod Security, RBAC), as a
+ * WorkloadError: the Agent's Ready condition and a Warning Event then carry its message.
+ * Anything else is left to the controller's retries.
+ */
+function refusal(what: string, err: unknown): unknown {
+  if (!(err instanceof ApiError) || ![400, 403, 422].includes(err.status)) return err;
+  const prefix = `${err.method} ${err.path}: `;
+  const message = err.message.startsWith(prefix) ? err.message.slice(prefix.length) : err.message;
+  return new WorkloadError(err.status === 403 ? 'Forbidden' : 'InvalidSpec', `the API server refused ${what}: ${message}`);
+}
+
+async function refusedAs(what: string, applying: Promise<void>): Promise<void> {
+  try {
+    await applying;
+  } catch (err) {
+    throw refusal(what, err);
   }
 }

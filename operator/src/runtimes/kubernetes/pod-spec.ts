@@ -15,14 +15,56 @@ export const serviceAccountName = podName;
  * would be a Docker agent's identity.
  */
 export const POD_SERVICE_ACCOUNT = 'orchestrator-agents';
+/** The PersistentVolumeClaim of Agent `name`'s persistent workspace. */
+export const workspaceClaimName = (agent: string): string => `agent-${agent}-workspace`;
+/**
+ * The runner image's group. The kubelet makes a persistent workspace group-writable for
+ * it and adds it to the process's groups, so an image running as any user can write there.
+ */
+export const WORKSPACE_FS_GROUP = 65532;
+
+const ownerOf = (spec: WorkloadSpec): NonNullable<KubeObject['metadata']['ownerReferences']> => {
+  const { name, uid } = spec.agent;
+  return [{ apiVersion: API_VERSION, kind: 'Agent', name, uid, controller: true, blockOwnerDeletion: true }];
+};
+
+/**
+ * The claim of a persistent workspace, owned by the Agent: a Pod deleted to sleep, roll or
+ * restart leaves it, the garbage collector deletes it with the Agent. Undefined when the
+ * Agent has no persistent workspace.
+ */
+export function workspaceClaim(spec: WorkloadSpec): KubeObject | undefined {
+  const ws = spec.workspace;
+  if (!ws || ws.ephemeral || ws.size === undefined) return undefined;
+  const { namespace, name } = spec.agent;
+  return {
+    apiVersion: 'v1',
+    kind: 'PersistentVolumeClaim',
+    metadata: { name: workspaceClaimName(name), namespace, labels: { ...MANAGED_BY, [AGENT_LABEL]: name }, ownerReferences: ownerOf(spec) },
+    spec: {
+      accessModes: [...(ws.accessModes ?? ['ReadWriteOnce'])],
+      resources: { requests: { storage: String(ws.size) } },
+      ...(ws.storageClassName !== undefined ? { storageClassName: ws.storageClassName } : {}),
+    },
+  };
+}
+
+/** The Pod's workspace volume: the Agent's claim, or an emptyDir lost with the Pod. */
+function workspaceVolume(spec: WorkloadSpec): Record<string, unknown>[] {
+  const ws = spec.workspace;
+  if (!ws) return [];
+  if (workspaceClaim(spec)) return [{ name: 'workspace', persistentVolumeClaim: { claimName: workspaceClaimName(spec.agent.name) } }];
+  return [{ name: 'workspace', emptyDir: ws.size !== undefined ? { sizeLimit: String(ws.size) } : {} }];
+}
 
 /**
  * An Agent's Pod: owned by the Agent (deleting it deletes the Pod), running as the
- * namespace's agent ServiceAccount with a token bound to the Pod, hardened to the
- * restricted Pod Security Standard.
+ * namespace's agent ServiceAccount (or, with spec.runtime.serviceAccount, its own) with a
+ * token bound to the Pod, hardened to the restricted Pod Security Standard.
  */
 export function agentPod(spec: WorkloadSpec): KubeObject {
-  const { namespace, name, uid } = spec.agent;
+  const { namespace, name } = spec.agent;
+  const persistent = workspaceClaim(spec) !== undefined;
   return {
     apiVersion: 'v1',
     kind: 'Pod',
@@ -31,24 +73,37 @@ export function agentPod(spec: WorkloadSpec): KubeObject {
       namespace,
       labels: { ...MANAGED_BY, [AGENT_LABEL]: name },
       annotations: { [SPEC_HASH_ANNOTATION]: spec.specHash, ...(spec.restartedAt !== undefined ? { [RESTART_ANNOTATION]: spec.restartedAt } : {}) },
-      ownerReferences: [{ apiVersion: API_VERSION, kind: 'Agent', name, uid, controller: true, blockOwnerDeletion: true }],
+      ownerReferences: ownerOf(spec),
     },
     spec: {
-      serviceAccountName: POD_SERVICE_ACCOUNT,
+      // Its own account for its own annotations (cloud workload identity, ADR 0015).
+      serviceAccountName: spec.serviceAccount ? serviceAccountName(name) : POD_SERVICE_ACCOUNT,
       restartPolicy: 'Always',
       enableServiceLinks: false,
-      securityContext: { runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } },
+      securityContext: {
+        runAsNonRoot: true,
+        seccompProfile: { type: 'RuntimeDefault' },
+        // OnRootMismatch: a large workspace is not walked again on every start.
+        ...(persistent ? { fsGroup: WORKSPACE_FS_GROUP, fsGroupChangePolicy: 'OnRootMismatch' } : {}),
+      },
+      ...(spec.runtimeClassName !== undefined ? { runtimeClassName: spec.runtimeClassName } : {}),
+      ...(spec.nodeSelector !== undefined ? { nodeSelector: { ...spec.nodeSelector } } : {}),
+      ...(spec.tolerations !== undefined ? { tolerations: spec.tolerations.map((t) => ({ ...t })) } : {}),
+      ...(spec.affinity !== undefined ? { affinity: spec.affinity } : {}),
+      ...(spec.imagePullSecrets !== undefined ? { imagePullSecrets: spec.imagePullSecrets.map(({ name: secret }) => ({ name: secret })) } : {}),
       containers: [
         {
           name: 'agent',
           image: spec.image,
           ...(spec.command ? { command: [...spec.command] } : {}),
           ...(spec.args ? { args: [...spec.args] } : {}),
+          ...(spec.workingDir !== undefined ? { workingDir: spec.workingDir } : {}),
           env: [
             { name: 'AGENT_NAME', value: name },
             { name: 'AGENT_NAMESPACE', value: namespace },
             ...spec.env.map((e) => ({ ...e })),
           ],
+          ...(spec.envFrom?.length ? { envFrom: spec.envFrom.map((e) => ({ ...e })) } : {}),
           ...(spec.resources ? { resources: spec.resources } : {}),
           securityContext: {
             allowPrivilegeEscalation: false,
@@ -57,10 +112,10 @@ export function agentPod(spec: WorkloadSpec): KubeObject {
             runAsNonRoot: true,
           },
           // A read-only root needs somewhere to write scratch files.
-          volumeMounts: [{ name: 'tmp', mountPath: '/tmp' }],
+          volumeMounts: [{ name: 'tmp', mountPath: '/tmp' }, ...(spec.workspace ? [{ name: 'workspace', mountPath: spec.workspace.mountPath }] : [])],
         },
       ],
-      volumes: [{ name: 'tmp', emptyDir: {} }],
+      volumes: [{ name: 'tmp', emptyDir: {} }, ...workspaceVolume(spec)],
     },
   };
 }
