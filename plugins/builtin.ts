@@ -4,8 +4,10 @@ import { affinity } from './affinity/index.ts';
 import { agentState } from './agent-state/index.ts';
 import { anomaly } from './anomaly/index.ts';
 import { automation } from './automation/index.ts';
+import { budget } from './budget/index.ts';
 import { capacity } from './capacity/index.ts';
 import { circuitBreaker } from './circuit-breaker/index.ts';
+import { contextPlugin } from './context/index.ts';
 import { hooks } from './hooks/index.ts';
 import { leastLoaded } from './least-loaded/index.ts';
 import { mostLoaded } from './most-loaded/index.ts';
@@ -26,8 +28,10 @@ export const builtinPlugins: readonly Plugin[] = [
   agentState,
   circuitBreaker,
   anomaly,
+  budget,
   hooks,
   capacity,
+  contextPlugin,
   affinity,
   automation,
   preferredCapabilities,
@@ -42,9 +46,9 @@ export const builtinPlugins: readonly Plugin[] = [
 
 /** Score plugins and weights of each spec.routing.strategy. */
 export const strategyPresets = {
-  Balanced: [['preferred-capabilities', 2], ['affinity', 3], ['least-loaded', 1]],
-  LeastLoaded: [['least-loaded', 3], ['preferred-capabilities', 1], ['affinity', 3]],
-  RoundRobin: [['round-robin', 3], ['preferred-capabilities', 1], ['affinity', 3]],
-  PowerOfTwoChoices: [['power-of-two-choices', 3], ['preferred-capabilities', 1], ['affinity', 3]],
-  BinPack: [['most-loaded', 3], ['preferred-capabilities', 1], ['affinity', 3]],
+  Balanced: [['preferred-capabilities', 2], ['affinity', 3], ['least-loaded', 1], ['context', 1]],
+  LeastLoaded: [['least-loaded', 3], ['preferred-capabilities', 1], ['affinity', 3], ['context', 1]],
+  RoundRobin: [['round-robin', 3], ['preferred-capabilities', 1], ['affinity', 3], ['context', 1]],
+  PowerOfTwoChoices: [['power-of-two-choices', 3], ['preferred-capabilities', 1], ['affinity', 3], ['context', 1]],
+  BinPack: [['most-loaded', 3], ['preferred-capabilities', 1], ['affinity', 3], ['context', 1]],
 } as const satisfies Record<(typeof routingStrategies)[number], readonly (readonly [string, number])[]>;

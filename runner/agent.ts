@@ -13,6 +13,8 @@ export interface AgentSettings {
   heartbeatTimeoutMs: number;
   maxConcurrentTasks: number;
   windowTokens: number | undefined;
+  /** spec.runtime.workspace.mountPath: where a recycled agent's context summary is kept. */
+  workspaceDir: string | undefined;
 }
 
 export function agentSettings(obj: KubeObject): AgentSettings {
@@ -23,6 +25,7 @@ export function agentSettings(obj: KubeObject): AgentSettings {
     heartbeatTimeoutMs: (spec.heartbeat?.timeoutSeconds ?? 30) * 1000,
     maxConcurrentTasks: spec.maxConcurrentTasks ?? 1,
     windowTokens: spec.context?.windowTokens,
+    workspaceDir: spec.runtime?.workspace?.mountPath,
   };
 }
 

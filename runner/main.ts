@@ -10,13 +10,16 @@ import { objectPath } from '../operator/src/runtime/rest/resource.ts';
 import { agentSettings, type AgentSettings } from './agent.ts';
 import { loadRunnerConfig, type RunnerConfig } from './config.ts';
 import { CommandExecutor } from './executors/command.ts';
-import type { Executor } from './executors/executor.ts';
+import { isCompaction, type Executor, type TaskInput } from './executors/executor.ts';
 import { HttpExecutor } from './executors/http.ts';
+import { ModelExecutor } from './executors/model.ts';
 import { Heartbeat, LeaseTakenError, newRunnerIdentity } from './heartbeat.ts';
 import { Agents, Tasks } from './resources.ts';
 import { recordOutcome } from './outcomes.ts';
 import { reportUsage } from './usage.ts';
 import { TaskRunner } from './task-runner.ts';
+import { Compactor } from './compaction.ts';
+import { attemptKey, ProgressLines } from './progress.ts';
 
 const RESYNC_MS = 30_000;
 
@@ -55,6 +58,22 @@ async function main(): Promise<void> {
     clock: systemClock,
     logger,
   });
+  const progress = new ProgressLines();
+  const executor = executorOf(config, logger, progress);
+  const self = (): KubeObject | undefined => agentInformer.get(`${config.namespace}/${config.agent}`);
+  const compactor = new Compactor({
+    client,
+    namespace: config.namespace,
+    agent: config.agent,
+    executor,
+    // A task's outcome write carries the context it left: compacting before it lands would
+    // have that older figure overwrite the compacted one.
+    active: () => runner.active() + outcomes.size,
+    workspaceDir: () => current().workspaceDir,
+    windowTokens: () => current().windowTokens,
+    clock: systemClock,
+    logger,
+  });
   // Outcome counts are written after the result; shutdown waits for them.
   const outcomes = new Set<Promise<void>>();
   const runner = new TaskRunner({
@@ -62,15 +81,21 @@ async function main(): Promise<void> {
     tasks,
     agent: config.agent,
     lease: heartbeat,
-    executor: executorOf(config, logger),
+    executor,
     capacity: () => current().maxConcurrentTasks,
     onFinished: (result, run) => {
+      compactor.record(run.task, result.outcome, result.output);
       const write = recordOutcome({ client, namespace: config.namespace, agent: config.agent, windowTokens: current().windowTokens, clock: systemClock, logger }, result, run);
       outcomes.add(write);
-      void write.finally(() => outcomes.delete(write));
+      // The last task of a drained agent ends: a compaction asked for meanwhile starts now.
+      void write.finally(() => {
+        outcomes.delete(write);
+        compactor.onAgent(self());
+      });
     },
     clock: systemClock,
     logger,
+    ...(config.progressMs > 0 ? { progress: { lines: progress, intervalMs: config.progressMs } } : {}),
   });
   const beating = heartbeat.run(stop.signal);
   const loops = [agentInformer.run(stop.signal), tasks.run(stop.signal)];
@@ -80,6 +105,21 @@ async function main(): Promise<void> {
   // No claim before this process holds the Lease: the operator tells this process's
   // attempts from its predecessor's by the Lease's holder.
   await Promise.all([agentInformer.waitForSync(stop.signal), tasks.waitForSync(stop.signal), Promise.race([heartbeat.acquired(), beating])]);
+  const live = self();
+  if (live) {
+    await compactor.resume(live).catch((err: unknown) => {
+      logger.warn({ err: messageOf(err) }, 'could not report the recycled context');
+    });
+  }
+  agentInformer.addHandler({
+    onAdd: (a) => {
+      compactor.onAgent(a);
+    },
+    onUpdate: (_old, a) => {
+      compactor.onAgent(a);
+    },
+  });
+  compactor.onAgent(live);
   runner.poke();
   logger.info({ executor: config.executor.type, maxConcurrentTasks: agent.maxConcurrentTasks, identity: heartbeat.identity }, 'runner ready');
 
@@ -114,18 +154,40 @@ async function main(): Promise<void> {
   logger.info('stopped');
 }
 
-function executorOf(config: RunnerConfig, logger: Logger): Executor {
-  return config.executor.type === 'http'
-    ? new HttpExecutor({ url: config.executor.url })
-    : new CommandExecutor({
-        command: config.executor.command,
-        env: config.commandEnv,
-        // Each line of the agent's output is a log line of the runner, with the task's name:
-        // `kubectl logs` and any log pipeline follow a task while it runs.
-        onLine: (task, stream, line) => {
-          logger.info({ task: `${task.namespace}/${task.name}`, attempt: task.attempt, stream }, line);
-        },
+function executorOf(config: RunnerConfig, logger: Logger, progress: ProgressLines): Executor {
+  // Each line of the agent's output is a log line of the runner, with the task's name:
+  // `kubectl logs` and any log pipeline follow a task while it runs; the last few reach
+  // the Task's status.progress.
+  const onLine = (task: TaskInput, stream: 'stdout' | 'stderr', line: string): void => {
+    const what = isCompaction(task) ? { compaction: true } : { task: `${task.namespace}/${task.name}`, attempt: task.attempt };
+    logger.info({ ...what, stream }, line);
+    if (!isCompaction(task)) progress.push(attemptKey(task.namespace, task.name, task.attempt), line);
+  };
+  const e = config.executor;
+  switch (e.type) {
+    case 'http':
+      return new HttpExecutor({ url: e.url });
+    case 'model':
+      return new ModelExecutor({
+        baseUrl: e.url,
+        model: e.model,
+        session: e.session,
+        onLine,
+        ...(e.apiKey === undefined ? {} : { apiKey: e.apiKey }),
+        ...(e.systemPrompt === undefined ? {} : { systemPrompt: e.systemPrompt }),
+        ...(e.maxTokens === undefined ? {} : { maxTokens: e.maxTokens }),
+        ...(e.temperature === undefined ? {} : { temperature: e.temperature }),
+        ...(e.compactPrompt === undefined ? {} : { compactPrompt: e.compactPrompt }),
       });
+    case 'command':
+      return new CommandExecutor({
+        command: e.command,
+        env: config.commandEnv,
+        onLine,
+        ...(e.compactCommand === undefined ? {} : { compactCommand: e.compactCommand }),
+        ...(e.compactPrompt === undefined ? {} : { compactPrompt: e.compactPrompt }),
+      });
+  }
 }
 
 /** The runner may start before its RBAC or Agent are visible: wait for the Agent. */

@@ -11,6 +11,7 @@ import type { ExecutionResult } from './executors/executor.ts';
 import { Agents } from './resources.ts';
 import type { FinishedRun } from './task-runner.ts';
 import { rfc3339 } from '../operator/src/core/timestamp.ts';
+import { addTokens } from '../operator/src/core/accounting.ts';
 
 export interface OutcomeTarget {
   client: RestClient;
@@ -33,7 +34,7 @@ export function withRecent(recent: Recent | undefined, run: FinishedRun, outcome
 /**
  * Counts a finished task on the Agent (`status.stats`: the circuit breaker reads
  * consecutiveFailures and lastFailureTime, the anomaly plugin `recent`) and reports
- * context usage when the executor had any. A read-modify-write on the resourceVersion,
+ * context usage and adds the attempt's tokens to `stats.usage` when the executor had any. A read-modify-write on the resourceVersion,
  * retried on conflict.
  */
 export async function recordOutcome(t: OutcomeTarget, result: ExecutionResult, run: FinishedRun): Promise<void> {
@@ -45,7 +46,9 @@ export async function recordOutcome(t: OutcomeTarget, result: ExecutionResult, r
     try {
       const live = await t.client.request<KubeObject>('GET', path);
       const stats = agentStats(live);
-      const recent = (live.status as AgentStatus | undefined)?.stats?.recent;
+      const { recent, usage } = (live.status as AgentStatus | undefined)?.stats ?? {};
+      // A write whose answer was lost got through: counting it again would count it twice.
+      if (recent?.some((r) => r.task === run.task && r.attempt === run.attempt)) return;
       const ok = result.outcome === 'Succeeded';
       await t.client.request('PATCH', `${path}/status`, {
         contentType: 'application/merge-patch+json',
@@ -58,6 +61,7 @@ export async function recordOutcome(t: OutcomeTarget, result: ExecutionResult, r
               consecutiveFailures: ok ? 0 : stats.consecutiveFailures + 1,
               ...(ok ? {} : { lastFailureTime: rfc3339(t.clock.now()) }),
               recent: withRecent(recent, run, outcome),
+              ...(result.usage ? { usage: addTokens(usage, result.usage) } : {}),
             },
             ...(result.usage?.contextTokens !== undefined ? { contextUsage: contextUsage(result.usage.contextTokens, t.windowTokens) } : {}),
           },

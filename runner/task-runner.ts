@@ -8,9 +8,11 @@ import { objectPath } from '../operator/src/runtime/rest/resource.ts';
 import { Tasks } from './resources.ts';
 import { truncateOutput, type ExecutionResult, type Executor } from './executors/executor.ts';
 import type { LeaseHold } from './heartbeat.ts';
+import { attemptKey, type ProgressLines } from './progress.ts';
 import type { Condition } from '../operator/src/api/common.ts';
 import { setCondition } from '../operator/src/controllers/conditions.ts';
 import { rfc3339 } from '../operator/src/core/timestamp.ts';
+import { addAttempt, type TaskUsage } from '../operator/src/core/accounting.ts';
 
 interface Assignment {
   agent: string;
@@ -38,6 +40,8 @@ interface TaskStatus {
   attempts?: number;
   history?: HistoryEntry[];
   result?: { output?: string; exitCode?: number };
+  usage?: TaskUsage;
+  progress?: unknown;
   [field: string]: unknown;
 }
 
@@ -59,6 +63,8 @@ export interface TaskRunnerOptions {
   onFinished: (result: ExecutionResult, run: FinishedRun) => void;
   clock: Clock;
   logger: Logger;
+  /** Lines the executor writes, copied into status.progress every intervalMs (none when unset). */
+  progress?: { lines: ProgressLines; intervalMs: number } | undefined;
 }
 
 const HISTORY_LIMIT = 32;
@@ -191,6 +197,9 @@ export class TaskRunner {
     }
     log.info('running');
     const startedMs = this.o.clock.now();
+    const key = attemptKey(task.metadata.namespace ?? '', task.metadata.name ?? '', attempt);
+    const stopReporting = new AbortController();
+    const reporting = this.reportProgress(claimed, attempt, key, stopReporting.signal);
     const dependencies = await this.dependencyResults(task);
     const result = await this.o.executor.execute(
       {
@@ -203,14 +212,22 @@ export class TaskRunner {
         timeoutSeconds: task.spec?.timeoutSeconds ?? 3600,
       },
       signal,
-    );
+    ).finally(() => {
+      stopReporting.abort();
+    });
+    // The last progress write lands before the result, so it never undoes it.
+    await reporting;
+    this.o.progress?.lines.forget(key);
     const endedMs = this.o.clock.now();
     const now = this.stamp();
     const handBack = result.outcome === 'Cancelled';
+    // Every attempt's tokens count, a handed-back one's too: they were spent.
+    const withUsage = (s: TaskStatus): TaskStatus => ({ ...s, usage: addAttempt(s.usage, result.usage, endedMs - startedMs) });
     const written = await this.write(claimed, attempt, { phase: 'Running', claimedBy: identity }, (s) => {
-      if (handBack) return handedBack(s, { agent: this.o.agent, outcome: 'Lost', reason: result.reason.slice(0, 1024), time: now });
+      if (handBack) return handedBack(withUsage(s), { agent: this.o.agent, outcome: 'Lost', reason: result.reason.slice(0, 1024), time: now });
+      const { progress: _p, ...rest } = withUsage(s);
       return {
-        ...s,
+        ...rest,
         phase: result.outcome === 'Succeeded' ? 'Succeeded' : 'Failed',
         result: { output: truncateOutput(result.output), ...(result.exitCode !== undefined ? { exitCode: result.exitCode } : {}) },
         history: withEntry(s.history, { agent: this.o.agent, outcome: result.outcome, reason: result.reason.slice(0, 1024), time: now }),
@@ -229,6 +246,32 @@ export class TaskRunner {
       durationMs: Math.max(0, Math.round(endedMs - startedMs)),
       completedAt: new Date(endedMs).toISOString(),
     });
+  }
+
+  /**
+   * Copies the attempt's last lines into status.progress every interval while it runs, when
+   * new ones came: one fenced write per interval at most, none for a quiet attempt.
+   */
+  private async reportProgress(task: Task, attempt: number, key: string, signal: AbortSignal): Promise<void> {
+    const progress = this.o.progress;
+    if (!progress) return;
+    let version = 0;
+    const stopped = (): boolean => signal.aborted;
+    while (!stopped()) {
+      await this.o.clock.sleep(progress.intervalMs, signal);
+      const news = stopped() ? undefined : progress.lines.since(key, version);
+      if (!news) continue;
+      try {
+        const written = await this.write(task, attempt, { phase: 'Running', claimedBy: this.o.lease.identity }, (s) => ({
+          ...s,
+          progress: { lines: news.lines, updatedAt: this.stamp() },
+        }));
+        if (!written) return;
+        version = news.version;
+      } catch (err) {
+        this.o.logger.warn({ task: key, err: messageOf(err) }, 'could not write the progress; trying again at the next interval');
+      }
+    }
   }
 
   /**
@@ -333,7 +376,7 @@ export class TaskRunner {
  * the task controller assigns it again, with the next attempt.
  */
 function handedBack(s: TaskStatus, entry: HistoryEntry): TaskStatus {
-  const { assignment: _a, ...rest } = s;
+  const { assignment: _a, progress: _p, ...rest } = s;
   return {
     ...rest,
     phase: 'Pending',

@@ -12,6 +12,7 @@ import { Manager } from '../../operator/src/runtime/manager.ts';
 /** Settings for plugins that export nothing with their defaults (no SLO, no gauge). */
 const EXAMPLE_CONFIGS: Readonly<Record<string, unknown>> = {
   'production-slo': { slos: [{ name: 'success', indicator: 'SuccessRatio', objectivePercent: 99 }] },
+  budget: { budgets: [{ name: 'monthly', maxCost: 100 }] },
 };
 
 export async function exportedMetrics(): Promise<Set<string>> {
@@ -24,7 +25,15 @@ export async function exportedMetrics(): Promise<Set<string>> {
 
   const agent: AgentObject = {
     metadata: { name: 'a', namespace: 'ns', uid: 'uid-a' },
-    spec: { capabilities: [], runtime: { type: 'kubernetes', image: 'img' }, maxConcurrentTasks: 1, desiredState: 'Active', heartbeat: { intervalSeconds: 10, timeoutSeconds: 30 } },
+    spec: {
+      capabilities: [],
+      runtime: { type: 'kubernetes', image: 'img' },
+      maxConcurrentTasks: 1,
+      desiredState: 'Active',
+      heartbeat: { intervalSeconds: 10, timeoutSeconds: 30 },
+      // An LLM agent: the context plugin reports on its window.
+      context: { windowTokens: 1000, compactAtPercent: 80 },
+    },
     status: { phase: 'Ready', resources: { cpuMillicores: 1, memoryBytes: 1, source: 'cgroup', observedAt: new Date().toISOString() } },
   };
   // A waiting task and a pool: what the performance plugin reports on.

@@ -19,20 +19,20 @@ function errorsOf(routing: RoutingSpec, config?: Record<string, Record<string, u
   return buildProfile(routing, config).errors;
 }
 
-const KNOWN = 'known: affinity, preferred-capabilities, least-loaded, most-loaded, round-robin, power-of-two-choices';
+const KNOWN = 'known: context, affinity, preferred-capabilities, least-loaded, most-loaded, round-robin, power-of-two-choices';
 
 describe('buildProfile presets', () => {
   it.each([
-    ['Balanced', ['preferred-capabilities:2', 'affinity:3', 'least-loaded:1']],
-    ['LeastLoaded', ['least-loaded:3', 'preferred-capabilities:1', 'affinity:3']],
-    ['RoundRobin', ['round-robin:3', 'preferred-capabilities:1', 'affinity:3']],
-    ['PowerOfTwoChoices', ['power-of-two-choices:3', 'preferred-capabilities:1', 'affinity:3']],
-    ['BinPack', ['most-loaded:3', 'preferred-capabilities:1', 'affinity:3']],
+    ['Balanced', ['preferred-capabilities:2', 'affinity:3', 'least-loaded:1', 'context:1']],
+    ['LeastLoaded', ['least-loaded:3', 'preferred-capabilities:1', 'affinity:3', 'context:1']],
+    ['RoundRobin', ['round-robin:3', 'preferred-capabilities:1', 'affinity:3', 'context:1']],
+    ['PowerOfTwoChoices', ['power-of-two-choices:3', 'preferred-capabilities:1', 'affinity:3', 'context:1']],
+    ['BinPack', ['most-loaded:3', 'preferred-capabilities:1', 'affinity:3', 'context:1']],
   ] as const)('%s', (strategy, scorers) => {
     const built = buildProfile({ strategy }, undefined);
     expect(built.errors).toEqual([]);
     expect(built.profile?.preFilters.map((p) => p.name)).toEqual(['required-capabilities', 'affinity', 'automation']);
-    expect(built.profile?.filters.map((p) => p.name)).toEqual(['required-capabilities', 'agent-state', 'circuit-breaker', 'anomaly', 'capacity', 'affinity', 'automation']);
+    expect(built.profile?.filters.map((p) => p.name)).toEqual(['required-capabilities', 'agent-state', 'circuit-breaker', 'anomaly', 'budget', 'capacity', 'context', 'affinity', 'automation']);
     expect(built.profile?.postFilters.map((p) => p.name)).toEqual(['agent-state']);
     expect(built.profile?.queueSort?.name).toBe('priority');
     expect(built.profile?.reservers).toEqual([]);
@@ -46,23 +46,23 @@ describe('buildProfile presets', () => {
 
   it('uses one affinity instance as filter and scorer', () => {
     const profile = buildProfile({ strategy: 'Balanced' }, undefined).profile;
-    expect(profile?.scorers.find((s) => s.name === 'affinity')?.plugin).toBe(profile?.filters[5]?.plugin);
+    expect(profile?.scorers.find((s) => s.name === 'affinity')?.plugin).toBe(profile?.filters.find((f) => f.name === 'affinity')?.plugin);
   });
 });
 
 describe('buildProfile: spec.routing.plugins', () => {
   it.each([
-    ['overrides a weight in place', [{ name: 'least-loaded', weight: 5 }], ['preferred-capabilities:2', 'affinity:3', 'least-loaded:5']],
-    ['adds a score plugin at the end', [{ name: 'round-robin', weight: 1 }], ['preferred-capabilities:2', 'affinity:3', 'least-loaded:1', 'round-robin:1']],
-    ['weight 0 removes one', [{ name: 'affinity', weight: 0 }], ['preferred-capabilities:2', 'least-loaded:1']],
-    ['weight 0 on one the preset lacks changes nothing', [{ name: 'most-loaded', weight: 0 }], ['preferred-capabilities:2', 'affinity:3', 'least-loaded:1']],
-    ['an empty list is the preset', [], ['preferred-capabilities:2', 'affinity:3', 'least-loaded:1']],
+    ['overrides a weight in place', [{ name: 'least-loaded', weight: 5 }], ['preferred-capabilities:2', 'affinity:3', 'least-loaded:5', 'context:1']],
+    ['adds a score plugin at the end', [{ name: 'round-robin', weight: 1 }], ['preferred-capabilities:2', 'affinity:3', 'least-loaded:1', 'context:1', 'round-robin:1']],
+    ['weight 0 removes one', [{ name: 'affinity', weight: 0 }], ['preferred-capabilities:2', 'least-loaded:1', 'context:1']],
+    ['weight 0 on one the preset lacks changes nothing', [{ name: 'most-loaded', weight: 0 }], ['preferred-capabilities:2', 'affinity:3', 'least-loaded:1', 'context:1']],
+    ['an empty list is the preset', [], ['preferred-capabilities:2', 'affinity:3', 'least-loaded:1', 'context:1']],
   ] as [string, { name: string; weight: number }[], string[]][])('%s', (_case, plugins, expected) => {
     expect(summary({ strategy: 'Balanced', plugins })).toEqual(expected);
   });
 
   it('accepts the shape the policy schema parses to (plugins: undefined)', () => {
-    expect(summary({ strategy: 'BinPack', plugins: undefined })).toEqual(['most-loaded:3', 'preferred-capabilities:1', 'affinity:3']);
+    expect(summary({ strategy: 'BinPack', plugins: undefined })).toEqual(['most-loaded:3', 'preferred-capabilities:1', 'affinity:3', 'context:1']);
   });
 
   it('rejects unknown names and plugins that do not score, naming the item', () => {
@@ -129,13 +129,13 @@ describe('spec.plugins.automation', () => {
 describe('spec.plugins.<name>.enabled', () => {
   it('turns a filter off, and back on by default', () => {
     const off = buildProfile({ strategy: 'Balanced' }, { capacity: { enabled: false } }).profile;
-    expect(off?.filters.map((p) => p.name)).toEqual(['required-capabilities', 'agent-state', 'circuit-breaker', 'anomaly', 'affinity', 'automation']);
+    expect(off?.filters.map((p) => p.name)).toEqual(['required-capabilities', 'agent-state', 'circuit-breaker', 'anomaly', 'budget', 'context', 'affinity', 'automation']);
     const on = buildProfile({ strategy: 'Balanced' }, { capacity: { enabled: true } }).profile;
     expect(on?.filters.map((p) => p.name)).toContain('capacity');
   });
 
   it('drops a disabled scorer from its strategy, and refuses a weight for it', () => {
-    expect(summary({ strategy: 'Balanced' }, { 'least-loaded': { enabled: false } })).toEqual(['preferred-capabilities:2', 'affinity:3']);
+    expect(summary({ strategy: 'Balanced' }, { 'least-loaded': { enabled: false } })).toEqual(['preferred-capabilities:2', 'affinity:3', 'context:1']);
     expect(errorsOf({ strategy: 'Balanced', plugins: [{ name: 'least-loaded', weight: 2 }] }, { 'least-loaded': { enabled: false } })).toEqual([
       'spec.routing.plugins[0].name: plugin "least-loaded" is disabled (spec.plugins.least-loaded.enabled: false)',
     ]);
@@ -161,7 +161,7 @@ describe('registry', () => {
   });
 
   it('knows which plugins score', () => {
-    expect(registry.scorerNames).toEqual(['affinity', 'preferred-capabilities', 'least-loaded', 'most-loaded', 'round-robin', 'power-of-two-choices']);
+    expect(registry.scorerNames).toEqual(['context', 'affinity', 'preferred-capabilities', 'least-loaded', 'most-loaded', 'round-robin', 'power-of-two-choices']);
   });
 
   it('refuses to build a plugin from config its schema rejects', () => {
@@ -176,6 +176,7 @@ describe('registry', () => {
       'preferred-capabilities',
       'affinity',
       'least-loaded',
+      'context',
       'team-score',
     ]);
     expect(() => registry.with(definePlugin({ name: 'capacity', config: z.strictObject({}) }))).toThrow('two plugins are named "capacity"');

@@ -1,10 +1,12 @@
 import { z } from 'zod';
-import { definePlugin, skip, success, unresolvable } from '../../operator/src/framework/index.ts';
+import { contextFits, definePlugin, skip, success, unresolvable } from '../../operator/src/framework/index.ts';
 
 /**
  * Filter: a task pinned with affinity.agent fits only that agent (tasks and agents share
  * a namespace, so the name is enough). Score: 100 for an agent that already holds the
- * task's affinity.contextKey, so a conversation stays where its context is. PreFilter
+ * task's affinity.contextKey, so a conversation stays where its context is, unless that
+ * context has no room left for the task (spec.estimatedTokens) before its compaction
+ * threshold: the conversation then moves rather than wait for a compaction. PreFilter
  * narrows a pinned task to its agent and puts the context's holders first, so a large
  * namespace's sample always includes them.
  */
@@ -29,7 +31,7 @@ export const affinity = definePlugin({
     },
     score(task, agent) {
       const key = task.affinity?.contextKey;
-      return key !== undefined && agent.contextKeys.has(key) ? 100 : 0;
+      return key !== undefined && agent.contextKeys.has(key) && contextFits(agent, task.estimatedTokens) ? 100 : 0;
     },
   }),
 });

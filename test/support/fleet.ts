@@ -5,12 +5,26 @@ import type { KubeObject } from '../../operator/src/runtime/rest/object.ts';
 import { collectionPath, objectPath, resourceOfKind } from '../../operator/src/runtime/rest/resource.ts';
 import { testLogger } from './runtime.ts';
 import { hang, startSimulatedRunner, succeed, type Behaviour } from './simulated-runner.ts';
+import type { CompactResult } from '../../runner/executors/executor.ts';
 
 export { hang, succeed, type Behaviour };
 
 const Agents = resourceOfKind(agentKind);
 const Tasks = resourceOfKind(taskKind);
 const Policies = resourceOfKind(policyKind);
+
+export interface AgentOptions {
+  capabilities?: string[];
+  maxConcurrentTasks?: number;
+  behaviour?: Behaviour;
+  desiredState?: 'Active' | 'Sleeping';
+  heartbeat?: { intervalSeconds: number; timeoutSeconds: number };
+  labels?: Record<string, string>;
+  /** spec.context: the runner reports usage against windowTokens. */
+  context?: { windowTokens: number; compactAtPercent?: number };
+  /** How the simulated agent compacts; without, it cannot (the operator recycles it). */
+  compact?: (signal: AbortSignal) => Promise<CompactResult>;
+}
 
 export interface SimulatedAgent {
   name: string;
@@ -36,7 +50,7 @@ export class Fleet {
     this.namespace = namespace;
   }
 
-  async agent(name: string, options: { capabilities?: string[]; maxConcurrentTasks?: number; behaviour?: Behaviour; desiredState?: 'Active' | 'Sleeping'; heartbeat?: { intervalSeconds: number; timeoutSeconds: number }; labels?: Record<string, string> } = {}): Promise<SimulatedAgent> {
+  async agent(name: string, options: AgentOptions = {}): Promise<SimulatedAgent> {
     const heartbeat = options.heartbeat ?? { intervalSeconds: 2, timeoutSeconds: 6 };
     const created = await this.client.request<KubeObject>('POST', collectionPath(Agents, this.namespace), {
       body: {
@@ -49,6 +63,7 @@ export class Fleet {
           maxConcurrentTasks: options.maxConcurrentTasks ?? 1,
           heartbeat,
           ...(options.desiredState ? { desiredState: options.desiredState } : {}),
+          ...(options.context ? { context: options.context } : {}),
         },
       },
     });
@@ -66,7 +81,14 @@ export class Fleet {
 
   private run(
     agent: KubeObject,
-    options: { maxConcurrentTasks?: number | undefined; behaviour?: Behaviour | undefined; desiredState?: 'Active' | 'Sleeping' | undefined; heartbeat: { intervalSeconds: number; timeoutSeconds: number } },
+    options: {
+      maxConcurrentTasks?: number | undefined;
+      behaviour?: Behaviour | undefined;
+      desiredState?: 'Active' | 'Sleeping' | undefined;
+      heartbeat: { intervalSeconds: number; timeoutSeconds: number };
+      context?: { windowTokens: number } | undefined;
+      compact?: AgentOptions['compact'];
+    },
   ): SimulatedAgent {
     const name = agent.metadata.name ?? '';
     const { heartbeat } = options;
@@ -79,6 +101,8 @@ export class Fleet {
       capacity: options.maxConcurrentTasks ?? 1,
       behaviour: options.behaviour ?? succeed,
       executions: this.executions,
+      windowTokens: options.context?.windowTokens,
+      compact: options.compact,
       logger: testLogger(),
     });
     this.stops.push(sim.stop);

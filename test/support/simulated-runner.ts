@@ -6,12 +6,15 @@ import { systemClock } from '../../operator/src/runtime/clock.ts';
 import type { RestClient } from '../../operator/src/runtime/rest/client.ts';
 import type { KubeObject } from '../../operator/src/runtime/rest/object.ts';
 import { resourceOfKind } from '../../operator/src/runtime/rest/resource.ts';
-import type { ExecutionResult, TaskInput } from '../../runner/executors/executor.ts';
+import type { CompactResult, ExecutionResult, TaskInput } from '../../runner/executors/executor.ts';
+import { Compactor } from '../../runner/compaction.ts';
+import { agentKind } from '../../operator/src/api/kinds.ts';
 import { Heartbeat, newRunnerIdentity } from '../../runner/heartbeat.ts';
 import { recordOutcome } from '../../runner/outcomes.ts';
 import { TaskRunner } from '../../runner/task-runner.ts';
 
 const Tasks = resourceOfKind(taskKind);
+const Agents = resourceOfKind(agentKind);
 
 /** What a simulated agent does with a task, in place of running a command. */
 export type Behaviour = (task: TaskInput, agent: string, signal: AbortSignal) => Promise<ExecutionResult>;
@@ -37,6 +40,10 @@ export interface SimulatedRunnerOptions {
   behaviour: Behaviour;
   /** Every execution is recorded here: task name → agents that ran it, in order. */
   executions: Map<string, string[]>;
+  /** The agent's spec.context.windowTokens, to report usage against. */
+  windowTokens?: number | undefined;
+  /** How the agent compacts its context; without, it cannot (it is recycled). */
+  compact?: ((signal: AbortSignal) => Promise<CompactResult>) | undefined;
   logger: Logger;
 }
 
@@ -65,26 +72,55 @@ export function startSimulatedRunner(o: SimulatedRunnerOptions): SimulatedRunner
     clock: systemClock,
     logger: o.logger,
   });
+  const executor = {
+    name: 'command' as const,
+    execute: (task: TaskInput, signal: AbortSignal): Promise<ExecutionResult> => {
+      o.executions.set(task.name, [...(o.executions.get(task.name) ?? []), o.agent]);
+      return o.behaviour(task, o.agent, signal);
+    },
+    ...(o.compact ? { compact: o.compact } : {}),
+  };
+  // The runner's own compaction part, driven by its own Agent as runner/main.ts drives it.
+  let recording = 0;
+  const self = new Informer<KubeObject>({ client: o.client, resource: Agents, namespace: o.namespace, fieldSelector: `metadata.name=${o.agent}`, logger: o.logger });
+  const compactor = new Compactor({
+    client: o.client,
+    namespace: o.namespace,
+    agent: o.agent,
+    executor,
+    active: () => runner.active() + recording,
+    workspaceDir: () => undefined,
+    windowTokens: () => o.windowTokens,
+    clock: systemClock,
+    logger: o.logger,
+  });
+  self.addHandler({
+    onAdd: (a) => {
+      compactor.onAgent(a);
+    },
+    onUpdate: (_old, a) => {
+      compactor.onAgent(a);
+    },
+  });
   const runner = new TaskRunner({
     client: o.client,
     tasks,
     agent: o.agent,
     lease: heartbeat,
-    executor: {
-      name: 'command',
-      execute: (task, signal) => {
-        o.executions.set(task.name, [...(o.executions.get(task.name) ?? []), o.agent]);
-        return o.behaviour(task, o.agent, signal);
-      },
-    },
+    executor,
     capacity: () => o.capacity,
     onFinished: (result, run) => {
-      void recordOutcome({ client: o.client, namespace: o.namespace, agent: o.agent, windowTokens: undefined, clock: systemClock, logger: o.logger }, result, run);
+      recording++;
+      void recordOutcome({ client: o.client, namespace: o.namespace, agent: o.agent, windowTokens: o.windowTokens, clock: systemClock, logger: o.logger }, result, run).finally(() => {
+        recording--;
+        compactor.onAgent(self.get(`${o.namespace}/${o.agent}`));
+      });
     },
     clock: systemClock,
     logger: o.logger,
   });
   void tasks.run(stop.signal);
+  void self.run(stop.signal);
   if (o.heartbeat) {
     // A runner whose Lease was taken stops, as runner/main.ts does.
     heartbeat.run(stop.signal).catch(() => {
@@ -92,7 +128,10 @@ export function startSimulatedRunner(o: SimulatedRunnerOptions): SimulatedRunner
       stop.abort();
     });
   }
-  void Promise.all([tasks.waitForSync(stop.signal), heartbeat.acquired()]).then(() => {
+  void Promise.all([tasks.waitForSync(stop.signal), self.waitForSync(stop.signal), heartbeat.acquired()]).then(async () => {
+    // As runner/main.ts: a runner that starts in a recycle reports its fresh context first.
+    const live = self.get(`${o.namespace}/${o.agent}`);
+    if (live) await compactor.resume(live).catch(() => undefined);
     runner.poke();
   });
   return { runner, heartbeat: o.heartbeat ? heartbeat : undefined, stop };

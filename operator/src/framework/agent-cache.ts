@@ -322,6 +322,9 @@ function sameFacts(a: AgentFacts, b: AgentFacts): boolean {
     a.leaving === b.leaving &&
     a.maxConcurrentTasks === b.maxConcurrentTasks &&
     a.pool === b.pool &&
+    a.context?.tokens === b.context?.tokens &&
+    a.context?.windowTokens === b.context?.windowTokens &&
+    a.context?.compactAtPercent === b.context?.compactAtPercent &&
     sameRecord(a.labels, b.labels, (x, y) => x === y) &&
     sameRecord(a.conditions, b.conditions, sameCondition)
   );

@@ -18,13 +18,17 @@ export type {
 } from './lifecycle.ts';
 export { error, passes, skip, success, unresolvable, unschedulable, wait, type Code, type Status } from './status.ts';
 export { utilisation } from './load.ts';
+export { contextFits, contextRoom } from './context-room.ts';
 /** Kubernetes quantities ("512Mi", "500m") as numbers, for plugins that compare usage with limits. */
 export { parseQuantity } from '../core/quantity.ts';
 /** An instant as Kubernetes writes it (RFC 3339, whole seconds), for messages that name one. */
 export { rfc3339 } from '../core/timestamp.ts';
+/** Token prices, calendar periods and spend, for plugins that account for what tasks cost. */
+export { costOf, periodOf, spendIn, type Period, type Price, type Spend, type Spent } from '../core/accounting.ts';
 export { stateKey } from './types.ts';
 export type {
   AgentCondition,
+  AgentContext,
   AgentIndex,
   AgentInfo,
   CycleState,

@@ -29,6 +29,15 @@ export interface AgentInfo {
   readonly contextKeys: ReadonlySet<string>;
   /** When the agent was last given a task (ms), for round-robin. */
   readonly lastAssignedAt?: number;
+  /** The context window of an LLM agent (spec.context) and what its runner last reported in use. */
+  readonly context?: AgentContext;
+}
+
+export interface AgentContext {
+  readonly windowTokens: number;
+  readonly compactAtPercent: number;
+  /** Tokens in the window now (status.contextUsage); 0 before the first report. */
+  readonly tokens: number;
 }
 
 export interface AgentCondition {
@@ -54,6 +63,8 @@ export interface TaskInfo {
   readonly annotations?: Readonly<Record<string, string>>;
   /** The Task's metadata.generation, for plugins whose annotations hold for one generation of its spec. */
   readonly generation?: number;
+  /** Tokens the task is expected to add to its agent's context (spec.estimatedTokens). */
+  readonly estimatedTokens?: number;
 }
 
 export interface Snapshot {

@@ -8,7 +8,8 @@ import { systemClock } from '../../../operator/src/runtime/clock.ts';
 import type { KubeObject } from '../../../operator/src/runtime/rest/object.ts';
 import { collectionPath, objectPath, resourceOfKind } from '../../../operator/src/runtime/rest/resource.ts';
 import { CommandExecutor } from '../../../runner/executors/command.ts';
-import type { ExecutionResult } from '../../../runner/executors/executor.ts';
+import type { ExecutionResult, TaskInput } from '../../../runner/executors/executor.ts';
+import { attemptKey, ProgressLines } from '../../../runner/progress.ts';
 import { Heartbeat, LeaseTakenError, newRunnerIdentity } from '../../../runner/heartbeat.ts';
 import { TaskRunner } from '../../../runner/task-runner.ts';
 import { installCrds } from '../../support/crds.ts';
@@ -27,6 +28,8 @@ type TaskObj = KubeObject & {
     history?: { outcome: string; reason?: string }[];
     result?: { output?: string };
     conditions?: { type: string; reason: string }[];
+    progress?: { lines: string[]; updatedAt: string };
+    usage?: { inputTokens: number; outputTokens: number; cachedTokens: number; durationMs: number };
   };
 };
 
@@ -62,7 +65,7 @@ describe('the agent runner', () => {
   }
 
   /** One runner process of `agent`: its own identity, its heartbeat, its task loop. */
-  async function runnerFor(agent: string, command: string[], capacity = 1): Promise<TestRunner> {
+  async function runnerFor(agent: string, command: string[], capacity = 1, progress?: ProgressLines): Promise<TestRunner> {
     const owner = await agentObject(agent);
     const stop = new AbortController();
     stops.push(stop);
@@ -84,11 +87,16 @@ describe('the agent runner', () => {
       tasks,
       agent,
       lease: heartbeat,
-      executor: new CommandExecutor({ command, env: { PATH: process.env.PATH ?? '' } }),
+      executor: new CommandExecutor({
+        command,
+        env: { PATH: process.env.PATH ?? '' },
+        ...(progress ? { onLine: (t: TaskInput, _stream: string, line: string) => { progress.push(attemptKey(t.namespace, t.name, t.attempt), line); } } : {}),
+      }),
       capacity: () => capacity,
       onFinished: (r) => finished.push(r),
       clock: systemClock,
       logger: testLogger(),
+      ...(progress ? { progress: { lines: progress, intervalMs: 200 } } : {}),
     });
     void tasks.run(stop.signal);
     const beating = heartbeat.run(stop.signal);
@@ -141,6 +149,24 @@ describe('the agent runner', () => {
       await waitFor(`${current} to finish`, phaseOf(current, 'Succeeded'));
     }
     for (const n of ['c1', 'c2', 'c3']) expect((await task(n)).status?.phase).toBe('Succeeded');
+  });
+
+  it('copies a running task’s last lines into status.progress, and leaves the final output to status.result', async () => {
+    const dir = `/tmp/runner-progress-${Date.now()}`;
+    await mkdir(dir, { recursive: true });
+    await runnerFor('chatty', ['sh', '-c', `for i in $(seq 1 12); do echo "step $i"; done; echo "warn" >&2; while [ ! -e ${dir}/go ]; do sleep 0.05; done; echo done`], 1, new ProgressLines());
+    await assign('talk', 'chatty');
+    // The last ten lines, stderr included, while it runs.
+    const running = await waitFor('progress in the status', async () => {
+      const t = (await task('talk'));
+      return t.status?.phase === 'Running' && t.status.progress?.lines.includes('warn') ? t : undefined;
+    });
+    expect(running.status?.progress?.lines).toEqual(['step 4', 'step 5', 'step 6', 'step 7', 'step 8', 'step 9', 'step 10', 'step 11', 'step 12', 'warn']);
+    await writeFile(`${dir}/go`, '');
+    const done = await waitFor('Succeeded', phaseOf('talk', 'Succeeded'));
+    expect(done.status?.progress).toBeUndefined();
+    expect(done.status?.result?.output).toBe(`${Array.from({ length: 12 }, (_, i) => `step ${i + 1}`).join('\n')}\ndone\n`);
+    expect(done.status?.usage).toMatchObject({ inputTokens: 0, outputTokens: 0, cachedTokens: 0 });
   });
 
   it('drops its result when the task was reassigned while it ran (the fence)', async () => {

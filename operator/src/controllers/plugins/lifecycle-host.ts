@@ -1,3 +1,4 @@
+import { atLeast } from '../../runtime/rest/resource-version.ts';
 import type { Logger } from 'pino';
 import { Gauge, type Registry } from 'prom-client';
 import { RESTART_ANNOTATION, type Condition } from '../../api/common.ts';
@@ -354,17 +355,4 @@ export class LifecycleHost implements Reconciler {
       this.series.set(key, now);
     }
   }
-}
-
-/**
- * Whether the cache shows the version written or a later one. Another controller writing
- * the same object right after (the policy controller its status, the agent controller an
- * agent's) must not hide the write until the expectation lapses. resourceVersions are
- * opaque, but every API server in use writes etcd revisions, which only grow; a version
- * that is not a number is compared for equality only.
- */
-export function atLeast(seen: string | undefined, written: string): boolean {
-  if (seen === undefined) return false;
-  if (seen === written) return true;
-  return /^\d+$/.test(seen) && /^\d+$/.test(written) && (seen.length > written.length || (seen.length === written.length && seen > written));
 }

@@ -8,6 +8,8 @@ export interface TaskMetrics {
   endToEndSeconds: Histogram<'outcome'>;
   cycleSeconds: Histogram;
   retries: Counter<'namespace'>;
+  tokens: Counter<'namespace' | 'model' | 'type'>;
+  cost: Counter<'namespace' | 'model' | 'currency'>;
 }
 
 const lastAttempt = (t: KubeObject): HistoryEntry | undefined => taskStatus(t).history?.at(-1);
@@ -68,6 +70,18 @@ export function taskMetrics(registry: Registry, tasks: SharedInformer<KubeObject
       name: 'agent_orchestrator_routing_cycle_seconds',
       help: 'Duration of one routing cycle (decisions, not writes)',
       buckets: [0.0001, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1],
+      registers,
+    }),
+    tokens: new Counter({
+      name: 'agent_orchestrator_task_tokens_total',
+      help: 'Tokens of the tasks that ended, by model and type (input, output, cached: the part of input the prompt cache served)',
+      labelNames: ['namespace', 'model', 'type'],
+      registers,
+    }),
+    cost: new Counter({
+      name: 'agent_orchestrator_task_cost_total',
+      help: 'Cost of the tasks that ended, from the policy\'s spec.accounting.prices, in its currency',
+      labelNames: ['namespace', 'model', 'currency'],
       registers,
     }),
     retries: new Counter({

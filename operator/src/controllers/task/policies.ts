@@ -6,6 +6,7 @@ import type { Built, BuildResult, PluginRegistry } from '../../framework/registr
 import type { SharedInformer } from '../../runtime/cache/informer-group.ts';
 import type { KubeObject } from '../../runtime/rest/object.ts';
 import { governingPolicy } from '../../core/governing-policy.ts';
+import type { Price } from '../../core/accounting.ts';
 
 /** What the task controller takes from a namespace's OrchestratorPolicy (or the defaults). */
 export interface NamespacePolicy {
@@ -13,6 +14,8 @@ export interface NamespacePolicy {
   /** Every enabled plugin, configured for the namespace, by name. */
   plugins: ReadonlyMap<string, PluginInstance>;
   retries: { max: number; backoffMs: number };
+  /** spec.accounting: a task's cost is set from these prices when it ends. */
+  accounting: { currency: string; prices: readonly Price[] };
 }
 
 type InForce = NonNullable<PolicyStatus['inForce']>;
@@ -49,7 +52,12 @@ export class Policies {
   for(namespace: string): NamespacePolicy {
     const { spec, inForce } = this.policyOf(namespace);
     const { profile, instances } = this.builtOf(namespace, spec, inForce);
-    return { profile, plugins: instances, retries: { max: spec.retries.max, backoffMs: spec.retries.backoffSeconds * 1000 } };
+    return {
+      profile,
+      plugins: instances,
+      retries: { max: spec.retries.max, backoffMs: spec.retries.backoffSeconds * 1000 },
+      accounting: { currency: spec.accounting?.currency ?? 'USD', prices: spec.accounting?.prices ?? [] },
+    };
   }
 
   /**

@@ -21,6 +21,7 @@ export function taskInfo(task: KubeObject): TaskInfo {
     priority: spec.priority ?? 100,
     queuedAt: queued ? Date.parse(queued) : 0,
     ...(spec.affinity ? { affinity: spec.affinity } : {}),
+    ...(spec.estimatedTokens !== undefined ? { estimatedTokens: spec.estimatedTokens } : {}),
     ...(task.metadata.labels ? { labels: task.metadata.labels } : {}),
     ...(task.metadata.annotations ? { annotations: task.metadata.annotations } : {}),
     ...(task.metadata.generation !== undefined ? { generation: task.metadata.generation } : {}),
@@ -75,6 +76,7 @@ export function agentFacts(agent: KubeObject): AgentFacts {
   const phase = agentStatus(agent).phase;
   const healthy = conditionOf(agent, 'Healthy')?.status === 'True';
   const pool = agent.metadata.labels?.[POOL_LABEL];
+  const window = spec.context;
   return {
     key: keyOf(agent),
     namespace: agent.metadata.namespace ?? '',
@@ -87,6 +89,9 @@ export function agentFacts(agent: KubeObject): AgentFacts {
     conditions: conditionsOf(agent),
     ...(pool ? { pool } : {}),
     ...(agent.metadata.labels ? { labels: agent.metadata.labels } : {}),
+    ...(window
+      ? { context: { windowTokens: window.windowTokens, compactAtPercent: window.compactAtPercent, tokens: agentStatus(agent).contextUsage?.tokens ?? 0 } }
+      : {}),
   };
 }
 

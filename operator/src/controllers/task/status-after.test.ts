@@ -53,3 +53,25 @@ describe('statusAfter: what a decision writes, and onto which copy', () => {
     }
   });
 });
+
+describe('statusAfter: the cost of a task that ends', () => {
+  const succeeded = (usage: Record<string, unknown>): KubeObject => ({
+    ...running('20', 1),
+    status: { phase: 'Succeeded', attempts: 1, usage },
+  });
+  const finish: TaskDecision = { phase: 'Succeeded', set: { completedAt: Date.parse('2026-12-01T00:00:00Z') }, routable: false };
+  const pricing = { currency: 'EUR', prices: [{ model: 'm', inputPerMillion: 2, outputPerMillion: 8 }] };
+  const usage = { inputTokens: 500_000, outputTokens: 250_000, cachedTokens: 0, model: 'm', durationMs: 10 };
+
+  it('is priced once, as the task ends, in the policy currency', () => {
+    const task = succeeded(usage);
+    expect(statusAfter(task, finish, task, 0, pricing)?.usage).toEqual({ ...usage, cost: 3, currency: 'EUR' });
+  });
+
+  it('stays unpriced for a model the table does not list, and when nothing ends', () => {
+    const task = succeeded({ ...usage, model: 'other' });
+    expect(statusAfter(task, finish, task, 0, pricing)?.usage).toEqual({ ...usage, model: 'other' });
+    const retry: TaskDecision = { phase: 'Pending', set: {}, routable: true };
+    expect(statusAfter(succeeded(usage), retry, succeeded(usage), 0, pricing)?.usage).toEqual(usage);
+  });
+});

@@ -3,13 +3,19 @@ import { stillDecidable, type TaskDecision } from '../../core/task-lifecycle.ts'
 import type { KubeObject } from '../../runtime/rest/object.ts';
 import { rfc3339, setCondition } from '../conditions.ts';
 import { taskStatus } from '../resources.ts';
+import { costOf, type Price } from '../../core/accounting.ts';
+
+export interface Pricing {
+  readonly currency: string;
+  readonly prices: readonly Price[];
+}
 
 /**
  * The status a decision made on `decidedOn` writes onto `fresh`: the same copy, or a newer
  * one read after a write conflict. Undefined when the decision no longer applies to the
  * newer copy (a runner or the router wrote meanwhile): the next reconcile decides again.
  */
-export function statusAfter(decidedOn: KubeObject, decision: TaskDecision, fresh: KubeObject, now: number): TaskStatus | undefined {
+export function statusAfter(decidedOn: KubeObject, decision: TaskDecision, fresh: KubeObject, now: number, pricing?: Pricing): TaskStatus | undefined {
   const current = taskStatus(fresh);
   if (fresh.metadata.resourceVersion !== decidedOn.metadata.resourceVersion && !stillDecidable(taskStatus(decidedOn), current)) return undefined;
   const generation = decidedOn.metadata.generation;
@@ -18,7 +24,15 @@ export function statusAfter(decidedOn: KubeObject, decision: TaskDecision, fresh
   if (decision.set.retryAt === null) delete next.retryAt;
   else if (decision.set.retryAt !== undefined) next.retryAt = rfc3339(decision.set.retryAt);
   if (decision.set.queuedAt !== undefined) next.queuedAt = rfc3339(decision.set.queuedAt);
-  if (decision.set.completedAt !== undefined) next.completedAt = rfc3339(decision.set.completedAt);
+  if (decision.set.completedAt !== undefined) {
+    next.completedAt = rfc3339(decision.set.completedAt);
+    // Priced once, as the task ends, at the prices of that moment: a later price change
+    // does not rewrite what was spent.
+    if (current.usage && pricing) {
+      const cost = costOf(current.usage, pricing.prices);
+      if (cost !== undefined) next.usage = { ...current.usage, cost, currency: pricing.currency };
+    }
+  }
   if (decision.append) next.history = [...(current.history ?? []), decision.append].slice(-32);
   if (decision.condition) next.conditions = setCondition(current.conditions, decision.condition, rfc3339(now), generation);
   if (generation !== undefined) next.observedGeneration = generation;

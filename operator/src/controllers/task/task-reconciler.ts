@@ -15,7 +15,8 @@ import type { Writer } from '../../runtime/writer.ts';
 import type { TaskMetrics } from './metrics.ts';
 import type { Policies } from './policies.ts';
 import { leaseHolder, workloadStartedAt } from './snapshot.ts';
-import { statusAfter } from './status-after.ts';
+import { statusAfter, type Pricing } from './status-after.ts';
+import { costOf } from '../../core/accounting.ts';
 import { agentSpec, agentStatus, conditionOf, taskSpec, taskStatus } from '../resources.ts';
 import { TASKS_BY_NAMESPACE } from '../indexes.ts';
 
@@ -113,7 +114,7 @@ export class TaskReconciler implements Reconciler {
       this.d.onRoutable();
       return undefined;
     }
-    await this.write(task, decision, now, ctx);
+    await this.write(task, decision, now, ctx, policy.accounting);
     if (decision.routable || decision.event?.kind === 'handBack') this.d.onRoutable();
     if (decision.event) this.observe(task, decision, now);
     return decision.requeueAfterMs !== undefined ? { requeueAfter: decision.requeueAfterMs } : undefined;
@@ -157,8 +158,23 @@ export class TaskReconciler implements Reconciler {
     return result.state === 'ready' ? { state: 'ready' } : { state: result.state === 'waiting' ? 'waiting' : result.state, reason: result.reason, message: result.message };
   }
 
-  private async write(task: KubeObject, decision: TaskDecision, now: number, ctx: ReconcileContext): Promise<void> {
-    await this.d.writer.updateStatus<TaskStatus>(Tasks, { current: task, status: (fresh) => statusAfter(task, decision, fresh, now) }, ctx.signal);
+  private async write(task: KubeObject, decision: TaskDecision, now: number, ctx: ReconcileContext, pricing: Pricing): Promise<void> {
+    await this.d.writer.updateStatus<TaskStatus>(Tasks, { current: task, status: (fresh) => statusAfter(task, decision, fresh, now, pricing) }, ctx.signal);
+  }
+
+  /** The tokens and cost of a task that ended, counted once, when the operator records its end. */
+  private countUsage(task: KubeObject): void {
+    const usage = taskStatus(task).usage;
+    if (!usage) return;
+    const namespace = task.metadata.namespace ?? '';
+    const model = usage.model ?? '';
+    const tokens = this.d.metrics.tokens;
+    tokens.inc({ namespace, model, type: 'input' }, usage.inputTokens);
+    tokens.inc({ namespace, model, type: 'output' }, usage.outputTokens);
+    tokens.inc({ namespace, model, type: 'cached' }, usage.cachedTokens);
+    const { currency, prices } = this.d.policies.for(namespace).accounting;
+    const cost = costOf(usage, prices);
+    if (cost !== undefined) this.d.metrics.cost.inc({ namespace, model, currency }, cost);
   }
 
   private observe(task: KubeObject, decision: TaskDecision, now: number): void {
@@ -173,6 +189,7 @@ export class TaskReconciler implements Reconciler {
       this.finishedSeen.add(key);
       const created = task.metadata.creationTimestamp ? Date.parse(task.metadata.creationTimestamp) : now;
       this.d.metrics.endToEndSeconds.observe({ outcome: decision.phase }, Math.max(0, now - created) / 1000);
+      this.countUsage(task);
     }
   }
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { atLeast } from './lifecycle-host.ts';
+import { atLeast } from './resource-version.ts';
 
 describe('the host expects its write, or a later one', () => {
   it.each([
