@@ -1,7 +1,10 @@
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import { parseAllDocuments } from 'yaml';
+import type { KubeConfig } from '@kubernetes/client-node';
+import type { RestClient } from '../../operator/src/runtime/rest/client.ts';
 import { must, repo } from './hack-scripts.ts';
+import { serviceAccountKubeConfig } from './identities.ts';
 
 export interface PolicyRule {
   apiGroups?: string[];
@@ -34,4 +37,40 @@ export function chartOperatorRules(namespace: string, sets: readonly string[] = 
     .find((d) => d?.kind === 'Role' && d.metadata?.namespace === namespace);
   if (!role?.rules) throw new Error(`the chart rendered no Role for namespace ${namespace}`);
   return role.rules;
+}
+
+const RBAC = '/apis/rbac.authorization.k8s.io/v1/namespaces';
+
+/**
+ * A ServiceAccount `name` in the namespace bound to a Role holding the chart's operator
+ * rules for it (with `sets`), and a kubeconfig acting as it: start an operator with it to
+ * test under exactly what an install grants. `regrant` renders the rules again with other
+ * values, as a `helm upgrade --set` would.
+ */
+export async function chartOperatorIdentity(
+  client: RestClient,
+  adminKubeconfig: string,
+  namespace: string,
+  name: string,
+  sets: readonly string[] = [],
+): Promise<{ kubeConfig: KubeConfig; regrant: (sets: readonly string[]) => Promise<PolicyRule[]> }> {
+  await client.request('POST', `/api/v1/namespaces/${namespace}/serviceaccounts`, { body: { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name } } });
+  await client.request('POST', `${RBAC}/${namespace}/roles`, {
+    body: { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'Role', metadata: { name }, rules: chartOperatorRules(namespace, sets) },
+  });
+  await client.request('POST', `${RBAC}/${namespace}/rolebindings`, {
+    body: {
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'RoleBinding',
+      metadata: { name },
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name },
+      subjects: [{ kind: 'ServiceAccount', name, namespace }],
+    },
+  });
+  const regrant = async (next: readonly string[]): Promise<PolicyRule[]> => {
+    const rules = chartOperatorRules(namespace, next);
+    await client.request('PATCH', `${RBAC}/${namespace}/roles/${name}`, { body: { rules }, contentType: 'application/merge-patch+json' });
+    return rules;
+  };
+  return { kubeConfig: await serviceAccountKubeConfig(client, adminKubeconfig, namespace, name), regrant };
 }

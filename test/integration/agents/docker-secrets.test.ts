@@ -4,10 +4,9 @@ import { API_VERSION } from '../../../operator/src/api/common.ts';
 import { agentKind, taskKind } from '../../../operator/src/api/kinds.ts';
 import type { KubeObject } from '../../../operator/src/runtime/rest/object.ts';
 import { collectionPath, objectPath, resourceOfKind } from '../../../operator/src/runtime/rest/resource.ts';
-import { chartOperatorRules, type PolicyRule } from '../../support/chart-rbac.ts';
+import { chartOperatorIdentity, type PolicyRule } from '../../support/chart-rbac.ts';
 import { installCrds } from '../../support/crds.ts';
 import { dockerFromHost } from '../../support/docker.ts';
-import { serviceAccountKubeConfig } from '../../support/identities.ts';
 import { useNamespace } from '../../support/kube.ts';
 import { startOperator, type RunningOperator } from '../../support/operator.ts';
 import { testClient } from '../../support/runtime.ts';
@@ -34,31 +33,12 @@ describe('Secrets and envFrom of docker agents, with the operator under the char
   const ns = useNamespace('docker-secrets-');
   let operator: RunningOperator | undefined;
 
-  const grant = async (sets: string[]): Promise<PolicyRule[]> => {
-    const rules = chartOperatorRules(ns.name, sets);
-    await client.request('PATCH', `/apis/rbac.authorization.k8s.io/v1/namespaces/${ns.name}/roles/${OPERATOR}`, {
-      body: { rules },
-      contentType: 'application/merge-patch+json',
-    });
-    return rules;
-  };
+  let grant: (sets: string[]) => Promise<PolicyRule[]> = () => Promise.reject(new Error('no operator identity yet'));
 
   beforeAll(async () => {
-    await client.request('POST', `/api/v1/namespaces/${ns.name}/serviceaccounts`, { body: { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: OPERATOR } } });
-    await client.request('POST', `/apis/rbac.authorization.k8s.io/v1/namespaces/${ns.name}/roles`, {
-      body: { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'Role', metadata: { name: OPERATOR }, rules: chartOperatorRules(ns.name) },
-    });
-    await client.request('POST', `/apis/rbac.authorization.k8s.io/v1/namespaces/${ns.name}/rolebindings`, {
-      body: {
-        apiVersion: 'rbac.authorization.k8s.io/v1',
-        kind: 'RoleBinding',
-        metadata: { name: OPERATOR },
-        roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: OPERATOR },
-        subjects: [{ kind: 'ServiceAccount', name: OPERATOR, namespace: ns.name }],
-      },
-    });
-    const identity = await serviceAccountKubeConfig(client, inject('kubeconfig'), ns.name, OPERATOR);
-    operator = await startOperator(ns.name, { AO_DOCKER_HOST: inject('dockerHost'), AO_AGENT_STARTUP_GRACE: '60', AO_AGENT_REMOVAL_TIMEOUT: '3' }, [], identity);
+    const identity = await chartOperatorIdentity(client, inject('kubeconfig'), ns.name, OPERATOR);
+    grant = identity.regrant;
+    operator = await startOperator(ns.name, { AO_DOCKER_HOST: inject('dockerHost'), AO_AGENT_STARTUP_GRACE: '60', AO_AGENT_REMOVAL_TIMEOUT: '3' }, [], identity.kubeConfig);
   });
   afterAll(async () => {
     await operator?.stop();

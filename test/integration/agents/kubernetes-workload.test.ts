@@ -7,9 +7,8 @@ import { WORKSPACE_FS_GROUP } from '../../../operator/src/runtimes/kubernetes/po
 import { isNotFound } from '../../../operator/src/runtime/errors.ts';
 import type { KubeObject } from '../../../operator/src/runtime/rest/object.ts';
 import { Pods, collectionPath, objectPath, resourceOfKind } from '../../../operator/src/runtime/rest/resource.ts';
-import { chartOperatorRules } from '../../support/chart-rbac.ts';
+import { chartOperatorIdentity } from '../../support/chart-rbac.ts';
 import { installCrds } from '../../support/crds.ts';
-import { serviceAccountKubeConfig } from '../../support/identities.ts';
 import { useNamespace } from '../../support/kube.ts';
 import { startOperator, type RunningOperator } from '../../support/operator.ts';
 import { testClient } from '../../support/runtime.ts';
@@ -50,22 +49,8 @@ describe('Agents of runtime kubernetes with a workspace, placement and their own
     });
     // The operator under the chart's RBAC for a watched namespace, not as admin: the claim,
     // the annotated account and its binding are made with what an install grants.
-    const rbac = '/apis/rbac.authorization.k8s.io/v1/namespaces';
-    await client.request('POST', `/api/v1/namespaces/${ns.name}/serviceaccounts`, { body: { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: OPERATOR } } });
-    await client.request('POST', `${rbac}/${ns.name}/roles`, {
-      body: { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'Role', metadata: { name: OPERATOR }, rules: chartOperatorRules(ns.name) },
-    });
-    await client.request('POST', `${rbac}/${ns.name}/rolebindings`, {
-      body: {
-        apiVersion: 'rbac.authorization.k8s.io/v1',
-        kind: 'RoleBinding',
-        metadata: { name: OPERATOR },
-        roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: OPERATOR },
-        subjects: [{ kind: 'ServiceAccount', name: OPERATOR, namespace: ns.name }],
-      },
-    });
-    const identity = await serviceAccountKubeConfig(client, inject('kubeconfig'), ns.name, OPERATOR);
-    operator = await startOperator(ns.name, { AO_AGENT_DRAIN_GRACE: '5' }, [], identity);
+    const identity = await chartOperatorIdentity(client, inject('kubeconfig'), ns.name, OPERATOR);
+    operator = await startOperator(ns.name, { AO_AGENT_DRAIN_GRACE: '5' }, [], identity.kubeConfig);
   });
   afterAll(async () => {
     await operator?.stop();
