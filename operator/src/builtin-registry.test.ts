@@ -31,7 +31,7 @@ describe('buildProfile presets', () => {
   ] as const)('%s', (strategy, scorers) => {
     const built = buildProfile({ strategy }, undefined);
     expect(built.errors).toEqual([]);
-    expect(built.profile?.preFilters.map((p) => p.name)).toEqual(['required-capabilities', 'affinity', 'automation']);
+    expect(built.profile?.preFilters.map((p) => p.name)).toEqual(['required-capabilities', 'context', 'affinity', 'automation']);
     expect(built.profile?.filters.map((p) => p.name)).toEqual(['required-capabilities', 'agent-state', 'circuit-breaker', 'anomaly', 'budget', 'capacity', 'context', 'affinity', 'automation']);
     expect(built.profile?.postFilters.map((p) => p.name)).toEqual(['agent-state']);
     expect(built.profile?.queueSort?.name).toBe('priority');

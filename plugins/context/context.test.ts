@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { AgentObject, Intent, TaskObject } from '../../operator/src/framework/index.ts';
-import { agent, cycleState, routingOf, task, type AgentFields } from '../../operator/src/framework/testing.ts';
+import { agent, agentIndex, cycleState, routingOf, task, type AgentFields } from '../../operator/src/framework/testing.ts';
 import { CONDITION, contextPlugin, REASONS } from './index.ts';
 
 const routing = routingOf(contextPlugin);
@@ -16,6 +16,14 @@ describe('filter', () => {
   ] as [string, AgentFields, { estimatedTokens?: number }, string][])('%s', (_name, fields, t, expected) => {
     const s = routing.filter?.(task('t', t), agent('a', fields), cycleState());
     expect(s?.code === 'Success' ? 'Success' : `${s?.code ?? ''}: ${s?.reason ?? ''}`).toBe(expected);
+  });
+});
+
+describe('preFilter', () => {
+  it('skips a namespace without LLM agents (no Filter, no Score), and not one with any', () => {
+    const plain = [agent('a'), agent('b')];
+    expect(routing.preFilter?.(task('t', { estimatedTokens: 50 }), agentIndex(plain), cycleState())).toEqual({ status: { code: 'Skip' } });
+    expect(routing.preFilter?.(task('t'), agentIndex([...plain, agent('llm', windowed(0))]), cycleState())).toEqual({});
   });
 });
 

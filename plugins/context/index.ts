@@ -2,9 +2,11 @@ import { z } from 'zod';
 import {
   contextRoom,
   definePlugin,
+  skip,
   success,
   unresolvable,
   unschedulable,
+  type AgentInfo,
   type AgentObject,
   type Intent,
   type NamespaceSnapshot,
@@ -32,6 +34,14 @@ export const contextConfig = z
   })
   .describe('Context-window management of LLM agents (their spec.context).');
 export type ContextConfig = z.output<typeof contextConfig>;
+
+// Once per list: the router's index copies its list when an agent changes.
+const windowed = new WeakMap<readonly AgentInfo[], boolean>();
+function hasWindows(agents: readonly AgentInfo[]): boolean {
+  let known = windowed.get(agents);
+  if (known === undefined) windowed.set(agents, (known = agents.some((a) => a.context !== undefined)));
+  return known;
+}
 
 function agentIntents(agent: AgentObject, running: number, config: ContextConfig, now: number): Intent[] {
   const window = agent.spec.context;
@@ -88,6 +98,10 @@ export const contextPlugin = definePlugin({
   name: 'context',
   config: contextConfig,
   routing: () => ({
+    // A namespace without LLM agents: nothing to filter or score, at no cost per agent.
+    preFilter(_task, agents) {
+      return hasWindows(agents.all) ? {} : { status: skip };
+    },
     filter(task, agent) {
       if (agent.conditions[CONDITION]?.status === 'True') return unschedulable(REASONS.compacting);
       if (agent.context !== undefined && (task.estimatedTokens ?? 0) > agent.context.windowTokens) return unresolvable(REASONS.tooSmall);

@@ -86,6 +86,20 @@ describe('PreFilter', () => {
     const skipper = named('skipper', { preFilter: () => ({ status: skip }), filter: () => unresolvable('never') });
     expect(placed(cycle([task('t')], [agent('a')], profile({ preFilters: [skipper], filters: [skipper] })))).toEqual(['t->a']);
   });
+
+  it('Skip skips the plugin’s own Score for that task, and only for that task', () => {
+    const scored: string[] = [];
+    // Scores b highest, but skips the tasks not named "judged".
+    const picky = named('picky', {
+      preFilter: (t) => (t.name === 'judged' ? {} : { status: skip }),
+      score: (t, a) => (scored.push(`${t.name}:${a.name}`), a.name === 'b' ? 100 : 0),
+    });
+    const p = profile({ preFilters: [picky], scorers: [{ ...picky, weight: 1 }] });
+    const agents = [agent('a', { maxConcurrentTasks: 5 }), agent('b', { maxConcurrentTasks: 5 })];
+    expect(placed(cycle([task('other')], agents, p))).toEqual(['other->a']);
+    expect(placed(cycle([task('judged')], agents, p))).toEqual(['judged->b']);
+    expect(scored).toEqual(['judged:a', 'judged:b']);
+  });
 });
 
 describe('PostFilter', () => {

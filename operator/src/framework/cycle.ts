@@ -144,7 +144,7 @@ function routeTask(task: TaskInfo, index: AgentIndex, profile: Profile, state: C
     return pendingStatus(task, statuses.values(), all.length, [...wake].sort());
   }
 
-  const chosen = pick(task, feasible, profile.scorers, state, guard);
+  const chosen = pick(task, feasible, profile.scorers, state, guard, skipped);
   if (chosen === FAILED) return whole(guard.failed);
   if (state.reserve(task, chosen)) {
     for (const { name, plugin } of profile.reservers) {
@@ -276,10 +276,12 @@ function pick(
   scorers: Profile['scorers'],
   state: CycleLedger,
   guard: Guard,
+  skipped: ReadonlySet<string>,
 ): AgentInfo | typeof FAILED {
   const totals = new Map(feasible.map((a) => [a.key, 0]));
   for (const { name, plugin, weight } of scorers) {
-    if (plugin.score === undefined || weight === 0) continue;
+    // Skipped at PreFilter: nothing to tell the agents apart by (kube-scheduler's PreScore Skip).
+    if (plugin.score === undefined || weight === 0 || skipped.has(name)) continue;
     const scores = guard.run(name, 'Score', task, () => {
       const raw = new Map(feasible.map((a) => [a.key, plugin.score?.(task, a, state) ?? 0]));
       plugin.normalize?.(task, raw, state);

@@ -117,7 +117,11 @@ export interface AgentIndex {
 }
 
 export interface PreFilterResult {
-  /** Unschedulable ends the task's cycle; Skip skips this plugin's Filter. Default Success. */
+  /**
+   * Unschedulable ends the task's cycle; Skip skips this plugin's Filter and Score for the
+   * task (it has nothing to judge: kube-scheduler's PreFilter and PreScore Skip). Default
+   * Success.
+   */
   readonly status?: Status;
   /**
    * Only these agents can pass; the others are judged by this plugin's Filter if it has
