@@ -120,6 +120,7 @@ export const contextPlugin = definePlugin({
   }),
   lifecycle: (config) => ({
     onTick(snapshot: NamespaceSnapshot): Intent[] {
+      if (!snapshot.agents.some((a) => a.spec.context !== undefined)) return [];
       // Counted from the Tasks, not the Agent's activeTasks, which the agent controller
       // writes a moment later: a task assigned just now already keeps the agent draining.
       const running = new Map<string, number>();

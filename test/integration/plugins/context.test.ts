@@ -102,6 +102,10 @@ describe('context plugin on the real plane', () => {
     });
     expect(draining.message).toBe('context at 75% of 10000 tokens (spec.context.compactAtPercent 60): no new tasks; the runner compacts once the 1 running task(s) finish');
 
+    // The cycle lives in the condition: a new operator, with nothing of the old one's memory, carries on.
+    await operator?.stop();
+    operator = await startOperator(ns.name, { AO_KUBE_API_QPS: '500', AO_KUBE_API_BURST: '1000' });
+
     // Nothing new reaches it while it drains, and the task says why.
     await fleet.task('t4', pinned('llm'));
     const waiting = await waitFor('t4 to say why it waits', async () => {
