@@ -145,6 +145,15 @@ describe('windowState properties', () => {
     );
   });
 
+  it('skips a day whose start and end both fall in a daylight-saving gap: the window never opens then', () => {
+    // 02:00-02:01 New York: on 2025-03-09 neither exists; both move to 03:00 and the window
+    // would open and close at once. Found by the property above (seed -2000981508).
+    const gap = window({ start: '0 2 * * *', end: '1 2 * * *', timeZone: 'America/New_York' });
+    const state = windowState(gap, at('2025-03-08T07:01:00Z'));
+    expect(state).toEqual({ open: false, next: at('2025-03-10T06:00:00Z') });
+    expect(windowState(gap, state.next ?? 0).open).toBe(true);
+  });
+
   it('lastRun includes the instant itself', () => {
     expect(lastRun(office.start, at('2025-03-31T06:00:00.000Z'))).toBe(at('2025-03-31T06:00:00Z'));
     expect(lastRun(office.start, at('2025-03-31T05:59:59.999Z'))).toBe(at('2025-03-28T07:00:00Z'));

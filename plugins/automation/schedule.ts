@@ -74,7 +74,15 @@ export function windowState(w: Window, now: number): WindowState {
   const lastEnd = w.end === undefined ? undefined : lastRun(w.end, now);
   const open = lastStart !== undefined && (lastEnd === undefined || lastStart > lastEnd);
   if (open) return { open, next: w.end === undefined ? undefined : nextRun(w.end, now) };
-  return { open, next: nextRun(w.start, now) };
+  // The next start that opens the window: one whose end falls on the same instant (both
+  // times in a daylight-saving gap, moved to the same minute after it) never opens.
+  let from = now;
+  for (let i = 0; i < MAX_EXTENSIONS; i++) {
+    const start = nextRun(w.start, from);
+    if (start === undefined || w.end === undefined || (lastRun(w.end, start) ?? -Infinity) < start) return { open, next: start };
+    from = start;
+  }
+  return { open, next: nextRun(w.start, from) };
 }
 
 const formatters = new Map<string, Intl.DateTimeFormat>();
