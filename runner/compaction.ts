@@ -1,24 +1,23 @@
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { Logger } from 'pino';
-import type { AgentStatus } from '../operator/src/api/agent.ts';
 import type { Condition } from '../operator/src/api/common.ts';
+import { COMPACTION_ANSWERS, CONTEXT_COMPACTION_CONDITION } from '../operator/src/api/names.ts';
 import { setCondition } from '../operator/src/controllers/conditions.ts';
 import { rfc3339 } from '../operator/src/core/timestamp.ts';
 import type { Clock } from '../operator/src/runtime/clock.ts';
-import { isConflict, messageOf } from '../operator/src/runtime/errors.ts';
+import { messageOf } from '../operator/src/runtime/errors.ts';
 import type { RestClient } from '../operator/src/runtime/rest/client.ts';
 import type { KubeObject } from '../operator/src/runtime/rest/object.ts';
+import type { SharedInformer } from '../operator/src/runtime/cache/informer-group.ts';
 import { atLeast } from '../operator/src/runtime/rest/resource-version.ts';
-import { objectPath } from '../operator/src/runtime/rest/resource.ts';
 import type { Executor } from './executors/executor.ts';
 import { contextUsage } from './outcomes.ts';
-import { Agents } from './resources.ts';
+import { updateOwnStatus, type AgentObject } from './agent-status.ts';
 
-// The condition the context plugin keeps the cycle in (plugins/context/compaction.ts):
-// the runner acts on Compacting and Recycling and answers with these reasons.
-const CONDITION = 'ContextCompaction';
-const ANSWERS = { compacted: 'CompactDone', recycled: 'RecycleDone', cannot: 'CannotCompact' } as const;
+// The runner acts on the context plugin's Compacting and Recycling and answers with these.
+const CONDITION = CONTEXT_COMPACTION_CONDITION;
+const ANSWERS = COMPACTION_ANSWERS;
 
 /** Where a recycled agent's summary waits for the next runner, under the workspace. */
 export const SUMMARY_FILE = '.agent-orchestrator/context-summary.md';
@@ -40,9 +39,7 @@ export interface CompactorOptions {
   logger: Logger;
 }
 
-type AgentObj = KubeObject & { status?: AgentStatus };
-
-const conditionOf = (agent: KubeObject): Condition | undefined => (agent as AgentObj).status?.conditions?.find((c) => c.type === CONDITION);
+const conditionOf = (agent: KubeObject): Condition | undefined => (agent as AgentObject).status?.conditions?.find((c) => c.type === CONDITION);
 
 /**
  * The runner's part of a compaction cycle. When the agent's ContextCompaction condition
@@ -79,6 +76,18 @@ export class Compactor {
     this.busy = true;
     void this.compact().finally(() => {
       this.busy = false;
+    });
+  }
+
+  /** Looks at every version of the Agent an informer delivers. */
+  follow(agents: SharedInformer<KubeObject>): void {
+    agents.addHandler({
+      onAdd: (a) => {
+        this.onAgent(a);
+      },
+      onUpdate: (_old, a) => {
+        this.onAgent(a);
+      },
     });
   }
 
@@ -136,29 +145,15 @@ export class Compactor {
 
   /** One status write: the answer on the condition, and the context now (with the count of cycles). */
   private async answer(reason: string, status: 'True', message: string, tokens?: number, completed = false): Promise<void> {
-    const path = objectPath(Agents, this.o.namespace, this.o.agent);
-    for (let tries = 0; tries < 5; tries++) {
-      const live = await this.o.client.request<AgentObj>('GET', path);
+    const written = await updateOwnStatus(this.o.client, this.o.namespace, this.o.agent, (live) => {
       const s = live.status ?? {};
-      try {
-        const written = await this.o.client.request<KubeObject>('PATCH', `${path}/status`, {
-          contentType: 'application/merge-patch+json',
-          body: {
-            metadata: { resourceVersion: live.metadata.resourceVersion },
-            status: {
-              conditions: setCondition(s.conditions, { type: CONDITION, status, reason, message: message.slice(0, 1024) }, rfc3339(this.o.clock.now())),
-              ...(tokens !== undefined ? { contextUsage: contextUsage(tokens, this.o.windowTokens()) } : {}),
-              ...(completed ? { stats: { compactions: (s.stats?.compactions ?? 0) + 1 } } : {}),
-            },
-          },
-        });
-        // Copies older than the answer were written before it and may still ask for this cycle.
-        this.answered = written.metadata.resourceVersion;
-        return;
-      } catch (err) {
-        if (!isConflict(err)) throw err;
-      }
-    }
-    throw new Error(`agent ${this.o.agent}: status kept conflicting`);
+      return {
+        conditions: setCondition(s.conditions, { type: CONDITION, status, reason, message: message.slice(0, 1024) }, rfc3339(this.o.clock.now())),
+        ...(tokens !== undefined ? { contextUsage: contextUsage(tokens, this.o.windowTokens()) } : {}),
+        ...(completed ? { stats: { compactions: (s.stats?.compactions ?? 0) + 1 } } : {}),
+      };
+    });
+    // Copies older than the answer were written before it and may still ask for this cycle.
+    this.answered = written?.metadata.resourceVersion;
   }
 }

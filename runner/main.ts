@@ -111,14 +111,7 @@ async function main(): Promise<void> {
       logger.warn({ err: messageOf(err) }, 'could not report the recycled context');
     });
   }
-  agentInformer.addHandler({
-    onAdd: (a) => {
-      compactor.onAgent(a);
-    },
-    onUpdate: (_old, a) => {
-      compactor.onAgent(a);
-    },
-  });
+  compactor.follow(agentInformer);
   compactor.onAgent(live);
   runner.poke();
   logger.info({ executor: config.executor.type, maxConcurrentTasks: agent.maxConcurrentTasks, identity: heartbeat.identity }, 'runner ready');

@@ -1,14 +1,12 @@
 import type { Logger } from 'pino';
 import type { Clock } from '../operator/src/runtime/clock.ts';
-import { isConflict, messageOf } from '../operator/src/runtime/errors.ts';
+import { messageOf } from '../operator/src/runtime/errors.ts';
 import type { RestClient } from '../operator/src/runtime/rest/client.ts';
-import type { KubeObject } from '../operator/src/runtime/rest/object.ts';
-import { objectPath } from '../operator/src/runtime/rest/resource.ts';
 import type { AgentStatus } from '../operator/src/api/agent.ts';
 import { RECENT_OUTCOMES } from '../operator/src/api/names.ts';
 import { agentStats } from './agent.ts';
 import type { ExecutionResult } from './executors/executor.ts';
-import { Agents } from './resources.ts';
+import { updateOwnStatus } from './agent-status.ts';
 import type { FinishedRun } from './task-runner.ts';
 import { rfc3339 } from '../operator/src/core/timestamp.ts';
 import { addTokens } from '../operator/src/core/accounting.ts';
@@ -41,39 +39,27 @@ export async function recordOutcome(t: OutcomeTarget, result: ExecutionResult, r
   // Cancelled attempts are handed back, never counted.
   if (result.outcome === 'Cancelled') return;
   const outcome = result.outcome;
-  const path = objectPath(Agents, t.namespace, t.agent);
-  for (let tries = 0; tries < 5; tries++) {
-    try {
-      const live = await t.client.request<KubeObject>('GET', path);
+  try {
+    await updateOwnStatus(t.client, t.namespace, t.agent, (live) => {
       const stats = agentStats(live);
-      const { recent, usage } = (live.status as AgentStatus | undefined)?.stats ?? {};
+      const { recent, usage } = live.status?.stats ?? {};
       // A write whose answer was lost got through: counting it again would count it twice.
-      if (recent?.some((r) => r.task === run.task && r.attempt === run.attempt)) return;
+      if (recent?.some((r) => r.task === run.task && r.attempt === run.attempt)) return undefined;
       const ok = result.outcome === 'Succeeded';
-      await t.client.request('PATCH', `${path}/status`, {
-        contentType: 'application/merge-patch+json',
-        body: {
-          metadata: { resourceVersion: live.metadata.resourceVersion },
-          status: {
-            stats: {
-              succeeded: stats.succeeded + (ok ? 1 : 0),
-              failed: stats.failed + (ok ? 0 : 1),
-              consecutiveFailures: ok ? 0 : stats.consecutiveFailures + 1,
-              ...(ok ? {} : { lastFailureTime: rfc3339(t.clock.now()) }),
-              recent: withRecent(recent, run, outcome),
-              ...(result.usage ? { usage: addTokens(usage, result.usage) } : {}),
-            },
-            ...(result.usage?.contextTokens !== undefined ? { contextUsage: contextUsage(result.usage.contextTokens, t.windowTokens) } : {}),
-          },
+      return {
+        stats: {
+          succeeded: stats.succeeded + (ok ? 1 : 0),
+          failed: stats.failed + (ok ? 0 : 1),
+          consecutiveFailures: ok ? 0 : stats.consecutiveFailures + 1,
+          ...(ok ? {} : { lastFailureTime: rfc3339(t.clock.now()) }),
+          recent: withRecent(recent, run, outcome),
+          ...(result.usage ? { usage: addTokens(usage, result.usage) } : {}),
         },
-      });
-      return;
-    } catch (err) {
-      if (!isConflict(err)) {
-        t.logger.warn({ err: messageOf(err) }, 'could not record the outcome on the Agent');
-        return;
-      }
-    }
+        ...(result.usage?.contextTokens !== undefined ? { contextUsage: contextUsage(result.usage.contextTokens, t.windowTokens) } : {}),
+      };
+    });
+  } catch (err) {
+    t.logger.warn({ err: messageOf(err) }, 'could not record the outcome on the Agent');
   }
 }
 

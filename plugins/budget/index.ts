@@ -33,7 +33,8 @@ function policyIntents(snapshot: NamespaceSnapshot, states: readonly BudgetState
       { kind: 'metric', name: 'budget_exhausted', help: '1 while the budget is spent for its period', labels, value: s.exhausted ? 1 : 0 },
     ];
     if (s.budget.maxCost !== undefined) intents.push({ kind: 'metric', name: 'budget_limit_cost', help: 'The budget\'s maxCost', labels, value: s.budget.maxCost });
-    if (previous !== undefined && previous.reason !== condition.reason) {
+    // A budget never judged before was within it.
+    if ((previous?.reason ?? 'WithinBudget') !== condition.reason) {
       intents.push({
         kind: 'event',
         target,
@@ -41,8 +42,6 @@ function policyIntents(snapshot: NamespaceSnapshot, states: readonly BudgetState
         reason: s.exhausted ? 'BudgetExhausted' : 'BudgetRenewed',
         message: `budget ${s.budget.name}: ${condition.message}`,
       });
-    } else if (previous === undefined && s.exhausted) {
-      intents.push({ kind: 'event', target, type: 'Warning', reason: 'BudgetExhausted', message: `budget ${s.budget.name}: ${condition.message}` });
     }
     return intents;
   });

@@ -1,11 +1,12 @@
 // The compaction cycle of one agent, kept in its ContextCompaction condition so an
 // operator restart resumes it where it was. The runner writes its own part (the reasons
 // in RUNNER_REASONS) on the same condition; this decides the operator's part.
+import { COMPACTION_ANSWERS, CONTEXT_COMPACTION_CONDITION } from '../../operator/src/api/names.ts';
 
-export const CONDITION = 'ContextCompaction';
+export const CONDITION = CONTEXT_COMPACTION_CONDITION;
 
 /** What the runner writes: it compacted, it came back recycled, or it cannot compact. */
-export const RUNNER_REASONS = { compacted: 'CompactDone', recycled: 'RecycleDone', cannot: 'CannotCompact' } as const;
+export const RUNNER_REASONS = COMPACTION_ANSWERS;
 
 export interface CompactionInput {
   readonly now: number;

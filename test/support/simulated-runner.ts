@@ -94,14 +94,7 @@ export function startSimulatedRunner(o: SimulatedRunnerOptions): SimulatedRunner
     clock: systemClock,
     logger: o.logger,
   });
-  self.addHandler({
-    onAdd: (a) => {
-      compactor.onAgent(a);
-    },
-    onUpdate: (_old, a) => {
-      compactor.onAgent(a);
-    },
-  });
+  compactor.follow(self);
   const runner = new TaskRunner({
     client: o.client,
     tasks,

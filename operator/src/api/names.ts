@@ -32,3 +32,10 @@ export const WORKLOAD_FINALIZER = `${GROUP}/workload`;
 
 /** Finished attempts an Agent keeps in status.stats.recent. */
 export const RECENT_OUTCOMES = 32;
+
+/**
+ * The Agent condition that holds a context compaction cycle. The context plugin writes
+ * Draining, Compacting, Recycling and the end; the runner answers with these reasons.
+ */
+export const CONTEXT_COMPACTION_CONDITION = 'ContextCompaction';
+export const COMPACTION_ANSWERS = { compacted: 'CompactDone', recycled: 'RecycleDone', cannot: 'CannotCompact' } as const;

@@ -116,7 +116,7 @@ export class TaskReconciler implements Reconciler {
     }
     await this.write(task, decision, now, ctx, policy.accounting);
     if (decision.routable || decision.event?.kind === 'handBack') this.d.onRoutable();
-    if (decision.event) this.observe(task, decision, now);
+    if (decision.event) this.observe(task, decision, now, policy.accounting);
     return decision.requeueAfterMs !== undefined ? { requeueAfter: decision.requeueAfterMs } : undefined;
   }
 
@@ -163,7 +163,7 @@ export class TaskReconciler implements Reconciler {
   }
 
   /** The tokens and cost of a task that ended, counted once, when the operator records its end. */
-  private countUsage(task: KubeObject): void {
+  private countUsage(task: KubeObject, pricing: Pricing): void {
     const usage = taskStatus(task).usage;
     if (!usage) return;
     const namespace = task.metadata.namespace ?? '';
@@ -172,12 +172,11 @@ export class TaskReconciler implements Reconciler {
     tokens.inc({ namespace, model, type: 'input' }, usage.inputTokens);
     tokens.inc({ namespace, model, type: 'output' }, usage.outputTokens);
     tokens.inc({ namespace, model, type: 'cached' }, usage.cachedTokens);
-    const { currency, prices } = this.d.policies.for(namespace).accounting;
-    const cost = costOf(usage, prices);
-    if (cost !== undefined) this.d.metrics.cost.inc({ namespace, model, currency }, cost);
+    const cost = costOf(usage, pricing.prices);
+    if (cost !== undefined) this.d.metrics.cost.inc({ namespace, model, currency: pricing.currency }, cost);
   }
 
-  private observe(task: KubeObject, decision: TaskDecision, now: number): void {
+  private observe(task: KubeObject, decision: TaskDecision, now: number, pricing: Pricing): void {
     const event = decision.event;
     if (!event) return;
     const key = `${task.metadata.namespace ?? ''}/${task.metadata.name ?? ''}`;
@@ -189,7 +188,7 @@ export class TaskReconciler implements Reconciler {
       this.finishedSeen.add(key);
       const created = task.metadata.creationTimestamp ? Date.parse(task.metadata.creationTimestamp) : now;
       this.d.metrics.endToEndSeconds.observe({ outcome: decision.phase }, Math.max(0, now - created) / 1000);
-      this.countUsage(task);
+      this.countUsage(task, pricing);
     }
   }
 }
