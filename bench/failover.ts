@@ -16,7 +16,7 @@ import { Informer } from '../operator/src/runtime/cache/informer.ts';
 import type { KubeObject } from '../operator/src/runtime/rest/object.ts';
 import { Leases, collectionPath, resourceOfKind } from '../operator/src/runtime/rest/resource.ts';
 import { PodFleet } from '../test/support/pod-fleet.ts';
-import { firstSeen, pool, sleep, until } from './load.ts';
+import { firstSeen, readyAgents, sleep, until } from './load.ts';
 import { createNamespace, deleteNamespace } from './namespaces.ts';
 import { OperatorChild } from './operator-child.ts';
 import { Recorder } from './results.ts';
@@ -112,12 +112,7 @@ await recorder.run(async (r) => {
     await startReplica('replica-a');
     await startReplica('replica-b');
     await until('a leader', () => (holders.at(-1)?.holder ?? '') !== '', 60_000);
-    await pool(Array.from({ length: AGENTS }, (_, i) => `agent-${i}`), 8, (name) =>
-      client.request('POST', collectionPath(Agents, namespace), {
-        body: { apiVersion: API_VERSION, kind: 'Agent', metadata: { name }, spec: { capabilities: ['work'], runtime: { type: 'kubernetes', image: 'agent-orchestrator/runner:dev' }, maxConcurrentTasks: 2 } },
-      }),
-    );
-    await until(`${AGENTS} agents Ready`, () => agents.list().filter((a) => ['Ready', 'Busy'].includes(phaseOf(a) ?? '')).length === AGENTS, 180_000);
+    await readyAgents(client, namespace, agents, AGENTS);
 
     // An open-loop stream of tasks for the whole run.
     const created = new Map<string, number>();

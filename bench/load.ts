@@ -1,9 +1,12 @@
 // Offered load: items created at a steady rate or all at once, and the first moment a
 // watch saw each item reach a state. Times are performance.now() milliseconds.
+import { API_VERSION } from '../operator/src/api/common.ts';
+import { agentKind } from '../operator/src/api/kinds.ts';
 import type { SharedInformer } from '../operator/src/runtime/cache/informer-group.ts';
 import { isNotFound } from '../operator/src/runtime/errors.ts';
 import type { RestClient } from '../operator/src/runtime/rest/client.ts';
 import type { KubeObject } from '../operator/src/runtime/rest/object.ts';
+import { collectionPath, resourceOfKind } from '../operator/src/runtime/rest/resource.ts';
 
 export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -75,4 +78,18 @@ export async function exists(client: RestClient, objectPath: string): Promise<bo
     if (isNotFound(err)) return false;
     throw err;
   }
+}
+
+/**
+ * Creates `count` Agents agent-0... on kwok (capability `work`, two tasks each) and waits
+ * until `agents` (a cache of the namespace's Agents) shows them all Ready or Busy.
+ */
+export async function readyAgents(client: RestClient, namespace: string, agents: SharedInformer<KubeObject>, count: number): Promise<void> {
+  await pool(Array.from({ length: count }, (_, i) => `agent-${i}`), 8, (name) =>
+    client.request('POST', collectionPath(resourceOfKind(agentKind), namespace), {
+      body: { apiVersion: API_VERSION, kind: 'Agent', metadata: { name }, spec: { capabilities: ['work'], runtime: { type: 'kubernetes', image: 'agent-orchestrator/runner:dev' }, maxConcurrentTasks: 2 } },
+    }),
+  );
+  const ready = (a: KubeObject): boolean => ['Ready', 'Busy'].includes((a.status as { phase?: string } | undefined)?.phase ?? '');
+  await until(`${count} agents Ready`, () => agents.list().filter(ready).length === count, 180_000);
 }

@@ -18,6 +18,7 @@ export const SCENARIOS: readonly Scenario[] = [
   { name: 'registration', script: 'agent-registration.ts', args: [], about: 'Agent created -> Ready at 10 agents/s, and for 100 and 1,000 at once', minutes: 6 },
   { name: 'autoscaling', script: 'autoscaling.ts', args: [], about: 'a pool from zero to its first agent; the scale-up curve of a 200-task burst', minutes: 3 },
   { name: 'failover', script: 'failover.ts', args: [], about: 'two replicas, the leader SIGKILLed under load: time until assignments resume', minutes: 3 },
+  { name: 'task-start', script: 'task-start.ts', args: [], about: "Task created -> Running on runners under their agents' own identities (20 tasks/s for 30 s)", minutes: 2 },
   {
     name: 'routing-defaults',
     script: 'routing.ts',

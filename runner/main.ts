@@ -1,5 +1,4 @@
 import { pino, type Logger } from 'pino';
-import { assignedTo } from '../operator/src/api/names.ts';
 import { Informer } from '../operator/src/runtime/cache/informer.ts';
 import { systemClock } from '../operator/src/runtime/clock.ts';
 import { messageOf } from '../operator/src/runtime/errors.ts';
@@ -8,13 +7,14 @@ import { loadClusterAccess } from '../operator/src/runtime/rest/kubeconfig/load.
 import type { KubeObject } from '../operator/src/runtime/rest/object.ts';
 import { objectPath } from '../operator/src/runtime/rest/resource.ts';
 import { agentSettings, type AgentSettings } from './agent.ts';
+import { AssignedTasks } from './assigned-tasks.ts';
 import { loadRunnerConfig, type RunnerConfig } from './config.ts';
 import { CommandExecutor } from './executors/command.ts';
 import { isCompaction, type Executor, type TaskInput } from './executors/executor.ts';
 import { HttpExecutor } from './executors/http.ts';
 import { ModelExecutor } from './executors/model.ts';
 import { Heartbeat, LeaseTakenError, newRunnerIdentity } from './heartbeat.ts';
-import { Agents, Tasks } from './resources.ts';
+import { Agents } from './resources.ts';
 import { recordOutcome } from './outcomes.ts';
 import { reportUsage } from './usage.ts';
 import { TaskRunner } from './task-runner.ts';
@@ -42,7 +42,7 @@ async function main(): Promise<void> {
   });
   // The resync looks again without an event: a hand-back that failed, or work after an
   // API outage during which this process could not prove it held the Lease.
-  const tasks = new Informer<KubeObject>({ client, resource: Tasks, namespace: config.namespace, fieldSelector: assignedTo(config.agent), resyncMs: RESYNC_MS, logger });
+  const tasks = new AssignedTasks({ client, namespace: config.namespace, agent: config.agent, resyncMs: RESYNC_MS, logger });
   const current = (): AgentSettings => {
     const live = agentInformer.get(`${config.namespace}/${config.agent}`);
     return live ? agentSettings(live) : agent;

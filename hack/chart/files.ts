@@ -71,9 +71,9 @@ helm upgrade agent-orchestrator charts/agent-orchestrator -n agent-orchestrator-
 
 - Install it in a namespace of its own: Docker agents run as ServiceAccounts named
   \`agent-<agent>\`, and the operator's own ServiceAccount should not share that space.
-  Agent Pods run as the namespace's ServiceAccount \`orchestrator-agents\`, told apart by
-  the Pod their token is bound to (the \`agents.admissionPolicy\` narrows each agent's
-  writes to its own Lease, status and Tasks; docs/adr/0010-pod-bound-agent-identity.md).
+  Every agent runs as its own ServiceAccount, bound to its own Role that names its Lease,
+  Agent and Tasks, so no agent reads another's Tasks (the \`agents.admissionPolicy\`
+  checks what RBAC cannot name; docs/adr/0016-task-isolation.md).
 - CRDs come from the \`crds\` subchart: Helm installs them before anything else (so
   \`policies\` can be created in the same install) and never upgrades or deletes them.
   After upgrading the chart, apply the new ones: \`kubectl apply --server-side -f crds/\`.

@@ -1,19 +1,17 @@
 import type { Logger } from 'pino';
-import { assignedTo } from '../../operator/src/api/common.ts';
-import { taskKind } from '../../operator/src/api/kinds.ts';
 import { Informer } from '../../operator/src/runtime/cache/informer.ts';
 import { systemClock } from '../../operator/src/runtime/clock.ts';
 import type { RestClient } from '../../operator/src/runtime/rest/client.ts';
 import type { KubeObject } from '../../operator/src/runtime/rest/object.ts';
 import { resourceOfKind } from '../../operator/src/runtime/rest/resource.ts';
 import type { CompactResult, ExecutionResult, TaskInput } from '../../runner/executors/executor.ts';
+import { AssignedTasks } from '../../runner/assigned-tasks.ts';
 import { Compactor } from '../../runner/compaction.ts';
 import { agentKind } from '../../operator/src/api/kinds.ts';
 import { Heartbeat, newRunnerIdentity } from '../../runner/heartbeat.ts';
 import { recordOutcome } from '../../runner/outcomes.ts';
 import { TaskRunner } from '../../runner/task-runner.ts';
 
-const Tasks = resourceOfKind(taskKind);
 const Agents = resourceOfKind(agentKind);
 
 /** What a simulated agent does with a task, in place of running a command. */
@@ -60,7 +58,7 @@ export interface SimulatedRunner {
  */
 export function startSimulatedRunner(o: SimulatedRunnerOptions): SimulatedRunner {
   const stop = new AbortController();
-  const tasks = new Informer<KubeObject>({ client: o.client, resource: Tasks, namespace: o.namespace, fieldSelector: assignedTo(o.agent), logger: o.logger });
+  const tasks = new AssignedTasks({ client: o.client, namespace: o.namespace, agent: o.agent, logger: o.logger });
   // Without heartbeats (an agent created asleep) the Lease is never held: no work is taken.
   const heartbeat = new Heartbeat({
     client: o.client,

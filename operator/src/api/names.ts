@@ -8,8 +8,9 @@ export const API_VERSION = `${GROUP}/${VERSION}`;
 export const AGENT_LABEL = `${GROUP}/agent`;
 /**
  * The field selector of the Tasks assigned to an agent (a selectable field of the Task
- * CRD): what its runner watches. The assignment lives only in status, so the router
- * assigns with one write.
+ * CRD), for whoever may list Tasks. The assignment lives only in status, so the router
+ * assigns with one write; a runner may not list, it reads its Tasks by the names its Role
+ * gives (ADR 0016).
  */
 export const assignedTo = (agent: string): string => `status.assignment.agent=${agent}`;
 /** On an Agent a policy made: the pool it belongs to. */

@@ -88,7 +88,7 @@ export const taskStatus = z
           ),
       })
       .optional()
-      .describe('The current assignment; the agent\'s runner watches its tasks with the field selector status.assignment.agent=<agent>.'),
+      .describe('The current assignment (list an agent\'s tasks with the field selector status.assignment.agent=<agent>); the agent\'s own Role names the task while it is assigned, and its runner reads it by that name.'),
     attempts: nonNegative(1000).optional().describe('Attempts started so far.'),
     queuedAt: timestamp.optional().describe('When the task last became ready to run (created, unblocked or handed back).'),
     retryAt: timestamp.optional().describe('A task backing off after a failed or lost attempt is not routed before this.'),

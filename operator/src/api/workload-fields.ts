@@ -216,5 +216,5 @@ export const serviceAccount = z
       .describe('Annotations of the ServiceAccount, such as iam.gke.io/gcp-service-account or eks.amazonaws.com/role-arn.'),
   })
   .describe(
-    'kubernetes: give the agent its own ServiceAccount agent-<name> (owned by the Agent, bound to the agents’ Role) with these annotations, for cloud workload identity. Agents without it share the namespace’s orchestrator-agents.',
+    'kubernetes: annotations of the agent’s own ServiceAccount agent-<name>, for cloud workload identity (every agent runs as its own account, ADR 0016).',
   );

@@ -1,8 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { API_VERSION, WORKLOAD_FINALIZER } from '../../../operator/src/api/common.ts';
 import { agentKind, taskKind } from '../../../operator/src/api/kinds.ts';
-import { AGENT_ROLE } from '../../../operator/src/runtimes/kubernetes/agent-rbac.ts';
-import { POD_SERVICE_ACCOUNT } from '../../../operator/src/runtimes/kubernetes/pod-spec.ts';
+import { grantsOf } from '../../../operator/src/runtimes/kubernetes/agent-rbac.ts';
 import { systemClock } from '../../../operator/src/runtime/clock.ts';
 import { isNotFound } from '../../../operator/src/runtime/errors.ts';
 import type { KubeObject } from '../../../operator/src/runtime/rest/object.ts';
@@ -96,16 +95,17 @@ describe('Agents of runtime kubernetes', () => {
     };
     expect(running.metadata.ownerReferences?.[0]).toMatchObject({ kind: 'Agent', name: 'reviewer', uid: agent.metadata.uid, controller: true });
     expect(podSpec.nodeName).toMatch(/^kwok-node-/);
-    // One ServiceAccount for the namespace's agent Pods, bound to the agents' Role; the
-    // token the kubelet mounts is bound to the Pod, which tells agents apart (ADR 0010).
-    expect(podSpec.serviceAccountName).toBe(POD_SERVICE_ACCOUNT);
+    // Its own ServiceAccount, bound to its own Role, which names its Lease, its Agent and
+    // later its Tasks (ADR 0016).
+    expect(podSpec.serviceAccountName).toBe('agent-reviewer');
     const rolebinding = await client.request<KubeObject & { roleRef: { name: string }; subjects: { kind: string; name: string }[] }>(
       'GET',
-      `/apis/rbac.authorization.k8s.io/v1/namespaces/${ns.name}/rolebindings/${POD_SERVICE_ACCOUNT}`,
+      `/apis/rbac.authorization.k8s.io/v1/namespaces/${ns.name}/rolebindings/agent-reviewer`,
     );
-    expect(rolebinding.roleRef.name).toBe(AGENT_ROLE);
-    expect(rolebinding.subjects).toEqual([{ kind: 'ServiceAccount', name: POD_SERVICE_ACCOUNT, namespace: ns.name }]);
-    await expect(client.request('GET', `/api/v1/namespaces/${ns.name}/serviceaccounts/agent-reviewer`)).rejects.toMatchObject({ status: 404 });
+    expect(rolebinding.roleRef.name).toBe('agent-reviewer');
+    expect(rolebinding.subjects).toEqual([{ kind: 'ServiceAccount', name: 'agent-reviewer', namespace: ns.name }]);
+    const role = await waitFor('the agent’s Role', () => client.request<KubeObject>('GET', `/apis/rbac.authorization.k8s.io/v1/namespaces/${ns.name}/roles/agent-reviewer`).catch(() => undefined));
+    expect(grantsOf(role)).toEqual({ read: [], write: [] });
     expect(podSpec.securityContext).toEqual({ runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } });
     expect(podSpec.containers[0]?.securityContext).toEqual({
       allowPrivilegeEscalation: false,

@@ -2,7 +2,6 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { API_VERSION } from '../../../operator/src/api/common.ts';
 import { agentKind } from '../../../operator/src/api/kinds.ts';
-import { AGENT_ROLE } from '../../../operator/src/runtimes/kubernetes/agent-rbac.ts';
 import { WORKSPACE_FS_GROUP } from '../../../operator/src/runtimes/kubernetes/pod-spec.ts';
 import { isNotFound } from '../../../operator/src/runtime/errors.ts';
 import type { KubeObject } from '../../../operator/src/runtime/rest/object.ts';
@@ -122,7 +121,7 @@ describe('Agents of runtime kubernetes with a workspace, placement and their own
     const binding = await found<KubeObject & { roleRef: { name: string }; subjects: unknown[] }>(
       `/apis/rbac.authorization.k8s.io/v1/namespaces/${ns.name}/rolebindings/agent-coder`,
     );
-    expect(binding?.roleRef.name).toBe(AGENT_ROLE);
+    expect(binding?.roleRef.name).toBe('agent-coder');
     expect(binding?.subjects).toEqual([{ kind: 'ServiceAccount', name: 'agent-coder', namespace: ns.name }]);
 
     // Asleep: the Pod goes, the workspace stays.
@@ -178,7 +177,7 @@ describe('Agents of runtime kubernetes with a workspace, placement and their own
     const spec = made.spec as PodSpec;
     expect(spec.volumes).toContainEqual({ name: 'workspace', emptyDir: { sizeLimit: '1Gi' } });
     expect(spec.containers[0]?.volumeMounts).toContainEqual({ name: 'workspace', mountPath: '/workspace' });
-    expect(spec.serviceAccountName).toBe('orchestrator-agents');
+    expect(spec.serviceAccountName).toBe('agent-scratch');
     expect(await found(claimPath(ns.name, 'agent-scratch-workspace'))).toBeUndefined();
   });
 

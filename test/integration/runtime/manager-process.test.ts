@@ -79,11 +79,12 @@ describe('the operator process', () => {
     expect(unready.status).toBe(503);
     expect(unready.body).toContain('informer agents.agents.orchestrator.dev not synced');
 
-    // What the operator's caches read: its three kinds, agent Pods and heartbeat Leases.
+    // What the operator's caches read: its three kinds, agent Pods, heartbeat Leases and agent Roles.
     await grantRole(ns.name, 'operator', 'operator', [
       { apiGroups: ['agents.orchestrator.dev'], resources: ['agents', 'tasks', 'orchestratorpolicies'], verbs: ['list', 'watch'] },
       { apiGroups: [''], resources: ['pods'], verbs: ['list', 'watch'] },
       { apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['list', 'watch'] },
+      { apiGroups: ['rbac.authorization.k8s.io'], resources: ['roles'], verbs: ['list', 'watch'] },
     ]);
     await waitFor('/readyz to turn 200 once the role exists', async () => ((await op.get('/readyz')).status === 200 ? true : undefined), {
       timeoutMs: 90_000,

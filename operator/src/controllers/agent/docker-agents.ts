@@ -9,8 +9,7 @@ import type { Writer } from '../../runtime/writer.ts';
 import { FILES_DIR } from '../../runtimes/docker/agent-files.ts';
 import type * as DockerCode from '../../runtimes/docker/docker-runtime.ts';
 import type { DockerRuntime } from '../../runtimes/docker/docker-runtime.ts';
-import { AgentRbac } from '../../runtimes/kubernetes/agent-rbac.ts';
-import { serviceAccountName } from '../../runtimes/kubernetes/pod-spec.ts';
+import { AgentRbac, ServiceAccounts, agentIdentity } from '../../runtimes/kubernetes/agent-rbac.ts';
 import { WorkloadError, type AgentRef, type EnvFromSource, type EnvVar } from '../../runtimes/runtime.ts';
 
 /** Where the runner inside a container finds its credentials (see runner/config.ts). */
@@ -54,7 +53,7 @@ export class DockerAgents {
     this.config = config;
     this.clock = clock;
     this.client = client;
-    this.rbac = new AgentRbac(writer, clock);
+    this.rbac = new AgentRbac(writer, client);
     this.server = config.agentApiServer ?? client.access.server;
   }
 
@@ -142,13 +141,16 @@ export class DockerAgents {
   }
 
   private async credentials(agent: AgentRef): Promise<Record<string, string>> {
-    await this.rbac.ensureDockerAgent(agent);
-    const sa = { group: '', version: 'v1', kind: 'ServiceAccount', plural: 'serviceaccounts', namespaced: true };
-    const request = await this.client.request<{ status: { token: string } }>(
-      'POST',
-      `${objectPath(sa, agent.namespace, serviceAccountName(agent.name))}/token`,
-      { body: { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenRequest', spec: { expirationSeconds: TOKEN_SECONDS } } },
-    );
+    await this.rbac.ensureAgentAccount(agent, undefined);
+    const request = await this.client
+      .request<{ status: { token: string } }>('POST', `${objectPath(ServiceAccounts, agent.namespace, agentIdentity(agent.name))}/token`, {
+        body: { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenRequest', spec: { expirationSeconds: TOKEN_SECONDS } },
+      })
+      .catch((err: unknown) => {
+        // The account was deleted since it was applied: apply it again next time.
+        if (isNotFound(err)) this.rbac.forget(agent);
+        throw err;
+      });
     // The operator's CA, wherever it came from (a file in-cluster), trusted for the same server.
     const { ca } = (await this.client.access.credentials()).tls;
     const kubeconfig = {

@@ -15,6 +15,7 @@ import { Router } from './router.ts';
 import { availabilityChanged, holderChanged } from './snapshot.ts';
 import { taskSpec, taskStatus } from '../resources.ts';
 import { TASKS_BY_DEPENDENCY, TaskReconciler } from './task-reconciler.ts';
+import { registerGrants } from './grants.ts';
 
 export interface TaskControllerOptions {
   config: Config;
@@ -103,8 +104,6 @@ export function registerTaskController(manager: Manager, o: TaskControllerOption
     { updates: holderChanged },
   );
   manager.add(lifecycle);
-
-
-
+  registerGrants(manager, { tasks, agents, workers: o.config.taskWorkers, clock: o.clock, logger: o.logger });
   manager.addRunnable({ name: 'router', run: (signal) => router.run(signal) });
 }

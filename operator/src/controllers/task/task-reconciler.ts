@@ -109,8 +109,10 @@ export class TaskReconciler implements Reconciler {
         : undefined,
     });
 
-    // New tasks without dependencies are the router's: it writes their first status.
-    if (status.phase === undefined && decision.routable) {
+    // New tasks without dependencies are the router's: it writes their first status. One
+    // with dependencies, all done already, is written Pending here: the router takes only
+    // those (snapshot.ts routableAt), as it cannot judge dependencies.
+    if (status.phase === undefined && decision.routable && (spec.dependsOn ?? []).length === 0) {
       this.d.onRoutable();
       return undefined;
     }

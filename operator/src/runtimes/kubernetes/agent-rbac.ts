@@ -1,123 +1,151 @@
 import { API_VERSION, GROUP } from '../../api/common.ts';
-import { untilAborted, type Clock } from '../../runtime/clock.ts';
+import { NO_GRANTS, type TaskGrants } from '../../core/task-grants.ts';
+import { ApiError, isAlreadyExists } from '../../runtime/errors.ts';
+import type { RestClient } from '../../runtime/rest/client.ts';
 import type { KubeObject } from '../../runtime/rest/object.ts';
-import type { ResourceType } from '../../runtime/rest/resource.ts';
+import { collectionPath, objectPath, type ResourceType } from '../../runtime/rest/resource.ts';
 import type { Writer } from '../../runtime/writer.ts';
 import type { AgentRef } from '../runtime.ts';
-import { AGENT_LABEL, MANAGED_BY, POD_SERVICE_ACCOUNT, serviceAccountName } from './pod-spec.ts';
+import { AGENT_LABEL, MANAGED_BY, podName } from './pod-spec.ts';
 
-/** The Role every agent of a namespace shares: what its runner needs, nothing more. */
-export const AGENT_ROLE = 'agent-orchestrator-agent';
+export const ServiceAccounts: ResourceType = { group: '', version: 'v1', kind: 'ServiceAccount', plural: 'serviceaccounts', namespaced: true };
+export const Roles: ResourceType = { group: 'rbac.authorization.k8s.io', version: 'v1', kind: 'Role', plural: 'roles', namespaced: true };
+export const RoleBindings: ResourceType = { group: 'rbac.authorization.k8s.io', version: 'v1', kind: 'RoleBinding', plural: 'rolebindings', namespaced: true };
 
-const ServiceAccounts: ResourceType = { group: '', version: 'v1', kind: 'ServiceAccount', plural: 'serviceaccounts', namespaced: true };
-const Roles: ResourceType = { group: 'rbac.authorization.k8s.io', version: 'v1', kind: 'Role', plural: 'roles', namespaced: true };
-const RoleBindings: ResourceType = { group: 'rbac.authorization.k8s.io', version: 'v1', kind: 'RoleBinding', plural: 'rolebindings', namespaced: true };
+/** Agent `name`'s identity: its ServiceAccount, its Role and their RoleBinding all bear this name. */
+export const agentIdentity = podName;
 
-// Namespace objects are applied again after this long, so one deleted by hand comes back
-// without an operator restart, at three requests per namespace, not per agent.
-const NAMESPACE_REAPPLY_MS = 10 * 60_000;
+export { NO_GRANTS, type TaskGrants };
 
-type Grant = { resource: ResourceType; object: KubeObject };
+interface Rule {
+  apiGroups: string[];
+  resources: string[];
+  verbs: string[];
+  resourceNames?: string[];
+}
 
-const binding = (name: string, namespace: string, serviceAccount: string, extra: KubeObject['metadata'] = {}): KubeObject => ({
-  metadata: { name, namespace, labels: MANAGED_BY, ...extra },
-  roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: AGENT_ROLE },
-  subjects: [{ kind: 'ServiceAccount', name: serviceAccount, namespace }],
-});
+const ownerOf = (agent: AgentRef): NonNullable<KubeObject['metadata']['ownerReferences']> => [
+  { apiVersion: API_VERSION, kind: 'Agent', name: agent.name, uid: agent.uid, controller: true, blockOwnerDeletion: true },
+];
 
 /**
- * What the agents of a namespace share: the Role, and the ServiceAccount every agent Pod
- * runs as with its RoleBinding. A Pod's token is bound to the Pod, so the chart's
- * ValidatingAdmissionPolicy tells agents apart by the Pod name in it (agent-<name>) and
- * narrows the Role to each agent's own Lease, status and Tasks.
+ * Agent `agent`'s own Role: what its runner needs, by name wherever RBAC can name it. Its
+ * heartbeat Lease (created before it has a name to check: the admission policy narrows
+ * that), its Agent, this Role (where it learns which Tasks are its own), and the Tasks in
+ * `grants`. RBAC reads an empty resourceNames as every name, so a rule with no Task to
+ * name is left out rather than emptied.
  */
-export function namespaceRbac(namespace: string): Grant[] {
-  return [
-    {
-      resource: Roles,
-      object: {
-        metadata: { name: AGENT_ROLE, namespace, labels: MANAGED_BY },
-        rules: [
-          { apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['get', 'create', 'update'] },
-          { apiGroups: [GROUP], resources: ['tasks'], verbs: ['get', 'list', 'watch'] },
-          { apiGroups: [GROUP], resources: ['tasks/status'], verbs: ['get', 'update', 'patch'] },
-          { apiGroups: [GROUP], resources: ['agents'], verbs: ['get', 'list', 'watch'] },
-          { apiGroups: [GROUP], resources: ['agents/status'], verbs: ['patch'] },
-        ],
-      },
+export function agentRole(agent: AgentRef, grants: TaskGrants): KubeObject {
+  const own = agentIdentity(agent.name);
+  const rules: Rule[] = [
+    { apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['create'] },
+    { apiGroups: ['coordination.k8s.io'], resources: ['leases'], resourceNames: [own], verbs: ['get', 'update'] },
+    { apiGroups: [GROUP], resources: ['agents'], resourceNames: [agent.name], verbs: ['get', 'list', 'watch'] },
+    { apiGroups: [GROUP], resources: ['agents/status'], resourceNames: [agent.name], verbs: ['patch'] },
+    { apiGroups: ['rbac.authorization.k8s.io'], resources: ['roles'], resourceNames: [own], verbs: ['get', 'list', 'watch'] },
+  ];
+  if (grants.read.length > 0) rules.push({ apiGroups: [GROUP], resources: ['tasks'], resourceNames: [...grants.read], verbs: ['get', 'list', 'watch'] });
+  if (grants.write.length > 0) rules.push({ apiGroups: [GROUP], resources: ['tasks/status'], resourceNames: [...grants.write], verbs: ['get', 'update', 'patch'] });
+  return {
+    apiVersion: 'rbac.authorization.k8s.io/v1',
+    kind: 'Role',
+    metadata: { name: own, namespace: agent.namespace, labels: { ...MANAGED_BY, [AGENT_LABEL]: agent.name }, ownerReferences: ownerOf(agent) },
+    rules,
+  };
+}
+
+/** The Tasks a Role made by agentRole names (nothing for any other Role). */
+export function grantsOf(role: KubeObject | undefined): TaskGrants {
+  const rules = ((role as { rules?: Rule[] } | undefined)?.rules ?? []).filter((r) => r.apiGroups.includes(GROUP) && r.resourceNames);
+  const named = (resource: string): string[] => rules.filter((r) => r.resources.includes(resource)).flatMap((r) => r.resourceNames ?? []);
+  return { read: named('tasks'), write: named('tasks/status') };
+}
+
+/**
+ * An agent's ServiceAccount and the RoleBinding of its Role, owned by the Agent (the Role
+ * is created with them, naming no Task; the task controller keeps the Tasks it names,
+ * controllers/task/grants.ts).
+ * With `annotations` from the spec (cloud workload identity, ADR 0015); applied again, an
+ * annotation removed from the spec goes from the account.
+ */
+export function agentAccount(agent: AgentRef, annotations?: Readonly<Record<string, string>>): { account: KubeObject; binding: KubeObject } {
+  const name = agentIdentity(agent.name);
+  const metadata = { name, namespace: agent.namespace, labels: { ...MANAGED_BY, [AGENT_LABEL]: agent.name }, ownerReferences: ownerOf(agent) };
+  return {
+    account: { metadata: { ...metadata, ...(annotations ? { annotations: { ...annotations } } : {}) } },
+    binding: {
+      metadata,
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name },
+      subjects: [{ kind: 'ServiceAccount', name, namespace: agent.namespace }],
     },
-    { resource: ServiceAccounts, object: { metadata: { name: POD_SERVICE_ACCOUNT, namespace, labels: MANAGED_BY } } },
-    { resource: RoleBindings, object: binding(POD_SERVICE_ACCOUNT, namespace, POD_SERVICE_ACCOUNT) },
-  ];
+  };
 }
 
-/**
- * An agent's own ServiceAccount agent-<name> and its RoleBinding to the agents' Role,
- * owned by the Agent. A Docker agent's identity: a container has no Pod to bind a token
- * to, so the account's name says who it is. A Pod agent's when its spec gives the account
- * annotations (cloud workload identity, ADR 0015); applied again, an annotation removed
- * from the spec goes from the account.
- */
-export function agentAccountRbac(agent: AgentRef, annotations?: Readonly<Record<string, string>>): Grant[] {
-  const { namespace, name, uid } = agent;
-  const ownerReferences = [{ apiVersion: API_VERSION, kind: 'Agent', name, uid, controller: true, blockOwnerDeletion: true }];
-  const labels = { ...MANAGED_BY, [AGENT_LABEL]: name };
-  const account = { name: serviceAccountName(name), namespace, labels, ownerReferences, ...(annotations ? { annotations: { ...annotations } } : {}) };
-  return [
-    { resource: ServiceAccounts, object: { metadata: account } },
-    { resource: RoleBindings, object: binding(serviceAccountName(name), namespace, serviceAccountName(name), { labels, ownerReferences }) },
-  ];
-}
+/** A RoleBinding's roleRef cannot change: the API server refuses the apply as Invalid. */
+const isRoleRefChange = (err: unknown): boolean => err instanceof ApiError && err.status === 422 && /roleRef/.test(err.message);
 
 /**
- * Applies agents' RBAC. A namespace's shared objects are applied once per namespace (and
- * again every few minutes), not per agent: on a fleet start that is most of the requests
- * a new agent used to cost.
+ * Applies agents' ServiceAccounts and RoleBindings: once per Agent and annotations in this
+ * process, not on every Pod creation (a fleet that sleeps and wakes would pay two
+ * requests a wake), and again after `forget` (a workload creation failed: one of them may
+ * have been deleted).
  */
 export class AgentRbac {
   private readonly writer: Pick<Writer, 'apply'>;
-  private readonly clock: Clock;
-  private readonly applied = new Map<string, number>();
-  /** Applies in flight, so the workers starting a namespace's first agents wait for one. */
-  private readonly applying = new Map<string, Promise<void>>();
+  private readonly client: Pick<RestClient, 'request'>;
+  /** Agent UID → the annotations applied with its account. */
+  private readonly applied = new Map<string, string>();
 
-  constructor(writer: Pick<Writer, 'apply'>, clock: Clock) {
+  constructor(writer: Pick<Writer, 'apply'>, client: Pick<RestClient, 'request'>) {
     this.writer = writer;
-    this.clock = clock;
+    this.client = client;
   }
 
-  async ensureNamespace(namespace: string, signal?: AbortSignal): Promise<void> {
-    const at = this.applied.get(namespace);
-    if (at !== undefined && this.clock.now() - at < NAMESPACE_REAPPLY_MS) return;
-    let applying = this.applying.get(namespace);
-    if (!applying) {
-      // Shared by every worker that waits on it, so it runs under no caller's signal (a
-      // reconcile aborted first must not fail the others); each stops waiting on its own.
-      applying = this.applyNamespace(namespace).finally(() => this.applying.delete(namespace));
-      // Handled here too: it may fail after every waiter has stopped waiting.
-      applying.catch(() => undefined);
-      this.applying.set(namespace, applying);
-    }
-    await untilAborted(applying, signal);
-  }
-
-  /** After a failure that may come from a missing object: the next ensure applies them again. */
-  forgetNamespace(namespace: string): void {
-    this.applied.delete(namespace);
-  }
-
-  private async applyNamespace(namespace: string): Promise<void> {
-    for (const { resource, object } of namespaceRbac(namespace)) await this.writer.apply(resource, object);
-    this.applied.set(namespace, this.clock.now());
-  }
-
-  async ensureDockerAgent(agent: AgentRef, signal?: AbortSignal): Promise<void> {
-    await this.ensureAgentAccount(agent, undefined, signal);
-  }
-
-  /** The agent's own account and binding (with the namespace's objects first, the Role among them). */
   async ensureAgentAccount(agent: AgentRef, annotations: Readonly<Record<string, string>> | undefined, signal?: AbortSignal): Promise<void> {
-    await this.ensureNamespace(agent.namespace, signal);
-    for (const { resource, object } of agentAccountRbac(agent, annotations)) await this.writer.apply(resource, object, signal);
+    const key = JSON.stringify(annotations ?? {});
+    if (this.applied.get(agent.uid) === key) return;
+    const { account, binding } = agentAccount(agent, annotations);
+    // The Role before its binding: RBAC lets the operator bind only a Role whose
+    // permissions it can see it holds.
+    await Promise.all([this.writer.apply(ServiceAccounts, account, signal), this.createRole(agent, signal)]);
+    await this.applyBinding(agent, binding, signal);
+    this.applied.set(agent.uid, key);
+  }
+
+  /** Created naming no Task, or left as it is: the task controller keeps the Tasks it names. */
+  private async createRole(agent: AgentRef, signal?: AbortSignal): Promise<void> {
+    try {
+      await this.client.request('POST', collectionPath(Roles, agent.namespace), { body: agentRole(agent, NO_GRANTS), ...(signal ? { signal } : {}) });
+    } catch (err) {
+      if (!isAlreadyExists(err)) throw err;
+    }
+  }
+
+  forget(agent: AgentRef): void {
+    this.applied.delete(agent.uid);
+  }
+
+  /**
+   * An agent made before ADR 0016 has a binding of this name to the namespace's shared
+   * Role, which let it read every Task: replaced (deleted with a uid precondition, so only
+   * that one, then created) rather than left in place.
+   */
+  private async applyBinding(agent: AgentRef, binding: KubeObject, signal?: AbortSignal): Promise<void> {
+    try {
+      await this.writer.apply(RoleBindings, binding, signal);
+      return;
+    } catch (err) {
+      if (!isRoleRefChange(err)) throw err;
+    }
+    const path = objectPath(RoleBindings, agent.namespace, binding.metadata.name ?? '');
+    const old = await this.client.request<KubeObject>('GET', path, signal ? { signal } : {});
+    if (!old.metadata.ownerReferences?.some((r) => r.uid === agent.uid)) {
+      throw new Error(`RoleBinding ${binding.metadata.name ?? ''} is not this Agent's: delete it so the operator can bind the agent's own Role`);
+    }
+    await this.client.request('DELETE', path, { body: { apiVersion: 'v1', kind: 'DeleteOptions', preconditions: { uid: old.metadata.uid } }, ...(signal ? { signal } : {}) });
+    await this.client.request('POST', collectionPath(RoleBindings, agent.namespace), {
+      body: { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'RoleBinding', ...binding },
+      ...(signal ? { signal } : {}),
+    });
   }
 }

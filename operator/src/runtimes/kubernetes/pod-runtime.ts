@@ -26,7 +26,7 @@ const CREATED_TTL_MS = 30_000;
 
 /**
  * Agents of `runtime.type: kubernetes`: one Pod per Agent, owned by it, running as the
- * namespace's agent ServiceAccount (agent-rbac.ts). The kubelet restarts the container;
+ * Agent's own ServiceAccount (agent-rbac.ts). The kubelet restarts the container;
  * this runtime creates, reads (from the cache) and deletes the Pod.
  */
 export class PodRuntime implements AgentRuntime {
@@ -42,7 +42,7 @@ export class PodRuntime implements AgentRuntime {
 
   constructor(options: PodRuntimeOptions) {
     this.o = options;
-    this.rbac = new AgentRbac(options.writer, options.clock);
+    this.rbac = new AgentRbac(options.writer, options.client);
   }
 
   observe(agent: AgentRef): Promise<WorkloadStatus | undefined> {
@@ -63,10 +63,7 @@ export class PodRuntime implements AgentRuntime {
     const existing = await this.observe(spec.agent);
     if (existing) return existing;
     const { namespace, name } = spec.agent;
-    await this.rbac.ensureNamespace(namespace, signal);
-    if (spec.serviceAccount) {
-      await refusedAs(`ServiceAccount agent-${name}`, this.rbac.ensureAgentAccount(spec.agent, spec.serviceAccount.annotations, signal));
-    }
+    await refusedAs(`ServiceAccount agent-${name}`, this.rbac.ensureAgentAccount(spec.agent, spec.serviceAccount?.annotations, signal));
     await this.ensureClaim(spec, signal);
     try {
       const created = await this.o.client.request<KubeObject>('POST', collectionPath(Pods, namespace), {
@@ -77,8 +74,8 @@ export class PodRuntime implements AgentRuntime {
       return podStatus(created);
     } catch (err) {
       if (!isAlreadyExists(err)) {
-        // Its ServiceAccount may have been deleted: apply the namespace's objects again.
-        this.rbac.forgetNamespace(namespace);
+        // Its ServiceAccount may have been deleted: apply it again next time.
+        this.rbac.forget(spec.agent);
         throw refusal(`Pod ${podName(name)}`, err);
       }
       return podStatus(await this.o.client.request<KubeObject>('GET', objectPath(Pods, namespace, podName(name))));

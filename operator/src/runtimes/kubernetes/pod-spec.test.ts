@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { WorkloadSpec } from '../runtime.ts';
-import { POD_SERVICE_ACCOUNT, WORKSPACE_FS_GROUP, agentPod, workspaceClaim } from './pod-spec.ts';
+import { WORKSPACE_FS_GROUP, agentPod, workspaceClaim } from './pod-spec.ts';
 
 const agent = { namespace: 'team-a', name: 'coder', uid: 'uid-1' };
 const base: WorkloadSpec = { agent, image: 'agent-orchestrator/runner:dev', env: [], specHash: 'h1' };
@@ -16,7 +16,8 @@ const podSpec = (spec: WorkloadSpec): PodSpec => agentPod(spec).spec as PodSpec;
 describe('agentPod', () => {
   it('adds nothing for the new fields when they are unset: a Pod from before them is made the same', () => {
     const pod = podSpec(base);
-    expect(pod.serviceAccountName).toBe(POD_SERVICE_ACCOUNT);
+    // The Agent's own account, whose Role names its Tasks (ADR 0016).
+    expect(pod.serviceAccountName).toBe('agent-coder');
     expect(pod.securityContext).toEqual({ runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } });
     expect(Object.keys(pod).sort()).toEqual(['containers', 'enableServiceLinks', 'restartPolicy', 'securityContext', 'serviceAccountName', 'volumes']);
     expect(pod.volumes).toEqual([{ name: 'tmp', emptyDir: {} }]);

@@ -6,15 +6,8 @@ export { AGENT_LABEL };
 export const MANAGED_BY = { 'app.kubernetes.io/managed-by': 'agent-orchestrator' };
 export const SPEC_HASH_ANNOTATION = 'agents.orchestrator.dev/spec-hash';
 
-/** The Pod of Agent `name`: the name its Pod-bound token carries, so its identity. */
+/** The Pod of Agent `name`, named as its ServiceAccount (agent-rbac.ts agentIdentity). */
 export const podName = (agent: string): string => `agent-${agent}`;
-/** A Docker agent's own ServiceAccount: its identity, as it has no Pod. */
-export const serviceAccountName = podName;
-/**
- * The ServiceAccount every agent Pod of a namespace runs as. Not agent-<something>: that
- * would be a Docker agent's identity.
- */
-export const POD_SERVICE_ACCOUNT = 'orchestrator-agents';
 /** The PersistentVolumeClaim of Agent `name`'s persistent workspace. */
 export const workspaceClaimName = (agent: string): string => `agent-${agent}-workspace`;
 /**
@@ -59,8 +52,8 @@ function workspaceVolume(spec: WorkloadSpec): Record<string, unknown>[] {
 
 /**
  * An Agent's Pod: owned by the Agent (deleting it deletes the Pod), running as the
- * namespace's agent ServiceAccount (or, with spec.runtime.serviceAccount, its own) with a
- * token bound to the Pod, hardened to the restricted Pod Security Standard.
+ * Agent's own ServiceAccount with a token bound to the Pod, hardened to the restricted Pod
+ * Security Standard.
  */
 export function agentPod(spec: WorkloadSpec): KubeObject {
   const { namespace, name } = spec.agent;
@@ -76,8 +69,8 @@ export function agentPod(spec: WorkloadSpec): KubeObject {
       ownerReferences: ownerOf(spec),
     },
     spec: {
-      // Its own account for its own annotations (cloud workload identity, ADR 0015).
-      serviceAccountName: spec.serviceAccount ? serviceAccountName(name) : POD_SERVICE_ACCOUNT,
+      // Its own account: RBAC tells agents apart by it (ADR 0016).
+      serviceAccountName: podName(name),
       restartPolicy: 'Always',
       enableServiceLinks: false,
       securityContext: {

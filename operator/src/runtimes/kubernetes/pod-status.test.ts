@@ -26,3 +26,19 @@ describe('podStatus: the last exit', () => {
     expect(s.lastExit).toBeUndefined();
   });
 });
+
+describe('podStatus: the spec hash', () => {
+  const made = (serviceAccountName: string): Parameters<typeof podStatus>[0] => ({
+    metadata: { name: 'agent-coder', uid: 'u', annotations: { 'agents.orchestrator.dev/spec-hash': 'h1' } },
+    spec: { serviceAccountName },
+    status: { phase: 'Running' },
+  });
+
+  it('is the annotation for a Pod running as its own agent’s account', () => {
+    expect(podStatus(made('agent-coder')).specHash).toBe('h1');
+  });
+
+  it('differs for a Pod on the shared account of ADR 0010, which could read every Task, so it is rolled', () => {
+    expect(podStatus(made('orchestrator-agents')).specHash).not.toBe('h1');
+  });
+});

@@ -34,7 +34,7 @@ export function podStatus(pod: KubeObject): WorkloadStatus {
     name: pod.metadata.name ?? '',
     ...(pod.metadata.uid ? { id: pod.metadata.uid } : {}),
     ...(createdAt !== undefined ? { createdAt } : {}),
-    ...(pod.metadata.annotations?.[SPEC_HASH_ANNOTATION] ? { specHash: pod.metadata.annotations[SPEC_HASH_ANNOTATION] } : {}),
+    ...specHashOf(pod),
     ...(restartRequest !== undefined ? { restartRequest } : {}),
     restarts: container?.restartCount ?? 0,
     ...(last?.exitCode !== undefined ? { exitCode: last.exitCode } : {}),
@@ -71,4 +71,15 @@ function reasonOf(waiting: ContainerState['waiting'], last: ContainerState['term
   const lastExit = last ? `last exit code ${String(last.exitCode)}${last.reason ? ` (${last.reason})` : ''}${last.message ? `: ${last.message}` : ''}` : undefined;
   const message = [waiting?.message, lastExit].filter(Boolean).join('; ');
   return { ...(reason ? { reason } : {}), ...(message ? { message } : {}) };
+}
+
+/**
+ * A Pod made before agents had their own ServiceAccount (ADR 0016) runs as the shared one,
+ * which may read every Task of the namespace: it reports a hash no spec has, so it is rolled.
+ */
+function specHashOf(pod: KubeObject): { specHash?: string } {
+  const hash = pod.metadata.annotations?.[SPEC_HASH_ANNOTATION];
+  if (!hash) return {};
+  const account = (pod.spec as { serviceAccountName?: string } | undefined)?.serviceAccountName;
+  return { specHash: account === pod.metadata.name ? hash : `${hash}/shared-identity` };
 }
