@@ -19,7 +19,7 @@ export function assignedNames(role: KubeObject | undefined): string[] {
   return rules.filter((r) => r.apiGroups?.includes(GROUP) && r.resources?.includes('tasks/status')).flatMap((r) => r.resourceNames ?? []);
 }
 
-const QUICK_RETRY = { initialMs: 100, maxMs: 5_000 };
+const QUICK_RETRY = { initialMs: 20, maxMs: 5_000 };
 
 export interface AssignedTasksOptions {
   client: RestClient;
