@@ -15,6 +15,10 @@ describe('desiredGrants', () => {
 });
 
 describe('planGrants', () => {
+  it('makes a missing Role again for an agent with a workload, with nothing to name', () => {
+    expect(planGrants('alice', undefined, [], () => undefined, true)).toEqual({ read: [], write: [] });
+  });
+
   const cases: { name: string; applied: TaskGrants | undefined; tasks: GrantTask[]; want: TaskGrants | undefined }[] = [
     { name: 'no Role yet and nothing to name: left to the runtime, which makes it with the workload', applied: undefined, tasks: [], want: undefined },
     { name: 'no Role yet and a task to name: written', applied: undefined, tasks: [task('t1', 'alice')], want: { read: ['t1'], write: ['t1'] } },

@@ -47,10 +47,13 @@ export function planGrants(
   applied: TaskGrants | undefined,
   assigned: readonly GrantTask[],
   lookup: (name: string) => GrantTask | undefined,
+  /** The agent has a workload: its runner needs the Role even with no Task to name. */
+  hasWorkload = false,
 ): TaskGrants | undefined {
   const desired = desiredGrants(agent, assigned, lookup);
-  // No Role yet and nothing to name: the agent's runtime creates it with its workload.
-  if (!applied) return desired.write.length > 0 || desired.read.length > 0 ? desired : undefined;
+  // No Role and nothing to name: the runtime creates it before the workload, so only one
+  // gone since (deleted by hand, or with an Agent of the same name) is made again here.
+  if (!applied) return hasWorkload || desired.write.length > 0 || desired.read.length > 0 ? desired : undefined;
   const mine = (name: string): boolean => lookup(name)?.agent === agent;
   const ownDependencies = new Set(assigned.filter((t) => t.agent === agent).flatMap((t) => t.dependsOn));
   const stillMeant = (name: string): boolean => mine(name) || (ownDependencies.has(name) && lookup(name) !== undefined);

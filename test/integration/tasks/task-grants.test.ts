@@ -59,9 +59,11 @@ describe('task isolation: each agent reads only its own Tasks (ADR 0016)', () =>
     fleet = new PodFleet(
       client,
       ns.name,
-      async (task) => {
+      async (task, _agent, signal) => {
         inputs.set(task.name, task);
-        await gate(task.name).promise;
+        // A task deleted while it runs is given up, as a real agent's would be.
+        const stopped = new Promise<'stopped'>((resolve) => { signal.addEventListener('abort', () => { resolve('stopped'); }); });
+        if ((await Promise.race([gate(task.name).promise, stopped])) === 'stopped') return { outcome: 'Cancelled', output: '', reason: 'stopped' };
         return { outcome: 'Succeeded', output: `${task.name} done`, reason: 'exit code 0', exitCode: 0 };
       },
       // Each runner acts as its Pod would: its agent's own ServiceAccount.
@@ -142,6 +144,18 @@ describe('task isolation: each agent reads only its own Tasks (ADR 0016)', () =>
     operator = await startAs();
     await grantsBecome('alice', { read: [], write: [] });
     expect(await refusal(alice.request('GET', objectPath(Tasks, ns.name, 'a2')))).toBe(403);
+  });
+
+  it('makes an agent’s Role again when it is deleted by hand, and the agent runs its next task', async () => {
+    const before = await client.request<KubeObject>('GET', objectPath(Roles, ns.name, 'agent-alice'));
+    await client.request('DELETE', objectPath(Roles, ns.name, 'agent-alice'));
+    await waitFor('a new Role agent-alice', async () => {
+      const role = await client.request<KubeObject>('GET', objectPath(Roles, ns.name, 'agent-alice')).catch(() => undefined);
+      return role && role.metadata.uid !== before.metadata.uid ? role : undefined;
+    });
+    await task('a3', { requiredCapabilities: ['a'] });
+    await inPhase('a3', 'Running');
+    await grantsBecome('alice', { read: ['a3'], write: ['a3'] });
   });
 });
 

@@ -10,7 +10,7 @@ import { keyOf, type KubeObject } from '../../runtime/rest/object.ts';
 import type { Writer } from '../../runtime/writer.ts';
 import { Roles, agentIdentity, agentRole, grantsOf } from '../../runtimes/kubernetes/agent-rbac.ts';
 import { MANAGED_BY } from '../../runtimes/kubernetes/pod-spec.ts';
-import { conditionOf, taskSpec, taskStatus } from '../resources.ts';
+import { agentStatus, conditionOf, taskSpec, taskStatus } from '../resources.ts';
 import { TASKS_BY_AGENT } from '../indexes.ts';
 
 /** Roles by each Task they name, so a Task's change reaches every agent that may read it. */
@@ -56,7 +56,7 @@ export class GrantsReconciler implements Reconciler {
       return t ? grantTask(t) : undefined;
     };
     const assigned = this.o.tasks.byIndex(TASKS_BY_AGENT, key).map(grantTask);
-    const grants = planGrants(name, role ? grantsOf(role) : undefined, assigned, lookup);
+    const grants = planGrants(name, role ? grantsOf(role) : undefined, assigned, lookup, agentStatus(agent).workload !== undefined);
     if (!grants) return undefined;
     await this.o.writer.apply(Roles, agentRole({ namespace, name, uid: agent.metadata.uid ?? '' }, grants), ctx.signal);
     ctx.log.debug({ read: grants.read.length, write: grants.write.length }, 'agent Role written');
@@ -94,7 +94,8 @@ export function registerGrants(
     if (agent) keys.add(`${t.metadata.namespace ?? ''}/${agent}`);
     return [...keys];
   });
-  controller.watch(o.agents, undefined, { updates: (old, obj) => old.metadata.uid !== obj.metadata.uid });
+  // A new Agent, and one whose workload appears (its Role must be there by then).
+  controller.watch(o.agents, undefined, { updates: (old, obj) => (agentStatus(old).workload === undefined) !== (agentStatus(obj).workload === undefined) });
   controller.watch(roles, agentOfRole);
   manager.add(controller);
 }
