@@ -64,7 +64,8 @@ dr-drill: deps tools ## disaster-recovery drill: etcd snapshot mid-work, plane d
 
 .PHONY: e2e
 e2e: build tools ## e2e: the Helm chart installed on the local control plane, the operator under its ServiceAccount
-	hack/build-tools.sh promtool >/dev/null
+	hack/build-tools.sh promtool kube-score kubeconform >/dev/null
+	hack/kube-schemas.sh >/dev/null
 	npm run test:e2e
 
 .PHONY: e2e-kind

@@ -45,12 +45,13 @@ describe('the chart', () => {
     expect(helm(inject('e2e'), ['lint', '--strict', chart, ...args])).toMatch(/1 chart\(s\) linted, 0 chart\(s\) failed/);
   });
 
-  it('renders the operator, its RBAC, the admission policies (agents, plugins) and the metrics Service by default', () => {
+  it('renders the operator, its RBAC, the admission policies (agents, plugins), the metrics Service and the NetworkPolicy by default', () => {
     const kinds = render([]).map((d) => d.kind).sort();
     expect(kinds).toEqual([
       'ClusterRole',
       'ClusterRoleBinding',
       'Deployment',
+      'NetworkPolicy',
       'Service',
       'ServiceAccount',
       'ValidatingAdmissionPolicy',

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds the local control-plane binaries from the Go module proxy into
 # $AO_CACHE_DIR/bin/<tool>-<version>/ and reuses them when already present.
-# Usage: hack/build-tools.sh [kubernetes|etcd|etcdctl|kwok|helm|promtool ...]   (default: all)
+# Usage: hack/build-tools.sh [kubernetes|etcd|etcdctl|kwok|helm|promtool|kube-score|kubeconform ...]   (default: all)
 # Prints the bin directory of every tool on stdout, one per line.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
@@ -69,9 +69,13 @@ build_one() {
         helm.sh/helm/v3/cmd/helm ;;
     promtool)
       build promtool "${PROMTOOL_VERSION}" "-s -w" github.com/prometheus/prometheus/cmd/promtool ;;
-    *) die "unknown tool '$1' (expected kubernetes, etcd, etcdctl, kwok, helm or promtool)" ;;
+    kube-score)
+      build kube-score "${KUBE_SCORE_VERSION}" "-s -w -X main.version=${KUBE_SCORE_VERSION}" github.com/zegl/kube-score/cmd/kube-score ;;
+    kubeconform)
+      build kubeconform "${KUBECONFORM_VERSION}" "-s -w -X main.version=${KUBECONFORM_VERSION}" github.com/yannh/kubeconform/cmd/kubeconform ;;
+    *) die "unknown tool '$1' (expected kubernetes, etcd, etcdctl, kwok, helm, promtool, kube-score or kubeconform)" ;;
   esac
 }
 
-tools=("$@"); (( ${#tools[@]} )) || tools=(etcd etcdctl kwok helm promtool kubernetes)
+tools=("$@"); (( ${#tools[@]} )) || tools=(etcd etcdctl kwok helm promtool kube-score kubeconform kubernetes)
 for t in "${tools[@]}"; do build_one "$t"; done

@@ -18,6 +18,12 @@ KWOK_VERSION="v0.8.0"
 HELM_VERSION="v3.21.4"
 # Prometheus 3.16 (its Go module is versioned v0.<minor>.<patch>): promtool checks and unit-tests the chart's rules.
 PROMTOOL_VERSION="v0.316.0"
+# Manifest linters run on the rendered chart (e2e/1-chart-lint.test.ts).
+KUBE_SCORE_VERSION="v1.20.0"
+KUBECONFORM_VERSION="v0.8.0"
+# kubeconform's Kubernetes JSON schemas: the PyPI package kubernetes-validate ships them for
+# each Kubernetes minor (hack/kube-schemas.sh installs it into the cache).
+KUBERNETES_VALIDATE_VERSION="1.37.0"
 
 # tool_bin TOOL VERSION: where hack/build-tools.sh puts that tool's binaries.
 tool_bin() { echo "${AO_CACHE_DIR}/bin/$1-$2"; }

@@ -60,8 +60,8 @@ export function chartReadme(): string {
 
 Installs the agent-orchestrator operator: the CRDs (Agent, Task, OrchestratorPolicy),
 the operator Deployment with least-privilege RBAC, the ValidatingAdmissionPolicy that
-confines each agent to its own Lease, status and Tasks, a metrics Service, and optionally
-a ServiceMonitor, a PrometheusRule, a Grafana dashboard and OrchestratorPolicies.
+confines each agent to its own Lease, status and Tasks, a metrics Service, a NetworkPolicy,
+and optionally a ServiceMonitor, a PrometheusRule, a Grafana dashboard and OrchestratorPolicies.
 
 \`\`\`sh
 helm install agent-orchestrator charts/agent-orchestrator \\

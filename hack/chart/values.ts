@@ -132,6 +132,26 @@ export const chartValues = z
       .strictObject({
         enabled: z.boolean().default(true).describe('Render a PodDisruptionBudget when replicas > 1.'),
         minAvailable: z.int().min(0).default(1).describe('Replicas that must stay up during voluntary disruptions.'),
+        unhealthyPodEvictionPolicy: z
+          .enum(['AlwaysAllow', 'IfHealthyBudget'])
+          .default('AlwaysAllow')
+          .describe('Eviction of a replica that is not Ready: AlwaysAllow (it protects nothing, so it never blocks a node drain) or IfHealthyBudget (only while the budget is met).'),
+      })
+      .prefault({}),
+    networkPolicy: z
+      .strictObject({
+        enabled: z
+          .boolean()
+          .default(true)
+          .describe('Render a NetworkPolicy of the operator Pods (enforced where the network plugin supports it): ingress only to the metrics and health ports, egress as networkPolicy.egress.'),
+        metricsFrom: z
+          .array(anything)
+          .default([])
+          .describe("Who may reach the metrics port (NetworkPolicyPeer objects, e.g. your Prometheus' namespace); empty: any source."),
+        egress: z
+          .array(anything)
+          .default([{}])
+          .describe('Egress rules of the operator Pods (NetworkPolicyEgressRule objects). The default allows all: the API server, webhook endpoints and Docker engines are at addresses the chart cannot know.'),
       })
       .prefault({}),
     serviceAccount: z

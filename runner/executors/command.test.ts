@@ -54,11 +54,11 @@ afterEach(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-/** Waits until the command has written its pid(s) to `file`, one a line. */
-async function pidsIn(file: string): Promise<number[]> {
+/** Waits until the command has written its pid(s) to `file`, one a line: `count` of them if given. */
+async function pidsIn(file: string, count?: number): Promise<number[]> {
   return vi.waitFor(async () => {
     const pids = (await readFile(file, 'utf8')).trim().split('\n').map(Number);
-    expect(pids.length).toBeGreaterThan(0);
+    if (count !== undefined) expect(pids).toHaveLength(count);
     expect(pids.every((p) => p > 0)).toBe(true);
     return pids;
   });
@@ -188,9 +188,12 @@ describe('CommandExecutor', () => {
   });
 
   it('kills the whole process group on timeout', async () => {
-    const result = await run(sh('sleep 30 & echo $!; echo $$; wait'), { timeoutSeconds: 1 });
-    expect(result).toMatchObject({ outcome: 'TimedOut', reason: 'timed out after 1s' });
-    const [grandchild = 0, child = 0] = result.output.trim().split('\n').map(Number);
+    const clock = new FakeClock();
+    const execution = run(sh(`sleep 30 & echo $! > ${dir}/pids; echo $$ >> ${dir}/pids; wait`, { clock }), { timeoutSeconds: 1 });
+    const [grandchild = 0, child = 0] = await pidsIn(`${dir}/pids`, 2);
+    expect(isGone(grandchild)).toBe(false);
+    await clock.advance(1000);
+    expect(await execution).toMatchObject({ outcome: 'TimedOut', reason: 'timed out after 1s' });
     expect(() => process.kill(child, 0)).toThrow();
     await vi.waitFor(() => {
       expect(isGone(grandchild)).toBe(true);

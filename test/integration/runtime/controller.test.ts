@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { Informer } from '../../../operator/src/runtime/cache/informer.ts';
 import { Controller, type Reconciler } from '../../../operator/src/runtime/controller.ts';
-import { TerminalError } from '../../../operator/src/runtime/errors.ts';
+import { TerminalError, isConflict, messageOf } from '../../../operator/src/runtime/errors.ts';
 import type { KubeObject } from '../../../operator/src/runtime/rest/object.ts';
 import { ConfigMaps, collectionPath, objectPath } from '../../../operator/src/runtime/rest/resource.ts';
 import { useNamespace } from '../../support/kube.ts';
@@ -17,8 +17,11 @@ describe('Controller against a real API server', () => {
     for (const s of stops.splice(0)) s.abort();
   });
 
-  /** Runs a controller on ConfigMaps labelled suite=<suite>; returns its metrics. */
-  async function run(suite: string, reconciler: Reconciler, workers = 1): Promise<ReturnType<typeof testMetrics>> {
+  /**
+   * Runs a controller on ConfigMaps labelled suite=<suite>; returns its metrics. A reconciler
+   * given as a function gets the controller's cache, to read what each reconcile saw.
+   */
+  async function run(suite: string, reconciler: Reconciler | ((cache: Informer<KubeObject>) => Reconciler), workers = 1): Promise<ReturnType<typeof testMetrics>> {
     const metrics = testMetrics();
     const informer = new Informer<KubeObject>({
       client,
@@ -28,7 +31,7 @@ describe('Controller against a real API server', () => {
       logger: testLogger(),
       metrics: metrics.informer,
     });
-    const controller = new Controller({ name: suite, reconciler, workers, logger: testLogger(), metrics });
+    const controller = new Controller({ name: suite, reconciler: typeof reconciler === 'function' ? reconciler(informer) : reconciler, workers, logger: testLogger(), metrics });
     controller.watch(informer);
     const stop = new AbortController();
     stops.push(stop);
@@ -46,19 +49,22 @@ describe('Controller against a real API server', () => {
   it('reconciles every changed key, never one key twice at once', async () => {
     const running = new Set<string>();
     let overlaps = 0;
-    const reconciled = new Map<string, number>();
+    // The rounds each key's reconciles found in the cache: creation alone gives a reconcile,
+    // so only one that saw the last round proves the change itself was reconciled.
+    const roundsSeen = new Map<string, Set<string | undefined>>();
     await run(
       'busy',
-      {
+      (cache) => ({
         reconcile: async (key) => {
           if (running.has(key)) overlaps++;
           running.add(key);
+          const seen = roundsSeen.get(key) ?? new Set();
+          roundsSeen.set(key, seen.add((cache.get(key)?.data as Record<string, string> | undefined)?.round));
           await new Promise((resolve) => setTimeout(resolve, 5));
           running.delete(key);
-          reconciled.set(key, (reconciled.get(key) ?? 0) + 1);
           return undefined;
         },
-      },
+      }),
       4,
     );
     const names = Array.from({ length: 12 }, (_, i) => `cm-${i}`);
@@ -75,7 +81,8 @@ describe('Controller against a real API server', () => {
       );
     }
     await waitFor('every key to be reconciled after its last change', async () =>
-      names.every((n) => (reconciled.get(`${ns.name}/${n}`) ?? 0) >= 1) ? true : undefined,
+      names.every((n) => roundsSeen.get(`${ns.name}/${n}`)?.has('2')) ? true : undefined,
+      { describe: () => names.map((n) => `${n}: saw rounds ${JSON.stringify([...(roundsSeen.get(`${ns.name}/${n}`) ?? [])])}`).join('\n') },
     );
     expect(overlaps).toBe(0);
   });
@@ -126,21 +133,31 @@ describe('Controller against a real API server', () => {
       contentType: 'application/merge-patch+json',
     });
     let attempts = 0;
+    const writes: string[] = [];
     const metrics = await run('conflict', {
       reconcile: async (key) => {
         attempts++;
         const [namespace, name = ''] = key.split('/');
         const current =
           attempts === 1 ? stale : await client.request<KubeObject>('GET', objectPath(ConfigMaps, namespace, name));
-        await client.request('PUT', objectPath(ConfigMaps, namespace, name), {
-          body: { ...current, data: { v: 'reconciled' } },
-        });
+        try {
+          await client.request('PUT', objectPath(ConfigMaps, namespace, name), {
+            body: { ...current, data: { v: 'reconciled' } },
+          });
+        } catch (err) {
+          writes.push(isConflict(err) ? 'conflict' : messageOf(err));
+          throw err;
+        }
+        writes.push('written');
         return undefined;
       },
     });
+    // Our own write changes the ConfigMap and so may be reconciled again: at least one success.
     await waitFor('the write on fresh data', async () =>
       (await metricValue(metrics, 'controller_runtime_reconcile_total', { result: 'success' })) >= 1 ? true : undefined,
     );
+    // The success is the requeued reconcile right after the conflict, not a later one.
+    expect(writes.slice(0, 2)).toEqual(['conflict', 'written']);
     expect(await metricValue(metrics, 'controller_runtime_reconcile_total', { result: 'requeue' })).toBe(1);
     expect(await metricValue(metrics, 'controller_runtime_reconcile_errors_total')).toBe(0);
     const written = await client.request<KubeObject>('GET', objectPath(ConfigMaps, ns.name, 'c'));
