@@ -42,8 +42,12 @@ build: deps ## compile TypeScript into dist/
 	npm run build
 
 .PHONY: lint
-lint: deps ## eslint (type-aware)
+lint: deps ## eslint (type-aware) and prettier --check (the formatting `make format` writes)
 	npm run lint
+
+.PHONY: format
+format: deps ## format the TypeScript, JavaScript and hand-written JSON with prettier (.prettierrc.json, .prettierignore)
+	npm run format
 
 .PHONY: typecheck
 typecheck: deps ## tsc --noEmit over every TypeScript file

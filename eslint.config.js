@@ -26,10 +26,7 @@ export default tseslint.config(
       ],
       '@typescript-eslint/restrict-template-expressions': ['error', { allowNumber: true }],
       '@typescript-eslint/consistent-type-imports': 'error',
-      '@typescript-eslint/no-unused-vars': [
-        'error',
-        { argsIgnorePattern: '^_', varsIgnorePattern: '^_', ignoreRestSiblings: true },
-      ],
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', ignoreRestSiblings: true }],
       // client-node's models are data-only classes; object literals are its documented usage.
       '@typescript-eslint/no-unsafe-class-instance-assignment': 'off',
       'no-restricted-properties': [
@@ -60,9 +57,21 @@ export default tseslint.config(
       '@typescript-eslint/no-restricted-imports': [
         'error',
         {
-          paths: [{ name: '@kubernetes/client-node', allowTypeImports: true, message: 'Load it lazily (ADR 0008): runtime/rest/kubeconfig/client-node.ts.' }],
+          paths: [
+            {
+              name: '@kubernetes/client-node',
+              allowTypeImports: true,
+              message: 'Load it lazily (ADR 0008): runtime/rest/kubeconfig/client-node.ts.',
+            },
+          ],
           // dockerode comes with the first docker Agent: controllers/agent/docker-agents.ts loads the runtime.
-          patterns: [{ regex: 'runtimes/docker/docker-(runtime|client)\\.ts$', allowTypeImports: true, message: 'Import it lazily, as controllers/agent/docker-agents.ts does.' }],
+          patterns: [
+            {
+              regex: 'runtimes/docker/docker-(runtime|client)\\.ts$',
+              allowTypeImports: true,
+              message: 'Import it lazily, as controllers/agent/docker-agents.ts does.',
+            },
+          ],
         },
       ],
     },
@@ -77,7 +86,10 @@ export default tseslint.config(
         {
           paths: IO_PACKAGES,
           patterns: [
-            { regex: '^(\\.\\./)+(framework|controllers|runtime|runtimes|telemetry|config)/', message: 'core/ is pure: it imports nothing above it.' },
+            {
+              regex: '^(\\.\\./)+(framework|controllers|runtime|runtimes|telemetry|config)/',
+              message: 'core/ is pure: it imports nothing above it.',
+            },
             { regex: '^(\\.\\./)+(plugins|runner)/', message: 'core/ is pure: it imports nothing above it.' },
             { regex: '^node:', message: 'core/ is pure: no I/O, no clock.' },
           ],
@@ -93,8 +105,14 @@ export default tseslint.config(
         {
           paths: IO_PACKAGES,
           patterns: [
-            { regex: '^(\\.\\./)+plugins/', message: 'The framework knows no plugin by name: main.ts builds the registry and hands it in.' },
-            { regex: '^\\.\\./(controllers|runtime|runtimes|telemetry|config)/', message: 'The framework is pure: hosts in controllers/ call it.' },
+            {
+              regex: '^(\\.\\./)+plugins/',
+              message: 'The framework knows no plugin by name: main.ts builds the registry and hands it in.',
+            },
+            {
+              regex: '^\\.\\./(controllers|runtime|runtimes|telemetry|config)/',
+              message: 'The framework is pure: hosts in controllers/ call it.',
+            },
             { regex: '^node:', message: 'The framework is pure: no I/O.' },
           ],
         },
@@ -111,7 +129,8 @@ export default tseslint.config(
           patterns: [
             {
               regex: '^(\\.\\./)+operator/src/(?!framework/(index|testing)\\.ts$|api/)',
-              message: 'A plugin imports only the framework’s public API (framework/index.ts, framework/testing.ts in tests) and the api types.',
+              message:
+                'A plugin imports only the framework’s public API (framework/index.ts, framework/testing.ts in tests) and the api types.',
             },
             { regex: '^\\.\\./(?!\\.\\.)[^/]+/', message: 'A plugin does not import another plugin: share through the framework.' },
             { regex: '^node:', message: 'A plugin does no I/O of its own: it returns decisions and intents that a host carries out.' },

@@ -17,7 +17,14 @@ export default defineConfig({
       {
         test: {
           name: 'unit',
-          include: ['operator/**/*.test.ts', 'runner/**/*.test.ts', 'plugins/**/*.test.ts', 'hack/**/*.test.ts', 'examples/**/*.test.ts', 'bench/**/*.test.ts'],
+          include: [
+            'operator/**/*.test.ts',
+            'runner/**/*.test.ts',
+            'plugins/**/*.test.ts',
+            'hack/**/*.test.ts',
+            'examples/**/*.test.ts',
+            'bench/**/*.test.ts',
+          ],
           environment: 'node',
         },
       },

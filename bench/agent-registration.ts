@@ -65,12 +65,24 @@ interface Phase {
   requests: Map<string, number>;
 }
 
-async function phase(kubeconfig: string, client: RestClient, rss: RssSampler, label: string, title: string, count: number, rate: number | undefined): Promise<Phase> {
+async function phase(
+  kubeconfig: string,
+  client: RestClient,
+  rss: RssSampler,
+  label: string,
+  title: string,
+  count: number,
+  rate: number | undefined,
+): Promise<Phase> {
   const namespace = `bench-agents-${label}-${Date.now().toString(36)}`;
   await createNamespace(client, namespace);
   const stop = new AbortController();
   const metrics = `127.0.0.1:${String(await freePort())}`;
-  const operator = await OperatorChild.start(kubeconfig, namespace, { AO_KUBE_API_QPS: values.qps, AO_KUBE_API_BURST: values.burst, AO_METRICS_BIND_ADDRESS: metrics });
+  const operator = await OperatorChild.start(kubeconfig, namespace, {
+    AO_KUBE_API_QPS: values.qps,
+    AO_KUBE_API_BURST: values.burst,
+    AO_METRICS_BIND_ADDRESS: metrics,
+  });
   try {
     rss.watch(`operator (${title})`, operator.pid);
     const agents = new Informer<KubeObject>({ client, resource: Agents, namespace, logger: silent });
@@ -84,7 +96,19 @@ async function phase(kubeconfig: string, client: RestClient, rss: RssSampler, la
         const agent = (p.metadata.name ?? '').replace(/^agent-/, '');
         const owner = p.metadata.ownerReferences?.[0]?.uid ?? '';
         // The simulated runner: its first heartbeat goes out the moment the Pod runs.
-        void new Heartbeat({ client, namespace, agent, agentUid: owner, identity: newRunnerIdentity(agent), intervalMs: 10_000, timeoutMs: 30_000, clock: systemClock, logger: silent }).run(stop.signal).catch(() => undefined);
+        void new Heartbeat({
+          client,
+          namespace,
+          agent,
+          agentUid: owner,
+          identity: newRunnerIdentity(agent),
+          intervalMs: 10_000,
+          timeoutMs: 30_000,
+          clock: systemClock,
+          logger: silent,
+        })
+          .run(stop.signal)
+          .catch(() => undefined);
       },
     });
     for (const i of [agents, pods]) void i.run(stop.signal);
@@ -95,7 +119,12 @@ async function phase(kubeconfig: string, client: RestClient, rss: RssSampler, la
     const create = async (name: string): Promise<void> => {
       created.set(name, performance.now());
       await client.request('POST', collectionPath(Agents, namespace), {
-        body: { apiVersion: API_VERSION, kind: 'Agent', metadata: { name, ...(values.finalizer ? { finalizers: [WORKLOAD_FINALIZER] } : {}) }, spec: { capabilities: ['bench'], runtime: { type: 'kubernetes', image: 'agent-orchestrator/runner:dev' } } },
+        body: {
+          apiVersion: API_VERSION,
+          kind: 'Agent',
+          metadata: { name, ...(values.finalizer ? { finalizers: [WORKLOAD_FINALIZER] } : {}) },
+          spec: { capabilities: ['bench'], runtime: { type: 'kubernetes', image: 'agent-orchestrator/runner:dev' } },
+        },
       });
     };
     process.stderr.write(`${title}: ${count} agents...\n`);
@@ -109,7 +138,16 @@ async function phase(kubeconfig: string, client: RestClient, rss: RssSampler, la
     const agentMs = names.map((n) => (ready.get(n) ?? NaN) - (created.get(n) ?? NaN));
     const podMs = names.map((n) => (podRunning.get(`agent-${n}`) ?? NaN) - (podCreated.get(`agent-${n}`) ?? NaN));
     const readyTimes = names.map((n) => ready.get(n) ?? NaN);
-    return { label, title, agentMs, agent: summarize(agentMs), pod: summarize(podMs), allReadySeconds: (Math.max(...readyTimes) - t0) / 1000, readyPerSecond: ratePerSecond(readyTimes, t0), requests };
+    return {
+      label,
+      title,
+      agentMs,
+      agent: summarize(agentMs),
+      pod: summarize(podMs),
+      allReadySeconds: (Math.max(...readyTimes) - t0) / 1000,
+      readyPerSecond: ratePerSecond(readyTimes, t0),
+      requests,
+    };
   } finally {
     stop.abort();
     await operator.stop();
@@ -139,7 +177,14 @@ function printRequests(r: Recorder, p: Phase): void {
   for (const [key, n] of rows) r.line(`    ${key.padEnd(48)} ${n.toFixed(2)}`);
 }
 
-const recorder = new Recorder('registration', 'Agent registration: created -> Ready', { rate: RATE, seconds: SECONDS, bursts: values.bursts, finalizer: values.finalizer, operatorQps: values.qps, operatorBurst: values.burst });
+const recorder = new Recorder('registration', 'Agent registration: created -> Ready', {
+  rate: RATE,
+  seconds: SECONDS,
+  bursts: values.bursts,
+  finalizer: values.finalizer,
+  operatorQps: values.qps,
+  operatorBurst: values.burst,
+});
 
 await recorder.run(async (r) => {
   const { kubeconfig, client } = controlPlane({ compiledOperator: true });
@@ -148,13 +193,16 @@ await recorder.run(async (r) => {
   const rss = new RssSampler();
   try {
     const phases: Phase[] = [];
-    if (RATE * SECONDS > 0) phases.push(await phase(kubeconfig, client, rss, `r${RATE}`, `${RATE} agents/s for ${SECONDS} s`, RATE * SECONDS, RATE));
+    if (RATE * SECONDS > 0)
+      phases.push(await phase(kubeconfig, client, rss, `r${RATE}`, `${RATE} agents/s for ${SECONDS} s`, RATE * SECONDS, RATE));
     for (const b of BURSTS) phases.push(await phase(kubeconfig, client, rss, `b${b}`, `${b} agents at once`, b, undefined));
 
     r.line(`agent registration on kwok, operator at ${values.qps} QPS / ${values.burst} burst, node ${process.version}`);
     r.line('                                Agent created -> Ready      Pod created -> Running      all Ready');
     for (const p of phases) {
-      r.line(`  ${p.title.padEnd(28)} p50 ${p.agent.p50.toFixed(0).padStart(6)} p99 ${p.agent.p99.toFixed(0).padStart(6)} ms   p50 ${p.pod.p50.toFixed(0).padStart(5)} p99 ${p.pod.p99.toFixed(0).padStart(5)} ms   ${p.allReadySeconds.toFixed(1)} s`);
+      r.line(
+        `  ${p.title.padEnd(28)} p50 ${p.agent.p50.toFixed(0).padStart(6)} p99 ${p.agent.p99.toFixed(0).padStart(6)} ms   p50 ${p.pod.p50.toFixed(0).padStart(5)} p99 ${p.pod.p99.toFixed(0).padStart(5)} ms   ${p.allReadySeconds.toFixed(1)} s`,
+      );
       r.figure(`${p.label}_ready_p50_ms`, p.agent.p50, 'ms', `Agent created -> Ready p50, ${p.title}`);
       r.figure(`${p.label}_ready_p99_ms`, p.agent.p99, 'ms', `Agent created -> Ready p99, ${p.title}`);
       r.figure(`${p.label}_all_ready_s`, p.allReadySeconds, 's', `first created -> all Ready, ${p.title}`);
@@ -162,9 +210,26 @@ await recorder.run(async (r) => {
       r.figure(`${p.label}_ratio_p99`, p.agent.p99 / p.pod.p99, 'x', `p99 Agent Ready / Pod Running, ${p.title}`);
     }
     for (const p of phases) printRequests(r, p);
-    r.chart('cdf', cdfChart('Agent created -> Ready', 'milliseconds', phases.map((p) => ({ name: p.title, points: cdf(p.agentMs) }))));
-    r.chart('ready-per-second', { title: 'agents becoming Ready per second', x: { label: 'seconds since the first agent was created' }, y: { label: 'Ready per second' }, series: phases.map((p) => ({ name: p.title, points: p.readyPerSecond })) });
-    r.chart('rss', { title: 'operator resident memory, one process per phase', x: { label: 'seconds since the scenario started' }, y: { label: 'MB' }, series: rss.series() });
+    r.chart(
+      'cdf',
+      cdfChart(
+        'Agent created -> Ready',
+        'milliseconds',
+        phases.map((p) => ({ name: p.title, points: cdf(p.agentMs) })),
+      ),
+    );
+    r.chart('ready-per-second', {
+      title: 'agents becoming Ready per second',
+      x: { label: 'seconds since the first agent was created' },
+      y: { label: 'Ready per second' },
+      series: phases.map((p) => ({ name: p.title, points: p.readyPerSecond })),
+    });
+    r.chart('rss', {
+      title: 'operator resident memory, one process per phase',
+      x: { label: 'seconds since the scenario started' },
+      y: { label: 'MB' },
+      series: rss.series(),
+    });
   } finally {
     rss.stop();
     restoreNodes();

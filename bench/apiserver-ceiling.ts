@@ -29,7 +29,12 @@ export async function statusPatchCeiling(client: RestClient, namespace: string, 
   await pool(names, 16, (name) =>
     client.request('POST', collectionPath(Tasks, namespace), {
       // A capability no agent has: were an operator watching, it would leave them alone.
-      body: { apiVersion: API_VERSION, kind: 'Task', metadata: { name, labels: { bench: 'ceiling' } }, spec: { requiredCapabilities: ['bench-ceiling'] } },
+      body: {
+        apiVersion: API_VERSION,
+        kind: 'Task',
+        metadata: { name, labels: { bench: 'ceiling' } },
+        spec: { requiredCapabilities: ['bench-ceiling'] },
+      },
     }),
   );
   const latency: number[] = [];
@@ -41,7 +46,10 @@ export async function statusPatchCeiling(client: RestClient, namespace: string, 
       while (performance.now() < end) {
         const queuedAt = new Date(Date.UTC(2000, 0, 1) + n++ * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z');
         const start = performance.now();
-        await client.request('PATCH', objectPath(Tasks, namespace, name, 'status'), { body: { status: { queuedAt } }, contentType: 'application/merge-patch+json' });
+        await client.request('PATCH', objectPath(Tasks, namespace, name, 'status'), {
+          body: { status: { queuedAt } },
+          contentType: 'application/merge-patch+json',
+        });
         latency.push(performance.now() - start);
       }
     }),

@@ -51,7 +51,13 @@ interface Sample {
   ready: number;
 }
 
-const recorder = new Recorder('autoscaling', 'A pool scaling with the queue', { runs: RUNS, tasks: TASKS, workMs: WORK_MS, operatorQps: values.qps, maxAgents: MAX_AGENTS });
+const recorder = new Recorder('autoscaling', 'A pool scaling with the queue', {
+  runs: RUNS,
+  tasks: TASKS,
+  workMs: WORK_MS,
+  operatorQps: values.qps,
+  maxAgents: MAX_AGENTS,
+});
 
 await recorder.run(async (r) => {
   const { kubeconfig, client } = controlPlane({ compiledOperator: true });
@@ -67,7 +73,11 @@ await recorder.run(async (r) => {
           pools: [
             {
               name: 'burst',
-              template: { capabilities: ['burst'], runtime: { type: 'kubernetes', image: 'agent-orchestrator/runner:dev' }, heartbeat: { intervalSeconds: 1, timeoutSeconds: 5 } },
+              template: {
+                capabilities: ['burst'],
+                runtime: { type: 'kubernetes', image: 'agent-orchestrator/runner:dev' },
+                heartbeat: { intervalSeconds: 1, timeoutSeconds: 5 },
+              },
               minAgents: 0,
               maxAgents: MAX_AGENTS,
               scaleToZero: true,
@@ -79,7 +89,10 @@ await recorder.run(async (r) => {
       },
     },
   });
-  const operator = await OperatorChild.start(kubeconfig, namespace, { AO_KUBE_API_QPS: values.qps, AO_KUBE_API_BURST: String(Number(values.qps) * 2) });
+  const operator = await OperatorChild.start(kubeconfig, namespace, {
+    AO_KUBE_API_QPS: values.qps,
+    AO_KUBE_API_BURST: String(Number(values.qps) * 2),
+  });
   const stop = new AbortController();
   const fleet = new PodFleet(client, namespace, async (task) => {
     await sleep(WORK_MS);
@@ -91,16 +104,24 @@ await recorder.run(async (r) => {
     const policies = new Informer<KubeObject>({ client, resource: Policies, namespace, logger: silent });
     const firstReady = new Map<string, number>();
     const seeReady = (a: KubeObject): void => {
-      if ((a.status as { phase?: string } | undefined)?.phase === 'Ready' && !firstReady.has(a.metadata.uid ?? '')) firstReady.set(a.metadata.uid ?? '', performance.now());
+      if ((a.status as { phase?: string } | undefined)?.phase === 'Ready' && !firstReady.has(a.metadata.uid ?? ''))
+        firstReady.set(a.metadata.uid ?? '', performance.now());
     };
-    agents.addHandler({ onAdd: seeReady, onUpdate: (_o, a) => { seeReady(a); } });
+    agents.addHandler({
+      onAdd: seeReady,
+      onUpdate: (_o, a) => {
+        seeReady(a);
+      },
+    });
     for (const i of [agents, tasks, policies]) void i.run(stop.signal);
     await Promise.all([agents.waitForSync(), tasks.waitForSync(), policies.waitForSync()]);
     const phaseOf = (o: KubeObject): string | undefined => (o.status as { phase?: string } | undefined)?.phase;
     const readyAgents = (): number => agents.list().filter((a) => ['Ready', 'Busy'].includes(phaseOf(a) ?? '')).length;
-    const desired = (): number => ((policies.list()[0]?.status as { pools?: { desired: number }[] } | undefined)?.pools?.[0]?.desired ?? 0);
+    const desired = (): number => (policies.list()[0]?.status as { pools?: { desired: number }[] } | undefined)?.pools?.[0]?.desired ?? 0;
     const createTask = (name: string): Promise<unknown> =>
-      client.request('POST', collectionPath(Tasks, namespace), { body: { apiVersion: API_VERSION, kind: 'Task', metadata: { name }, spec: { requiredCapabilities: ['burst'] } } });
+      client.request('POST', collectionPath(Tasks, namespace), {
+        body: { apiVersion: API_VERSION, kind: 'Task', metadata: { name }, spec: { requiredCapabilities: ['burst'] } },
+      });
     const allDone = (): boolean => tasks.list().every((t) => phaseOf(t) === 'Succeeded');
     await until('the operator to report the pool', () => policies.list()[0]?.status !== undefined, 60_000);
 
@@ -135,9 +156,15 @@ await recorder.run(async (r) => {
 
     const firstAt = samples.find((s) => s.ready > 0)?.t ?? NaN;
     const maxAt = samples.find((s) => s.ready >= MAX_AGENTS)?.t ?? NaN;
-    r.line(`autoscaling, pool min 0 / max ${MAX_AGENTS} / maxStep 4 on kwok, simulated runners, operator at ${values.qps} QPS, node ${process.version}`);
-    r.line(`  first pending task -> first agent Ready, pool at zero (${RUNS} runs): p50 ${percentile(fromZero, 50).toFixed(0)} ms  p99 ${percentile(fromZero, 99).toFixed(0)} ms`);
-    r.line(`  ${TASKS}-task burst (${WORK_MS} ms each): first agent Ready at ${firstAt.toFixed(1)} s, ${MAX_AGENTS} Ready at ${maxAt.toFixed(1)} s, all done at ${doneAt.toFixed(1)} s, back to 0 agents at ${zeroAt.toFixed(1)} s`);
+    r.line(
+      `autoscaling, pool min 0 / max ${MAX_AGENTS} / maxStep 4 on kwok, simulated runners, operator at ${values.qps} QPS, node ${process.version}`,
+    );
+    r.line(
+      `  first pending task -> first agent Ready, pool at zero (${RUNS} runs): p50 ${percentile(fromZero, 50).toFixed(0)} ms  p99 ${percentile(fromZero, 99).toFixed(0)} ms`,
+    );
+    r.line(
+      `  ${TASKS}-task burst (${WORK_MS} ms each): first agent Ready at ${firstAt.toFixed(1)} s, ${MAX_AGENTS} Ready at ${maxAt.toFixed(1)} s, all done at ${doneAt.toFixed(1)} s, back to 0 agents at ${zeroAt.toFixed(1)} s`,
+    );
     const once = executions.length === TASKS + RUNS && executions.every((e) => e.length === 1);
     r.line(`  every task ran exactly once: ${once}`);
     r.figure('from_zero_p50_ms', percentile(fromZero, 50), 'ms', 'first pending task -> first agent Ready, pool at zero, p50');
@@ -148,7 +175,10 @@ await recorder.run(async (r) => {
     r.figure('burst_back_to_zero_s', zeroAt, 's', `${TASKS}-task burst: back to 0 agents`);
     r.figure('ran_exactly_once', once ? 1 : 0, '', 'every task ran exactly once (1 yes, 0 no)');
     r.line('  t(s)  pending  desired  ready');
-    for (const s of samples.filter((_, i) => i % 4 === 0)) r.line(`  ${s.t.toFixed(1).padStart(4)}  ${String(s.pending).padStart(7)}  ${String(s.desired).padStart(7)}  ${String(s.ready).padStart(5)}`);
+    for (const s of samples.filter((_, i) => i % 4 === 0))
+      r.line(
+        `  ${s.t.toFixed(1).padStart(4)}  ${String(s.pending).padStart(7)}  ${String(s.desired).padStart(7)}  ${String(s.ready).padStart(5)}`,
+      );
     const chart = burstChart(samples, `${TASKS}-task burst, pool max ${MAX_AGENTS}`);
     r.chart('burst', chart);
     if (values.svg) {

@@ -10,9 +10,18 @@ import { readResults, resultsDir } from './results.ts';
 import { checkThresholds, parseThresholds } from './thresholds.ts';
 
 const { values } = parseArgs({ options: { scenario: { type: 'string', default: process.env.SCENARIO ?? '' } } });
-const only = values.scenario ? new Set(values.scenario.split(',').map((s) => s.trim()).filter(Boolean)) : undefined;
+const only = values.scenario
+  ? new Set(
+      values.scenario
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean),
+    )
+  : undefined;
 const thresholds = parseThresholds(readFileSync(path.join(import.meta.dirname, 'thresholds.yaml'), 'utf8'));
 const { failures, passed } = checkThresholds(thresholds, readResults(resultsDir()), only);
 for (const f of failures) console.error(`FAIL ${f}`);
-console.log(`${passed} figures within their thresholds, ${failures.length} failures (results in ${path.relative(process.cwd(), resultsDir())})`);
+console.log(
+  `${passed} figures within their thresholds, ${failures.length} failures (results in ${path.relative(process.cwd(), resultsDir())})`,
+);
 if (failures.length) process.exitCode = 1;

@@ -113,8 +113,12 @@ function measure(n: number, mode: 'now' | 'before'): Run {
 
 const fmt = (us: number): string => (us >= 1000 ? `${(us / 1000).toFixed(2)} ms` : `${us.toFixed(1)} µs`);
 
-console.log(`routing cycle, Balanced profile, ${TASKS} tasks in batches of ${BATCH}, feasibleAgentsToFind ${FEASIBLE}; load average ${loadAverage()}`);
-console.log('| agents | now p50 / task | now p99 / task | now p50 vs 100 agents | before p50 / task | before p99 / task | before / now (p50) |');
+console.log(
+  `routing cycle, Balanced profile, ${TASKS} tasks in batches of ${BATCH}, feasibleAgentsToFind ${FEASIBLE}; load average ${loadAverage()}`,
+);
+console.log(
+  '| agents | now p50 / task | now p99 / task | now p50 vs 100 agents | before p50 / task | before p99 / task | before / now (p50) |',
+);
 console.log('|---|---|---|---|---|---|---|');
 let base: number | undefined;
 // Each agent has 2 of the 5 capabilities and each task requires 1: 40% of a fleet can run a task.
@@ -139,6 +143,8 @@ for (const n of SIZES) {
 }
 if (sampled && last && last.n > sampled.n) {
   // Below that size a task looks at every capable agent; from there on at a sample of FEASIBLE.
-  console.log(`once a task has more than ${FEASIBLE} capable agents: p50 per task at ${last.n} agents / at ${sampled.n} agents = ${(last.p50 / sampled.p50).toFixed(2)}x`);
+  console.log(
+    `once a task has more than ${FEASIBLE} capable agents: p50 per task at ${last.n} agents / at ${sampled.n} agents = ${(last.p50 / sampled.p50).toFixed(2)}x`,
+  );
 }
 console.log(`load average at the end ${loadAverage()}`);

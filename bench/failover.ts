@@ -105,7 +105,12 @@ await recorder.run(async (r) => {
       const holder = (l.spec as { holderIdentity?: string } | undefined)?.holderIdentity ?? '';
       if (holders.at(-1)?.holder !== holder) holders.push({ holder, at: performance.now() });
     };
-    leases.addHandler({ onAdd: seeLease, onUpdate: (_o, l) => { seeLease(l); } });
+    leases.addHandler({
+      onAdd: seeLease,
+      onUpdate: (_o, l) => {
+        seeLease(l);
+      },
+    });
     for (const i of [leases, tasks, agents]) void i.run(stop.signal);
     await Promise.all([leases.waitForSync(), tasks.waitForSync(), agents.waitForSync()]);
 
@@ -123,7 +128,11 @@ await recorder.run(async (r) => {
         if (wait > 0) await sleep(wait);
         const name = `task-${i}`;
         created.set(name, performance.now());
-        void client.request('POST', collectionPath(Tasks, namespace), { body: { apiVersion: API_VERSION, kind: 'Task', metadata: { name }, spec: { requiredCapabilities: ['work'] } } }).catch(() => undefined);
+        void client
+          .request('POST', collectionPath(Tasks, namespace), {
+            body: { apiVersion: API_VERSION, kind: 'Task', metadata: { name }, spec: { requiredCapabilities: ['work'] } },
+          })
+          .catch(() => undefined);
       }
     })();
     const waiting: [number, number][] = [];
@@ -162,7 +171,12 @@ await recorder.run(async (r) => {
       await until('the backlog worked off', () => gap.every((n) => assigned.has(n)) && drained(), 300_000);
       const recovered = performance.now();
       steadyFrom.push(recovered);
-      kills.push({ takeoverMs: takeover - killedAt, resumeMs: resumed - killedAt, recoveredMs: recovered - killedAt, gapLatencyMs: gap.map((n) => (assigned.get(n) ?? NaN) - (created.get(n) ?? NaN)) });
+      kills.push({
+        takeoverMs: takeover - killedAt,
+        resumeMs: resumed - killedAt,
+        recoveredMs: recovered - killedAt,
+        gapLatencyMs: gap.map((n) => (assigned.get(n) ?? NaN) - (created.get(n) ?? NaN)),
+      });
       await startReplica(leader);
     }
     await sleep(STEADY_MS);
@@ -173,23 +187,45 @@ await recorder.run(async (r) => {
     clearInterval(sampler);
 
     const windows = steadyFrom.map((from, k) => [from, (killTimes[k] ?? end + BEFORE_KILL_MS) - BEFORE_KILL_MS] as const);
-    const steadyLatency = [...created].filter(([, t]) => windows.some(([from, to]) => t >= from && t < to)).map(([n, t]) => (assigned.get(n) ?? NaN) - t);
+    const steadyLatency = [...created]
+      .filter(([, t]) => windows.some(([from, to]) => t >= from && t < to))
+      .map(([n, t]) => (assigned.get(n) ?? NaN) - t);
     const takeover = summarize(kills.map((k) => k.takeoverMs));
     const resume = summarize(kills.map((k) => k.resumeMs));
     const gapLatency = summarize(kills.flatMap((k) => k.gapLatencyMs));
-    r.line(`leader failover, 2 replicas, Lease ${values['lease-duration']} s / renew ${values['renew-deadline']} s / retry ${values['retry-period']} s, ${RATE} tasks/s on ${AGENTS} agents, node ${process.version}`);
-    r.line(`  steady state (no backlog, not within ${BEFORE_KILL_MS / 1000} s before a kill): Task created -> Assigned p50 ${summarize(steadyLatency).p50.toFixed(0)} ms  p99 ${summarize(steadyLatency).p99.toFixed(0)} ms`);
+    r.line(
+      `leader failover, 2 replicas, Lease ${values['lease-duration']} s / renew ${values['renew-deadline']} s / retry ${values['retry-period']} s, ${RATE} tasks/s on ${AGENTS} agents, node ${process.version}`,
+    );
+    r.line(
+      `  steady state (no backlog, not within ${BEFORE_KILL_MS / 1000} s before a kill): Task created -> Assigned p50 ${summarize(steadyLatency).p50.toFixed(0)} ms  p99 ${summarize(steadyLatency).p99.toFixed(0)} ms`,
+    );
     kills.forEach((k, i) => {
-      r.line(`  kill ${i + 1}: Lease taken after ${(k.takeoverMs / 1000).toFixed(1)} s, assignments resumed after ${(k.resumeMs / 1000).toFixed(1)} s, backlog worked off after ${(k.recoveredMs / 1000).toFixed(1)} s; ${k.gapLatencyMs.length} tasks created in the gap`);
+      r.line(
+        `  kill ${i + 1}: Lease taken after ${(k.takeoverMs / 1000).toFixed(1)} s, assignments resumed after ${(k.resumeMs / 1000).toFixed(1)} s, backlog worked off after ${(k.recoveredMs / 1000).toFixed(1)} s; ${k.gapLatencyMs.length} tasks created in the gap`,
+      );
     });
-    r.line(`  kill -> assignments resume: p50 ${(resume.p50 / 1000).toFixed(1)} s  max ${(resume.max / 1000).toFixed(1)} s; tasks created in the gap waited p50 ${(gapLatency.p50 / 1000).toFixed(1)} s  p99 ${(gapLatency.p99 / 1000).toFixed(1)} s`);
-    r.line(`  ratio kill -> resume / Lease duration: p50 ${(resume.p50 / 1000 / Number(values['lease-duration'])).toFixed(2)}x  max ${(resume.max / 1000 / Number(values['lease-duration'])).toFixed(2)}x (a standby may take a Lease only after a whole duration without renewal)`);
+    r.line(
+      `  kill -> assignments resume: p50 ${(resume.p50 / 1000).toFixed(1)} s  max ${(resume.max / 1000).toFixed(1)} s; tasks created in the gap waited p50 ${(gapLatency.p50 / 1000).toFixed(1)} s  p99 ${(gapLatency.p99 / 1000).toFixed(1)} s`,
+    );
+    r.line(
+      `  ratio kill -> resume / Lease duration: p50 ${(resume.p50 / 1000 / Number(values['lease-duration'])).toFixed(2)}x  max ${(resume.max / 1000 / Number(values['lease-duration'])).toFixed(2)}x (a standby may take a Lease only after a whole duration without renewal)`,
+    );
     r.figure('steady_p99_ms', summarize(steadyLatency).p99, 'ms', 'Task created -> Assigned p99 in the steady state, away from the kills');
     r.figure('takeover_p50_s', takeover.p50 / 1000, 's', 'leader SIGKILLed -> Lease taken by the standby, p50');
     r.figure('resume_p50_s', resume.p50 / 1000, 's', 'leader SIGKILLed -> first assignment by the new leader, p50');
     r.figure('resume_max_s', resume.max / 1000, 's', 'leader SIGKILLed -> first assignment by the new leader, slowest kill');
-    r.figure('recovered_max_s', Math.max(...kills.map((k) => k.recoveredMs)) / 1000, 's', 'leader SIGKILLed -> backlog worked off (no task older than 2 s waiting), slowest kill');
-    r.figure('gap_wait_p99_s', gapLatency.p99 / 1000, 's', 'created -> Assigned p99 of the tasks created between a kill and the first new assignment');
+    r.figure(
+      'recovered_max_s',
+      Math.max(...kills.map((k) => k.recoveredMs)) / 1000,
+      's',
+      'leader SIGKILLed -> backlog worked off (no task older than 2 s waiting), slowest kill',
+    );
+    r.figure(
+      'gap_wait_p99_s',
+      gapLatency.p99 / 1000,
+      's',
+      'created -> Assigned p99 of the tasks created between a kill and the first new assignment',
+    );
     const kills0 = killTimes.map((t) => (t - t0) / 1000);
     r.chart('throughput', {
       title: `assignments per second and tasks waiting; leader killed at ${kills0.map((t) => `${t.toFixed(0)} s`).join(', ')}`,
@@ -197,11 +233,22 @@ await recorder.run(async (r) => {
       y: { label: 'assigned per second' },
       y2: { label: 'tasks created, not yet assigned' },
       series: [
-        { name: 'assigned per second', points: ratePerSecond([...assigned.values()].filter((t) => t >= t0), t0) },
+        {
+          name: 'assigned per second',
+          points: ratePerSecond(
+            [...assigned.values()].filter((t) => t >= t0),
+            t0,
+          ),
+        },
         { name: 'waiting', points: waiting, axis: 'right', dashed: true },
       ],
     });
-    r.chart('rss', { title: 'resident memory of the two replicas', x: { label: 'seconds since the scenario started' }, y: { label: 'MB' }, series: rss.series() });
+    r.chart('rss', {
+      title: 'resident memory of the two replicas',
+      x: { label: 'seconds since the scenario started' },
+      y: { label: 'MB' },
+      series: rss.series(),
+    });
   } finally {
     offering.abort();
     await load;

@@ -71,20 +71,51 @@ await recorder.run(async (r) => {
     const steady = await side.phase('operator', 'steady', RATE * SECONDS, RATE, 600_000);
     const report = await router.report();
 
-    r.line(`fleet: ${AGENTS} Ready agents in ${LANES} capability lanes, operator task controller at ${values.qps} QPS / ${values.burst} burst, node ${process.version}`);
-    r.line(`  fill: ${TASKS} Tasks assigned at ${fill.meanRate.toFixed(0)}/s (${fill.sustainedRate.toFixed(0)}/s over the middle 80%), all in ${fill.allPlacedSeconds.toFixed(0)} s`);
-    r.line(`  then ${RATE} Tasks/s for ${SECONDS} s with ${TASKS} cached: created -> Assigned p50 ${steady.latency.p50.toFixed(0)} ms  p99 ${steady.latency.p99.toFixed(0)} ms  max ${steady.latency.max.toFixed(0)} ms`);
-    r.line(`  routing cycle (decisions only): ${report.cycles.count} cycles, p50 ${report.cycles.p50.toFixed(2)} ms  p99 ${report.cycles.p99.toFixed(2)} ms`);
+    r.line(
+      `fleet: ${AGENTS} Ready agents in ${LANES} capability lanes, operator task controller at ${values.qps} QPS / ${values.burst} burst, node ${process.version}`,
+    );
+    r.line(
+      `  fill: ${TASKS} Tasks assigned at ${fill.meanRate.toFixed(0)}/s (${fill.sustainedRate.toFixed(0)}/s over the middle 80%), all in ${fill.allPlacedSeconds.toFixed(0)} s`,
+    );
+    r.line(
+      `  then ${RATE} Tasks/s for ${SECONDS} s with ${TASKS} cached: created -> Assigned p50 ${steady.latency.p50.toFixed(0)} ms  p99 ${steady.latency.p99.toFixed(0)} ms  max ${steady.latency.max.toFixed(0)} ms`,
+    );
+    r.line(
+      `  routing cycle (decisions only): ${report.cycles.count} cycles, p50 ${report.cycles.p50.toFixed(2)} ms  p99 ${report.cycles.p99.toFixed(2)} ms`,
+    );
     r.line(`  peak RSS of the task controller: ${(rss.peak('operator task controller') / 2 ** 20).toFixed(0)} MB`);
-    r.figure('fill_per_s', fill.meanRate, '/s', `Tasks assigned per second while ${TASKS} are created as fast as possible (first created -> last assigned)`);
+    r.figure(
+      'fill_per_s',
+      fill.meanRate,
+      '/s',
+      `Tasks assigned per second while ${TASKS} are created as fast as possible (first created -> last assigned)`,
+    );
     r.figure('fill_all_s', fill.allPlacedSeconds, 's', `first of ${TASKS} Tasks created -> all assigned`);
     r.figure('steady_p50_ms', steady.latency.p50, 'ms', `Task created -> Assigned p50 at ${RATE}/s, ${TASKS} cached`);
     r.figure('steady_p99_ms', steady.latency.p99, 'ms', `Task created -> Assigned p99 at ${RATE}/s, ${TASKS} cached`);
     r.figure('cycle_p99_ms', report.cycles.p99, 'ms', `routing cycle (decisions only) p99, ${AGENTS} agents`);
     r.figure('rss_peak_mb', rss.peak('operator task controller') / 2 ** 20, 'MB', 'peak RSS of the task controller process');
-    r.chart('cdf-steady', cdfChart(`Task created -> Assigned at ${RATE}/s, ${TASKS} Tasks cached`, 'milliseconds (log scale)', [{ name: 'operator', points: cdf(steady.latencyMs) }], true));
-    r.chart('throughput-fill', { title: `Tasks assigned per second while ${TASKS} are created`, x: { label: 'seconds since the first was created' }, y: { label: 'assigned per second' }, series: [{ name: 'operator', points: fill.throughput }] });
-    r.chart('rss', { title: 'task controller resident memory', x: { label: 'seconds since it started' }, y: { label: 'MB' }, series: rss.series() });
+    r.chart(
+      'cdf-steady',
+      cdfChart(
+        `Task created -> Assigned at ${RATE}/s, ${TASKS} Tasks cached`,
+        'milliseconds (log scale)',
+        [{ name: 'operator', points: cdf(steady.latencyMs) }],
+        true,
+      ),
+    );
+    r.chart('throughput-fill', {
+      title: `Tasks assigned per second while ${TASKS} are created`,
+      x: { label: 'seconds since the first was created' },
+      y: { label: 'assigned per second' },
+      series: [{ name: 'operator', points: fill.throughput }],
+    });
+    r.chart('rss', {
+      title: 'task controller resident memory',
+      x: { label: 'seconds since it started' },
+      y: { label: 'MB' },
+      series: rss.series(),
+    });
   } finally {
     stop.abort();
     rss.stop();

@@ -59,7 +59,10 @@ async function countTasks(client: RestClient, namespace: string): Promise<number
 async function fill(client: RestClient, namespace: string, count: number): Promise<void> {
   const have = await countTasks(client, namespace);
   // Kept (--keep) from a run that filled more: measuring it would report the larger count.
-  if (have > count) throw new Error(`${namespace} holds ${have} Tasks, more than the ${count} to measure: delete it (kubectl delete namespace ${namespace}) or ask for ${have}`);
+  if (have > count)
+    throw new Error(
+      `${namespace} holds ${have} Tasks, more than the ${count} to measure: delete it (kubectl delete namespace ${namespace}) or ask for ${have}`,
+    );
   if (have === count) return;
   process.stderr.write(`creating ${count - have} finished Tasks in ${namespace}...\n`);
   const t0 = performance.now();
@@ -78,7 +81,10 @@ async function fill(client: RestClient, namespace: string, count: number): Promi
       .catch((err: unknown) => {
         if (!isAlreadyExists(err)) throw err;
       });
-    await client.request('PATCH', objectPath(Tasks, namespace, name, 'status'), { body: { status: finished(i) }, contentType: 'application/merge-patch+json' });
+    await client.request('PATCH', objectPath(Tasks, namespace, name, 'status'), {
+      body: { status: finished(i) },
+      contentType: 'application/merge-patch+json',
+    });
   });
   process.stderr.write(`  ${count - have} in ${((performance.now() - t0) / 1000).toFixed(0)} s\n`);
 }
@@ -93,7 +99,16 @@ function finished(i: number): Record<string, unknown> {
     completedAt: FINISHED_AT,
     observedGeneration: 1,
     result: { output: `benchmark task ${i} done`, exitCode: 0 },
-    conditions: [{ type: 'Finished', status: 'True', reason: 'Succeeded', message: 'succeeded on attempt 1', lastTransitionTime: FINISHED_AT, observedGeneration: 1 }],
+    conditions: [
+      {
+        type: 'Finished',
+        status: 'True',
+        reason: 'Succeeded',
+        message: 'succeeded on attempt 1',
+        lastTransitionTime: FINISHED_AT,
+        observedGeneration: 1,
+      },
+    ],
   };
 }
 
@@ -116,7 +131,10 @@ async function measure(kubeconfig: string, namespace: string, rss: RssSampler, s
   }
 }
 
-const recorder = new Recorder('startup', 'Operator start to ready, and memory per cached object', { objects: COUNTS.join(','), runs: RUNS });
+const recorder = new Recorder('startup', 'Operator start to ready, and memory per cached object', {
+  objects: COUNTS.join(','),
+  runs: RUNS,
+});
 
 await recorder.run(async (r) => {
   const { kubeconfig, client } = controlPlane({ compiledOperator: true });
@@ -129,32 +147,62 @@ await recorder.run(async (r) => {
     for (const count of COUNTS) {
       if (count > 0) await fill(client, NAMESPACE, count);
       const samples: Sample[] = [];
-      for (let run = 0; run < RUNS; run++) samples.push(await measure(kubeconfig, count === 0 ? empty : NAMESPACE, rss, `${count} Tasks, run ${run + 1}`));
-      results.push({ count, ready: summarize(samples.map((s) => s.readyMs)), rss: summarize(samples.map((s) => s.rssBytes / 2 ** 20)), cpu: summarize(samples.map((s) => s.cpuPercent)), growth: summarize(samples.map((s) => s.growthMbPerMinute)), unsettled: samples.filter((s) => !s.settled).length });
+      for (let run = 0; run < RUNS; run++)
+        samples.push(await measure(kubeconfig, count === 0 ? empty : NAMESPACE, rss, `${count} Tasks, run ${run + 1}`));
+      results.push({
+        count,
+        ready: summarize(samples.map((s) => s.readyMs)),
+        rss: summarize(samples.map((s) => s.rssBytes / 2 ** 20)),
+        cpu: summarize(samples.map((s) => s.cpuPercent)),
+        growth: summarize(samples.map((s) => s.growthMbPerMinute)),
+        unsettled: samples.filter((s) => !s.settled).length,
+      });
     }
     const base = results[0];
     r.line(`operator start to ready, ${RUNS} runs per size, node ${process.version}`);
     for (const { count, ready, rss: mem, cpu, growth, unsettled } of results) {
       const perObject = base && count > 0 ? ((mem.p50 - base.rss.p50) * 2 ** 20) / count : NaN;
-      r.line(`  ${String(count).padStart(6)} Tasks: ready p50 ${ready.p50.toFixed(0)} ms  max ${ready.max.toFixed(0)} ms;  settled RSS p50 ${mem.p50.toFixed(1)} MB${count > 0 ? `, ${perObject.toFixed(0)} bytes per cached Task` : ''};  CPU meanwhile p50 ${cpu.p50.toFixed(1)}% of a core${unsettled ? `; ${unsettled} of ${RUNS} runs had not settled 30 s after ready (RSS growing ${growth.p50.toFixed(1)} MB/min): RSS read then` : ''}`);
+      r.line(
+        `  ${String(count).padStart(6)} Tasks: ready p50 ${ready.p50.toFixed(0)} ms  max ${ready.max.toFixed(0)} ms;  settled RSS p50 ${mem.p50.toFixed(1)} MB${count > 0 ? `, ${perObject.toFixed(0)} bytes per cached Task` : ''};  CPU meanwhile p50 ${cpu.p50.toFixed(1)}% of a core${unsettled ? `; ${unsettled} of ${RUNS} runs had not settled 30 s after ready (RSS growing ${growth.p50.toFixed(1)} MB/min): RSS read then` : ''}`,
+      );
       r.figure(`ready_${count}_p50_ms`, ready.p50, 'ms', `start -> ready p50, ${count} Tasks`);
       r.figure(`ready_${count}_max_ms`, ready.max, 'ms', `start -> ready, slowest of ${RUNS} runs, ${count} Tasks`);
       r.figure(`rss_${count}_mb`, mem.p50, 'MB', `settled RSS p50, ${count} Tasks`);
-      r.figure(`rss_growth_${count}_mb_per_min`, growth.p50, 'MB/min', `RSS growth over the last 5 s before it was read p50, ${count} Tasks`);
-      r.figure(`cpu_${count}_pct`, cpu.p50, '%', `CPU of the settled process (nothing to do but hold its caches) p50, % of a core, ${count} Tasks`);
-      if (count > 0) r.figure(`rss_per_object_${count}_bytes`, perObject, 'B', `RSS per cached Task, (RSS with ${count} - RSS with 0) / ${count}`);
+      r.figure(
+        `rss_growth_${count}_mb_per_min`,
+        growth.p50,
+        'MB/min',
+        `RSS growth over the last 5 s before it was read p50, ${count} Tasks`,
+      );
+      r.figure(
+        `cpu_${count}_pct`,
+        cpu.p50,
+        '%',
+        `CPU of the settled process (nothing to do but hold its caches) p50, % of a core, ${count} Tasks`,
+      );
+      if (count > 0)
+        r.figure(`rss_per_object_${count}_bytes`, perObject, 'B', `RSS per cached Task, (RSS with ${count} - RSS with 0) / ${count}`);
     }
     const largest = results.at(-1);
     if (base && largest && largest.count > 0) {
-      r.line(`  ratios ${largest.count} / 0 Tasks: ready ${(largest.ready.p50 / base.ready.p50).toFixed(2)}x, RSS ${(largest.rss.p50 / base.rss.p50).toFixed(2)}x`);
-      r.figure(`ready_ratio_${largest.count}`, largest.ready.p50 / base.ready.p50, 'x', `start -> ready p50 with ${largest.count} Tasks / with 0`);
+      r.line(
+        `  ratios ${largest.count} / 0 Tasks: ready ${(largest.ready.p50 / base.ready.p50).toFixed(2)}x, RSS ${(largest.rss.p50 / base.rss.p50).toFixed(2)}x`,
+      );
+      r.figure(
+        `ready_ratio_${largest.count}`,
+        largest.ready.p50 / base.ready.p50,
+        'x',
+        `start -> ready p50 with ${largest.count} Tasks / with 0`,
+      );
     }
     // RSS with N against none also counts what the first list leaves behind (V8 keeps the
     // heap it grew for it); the slope between the two largest sizes is the cache's own cost.
     const [below, top] = results.slice(-2);
     if (below && top && below.count > 0 && top.count > below.count) {
       const marginal = ((top.rss.p50 - below.rss.p50) * 2 ** 20) / (top.count - below.count);
-      r.line(`  each Task past ${below.count}: ${marginal.toFixed(0)} bytes of RSS ((RSS with ${top.count} - RSS with ${below.count}) / ${top.count - below.count})`);
+      r.line(
+        `  each Task past ${below.count}: ${marginal.toFixed(0)} bytes of RSS ((RSS with ${top.count} - RSS with ${below.count}) / ${top.count - below.count})`,
+      );
       r.figure('rss_per_object_marginal_bytes', marginal, 'B', `RSS per cached Task between ${below.count} and ${top.count} Tasks`);
     }
     // One run per size, for the chart: how memory grows while the caches fill.

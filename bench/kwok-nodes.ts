@@ -30,11 +30,18 @@ export async function useKwokNodes(client: RestClient, count: number): Promise<(
 }
 
 /** Sets (a string) or removes (null) labels on nodes. */
-export async function labelNodes(client: RestClient, names: readonly string[], labels: (name: string, i: number) => Record<string, string | null>): Promise<void> {
+export async function labelNodes(
+  client: RestClient,
+  names: readonly string[],
+  labels: (name: string, i: number) => Record<string, string | null>,
+): Promise<void> {
   await pool(
     names.map((name, i) => ({ name, i })),
     32,
     ({ name, i }) =>
-      client.request('PATCH', objectPath(Nodes, undefined, name), { body: { metadata: { labels: labels(name, i) } }, contentType: 'application/merge-patch+json' }),
+      client.request('PATCH', objectPath(Nodes, undefined, name), {
+        body: { metadata: { labels: labels(name, i) } },
+        contentType: 'application/merge-patch+json',
+      }),
   );
 }

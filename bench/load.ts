@@ -54,7 +54,12 @@ export function firstSeen(informer: SharedInformer<KubeObject>, reached: (o: Kub
     const name = o.metadata.name ?? '';
     if (!seen.has(name) && reached(o)) seen.set(name, performance.now());
   };
-  informer.addHandler({ onAdd: look, onUpdate: (_old, o) => { look(o); } });
+  informer.addHandler({
+    onAdd: look,
+    onUpdate: (_old, o) => {
+      look(o);
+    },
+  });
   return seen;
 }
 
@@ -63,7 +68,8 @@ export async function allSeen(what: string, seen: ReadonlyMap<string, number>, n
   const deadline = performance.now() + timeoutMs;
   let missing = names.filter((n) => !seen.has(n));
   while (missing.length > 0) {
-    if (performance.now() > deadline) throw new Error(`${missing.length} of ${names.length} ${what} within ${Math.round(timeoutMs / 1000)} s`);
+    if (performance.now() > deadline)
+      throw new Error(`${missing.length} of ${names.length} ${what} within ${Math.round(timeoutMs / 1000)} s`);
     await sleep(50);
     missing = missing.filter((n) => !seen.has(n));
   }
@@ -85,10 +91,18 @@ export async function exists(client: RestClient, objectPath: string): Promise<bo
  * until `agents` (a cache of the namespace's Agents) shows them all Ready or Busy.
  */
 export async function readyAgents(client: RestClient, namespace: string, agents: SharedInformer<KubeObject>, count: number): Promise<void> {
-  await pool(Array.from({ length: count }, (_, i) => `agent-${i}`), 8, (name) =>
-    client.request('POST', collectionPath(resourceOfKind(agentKind), namespace), {
-      body: { apiVersion: API_VERSION, kind: 'Agent', metadata: { name }, spec: { capabilities: ['work'], runtime: { type: 'kubernetes', image: 'agent-orchestrator/runner:dev' }, maxConcurrentTasks: 2 } },
-    }),
+  await pool(
+    Array.from({ length: count }, (_, i) => `agent-${i}`),
+    8,
+    (name) =>
+      client.request('POST', collectionPath(resourceOfKind(agentKind), namespace), {
+        body: {
+          apiVersion: API_VERSION,
+          kind: 'Agent',
+          metadata: { name },
+          spec: { capabilities: ['work'], runtime: { type: 'kubernetes', image: 'agent-orchestrator/runner:dev' }, maxConcurrentTasks: 2 },
+        },
+      }),
   );
   const ready = (a: KubeObject): boolean => ['Ready', 'Busy'].includes((a.status as { phase?: string } | undefined)?.phase ?? '');
   await until(`${count} agents Ready`, () => agents.list().filter(ready).length === count, 180_000);

@@ -26,12 +26,17 @@ export async function deleteNamespace(client: RestClient, namespace: string, tim
   const held = agents.items.filter((a) => (a.metadata.finalizers ?? []).length > 0).map((a) => a.metadata.name ?? '');
   await pool(held, 32, (name) =>
     client
-      .request('PATCH', objectPath(Agents, namespace, name), { body: { metadata: { finalizers: null } }, contentType: 'application/merge-patch+json' })
+      .request('PATCH', objectPath(Agents, namespace, name), {
+        body: { metadata: { finalizers: null } },
+        contentType: 'application/merge-patch+json',
+      })
       .catch(() => undefined),
   );
   const now = { gracePeriodSeconds: 0 };
   await Promise.all(
-    [Pods, Agents, resourceOfKind(taskKind)].map((r) => client.request('DELETE', collectionPath(r, namespace), { query: now, timeoutMs: timeoutMs }).catch(() => undefined)),
+    [Pods, Agents, resourceOfKind(taskKind)].map((r) =>
+      client.request('DELETE', collectionPath(r, namespace), { query: now, timeoutMs: timeoutMs }).catch(() => undefined),
+    ),
   );
   await client.request('DELETE', objectPath(Namespaces, undefined, namespace)).catch(() => undefined);
   const deadline = performance.now() + timeoutMs;
@@ -41,4 +46,3 @@ export async function deleteNamespace(client: RestClient, namespace: string, tim
     await sleep(500);
   }
 }
-

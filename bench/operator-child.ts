@@ -25,7 +25,11 @@ export class OperatorChild {
   private constructor(process: ChildProcess, probe: string) {
     this.process = process;
     this.probe = probe;
-    this.exited = new Promise((resolve) => process.once('exit', () => { resolve(); }));
+    this.exited = new Promise((resolve) =>
+      process.once('exit', () => {
+        resolve();
+      }),
+    );
   }
 
   /** Starts the operator on one namespace; `env` adds or overrides its settings (AO_*). */
@@ -46,7 +50,8 @@ export class OperatorChild {
   async waitReady(timeoutMs = 300_000): Promise<number> {
     const deadline = this.startedAt + timeoutMs;
     for (;;) {
-      if (!this.alive) throw new Error(`the operator exited (${String(this.process.exitCode ?? this.process.signalCode)}) before it was ready`);
+      if (!this.alive)
+        throw new Error(`the operator exited (${String(this.process.exitCode ?? this.process.signalCode)}) before it was ready`);
       if (performance.now() > deadline) throw new Error(`the operator was not ready within ${timeoutMs / 1000} s`);
       const res = await fetch(`http://${this.probe}/readyz`).catch(() => undefined);
       if (res?.status === 200) return performance.now() - this.startedAt;

@@ -83,7 +83,13 @@ function route(cache: AgentCache, profile: Profile, from: number): number[] {
 function agentObjects(n: number): AgentObject[] {
   return Array.from({ length: n }, (_, i) => ({
     metadata: { name: `agent-${i}`, namespace: NS, uid: `u${i}` },
-    spec: { capabilities: ['code'], runtime: { type: 'kubernetes', image: 'img' }, maxConcurrentTasks: 4, desiredState: 'Active', heartbeat: { intervalSeconds: 10, timeoutSeconds: 30 } },
+    spec: {
+      capabilities: ['code'],
+      runtime: { type: 'kubernetes', image: 'img' },
+      maxConcurrentTasks: 4,
+      desiredState: 'Active',
+      heartbeat: { intervalSeconds: 10, timeoutSeconds: 30 },
+    },
     status: {
       stats: {
         succeeded: 32,
@@ -105,33 +111,36 @@ function agentObjects(n: number): AgentObject[] {
 const fmt = (us: number): string => (us >= 1000 ? `${(us / 1000).toFixed(2)} ms` : `${us.toFixed(1)} µs`);
 
 console.log(`anomaly plugin overhead, Balanced profile; load average ${loadAverage()}`);
-console.log('| agents | quarantined | route p50 / task, on | off | on / off | route p99, on | off | onTick p50 | onTick p99 | per agent (p50) |');
+console.log(
+  '| agents | quarantined | route p50 / task, on | off | on / off | route p99, on | off | onTick p50 | onTick p99 | per agent (p50) |',
+);
 console.log('|---|---|---|---|---|---|---|---|---|---|');
 const lifecycle = anomaly.create({}).lifecycle;
-for (const n of SIZES) for (const every of [0, 4]) {
-  const cache = new AgentCache();
-  for (const a of facts(n, every)) cache.setAgent(a.key, a);
-  route(cache, PROFILES.on, 0);
-  route(cache, PROFILES.off, 0);
-  const on: number[] = [];
-  const off: number[] = [];
-  for (let round = 0; round < 4; round++) {
-    on.push(...route(cache, PROFILES.on, round * TASKS));
-    off.push(...route(cache, PROFILES.off, round * TASKS));
+for (const n of SIZES)
+  for (const every of [0, 4]) {
+    const cache = new AgentCache();
+    for (const a of facts(n, every)) cache.setAgent(a.key, a);
+    route(cache, PROFILES.on, 0);
+    route(cache, PROFILES.off, 0);
+    const on: number[] = [];
+    const off: number[] = [];
+    for (let round = 0; round < 4; round++) {
+      on.push(...route(cache, PROFILES.on, round * TASKS));
+      off.push(...route(cache, PROFILES.off, round * TASKS));
+    }
+    const snapshot: NamespaceSnapshot = { now: NOW, namespace: NS, policy: undefined, agents: agentObjects(n), tasks: [] };
+    const ticks: number[] = [];
+    for (let t = 0; t < TICKS + 3; t++) {
+      const start = performance.now();
+      lifecycle?.onTick?.(snapshot);
+      if (t >= 3) ticks.push((performance.now() - start) * 1000);
+    }
+    const [p50on, p50off] = [percentile(on, 50), percentile(off, 50)];
+    const tick50 = percentile(ticks, 50);
+    console.log(
+      `| ${n} | ${every === 0 ? 'none' : `1 in ${every}`} | ${fmt(p50on)} | ${fmt(p50off)} | ${(p50on / p50off).toFixed(2)}x | ${fmt(percentile(on, 99))} | ${fmt(percentile(off, 99))} | ${fmt(tick50)} | ${fmt(percentile(ticks, 99))} | ${fmt(tick50 / n)} |`,
+    );
   }
-  const snapshot: NamespaceSnapshot = { now: NOW, namespace: NS, policy: undefined, agents: agentObjects(n), tasks: [] };
-  const ticks: number[] = [];
-  for (let t = 0; t < TICKS + 3; t++) {
-    const start = performance.now();
-    lifecycle?.onTick?.(snapshot);
-    if (t >= 3) ticks.push((performance.now() - start) * 1000);
-  }
-  const [p50on, p50off] = [percentile(on, 50), percentile(off, 50)];
-  const tick50 = percentile(ticks, 50);
-  console.log(
-    `| ${n} | ${every === 0 ? 'none' : `1 in ${every}`} | ${fmt(p50on)} | ${fmt(p50off)} | ${(p50on / p50off).toFixed(2)}x | ${fmt(percentile(on, 99))} | ${fmt(percentile(off, 99))} | ${fmt(tick50)} | ${fmt(percentile(ticks, 99))} | ${fmt(tick50 / n)} |`,
-  );
-}
 
 /** Tasks of the last 6 hours: most ended (1 in 20 failed), some running, some waiting. */
 function sloTasks(n: number): TaskObject[] {
@@ -167,7 +176,9 @@ for (let t = 0; t < TICKS + 3; t++) {
   slo?.onTick?.(sloSnapshot);
   if (t >= 3) sloTicks.push((performance.now() - start) * 1000);
 }
-console.log(`production-slo, 3 SLOs over ${SLO_TASKS} tasks: onTick p50 ${fmt(percentile(sloTicks, 50))}, p99 ${fmt(percentile(sloTicks, 99))}`);
+console.log(
+  `production-slo, 3 SLOs over ${SLO_TASKS} tasks: onTick p50 ${fmt(percentile(sloTicks, 50))}, p99 ${fmt(percentile(sloTicks, 99))}`,
+);
 // periodSeconds 10 and ticks 10 s apart: every tick makes a new report (the worst case).
 const perf = performancePlugin.create({ periodSeconds: 10 }).lifecycle;
 const perfAgents = agentObjects(1000);
@@ -177,5 +188,7 @@ for (let t = 0; t < TICKS + 3; t++) {
   perf?.onTick?.({ ...sloSnapshot, now: NOW + t * 10_000, agents: perfAgents });
   if (t >= 3) reports.push((performance.now() - start) * 1000);
 }
-console.log(`performance, a bottleneck report over ${SLO_TASKS} tasks and 1000 agents: p50 ${fmt(percentile(reports, 50))}, p99 ${fmt(percentile(reports, 99))}`);
+console.log(
+  `performance, a bottleneck report over ${SLO_TASKS} tasks and 1000 agents: p50 ${fmt(percentile(reports, 50))}, p99 ${fmt(percentile(reports, 99))}`,
+);
 console.log(`load average at the end ${loadAverage()}`);

@@ -17,15 +17,37 @@ const result: ScenarioResult = {
     operator_100ps_p99_ms: { value: 1234.5, unit: 'ms', label: 'Task created -> Assigned p99' },
     ratio_burst_rate: { value: 0.8123, unit: 'x', label: 'burst throughput operator / kube-scheduler' },
   },
-  charts: [{ id: 'cdf-100ps', title: 'created -> placed', x: { label: 'ms' }, y: { label: 'fraction', min: 0, max: 1 }, series: [{ name: 'operator', points: [[10, 0.5], [20, 1]] }] }],
+  charts: [
+    {
+      id: 'cdf-100ps',
+      title: 'created -> placed',
+      x: { label: 'ms' },
+      y: { label: 'fraction', min: 0, max: 1 },
+      series: [
+        {
+          name: 'operator',
+          points: [
+            [10, 0.5],
+            [20, 1],
+          ],
+        },
+      ],
+    },
+  ],
   lines: ['routing side by side'],
 };
 
 describe('renderReport', () => {
-  const { markdown, svgs } = renderReport([result], { routing: { operator_100ps_p99_ms: { max: 1000 }, ratio_burst_rate: { min: 0.5 } } }, '2026-01-02T00:00:00.000Z');
+  const { markdown, svgs } = renderReport(
+    [result],
+    { routing: { operator_100ps_p99_ms: { max: 1000 }, ratio_burst_rate: { min: 0.5 } } },
+    '2026-01-02T00:00:00.000Z',
+  );
 
   it('lists each scenario with when it ran, how long it took, its load average and its threshold verdict', () => {
-    expect(markdown).toContain('| [routing](#routing) | 2026-01-01T00:00:00.000Z | 300 s | 0.50 0.40 0.30 -> 2.00 1.00 0.50 | 1 of 2 exceeded |');
+    expect(markdown).toContain(
+      '| [routing](#routing) | 2026-01-01T00:00:00.000Z | 300 s | 0.50 0.40 0.30 -> 2.00 1.00 0.50 | 1 of 2 exceeded |',
+    );
   });
 
   it('shows every figure with its threshold, marking the exceeded ones', () => {

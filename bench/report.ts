@@ -37,13 +37,18 @@ export function renderReport(results: readonly ScenarioResult[], thresholds: Thr
       return !f || judge(f, l) !== undefined;
     }).length;
     const total = Object.keys(limits).length;
-    const verdict = r.error !== undefined ? 'scenario failed' : total === 0 ? 'none' : failed === 0 ? `${total} ok` : `${failed} of ${total} exceeded`;
-    out.push(`| [${r.scenario}](#${r.scenario}) | ${r.startedAt} | ${r.seconds.toFixed(0)} s | ${formatLoad(r.loadAverage.start)} -> ${formatLoad(r.loadAverage.end)} | ${verdict} |`);
+    const verdict =
+      r.error !== undefined ? 'scenario failed' : total === 0 ? 'none' : failed === 0 ? `${total} ok` : `${failed} of ${total} exceeded`;
+    out.push(
+      `| [${r.scenario}](#${r.scenario}) | ${r.startedAt} | ${r.seconds.toFixed(0)} s | ${formatLoad(r.loadAverage.start)} -> ${formatLoad(r.loadAverage.end)} | ${verdict} |`,
+    );
   }
   for (const r of results) {
     const limits = thresholds[r.scenario] ?? {};
     out.push('', `<a id="${r.scenario}"></a>`, `## ${r.scenario}: ${r.title}`, '');
-    out.push(`Reproduce: \`${r.command}\`. Node ${r.node} on ${r.cpus} CPUs; took ${r.seconds.toFixed(0)} s; load average ${formatLoad(r.loadAverage.start)} at start, ${formatLoad(r.loadAverage.end)} at end.`);
+    out.push(
+      `Reproduce: \`${r.command}\`. Node ${r.node} on ${r.cpus} CPUs; took ${r.seconds.toFixed(0)} s; load average ${formatLoad(r.loadAverage.start)} at start, ${formatLoad(r.loadAverage.end)} at end.`,
+    );
     const params = Object.entries(r.params).map(([k, v]) => `${k}=${String(v)}`);
     if (params.length) out.push('', `Parameters: ${params.join(', ')}.`);
     if (r.error !== undefined) out.push('', `**The scenario failed:** ${r.error}. Its figures are partial.`);

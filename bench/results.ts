@@ -124,7 +124,9 @@ export function readResults(dir: string): Map<string, ScenarioResult> {
   const out = new Map<string, ScenarioResult>();
   let files: string[];
   try {
-    files = readdirSync(dir).filter((f) => f.endsWith('.json')).sort();
+    files = readdirSync(dir)
+      .filter((f) => f.endsWith('.json'))
+      .sort();
   } catch {
     return out;
   }

@@ -10,10 +10,23 @@ export class RouterChild {
   private readonly ready: Promise<void>;
 
   constructor(kubeconfig: string, namespace: string, qps: number, burst: number) {
-    this.process = spawn(process.execPath, [...IMAGE_NODE_FLAGS, path.join(import.meta.dirname, 'router-process.ts'), '--namespace', namespace, '--qps', String(qps), '--burst', String(burst)], {
-      env: { PATH: process.env.PATH ?? '', KUBECONFIG: kubeconfig },
-      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-    });
+    this.process = spawn(
+      process.execPath,
+      [
+        ...IMAGE_NODE_FLAGS,
+        path.join(import.meta.dirname, 'router-process.ts'),
+        '--namespace',
+        namespace,
+        '--qps',
+        String(qps),
+        '--burst',
+        String(burst),
+      ],
+      {
+        env: { PATH: process.env.PATH ?? '', KUBECONFIG: kubeconfig },
+        stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+      },
+    );
     this.ready = new Promise((resolve, reject) => {
       const onMessage = (m: { type?: string }): void => {
         if (m.type !== 'ready') return;

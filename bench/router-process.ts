@@ -45,7 +45,8 @@ export interface RouterReport {
 const { values } = parseArgs({
   options: { namespace: { type: 'string' }, qps: { type: 'string', default: '100' }, burst: { type: 'string', default: '200' } },
 });
-if (!values.namespace || !process.send) throw new Error('usage: a child process with IPC: router-process.ts --namespace NS [--qps Q] [--burst B]');
+if (!values.namespace || !process.send)
+  throw new Error('usage: a child process with IPC: router-process.ts --namespace NS [--qps Q] [--burst B]');
 const send = process.send.bind(process);
 
 const silent = pino({ level: 'silent' });

@@ -44,7 +44,10 @@ async function runScenario(s: Scenario): Promise<Outcome> {
   const startedAt = new Date().toISOString();
   const load = loadAverage();
   const lines: string[] = [];
-  const child = spawn(cmd ?? '', args, { env: { ...process.env, BENCH_SCENARIO: s.name, BENCH_RESULTS_DIR: dir }, stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(cmd ?? '', args, {
+    env: { ...process.env, BENCH_SCENARIO: s.name, BENCH_RESULTS_DIR: dir },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   child.stdout.on('data', (chunk: Buffer) => {
     process.stdout.write(chunk);
     lines.push(...chunk.toString().split('\n').filter(Boolean));
@@ -82,13 +85,18 @@ function drawReport(): string {
 
 const selected = selectScenarios(values.scenario || undefined);
 if (values.list) {
-  for (const s of SCENARIOS) console.log(`${s.name.padEnd(18)} ~${String(s.minutes).padStart(2)} min  ${s.about}${selected.includes(s) ? '' : ' (its script is not there yet)'}`);
+  for (const s of SCENARIOS)
+    console.log(
+      `${s.name.padEnd(18)} ~${String(s.minutes).padStart(2)} min  ${s.about}${selected.includes(s) ? '' : ' (its script is not there yet)'}`,
+    );
 } else {
   mkdirSync(dir, { recursive: true });
   const outcomes: Outcome[] = [];
   if (!values['report-only']) {
     const minutes = selected.reduce((a, s) => a + s.minutes, 0);
-    process.stderr.write(`running ${selected.map((s) => s.name).join(', ')} (about ${minutes} min at the defaults); load average ${formatLoad(loadAverage())}\n`);
+    process.stderr.write(
+      `running ${selected.map((s) => s.name).join(', ')} (about ${minutes} min at the defaults); load average ${formatLoad(loadAverage())}\n`,
+    );
     for (const s of selected) {
       process.stderr.write(`\n=== ${s.name}: ${s.about}\n`);
       outcomes.push(await runScenario(s));

@@ -22,7 +22,13 @@ const IDLE_MS = 3000;
 /** Starts the runner, waits until it is ready and idle; its RSS in bytes. */
 async function measure(kubeconfig: string, namespace: string): Promise<number> {
   const child = spawn(process.execPath, [...IMAGE_NODE_FLAGS, RUNNER_ENTRY], {
-    env: { PATH: process.env.PATH ?? '', KUBECONFIG: kubeconfig, AGENT_NAME: 'probe', AGENT_NAMESPACE: namespace, RUNNER_SHUTDOWN_GRACE_SECONDS: '1' },
+    env: {
+      PATH: process.env.PATH ?? '',
+      KUBECONFIG: kubeconfig,
+      AGENT_NAME: 'probe',
+      AGENT_NAMESPACE: namespace,
+      RUNNER_SHUTDOWN_GRACE_SECONDS: '1',
+    },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   try {
@@ -59,7 +65,12 @@ await recorder.run(async (r) => {
   await client.request('POST', collectionPath(Namespaces), { body: { metadata: { name: namespace } } });
   try {
     await client.request('POST', collectionPath(resourceOfKind(agentKind), namespace), {
-      body: { apiVersion: API_VERSION, kind: 'Agent', metadata: { name: 'probe' }, spec: { capabilities: ['work'], runtime: { type: 'kubernetes', image: 'runner' } } },
+      body: {
+        apiVersion: API_VERSION,
+        kind: 'Agent',
+        metadata: { name: 'probe' },
+        spec: { capabilities: ['work'], runtime: { type: 'kubernetes', image: 'runner' } },
+      },
     });
     const samples: number[] = [];
     for (let run = 0; run < RUNS; run++) samples.push((await measure(kubeconfig, namespace)) / 2 ** 20);

@@ -45,10 +45,25 @@ export async function createReadyAgents(client: RestClient, namespace: string, c
     32,
     async (i) => {
       const created = await client.request<KubeObject>('POST', collectionPath(Agents, namespace), {
-        body: { apiVersion: API_VERSION, kind: 'Agent', metadata: { name: `agent-${i}` }, spec: { capabilities: capabilitiesOf(i), runtime: { type: 'kubernetes', image: 'agent-orchestrator/runner:dev' }, maxConcurrentTasks: perAgent } },
+        body: {
+          apiVersion: API_VERSION,
+          kind: 'Agent',
+          metadata: { name: `agent-${i}` },
+          spec: {
+            capabilities: capabilitiesOf(i),
+            runtime: { type: 'kubernetes', image: 'agent-orchestrator/runner:dev' },
+            maxConcurrentTasks: perAgent,
+          },
+        },
       });
       const now = stamp(Date.now());
-      const condition = (type: string): Record<string, string> => ({ type, status: 'True', reason: 'HeartbeatRenewed', message: 'bench', lastTransitionTime: now });
+      const condition = (type: string): Record<string, string> => ({
+        type,
+        status: 'True',
+        reason: 'HeartbeatRenewed',
+        message: 'bench',
+        lastTransitionTime: now,
+      });
       await client.request('PUT', objectPath(Agents, namespace, `agent-${i}`, 'status'), {
         body: { ...created, status: { phase: 'Ready', conditions: [condition('Ready'), condition('Healthy')] } },
       });
@@ -70,7 +85,9 @@ export class SideBySide {
     this.client = client;
     this.namespace = namespace;
     this.assigned = firstSeen(tasks, (t) => (t.status as { phase?: string } | undefined)?.phase === 'Assigned');
-    this.bound = pods ? firstSeen(pods, (p) => typeof (p.spec as { nodeName?: string } | undefined)?.nodeName === 'string') : new Map<string, number>();
+    this.bound = pods
+      ? firstSeen(pods, (p) => typeof (p.spec as { nodeName?: string } | undefined)?.nodeName === 'string')
+      : new Map<string, number>();
   }
 
   /** Offers `count` items to one system, at `rate` per second or (rate undefined) all at once, and waits for every placement. */
@@ -103,7 +120,15 @@ export class SideBySide {
   }
 
   /** Waits for every item to be placed; latency counts from `since(name)`, rates from `t0`. */
-  private async placements(system: System, label: string, names: string[], t0: number, allCreatedSeconds: number, since: (name: string) => number, timeoutMs: number): Promise<Phase> {
+  private async placements(
+    system: System,
+    label: string,
+    names: string[],
+    t0: number,
+    allCreatedSeconds: number,
+    since: (name: string) => number,
+    timeoutMs: number,
+  ): Promise<Phase> {
     const placed = system === 'operator' ? this.assigned : this.bound;
     await allSeen(`${system === 'operator' ? 'Tasks assigned' : 'Pods bound'} (${label})`, placed, names, timeoutMs);
     const times = names.map((n) => placed.get(n) ?? NaN);

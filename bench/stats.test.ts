@@ -21,12 +21,17 @@ describe('percentile (nearest rank)', () => {
 
   it('is always a measured value, between the smallest and the largest, and grows with p', () => {
     fc.assert(
-      fc.property(fc.array(fc.double({ noNaN: true, noDefaultInfinity: true }), { minLength: 1 }), fc.integer({ min: 0, max: 100 }), fc.integer({ min: 0, max: 100 }), (xs, a, b) => {
-        const [lo, hi] = a <= b ? [a, b] : [b, a];
-        expect(xs).toContain(percentile(xs, lo));
-        expect(percentile(xs, lo)).toBeLessThanOrEqual(percentile(xs, hi));
-        expect(percentile(xs, 100)).toBe(Math.max(...xs));
-      }),
+      fc.property(
+        fc.array(fc.double({ noNaN: true, noDefaultInfinity: true }), { minLength: 1 }),
+        fc.integer({ min: 0, max: 100 }),
+        fc.integer({ min: 0, max: 100 }),
+        (xs, a, b) => {
+          const [lo, hi] = a <= b ? [a, b] : [b, a];
+          expect(xs).toContain(percentile(xs, lo));
+          expect(percentile(xs, lo)).toBeLessThanOrEqual(percentile(xs, hi));
+          expect(percentile(xs, 100)).toBe(Math.max(...xs));
+        },
+      ),
     );
   });
 
@@ -57,15 +62,25 @@ describe('cdf', () => {
   });
 
   it('keeps every sample of a small set', () => {
-    expect(cdf([20, 10], 100)).toEqual([[10, 0.5], [20, 1]]);
+    expect(cdf([20, 10], 100)).toEqual([
+      [10, 0.5],
+      [20, 1],
+    ]);
     expect(cdf([])).toEqual([]);
   });
 });
 
 describe('rates', () => {
   it('counts events per second bucket from the start, empty seconds included', () => {
-    expect(ratePerSecond([100, 200, 2500], 0)).toEqual([[0, 2], [1, 0], [2, 1]]);
-    expect(ratePerSecond([1000, 1500, 3500], 1000, 2)).toEqual([[0, 1], [2, 0.5]]);
+    expect(ratePerSecond([100, 200, 2500], 0)).toEqual([
+      [0, 2],
+      [1, 0],
+      [2, 1],
+    ]);
+    expect(ratePerSecond([1000, 1500, 3500], 1000, 2)).toEqual([
+      [0, 1],
+      [2, 0.5],
+    ]);
   });
 
   it('takes the sustained rate over the middle 80%, leaving the ramp and the tail out', () => {

@@ -3,7 +3,10 @@
 
 /** The p-th percentile (nearest rank: always a measured value, never an interpolation). */
 export function percentile(samples: readonly number[], p: number): number {
-  return percentileOfSorted([...samples].sort((a, b) => a - b), p);
+  return percentileOfSorted(
+    [...samples].sort((a, b) => a - b),
+    p,
+  );
 }
 
 function percentileOfSorted(sorted: readonly number[], p: number): number {

@@ -25,13 +25,20 @@ export function hack(script: string, ...args: string[]): string {
 
 /** Starts (or reuses) the local control plane, installs the CRDs; its kubeconfig and a client. */
 export function controlPlane(options: { compiledOperator?: boolean } = {}): { kubeconfig: string; client: RestClient } {
-  if (options.compiledOperator && !existsSync(OPERATOR_ENTRY)) throw new Error(`${OPERATOR_ENTRY} is missing: run npm run build (make bench does)`);
+  if (options.compiledOperator && !existsSync(OPERATOR_ENTRY))
+    throw new Error(`${OPERATOR_ENTRY} is missing: run npm run build (make bench does)`);
   const kubeconfig = hack('control-plane.sh', 'start');
   const kubectl = path.join(hack('control-plane.sh', 'bin'), 'kubectl');
   // This checkout's CRDs win over another's (the plane is shared; each run installs its own, as the tests do).
   const crds = path.join(repo, 'crds');
-  execFileSync(kubectl, ['--kubeconfig', kubeconfig, 'apply', '--server-side', '--force-conflicts', '--field-manager=agent-orchestrator-bench', '-f', crds], { stdio: ['ignore', 'ignore', 'inherit'] });
-  execFileSync(kubectl, ['--kubeconfig', kubeconfig, 'wait', '--for=condition=Established', '--timeout=60s', '-f', crds], { stdio: ['ignore', 'ignore', 'inherit'] });
+  execFileSync(
+    kubectl,
+    ['--kubeconfig', kubeconfig, 'apply', '--server-side', '--force-conflicts', '--field-manager=agent-orchestrator-bench', '-f', crds],
+    { stdio: ['ignore', 'ignore', 'inherit'] },
+  );
+  execFileSync(kubectl, ['--kubeconfig', kubeconfig, 'wait', '--for=condition=Established', '--timeout=60s', '-f', crds], {
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
   const kc = new KubeConfig();
   kc.loadFromFile(kubeconfig);
   return { kubeconfig, client: new RestClient(kc) };
@@ -48,7 +55,12 @@ export function planePid(component: string): number | undefined {
 }
 
 /** The compiled operator as a child process, watching one namespace, without leader election or metrics. */
-export function spawnOperator(kubeconfig: string, namespace: string, env: Record<string, string>, stdio: StdioOptions = ['ignore', 'inherit', 'inherit']): ChildProcess {
+export function spawnOperator(
+  kubeconfig: string,
+  namespace: string,
+  env: Record<string, string>,
+  stdio: StdioOptions = ['ignore', 'inherit', 'inherit'],
+): ChildProcess {
   return spawn(process.execPath, [...IMAGE_NODE_FLAGS, OPERATOR_ENTRY], {
     env: {
       PATH: process.env.PATH ?? '',
@@ -74,11 +86,11 @@ export function recordObservations(registry: Registry, name: string): { labels: 
   if (metric === undefined) throw new Error(`no metric ${name}`);
   const samples: { labels: Record<string, string | number>; value: number }[] = [];
   const observe = metric.observe.bind(metric) as (a: unknown, b?: unknown) => void;
-  metric.observe = ((a: unknown, b?: unknown) => {
+  metric.observe = (a: unknown, b?: unknown) => {
     if (typeof a === 'number') samples.push({ labels: {}, value: a });
     else samples.push({ labels: a as Record<string, string | number>, value: Number(b) });
     observe(a, b);
-  });
+  };
   return samples;
 }
 

@@ -32,7 +32,10 @@ function wellFormedXml(xml: string): string[] {
 const polylines = (svg: string): { series: string; points: [number, number][] }[] =>
   [...svg.matchAll(/<polyline data-series="([^"]*)"[^>]* points="([^"]*)"/g)].map((m) => ({
     series: m[1] ?? '',
-    points: (m[2] ?? '').split(' ').filter(Boolean).map((p) => p.split(',').map(Number) as [number, number]),
+    points: (m[2] ?? '')
+      .split(' ')
+      .filter(Boolean)
+      .map((p) => p.split(',').map(Number) as [number, number]),
   }));
 
 describe('the well-formedness check itself', () => {
@@ -53,9 +56,32 @@ describe('lineChart', () => {
     y: { label: 'per second' },
     y2: { label: 'waiting' },
     series: [
-      { name: 'operator "router"', points: [[0, 0], [1, 50], [2, 100]] },
-      { name: 'kube-scheduler', points: [[0, 10], [1, 20], [2, NaN], [3, 30]], dashed: true },
-      { name: 'waiting', points: [[0, 1000], [3, 0]], axis: 'right' },
+      {
+        name: 'operator "router"',
+        points: [
+          [0, 0],
+          [1, 50],
+          [2, 100],
+        ],
+      },
+      {
+        name: 'kube-scheduler',
+        points: [
+          [0, 10],
+          [1, 20],
+          [2, NaN],
+          [3, 30],
+        ],
+        dashed: true,
+      },
+      {
+        name: 'waiting',
+        points: [
+          [0, 1000],
+          [3, 0],
+        ],
+        axis: 'right',
+      },
     ],
   };
   const svg = lineChart(spec);
@@ -98,7 +124,21 @@ describe('lineChart', () => {
   });
 
   it('draws a CDF on a log axis between 0 and 1', () => {
-    const chart = cdfChart('latency', 'ms', [{ name: 'op', points: [[5, 0.5], [50, 0.9], [5000, 1]] }], true);
+    const chart = cdfChart(
+      'latency',
+      'ms',
+      [
+        {
+          name: 'op',
+          points: [
+            [5, 0.5],
+            [50, 0.9],
+            [5000, 1],
+          ],
+        },
+      ],
+      true,
+    );
     const out = lineChart(chart);
     expect(wellFormedXml(out)).toEqual([]);
     const [line] = polylines(out);

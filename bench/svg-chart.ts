@@ -101,8 +101,14 @@ export function lineChart(spec: ChartSpec): string {
   const finite = (p: Point): boolean => Number.isFinite(p[0]) && Number.isFinite(p[1]);
   const series = spec.series.map((s) => ({ ...s, points: s.points.filter(finite) }));
   const m = { l: 62, r: spec.y2 ? 62 : 24, t: 34, b: 46 };
-  const on = (axis: 'left' | 'right'): number[] => series.filter((s) => (s.axis ?? 'left') === axis).flatMap((s) => s.points.map((p) => p[1]));
-  const x = scale(spec.x, series.flatMap((s) => s.points.map((p) => p[0])), m.l, WIDTH - m.r);
+  const on = (axis: 'left' | 'right'): number[] =>
+    series.filter((s) => (s.axis ?? 'left') === axis).flatMap((s) => s.points.map((p) => p[1]));
+  const x = scale(
+    spec.x,
+    series.flatMap((s) => s.points.map((p) => p[0])),
+    m.l,
+    WIDTH - m.r,
+  );
   const y = scale(spec.y, on('left'), HEIGHT - m.b, m.t);
   const y2 = spec.y2 ? scale(spec.y2, on('right'), HEIGHT - m.b, m.t) : undefined;
   const out = [
@@ -124,11 +130,29 @@ export function lineChart(spec: ChartSpec): string {
   out.push(`<line x1="${m.l}" y1="${HEIGHT - m.b}" x2="${WIDTH - m.r}" y2="${HEIGHT - m.b}" stroke="#999"/>`);
   out.push(`<line x1="${m.l}" y1="${m.t}" x2="${m.l}" y2="${HEIGHT - m.b}" stroke="#999"/>`);
   out.push(text((m.l + WIDTH - m.r) / 2, HEIGHT - 10, spec.x.label, 'text-anchor="middle"'));
-  out.push(text(14, (m.t + HEIGHT - m.b) / 2, spec.y.label, `text-anchor="middle" transform="rotate(-90 14 ${((m.t + HEIGHT - m.b) / 2).toFixed(1)})"`));
-  if (spec.y2) out.push(text(WIDTH - 12, (m.t + HEIGHT - m.b) / 2, spec.y2.label, `text-anchor="middle" transform="rotate(90 ${WIDTH - 12} ${((m.t + HEIGHT - m.b) / 2).toFixed(1)})"`));
+  out.push(
+    text(
+      14,
+      (m.t + HEIGHT - m.b) / 2,
+      spec.y.label,
+      `text-anchor="middle" transform="rotate(-90 14 ${((m.t + HEIGHT - m.b) / 2).toFixed(1)})"`,
+    ),
+  );
+  if (spec.y2)
+    out.push(
+      text(
+        WIDTH - 12,
+        (m.t + HEIGHT - m.b) / 2,
+        spec.y2.label,
+        `text-anchor="middle" transform="rotate(90 ${WIDTH - 12} ${((m.t + HEIGHT - m.b) / 2).toFixed(1)})"`,
+      ),
+    );
   // The legend sits over the plot: a light backing keeps it readable over the lines.
   const legendWidth = 40 + 6.5 * Math.max(0, ...series.map((s) => s.name.length + (s.axis === 'right' ? 14 : 0)));
-  if (series.length) out.push(`<rect x="${m.l + 4}" y="${m.t + 1}" width="${legendWidth.toFixed(0)}" height="${series.length * 15 + 4}" fill="white" fill-opacity="0.85"/>`);
+  if (series.length)
+    out.push(
+      `<rect x="${m.l + 4}" y="${m.t + 1}" width="${legendWidth.toFixed(0)}" height="${series.length * 15 + 4}" fill="white" fill-opacity="0.85"/>`,
+    );
   series.forEach((s, i) => {
     const colour = COLOURS[i % COLOURS.length] ?? '#000';
     const dash = s.dashed === true || i >= COLOURS.length ? ' stroke-dasharray="6 3"' : '';
@@ -145,6 +169,11 @@ export function lineChart(spec: ChartSpec): string {
 }
 
 /** A latency CDF: the fraction of items (y, 0-1) done within a time (x). */
-export function cdfChart(title: string, xLabel: string, series: readonly { name: string; points: readonly Point[] }[], log = false): ChartSpec {
+export function cdfChart(
+  title: string,
+  xLabel: string,
+  series: readonly { name: string; points: readonly Point[] }[],
+  log = false,
+): ChartSpec {
   return { title, x: { label: xLabel, log }, y: { label: 'fraction of items', min: 0, max: 1 }, series };
 }

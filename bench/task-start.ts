@@ -41,7 +41,12 @@ const Tasks = resourceOfKind(taskKind);
 const silent = pino({ level: 'silent' });
 const phaseOf = (o: KubeObject): string | undefined => (o.status as { phase?: string } | undefined)?.phase;
 
-const recorder = new Recorder('task-start', 'Task created -> Running on runners under their agents’ own identities', { agents: AGENTS, rate: RATE, seconds: SECONDS, workMs: WORK_MS });
+const recorder = new Recorder('task-start', 'Task created -> Running on runners under their agents’ own identities', {
+  agents: AGENTS,
+  rate: RATE,
+  seconds: SECONDS,
+  workMs: WORK_MS,
+});
 
 await recorder.run(async (r) => {
   const { kubeconfig, client } = controlPlane({ compiledOperator: true });
@@ -75,7 +80,11 @@ await recorder.run(async (r) => {
       if (wait > 0) await sleep(wait);
       const name = `task-${i}`;
       created.set(name, performance.now());
-      void client.request('POST', collectionPath(Tasks, namespace), { body: { apiVersion: API_VERSION, kind: 'Task', metadata: { name }, spec: { requiredCapabilities: ['work'] } } }).catch(() => undefined);
+      void client
+        .request('POST', collectionPath(Tasks, namespace), {
+          body: { apiVersion: API_VERSION, kind: 'Task', metadata: { name }, spec: { requiredCapabilities: ['work'] } },
+        })
+        .catch(() => undefined);
     }
     await until('every task Running', () => [...created.keys()].every((n) => running.has(n)), 300_000);
 
@@ -91,7 +100,9 @@ await recorder.run(async (r) => {
     }
     const row = (what: string, samples: number[]): void => {
       const s = summarize(samples);
-      r.line(`  ${what.padEnd(28)} p50 ${s.p50.toFixed(0).padStart(5)} ms   p99 ${s.p99.toFixed(0).padStart(5)} ms   max ${s.max.toFixed(0).padStart(5)} ms`);
+      r.line(
+        `  ${what.padEnd(28)} p50 ${s.p50.toFixed(0).padStart(5)} ms   p99 ${s.p99.toFixed(0).padStart(5)} ms   max ${s.max.toFixed(0).padStart(5)} ms`,
+      );
     };
     r.line(`${created.size} tasks at ${RATE}/s over ${AGENTS} agents (2 tasks each at most), ${WORK_MS} ms of work each:`);
     row('created -> Assigned', toAssigned);
@@ -99,7 +110,12 @@ await recorder.run(async (r) => {
     row('created -> Running', toRunning);
     r.figure('created_to_running_p50_ms', summarize(toRunning).p50, 'ms', 'Task created -> Running p50');
     r.figure('created_to_running_p99_ms', summarize(toRunning).p99, 'ms', 'Task created -> Running p99');
-    r.figure('assigned_to_running_p99_ms', summarize(assignedToRunning).p99, 'ms', 'Assigned -> Running p99 (the runner learning of its task)');
+    r.figure(
+      'assigned_to_running_p99_ms',
+      summarize(assignedToRunning).p99,
+      'ms',
+      'Assigned -> Running p99 (the runner learning of its task)',
+    );
   } finally {
     stop.abort();
     await fleet.stop();

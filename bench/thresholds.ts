@@ -30,7 +30,9 @@ export function judge(figure: Figure, limit: Limit): string | undefined {
 }
 
 export function describeLimit(limit: Limit, unit: string): string {
-  return [limit.min !== undefined ? `min ${limit.min} ${unit}` : '', limit.max !== undefined ? `max ${limit.max} ${unit}` : ''].filter(Boolean).join(', ');
+  return [limit.min !== undefined ? `min ${limit.min} ${unit}` : '', limit.max !== undefined ? `max ${limit.max} ${unit}` : '']
+    .filter(Boolean)
+    .join(', ');
 }
 
 export interface CheckOutcome {
@@ -45,7 +47,11 @@ export interface CheckOutcome {
  * scenario without a result, a figure missing from one, and a scenario that failed are
  * failures too: a regression must not pass by not being measured.
  */
-export function checkThresholds(thresholds: Thresholds, results: ReadonlyMap<string, ScenarioResult>, only?: ReadonlySet<string>): CheckOutcome {
+export function checkThresholds(
+  thresholds: Thresholds,
+  results: ReadonlyMap<string, ScenarioResult>,
+  only?: ReadonlySet<string>,
+): CheckOutcome {
   const failures: string[] = [];
   let passed = 0;
   for (const [scenario, limits] of Object.entries(thresholds)) {

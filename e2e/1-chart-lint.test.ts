@@ -30,7 +30,12 @@ const appliesTo = (e: Excuse, r: Render): boolean => !e.renders || e.renders.inc
 /** kube-score's --kubernetes-version (vMAJOR.MINOR) from hack/lib.sh's K8S_VERSION. */
 const k8sMinor = /^K8S_VERSION="(v\d+\.\d+)\./m.exec(readFileSync(path.join(repo, 'hack/lib.sh'), 'utf8'))?.[1] ?? '';
 
-type Doc = { apiVersion: string; kind: string; metadata: { name: string; namespace?: string; labels?: Record<string, string> }; spec?: Record<string, unknown> };
+type Doc = {
+  apiVersion: string;
+  kind: string;
+  metadata: { name: string; namespace?: string; labels?: Record<string, string> };
+  spec?: Record<string, unknown>;
+};
 
 /** Runs a linter; its exit code and everything it printed. */
 function lint(bin: string, args: string[]): { code: number | null; output: string } {
@@ -45,19 +50,29 @@ describe('the rendered chart passes the manifest linters', () => {
   let kubeconform = '';
   let schemaFlags: string[] = [];
   const file = (r: Render): string => path.join(dir, `${r}.yaml`);
-  const docs = (r: Render): Doc[] => parseAllDocuments(readFileSync(file(r), 'utf8')).map((d) => d.toJS() as Doc | null).filter((d): d is Doc => d !== null);
+  const docs = (r: Render): Doc[] =>
+    parseAllDocuments(readFileSync(file(r), 'utf8'))
+      .map((d) => d.toJS() as Doc | null)
+      .filter((d): d is Doc => d !== null);
 
   beforeAll(() => {
     // Built from the Go module proxy by hack/build-tools.sh (a no-op once built).
-    const bins = spawnSync(path.join(repo, 'hack/build-tools.sh'), ['kube-score', 'kubeconform'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+    const bins = spawnSync(path.join(repo, 'hack/build-tools.sh'), ['kube-score', 'kubeconform'], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     const [scoreDir, conformDir] = bins.stdout.trim().split('\n');
-    if (bins.status !== 0 || !scoreDir || !conformDir) throw new Error('hack/build-tools.sh kube-score kubeconform failed; see the log lines above');
+    if (bins.status !== 0 || !scoreDir || !conformDir)
+      throw new Error('hack/build-tools.sh kube-score kubeconform failed; see the log lines above');
     kubeScore = path.join(scoreDir, 'kube-score');
     kubeconform = path.join(conformDir, 'kubeconform');
     dir = mkdtempSync(path.join(tmpdir(), 'ao-chart-lint-'));
     schemaFlags = kubeconformSchemaFlags(path.join(dir, 'schemas'));
     for (const [r, args] of Object.entries(renders)) {
-      writeFileSync(file(r as Render), helm(inject('e2e'), ['template', 'ao', chart, '--namespace', 'ao-system', '--include-crds', ...args]));
+      writeFileSync(
+        file(r as Render),
+        helm(inject('e2e'), ['template', 'ao', chart, '--namespace', 'ao-system', '--include-crds', ...args]),
+      );
     }
   });
   afterAll(() => {
@@ -70,23 +85,43 @@ describe('the rendered chart passes the manifest linters', () => {
       expect(e.reason.length, JSON.stringify(e)).toBeGreaterThan(80);
       for (const r of e.renders ?? []) expect(Object.keys(renders)).toContain(r);
     }
-    const known = lint(kubeScore, ['list']).output.split('\n').map((l) => l.split(',')[0]);
-    for (const t of [...config.kubeScore.ignoreTests.map((i) => i.test), ...config.kubeScore.enableOptionalTests]) expect(known).toContain(t);
+    const known = lint(kubeScore, ['list'])
+      .output.split('\n')
+      .map((l) => l.split(',')[0]);
+    for (const t of [...config.kubeScore.ignoreTests.map((i) => i.test), ...config.kubeScore.enableOptionalTests])
+      expect(known).toContain(t);
   });
 
   it.each(Object.keys(renders) as Render[])('kubeconform -strict finds every object of the %s render valid', (r) => {
     const skip = config.kubeconform.skipKinds.filter((s) => appliesTo(s, r)).map((s) => s.kind);
-    const { code, output } = lint(kubeconform, ['-strict', '-summary', '-output', 'text', ...schemaFlags, ...(skip.length ? ['-skip', skip.join(',')] : []), file(r)]);
+    const { code, output } = lint(kubeconform, [
+      '-strict',
+      '-summary',
+      '-output',
+      'text',
+      ...schemaFlags,
+      ...(skip.length ? ['-skip', skip.join(',')] : []),
+      file(r),
+    ]);
     expect(code, `kubeconform on the ${r} render:\n${output}`).toBe(0);
     // Without -ignore-missing-schemas, a kind without a schema is an error: only the excused are skipped.
     const all = docs(r);
     const skipped = all.filter((d) => skip.includes(d.kind)).length;
-    expect(output).toContain(`${all.length} resources found in 1 file - Valid: ${all.length - skipped}, Invalid: 0, Errors: 0, Skipped: ${skipped}`);
+    expect(output).toContain(
+      `${all.length} resources found in 1 file - Valid: ${all.length - skipped}, Invalid: 0, Errors: 0, Skipped: ${skipped}`,
+    );
   });
 
   it.each(Object.keys(renders) as Render[])('kube-score finds nothing to report, warnings included, in the %s render', (r) => {
     const args = [
-      'score', '--kubernetes-version', k8sMinor, '--output-format', 'ci', '--exit-one-on-warning', '--color', 'never',
+      'score',
+      '--kubernetes-version',
+      k8sMinor,
+      '--output-format',
+      'ci',
+      '--exit-one-on-warning',
+      '--color',
+      'never',
       ...config.kubeScore.enableOptionalTests.flatMap((t) => ['--enable-optional-test', t]),
       ...config.kubeScore.flags.filter((f) => appliesTo(f, r)).map((f) => f.flag),
       ...config.kubeScore.ignoreTests.filter((i) => appliesTo(i, r)).flatMap((i) => ['--ignore-test', i.test]),
@@ -119,10 +154,16 @@ describe('the rendered chart passes the manifest linters', () => {
   it('the ServiceMonitor, which kubeconform skips, selects the metrics Service in its namespace by a port the Service has', () => {
     const all = docs('all');
     const monitor = all.find((d) => d.kind === 'ServiceMonitor') as unknown as {
-      spec: { selector: { matchLabels: Record<string, string> }; namespaceSelector: { matchNames: string[] }; endpoints: { port: string }[] };
+      spec: {
+        selector: { matchLabels: Record<string, string> };
+        namespaceSelector: { matchNames: string[] };
+        endpoints: { port: string }[];
+      };
     };
     const services = all.filter((d) => d.kind === 'Service');
-    const selected = services.filter((s) => Object.entries(monitor.spec.selector.matchLabels).every(([k, v]) => s.metadata.labels?.[k] === v));
+    const selected = services.filter((s) =>
+      Object.entries(monitor.spec.selector.matchLabels).every(([k, v]) => s.metadata.labels?.[k] === v),
+    );
     expect(selected.map((s) => s.metadata.name)).toEqual(['ao-agent-orchestrator-metrics']);
     expect(monitor.spec.namespaceSelector.matchNames).toEqual([selected[0]?.metadata.namespace]);
     const ports = (selected[0]?.spec?.ports as { name: string }[]).map((p) => p.name);
@@ -131,7 +172,10 @@ describe('the rendered chart passes the manifest linters', () => {
 
   it('renders a PodDisruptionBudget that lets a replica that is not Ready be evicted, and a NetworkPolicy open only on the served ports', () => {
     const all = docs('all');
-    expect(all.find((d) => d.kind === 'PodDisruptionBudget')?.spec).toMatchObject({ minAvailable: 1, unhealthyPodEvictionPolicy: 'AlwaysAllow' });
+    expect(all.find((d) => d.kind === 'PodDisruptionBudget')?.spec).toMatchObject({
+      minAvailable: 1,
+      unhealthyPodEvictionPolicy: 'AlwaysAllow',
+    });
     expect(all.find((d) => d.kind === 'NetworkPolicy')?.spec).toMatchObject({
       policyTypes: ['Ingress', 'Egress'],
       ingress: [{ ports: [{ port: 'metrics', protocol: 'TCP' }] }, { ports: [{ port: 'health', protocol: 'TCP' }] }],

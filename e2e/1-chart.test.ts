@@ -46,7 +46,9 @@ describe('the chart', () => {
   });
 
   it('renders the operator, its RBAC, the admission policies (agents, plugins), the metrics Service and the NetworkPolicy by default', () => {
-    const kinds = render([]).map((d) => d.kind).sort();
+    const kinds = render([])
+      .map((d) => d.kind)
+      .sort();
     expect(kinds).toEqual([
       'ClusterRole',
       'ClusterRoleBinding',
@@ -64,33 +66,67 @@ describe('the chart', () => {
   it('renders every optional object with every feature on, and the server accepts the core ones', () => {
     const docs = render(['-f', all]);
     const kinds = docs.map((d) => d.kind);
-    for (const k of ['PodDisruptionBudget', 'ServiceMonitor', 'PrometheusRule', 'ConfigMap', 'OrchestratorPolicy', 'Role', 'RoleBinding']) expect(kinds).toContain(k);
+    for (const k of ['PodDisruptionBudget', 'ServiceMonitor', 'PrometheusRule', 'ConfigMap', 'OrchestratorPolicy', 'Role', 'RoleBinding'])
+      expect(kinds).toContain(k);
     // Namespace-scoped mode: no cluster-wide grant; a Role in each watched namespace and the release's.
     expect(kinds).not.toContain('ClusterRole');
-    expect(docs.filter((d) => d.kind === 'Role').map((d) => d.metadata.namespace).sort()).toEqual(['ao-system', 'team-a', 'team-b']);
+    expect(
+      docs
+        .filter((d) => d.kind === 'Role')
+        .map((d) => d.metadata.namespace)
+        .sort(),
+    ).toEqual(['ao-system', 'team-a', 'team-b']);
     // Secrets (hooks, docker agents) and ConfigMaps the operator reads: get, by name, nothing more.
-    const teamA = docs.find((d) => d.kind === 'Role' && d.metadata.namespace === 'team-a') as unknown as { rules: { resources: string[] }[] };
+    const teamA = docs.find((d) => d.kind === 'Role' && d.metadata.namespace === 'team-a') as unknown as {
+      rules: { resources: string[] }[];
+    };
     expect(teamA.rules.filter((r) => r.resources.includes('secrets') || r.resources.includes('configmaps'))).toEqual([
       { apiGroups: [''], resources: ['secrets'], resourceNames: ['webhook-signing'], verbs: ['get'] },
       { apiGroups: [''], resources: ['secrets'], resourceNames: ['llm-key'], verbs: ['get'] },
       { apiGroups: [''], resources: ['configmaps'], resourceNames: ['agent-settings'], verbs: ['get'] },
     ]);
     const deployment = docs.find((d) => d.kind === 'Deployment') as unknown as {
-      spec: { template: { spec: { topologySpreadConstraints?: unknown[]; volumes?: unknown[]; containers: { image: string; args: string[]; volumeMounts?: unknown[] }[] } } };
+      spec: {
+        template: {
+          spec: {
+            topologySpreadConstraints?: unknown[];
+            volumes?: unknown[];
+            containers: { image: string; args: string[]; volumeMounts?: unknown[] }[];
+          };
+        };
+      };
     };
     expect(deployment.spec.template.spec.topologySpreadConstraints).toHaveLength(1);
     expect(deployment.spec.template.spec.containers[0]?.image).toMatch(/@sha256:0123/);
     expect(deployment.spec.template.spec.containers[0]?.args).toEqual(
-      expect.arrayContaining(['--watch-namespaces=team-a,team-b', '--log-format=text', '--task-workers=16', '--plugin=/app/plugins/team-score/index.mjs']),
+      expect.arrayContaining([
+        '--watch-namespaces=team-a,team-b',
+        '--log-format=text',
+        '--task-workers=16',
+        '--plugin=/app/plugins/team-score/index.mjs',
+      ]),
     );
     // An out-of-tree plugin module, mounted from a ConfigMap (docs/plugins.md).
     expect(deployment.spec.template.spec.volumes).toEqual([{ name: 'team-score', configMap: { name: 'team-score-plugin' } }]);
-    expect(deployment.spec.template.spec.containers[0]?.volumeMounts).toEqual([{ name: 'team-score', mountPath: '/app/plugins/team-score', readOnly: true }]);
+    expect(deployment.spec.template.spec.containers[0]?.volumeMounts).toEqual([
+      { name: 'team-score', mountPath: '/app/plugins/team-score', readOnly: true },
+    ]);
     // The API server validates what Kubernetes itself serves (not the Prometheus Operator's kinds, absent here).
-    const core = docs.filter((d) => !['ServiceMonitor', 'PrometheusRule', 'OrchestratorPolicy'].includes(d.kind) && !['team-a', 'team-b'].includes(d.metadata.namespace ?? ''));
+    const core = docs.filter(
+      (d) =>
+        !['ServiceMonitor', 'PrometheusRule', 'OrchestratorPolicy'].includes(d.kind) &&
+        !['team-a', 'team-b'].includes(d.metadata.namespace ?? ''),
+    );
     const e2e = inject('e2e');
     const out = execFileSync(e2e.kubectl, ['--kubeconfig', e2e.kubeconfig, 'apply', '--dry-run=server', '-f', '-'], {
-      input: core.map((d) => JSON.stringify({ ...d, metadata: { ...d.metadata, namespace: d.metadata.namespace === 'ao-system' ? e2e.release.namespace : d.metadata.namespace } })).join('\n'),
+      input: core
+        .map((d) =>
+          JSON.stringify({
+            ...d,
+            metadata: { ...d.metadata, namespace: d.metadata.namespace === 'ao-system' ? e2e.release.namespace : d.metadata.namespace },
+          }),
+        )
+        .join('\n'),
       encoding: 'utf8',
     });
     expect(out.split('\n').filter((l) => l.includes('(server dry run)'))).toHaveLength(core.length);
@@ -102,7 +138,10 @@ describe('the chart', () => {
     try {
       writeFileSync(path.join(dir, 'rules.yaml'), JSON.stringify(rule?.spec));
       copyFileSync(path.join(repo, testFile), path.join(dir, 'rules.test.yaml'));
-      return { check: promtool(['check', 'rules', path.join(dir, 'rules.yaml')]), test: promtool(['test', 'rules', path.join(dir, 'rules.test.yaml')]) };
+      return {
+        check: promtool(['check', 'rules', path.join(dir, 'rules.yaml')]),
+        test: promtool(['test', 'rules', path.join(dir, 'rules.test.yaml')]),
+      };
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
@@ -128,12 +167,19 @@ describe('the chart', () => {
     const dashboard = JSON.parse(readFileSync(path.join(repo, 'docs/grafana-dashboard.json'), 'utf8')) as unknown;
     const [rule] = render(['-f', sloValues, '--show-only', 'templates/prometheusrule.yaml']);
     // Series the rule records itself are known too.
-    const recorded = JSON.stringify(rule).match(/"record":"[^"]+"/g)?.map((r) => r.slice('"record":"'.length, -1)) ?? [];
+    const recorded =
+      JSON.stringify(rule)
+        .match(/"record":"[^"]+"/g)
+        ?.map((r) => r.slice('"record":"'.length, -1)) ?? [];
     expect(recorded).toEqual(['agent_orchestrator:slo_burn_rate:fast', 'agent_orchestrator:slo_burn_rate:slow']);
     const known = new Set([...exported, ...recorded]);
     const queries = [...exprsOf(dashboard), ...exprsOf(rule)];
     expect(queries.length).toBeGreaterThan(30);
-    const unknown = queries.flatMap((q) => metricNames(q).filter((n) => !known.has(n.replace(/_(bucket|count|sum)$/, '')) && !known.has(n)).map((n) => `${n} in ${q}`));
+    const unknown = queries.flatMap((q) =>
+      metricNames(q)
+        .filter((n) => !known.has(n.replace(/_(bucket|count|sum)$/, '')) && !known.has(n))
+        .map((n) => `${n} in ${q}`),
+    );
     expect(unknown).toEqual([]);
   });
 

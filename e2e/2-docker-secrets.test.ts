@@ -23,7 +23,9 @@ type EventObj = KubeObject & { type: string; reason: string; note?: string; rega
 describe.skipIf(inject('e2e').mode === 'kind')('a docker agent’s Secret under the chart’s RBAC', () => {
   const ns = useNamespace('e2e-secrets-');
   const secret = (name: string, data: Record<string, string>): Promise<unknown> =>
-    client.request('POST', `/api/v1/namespaces/${ns.name}/secrets`, { body: { apiVersion: 'v1', kind: 'Secret', metadata: { name }, stringData: data } });
+    client.request('POST', `/api/v1/namespaces/${ns.name}/secrets`, {
+      body: { apiVersion: 'v1', kind: 'Secret', metadata: { name }, stringData: data },
+    });
   const agent = (name: string, secretName: string): Promise<unknown> =>
     client.request('POST', collectionPath(Agents, ns.name), {
       body: {
@@ -51,13 +53,22 @@ describe.skipIf(inject('e2e').mode === 'kind')('a docker agent’s Secret under 
     await secret('llm-key', { 'api-key': key });
     await agent('coder', 'llm-key');
     await client.request('POST', collectionPath(Tasks, ns.name), {
-      body: { apiVersion: API_VERSION, kind: 'Task', metadata: { name: 'key-hash' }, spec: { requiredCapabilities: ['coder'], input: 'printf %s "$LLM_API_KEY" | sha256sum' } },
+      body: {
+        apiVersion: API_VERSION,
+        kind: 'Task',
+        metadata: { name: 'key-hash' },
+        spec: { requiredCapabilities: ['coder'], input: 'printf %s "$LLM_API_KEY" | sha256sum' },
+      },
     });
-    const done = await waitFor('the task to succeed', async () => {
-      const t = await client.request<TaskObj>('GET', objectPath(Tasks, ns.name, 'key-hash'));
-      if (t.status?.phase === 'Failed') throw new Error(`key-hash failed: ${JSON.stringify(t.status)}`);
-      return t.status?.phase === 'Succeeded' ? t : undefined;
-    }, { timeoutMs: 120_000, describe: async () => JSON.stringify((await get('coder')).status) });
+    const done = await waitFor(
+      'the task to succeed',
+      async () => {
+        const t = await client.request<TaskObj>('GET', objectPath(Tasks, ns.name, 'key-hash'));
+        if (t.status?.phase === 'Failed') throw new Error(`key-hash failed: ${JSON.stringify(t.status)}`);
+        return t.status?.phase === 'Succeeded' ? t : undefined;
+      },
+      { timeoutMs: 120_000, describe: async () => JSON.stringify((await get('coder')).status) },
+    );
     expect(done.status?.result?.exitCode).toBe(0);
     expect(done.status?.result?.output?.split(/\s/)[0]).toBe(createHash('sha256').update(key).digest('hex'));
   });
@@ -65,12 +76,18 @@ describe.skipIf(inject('e2e').mode === 'kind')('a docker agent’s Secret under 
   it('reports a Secret the chart does not list on the Agent, naming the chart value, with a Warning Event', async () => {
     await secret('unlisted-key', { 'api-key': 'never-read' });
     await agent('outsider', 'unlisted-key');
-    const failed = await waitFor('outsider Failed with SecretForbidden', async () => {
-      const a = await get('outsider');
-      const ready = a.status?.conditions?.find((c) => c.type === 'Ready');
-      return a.status?.phase === 'Failed' && ready?.reason === 'SecretForbidden' ? ready : undefined;
-    }, { timeoutMs: 60_000 });
-    expect(failed.message).toContain(`env LLM_API_KEY: the operator may not read Secret unlisted-key in namespace ${ns.name}: add unlisted-key to the chart value agents.docker.secrets`);
+    const failed = await waitFor(
+      'outsider Failed with SecretForbidden',
+      async () => {
+        const a = await get('outsider');
+        const ready = a.status?.conditions?.find((c) => c.type === 'Ready');
+        return a.status?.phase === 'Failed' && ready?.reason === 'SecretForbidden' ? ready : undefined;
+      },
+      { timeoutMs: 60_000 },
+    );
+    expect(failed.message).toContain(
+      `env LLM_API_KEY: the operator may not read Secret unlisted-key in namespace ${ns.name}: add unlisted-key to the chart value agents.docker.secrets`,
+    );
     const events = await waitFor('the Warning Event', async () => {
       const list = await client.request<{ items: EventObj[] }>('GET', `/apis/events.k8s.io/v1/namespaces/${ns.name}/events`);
       const found = list.items.filter((e) => e.regarding?.name === 'outsider' && e.type === 'Warning' && e.reason === 'SecretForbidden');

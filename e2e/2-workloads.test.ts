@@ -12,10 +12,26 @@ import { agentClient } from '../test/support/identities.ts';
 const client = testClient();
 const Agents = resourceOfKind(agentKind);
 const Tasks = resourceOfKind(taskKind);
-type TaskObj = KubeObject & { status?: { phase?: string; result?: { output?: string; exitCode?: number }; history?: { agent: string; outcome: string; time: string }[] } };
+type TaskObj = KubeObject & {
+  status?: {
+    phase?: string;
+    result?: { output?: string; exitCode?: number };
+    history?: { agent: string; outcome: string; time: string }[];
+  };
+};
 
-const agent = (name: string, spec: Record<string, unknown>): Record<string, unknown> => ({ apiVersion: API_VERSION, kind: 'Agent', metadata: { name }, spec });
-const task = (name: string, spec: Record<string, unknown>): Record<string, unknown> => ({ apiVersion: API_VERSION, kind: 'Task', metadata: { name }, spec });
+const agent = (name: string, spec: Record<string, unknown>): Record<string, unknown> => ({
+  apiVersion: API_VERSION,
+  kind: 'Agent',
+  metadata: { name },
+  spec,
+});
+const task = (name: string, spec: Record<string, unknown>): Record<string, unknown> => ({
+  apiVersion: API_VERSION,
+  kind: 'Task',
+  metadata: { name },
+  spec,
+});
 
 describe('agents and tasks on the installed operator', () => {
   const ns = useNamespace('e2e-work-');
@@ -30,7 +46,8 @@ describe('agents and tasks on the installed operator', () => {
     // agent's own ServiceAccount token, as the runner in the Pod would. (On kind the
     // real runner image runs in the Pods.)
     const e2e = inject('e2e');
-    if (e2e.mode === 'local') fleet = new PodFleet(client, ns.name, undefined, (name) => agentClient(client, e2e.kubeconfig, ns.name, name));
+    if (e2e.mode === 'local')
+      fleet = new PodFleet(client, ns.name, undefined, (name) => agentClient(client, e2e.kubeconfig, ns.name, name));
   });
   afterAll(async () => {
     await fleet?.stop();
@@ -39,27 +56,34 @@ describe('agents and tasks on the installed operator', () => {
     client.request('POST', collectionPath(kind === 'agents' ? Agents : Tasks, ns.name), { body });
   const get = (name: string): Promise<TaskObj> => client.request('GET', objectPath(Tasks, ns.name, name));
   const succeeded = (name: string, timeoutMs = 90_000): Promise<TaskObj> =>
-    waitFor(`task ${name} Succeeded`, async () => {
-      const t = await get(name);
-      if (t.status?.phase === 'Failed') throw new Error(`task ${name} failed: ${JSON.stringify(t.status)}`);
-      return t.status?.phase === 'Succeeded' ? t : undefined;
-    }, { timeoutMs });
-
-  it.skipIf(inject('e2e').mode === 'kind')('runs a real task in a Docker-runtime agent: the real runner in a container runs the command', async () => {
-    await create(
-      'agents',
-      agent('shell', {
-        capabilities: ['shell'],
-        runtime: { type: 'docker', image: 'agent-orchestrator/runner:dev', env: [{ name: 'RUNNER_COMMAND', value: '["sh"]' }] },
-        heartbeat: { intervalSeconds: 2, timeoutSeconds: 10 },
-      }),
+    waitFor(
+      `task ${name} Succeeded`,
+      async () => {
+        const t = await get(name);
+        if (t.status?.phase === 'Failed') throw new Error(`task ${name} failed: ${JSON.stringify(t.status)}`);
+        return t.status?.phase === 'Succeeded' ? t : undefined;
+      },
+      { timeoutMs },
     );
-    await create('tasks', task('arithmetic', { requiredCapabilities: ['shell'], input: 'echo "6*7=$((6*7)) from $(uname -s)"' }));
-    const done = await succeeded('arithmetic', 120_000);
-    expect(done.status?.result?.output).toMatch(/^6\*7=42 from Linux\s*$/);
-    expect(done.status?.result?.exitCode).toBe(0);
-    expect(done.status?.history?.map((h) => [h.agent, h.outcome])).toEqual([['shell', 'Succeeded']]);
-  });
+
+  it.skipIf(inject('e2e').mode === 'kind')(
+    'runs a real task in a Docker-runtime agent: the real runner in a container runs the command',
+    async () => {
+      await create(
+        'agents',
+        agent('shell', {
+          capabilities: ['shell'],
+          runtime: { type: 'docker', image: 'agent-orchestrator/runner:dev', env: [{ name: 'RUNNER_COMMAND', value: '["sh"]' }] },
+          heartbeat: { intervalSeconds: 2, timeoutSeconds: 10 },
+        }),
+      );
+      await create('tasks', task('arithmetic', { requiredCapabilities: ['shell'], input: 'echo "6*7=$((6*7)) from $(uname -s)"' }));
+      const done = await succeeded('arithmetic', 120_000);
+      expect(done.status?.result?.output).toMatch(/^6\*7=42 from Linux\s*$/);
+      expect(done.status?.result?.exitCode).toBe(0);
+      expect(done.status?.history?.map((h) => [h.agent, h.outcome])).toEqual([['shell', 'Succeeded']]);
+    },
+  );
 
   it('runs Kubernetes-runtime agents and a workflow DAG in dependency order', async () => {
     const spec = (capabilities: string[]): Record<string, unknown> => ({
@@ -73,8 +97,19 @@ describe('agents and tasks on the installed operator', () => {
     // The DAG of examples/workflow.yaml: lint and tests, then the review, then the summary.
     await create('tasks', task('lint', { requiredCapabilities: ['typescript'], input: 'lint' }));
     await create('tasks', task('unit-tests', { requiredCapabilities: ['typescript'], input: 'test' }));
-    await create('tasks', task('review', { requiredCapabilities: ['code-review'], dependsOn: ['lint', 'unit-tests'], input: 'review', affinity: { contextKey: 'pr-1' } }));
-    await create('tasks', task('summary', { requiredCapabilities: ['code-review'], dependsOn: ['review'], input: 'summary', affinity: { contextKey: 'pr-1' } }));
+    await create(
+      'tasks',
+      task('review', {
+        requiredCapabilities: ['code-review'],
+        dependsOn: ['lint', 'unit-tests'],
+        input: 'review',
+        affinity: { contextKey: 'pr-1' },
+      }),
+    );
+    await create(
+      'tasks',
+      task('summary', { requiredCapabilities: ['code-review'], dependsOn: ['review'], input: 'summary', affinity: { contextKey: 'pr-1' } }),
+    );
     const [lint, tests, review, summary] = await Promise.all(['lint', 'unit-tests', 'review', 'summary'].map((n) => succeeded(n)));
     const finished = (t: TaskObj | undefined): number => Date.parse(t?.status?.history?.at(-1)?.time ?? '');
     const started = (t: TaskObj | undefined): number => Date.parse((t?.status as { startedAt?: string } | undefined)?.startedAt ?? '');

@@ -64,12 +64,29 @@ describe('an agent reads and writes only what is its own (its Role, and the char
         (name) => agentClient(admin, e2e.kubeconfig, ns.name, name),
       );
     }
-    for (const [name, capability] of [['alice', 'a'], ['bob', 'b']] as const) {
+    for (const [name, capability] of [
+      ['alice', 'a'],
+      ['bob', 'b'],
+    ] as const) {
       await admin.request('POST', collectionPath(Agents, ns.name), {
-        body: { apiVersion: API_VERSION, kind: 'Agent', metadata: { name }, spec: { capabilities: [capability], runtime: { type: 'kubernetes', image: 'agent-orchestrator/runner:dev' }, heartbeat: { intervalSeconds: 2, timeoutSeconds: 10 } } },
+        body: {
+          apiVersion: API_VERSION,
+          kind: 'Agent',
+          metadata: { name },
+          spec: {
+            capabilities: [capability],
+            runtime: { type: 'kubernetes', image: 'agent-orchestrator/runner:dev' },
+            heartbeat: { intervalSeconds: 2, timeoutSeconds: 10 },
+          },
+        },
       });
       await admin.request('POST', collectionPath(Tasks, ns.name), {
-        body: { apiVersion: API_VERSION, kind: 'Task', metadata: { name: `for-${name}` }, spec: { requiredCapabilities: [capability], input: `${name}'s secret plan` } },
+        body: {
+          apiVersion: API_VERSION,
+          kind: 'Task',
+          metadata: { name: `for-${name}` },
+          spec: { requiredCapabilities: [capability], input: `${name}'s secret plan` },
+        },
       });
     }
     alice = await waitFor('alice’s Pod, whose token is her identity', () => agentClient(admin, e2e.kubeconfig, ns.name, 'alice'));
@@ -82,11 +99,15 @@ describe('an agent reads and writes only what is its own (its Role, and the char
 
   // Running (held) or done, the task stays assigned to the agent that ran it.
   const claimedBy = (name: string, agent: string): Promise<KubeObject> =>
-    waitFor(`${name} claimed by ${agent}`, async () => {
-      const t = await admin.request<KubeObject>('GET', objectPath(Tasks, ns.name, name));
-      const s = t.status as { phase?: string; assignment?: { agent?: string } } | undefined;
-      return ['Running', 'Succeeded'].includes(s?.phase ?? '') && s?.assignment?.agent === agent ? t : undefined;
-    }, { timeoutMs: 90_000 });
+    waitFor(
+      `${name} claimed by ${agent}`,
+      async () => {
+        const t = await admin.request<KubeObject>('GET', objectPath(Tasks, ns.name, name));
+        const s = t.status as { phase?: string; assignment?: { agent?: string } } | undefined;
+        return ['Running', 'Succeeded'].includes(s?.phase ?? '') && s?.assignment?.agent === agent ? t : undefined;
+      },
+      { timeoutMs: 90_000 },
+    );
   const writeStatus = (c: RestClient, t: KubeObject, status: Record<string, unknown>): Promise<unknown> =>
     c.request('PUT', `${objectPath(Tasks, ns.name, t.metadata.name ?? '')}/status`, { body: { ...t, status } });
 
@@ -98,7 +119,9 @@ describe('an agent reads and writes only what is its own (its Role, and the char
     await claimedBy('for-bob', 'bob');
     const mine = await claimedBy('for-alice', 'alice');
     // Her Role names her task once it is assigned to her; RBAC may take a moment to see it.
-    const read = await waitFor('alice reads her own task', () => alice.request<KubeObject>('GET', objectPath(Tasks, ns.name, 'for-alice')).catch(() => undefined));
+    const read = await waitFor('alice reads her own task', () =>
+      alice.request<KubeObject>('GET', objectPath(Tasks, ns.name, 'for-alice')).catch(() => undefined),
+    );
     expect(read.spec).toMatchObject({ input: "alice's secret plan" });
     expect(read.metadata.uid).toBe(mine.metadata.uid);
     const forbidden = `User "system:serviceaccount:${ns.name}:agent-alice" cannot`;
@@ -156,7 +179,14 @@ describe('an agent reads and writes only what is its own (its Role, and the char
     await claimedBy('for-alice', 'alice');
     const [plural = '', subresource] = resource.split('/');
     const review = (): Promise<boolean> =>
-      mayDo(ns.name, 'agent-alice', { namespace: ns.name, verb, group, resource: plural, ...(subresource ? { subresource } : {}), ...(name ? { name } : {}) });
+      mayDo(ns.name, 'agent-alice', {
+        namespace: ns.name,
+        verb,
+        group,
+        resource: plural,
+        ...(subresource ? { subresource } : {}),
+        ...(name ? { name } : {}),
+      });
     // The Role names for-alice once the operator saw her claim it: wait for that, not for a refusal.
     const answer = allowed ? await waitFor('allowed', async () => ((await review()) ? true : undefined)) : await review();
     expect(answer).toBe(allowed);
@@ -186,7 +216,11 @@ describe('an agent reads and writes only what is its own (its Role, and the char
     await claimedBy('for-alice', 'alice');
     const renew = async (): Promise<{ status: number; message: string } | undefined> => {
       const lease = await alice.request<KubeObject>('GET', objectPath(Leases, ns.name, 'agent-alice'));
-      return refusal(alice.request('PUT', objectPath(Leases, ns.name, 'agent-alice'), { body: { ...lease, spec: { ...(lease.spec ?? {}), renewTime: microTime(Date.now()) } } }));
+      return refusal(
+        alice.request('PUT', objectPath(Leases, ns.name, 'agent-alice'), {
+          body: { ...lease, spec: { ...(lease.spec ?? {}), renewTime: microTime(Date.now()) } },
+        }),
+      );
     };
     // The runner renews it too: a conflict with it is no refusal, so try again.
     let renewed = await renew();
@@ -211,7 +245,11 @@ describe('an agent reads and writes only what is its own (its Role, and the char
         metadata: { name: 'broad' },
         rules: [
           { apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['get', 'create', 'update'] },
-          { apiGroups: ['agents.orchestrator.dev'], resources: ['tasks', 'tasks/status'], verbs: ['get', 'list', 'watch', 'update', 'patch'] },
+          {
+            apiGroups: ['agents.orchestrator.dev'],
+            resources: ['tasks', 'tasks/status'],
+            verbs: ['get', 'list', 'watch', 'update', 'patch'],
+          },
         ],
       },
     });
@@ -243,7 +281,9 @@ describe('an agent reads and writes only what is its own (its Role, and the char
   });
 
   it('gives an agent no power beyond its Role (RBAC)', async () => {
-    const create = alice.request('POST', collectionPath(Tasks, ns.name), { body: { apiVersion: API_VERSION, kind: 'Task', metadata: { name: 'forged' }, spec: {} } });
+    const create = alice.request('POST', collectionPath(Tasks, ns.name), {
+      body: { apiVersion: API_VERSION, kind: 'Task', metadata: { name: 'forged' }, spec: {} },
+    });
     expect((await refusal(create))?.status).toBe(403);
     expect((await refusal(alice.request('GET', `/api/v1/namespaces/${ns.name}/secrets`)))?.status).toBe(403);
   });
@@ -251,12 +291,20 @@ describe('an agent reads and writes only what is its own (its Role, and the char
   it('ends an agent’s credentials with its Pod: a token bound to a Pod that is gone is not accepted', async () => {
     const e2e = inject('e2e');
     await admin.request('POST', collectionPath(Agents, ns.name), {
-      body: { apiVersion: API_VERSION, kind: 'Agent', metadata: { name: 'dave' }, spec: { capabilities: ['d'], runtime: { type: 'kubernetes', image: 'agent-orchestrator/runner:dev' } } },
+      body: {
+        apiVersion: API_VERSION,
+        kind: 'Agent',
+        metadata: { name: 'dave' },
+        spec: { capabilities: ['d'], runtime: { type: 'kubernetes', image: 'agent-orchestrator/runner:dev' } },
+      },
     });
     const dave = await waitFor('dave’s Pod', () => agentClient(admin, e2e.kubeconfig, ns.name, 'dave'));
     try {
       await dave.request('GET', objectPath(Agents, ns.name, 'dave'));
-      await admin.request('PATCH', objectPath(Agents, ns.name, 'dave'), { body: { spec: { desiredState: 'Sleeping' } }, contentType: 'application/merge-patch+json' });
+      await admin.request('PATCH', objectPath(Agents, ns.name, 'dave'), {
+        body: { spec: { desiredState: 'Sleeping' } },
+        contentType: 'application/merge-patch+json',
+      });
       const gone = await waitFor('dave’s token refused once his Pod is gone', async () => {
         const refused = await refusal(dave.request('GET', objectPath(Agents, ns.name, 'dave')));
         return refused?.status === 401 ? refused : undefined;
@@ -347,10 +395,19 @@ describe('plugin settings are checked at apply time (the chart’s plugin Valida
     });
 
   it.each([
-    [{ 'circuit-breaker': { failureThreshold: 0 } }, 'spec.plugins.circuit-breaker.failureThreshold must be a whole number from 1 to 1000 (plugin circuit-breaker)'],
-    [{ 'circuit-breaker': { cooldownSeconds: 'a minute' } }, 'spec.plugins.circuit-breaker.cooldownSeconds must be a whole number from 1 to 86400 (plugin circuit-breaker)'],
+    [
+      { 'circuit-breaker': { failureThreshold: 0 } },
+      'spec.plugins.circuit-breaker.failureThreshold must be a whole number from 1 to 1000 (plugin circuit-breaker)',
+    ],
+    [
+      { 'circuit-breaker': { cooldownSeconds: 'a minute' } },
+      'spec.plugins.circuit-breaker.cooldownSeconds must be a whole number from 1 to 86400 (plugin circuit-breaker)',
+    ],
     [{ anomaly: { threshold: 0.5 } }, 'spec.plugins.anomaly.threshold must be a number from 1 to 20 (plugin anomaly)'],
-    [{ anomaly: { failureRateThreshold: 'half' } }, 'spec.plugins.anomaly.failureRateThreshold must be a number from 0.01 to 1 (plugin anomaly)'],
+    [
+      { anomaly: { failureRateThreshold: 'half' } },
+      'spec.plugins.anomaly.failureRateThreshold must be a number from 0.01 to 1 (plugin anomaly)',
+    ],
     [{ anomaly: { consecutiveTasks: 2.5 } }, 'spec.plugins.anomaly.consecutiveTasks must be a whole number from 1 to 30 (plugin anomaly)'],
     [
       { 'production-slo': { slos: [{ name: 'q', indicator: 'QueueDepth', objectivePercent: 99 }] } },
@@ -371,16 +428,25 @@ describe('plugin settings are checked at apply time (the chart’s plugin Valida
     await expect(create({ 'circuit-breaker': { failureThreshold: 3, cooldownSeconds: 30 } })).resolves.toBeDefined();
     // Whole numbers are numbers too: CEL sees 4 as an int, 3.5 as a double.
     await expect(create({ anomaly: { threshold: 4, alpha: 0.2, failureRateThreshold: 1, consecutiveTasks: 3 } })).resolves.toBeDefined();
-    await expect(create({ 'production-slo': { slos: [{ name: 'a', indicator: 'AssignmentLatency', thresholdSeconds: 5, objectivePercent: 99 }] } })).resolves.toBeDefined();
+    await expect(
+      create({ 'production-slo': { slos: [{ name: 'a', indicator: 'AssignmentLatency', thresholdSeconds: 5, objectivePercent: 99 }] } }),
+    ).resolves.toBeDefined();
   });
 
   it('lets only the operator write a pre-assignment answer on a Task (hooks), whoever else can edit Tasks', async () => {
     const task = (annotations: Record<string, string>): Promise<unknown> =>
       admin.request('POST', collectionPath(Tasks, ns.name), {
-        body: { apiVersion: API_VERSION, kind: 'Task', metadata: { name: 'self-approved', annotations }, spec: { requiredCapabilities: ['x'] } },
+        body: {
+          apiVersion: API_VERSION,
+          kind: 'Task',
+          metadata: { name: 'self-approved', annotations },
+          spec: { requiredCapabilities: ['x'] },
+        },
         query: { dryRun: 'All' },
       });
-    const refused = await waitFor('the plugin admission policy to refuse', async () => refusal(task({ 'hooks.agents.orchestrator.dev/verdict': 'allow' })));
+    const refused = await waitFor('the plugin admission policy to refuse', async () =>
+      refusal(task({ 'hooks.agents.orchestrator.dev/verdict': 'allow' })),
+    );
     expect(refused.status).toBe(403);
     expect(refused.message).toContain('only the operator writes them');
     await expect(task({ 'example.com/owner': 'me' })).resolves.toBeDefined();

@@ -47,18 +47,30 @@ describe('helm upgrade reconfigures the operator without losing tasks', () => {
         apiVersion: API_VERSION,
         kind: 'Agent',
         metadata: { name: 'steady' },
-        spec: { capabilities: ['work'], runtime: { type: 'kubernetes', image: 'agent-orchestrator/runner:dev', env: SLOW }, heartbeat: { intervalSeconds: 2, timeoutSeconds: 10 }, maxConcurrentTasks: 2 },
+        spec: {
+          capabilities: ['work'],
+          runtime: { type: 'kubernetes', image: 'agent-orchestrator/runner:dev', env: SLOW },
+          heartbeat: { intervalSeconds: 2, timeoutSeconds: 10 },
+          maxConcurrentTasks: 2,
+        },
       },
     });
     const names = ['t1', 't2', 't3', 't4'];
     for (const name of names) {
-      await client.request('POST', collectionPath(Tasks, ns.name), { body: { apiVersion: API_VERSION, kind: 'Task', metadata: { name }, spec: { requiredCapabilities: ['work'] } } });
+      await client.request('POST', collectionPath(Tasks, ns.name), {
+        body: { apiVersion: API_VERSION, kind: 'Task', metadata: { name }, spec: { requiredCapabilities: ['work'] } },
+      });
     }
-    const phases = async (): Promise<string[]> => (await client.request<ObjectList<TaskObj>>('GET', collectionPath(Tasks, ns.name))).items.map((t) => t.status?.phase ?? '');
-    await waitFor('two running, two waiting', async () => {
-      const p = (await phases()).sort().join(',');
-      return p === 'Pending,Pending,Running,Running' ? true : undefined;
-    }, { timeoutMs: 90_000 });
+    const phases = async (): Promise<string[]> =>
+      (await client.request<ObjectList<TaskObj>>('GET', collectionPath(Tasks, ns.name))).items.map((t) => t.status?.phase ?? '');
+    await waitFor(
+      'two running, two waiting',
+      async () => {
+        const p = (await phases()).sort().join(',');
+        return p === 'Pending,Pending,Running,Running' ? true : undefined;
+      },
+      { timeoutMs: 90_000 },
+    );
 
     // New values: more logging, and a policy with a pool for this namespace.
     const policy = {
@@ -66,7 +78,18 @@ describe('helm upgrade reconfigures the operator without losing tasks', () => {
       namespace: ns.name,
       spec: {
         autoscaling: {
-          pools: [{ name: 'extra', minAgents: 1, maxAgents: 2, template: { capabilities: ['work'], runtime: { type: 'kubernetes', image: 'agent-orchestrator/runner:dev', env: SLOW }, heartbeat: { intervalSeconds: 2, timeoutSeconds: 10 } } }],
+          pools: [
+            {
+              name: 'extra',
+              minAgents: 1,
+              maxAgents: 2,
+              template: {
+                capabilities: ['work'],
+                runtime: { type: 'kubernetes', image: 'agent-orchestrator/runner:dev', env: SLOW },
+                heartbeat: { intervalSeconds: 2, timeoutSeconds: 10 },
+              },
+            },
+          ],
         },
       },
     };
@@ -79,20 +102,43 @@ describe('helm upgrade reconfigures the operator without losing tasks', () => {
     expect(deployment.spec.template.spec.containers[0]?.args).toContain('--log-level=debug');
 
     // The policy from values is in force: its pool adds an agent, which takes work.
-    await waitFor('the policy Ready', async () => {
-      const p = await client.request<KubeObject & { status?: { conditions?: { type: string; status: string }[] } }>('GET', objectPath(Policies, ns.name, 'default'));
-      return p.status?.conditions?.find((c) => c.type === 'Ready')?.status === 'True' ? true : undefined;
-    }, { timeoutMs: 60_000 });
-    await waitFor('the pool agent Ready', async () => {
-      const list = await client.request<ObjectList>('GET', collectionPath(Agents, ns.name), { query: { labelSelector: `${POOL_LABEL}=extra` } });
-      return list.items.some((a) => (a.status as { phase?: string } | undefined)?.phase === 'Busy' || (a.status as { phase?: string } | undefined)?.phase === 'Ready') ? true : undefined;
-    }, { timeoutMs: 90_000 });
+    await waitFor(
+      'the policy Ready',
+      async () => {
+        const p = await client.request<KubeObject & { status?: { conditions?: { type: string; status: string }[] } }>(
+          'GET',
+          objectPath(Policies, ns.name, 'default'),
+        );
+        return p.status?.conditions?.find((c) => c.type === 'Ready')?.status === 'True' ? true : undefined;
+      },
+      { timeoutMs: 60_000 },
+    );
+    await waitFor(
+      'the pool agent Ready',
+      async () => {
+        const list = await client.request<ObjectList>('GET', collectionPath(Agents, ns.name), {
+          query: { labelSelector: `${POOL_LABEL}=extra` },
+        });
+        return list.items.some(
+          (a) =>
+            (a.status as { phase?: string } | undefined)?.phase === 'Busy' ||
+            (a.status as { phase?: string } | undefined)?.phase === 'Ready',
+        )
+          ? true
+          : undefined;
+      },
+      { timeoutMs: 90_000 },
+    );
 
     release();
-    const done = await waitFor('all four Succeeded', async () => {
-      const list = (await client.request<ObjectList<TaskObj>>('GET', collectionPath(Tasks, ns.name))).items;
-      return list.length === 4 && list.every((t) => t.status?.phase === 'Succeeded') ? list : undefined;
-    }, { timeoutMs: 90_000 });
+    const done = await waitFor(
+      'all four Succeeded',
+      async () => {
+        const list = (await client.request<ObjectList<TaskObj>>('GET', collectionPath(Tasks, ns.name))).items;
+        return list.length === 4 && list.every((t) => t.status?.phase === 'Succeeded') ? list : undefined;
+      },
+      { timeoutMs: 90_000 },
+    );
     for (const t of done) expect(t.status?.history?.map((h) => h.outcome)).toEqual(['Succeeded']);
   });
 });

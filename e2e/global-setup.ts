@@ -53,8 +53,19 @@ export default async function setup(project: TestProject): Promise<() => Promise
     };
     // Pod Security "restricted" is enforced where the operator and its agents run.
     const manifest = JSON.stringify({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: cluster.release.namespace } });
-    execFileSync(cluster.kubectl, ['--kubeconfig', kubeconfig, 'apply', '-f', '-'], { input: manifest, stdio: ['pipe', 'ignore', 'inherit'] });
-    execFileSync(cluster.kubectl, ['--kubeconfig', kubeconfig, 'label', '--overwrite', 'namespace', cluster.release.namespace, 'pod-security.kubernetes.io/enforce=restricted']);
+    execFileSync(cluster.kubectl, ['--kubeconfig', kubeconfig, 'apply', '-f', '-'], {
+      input: manifest,
+      stdio: ['pipe', 'ignore', 'inherit'],
+    });
+    execFileSync(cluster.kubectl, [
+      '--kubeconfig',
+      kubeconfig,
+      'label',
+      '--overwrite',
+      'namespace',
+      cluster.release.namespace,
+      'pod-security.kubernetes.io/enforce=restricted',
+    ]);
     helmInstall(cluster, []);
     await restartHostOperator(cluster);
     project.provide('e2e', cluster);

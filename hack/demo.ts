@@ -19,8 +19,14 @@ const { values } = parseArgs({
 });
 const ns = values.namespace;
 
-type Status = { phase?: string; assignment?: { agent?: string }; history?: { agent: string; outcome: string }[]; result?: { output?: string }; pools?: { name: string; current: number; desired: number; reason?: string }[] };
-const statusOf = (o: KubeObject): Status => (o.status ?? {});
+type Status = {
+  phase?: string;
+  assignment?: { agent?: string };
+  history?: { agent: string; outcome: string }[];
+  result?: { output?: string };
+  pools?: { name: string; current: number; desired: number; reason?: string }[];
+};
+const statusOf = (o: KubeObject): Status => o.status ?? {};
 const TERMINAL = new Set(['Succeeded', 'Failed', 'Cancelled']);
 const clock = (start: number): string => `+${((Date.now() - start) / 1000).toFixed(0).padStart(3)}s`;
 
@@ -28,7 +34,8 @@ async function main(): Promise<void> {
   const kc = new KubeConfig();
   kc.loadFromFile(values.kubeconfig);
   const client = new RestClient(kc);
-  const list = async (kind: typeof agentKind): Promise<KubeObject[]> => (await client.request<ObjectList>('GET', collectionPath(resourceOfKind(kind), ns))).items;
+  const list = async (kind: typeof agentKind): Promise<KubeObject[]> =>
+    (await client.request<ObjectList>('GET', collectionPath(resourceOfKind(kind), ns))).items;
   const start = Date.now();
   const deadline = start + Number(values.timeout) * 1000;
   const seen = new Map<string, string>();
@@ -51,7 +58,8 @@ async function main(): Promise<void> {
       }
       // Done when every task that some agent can run has ended (a gpu task may wait for a gpu).
       const open = tasks.filter((t) => !TERMINAL.has(statusOf(t).phase ?? ''));
-      if (tasks.length > 0 && open.every((t) => (t.spec as { requiredCapabilities?: string[] }).requiredCapabilities?.includes('gpu'))) break;
+      if (tasks.length > 0 && open.every((t) => (t.spec as { requiredCapabilities?: string[] }).requiredCapabilities?.includes('gpu')))
+        break;
       if (Date.now() > deadline) {
         process.stdout.write(`\n(stopped watching after ${values.timeout}s; ${open.length} task(s) still open)\n`);
         break;
@@ -65,10 +73,13 @@ async function main(): Promise<void> {
     process.stdout.write(`${tasks.length} tasks: ${summarize(tasks.map((t) => statusOf(t).phase ?? 'Pending'))}\n`);
     for (const t of done) {
       const output = (statusOf(t).result?.output ?? '').trim().split('\n')[0] ?? '';
-      process.stdout.write(`  ${(t.metadata.name ?? '').padEnd(20)} by ${(statusOf(t).history?.at(-1)?.agent ?? '?').padEnd(22)} ${output.slice(0, 70)}\n`);
+      process.stdout.write(
+        `  ${(t.metadata.name ?? '').padEnd(20)} by ${(statusOf(t).history?.at(-1)?.agent ?? '?').padEnd(22)} ${output.slice(0, 70)}\n`,
+      );
     }
     for (const p of policies) {
-      for (const pool of statusOf(p).pools ?? []) process.stdout.write(`pool ${pool.name}: ${pool.current}/${pool.desired} agents: ${pool.reason ?? ''}\n`);
+      for (const pool of statusOf(p).pools ?? [])
+        process.stdout.write(`pool ${pool.name}: ${pool.current}/${pool.desired} agents: ${pool.reason ?? ''}\n`);
     }
   } finally {
     await client.close();

@@ -17,7 +17,6 @@ import { serviceAccountKubeConfig } from '../test/support/identities.ts';
 import { alive, startDaemon, stopDaemon } from './daemon.ts';
 import { IMAGE_NODE_FLAGS, OPERATOR_ENTRY } from './image-entrypoints.ts';
 
-
 interface Container {
   args?: string[];
   env?: { name: string; value?: string; valueFrom?: { fieldRef?: { fieldPath: string } } }[];
@@ -46,7 +45,10 @@ async function hostOperator(
       query: { labelSelector: `app.kubernetes.io/instance=${release.name},app.kubernetes.io/name=agent-orchestrator` },
     });
     const deployment = deployments.items[0];
-    if (!deployment) throw new Error(`no agent-orchestrator Deployment of release ${release.name} in namespace ${release.namespace}: is the chart installed?`);
+    if (!deployment)
+      throw new Error(
+        `no agent-orchestrator Deployment of release ${release.name} in namespace ${release.namespace}: is the chart installed?`,
+      );
     const pod = deployment.spec.template.spec;
     const container = pod.containers[0];
     const serviceAccount = pod.serviceAccountName ?? 'default';
@@ -80,7 +82,10 @@ async function hostOperator(
 async function waitReady(url: string, pid: number, log: string): Promise<void> {
   const deadline = Date.now() + 60_000;
   for (;;) {
-    const ok = await fetch(url).then((r) => r.ok, () => false);
+    const ok = await fetch(url).then(
+      (r) => r.ok,
+      () => false,
+    );
     if (ok) return;
     if (!alive(pid)) throw new Error(`the operator exited; see ${log}`);
     if (Date.now() > deadline) throw new Error(`the operator was not ready within 60 s; see ${log}`);
@@ -108,7 +113,12 @@ async function main(): Promise<void> {
   if (positionals[0] !== 'start') throw new Error('usage: host-operator.ts start|stop [--release R] [--namespace N]');
   if (!existsSync(OPERATOR_ENTRY)) throw new Error(`${OPERATOR_ENTRY} is missing: run npm run build`);
   await stopDaemon(stateDir, 'operator');
-  const op = await hostOperator(values.kubeconfig, { name: values.release, namespace: values.namespace }, { metrics: Number(values['metrics-port']), health: Number(values['health-port']) }, stateDir);
+  const op = await hostOperator(
+    values.kubeconfig,
+    { name: values.release, namespace: values.namespace },
+    { metrics: Number(values['metrics-port']), health: Number(values['health-port']) },
+    stateDir,
+  );
   const { pid, log } = startDaemon(stateDir, 'operator', [...IMAGE_NODE_FLAGS, OPERATOR_ENTRY, ...op.args], {
     PATH: process.env.PATH ?? '',
     KUBECONFIG: op.kubeconfig,

@@ -7,7 +7,9 @@ const repo = path.resolve(import.meta.dirname, '..');
 
 describe('image-entrypoints.ts', () => {
   it("says what the Dockerfile's ENTRYPOINTs run, so processes started on this host run as in the images", () => {
-    const entrypoints = [...readFileSync(path.join(repo, 'Dockerfile'), 'utf8').matchAll(/^ENTRYPOINT (\[.*\])$/gm)].map((m) => JSON.parse(m[1] ?? '[]') as string[]);
+    const entrypoints = [...readFileSync(path.join(repo, 'Dockerfile'), 'utf8').matchAll(/^ENTRYPOINT (\[.*\])$/gm)].map(
+      (m) => JSON.parse(m[1] ?? '[]') as string[],
+    );
     expect(entrypoints).toEqual([
       // The images' WORKDIR is /app; absolute, so an Agent's workingDir can move it.
       ['node', ...IMAGE_NODE_FLAGS, path.join('/app', path.relative(repo, RUNNER_ENTRY))],

@@ -42,8 +42,15 @@ describe('kubeconform schemas', () => {
     const out = mkdtempSync(path.join(tmpdir(), 'ao-crd-schemas-'));
     try {
       const template = crdSchemas(path.resolve(import.meta.dirname, '../crds'), out);
-      const file = template.replace('{{ .Group }}', 'agents.orchestrator.dev').replace('{{ .ResourceKind }}', 'orchestratorpolicy').replace('{{ .ResourceAPIVersion }}', 'v1alpha1');
-      expect(JSON.parse(readFileSync(file, 'utf8'))).toMatchObject({ type: 'object', additionalProperties: false, properties: { spec: { type: 'object' } } });
+      const file = template
+        .replace('{{ .Group }}', 'agents.orchestrator.dev')
+        .replace('{{ .ResourceKind }}', 'orchestratorpolicy')
+        .replace('{{ .ResourceAPIVersion }}', 'v1alpha1');
+      expect(JSON.parse(readFileSync(file, 'utf8'))).toMatchObject({
+        type: 'object',
+        additionalProperties: false,
+        properties: { spec: { type: 'object' } },
+      });
     } finally {
       rmSync(out, { recursive: true, force: true });
     }
@@ -54,9 +61,15 @@ describe('kubeconform schemas', () => {
     try {
       const src = path.join(dir, 'src');
       mkdirSync(src);
-      const pdb = { $id: 'https://kubernetes.io/api/poddisruptionbudget/policy/v1', properties: { spec: { $ref: '/api/_definitions.json#/$defs/io.k8s.api.policy.v1.PodDisruptionBudgetSpec' } } };
+      const pdb = {
+        $id: 'https://kubernetes.io/api/poddisruptionbudget/policy/v1',
+        properties: { spec: { $ref: '/api/_definitions.json#/$defs/io.k8s.api.policy.v1.PodDisruptionBudgetSpec' } },
+      };
       writeFileSync(path.join(src, 'poddisruptionbudget-policy-v1.json'), JSON.stringify(pdb));
-      writeFileSync(path.join(src, '_definitions.json'), JSON.stringify({ $id: 'https://kubernetes.io/api/_definitions.json', $defs: { x: { $ref: '#/$defs/y' } } }));
+      writeFileSync(
+        path.join(src, '_definitions.json'),
+        JSON.stringify({ $id: 'https://kubernetes.io/api/_definitions.json', $defs: { x: { $ref: '#/$defs/y' } } }),
+      );
       expect(kubernetesSchemas(src, path.join(dir, 'out'))).toBe(`${dir}/out/{{ .ResourceKind }}{{ .KindSuffix }}.json`);
       expect(JSON.parse(readFileSync(path.join(dir, 'out/poddisruptionbudget-policy-v1.json'), 'utf8'))).toEqual({
         properties: { spec: { $ref: '_definitions.json#/$defs/io.k8s.api.policy.v1.PodDisruptionBudgetSpec' } },

@@ -84,8 +84,10 @@ export function crdSchemas(crdDir: string, out: string): string {
 export function kubeconformSchemaFlags(out: string): string[] {
   const src = execFileSync(path.join(repo, 'hack/kube-schemas.sh'), { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }).trim();
   return [
-    '-schema-location', kubernetesSchemas(src, path.join(out, 'kubernetes')),
-    '-schema-location', crdSchemas(path.join(repo, 'crds'), path.join(out, 'crds')),
+    '-schema-location',
+    kubernetesSchemas(src, path.join(out, 'kubernetes')),
+    '-schema-location',
+    crdSchemas(path.join(repo, 'crds'), path.join(out, 'crds')),
   ];
 }
 

@@ -33,7 +33,12 @@ async function run(): Promise<void> {
     values.namespace,
     async (task, agent) => {
       await new Promise((resolve) => setTimeout(resolve, 1000 + Math.random() * 2000));
-      return { outcome: 'Succeeded', output: `${agent} did "${(task.input ?? task.name).slice(0, 80)}" (simulated on kwok)`, reason: 'exit code 0', exitCode: 0 };
+      return {
+        outcome: 'Succeeded',
+        output: `${agent} did "${(task.input ?? task.name).slice(0, 80)}" (simulated on kwok)`,
+        reason: 'exit code 0',
+        exitCode: 0,
+      };
     },
     (agent) => agentClient(admin, values.kubeconfig, values.namespace, agent),
   );
@@ -52,7 +57,14 @@ switch (positionals[0]) {
     break;
   case 'start':
     await stopDaemon(values['state-dir'], 'runners');
-    startDaemon(values['state-dir'], 'runners', [import.meta.filename, 'run', '--namespace', values.namespace, '--kubeconfig', values.kubeconfig]);
+    startDaemon(values['state-dir'], 'runners', [
+      import.meta.filename,
+      'run',
+      '--namespace',
+      values.namespace,
+      '--kubeconfig',
+      values.kubeconfig,
+    ]);
     break;
   case 'stop':
     await stopDaemon(values['state-dir'], 'runners');

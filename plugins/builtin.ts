@@ -46,9 +46,34 @@ export const builtinPlugins: readonly Plugin[] = [
 
 /** Score plugins and weights of each spec.routing.strategy. */
 export const strategyPresets = {
-  Balanced: [['preferred-capabilities', 2], ['affinity', 3], ['least-loaded', 1], ['context', 1]],
-  LeastLoaded: [['least-loaded', 3], ['preferred-capabilities', 1], ['affinity', 3], ['context', 1]],
-  RoundRobin: [['round-robin', 3], ['preferred-capabilities', 1], ['affinity', 3], ['context', 1]],
-  PowerOfTwoChoices: [['power-of-two-choices', 3], ['preferred-capabilities', 1], ['affinity', 3], ['context', 1]],
-  BinPack: [['most-loaded', 3], ['preferred-capabilities', 1], ['affinity', 3], ['context', 1]],
+  Balanced: [
+    ['preferred-capabilities', 2],
+    ['affinity', 3],
+    ['least-loaded', 1],
+    ['context', 1],
+  ],
+  LeastLoaded: [
+    ['least-loaded', 3],
+    ['preferred-capabilities', 1],
+    ['affinity', 3],
+    ['context', 1],
+  ],
+  RoundRobin: [
+    ['round-robin', 3],
+    ['preferred-capabilities', 1],
+    ['affinity', 3],
+    ['context', 1],
+  ],
+  PowerOfTwoChoices: [
+    ['power-of-two-choices', 3],
+    ['preferred-capabilities', 1],
+    ['affinity', 3],
+    ['context', 1],
+  ],
+  BinPack: [
+    ['most-loaded', 3],
+    ['preferred-capabilities', 1],
+    ['affinity', 3],
+    ['context', 1],
+  ],
 } as const satisfies Record<(typeof routingStrategies)[number], readonly (readonly [string, number])[]>;

@@ -23,13 +23,31 @@ describe('what the runner reads of its Agent', () => {
   });
 
   it('reads what the Agent sets', () => {
-    const agent = { ...minimal, spec: { ...(minimal.spec as object), maxConcurrentTasks: 3, heartbeat: { intervalSeconds: 2, timeoutSeconds: 9 }, context: { windowTokens: 1000 } } };
-    expect(agentSettings(agent)).toEqual({ uid: 'u-1', heartbeatIntervalMs: 2000, heartbeatTimeoutMs: 9000, maxConcurrentTasks: 3, windowTokens: 1000 });
+    const agent = {
+      ...minimal,
+      spec: {
+        ...(minimal.spec as object),
+        maxConcurrentTasks: 3,
+        heartbeat: { intervalSeconds: 2, timeoutSeconds: 9 },
+        context: { windowTokens: 1000 },
+      },
+    };
+    expect(agentSettings(agent)).toEqual({
+      uid: 'u-1',
+      heartbeatIntervalMs: 2000,
+      heartbeatTimeoutMs: 9000,
+      maxConcurrentTasks: 3,
+      windowTokens: 1000,
+    });
   });
 
   it.each([
     { name: 'no status', status: undefined, stats: { succeeded: 0, failed: 0, consecutiveFailures: 0 } },
-    { name: 'counts', status: { stats: { succeeded: 4, failed: 2, consecutiveFailures: 1 } }, stats: { succeeded: 4, failed: 2, consecutiveFailures: 1 } },
+    {
+      name: 'counts',
+      status: { stats: { succeeded: 4, failed: 2, consecutiveFailures: 1 } },
+      stats: { succeeded: 4, failed: 2, consecutiveFailures: 1 },
+    },
   ])('stats with $name', ({ status, stats }) => {
     expect(agentStats({ ...minimal, ...(status ? { status } : {}) })).toEqual(stats);
   });

@@ -11,7 +11,11 @@ describe("the runner's reading of its Role", () => {
   });
 
   it('finds the Tasks the operator granted it to write, and no others', () => {
-    for (const grants of [{ read: [], write: [] }, { read: ['t1'], write: ['t1'] }, { read: ['t1', 't2', 'dep'], write: ['t1', 't2'] }]) {
+    for (const grants of [
+      { read: [], write: [] },
+      { read: ['t1'], write: ['t1'] },
+      { read: ['t1', 't2', 'dep'], write: ['t1', 't2'] },
+    ]) {
       expect(assignedNames(agentRole(alice, grants))).toEqual(grantsOf(agentRole(alice, grants)).write);
     }
     expect(assignedNames(undefined)).toEqual([]);

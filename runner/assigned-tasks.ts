@@ -77,7 +77,9 @@ export class AssignedTasks implements SharedInformer<KubeObject> {
     while (!signal?.aborted) {
       if (!(await this.role.waitForSync(signal))) return false;
       // A Task dropped from the Role meanwhile would never sync: its own stop ends the wait too.
-      const waits = [...this.tasks.values()].map((t) => t.informer.waitForSync(signal ? AbortSignal.any([signal, t.stop.signal]) : t.stop.signal));
+      const waits = [...this.tasks.values()].map((t) =>
+        t.informer.waitForSync(signal ? AbortSignal.any([signal, t.stop.signal]) : t.stop.signal),
+      );
       await Promise.all(waits);
       if (this.hasSynced()) return true;
     }

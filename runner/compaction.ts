@@ -39,7 +39,8 @@ export interface CompactorOptions {
   logger: Logger;
 }
 
-const conditionOf = (agent: KubeObject): Condition | undefined => (agent as AgentObject).status?.conditions?.find((c) => c.type === CONDITION);
+const conditionOf = (agent: KubeObject): Condition | undefined =>
+  (agent as AgentObject).status?.conditions?.find((c) => c.type === CONDITION);
 
 /**
  * The runner's part of a compaction cycle. When the agent's ContextCompaction condition
@@ -99,7 +100,10 @@ export class Compactor {
     const summary = file ? await readFile(file, 'utf8').catch(() => undefined) : undefined;
     if (summary !== undefined) this.o.executor.seed?.(summary);
     const tokens = summary === undefined ? 0 : Math.ceil(summary.length / 4);
-    const how = summary === undefined ? 'no saved summary (the agent has no workspace, or none was written)' : `seeded with the ${summary.length}-character summary in ${file ?? ''}`;
+    const how =
+      summary === undefined
+        ? 'no saved summary (the agent has no workspace, or none was written)'
+        : `seeded with the ${summary.length}-character summary in ${file ?? ''}`;
     await this.answer(ANSWERS.recycled, 'True', `a new runner started ${how}`, tokens, true);
   }
 
@@ -131,7 +135,9 @@ export class Compactor {
   private async saveSummary(own: string | undefined): Promise<string | undefined> {
     const file = this.summaryPath();
     if (!file) return undefined;
-    const text = own ?? `# Context summary of agent ${this.o.agent} before a recycle\n\nThe last ${this.journal.length} tasks, oldest first:\n\n${this.journal.join('\n\n')}\n`;
+    const text =
+      own ??
+      `# Context summary of agent ${this.o.agent} before a recycle\n\nThe last ${this.journal.length} tasks, oldest first:\n\n${this.journal.join('\n\n')}\n`;
     try {
       await mkdir(dirname(file), { recursive: true });
       await writeFile(`${file}.tmp`, text, { mode: 0o600 });
@@ -148,7 +154,11 @@ export class Compactor {
     const written = await updateOwnStatus(this.o.client, this.o.namespace, this.o.agent, (live) => {
       const s = live.status ?? {};
       return {
-        conditions: setCondition(s.conditions, { type: CONDITION, status, reason, message: message.slice(0, 1024) }, rfc3339(this.o.clock.now())),
+        conditions: setCondition(
+          s.conditions,
+          { type: CONDITION, status, reason, message: message.slice(0, 1024) },
+          rfc3339(this.o.clock.now()),
+        ),
         ...(tokens !== undefined ? { contextUsage: contextUsage(tokens, this.o.windowTokens()) } : {}),
         ...(completed ? { stats: { compactions: (s.stats?.compactions ?? 0) + 1 } } : {}),
       };

@@ -63,18 +63,21 @@ export function runnerConfig(env: Readonly<Record<string, string | undefined>>):
   const dnsLabel = (name: string): string => {
     const value = get(name);
     if (value === undefined) problem(name, 'required');
-    else if (value.length > 63 || !DNS_LABEL.test(value)) problem(name, "must be a DNS label: lowercase letters, digits and '-', at most 63");
+    else if (value.length > 63 || !DNS_LABEL.test(value))
+      problem(name, "must be a DNS label: lowercase letters, digits and '-', at most 63");
     return value ?? '';
   };
   const agent = dnsLabel('AGENT_NAME');
   const namespace = dnsLabel('AGENT_NAMESPACE');
   const executorType = get('RUNNER_EXECUTOR') ?? 'command';
-  if (executorType !== 'command' && executorType !== 'http' && executorType !== 'model') problem('RUNNER_EXECUTOR', 'must be command, http or model');
+  if (executorType !== 'command' && executorType !== 'http' && executorType !== 'model')
+    problem('RUNNER_EXECUTOR', 'must be command, http or model');
   const url = get('RUNNER_HTTP_URL');
   if (url !== undefined && !URL.canParse(url)) problem('RUNNER_HTTP_URL', 'must be a URL');
   const model = modelSettings(get, problem);
   const grace = Number(get('RUNNER_SHUTDOWN_GRACE_SECONDS') ?? 20);
-  if (!Number.isInteger(grace) || grace < 0 || grace > 3600) problem('RUNNER_SHUTDOWN_GRACE_SECONDS', 'must be a whole number of seconds from 0 to 3600');
+  if (!Number.isInteger(grace) || grace < 0 || grace > 3600)
+    problem('RUNNER_SHUTDOWN_GRACE_SECONDS', 'must be a whole number of seconds from 0 to 3600');
   const progress = Number(get('RUNNER_PROGRESS_SECONDS') ?? 10);
   if (!Number.isInteger(progress) || (progress !== 0 && (progress < 2 || progress > 3600))) {
     problem('RUNNER_PROGRESS_SECONDS', 'must be 0 (no progress in the Task status) or a whole number of seconds from 2 to 3600');
@@ -145,7 +148,9 @@ function parseCommand(name: string, value: string): string[] {
     parsed = undefined;
   }
   if (!Array.isArray(parsed) || parsed.length === 0 || parsed[0] === '' || !parsed.every((p) => typeof p === 'string')) {
-    throw new Error(`invalid runner configuration: ${name} must be a JSON array of strings (a program and its arguments) or a shell command line`);
+    throw new Error(
+      `invalid runner configuration: ${name} must be a JSON array of strings (a program and its arguments) or a shell command line`,
+    );
   }
   return parsed;
 }
@@ -153,7 +158,10 @@ function parseCommand(name: string, value: string): string[] {
 type Problem = (name: string, message: string) => void;
 
 /** The RUNNER_MODEL_* settings, each checked where set (required ones are checked by the caller). */
-function modelSettings(get: (name: string) => string | undefined, problem: Problem): Omit<ModelExecutorConfig, 'type' | 'url' | 'model'> & { url?: string; model?: string } {
+function modelSettings(
+  get: (name: string) => string | undefined,
+  problem: Problem,
+): Omit<ModelExecutorConfig, 'type' | 'url' | 'model'> & { url?: string; model?: string } {
   const url = get('RUNNER_MODEL_URL');
   if (url !== undefined && !(URL.canParse(url) && ['http:', 'https:'].includes(new URL(url).protocol))) {
     problem('RUNNER_MODEL_URL', 'must be an http or https URL, the API base such as http://vllm.models:8000/v1');

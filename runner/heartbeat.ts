@@ -102,7 +102,11 @@ export class Heartbeat implements LeaseHold {
   }
 
   async confirm(signal?: AbortSignal): Promise<boolean> {
-    const lease = await this.o.client.request<LeaseObject>('GET', objectPath(Leases, this.o.namespace, this.name), signal ? { signal } : {});
+    const lease = await this.o.client.request<LeaseObject>(
+      'GET',
+      objectPath(Leases, this.o.namespace, this.name),
+      signal ? { signal } : {},
+    );
     return lease.spec?.holderIdentity === this.identity;
   }
 
@@ -112,7 +116,9 @@ export class Heartbeat implements LeaseHold {
     try {
       const lease = await this.o.client.request<LeaseObject>('GET', objectPath(Leases, this.o.namespace, this.name));
       if (lease.spec?.holderIdentity !== this.identity) return;
-      await this.o.client.request('PUT', objectPath(Leases, this.o.namespace, this.name), { body: { ...lease, spec: { ...lease.spec, holderIdentity: '' } } });
+      await this.o.client.request('PUT', objectPath(Leases, this.o.namespace, this.name), {
+        body: { ...lease, spec: { ...lease.spec, holderIdentity: '' } },
+      });
     } catch (err) {
       this.o.logger.warn({ err: messageOf(err) }, 'could not release the heartbeat lease');
     }

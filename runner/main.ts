@@ -85,7 +85,11 @@ async function main(): Promise<void> {
     capacity: () => current().maxConcurrentTasks,
     onFinished: (result, run) => {
       compactor.record(run.task, result.outcome, result.output);
-      const write = recordOutcome({ client, namespace: config.namespace, agent: config.agent, windowTokens: current().windowTokens, clock: systemClock, logger }, result, run);
+      const write = recordOutcome(
+        { client, namespace: config.namespace, agent: config.agent, windowTokens: current().windowTokens, clock: systemClock, logger },
+        result,
+        run,
+      );
       outcomes.add(write);
       // The last task of a drained agent ends: a compaction asked for meanwhile starts now.
       void write.finally(() => {
@@ -100,11 +104,20 @@ async function main(): Promise<void> {
   const beating = heartbeat.run(stop.signal);
   const loops = [agentInformer.run(stop.signal), tasks.run(stop.signal)];
   if (config.resourceReportMs > 0) {
-    loops.push(reportUsage({ client, namespace: config.namespace, agent: config.agent, intervalMs: config.resourceReportMs, clock: systemClock, logger }, stop.signal));
+    loops.push(
+      reportUsage(
+        { client, namespace: config.namespace, agent: config.agent, intervalMs: config.resourceReportMs, clock: systemClock, logger },
+        stop.signal,
+      ),
+    );
   }
   // No claim before this process holds the Lease: the operator tells this process's
   // attempts from its predecessor's by the Lease's holder.
-  await Promise.all([agentInformer.waitForSync(stop.signal), tasks.waitForSync(stop.signal), Promise.race([heartbeat.acquired(), beating])]);
+  await Promise.all([
+    agentInformer.waitForSync(stop.signal),
+    tasks.waitForSync(stop.signal),
+    Promise.race([heartbeat.acquired(), beating]),
+  ]);
   const live = self();
   if (live) {
     await compactor.resume(live).catch((err: unknown) => {
@@ -114,7 +127,10 @@ async function main(): Promise<void> {
   compactor.follow(agentInformer);
   compactor.onAgent(live);
   runner.poke();
-  logger.info({ executor: config.executor.type, maxConcurrentTasks: agent.maxConcurrentTasks, identity: heartbeat.identity }, 'runner ready');
+  logger.info(
+    { executor: config.executor.type, maxConcurrentTasks: agent.maxConcurrentTasks, identity: heartbeat.identity },
+    'runner ready',
+  );
 
   const ended = await new Promise<'signal' | LeaseTakenError>((resolve) => {
     const onSignal = (signal: NodeJS.Signals): void => {

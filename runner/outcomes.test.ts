@@ -4,7 +4,13 @@ import { RECENT_OUTCOMES } from '../operator/src/api/names.ts';
 import { withRecent } from './outcomes.ts';
 import type { FinishedRun } from './task-runner.ts';
 
-const run = (task: string, attempt = 1): FinishedRun => ({ task, attempt, capabilities: 'go', durationMs: 1200, completedAt: '2026-11-30T10:00:00.123Z' });
+const run = (task: string, attempt = 1): FinishedRun => ({
+  task,
+  attempt,
+  capabilities: 'go',
+  durationMs: 1200,
+  completedAt: '2026-11-30T10:00:00.123Z',
+});
 
 describe('withRecent', () => {
   it('appends the attempt with its outcome', () => {

@@ -46,7 +46,14 @@ interface TaskStatus {
 }
 
 type Task = KubeObject & {
-  spec?: { input?: string; payload?: Record<string, unknown>; timeoutSeconds?: number; dependsOn?: string[]; cancel?: boolean; requiredCapabilities?: string[] };
+  spec?: {
+    input?: string;
+    payload?: Record<string, unknown>;
+    timeoutSeconds?: number;
+    dependsOn?: string[];
+    cancel?: boolean;
+    requiredCapabilities?: string[];
+  };
   status?: TaskStatus;
 };
 
@@ -127,8 +134,12 @@ export class TaskRunner {
    */
   poke(): void {
     if (!this.accepting || !this.o.lease.holds()) return;
-    const mine = this.o.tasks.list().filter((t) => (t as Task).status?.assignment?.agent === this.o.agent && !this.running.has(keyOf(t))) as Task[];
-    const orphaned = mine.filter((t) => t.status?.phase === 'Running' && t.status.assignment?.claimedBy !== this.o.lease.identity && !this.recovering.has(keyOf(t)));
+    const mine = this.o.tasks
+      .list()
+      .filter((t) => (t as Task).status?.assignment?.agent === this.o.agent && !this.running.has(keyOf(t))) as Task[];
+    const orphaned = mine.filter(
+      (t) => t.status?.phase === 'Running' && t.status.assignment?.claimedBy !== this.o.lease.identity && !this.recovering.has(keyOf(t)),
+    );
     if (orphaned.length) this.track(this.handBackOrphans(orphaned));
     const waiting = mine
       .filter((t) => t.status?.phase === 'Assigned')
@@ -201,20 +212,22 @@ export class TaskRunner {
     const stopReporting = new AbortController();
     const reporting = this.reportProgress(claimed, attempt, key, stopReporting.signal);
     const dependencies = await this.dependencyResults(task);
-    const result = await this.o.executor.execute(
-      {
-        namespace: task.metadata.namespace ?? '',
-        name: task.metadata.name ?? '',
-        attempt,
-        ...(task.spec?.input !== undefined ? { input: task.spec.input } : {}),
-        ...(task.spec?.payload !== undefined ? { payload: task.spec.payload } : {}),
-        ...(dependencies ? { dependencies } : {}),
-        timeoutSeconds: task.spec?.timeoutSeconds ?? 3600,
-      },
-      signal,
-    ).finally(() => {
-      stopReporting.abort();
-    });
+    const result = await this.o.executor
+      .execute(
+        {
+          namespace: task.metadata.namespace ?? '',
+          name: task.metadata.name ?? '',
+          attempt,
+          ...(task.spec?.input !== undefined ? { input: task.spec.input } : {}),
+          ...(task.spec?.payload !== undefined ? { payload: task.spec.payload } : {}),
+          ...(dependencies ? { dependencies } : {}),
+          timeoutSeconds: task.spec?.timeoutSeconds ?? 3600,
+        },
+        signal,
+      )
+      .finally(() => {
+        stopReporting.abort();
+      });
     // The last progress write lands before the result, so it never undoes it.
     await reporting;
     this.o.progress?.lines.forget(key);
@@ -224,7 +237,8 @@ export class TaskRunner {
     // Every attempt's tokens count, a handed-back one's too: they were spent.
     const withUsage = (s: TaskStatus): TaskStatus => ({ ...s, usage: addAttempt(s.usage, result.usage, endedMs - startedMs) });
     const written = await this.write(claimed, attempt, { phase: 'Running', claimedBy: identity }, (s) => {
-      if (handBack) return handedBack(withUsage(s), { agent: this.o.agent, outcome: 'Lost', reason: result.reason.slice(0, 1024), time: now });
+      if (handBack)
+        return handedBack(withUsage(s), { agent: this.o.agent, outcome: 'Lost', reason: result.reason.slice(0, 1024), time: now });
       const { progress: _p, ...rest } = withUsage(s);
       return {
         ...rest,
@@ -384,10 +398,16 @@ function handedBack(s: TaskStatus, entry: HistoryEntry): TaskStatus {
     history: withEntry(s.history, entry),
     conditions: setCondition(
       s.conditions as Condition[] | undefined,
-      { type: 'Scheduled', status: 'False', reason: 'HandedBack', message: `handed back by agent ${entry.agent}: ${entry.reason ?? entry.outcome}` },
+      {
+        type: 'Scheduled',
+        status: 'False',
+        reason: 'HandedBack',
+        message: `handed back by agent ${entry.agent}: ${entry.reason ?? entry.outcome}`,
+      },
       entry.time,
     ),
   };
 }
 
-const withEntry = (history: readonly HistoryEntry[] | undefined, entry: HistoryEntry): HistoryEntry[] => [...(history ?? []), entry].slice(-HISTORY_LIMIT);
+const withEntry = (history: readonly HistoryEntry[] | undefined, entry: HistoryEntry): HistoryEntry[] =>
+  [...(history ?? []), entry].slice(-HISTORY_LIMIT);

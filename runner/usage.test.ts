@@ -44,7 +44,11 @@ describe('reportUsage', () => {
     let now = 1_800_000_000_000;
     const patches: unknown[] = [];
     const stop = new AbortController();
-    const samples = [0, 30_000_000, 60_000_000].map((cpuMicros, i): Sample => ({ cpuMicros, memoryBytes: 1000 * (i + 1), source: 'cgroup' }));
+    const samples = [0, 30_000_000, 60_000_000].map((cpuMicros, i): Sample => ({
+      cpuMicros,
+      memoryBytes: 1000 * (i + 1),
+      source: 'cgroup',
+    }));
     const clock = {
       now: () => now,
       setTimer: () => () => undefined,
@@ -60,7 +64,15 @@ describe('reportUsage', () => {
       },
     };
     await reportUsage(
-      { client: client as never, namespace: 'ns', agent: 'a', intervalMs: 60_000, clock, logger: { warn: () => undefined } as never, sample: () => samples.shift() ?? { cpuMicros: 0, memoryBytes: 0, source: 'cgroup' } },
+      {
+        client: client as never,
+        namespace: 'ns',
+        agent: 'a',
+        intervalMs: 60_000,
+        clock,
+        logger: { warn: () => undefined } as never,
+        sample: () => samples.shift() ?? { cpuMicros: 0, memoryBytes: 0, source: 'cgroup' },
+      },
       stop.signal,
     );
     expect(patches).toEqual([

@@ -34,8 +34,19 @@ export function helm(c: E2eCluster, args: string[]): string {
 export function helmInstall(c: E2eCluster, extra: string[]): string {
   const values = path.join(repo, 'e2e', c.mode === 'kind' ? 'values-kind.yaml' : 'values.yaml');
   return helm(c, [
-    'upgrade', '--install', c.release.name, path.join(repo, 'charts/agent-orchestrator'),
-    '--namespace', c.release.namespace, '--create-namespace', '-f', values, ...extra, '--wait', '--timeout', '3m',
+    'upgrade',
+    '--install',
+    c.release.name,
+    path.join(repo, 'charts/agent-orchestrator'),
+    '--namespace',
+    c.release.namespace,
+    '--create-namespace',
+    '-f',
+    values,
+    ...extra,
+    '--wait',
+    '--timeout',
+    '3m',
   ]);
 }
 
@@ -49,15 +60,28 @@ export async function restartHostOperator(c: E2eCluster): Promise<void> {
   execFileSync(
     process.execPath,
     [
-      path.join(repo, 'hack/host-operator.ts'), 'start',
-      '--release', c.release.name, '--namespace', c.release.namespace,
-      '--metrics-port', String(HOST_OPERATOR_PORTS.metrics), '--health-port', String(HOST_OPERATOR_PORTS.health),
-      '--state-dir', c.stateDir, '--kubeconfig', c.kubeconfig,
+      path.join(repo, 'hack/host-operator.ts'),
+      'start',
+      '--release',
+      c.release.name,
+      '--namespace',
+      c.release.namespace,
+      '--metrics-port',
+      String(HOST_OPERATOR_PORTS.metrics),
+      '--health-port',
+      String(HOST_OPERATOR_PORTS.health),
+      '--state-dir',
+      c.stateDir,
+      '--kubeconfig',
+      c.kubeconfig,
     ],
     { cwd: repo, env: env(c), stdio: ['ignore', 'inherit', 'inherit'] },
   );
 }
 
 export function stopHostOperator(stateDir: string): void {
-  execFileSync(process.execPath, [path.join(repo, 'hack/host-operator.ts'), 'stop', '--state-dir', stateDir], { cwd: repo, stdio: 'ignore' });
+  execFileSync(process.execPath, [path.join(repo, 'hack/host-operator.ts'), 'stop', '--state-dir', stateDir], {
+    cwd: repo,
+    stdio: 'ignore',
+  });
 }

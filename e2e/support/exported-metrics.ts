@@ -37,8 +37,15 @@ export async function exportedMetrics(): Promise<Set<string>> {
     status: { phase: 'Ready', resources: { cpuMillicores: 1, memoryBytes: 1, source: 'cgroup', observedAt: new Date().toISOString() } },
   };
   // A waiting task and a pool: what the performance plugin reports on.
-  const task = { metadata: { name: 't', namespace: 'ns', uid: 'uid-t' }, spec: { requiredCapabilities: ['x'] }, status: { phase: 'Pending', queuedAt: new Date().toISOString() } } as unknown as TaskObject;
-  const policy = { metadata: { name: 'p', namespace: 'ns', uid: 'uid-p' }, spec: { autoscaling: { pools: [{ name: 'pool', maxAgents: 1, template: { capabilities: ['x'] } }] } } } as unknown as PolicyObject;
+  const task = {
+    metadata: { name: 't', namespace: 'ns', uid: 'uid-t' },
+    spec: { requiredCapabilities: ['x'] },
+    status: { phase: 'Pending', queuedAt: new Date().toISOString() },
+  } as unknown as TaskObject;
+  const policy = {
+    metadata: { name: 'p', namespace: 'ns', uid: 'uid-p' },
+    spec: { autoscaling: { pools: [{ name: 'pool', maxAgents: 1, template: { capabilities: ['x'] } }] } },
+  } as unknown as PolicyObject;
   const snapshot: NamespaceSnapshot = { now: Date.now(), namespace: 'ns', policy, agents: [agent], tasks: [task] };
   for (const plugin of builtinPlugins) {
     const lifecycle = plugin.create(plugin.config.parse(EXAMPLE_CONFIGS[plugin.name] ?? {})).lifecycle;

@@ -16,15 +16,26 @@ const docs = ['agent.yaml', 'tasks.yaml'].flatMap((f) =>
 );
 
 describe('examples/coding-agent', () => {
-  it.each(docs.filter((d) => d.apiVersion.startsWith('agents.orchestrator.dev/')).map((d) => [`${d.kind} ${d.metadata.name}`, d] as const))('%s satisfies its schema', (_label, doc) => {
-    expect(kinds.find((k) => k.kind === doc.kind)?.schema.safeParse(doc).error?.issues ?? []).toEqual([]);
-  });
+  it.each(docs.filter((d) => d.apiVersion.startsWith('agents.orchestrator.dev/')).map((d) => [`${d.kind} ${d.metadata.name}`, d] as const))(
+    '%s satisfies its schema',
+    (_label, doc) => {
+      expect(kinds.find((k) => k.kind === doc.kind)?.schema.safeParse(doc).error?.issues ?? []).toEqual([]);
+    },
+  );
 
   // The stand-in CLI under the runner's real command executor, as the Agent configures it.
-  async function executor(): Promise<{ run: (input: string) => ReturnType<CommandExecutor['execute']>; compact: CommandExecutor['compact']; workspace: string }> {
+  async function executor(): Promise<{
+    run: (input: string) => ReturnType<CommandExecutor['execute']>;
+    compact: CommandExecutor['compact'];
+    workspace: string;
+  }> {
     const workspace = await mkdtemp(path.join(tmpdir(), 'coding-agent-'));
     const cli = ['/bin/sh', path.join(here, 'agent-cli')];
-    const e = new CommandExecutor({ command: cli, compactCommand: cli, env: { PATH: '/usr/local/bin:/usr/bin:/bin', AGENT_WORKSPACE: workspace, LLM_API_KEY: 'k' } });
+    const e = new CommandExecutor({
+      command: cli,
+      compactCommand: cli,
+      env: { PATH: '/usr/local/bin:/usr/bin:/bin', AGENT_WORKSPACE: workspace, LLM_API_KEY: 'k' },
+    });
     let n = 0;
     const task = (input: string): TaskInput => ({ namespace: 'ns', name: `t${++n}`, attempt: 1, input, timeoutSeconds: 30 });
     return { run: (input) => e.execute(task(input), new AbortController().signal), compact: e.compact?.bind(e), workspace };

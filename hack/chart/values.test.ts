@@ -17,7 +17,9 @@ describe('the chart values', () => {
     const issues = (v: unknown): string[] => chartValues.safeParse(v).error?.issues.map((i) => `${i.path.join('.')}: ${i.message}`) ?? [];
     expect(issues({ replicas: 'two' })).toEqual(['replicas: Invalid input: expected number, received string']);
     expect(issues({ logging: { formt: 'json' } })[0]).toMatch(/^logging: Unrecognized key: "formt"/);
-    expect(issues({ replicas: 2, leaderElection: { enabled: false } })).toEqual(['leaderElection.enabled: leaderElection.enabled must be true when replicas > 1']);
+    expect(issues({ replicas: 2, leaderElection: { enabled: false } })).toEqual([
+      'leaderElection.enabled: leaderElection.enabled must be true when replicas > 1',
+    ]);
     expect(issues({ replicas: 2 })).toEqual([]);
   });
 });

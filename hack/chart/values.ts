@@ -20,7 +20,11 @@ const anything = z.record(z.string(), z.unknown());
 
 export const chartValues = z
   .strictObject({
-    fullnameOverride: z.string().max(63).default('').describe("Name of the release's objects (default: the release name, with the chart name added when it lacks it)."),
+    fullnameOverride: z
+      .string()
+      .max(63)
+      .default('')
+      .describe("Name of the release's objects (default: the release name, with the chart name added when it lacks it)."),
     image: z
       .strictObject({
         repository: z.string().min(1).default('agent-orchestrator/operator').describe('Operator image repository.'),
@@ -33,11 +37,17 @@ export const chartValues = z
         pullPolicy: z.enum(['Always', 'IfNotPresent', 'Never']).default('IfNotPresent').describe('Pull policy of the operator image.'),
       })
       .prefault({}),
-    imagePullSecrets: z.array(z.strictObject({ name: z.string() })).default([]).describe('Secrets to pull the operator image with.'),
+    imagePullSecrets: z
+      .array(z.strictObject({ name: z.string() }))
+      .default([])
+      .describe('Secrets to pull the operator image with.'),
     replicas: z.int().min(0).max(10).default(1).describe('Operator replicas; one leads (leaderElection), the others stand by.'),
     leaderElection: z
       .strictObject({
-        enabled: z.boolean().default(true).describe('Run controllers only on the replica holding the leader Lease. Leave on with more than one replica.'),
+        enabled: z
+          .boolean()
+          .default(true)
+          .describe('Run controllers only on the replica holding the leader Lease. Leave on with more than one replica.'),
         leaseDurationSeconds: seconds(300, 15, 'Seconds a standby waits after the last renewal before taking the Lease.'),
         renewDeadlineSeconds: seconds(300, 10, 'Seconds the leader keeps trying to renew before it stops.'),
         retryPeriodSeconds: seconds(60, 2, 'Seconds between attempts to acquire or renew the Lease.'),
@@ -55,28 +65,47 @@ export const chartValues = z
       .prefault({}),
     kubeApi: z
       .strictObject({
-        qps: z.number().gt(0).max(10000).default(100).describe('Sustained requests per second to the API server (client side; API Priority and Fairness protects the server).'),
+        qps: z
+          .number()
+          .gt(0)
+          .max(10000)
+          .default(100)
+          .describe('Sustained requests per second to the API server (client side; API Priority and Fairness protects the server).'),
         burst: z.int().min(1).max(20000).default(200).describe('Requests allowed in a burst above qps.'),
       })
       .prefault({}),
     pluginAdmissionPolicy: z
       .boolean()
       .default(true)
-      .describe('Install the ValidatingAdmissionPolicy that carries the plugins’ own admission rules (see docs/plugins.md), so a bad plugin setting is refused when it is applied.'),
+      .describe(
+        'Install the ValidatingAdmissionPolicy that carries the plugins’ own admission rules (see docs/plugins.md), so a bad plugin setting is refused when it is applied.',
+      ),
     agents: z
       .strictObject({
         drainGraceSeconds: seconds(86400, 120, 'Seconds an Agent going to sleep, rolling or being deleted waits for its running tasks.'),
-        startupGraceSeconds: seconds(86400, 120, 'Seconds a started workload may run without a first heartbeat before the Agent is marked Failed.'),
+        startupGraceSeconds: seconds(
+          86400,
+          120,
+          'Seconds a started workload may run without a first heartbeat before the Agent is marked Failed.',
+        ),
         admissionPolicy: z
           .boolean()
           .default(true)
-          .describe('Install the ValidatingAdmissionPolicy that lets an agent write only its own Lease, its own status and the Tasks assigned to it.'),
+          .describe(
+            'Install the ValidatingAdmissionPolicy that lets an agent write only its own Lease, its own status and the Tasks assigned to it.',
+          ),
         docker: z
           .strictObject({
-            host: z.string().default('').describe("Docker engine for docker-runtime Agents that name none (empty: the operator's default, the local socket)."),
+            host: z
+              .string()
+              .default('')
+              .describe("Docker engine for docker-runtime Agents that name none (empty: the operator's default, the local socket)."),
             network: z.enum(['host', 'none']).default('host').describe('Network of agent containers.'),
             pullPolicy: z.enum(['IfNotPresent', 'Never']).default('IfNotPresent').describe('Pull a missing agent image, or report it.'),
-            apiServer: z.string().default('').describe("API server URL written into docker agents' kubeconfig (empty: the operator's own)."),
+            apiServer: z
+              .string()
+              .default('')
+              .describe("API server URL written into docker agents' kubeconfig (empty: the operator's own)."),
             secrets: z
               .array(objectName('a Secret'))
               .default([])
@@ -86,23 +115,40 @@ export const chartValues = z
             configMaps: z
               .array(objectName('a ConfigMap'))
               .default([])
-              .describe("ConfigMaps the operator may read (get, by these names only) for docker agents' envFrom (configMapRef). Empty: it reads no ConfigMap."),
+              .describe(
+                "ConfigMaps the operator may read (get, by these names only) for docker agents' envFrom (configMapRef). Empty: it reads no ConfigMap.",
+              ),
           })
           .prefault({}),
       })
       .prefault({}),
     tasks: z
       .strictObject({
-        reassignDelaySeconds: seconds(3600, 5, 'Seconds a task handed back by a lost, sleeping or deleted agent waits before it is routed again.'),
-        timeoutGraceSeconds: seconds(3600, 30, 'Seconds past spec.timeoutSeconds before the operator fails an attempt the runner did not end.'),
+        reassignDelaySeconds: seconds(
+          3600,
+          5,
+          'Seconds a task handed back by a lost, sleeping or deleted agent waits before it is routed again.',
+        ),
+        timeoutGraceSeconds: seconds(
+          3600,
+          30,
+          'Seconds past spec.timeoutSeconds before the operator fails an attempt the runner did not end.',
+        ),
       })
       .prefault({}),
     plugins: z
       .strictObject({
         modules: z
-          .array(z.string().min(1).regex(/^[^,]+$/, { message: 'a path without commas' }))
+          .array(
+            z
+              .string()
+              .min(1)
+              .regex(/^[^,]+$/, { message: 'a path without commas' }),
+          )
           .default([])
-          .describe('Out-of-tree plugin modules the operator loads at start, one --plugin flag each: paths in the container, e.g. /app/plugins/team-score/index.mjs (see docs/plugins.md).'),
+          .describe(
+            'Out-of-tree plugin modules the operator loads at start, one --plugin flag each: paths in the container, e.g. /app/plugins/team-score/index.mjs (see docs/plugins.md).',
+          ),
         volumes: z
           .array(anything)
           .default([])
@@ -113,7 +159,10 @@ export const chartValues = z
           .describe('Where the operator container mounts them (VolumeMount objects); under /app/plugins, modules find the operator’s zod.'),
       })
       .prefault({}),
-    extraArgs: z.array(z.string().regex(/^--[a-z]/, { message: 'an operator flag, --name=value' })).default([]).describe('More operator flags, e.g. ["--task-workers=16"] (see docs/configuration.md).'),
+    extraArgs: z
+      .array(z.string().regex(/^--[a-z]/, { message: 'an operator flag, --name=value' }))
+      .default([])
+      .describe('More operator flags, e.g. ["--task-workers=16"] (see docs/configuration.md).'),
     extraEnv: z.array(anything).default([]).describe('More environment variables of the operator container (Kubernetes EnvVar objects).'),
     resources: anything
       .default({ requests: { cpu: '100m', memory: '256Mi' }, limits: { memory: '512Mi' } })
@@ -135,7 +184,9 @@ export const chartValues = z
         unhealthyPodEvictionPolicy: z
           .enum(['AlwaysAllow', 'IfHealthyBudget'])
           .default('AlwaysAllow')
-          .describe('Eviction of a replica that is not Ready: AlwaysAllow (it protects nothing, so it never blocks a node drain) or IfHealthyBudget (only while the budget is met).'),
+          .describe(
+            'Eviction of a replica that is not Ready: AlwaysAllow (it protects nothing, so it never blocks a node drain) or IfHealthyBudget (only while the budget is met).',
+          ),
       })
       .prefault({}),
     networkPolicy: z
@@ -143,7 +194,9 @@ export const chartValues = z
         enabled: z
           .boolean()
           .default(true)
-          .describe('Render a NetworkPolicy of the operator Pods (enforced where the network plugin supports it): ingress only to the metrics and health ports, egress as networkPolicy.egress.'),
+          .describe(
+            'Render a NetworkPolicy of the operator Pods (enforced where the network plugin supports it): ingress only to the metrics and health ports, egress as networkPolicy.egress.',
+          ),
         metricsFrom: z
           .array(anything)
           .default([])
@@ -151,12 +204,17 @@ export const chartValues = z
         egress: z
           .array(anything)
           .default([{}])
-          .describe('Egress rules of the operator Pods (NetworkPolicyEgressRule objects). The default allows all: the API server, webhook endpoints and Docker engines are at addresses the chart cannot know.'),
+          .describe(
+            'Egress rules of the operator Pods (NetworkPolicyEgressRule objects). The default allows all: the API server, webhook endpoints and Docker engines are at addresses the chart cannot know.',
+          ),
       })
       .prefault({}),
     serviceAccount: z
       .strictObject({
-        create: z.boolean().default(true).describe("Create the operator's ServiceAccount (else use serviceAccount.name, which must exist)."),
+        create: z
+          .boolean()
+          .default(true)
+          .describe("Create the operator's ServiceAccount (else use serviceAccount.name, which must exist)."),
         name: z.string().default('').describe("Its name (default: the release's object name)."),
         annotations: labels.default({}).describe('Annotations of the ServiceAccount.'),
       })
@@ -166,7 +224,9 @@ export const chartValues = z
         install: z
           .boolean()
           .default(true)
-          .describe('Install the CRDs with the chart (Helm installs them first and never deletes them; upgrade them with kubectl apply --server-side -f crds/).'),
+          .describe(
+            'Install the CRDs with the chart (Helm installs them first and never deletes them; upgrade them with kubectl apply --server-side -f crds/).',
+          ),
         // Helm passes these values to the crds subchart and adds its globals to them.
         global: anything.optional(),
       })
@@ -185,7 +245,11 @@ export const chartValues = z
         serviceMonitor: z
           .strictObject({
             enabled: z.boolean().default(false).describe('Render a ServiceMonitor (Prometheus Operator CRDs needed).'),
-            interval: z.string().regex(/^\d+(ms|s|m|h)$/, { message: 'a duration such as 30s' }).default('30s').describe('Scrape interval.'),
+            interval: z
+              .string()
+              .regex(/^\d+(ms|s|m|h)$/, { message: 'a duration such as 30s' })
+              .default('30s')
+              .describe('Scrape interval.'),
             labels: labels.default({}).describe('Labels your Prometheus selects ServiceMonitors by.'),
           })
           .prefault({}),
@@ -194,7 +258,12 @@ export const chartValues = z
             enabled: z.boolean().default(false).describe('Render a PrometheusRule with the alerts (Prometheus Operator CRDs needed).'),
             labels: labels.default({}).describe('Labels your Prometheus selects rules by.'),
             pendingTasksThreshold: z.int().min(1).default(50).describe('Pending tasks in a namespace that count as a backed-up queue.'),
-            failureRatioThreshold: z.number().gt(0).max(1).default(0.2).describe('Share of tasks ending Failed (over 15 minutes) that alerts.'),
+            failureRatioThreshold: z
+              .number()
+              .gt(0)
+              .max(1)
+              .default(0.2)
+              .describe('Share of tasks ending Failed (over 15 minutes) that alerts.'),
           })
           .prefault({}),
         dashboard: z
@@ -211,7 +280,12 @@ export const chartValues = z
     hooks: z
       .strictObject({
         signingSecrets: z
-          .array(z.string().max(253).regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/, { message: 'the name of a Secret' }))
+          .array(
+            z
+              .string()
+              .max(253)
+              .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/, { message: 'the name of a Secret' }),
+          )
           .default([])
           .describe(
             'Secrets the operator may read (get, by these names only, in the namespaces it watches): the signing keys of webhook endpoints (spec.plugins.hooks.endpoints[].signingSecret, plugins/hooks/README.md). Empty: it reads no Secret.',
@@ -227,11 +301,12 @@ export const chartValues = z
         }),
       )
       .default([])
-      .describe('OrchestratorPolicies to render: [{name, namespace, spec}]. One per namespace; spec.plugins.<name> configures every plugin (docs/autoscaling.md, docs/plugins.md; an example per plugin family is in this README).'),
+      .describe(
+        'OrchestratorPolicies to render: [{name, namespace, spec}]. One per namespace; spec.plugins.<name> configures every plugin (docs/autoscaling.md, docs/plugins.md; an example per plugin family is in this README).',
+      ),
   })
   .refine((v) => v.replicas <= 1 || v.leaderElection.enabled, {
     message: 'leaderElection.enabled must be true when replicas > 1',
     path: ['leaderElection', 'enabled'],
   })
   .describe('Values of the agent-orchestrator chart.');
-

@@ -34,7 +34,8 @@ const agentArb: fc.Arbitrary<AgentInfo> = fc
     lastAssignedAt: fc.option(fc.integer({ min: NOW - 600_000, max: NOW }), { nil: undefined }),
   })
   .map(({ name, lastAssignedAt, circuit, ...f }) => {
-    const conditions = circuit === 'closed' ? {} : { CircuitOpen: { status: 'True', reason: circuit === 'open' ? 'TooManyFailures' : 'HalfOpen' } };
+    const conditions =
+      circuit === 'closed' ? {} : { CircuitOpen: { status: 'True', reason: circuit === 'open' ? 'TooManyFailures' : 'HalfOpen' } };
     return agent(name, lastAssignedAt === undefined ? { ...f, conditions } : { ...f, conditions, lastAssignedAt });
   });
 

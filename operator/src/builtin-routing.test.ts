@@ -96,9 +96,11 @@ describe('runCycle: choosing an agent', () => {
   });
 
   it('rotates with RoundRobin, starting from the agent idle longest', () => {
-    const agents = [agent('a', { lastAssignedAt: NOW - 10 }), agent('b', { lastAssignedAt: NOW - 30 }), agent('c', { lastAssignedAt: NOW - 20 })].map(
-      (a) => ({ ...a, maxConcurrentTasks: 3 }),
-    );
+    const agents = [
+      agent('a', { lastAssignedAt: NOW - 10 }),
+      agent('b', { lastAssignedAt: NOW - 30 }),
+      agent('c', { lastAssignedAt: NOW - 20 }),
+    ].map((a) => ({ ...a, maxConcurrentTasks: 3 }));
     const tasks = ['t1', 't2', 't3', 't4', 't5', 't6'].map((n) => task(n));
     expect(placed(cycle(tasks, agents, profileFor('RoundRobin')))).toEqual(['t1->b', 't2->c', 't3->a', 't4->b', 't5->c', 't6->a']);
   });
@@ -134,7 +136,11 @@ describe('runCycle: queue order', () => {
   });
 
   it('tasks of a namespace that stay pending do not hold other namespaces up', () => {
-    const tasks = [task('stuck1', { namespace: 'x', required: ['gpu'] }), task('stuck2', { namespace: 'x', required: ['gpu'] }), task('ok', { namespace: 'y' })];
+    const tasks = [
+      task('stuck1', { namespace: 'x', required: ['gpu'] }),
+      task('stuck2', { namespace: 'x', required: ['gpu'] }),
+      task('ok', { namespace: 'y' }),
+    ];
     const agents = [agent('a', { namespace: 'x' }), agent('a', { namespace: 'y' })];
     const r = cycle(tasks, agents);
     expect(placed(r)).toEqual(['ok->a']);

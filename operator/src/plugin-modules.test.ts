@@ -27,7 +27,10 @@ const PLAIN = `{
 const load = (modules: string[]): ReturnType<typeof loadPluginModules> => loadPluginModules(builtinRegistry(), modules, repo);
 
 async function failure(modules: string[]): Promise<PluginLoadError> {
-  const err = await load(modules).then(() => undefined, (e: unknown) => e);
+  const err = await load(modules).then(
+    () => undefined,
+    (e: unknown) => e,
+  );
   expect(err).toBeInstanceOf(PluginLoadError);
   expect(err).toBeInstanceOf(ConfigError);
   return err as PluginLoadError;
@@ -41,7 +44,10 @@ describe('loadPluginModules', () => {
     expect(registry.scorerNames).toContain('team-score');
     expect(registry.plugins.length).toBe(builtinRegistry().plugins.length + 1);
     // A policy can name it, with its settings checked by its own schema.
-    expect(registry.build({ strategy: 'Balanced', plugins: [{ name: 'team-score', weight: 5 }] }, { 'team-score': { sharedAgentScore: 70 } }).errors).toEqual([]);
+    expect(
+      registry.build({ strategy: 'Balanced', plugins: [{ name: 'team-score', weight: 5 }] }, { 'team-score': { sharedAgentScore: 70 } })
+        .errors,
+    ).toEqual([]);
     expect(registry.build({ strategy: 'Balanced' }, { 'team-score': { sharedAgentScore: 700 } }).errors).toEqual([
       expect.stringMatching(/^spec\.plugins\.team-score\.sharedAgentScore: /),
     ]);
@@ -71,7 +77,9 @@ describe('loadPluginModules', () => {
 
   it('says what the module lacks when it exports no plugin', async () => {
     const err = await failure([module('nothing.mjs', 'export const other = 1;\n')]);
-    expect(err.message).toMatch(/nothing\.mjs: it has no default export and no export named plugin; export default \(or export const plugin\) an object with name, config/);
+    expect(err.message).toMatch(
+      /nothing\.mjs: it has no default export and no export named plugin; export default \(or export const plugin\) an object with name, config/,
+    );
   });
 
   it('lists every problem of an export that is not a plugin, on one line', async () => {
@@ -86,8 +94,12 @@ describe('loadPluginModules', () => {
 
   it('refuses a name that is taken, built in or loaded before', async () => {
     const clash = module('clash.mjs', `export default { ...${PLAIN}, name: 'least-loaded' };\n`);
-    expect((await failure([clash])).message).toMatch(/clash\.mjs: a plugin named "least-loaded" is already registered \(built in\); rename it$/);
-    expect((await failure([EXAMPLE, path.join(repo, EXAMPLE)])).message).toMatch(/a plugin named "team-score" is already registered \(loaded from .*team-score\/index\.ts\); rename it$/);
+    expect((await failure([clash])).message).toMatch(
+      /clash\.mjs: a plugin named "least-loaded" is already registered \(built in\); rename it$/,
+    );
+    expect((await failure([EXAMPLE, path.join(repo, EXAMPLE)])).message).toMatch(
+      /a plugin named "team-score" is already registered \(loaded from .*team-score\/index\.ts\); rename it$/,
+    );
   });
 
   it('reports a module that cannot be imported with the first line of the error', async () => {
@@ -97,7 +109,12 @@ describe('loadPluginModules', () => {
 });
 
 describe('pluginProblems', () => {
-  const plain = { name: 'p', config: { safeParse: () => ({ success: true }), parse: (v: unknown) => v }, create: () => ({}), admission: [] };
+  const plain = {
+    name: 'p',
+    config: { safeParse: () => ({ success: true }), parse: (v: unknown) => v },
+    create: () => ({}),
+    admission: [],
+  };
 
   it('accepts what definePlugin returns and a plain object of that shape', async () => {
     const { default: example } = await import('../../examples/plugins/team-score/index.ts');
@@ -109,8 +126,14 @@ describe('pluginProblems', () => {
   it.each([
     [null, 'the export is null, not an object'],
     [() => plain, 'the export is function, not an object'],
-    [{ ...plain, config: { safeParse: () => ({ success: false }), parse: () => undefined } }, 'config must accept {} (give every setting a default)'],
-    [{ ...plain, admission: [{ resource: 'pods', expression: 'true', message: 'm' }] }, 'admission[0] must be {resource: agents|tasks|orchestratorpolicies, expression, message}'],
+    [
+      { ...plain, config: { safeParse: () => ({ success: false }), parse: () => undefined } },
+      'config must accept {} (give every setting a default)',
+    ],
+    [
+      { ...plain, admission: [{ resource: 'pods', expression: 'true', message: 'm' }] },
+      'admission[0] must be {resource: agents|tasks|orchestratorpolicies, expression, message}',
+    ],
     [{ ...plain, settingsFrom: 'spec.x' }, 'settingsFrom must be a function when set'],
     [{ ...plain, create: () => 'x' }, 'create({}) must return an object {routing?, lifecycle?}'],
     [{ ...plain, create: () => ({ routing: 1 }) }, 'create({}).routing must be an object of extension point functions'],

@@ -68,8 +68,12 @@ export function pluginProblems(value: unknown): string[] {
   }
   if (typeof instance !== 'object' || instance === null) return ['create({}) must return an object {routing?, lifecycle?}'];
   const { routing, lifecycle } = instance as Record<string, unknown>;
-  for (const [part, v] of [['routing', routing], ['lifecycle', lifecycle]] as const) {
-    if (v !== undefined && (typeof v !== 'object' || v === null)) problems.push(`create({}).${part} must be an object of extension point functions`);
+  for (const [part, v] of [
+    ['routing', routing],
+    ['lifecycle', lifecycle],
+  ] as const) {
+    if (v !== undefined && (typeof v !== 'object' || v === null))
+      problems.push(`create({}).${part} must be an object of extension point functions`);
   }
   return problems;
 }
@@ -133,5 +137,10 @@ function pointsOf(plugin: Plugin): string[] {
 
 function firstLine(err: unknown): string {
   const message = err instanceof Error ? err.message : String(err);
-  return message.split('\n').find((l) => l.trim() !== '')?.trim() ?? 'unknown error';
+  return (
+    message
+      .split('\n')
+      .find((l) => l.trim() !== '')
+      ?.trim() ?? 'unknown error'
+  );
 }

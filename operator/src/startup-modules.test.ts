@@ -36,9 +36,19 @@ function modulesOf(entry: string, env: Record<string, string>): string[] {
 
 describe('modules loaded at start-up', () => {
   it.each([
-    { name: 'the operator', entry: 'operator/src/main.ts', env: { AO_LEADER_ELECT: 'false' }, unwanted: /@kubernetes\/client-node|\/dockerode\/|\/docker-modem\/|\/undici\// },
+    {
+      name: 'the operator',
+      entry: 'operator/src/main.ts',
+      env: { AO_LEADER_ELECT: 'false' },
+      unwanted: /@kubernetes\/client-node|\/dockerode\/|\/docker-modem\/|\/undici\//,
+    },
     // The runner runs in every agent: not even zod (about 13 MB), which the operator needs.
-    { name: 'the runner', entry: 'runner/main.ts', env: { AGENT_NAME: 'a', AGENT_NAMESPACE: 'n' }, unwanted: /@kubernetes\/client-node|\/dockerode\/|\/docker-modem\/|\/zod\/|\/undici\// },
+    {
+      name: 'the runner',
+      entry: 'runner/main.ts',
+      env: { AGENT_NAME: 'a', AGENT_NAMESPACE: 'n' },
+      unwanted: /@kubernetes\/client-node|\/dockerode\/|\/docker-modem\/|\/zod\/|\/undici\//,
+    },
   ])('$name loads only what it needs', ({ entry, env, unwanted }) => {
     const loaded = modulesOf(entry, env);
     // The hook saw the packages both do load.

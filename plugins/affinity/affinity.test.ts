@@ -42,16 +42,24 @@ describe('affinity score', () => {
   });
 
   // A window of 10,000 tokens compacting at 80%: 8,000 usable.
-  const window = (tokens: number): AgentFields => ({ contextKeys: ['c1'], context: { windowTokens: 10_000, compactAtPercent: 80, tokens } });
+  const window = (tokens: number): AgentFields => ({
+    contextKeys: ['c1'],
+    context: { windowTokens: 10_000, compactAtPercent: 80, tokens },
+  });
   it.each([
     ['room for the estimate', 5_000, 3_000, 100],
     ['exactly the room left', 5_000, 3_000, 100],
     ['no room for the estimate: the conversation moves', 6_000, 3_000, 0],
     ['at the threshold, no estimate', 8_000, undefined, 0],
     ['below the threshold, no estimate', 7_999, undefined, 100],
-  ] as [string, number, number | undefined, number][])('keeps the context unless its window is too full: %s', (_case, tokens, estimatedTokens, expected) => {
-    expect(scoreOf({ affinity: { contextKey: 'c1' }, ...(estimatedTokens !== undefined ? { estimatedTokens } : {}) }, window(tokens))).toBe(expected);
-  });
+  ] as [string, number, number | undefined, number][])(
+    'keeps the context unless its window is too full: %s',
+    (_case, tokens, estimatedTokens, expected) => {
+      expect(
+        scoreOf({ affinity: { contextKey: 'c1' }, ...(estimatedTokens !== undefined ? { estimatedTokens } : {}) }, window(tokens)),
+      ).toBe(expected);
+    },
+  );
 });
 
 it('has no settings', () => {
@@ -63,7 +71,11 @@ describe('affinity preFilter', () => {
   const preFilter = (t: TaskFields): unknown => {
     const r = routing.preFilter?.(task('t', t), index, cycleState());
     if (r === undefined) throw new Error('affinity has no preFilter');
-    return { ...(r.status ? { status: r.status.code } : {}), ...(r.agents ? { agents: r.agents.map((a) => a.key) } : {}), ...(r.prefer ? { prefer: [...r.prefer].sort() } : {}) };
+    return {
+      ...(r.status ? { status: r.status.code } : {}),
+      ...(r.agents ? { agents: r.agents.map((a) => a.key) } : {}),
+      ...(r.prefer ? { prefer: [...r.prefer].sort() } : {}),
+    };
   };
 
   it.each([

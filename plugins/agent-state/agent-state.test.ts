@@ -1,5 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { passes, success, unschedulable, type AgentInfo, type PostFilterHandle, type Status, type TaskInfo } from '../../operator/src/framework/index.ts';
+import {
+  passes,
+  success,
+  unschedulable,
+  type AgentInfo,
+  type PostFilterHandle,
+  type Status,
+  type TaskInfo,
+} from '../../operator/src/framework/index.ts';
 import { agent, cycleState, routingOf, task, type AgentFields } from '../../operator/src/framework/testing.ts';
 import { agentState } from './index.ts';
 
@@ -63,13 +71,22 @@ describe('agent-state postFilter', () => {
   const ownAndCapacity = (t: TaskInfo, a: AgentInfo): Status => {
     const own = routing.filter?.(t, a, cycleState()) ?? success;
     if (!passes(own)) return { ...own, plugin: 'agent-state' };
-    if (a.conditions.CircuitOpen?.status === 'True') return { plugin: 'circuit-breaker', code: 'UnschedulableAndUnresolvable', reason: 'circuit open' };
+    if (a.conditions.CircuitOpen?.status === 'True')
+      return { plugin: 'circuit-breaker', code: 'UnschedulableAndUnresolvable', reason: 'circuit open' };
     return a.active >= a.maxConcurrentTasks ? { plugin: 'capacity', ...unschedulable('at capacity') } : success;
   };
 
   it('proposes the asleep agents that would pass every filter once woken, in the handle’s order', () => {
-    const agents = [agent('sleepy-a', { sleeping: true, ready: false }), agent('awake', { active: 1 }), agent('sleepy-b', { sleeping: true, ready: false })];
-    const { wake, tried } = wakes(agents, { 'sleepy-a': asleep, awake: { plugin: 'capacity', ...unschedulable('at capacity') }, 'sleepy-b': asleep }, ownAndCapacity);
+    const agents = [
+      agent('sleepy-a', { sleeping: true, ready: false }),
+      agent('awake', { active: 1 }),
+      agent('sleepy-b', { sleeping: true, ready: false }),
+    ];
+    const { wake, tried } = wakes(
+      agents,
+      { 'sleepy-a': asleep, awake: { plugin: 'capacity', ...unschedulable('at capacity') }, 'sleepy-b': asleep },
+      ownAndCapacity,
+    );
     expect(wake).toEqual(['ns/sleepy-a', 'ns/sleepy-b']);
     // Judged as woken copies, and only the asleep ones.
     expect(tried.map((a) => [a.name, a.sleeping, a.ready])).toEqual([
@@ -80,11 +97,23 @@ describe('agent-state postFilter', () => {
 
   it.each([
     ['its woken copy is full', { sleeping: true, ready: false, active: 1 }, asleep],
-    ['its woken copy has an open circuit', { sleeping: true, ready: false, conditions: { CircuitOpen: { status: 'True', reason: 'TooManyFailures' } } }, asleep],
-    ['its status is from another plugin', { sleeping: true, ready: false }, { plugin: 'required-capabilities', code: 'UnschedulableAndUnresolvable', reason: 'lack capability gpu' }],
+    [
+      'its woken copy has an open circuit',
+      { sleeping: true, ready: false, conditions: { CircuitOpen: { status: 'True', reason: 'TooManyFailures' } } },
+      asleep,
+    ],
+    [
+      'its status is from another plugin',
+      { sleeping: true, ready: false },
+      { plugin: 'required-capabilities', code: 'UnschedulableAndUnresolvable', reason: 'lack capability gpu' },
+    ],
     ['another plugin says "asleep"', { sleeping: true, ready: false }, { plugin: 'other', ...unschedulable('asleep') }],
     ['agent-state gave another reason', { ready: false }, { plugin: 'agent-state', ...unschedulable('not ready') }],
-    ['it is leaving', { leaving: true, sleeping: true }, { plugin: 'agent-state', code: 'UnschedulableAndUnresolvable', reason: 'draining or being deleted' }],
+    [
+      'it is leaving',
+      { leaving: true, sleeping: true },
+      { plugin: 'agent-state', code: 'UnschedulableAndUnresolvable', reason: 'draining or being deleted' },
+    ],
   ] as [string, AgentFields, Status][])('does not wake an agent when %s', (_case, fields, status) => {
     expect(wakes([agent('a', fields)], { a: status }, ownAndCapacity).wake).toEqual([]);
   });
@@ -96,7 +125,9 @@ describe('agent-state postFilter', () => {
   it('asks the handle, not its own filter: a woken copy failing any filter is left out', () => {
     const agents = [agent('gpu', { sleeping: true, ready: false, capabilities: ['gpu'] }), agent('cpu', { sleeping: true, ready: false })];
     const needsGpu = (_t: TaskInfo, a: AgentInfo): Status =>
-      a.capabilities.has('gpu') ? success : { plugin: 'required-capabilities', code: 'UnschedulableAndUnresolvable', reason: 'lack capability gpu' };
+      a.capabilities.has('gpu')
+        ? success
+        : { plugin: 'required-capabilities', code: 'UnschedulableAndUnresolvable', reason: 'lack capability gpu' };
     expect(wakes(agents, { gpu: asleep, cpu: asleep }, needsGpu).wake).toEqual(['ns/gpu']);
   });
 });

@@ -16,7 +16,10 @@ describe('filter', () => {
     if (s === undefined) throw new Error('no filter');
     return s.code === 'Success' ? 'ok' : `${s.code}: ${s.reason ?? ''}`;
   }
-  const degraded = (status: 'True' | 'False', reason: string): AgentFields => ({ conditions: { Degraded: { status, reason } }, maxConcurrentTasks: 4 });
+  const degraded = (status: 'True' | 'False', reason: string): AgentFields => ({
+    conditions: { Degraded: { status, reason } },
+    maxConcurrentTasks: 4,
+  });
 
   it.each([
     ['no condition', {}, 0, 'ok'],
@@ -37,7 +40,12 @@ describe('filter', () => {
 });
 
 /** An agent whose runner recorded `normal` attempts of ~1 s, then `slow` of 3 s, one second apart, the last at NOW - 1 s. */
-function agentWith(name: string, normal: number, slow: number, extra: { pool?: string; conditions?: NonNullable<AgentObject['status']>['conditions'] } = {}): AgentObject {
+function agentWith(
+  name: string,
+  normal: number,
+  slow: number,
+  extra: { pool?: string; conditions?: NonNullable<AgentObject['status']>['conditions'] } = {},
+): AgentObject {
   const total = normal + slow;
   const recent = Array.from({ length: total }, (_, i) => ({
     task: `${name}-t${i}`,
@@ -49,13 +57,26 @@ function agentWith(name: string, normal: number, slow: number, extra: { pool?: s
   }));
   return {
     metadata: { name, namespace: 'ns', uid: `uid-${name}`, ...(extra.pool ? { labels: { [POOL_LABEL]: extra.pool } } : {}) },
-    spec: { capabilities: ['review'], runtime: { type: 'kubernetes', image: 'img' }, maxConcurrentTasks: 1, desiredState: 'Active', heartbeat: { intervalSeconds: 10, timeoutSeconds: 30 } },
-    status: { stats: { succeeded: total, failed: 0, consecutiveFailures: 0, recent }, ...(extra.conditions ? { conditions: extra.conditions } : {}) },
+    spec: {
+      capabilities: ['review'],
+      runtime: { type: 'kubernetes', image: 'img' },
+      maxConcurrentTasks: 1,
+      desiredState: 'Active',
+      heartbeat: { intervalSeconds: 10, timeoutSeconds: 30 },
+    },
+    status: {
+      stats: { succeeded: total, failed: 0, consecutiveFailures: 0, recent },
+      ...(extra.conditions ? { conditions: extra.conditions } : {}),
+    },
   };
 }
 
 const policy = (conditions?: NonNullable<PolicyObject['status']>['conditions']): PolicyObject =>
-  ({ metadata: { name: 'default', namespace: 'ns', uid: 'p' }, spec: {}, ...(conditions ? { status: { conditions } } : {}) }) as unknown as PolicyObject;
+  ({
+    metadata: { name: 'default', namespace: 'ns', uid: 'p' },
+    spec: {},
+    ...(conditions ? { status: { conditions } } : {}),
+  }) as unknown as PolicyObject;
 
 function tick(agents: AgentObject[], config: Record<string, unknown> = {}, p: PolicyObject | undefined = policy()): Intent[] {
   const lifecycle = anomaly.create(config).lifecycle;
@@ -64,14 +85,22 @@ function tick(agents: AgentObject[], config: Record<string, unknown> = {}, p: Po
 }
 
 const conditionsOf = (intents: Intent[]): Record<string, string> =>
-  Object.fromEntries(intents.flatMap((i) => (i.kind === 'condition' ? [[`${i.target.kind}/${i.target.name}`, `${i.condition.status}/${i.condition.reason}`]] : [])));
-const eventsOf = (intents: Intent[]): string[] => intents.flatMap((i) => (i.kind === 'event' ? [`${i.target.name} ${i.type} ${i.reason}`] : []));
+  Object.fromEntries(
+    intents.flatMap((i) =>
+      i.kind === 'condition' ? [[`${i.target.kind}/${i.target.name}`, `${i.condition.status}/${i.condition.reason}`]] : [],
+    ),
+  );
+const eventsOf = (intents: Intent[]): string[] =>
+  intents.flatMap((i) => (i.kind === 'event' ? [`${i.target.name} ${i.type} ${i.reason}`] : []));
 
 describe('onTick', () => {
   it('writes nothing but gauges for agents that never were anomalous', () => {
     const intents = tick([agentWith('a', 20, 0), agentWith('b', 3, 0)]);
     expect(intents.map((i) => i.kind)).toEqual(['metric', 'metric', 'metric', 'metric', 'metric', 'metric']);
-    expect(intents.find((i) => i.kind === 'metric' && i.name === 'anomaly_quarantined')).toMatchObject({ labels: { agent: 'a' }, value: 0 });
+    expect(intents.find((i) => i.kind === 'metric' && i.name === 'anomaly_quarantined')).toMatchObject({
+      labels: { agent: 'a' },
+      value: 0,
+    });
   });
 
   it('quarantines a slow agent: condition dated at its last slow task, a Warning Event, a look at the cooldown’s end, gauges', () => {
@@ -80,7 +109,9 @@ describe('onTick', () => {
     expect(intents.find((i) => i.kind === 'condition')).toMatchObject({ since: NOW - 1000 });
     expect(eventsOf(intents)).toEqual(['a Warning Anomalous']);
     expect(intents).toContainEqual({ kind: 'requeue', afterMs: 299_000 });
-    expect(intents).toContainEqual(expect.objectContaining({ kind: 'metric', name: 'anomaly_quarantined', labels: { agent: 'a' }, value: 1 }));
+    expect(intents).toContainEqual(
+      expect.objectContaining({ kind: 'metric', name: 'anomaly_quarantined', labels: { agent: 'a' }, value: 1 }),
+    );
     const score = intents.find((i) => i.kind === 'metric' && i.name === 'anomaly_score' && i.labels?.agent === 'a');
     expect(score?.kind === 'metric' && score.value).toBeGreaterThan(3.5);
   });
@@ -96,7 +127,12 @@ describe('onTick', () => {
   });
 
   it('fleet guard: quarantines at most maxQuarantinedPercent of a pool, the most anomalous first, and says so on the policy', () => {
-    const pool = [agentWith('a', 20, 5, { pool: 'p' }), agentWith('b', 20, 6, { pool: 'p' }), agentWith('c', 20, 5, { pool: 'p' }), agentWith('d', 25, 0, { pool: 'p' })];
+    const pool = [
+      agentWith('a', 20, 5, { pool: 'p' }),
+      agentWith('b', 20, 6, { pool: 'p' }),
+      agentWith('c', 20, 5, { pool: 'p' }),
+      agentWith('d', 25, 0, { pool: 'p' }),
+    ];
     const other = [agentWith('x', 20, 5), agentWith('y', 25, 0)];
     const intents = tick([...pool, ...other]);
     expect(conditionsOf(intents)).toEqual({
@@ -122,13 +158,17 @@ describe('onTick', () => {
   });
 
   it('clears the policy condition it wrote once no pool is over its limit', () => {
-    const previous = [{ type: 'AnomalyGuard', status: 'True' as const, reason: 'TooManyAnomalous', message: 'm', lastTransitionTime: iso(NOW - 5000) }];
+    const previous = [
+      { type: 'AnomalyGuard', status: 'True' as const, reason: 'TooManyAnomalous', message: 'm', lastTransitionTime: iso(NOW - 5000) },
+    ];
     const intents = tick([agentWith('a', 25, 0)], {}, policy(previous));
     expect(conditionsOf(intents)).toEqual({ 'OrchestratorPolicy/default': 'False/WithinLimit' });
     expect(eventsOf(intents)).toEqual(['default Normal WithinLimit']);
   });
 
   it('rejects settings that leave no attempts to judge, naming the field', () => {
-    expect(() => anomaly.create({ minSamples: 30, consecutiveTasks: 5 })).toThrow(/consecutiveTasks[\s\S]*minSamples \+ consecutiveTasks must be at most 32/);
+    expect(() => anomaly.create({ minSamples: 30, consecutiveTasks: 5 })).toThrow(
+      /consecutiveTasks[\s\S]*minSamples \+ consecutiveTasks must be at most 32/,
+    );
   });
 });

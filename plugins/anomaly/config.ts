@@ -23,7 +23,9 @@ const setting = (field: Field): z.ZodNumber => {
 export const anomalyConfig = z
   .strictObject({
     alpha: setting('alpha').default(0.1).describe('Weight of the newest attempt in the moving mean, variance and failure rate.'),
-    threshold: setting('threshold').default(3.5).describe('Standard deviations of log(duration) above an agent’s mean that make an attempt slow.'),
+    threshold: setting('threshold')
+      .default(3.5)
+      .describe('Standard deviations of log(duration) above an agent’s mean that make an attempt slow.'),
     minSlowdown: setting('minSlowdown')
       .default(1.5)
       .describe('An attempt is slow only when it also took at least this many times the agent’s typical duration for such tasks.'),
@@ -35,7 +37,9 @@ export const anomalyConfig = z
     cooldownSeconds: setting('cooldownSeconds').default(300).describe('How long a quarantine lasts before one probe task is let through.'),
     maxQuarantinedPercent: setting('maxQuarantinedPercent')
       .default(50)
-      .describe('At most this share of a pool (rounded down) is quarantined at once; more anomalous agents raise the policy’s AnomalyGuard condition instead.'),
+      .describe(
+        'At most this share of a pool (rounded down) is quarantined at once; more anomalous agents raise the policy’s AnomalyGuard condition instead.',
+      ),
   })
   .refine((c) => c.minSamples + c.consecutiveTasks <= RECENT_OUTCOMES, {
     message: `minSamples + consecutiveTasks must be at most ${RECENT_OUTCOMES}, the attempts an Agent keeps in status.stats.recent`,

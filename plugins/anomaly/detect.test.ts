@@ -24,10 +24,30 @@ const steady = (n: number, ms = 1000): number[] => Array.from({ length: n }, (_,
 
 describe('judge', () => {
   it.each([
-    { name: 'nothing is judged while warming up', durations: [100, 100, 100, 5000], slow: [false, false, false, false], scored: [false, false, false, false] },
-    { name: 'a 3x attempt after a steady start is slow', durations: [...steady(8), 3000], slow: [...Array<boolean>(8).fill(false), true], scored: [...Array<boolean>(8).fill(false), true] },
-    { name: 'a small slowdown of a very steady agent is not slow (minSlowdown)', durations: [...Array<number>(8).fill(1000), 1300], slow: Array<boolean>(9).fill(false), scored: [...Array<boolean>(8).fill(false), true] },
-    { name: 'a faster attempt is never slow', durations: [...steady(8), 100], slow: Array<boolean>(9).fill(false), scored: [...Array<boolean>(8).fill(false), true] },
+    {
+      name: 'nothing is judged while warming up',
+      durations: [100, 100, 100, 5000],
+      slow: [false, false, false, false],
+      scored: [false, false, false, false],
+    },
+    {
+      name: 'a 3x attempt after a steady start is slow',
+      durations: [...steady(8), 3000],
+      slow: [...Array<boolean>(8).fill(false), true],
+      scored: [...Array<boolean>(8).fill(false), true],
+    },
+    {
+      name: 'a small slowdown of a very steady agent is not slow (minSlowdown)',
+      durations: [...Array<number>(8).fill(1000), 1300],
+      slow: Array<boolean>(9).fill(false),
+      scored: [...Array<boolean>(8).fill(false), true],
+    },
+    {
+      name: 'a faster attempt is never slow',
+      durations: [...steady(8), 100],
+      slow: Array<boolean>(9).fill(false),
+      scored: [...Array<boolean>(8).fill(false), true],
+    },
   ])('$name', ({ durations, slow, scored }) => {
     const [kind] = judge(attempts(durations), DEFAULTS);
     expect(kind?.attempts.map((j) => j.slow)).toEqual(slow);
@@ -94,9 +114,25 @@ function simulate(a: Agent, total: number, slowFrom = Number.POSITIVE_INFINITY, 
   for (let i = 0; i < total; i++) {
     const failed = next() < a.failureRate;
     const ms = duration(a, next) * (i >= slowFrom ? factor : 1);
-    recent = [...recent, { task: `t${i}`, attempt: 1, capabilities: 'code', durationMs: ms, outcome: failed ? 'Failed' : 'Succeeded', completedAt: T0 + i * 60_000 } as const].slice(-RECENT_OUTCOMES);
+    recent = [
+      ...recent,
+      {
+        task: `t${i}`,
+        attempt: 1,
+        capabilities: 'code',
+        durationMs: ms,
+        outcome: failed ? 'Failed' : 'Succeeded',
+        completedAt: T0 + i * 60_000,
+      } as const,
+    ].slice(-RECENT_OUTCOMES);
     const now = T0 + i * 60_000 + 1;
-    const d = decideQuarantine({ now, kinds: judge(recent, DEFAULTS), previous, consecutive: DEFAULTS.consecutiveTasks, cooldownMs: DEFAULTS.cooldownSeconds * 1000 });
+    const d = decideQuarantine({
+      now,
+      kinds: judge(recent, DEFAULTS),
+      previous,
+      consecutive: DEFAULTS.consecutiveTasks,
+      cooldownMs: DEFAULTS.cooldownSeconds * 1000,
+    });
     if (d.state === 'quarantined') return i + 1;
     previous = d.condition.status === 'False' && previous === undefined ? undefined : { ...d.condition, since: d.since };
   }

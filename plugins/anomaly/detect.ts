@@ -79,7 +79,8 @@ export function judge(attempts: readonly Attempt[], s: DetectorSettings): KindFi
   const kinds = new Map<string, { baseline: Baseline; failures: Baseline; judged: Judged[] }>();
   for (const a of attempts) {
     let k = kinds.get(a.capabilities);
-    if (k === undefined) kinds.set(a.capabilities, (k = { baseline: { n: 0, mean: 0, variance: 0 }, failures: { n: 0, mean: 0, variance: 0 }, judged: [] }));
+    if (k === undefined)
+      kinds.set(a.capabilities, (k = { baseline: { n: 0, mean: 0, variance: 0 }, failures: { n: 0, mean: 0, variance: 0 }, judged: [] }));
     const failed = a.outcome !== 'Succeeded';
     const warm = k.failures.n >= s.minSamples;
     update(k.failures, failed ? 1 : 0, s.alpha);

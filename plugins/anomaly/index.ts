@@ -57,7 +57,13 @@ function kindsOf(agent: AgentObject, config: AnomalyConfig, memo: Memo): KindFig
 function assess(agent: AgentObject, config: AnomalyConfig, now: number, memo: Memo): Judged {
   const kinds = kindsOf(agent, config, memo);
   const previous = previousOf(agent);
-  const decision = decideQuarantine({ now, kinds, previous, consecutive: config.consecutiveTasks, cooldownMs: config.cooldownSeconds * 1000 });
+  const decision = decideQuarantine({
+    now,
+    kinds,
+    previous,
+    consecutive: config.consecutiveTasks,
+    cooldownMs: config.cooldownSeconds * 1000,
+  });
   const latest = kinds.map((k) => k.attempts.findLast((j) => j.score !== undefined)?.score ?? 0);
   return {
     agent,
@@ -88,7 +94,9 @@ function guard(judged: readonly Judged[], config: AnomalyConfig): string[] {
     const allowed = Math.floor((members.length * config.maxQuarantinedPercent) / 100);
     const wanted = members.filter((j) => j.decision.state === 'quarantined' || j.decision.state === 'probing');
     const kept = wanted.filter((j) => j.decision.finding === undefined);
-    const fresh = wanted.filter((j) => j.decision.finding !== undefined).sort((a, b) => b.decision.severity - a.decision.severity || a.agent.metadata.name.localeCompare(b.agent.metadata.name));
+    const fresh = wanted
+      .filter((j) => j.decision.finding !== undefined)
+      .sort((a, b) => b.decision.severity - a.decision.severity || a.agent.metadata.name.localeCompare(b.agent.metadata.name));
     const held = fresh.slice(Math.max(0, allowed - kept.length));
     if (held.length === 0) continue;
     const limit = `${wanted.length} of ${members.length} agents of ${poolName(pool)} are anomalous; at most ${allowed} may be quarantined at once (maxQuarantinedPercent ${config.maxQuarantinedPercent})`;
@@ -115,15 +123,39 @@ function agentIntents(j: Judged): Intent[] {
   if (!untouched) intents.push({ kind: 'condition', target, condition: { type: CONDITION, ...decision.condition }, since: decision.since });
   if (!untouched && previous?.reason !== decision.condition.reason) {
     const warning = decision.state === 'quarantined' || decision.state === 'held';
-    intents.push({ kind: 'event', target, type: warning ? 'Warning' : 'Normal', reason: decision.condition.reason, message: decision.condition.message });
+    intents.push({
+      kind: 'event',
+      target,
+      type: warning ? 'Warning' : 'Normal',
+      reason: decision.condition.reason,
+      message: decision.condition.message,
+    });
   }
   if (decision.requeueAfterMs !== undefined) intents.push({ kind: 'requeue', afterMs: decision.requeueAfterMs });
   const labels = { agent: agent.metadata.name };
   const quarantined = decision.state === 'quarantined' || decision.state === 'probing' ? 1 : 0;
   intents.push(
-    { kind: 'metric', name: 'anomaly_quarantined', help: 'Whether the anomaly plugin keeps the agent out of routing (1), probing included', labels, value: quarantined },
-    { kind: 'metric', name: 'anomaly_score', help: 'Deviations of the agent’s latest task duration above its own mean (the highest over kinds of task)', labels, value: j.score },
-    { kind: 'metric', name: 'anomaly_failure_rate', help: 'Moving-average failure rate of the agent (the highest over kinds of task)', labels, value: j.failureRate },
+    {
+      kind: 'metric',
+      name: 'anomaly_quarantined',
+      help: 'Whether the anomaly plugin keeps the agent out of routing (1), probing included',
+      labels,
+      value: quarantined,
+    },
+    {
+      kind: 'metric',
+      name: 'anomaly_score',
+      help: 'Deviations of the agent’s latest task duration above its own mean (the highest over kinds of task)',
+      labels,
+      value: j.score,
+    },
+    {
+      kind: 'metric',
+      name: 'anomaly_failure_rate',
+      help: 'Moving-average failure rate of the agent (the highest over kinds of task)',
+      labels,
+      value: j.failureRate,
+    },
   );
   return intents;
 }
@@ -136,16 +168,27 @@ function policyIntents(snapshot: NamespaceSnapshot, findings: readonly string[])
   const target = { kind: 'OrchestratorPolicy', name: policy.metadata.name } as const;
   const condition =
     findings.length > 0
-      ? {
+      ? ({
           type: GUARD_CONDITION,
           status: 'True',
           reason: 'TooManyAnomalous',
           message: `${findings.join('; ')}. Many agents turning anomalous together points at a bad release or a change in the work rather than at the agents`,
-        } as const
-      : ({ type: GUARD_CONDITION, status: 'False', reason: 'WithinLimit', message: 'no pool has more anomalous agents than it may quarantine' } as const);
+        } as const)
+      : ({
+          type: GUARD_CONDITION,
+          status: 'False',
+          reason: 'WithinLimit',
+          message: 'no pool has more anomalous agents than it may quarantine',
+        } as const);
   const intents: Intent[] = [{ kind: 'condition', target, condition }];
   if (previous?.reason !== condition.reason) {
-    intents.push({ kind: 'event', target, type: findings.length > 0 ? 'Warning' : 'Normal', reason: condition.reason, message: condition.message });
+    intents.push({
+      kind: 'event',
+      target,
+      type: findings.length > 0 ? 'Warning' : 'Normal',
+      reason: condition.reason,
+      message: condition.message,
+    });
   }
   return intents;
 }
@@ -172,7 +215,9 @@ export const anomaly = definePlugin({
     const memo: Memo = new WeakMap();
     return {
       onTick(snapshot) {
-        const judged = snapshot.agents.filter((a) => a.metadata.deletionTimestamp === undefined).map((a) => assess(a, config, snapshot.now, memo));
+        const judged = snapshot.agents
+          .filter((a) => a.metadata.deletionTimestamp === undefined)
+          .map((a) => assess(a, config, snapshot.now, memo));
         const findings = guard(judged, config);
         return [...judged.flatMap(agentIntents), ...policyIntents(snapshot, findings)];
       },

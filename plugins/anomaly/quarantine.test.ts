@@ -22,7 +22,13 @@ const normal = (n: number): number[] => Array.from({ length: n }, (_, i) => 1000
 const slow = (n: number): number[] => Array<number>(n).fill(3000);
 
 function decide(attempts: Attempt[], now: number, previous?: Previous): Decision {
-  return decideQuarantine({ now, kinds: judge(attempts, DEFAULTS), previous, consecutive: DEFAULTS.consecutiveTasks, cooldownMs: COOLDOWN });
+  return decideQuarantine({
+    now,
+    kinds: judge(attempts, DEFAULTS),
+    previous,
+    consecutive: DEFAULTS.consecutiveTasks,
+    cooldownMs: COOLDOWN,
+  });
 }
 
 const quarantinedAt = (since: number): Previous => ({ status: 'True', reason: REASON.quarantined, message: 'earlier message', since });
@@ -33,7 +39,12 @@ describe('decideQuarantine', () => {
 
   it('quarantines at the 5th slow attempt in a row, dated at it, with the figures', () => {
     const d = decide(streak, lastSlow + 500);
-    expect(d).toMatchObject({ state: 'quarantined', since: lastSlow, requeueAfterMs: COOLDOWN - 500, condition: { status: 'True', reason: 'Anomalous' } });
+    expect(d).toMatchObject({
+      state: 'quarantined',
+      since: lastSlow,
+      requeueAfterMs: COOLDOWN - 500,
+      condition: { status: 'True', reason: 'Anomalous' },
+    });
     expect(d.condition.message).toBe(
       '5 anomalous review tasks in a row: median 3.00s against a typical 1.03s (2.9x), up to 44.3 deviations: quarantined until 2023-11-14T22:18:34Z, then one probe task',
     );
@@ -42,7 +53,14 @@ describe('decideQuarantine', () => {
   it.each([
     ['4 slow attempts', run([...normal(10), ...slow(4)]), 'normal'],
     ['5 slow with a normal one between', run([...normal(10), ...slow(2), 1000, ...slow(3)]), 'normal'],
-    ['5 slow of two kinds', [...run([...normal(10), ...slow(3)]), ...run([...normal(10), ...slow(2)], T0 + 100_000).map((a) => ({ ...a, capabilities: 'other' }))], 'normal'],
+    [
+      '5 slow of two kinds',
+      [
+        ...run([...normal(10), ...slow(3)]),
+        ...run([...normal(10), ...slow(2)], T0 + 100_000).map((a) => ({ ...a, capabilities: 'other' })),
+      ],
+      'normal',
+    ],
   ])('does not quarantine for %s', (_name, attempts, state) => {
     expect(decide(attempts, T0 + 200_000).state).toBe(state);
   });
@@ -57,7 +75,11 @@ describe('decideQuarantine', () => {
       condition: { message: 'earlier message' },
       requeueAfterMs: 1,
     });
-    expect(decide(streak, lastSlow + COOLDOWN, quarantinedAt(lastSlow))).toMatchObject({ state: 'probing', since: lastSlow, condition: { reason: 'AnomalyProbe' } });
+    expect(decide(streak, lastSlow + COOLDOWN, quarantinedAt(lastSlow))).toMatchObject({
+      state: 'probing',
+      since: lastSlow,
+      condition: { reason: 'AnomalyProbe' },
+    });
   });
 
   it('releases on a normal probe, dated at the probe', () => {
@@ -67,7 +89,9 @@ describe('decideQuarantine', () => {
     expect(d).toMatchObject({ state: 'normal', since: probeAt, condition: { status: 'False', reason: 'AnomalyReleased' } });
     expect(d.condition.message).toContain('the probe task probe was normal');
     // Released: the old streak is not counted again.
-    expect(decide(probed, probeAt + 10_000, { status: 'False', reason: REASON.released, message: d.condition.message, since: probeAt }).state).toBe('normal');
+    expect(
+      decide(probed, probeAt + 10_000, { status: 'False', reason: REASON.released, message: d.condition.message, since: probeAt }).state,
+    ).toBe('normal');
   });
 
   it('quarantines again on an anomalous probe, from the probe', () => {
@@ -80,7 +104,9 @@ describe('decideQuarantine', () => {
 
   it('needs a new streak after a release', () => {
     const releasedAt = T0 + 12_500;
-    expect(decide(streak, T0 + 20_000, { status: 'False', reason: REASON.released, message: 'released', since: releasedAt }).state).toBe('normal');
+    expect(decide(streak, T0 + 20_000, { status: 'False', reason: REASON.released, message: 'released', since: releasedAt }).state).toBe(
+      'normal',
+    );
   });
 
   it('quarantines an agent the fleet guard held back from when it is let in', () => {

@@ -56,7 +56,9 @@ export function describeStreak(kind: KindFigures, streak: readonly Judged[]): st
     const median = ms[Math.floor(ms.length / 2)] ?? 0;
     const worst = Math.max(...slow.map((j) => j.score ?? 0));
     const ratio = kind.typicalMs > 0 ? ` (${(median / kind.typicalMs).toFixed(1)}x)` : '';
-    parts.push(`median ${seconds(median)} against a typical ${seconds(kind.typicalMs)}${ratio}, up to ${Number.isFinite(worst) ? worst.toFixed(1) : 'inf'} deviations`);
+    parts.push(
+      `median ${seconds(median)} against a typical ${seconds(kind.typicalMs)}${ratio}, up to ${Number.isFinite(worst) ? worst.toFixed(1) : 'inf'} deviations`,
+    );
   }
   if (streak.some((j) => j.failing)) parts.push(`failure rate ${(streak.at(-1)?.failureRate ?? 0).toFixed(2)}`);
   return `${streak.length} anomalous ${kindName(kind.capabilities)} in a row: ${parts.join('; ')}`;
@@ -67,7 +69,11 @@ function severityOf(streak: readonly Judged[]): number {
 }
 
 /** The longest streak (at least `consecutive`) of anomalous attempts after `after`, over the agent's kinds. */
-function worstStreak(kinds: readonly KindFigures[], after: number, consecutive: number): { kind: KindFigures; streak: readonly Judged[] } | undefined {
+function worstStreak(
+  kinds: readonly KindFigures[],
+  after: number,
+  consecutive: number,
+): { kind: KindFigures; streak: readonly Judged[] } | undefined {
   let worst: { kind: KindFigures; streak: readonly Judged[] } | undefined;
   for (const kind of kinds) {
     const streak = streakOf(kind, after);
@@ -101,7 +107,8 @@ export function decideQuarantine(o: QuarantineInput): Decision {
           condition: {
             status: 'True',
             reason: REASON.quarantined,
-            message: previous?.reason === REASON.quarantined ? previous.message : `quarantined until ${rfc3339(probeFrom)}, then one probe task`,
+            message:
+              previous?.reason === REASON.quarantined ? previous.message : `quarantined until ${rfc3339(probeFrom)}, then one probe task`,
           },
           since,
           requeueAfterMs: probeFrom - now,
@@ -110,7 +117,11 @@ export function decideQuarantine(o: QuarantineInput): Decision {
       }
       return {
         state: 'probing',
-        condition: { status: 'True', reason: REASON.probing, message: `quarantine cooldown ended at ${rfc3339(probeFrom)}: one probe task is let through; a normal result releases the agent, an anomalous one quarantines it again` },
+        condition: {
+          status: 'True',
+          reason: REASON.probing,
+          message: `quarantine cooldown ended at ${rfc3339(probeFrom)}: one probe task is let through; a normal result releases the agent, an anomalous one quarantines it again`,
+        },
         since,
         severity: Number.POSITIVE_INFINITY,
       };
@@ -132,7 +143,11 @@ export function decideQuarantine(o: QuarantineInput): Decision {
     const released = probe.judged.attempt.completedAt;
     return {
       state: 'normal',
-      condition: { status: 'False', reason: REASON.released, message: `released at ${rfc3339(released)}: the probe task ${probe.judged.attempt.task} was normal` },
+      condition: {
+        status: 'False',
+        reason: REASON.released,
+        message: `released at ${rfc3339(released)}: the probe task ${probe.judged.attempt.task} was normal`,
+      },
       since: released,
       severity: 0,
     };
@@ -145,7 +160,9 @@ export function decideQuarantine(o: QuarantineInput): Decision {
     const keep = previous?.status === 'False' ? previous : undefined;
     return {
       state: 'normal',
-      condition: keep ? { status: 'False', reason: keep.reason, message: keep.message } : { status: 'False', reason: REASON.normal, message: 'no anomalous streak' },
+      condition: keep
+        ? { status: 'False', reason: keep.reason, message: keep.message }
+        : { status: 'False', reason: REASON.normal, message: 'no anomalous streak' },
       since: keep ? keep.since : now,
       severity: 0,
     };

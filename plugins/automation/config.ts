@@ -12,7 +12,11 @@ export const CRON_MODE = '5-or-6-parts' as const;
 /** A fixed instant to test patterns from: validation never reads the clock. */
 const EPOCH = new Date(0);
 
-const name = (what: string): z.ZodString => z.string().max(63).regex(DNS_LABEL, { message: `${what} is lowercase letters, digits and '-' (at most 63)` });
+const name = (what: string): z.ZodString =>
+  z
+    .string()
+    .max(63)
+    .regex(DNS_LABEL, { message: `${what} is lowercase letters, digits and '-' (at most 63)` });
 
 /** Why a cron pattern is not usable, or undefined when it is. */
 export function cronProblem(pattern: string, timeZone = 'UTC'): string | undefined {
@@ -57,7 +61,12 @@ export const scheduleConfig = z
     pool: name('a pool name').describe('The pool of spec.autoscaling.pools the window bounds.'),
     start: cron.describe('When the window opens: a cron expression ("0 8 * * 1-5"; six fields put seconds first).'),
     end: cron.optional().describe('When the window closes: a cron expression ("0 20 * * 1-5"). Set this or durationSeconds.'),
-    durationSeconds: z.int().min(1).max(31 * 86400).optional().describe('How long the window stays open after each start. Set this or end.'),
+    durationSeconds: z
+      .int()
+      .min(1)
+      .max(31 * 86400)
+      .optional()
+      .describe('How long the window stays open after each start. Set this or end.'),
     timeZone: z
       .string()
       .min(1)
@@ -68,13 +77,30 @@ export const scheduleConfig = z
       })
       .default('UTC')
       .describe('IANA time zone the cron expressions are read in (Europe/Berlin); daylight saving is followed.'),
-    minAwake: awake.optional().describe('While open: at least this many of the pool’s agents awake (woken or created; no more than maxAgents).'),
-    maxAwake: awake.optional().describe('While open: at most this many awake; the rest are put to sleep (running tasks finish first). Wins over minAwake and minAgents.'),
+    minAwake: awake
+      .optional()
+      .describe('While open: at least this many of the pool’s agents awake (woken or created; no more than maxAgents).'),
+    maxAwake: awake
+      .optional()
+      .describe(
+        'While open: at most this many awake; the rest are put to sleep (running tasks finish first). Wins over minAwake and minAgents.',
+      ),
   })
   .superRefine((s, ctx) => {
-    if (s.end === undefined && s.durationSeconds === undefined) ctx.addIssue({ code: 'custom', path: ['end'], message: 'set end (a cron expression) or durationSeconds: when does the window close?' });
-    if (s.end !== undefined && s.durationSeconds !== undefined) ctx.addIssue({ code: 'custom', path: ['durationSeconds'], message: 'set end or durationSeconds, not both' });
-    if (s.minAwake === undefined && s.maxAwake === undefined) ctx.addIssue({ code: 'custom', path: ['minAwake'], message: 'set minAwake, maxAwake or both: what does the window hold the pool to?' });
+    if (s.end === undefined && s.durationSeconds === undefined)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['end'],
+        message: 'set end (a cron expression) or durationSeconds: when does the window close?',
+      });
+    if (s.end !== undefined && s.durationSeconds !== undefined)
+      ctx.addIssue({ code: 'custom', path: ['durationSeconds'], message: 'set end or durationSeconds, not both' });
+    if (s.minAwake === undefined && s.maxAwake === undefined)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['minAwake'],
+        message: 'set minAwake, maxAwake or both: what does the window hold the pool to?',
+      });
     if (s.minAwake !== undefined && s.maxAwake !== undefined && s.minAwake > s.maxAwake) {
       ctx.addIssue({ code: 'custom', path: ['minAwake'], message: `must be less than or equal to maxAwake (${s.maxAwake})` });
     }
@@ -95,7 +121,11 @@ export const tierConfig = z
           .refine((m) => Object.keys(m).length > 0, { message: 'name at least one label' }),
       })
       .describe('The agents of this tier: those with every label.'),
-    afterSeconds: z.int().min(0).max(7 * 86400).describe('Seconds a task waits after it was queued before this tier may take it.'),
+    afterSeconds: z
+      .int()
+      .min(0)
+      .max(7 * 86400)
+      .describe('Seconds a task waits after it was queued before this tier may take it.'),
   })
   .describe('Agents that take a task only after it has waited; agents in no tier take it at once.');
 
@@ -117,7 +147,12 @@ export const automationConfig = z
     const unique = (list: readonly { name: string }[], field: 'schedules' | 'tiers', what: string): void => {
       const seen = new Set<string>();
       list.forEach((item, i) => {
-        if (seen.has(item.name)) ctx.addIssue({ code: 'custom', path: [field, i, 'name'], message: `another ${what} is named "${item.name}": names must be unique` });
+        if (seen.has(item.name))
+          ctx.addIssue({
+            code: 'custom',
+            path: [field, i, 'name'],
+            message: `another ${what} is named "${item.name}": names must be unique`,
+          });
         seen.add(item.name);
       });
     };

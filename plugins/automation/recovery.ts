@@ -50,8 +50,10 @@ export function backoffMs(config: Pick<RecoveryConfig, 'backoffSeconds'>, restar
 }
 
 export function decideRecovery(o: RecoveryObservation, config: RecoveryConfig): RecoveryDecision {
-  if (o.consecutiveFailures < config.restartAfterFailures) return o.restarts > 0 || o.reason !== undefined ? { kind: 'recovered' } : { kind: 'none' };
-  if (o.requestedAt !== undefined && o.restarts > 0 && (o.restartedAt === undefined || o.restartedAt < o.requestedAt)) return { kind: 'actuate', restart: o.restarts };
+  if (o.consecutiveFailures < config.restartAfterFailures)
+    return o.restarts > 0 || o.reason !== undefined ? { kind: 'recovered' } : { kind: 'none' };
+  if (o.requestedAt !== undefined && o.restarts > 0 && (o.restartedAt === undefined || o.restartedAt < o.requestedAt))
+    return { kind: 'actuate', restart: o.restarts };
   // Not failed since the last restart: wait for the restart to show whether it helped.
   // After one of ours the count says it exactly (consecutive failures only grow until a
   // success); after a person's, only the times can, in whole seconds, so a failure in the
@@ -80,7 +82,9 @@ const times = (n: number): string => `${n} time${n === 1 ? '' : 's'}`;
  * time(s) since its last success, the last after F consecutive failures".
  */
 export function recordOf(message: string | undefined): { restarts: number; failuresAtRestart?: number; requestedAt?: number } {
-  const m = /^restarted (\d+) times? since its last success, the last after (\d+) consecutive failures?\b(?:, at (\S+?Z)\b)?/.exec(message ?? '');
+  const m = /^restarted (\d+) times? since its last success, the last after (\d+) consecutive failures?\b(?:, at (\S+?Z)\b)?/.exec(
+    message ?? '',
+  );
   if (m?.[1] === undefined || m[2] === undefined) return { restarts: 0 };
   const requestedAt = parse(m[3]);
   return { restarts: Number(m[1]), failuresAtRestart: Number(m[2]), ...(requestedAt !== undefined ? { requestedAt } : {}) };
@@ -118,8 +122,23 @@ export function recoveryIntents(agent: AgentObject, config: RecoveryConfig, now:
       return [];
     case 'recovered':
       return [
-        { kind: 'condition', target, condition: { type: RECOVERING_CONDITION, status: 'False', reason: 'Recovered', message: `fewer than ${config.restartAfterFailures} consecutive failures again after ${restarts} restart${restarts === 1 ? '' : 's'}` } },
-        { kind: 'event', target, type: 'Normal', reason: 'Recovered', message: `agent ${name} works again (${failures} consecutive failures) after being restarted ${times(restarts)}` },
+        {
+          kind: 'condition',
+          target,
+          condition: {
+            type: RECOVERING_CONDITION,
+            status: 'False',
+            reason: 'Recovered',
+            message: `fewer than ${config.restartAfterFailures} consecutive failures again after ${restarts} restart${restarts === 1 ? '' : 's'}`,
+          },
+        },
+        {
+          kind: 'event',
+          target,
+          type: 'Normal',
+          reason: 'Recovered',
+          message: `agent ${name} works again (${failures} consecutive failures) after being restarted ${times(restarts)}`,
+        },
       ];
     case 'backoff':
       return [{ kind: 'requeue', afterMs: decision.at - now }];
@@ -133,7 +152,15 @@ export function recoveryIntents(agent: AgentObject, config: RecoveryConfig, now:
     }
     case 'actuate': {
       const why = `${record.failuresAtRestart ?? failures} consecutive failures (recovery.restartAfterFailures ${config.restartAfterFailures})`;
-      return [{ kind: 'agent', agent: name, action: 'restart', reason: 'RecoveryRestart', message: `${why}: restart ${decision.restart}${limit} since its last success` }];
+      return [
+        {
+          kind: 'agent',
+          agent: name,
+          action: 'restart',
+          reason: 'RecoveryRestart',
+          message: `${why}: restart ${decision.restart}${limit} since its last success`,
+        },
+      ];
     }
     case 'restart': {
       const next = backoffMs(config, decision.restart);

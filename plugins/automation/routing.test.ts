@@ -19,10 +19,22 @@ describe('fallback tiers', () => {
     // case, agent labels, waited (s), code, reason
     ['a primary agent takes a task at once', { team: 'a' }, 0, 'Success', undefined],
     ['an agent without labels is primary', undefined, 0, 'Success', undefined],
-    ['a backup agent waits for the task to have waited 60 s', { tier: 'backup' }, 59, 'Unschedulable', `tier backup: opens to this task at ${iso(NOW + 60 * S)}`],
+    [
+      'a backup agent waits for the task to have waited 60 s',
+      { tier: 'backup' },
+      59,
+      'Unschedulable',
+      `tier backup: opens to this task at ${iso(NOW + 60 * S)}`,
+    ],
     ['a backup agent takes it at 60 s', { tier: 'backup' }, 60, 'Success', undefined],
     ['the first matching tier counts (backup, not last-resort)', { tier: 'backup', cost: 'high' }, 61, 'Success', undefined],
-    ['an expensive agent waits 600 s', { cost: 'high' }, 300, 'Unschedulable', `tier expensive: opens to this task at ${iso(NOW + 600 * S)}`],
+    [
+      'an expensive agent waits 600 s',
+      { cost: 'high' },
+      300,
+      'Unschedulable',
+      `tier expensive: opens to this task at ${iso(NOW + 600 * S)}`,
+    ],
   ] as [string, Record<string, string> | undefined, number, string, string | undefined][])('%s', (_case, labels, waited, code, reason) => {
     const t = task('t', { queuedAt: NOW });
     const a = agent('a', labels ? { labels } : {});
@@ -38,17 +50,24 @@ describe('fallback tiers', () => {
 
   it('counts the wait from the last queueing (a hand-back starts it again)', () => {
     const handedBack = task('t', { queuedAt: NOW - 30 * S });
-    expect(tierStatus(tiers, handedBack, agent('b', { labels: { tier: 'backup' } }), NOW).reason).toBe(`tier backup: opens to this task at ${iso(NOW + 30 * S)}`);
+    expect(tierStatus(tiers, handedBack, agent('b', { labels: { tier: 'backup' } }), NOW).reason).toBe(
+      `tier backup: opens to this task at ${iso(NOW + 30 * S)}`,
+    );
   });
 
   it('opens a tier exactly afterSeconds after queueing, and never closes it again (property)', () => {
     fc.assert(
-      fc.property(fc.nat(3600), fc.nat(7200), fc.dictionary(fc.constantFrom('tier', 'cost', 'team'), fc.constantFrom('backup', 'high', 'a')), (after, waited, labels) => {
-        const ts = [compileTier({ name: 'x', selector: { matchLabels: { tier: 'backup' } }, afterSeconds: after })];
-        const s = tierStatus(ts, task('t'), agent('a', { labels }), NOW + waited * S);
-        const inTier = tierOf(ts, labels) !== undefined;
-        expect(s.code).toBe(!inTier || waited >= after ? 'Success' : 'Unschedulable');
-      }),
+      fc.property(
+        fc.nat(3600),
+        fc.nat(7200),
+        fc.dictionary(fc.constantFrom('tier', 'cost', 'team'), fc.constantFrom('backup', 'high', 'a')),
+        (after, waited, labels) => {
+          const ts = [compileTier({ name: 'x', selector: { matchLabels: { tier: 'backup' } }, afterSeconds: after })];
+          const s = tierStatus(ts, task('t'), agent('a', { labels }), NOW + waited * S);
+          const inTier = tierOf(ts, labels) !== undefined;
+          expect(s.code).toBe(!inTier || waited >= after ? 'Success' : 'Unschedulable');
+        },
+      ),
     );
   });
 });
@@ -66,13 +85,17 @@ describe('routing part', () => {
     const state = cycleState();
     const backup = agent('b', { labels: { tier: 'backup' } });
     expect(routing.preFilter?.(task('t'), index([backup]), state)).toEqual({});
-    expect(routing.filter?.(task('t', { queuedAt: NOW - 10 * S }), backup, state)).toEqual({ code: 'Unschedulable', reason: `tier backup: opens to this task at ${iso(NOW + 50 * S)}` });
+    expect(routing.filter?.(task('t', { queuedAt: NOW - 10 * S }), backup, state)).toEqual({
+      code: 'Unschedulable',
+      reason: `tier backup: opens to this task at ${iso(NOW + 50 * S)}`,
+    });
   });
 
   describe('schedule caps', () => {
     // NOW is 2023-11-14T22:13:20Z: inside a window open from 22:00 to 06:00 UTC.
     const config = { schedules: [{ name: 'night', pool: 'p', start: '0 22 * * *', end: '0 6 * * *', maxAwake: 1 }] };
-    const pooled = (name: string, o: Partial<Pick<AgentInfo, 'sleeping' | 'ready' | 'leaving'>> = {}): AgentInfo => agent(name, { pool: 'p', ...o });
+    const pooled = (name: string, o: Partial<Pick<AgentInfo, 'sleeping' | 'ready' | 'leaving'>> = {}): AgentInfo =>
+      agent(name, { pool: 'p', ...o });
 
     it('keeps a sleeping agent of a capped pool asleep while as many as the cap are awake, also for a woken copy', () => {
       const routing = routingOf(automation, config);

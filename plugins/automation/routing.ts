@@ -61,7 +61,10 @@ export function cappedAgents(windows: readonly Window[], agents: readonly AgentI
     const current = caps.get(w.pool);
     if (current !== undefined && current.max <= w.maxAwake) continue;
     const until = state.next === undefined ? 'until further notice' : `until ${localTime(state.next, now, w.timeZone)}`;
-    caps.set(w.pool, { max: w.maxAwake, reason: `schedule ${w.name}: pool ${w.pool} keeps ${describeBounds({ maxAwake: w.maxAwake })} ${until}` });
+    caps.set(w.pool, {
+      max: w.maxAwake,
+      reason: `schedule ${w.name}: pool ${w.pool} keeps ${describeBounds({ maxAwake: w.maxAwake })} ${until}`,
+    });
   }
   const capped = new Map<string, string>();
   if (caps.size === 0) return capped;

@@ -2,11 +2,28 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { AgentObject, Intent, NamespaceSnapshot, PolicyObject } from '../../operator/src/framework/index.ts';
 import { scheduleConfig, type ScheduleConfig } from './config.ts';
-import { announced, compileWindow, lastRun, localTime, scheduleIntents, SCHEDULES_CONDITION, windowState, type Window } from './schedule.ts';
+import {
+  announced,
+  compileWindow,
+  lastRun,
+  localTime,
+  scheduleIntents,
+  SCHEDULES_CONDITION,
+  windowState,
+  type Window,
+} from './schedule.ts';
 
 const at = (iso: string): number => Date.parse(iso);
 const window = (s: Partial<ScheduleConfig> & { start: string }): Window =>
-  compileWindow(scheduleConfig.parse({ name: 'w', pool: 'p', maxAwake: 0, ...(s.end === undefined && s.durationSeconds === undefined ? { end: '0 0 1 1 *' } : {}), ...s }));
+  compileWindow(
+    scheduleConfig.parse({
+      name: 'w',
+      pool: 'p',
+      maxAwake: 0,
+      ...(s.end === undefined && s.durationSeconds === undefined ? { end: '0 0 1 1 *' } : {}),
+      ...s,
+    }),
+  );
 
 const office = window({ start: '0 8 * * 1-5', end: '0 20 * * 1-5', timeZone: 'Europe/Berlin', minAwake: 2, maxAwake: undefined });
 const night = window({ start: '0 22 * * *', end: '0 6 * * *', timeZone: 'Europe/Berlin' });
@@ -24,7 +41,13 @@ describe('windowState', () => {
     ['office hours: Friday before the change, 08:00 CET is 07:00Z', office, '2025-03-28T07:00:00Z', true, '2025-03-28T19:00:00Z'],
     ['office hours: Friday 07:30 CET is closed', office, '2025-03-28T06:30:00Z', false, '2025-03-28T07:00:00Z'],
     ['office hours: the weekend is closed; it opens Monday (CEST by then)', office, '2025-03-29T12:00:00Z', false, '2025-03-31T06:00:00Z'],
-    ['office hours: the Friday before the autumn change closes at 20:00 CEST', office, '2025-10-24T17:30:00Z', true, '2025-10-24T18:00:00Z'],
+    [
+      'office hours: the Friday before the autumn change closes at 20:00 CEST',
+      office,
+      '2025-10-24T17:30:00Z',
+      true,
+      '2025-10-24T18:00:00Z',
+    ],
     ['office hours: and opens Monday at 08:00 CET', office, '2025-10-25T12:00:00Z', false, '2025-10-27T07:00:00Z'],
     ['night: open across midnight', night, '2025-06-01T22:30:00Z', true, '2025-06-02T04:00:00Z'],
     ['night: open before 06:00 local', night, '2025-06-02T03:59:00Z', true, '2025-06-02T04:00:00Z'],
@@ -61,7 +84,8 @@ const minuteFormats = new Map<string, Intl.DateTimeFormat>();
 /** Minutes since local midnight in the zone. */
 function localMinutes(ms: number, timeZone: string): number {
   let f = minuteFormats.get(timeZone);
-  if (f === undefined) minuteFormats.set(timeZone, (f = new Intl.DateTimeFormat('en-GB', { timeZone, hour: '2-digit', minute: '2-digit', hourCycle: 'h23' })));
+  if (f === undefined)
+    minuteFormats.set(timeZone, (f = new Intl.DateTimeFormat('en-GB', { timeZone, hour: '2-digit', minute: '2-digit', hourCycle: 'h23' })));
   const [hour = '0', minute = '0'] = f.format(ms).split(':');
   return Number(hour) * 60 + Number(minute);
 }
@@ -171,14 +195,31 @@ describe('localTime', () => {
   });
 });
 
-const policy = (conditions: { type: string; status: 'True' | 'False' | 'Unknown'; reason: string; message: string }[] = [], pools = ['code-review']): PolicyObject =>
+const policy = (
+  conditions: { type: string; status: 'True' | 'False' | 'Unknown'; reason: string; message: string }[] = [],
+  pools = ['code-review'],
+): PolicyObject =>
   ({
     metadata: { name: 'default', namespace: 'ns', uid: 'u' },
     spec: { autoscaling: { pools: pools.map((name) => ({ name })) } },
     status: { conditions: conditions.map((c) => ({ ...c, lastTransitionTime: '2025-01-01T00:00:00Z' })) },
   }) as unknown as PolicyObject;
-const snapshot = (now: number, p: PolicyObject | undefined): NamespaceSnapshot => ({ now, namespace: 'ns', policy: p, agents: [] as AgentObject[], tasks: [] });
-const officeCr = window({ name: 'office-hours', pool: 'code-review', start: '0 8 * * 1-5', end: '0 20 * * 1-5', timeZone: 'Europe/Berlin', minAwake: 2, maxAwake: undefined });
+const snapshot = (now: number, p: PolicyObject | undefined): NamespaceSnapshot => ({
+  now,
+  namespace: 'ns',
+  policy: p,
+  agents: [] as AgentObject[],
+  tasks: [],
+});
+const officeCr = window({
+  name: 'office-hours',
+  pool: 'code-review',
+  start: '0 8 * * 1-5',
+  end: '0 20 * * 1-5',
+  timeZone: 'Europe/Berlin',
+  minAwake: 2,
+  maxAwake: undefined,
+});
 const nightCr = window({ name: 'night', pool: 'code-review', start: '0 22 * * *', end: '0 6 * * *', timeZone: 'Europe/Berlin' });
 const byKind = <K extends Intent['kind']>(intents: readonly Intent[], kind: K): Extract<Intent, { kind: K }>[] =>
   intents.filter((i): i is Extract<Intent, { kind: K }> => i.kind === kind);
@@ -188,7 +229,9 @@ describe('scheduleIntents', () => {
 
   it('bounds the pool of an open window, says so in the Schedules condition, and looks again at the next edge', () => {
     const intents = scheduleIntents([officeCr, nightCr], snapshot(monday9, policy()));
-    expect(byKind(intents, 'pool')).toEqual([{ kind: 'pool', pool: 'code-review', minAwake: 2, reason: 'schedule office-hours: at least 2 awake until 20:00 Europe/Berlin' }]);
+    expect(byKind(intents, 'pool')).toEqual([
+      { kind: 'pool', pool: 'code-review', minAwake: 2, reason: 'schedule office-hours: at least 2 awake until 20:00 Europe/Berlin' },
+    ]);
     expect(byKind(intents, 'condition')).toEqual([
       {
         kind: 'condition',
@@ -197,12 +240,16 @@ describe('scheduleIntents', () => {
           type: SCHEDULES_CONDITION,
           status: 'True',
           reason: 'WindowOpen',
-          message: 'office-hours open: pool code-review keeps at least 2 awake until 20:00 Europe/Berlin; night closed: opens at 22:00 Europe/Berlin',
+          message:
+            'office-hours open: pool code-review keeps at least 2 awake until 20:00 Europe/Berlin; night closed: opens at 22:00 Europe/Berlin',
         },
       },
     ]);
     expect(byKind(intents, 'requeue')).toEqual([{ kind: 'requeue', afterMs: at('2025-03-31T18:00:00Z') - monday9 + 20 }]);
-    expect(byKind(intents, 'metric').map((m) => [m.labels?.schedule, m.value])).toEqual([['office-hours', 1], ['night', 0]]);
+    expect(byKind(intents, 'metric').map((m) => [m.labels?.schedule, m.value])).toEqual([
+      ['office-hours', 1],
+      ['night', 0],
+    ]);
   });
 
   it('announces each transition once: the condition remembers what was said, also across operator restarts', () => {
@@ -217,10 +264,18 @@ describe('scheduleIntents', () => {
     // At 20:00 the office closes.
     const evening = scheduleIntents([officeCr, nightCr], snapshot(at('2025-03-31T18:00:00.020Z'), policy([written])));
     expect(byKind(evening, 'event').map((e) => [e.reason, e.message])).toEqual([
-      ['ScheduleClosed', 'schedule office-hours closed: pool code-review scales with its queue again; it opens again at 2025-04-01 08:00 Europe/Berlin'],
+      [
+        'ScheduleClosed',
+        'schedule office-hours closed: pool code-review scales with its queue again; it opens again at 2025-04-01 08:00 Europe/Berlin',
+      ],
     ]);
     expect(byKind(evening, 'pool')).toEqual([]);
-    expect(announced(byKind(evening, 'condition')[0]?.condition.message)).toEqual(new Map([['office-hours', 'closed'], ['night', 'closed']]));
+    expect(announced(byKind(evening, 'condition')[0]?.condition.message)).toEqual(
+      new Map([
+        ['office-hours', 'closed'],
+        ['night', 'closed'],
+      ]),
+    );
   });
 
   it('warns once about a window for a pool the policy does not have, and bounds nothing', () => {
@@ -237,11 +292,21 @@ describe('scheduleIntents', () => {
     expect(scheduleIntents([officeCr], snapshot(monday9, undefined))).toEqual([]);
     expect(scheduleIntents([], snapshot(monday9, policy()))).toEqual([]);
     const left = policy([{ type: SCHEDULES_CONDITION, status: 'True', reason: 'WindowOpen', message: 'office-hours open: …' }]);
-    expect(byKind(scheduleIntents([], snapshot(monday9, left)), 'condition')[0]?.condition).toMatchObject({ status: 'False', reason: 'NoSchedules' });
+    expect(byKind(scheduleIntents([], snapshot(monday9, left)), 'condition')[0]?.condition).toMatchObject({
+      status: 'False',
+      reason: 'NoSchedules',
+    });
   });
 
   it('gives every open window its own pool intent; the controller takes the tightest', () => {
-    const late = window({ name: 'late', pool: 'code-review', start: '0 19 * * *', end: '0 23 * * *', timeZone: 'Europe/Berlin', maxAwake: 1 });
+    const late = window({
+      name: 'late',
+      pool: 'code-review',
+      start: '0 19 * * *',
+      end: '0 23 * * *',
+      timeZone: 'Europe/Berlin',
+      maxAwake: 1,
+    });
     const intents = scheduleIntents([officeCr, late, nightCr], snapshot(at('2025-03-31T17:30:00Z'), policy()));
     expect(byKind(intents, 'pool').map((p) => [p.minAwake, p.maxAwake])).toEqual([
       [2, undefined],

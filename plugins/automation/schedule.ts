@@ -90,7 +90,16 @@ const formatters = new Map<string, Intl.DateTimeFormat>();
 function partsIn(ms: number, timeZone: string): Record<'year' | 'month' | 'day' | 'hour' | 'minute' | 'second', string> {
   let f = formatters.get(timeZone);
   if (f === undefined) {
-    f = new Intl.DateTimeFormat('en-GB', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit', hourCycle: 'h23' });
+    f = new Intl.DateTimeFormat('en-GB', {
+      timeZone,
+      year: 'numeric',
+      month: '2-digit',
+      day: '2-digit',
+      hour: '2-digit',
+      minute: '2-digit',
+      second: '2-digit',
+      hourCycle: 'h23',
+    });
     formatters.set(timeZone, f);
   }
   const p = Object.fromEntries(f.formatToParts(new Date(ms)).map((x) => [x.type, x.value]));
@@ -156,7 +165,18 @@ export function scheduleIntents(windows: readonly Window[], snapshot: NamespaceS
   const previous = policy.status?.conditions?.find((c) => c.type === SCHEDULES_CONDITION);
   if (windows.length === 0) {
     if (previous === undefined || previous.reason === 'NoSchedules') return [];
-    return [{ kind: 'condition', target, condition: { type: SCHEDULES_CONDITION, status: 'False', reason: 'NoSchedules', message: 'no schedules in spec.plugins.automation' } }];
+    return [
+      {
+        kind: 'condition',
+        target,
+        condition: {
+          type: SCHEDULES_CONDITION,
+          status: 'False',
+          reason: 'NoSchedules',
+          message: 'no schedules in spec.plugins.automation',
+        },
+      },
+    ];
   }
 
   const pools = new Set((policy.spec.autoscaling?.pools ?? []).map((p) => p.name));
@@ -178,8 +198,16 @@ export function scheduleIntents(windows: readonly Window[], snapshot: NamespaceS
       word = 'open';
       anyOpen = true;
       const reason = boundsReason(w, state, now);
-      intents.push({ kind: 'pool', pool: w.pool, ...(w.minAwake !== undefined ? { minAwake: w.minAwake } : {}), ...(w.maxAwake !== undefined ? { maxAwake: w.maxAwake } : {}), reason });
-      parts.push(`${w.name} open: pool ${w.pool} keeps ${describeBounds(w)} ${when === undefined ? 'until further notice' : `until ${when}`}`);
+      intents.push({
+        kind: 'pool',
+        pool: w.pool,
+        ...(w.minAwake !== undefined ? { minAwake: w.minAwake } : {}),
+        ...(w.maxAwake !== undefined ? { maxAwake: w.maxAwake } : {}),
+        reason,
+      });
+      parts.push(
+        `${w.name} open: pool ${w.pool} keeps ${describeBounds(w)} ${when === undefined ? 'until further notice' : `until ${when}`}`,
+      );
     } else {
       word = 'closed';
       parts.push(`${w.name} closed: ${when === undefined ? 'does not open again' : `opens at ${when}`}`);
@@ -194,18 +222,41 @@ export function scheduleIntents(windows: readonly Window[], snapshot: NamespaceS
     const was = before.get(w.name);
     if (word === was || (was === undefined && word === 'closed')) continue;
     if (word === 'unmatched') {
-      events.push({ kind: 'event', target, type: 'Warning', reason: 'ScheduleUnmatched', message: `schedule ${w.name} names pool ${w.pool}, which is not in spec.autoscaling.pools: it bounds nothing` });
+      events.push({
+        kind: 'event',
+        target,
+        type: 'Warning',
+        reason: 'ScheduleUnmatched',
+        message: `schedule ${w.name} names pool ${w.pool}, which is not in spec.autoscaling.pools: it bounds nothing`,
+      });
     } else if (word === 'open') {
-      events.push({ kind: 'event', target, type: 'Normal', reason: 'ScheduleOpened', message: `schedule ${w.name} opened: pool ${w.pool} keeps ${describeBounds(w)} ${when === undefined ? 'until further notice' : `until ${when}`}` });
+      events.push({
+        kind: 'event',
+        target,
+        type: 'Normal',
+        reason: 'ScheduleOpened',
+        message: `schedule ${w.name} opened: pool ${w.pool} keeps ${describeBounds(w)} ${when === undefined ? 'until further notice' : `until ${when}`}`,
+      });
     } else {
-      events.push({ kind: 'event', target, type: 'Normal', reason: 'ScheduleClosed', message: `schedule ${w.name} closed: pool ${w.pool} scales with its queue again${when === undefined ? '' : `; it opens again at ${when}`}` });
+      events.push({
+        kind: 'event',
+        target,
+        type: 'Normal',
+        reason: 'ScheduleClosed',
+        message: `schedule ${w.name} closed: pool ${w.pool} scales with its queue again${when === undefined ? '' : `; it opens again at ${when}`}`,
+      });
     }
   }
   // The condition first: it is what later ticks compare with, so an Event is not repeated.
   intents.unshift({
     kind: 'condition',
     target,
-    condition: { type: SCHEDULES_CONDITION, status: anyOpen ? 'True' : 'False', reason: anyOpen ? 'WindowOpen' : 'NoWindowOpen', message: parts.join('; ') },
+    condition: {
+      type: SCHEDULES_CONDITION,
+      status: anyOpen ? 'True' : 'False',
+      reason: anyOpen ? 'WindowOpen' : 'NoWindowOpen',
+      message: parts.join('; '),
+    },
   });
   intents.push(...events);
   if (nextEdge !== undefined) intents.push({ kind: 'requeue', afterMs: Math.max(0, nextEdge - now) + EDGE_MARGIN_MS });

@@ -27,12 +27,31 @@ function policyIntents(snapshot: NamespaceSnapshot, states: readonly BudgetState
     const labels = { budget: s.budget.name };
     const intents: Intent[] = [
       { kind: 'condition', target, condition },
-      { kind: 'metric', name: 'budget_spent_cost', help: 'What the namespace spent in the budget\'s current period, in the policy currency', labels, value: s.spend.cost },
-      { kind: 'metric', name: 'budget_spent_tokens', help: 'Tokens (input plus output) the namespace used in the budget\'s current period', labels, value: s.spend.tokens },
-      { kind: 'metric', name: 'budget_used_ratio', help: 'Share of the budget spent in its current period (1: all of it), the larger of cost and tokens', labels, value: Number.isFinite(s.used) ? s.used : 1 },
+      {
+        kind: 'metric',
+        name: 'budget_spent_cost',
+        help: "What the namespace spent in the budget's current period, in the policy currency",
+        labels,
+        value: s.spend.cost,
+      },
+      {
+        kind: 'metric',
+        name: 'budget_spent_tokens',
+        help: "Tokens (input plus output) the namespace used in the budget's current period",
+        labels,
+        value: s.spend.tokens,
+      },
+      {
+        kind: 'metric',
+        name: 'budget_used_ratio',
+        help: 'Share of the budget spent in its current period (1: all of it), the larger of cost and tokens',
+        labels,
+        value: Number.isFinite(s.used) ? s.used : 1,
+      },
       { kind: 'metric', name: 'budget_exhausted', help: '1 while the budget is spent for its period', labels, value: s.exhausted ? 1 : 0 },
     ];
-    if (s.budget.maxCost !== undefined) intents.push({ kind: 'metric', name: 'budget_limit_cost', help: 'The budget\'s maxCost', labels, value: s.budget.maxCost });
+    if (s.budget.maxCost !== undefined)
+      intents.push({ kind: 'metric', name: 'budget_limit_cost', help: "The budget's maxCost", labels, value: s.budget.maxCost });
     // A budget never judged before was within it.
     if ((previous?.reason ?? 'WithinBudget') !== condition.reason) {
       intents.push({
@@ -61,9 +80,22 @@ function holdIntents(snapshot: NamespaceSnapshot, states: readonly BudgetState[]
     const previous = agent.status?.conditions?.find((c) => c.type === AGENT_CONDITION);
     const target = { kind: 'Agent', name: agent.metadata.name } as const;
     if (spent.length > 0) {
-      intents.push({ kind: 'condition', target, condition: { type: AGENT_CONDITION, status: 'True', reason: 'Exhausted', message: `no new tasks: budget ${spent.join(', ')} of the namespace is spent` } });
+      intents.push({
+        kind: 'condition',
+        target,
+        condition: {
+          type: AGENT_CONDITION,
+          status: 'True',
+          reason: 'Exhausted',
+          message: `no new tasks: budget ${spent.join(', ')} of the namespace is spent`,
+        },
+      });
     } else if (previous?.status === 'True') {
-      intents.push({ kind: 'condition', target, condition: { type: AGENT_CONDITION, status: 'False', reason: 'WithinBudget', message: 'the namespace is within its budgets' } });
+      intents.push({
+        kind: 'condition',
+        target,
+        condition: { type: AGENT_CONDITION, status: 'False', reason: 'WithinBudget', message: 'the namespace is within its budgets' },
+      });
     }
   }
   if (spent.length > 0) {

@@ -57,7 +57,9 @@ export function messageOf(s: BudgetState, currency: string): string {
   ].join(' and ');
   const share = s.used === Infinity ? 'all' : `${Math.floor(Math.min(s.used, 10) * 100)}%`;
   const window = `${PERIOD_WORDS[s.budget.period]} (${day(s.period.start)} to ${day(s.period.end - 1)} UTC)`;
-  const unpriced = s.spend.unpriced.length ? `; no price for ${s.spend.unpriced.join(', ')}: add it to spec.accounting.prices (counted as 0)` : '';
+  const unpriced = s.spend.unpriced.length
+    ? `; no price for ${s.spend.unpriced.join(', ')}: add it to spec.accounting.prices (counted as 0)`
+    : '';
   if (!s.exhausted) return `${share} of ${limits} spent ${window}${unpriced}`;
   const then =
     s.budget.action === 'Wait'

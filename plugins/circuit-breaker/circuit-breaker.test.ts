@@ -24,8 +24,18 @@ describe('filter', () => {
     ['closed', { conditions: CLOSED, active: 3, maxConcurrentTasks: 5 }, 0, 'ok'],
     ['open', { conditions: OPEN }, 0, 'UnschedulableAndUnresolvable: circuit open'],
     ['half-open, no trial yet', { conditions: HALF_OPEN, maxConcurrentTasks: 5 }, 0, 'ok'],
-    ['half-open, trial running', { conditions: HALF_OPEN, active: 1, maxConcurrentTasks: 5 }, 0, 'Unschedulable: circuit half-open, trial running'],
-    ['half-open, trial given earlier in this cycle', { conditions: HALF_OPEN, maxConcurrentTasks: 5 }, 1, 'Unschedulable: circuit half-open, trial running'],
+    [
+      'half-open, trial running',
+      { conditions: HALF_OPEN, active: 1, maxConcurrentTasks: 5 },
+      0,
+      'Unschedulable: circuit half-open, trial running',
+    ],
+    [
+      'half-open, trial given earlier in this cycle',
+      { conditions: HALF_OPEN, maxConcurrentTasks: 5 },
+      1,
+      'Unschedulable: circuit half-open, trial running',
+    ],
   ] as [string, AgentFields, number, string][])('%s', (_case, fields, reserved, expected) => {
     expect(verdict(fields, reserved)).toBe(expected);
   });
@@ -38,7 +48,13 @@ describe('filter', () => {
 function agentObject(status: AgentObject['status'], name = 'a'): AgentObject {
   return {
     metadata: { name, namespace: 'ns', uid: `uid-${name}` },
-    spec: { capabilities: [], runtime: { type: 'kubernetes', image: 'img' }, maxConcurrentTasks: 1, desiredState: 'Active', heartbeat: { intervalSeconds: 10, timeoutSeconds: 30 } },
+    spec: {
+      capabilities: [],
+      runtime: { type: 'kubernetes', image: 'img' },
+      maxConcurrentTasks: 1,
+      desiredState: 'Active',
+      heartbeat: { intervalSeconds: 10, timeoutSeconds: 30 },
+    },
     status,
   };
 }
@@ -50,23 +66,51 @@ describe('onTick', () => {
 
   it('opens at the threshold: condition dated at the failure, a Warning Event, a look at the half-open instant, the gauge at 2', () => {
     const failedAt = NOW - 1_000;
-    const intents = circuitIntents(agentObject({ stats: { succeeded: 0, failed: 3, consecutiveFailures: 3, lastFailureTime: iso(failedAt) } }), config, NOW);
+    const intents = circuitIntents(
+      agentObject({ stats: { succeeded: 0, failed: 3, consecutiveFailures: 3, lastFailureTime: iso(failedAt) } }),
+      config,
+      NOW,
+    );
     expect(kinds(intents)).toEqual(['condition', 'event', 'requeue', 'metric']);
-    expect(intents[0]).toMatchObject({ target: { kind: 'Agent', name: 'a' }, condition: { type: 'CircuitOpen', status: 'True', reason: 'TooManyFailures' }, since: failedAt });
+    expect(intents[0]).toMatchObject({
+      target: { kind: 'Agent', name: 'a' },
+      condition: { type: 'CircuitOpen', status: 'True', reason: 'TooManyFailures' },
+      since: failedAt,
+    });
     expect(intents[1]).toMatchObject({ type: 'Warning', reason: 'TooManyFailures' });
     expect(intents[2]).toEqual({ kind: 'requeue', afterMs: 59_000 });
     expect(intents[3]).toMatchObject({ name: 'agent_circuit_state', labels: { agent: 'a' }, value: 2 });
   });
 
   it('asks for no Event when the reason is unchanged, so a tick on a stale cache repeats nothing visible', () => {
-    const condition = { type: 'CircuitOpen', status: 'True' as const, reason: 'TooManyFailures', message: 'm', lastTransitionTime: iso(NOW - 1_000) };
-    const intents = circuitIntents(agentObject({ conditions: [condition], stats: { succeeded: 0, failed: 3, consecutiveFailures: 3 } }), config, NOW);
+    const condition = {
+      type: 'CircuitOpen',
+      status: 'True' as const,
+      reason: 'TooManyFailures',
+      message: 'm',
+      lastTransitionTime: iso(NOW - 1_000),
+    };
+    const intents = circuitIntents(
+      agentObject({ conditions: [condition], stats: { succeeded: 0, failed: 3, consecutiveFailures: 3 } }),
+      config,
+      NOW,
+    );
     expect(kinds(intents)).toEqual(['condition', 'requeue', 'metric']);
   });
 
   it('goes half-open after the cooldown with a Normal Event and the gauge at 1', () => {
-    const condition = { type: 'CircuitOpen', status: 'True' as const, reason: 'TooManyFailures', message: 'm', lastTransitionTime: iso(NOW - 61_000) };
-    const intents = circuitIntents(agentObject({ conditions: [condition], stats: { succeeded: 0, failed: 3, consecutiveFailures: 3 } }), config, NOW);
+    const condition = {
+      type: 'CircuitOpen',
+      status: 'True' as const,
+      reason: 'TooManyFailures',
+      message: 'm',
+      lastTransitionTime: iso(NOW - 61_000),
+    };
+    const intents = circuitIntents(
+      agentObject({ conditions: [condition], stats: { succeeded: 0, failed: 3, consecutiveFailures: 3 } }),
+      config,
+      NOW,
+    );
     expect(intents[0]).toMatchObject({ condition: { reason: 'HalfOpen' } });
     expect(intents[1]).toMatchObject({ kind: 'event', type: 'Normal', reason: 'HalfOpen' });
     expect(intents.at(-1)).toMatchObject({ value: 1 });
@@ -84,15 +128,28 @@ describe('onTick', () => {
     expect(kinds(circuitIntents(agentObject({ stats }), config, NOW))).toEqual(['metric']);
     expect(kinds(circuitIntents(agentObject(undefined), config, NOW))).toEqual(['metric']);
     // Its first failure is worth saying, and a condition once written is kept up to date.
-    expect(kinds(circuitIntents(agentObject({ stats: { ...stats, failed: 1, consecutiveFailures: 1 } }), config, NOW))).toEqual(['condition', 'event', 'metric']);
-    const closed = { type: 'CircuitOpen', status: 'False' as const, reason: 'CircuitClosed', message: 'm', lastTransitionTime: iso(NOW - 1_000) };
+    expect(kinds(circuitIntents(agentObject({ stats: { ...stats, failed: 1, consecutiveFailures: 1 } }), config, NOW))).toEqual([
+      'condition',
+      'event',
+      'metric',
+    ]);
+    const closed = {
+      type: 'CircuitOpen',
+      status: 'False' as const,
+      reason: 'CircuitClosed',
+      message: 'm',
+      lastTransitionTime: iso(NOW - 1_000),
+    };
     expect(kinds(circuitIntents(agentObject({ conditions: [closed], stats }), config, NOW))).toEqual(['condition', 'metric']);
   });
 });
 
 describe('config', () => {
   it('takes spec.circuitBreaker, and spec.plugins.circuit-breaker over it', () => {
-    expect(circuitBreaker.settingsFrom?.({ circuitBreaker: { failureThreshold: 7, cooldownSeconds: 5 } })).toEqual({ failureThreshold: 7, cooldownSeconds: 5 });
+    expect(circuitBreaker.settingsFrom?.({ circuitBreaker: { failureThreshold: 7, cooldownSeconds: 5 } })).toEqual({
+      failureThreshold: 7,
+      cooldownSeconds: 5,
+    });
     expect(circuitBreaker.config.parse({})).toEqual({ failureThreshold: 5, cooldownSeconds: 60 });
     expect(circuitBreaker.config.safeParse({ failureThreshold: 0 }).success).toBe(false);
     expect(circuitBreaker.config.safeParse({ threshold: 3 }).success).toBe(false);

@@ -34,13 +34,61 @@ describe('decideCircuit: every state under every signal', () => {
     ['closed, threshold reached', closed, reachesThreshold, 'open', 'TooManyFailures', NOW - 1_000, 59_000],
     ['closed, threshold reached while the operator was away', closed, reachedLongAgo, 'half-open', 'HalfOpen', NOW - 600_000, undefined],
     ['open, cooldown running', open, { consecutiveFailures: 3, lastFailureAt: open.since }, 'open', 'TooManyFailures', open.since, 50_000],
-    ['open, an in-flight task fails during the cooldown', open, { consecutiveFailures: 4, lastFailureAt: NOW - 5_000 }, 'open', 'TooManyFailures', open.since, 50_000],
+    [
+      'open, an in-flight task fails during the cooldown',
+      open,
+      { consecutiveFailures: 4, lastFailureAt: NOW - 5_000 },
+      'open',
+      'TooManyFailures',
+      open.since,
+      50_000,
+    ],
     ['open, an in-flight task succeeds', open, success, 'closed', 'CircuitClosed', NOW, undefined],
-    ['open, the policy raised the threshold above the count', open, { consecutiveFailures: 3, failureThreshold: 5 }, 'closed', 'CircuitClosed', NOW, undefined],
-    ['open, exactly at the half-open instant', { open: true, since: NOW - COOLDOWN }, reachesThreshold, 'half-open', 'HalfOpen', NOW - COOLDOWN, undefined],
-    ['half-open, trial running', halfOpen, { consecutiveFailures: 3, lastFailureAt: halfOpen.since }, 'half-open', 'HalfOpen', halfOpen.since, undefined],
-    ['half-open, a failure from before the half-open instant', halfOpen, { consecutiveFailures: 4, lastFailureAt: NOW - 70_000 }, 'half-open', 'HalfOpen', halfOpen.since, undefined],
-    ['half-open, trial failed', halfOpen, { consecutiveFailures: 4, lastFailureAt: NOW - 1_000 }, 'open', 'TooManyFailures', NOW - 1_000, 59_000],
+    [
+      'open, the policy raised the threshold above the count',
+      open,
+      { consecutiveFailures: 3, failureThreshold: 5 },
+      'closed',
+      'CircuitClosed',
+      NOW,
+      undefined,
+    ],
+    [
+      'open, exactly at the half-open instant',
+      { open: true, since: NOW - COOLDOWN },
+      reachesThreshold,
+      'half-open',
+      'HalfOpen',
+      NOW - COOLDOWN,
+      undefined,
+    ],
+    [
+      'half-open, trial running',
+      halfOpen,
+      { consecutiveFailures: 3, lastFailureAt: halfOpen.since },
+      'half-open',
+      'HalfOpen',
+      halfOpen.since,
+      undefined,
+    ],
+    [
+      'half-open, a failure from before the half-open instant',
+      halfOpen,
+      { consecutiveFailures: 4, lastFailureAt: NOW - 70_000 },
+      'half-open',
+      'HalfOpen',
+      halfOpen.since,
+      undefined,
+    ],
+    [
+      'half-open, trial failed',
+      halfOpen,
+      { consecutiveFailures: 4, lastFailureAt: NOW - 1_000 },
+      'open',
+      'TooManyFailures',
+      NOW - 1_000,
+      59_000,
+    ],
     ['half-open, trial succeeded', halfOpen, success, 'closed', 'CircuitClosed', NOW, undefined],
   ] as [string, CircuitObservation['previous'], Partial<CircuitObservation>, string, string, number, number | undefined][])(
     '%s',
@@ -60,7 +108,9 @@ describe('decideCircuit: every state under every signal', () => {
 describe('decideCircuit details', () => {
   it('names the count, the threshold and the half-open instant', () => {
     const d = decideCircuit(obs({ previous: closed, consecutiveFailures: 4, lastFailureAt: NOW - 1_000 }));
-    expect(d.condition.message).toBe(`4 consecutive failures reached the threshold of 3: no tasks until ${iso(NOW + 59_000)}, then one trial task`);
+    expect(d.condition.message).toBe(
+      `4 consecutive failures reached the threshold of 3: no tasks until ${iso(NOW + 59_000)}, then one trial task`,
+    );
     expect(decideCircuit(obs({ previous: halfOpen, consecutiveFailures: 3 })).condition.message).toBe(
       `cooldown ended at ${iso(halfOpen.since + COOLDOWN)}: one trial task is let through; a success closes the circuit, a failure opens it again`,
     );

@@ -38,7 +38,8 @@ export function decideCircuit(o: CircuitObservation): CircuitDecision {
       condition: {
         status: 'False',
         reason: 'CircuitClosed',
-        message: failures === 0 ? 'no failures since the last success' : `${failures} consecutive failure(s); the circuit opens at ${threshold}`,
+        message:
+          failures === 0 ? 'no failures since the last success' : `${failures} consecutive failure(s); the circuit opens at ${threshold}`,
       },
       since: previous && !previous.open ? previous.since : now,
     };

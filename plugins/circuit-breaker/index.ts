@@ -53,7 +53,13 @@ export function circuitIntents(agent: AgentObject, config: CircuitBreakerConfig,
   if (!untouched) intents.push({ kind: 'condition', target, condition: { type: CONDITION, ...decision.condition }, since: decision.since });
   if (!untouched && previous?.reason !== decision.condition.reason) {
     const warning = decision.condition.status === 'True' && decision.condition.reason !== 'HalfOpen';
-    intents.push({ kind: 'event', target, type: warning ? 'Warning' : 'Normal', reason: decision.condition.reason, message: decision.condition.message });
+    intents.push({
+      kind: 'event',
+      target,
+      type: warning ? 'Warning' : 'Normal',
+      reason: decision.condition.reason,
+      message: decision.condition.message,
+    });
   }
   if (decision.requeueAfterMs !== undefined) intents.push({ kind: 'requeue', afterMs: decision.requeueAfterMs });
   const value = decision.state === 'open' ? 2 : decision.state === 'half-open' ? 1 : 0;

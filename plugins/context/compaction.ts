@@ -51,7 +51,9 @@ export function compactionStep(i: CompactionInput): CompactionStep {
   switch (c.reason) {
     case 'Draining':
       if (i.activeTasks > 0) return {};
-      return { condition: { status: 'True', reason: 'Compacting', message: `drained: asking the runner to compact its context (${usage(i)})` } };
+      return {
+        condition: { status: 'True', reason: 'Compacting', message: `drained: asking the runner to compact its context (${usage(i)})` },
+      };
     case 'Compacting':
       if (waited < i.compactTimeoutMs) return { requeueAfterMs: i.compactTimeoutMs - waited };
       return recycle(`the runner did not compact within ${i.compactTimeoutMs / 1000}s`, i);
@@ -59,7 +61,12 @@ export function compactionStep(i: CompactionInput): CompactionStep {
       return recycle(`the agent cannot compact itself (${c.message})`, i);
     case 'Recycling':
       if (waited < i.recycleTimeoutMs) return { requeueAfterMs: i.recycleTimeoutMs - waited };
-      return finish('False', 'CompactionFailed', `the restarted runner did not report a fresh context within ${i.recycleTimeoutMs / 1000}s: check the agent's workload; routing resumes (${usage(i)})`, 'Warning');
+      return finish(
+        'False',
+        'CompactionFailed',
+        `the restarted runner did not report a fresh context within ${i.recycleTimeoutMs / 1000}s: check the agent's workload; routing resumes (${usage(i)})`,
+        'Warning',
+      );
     case RUNNER_REASONS.compacted:
       return finish('False', 'Compacted', `compacted by the agent: ${c.message}; context now ${usage(i)}`, 'Normal');
     case RUNNER_REASONS.recycled:
@@ -80,5 +87,8 @@ function recycle(why: string, i: CompactionInput): CompactionStep {
 }
 
 function finish(status: 'False', reason: string, message: string, type: 'Normal' | 'Warning'): CompactionStep {
-  return { condition: { status, reason, message }, event: { type, reason: type === 'Normal' ? 'ContextCompacted' : 'ContextCompactionFailed', message } };
+  return {
+    condition: { status, reason, message },
+    event: { type, reason: type === 'Normal' ? 'ContextCompacted' : 'ContextCompactionFailed', message },
+  };
 }

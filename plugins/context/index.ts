@@ -15,7 +15,10 @@ import { compactionStep, CONDITION } from './compaction.ts';
 
 export { compactionStep, CONDITION, RUNNER_REASONS, type CompactionInput, type CompactionStep } from './compaction.ts';
 
-export const REASONS = { compacting: 'compacting its context', tooSmall: "context window smaller than the task's estimatedTokens" } as const;
+export const REASONS = {
+  compacting: 'compacting its context',
+  tooSmall: "context window smaller than the task's estimatedTokens",
+} as const;
 
 export const contextConfig = z
   .strictObject({
@@ -30,7 +33,9 @@ export const contextConfig = z
       .min(10)
       .max(86400)
       .default(600)
-      .describe('How long a recycled agent’s new runner may take to report a fresh context before the cycle is given up (routing resumes).'),
+      .describe(
+        'How long a recycled agent’s new runner may take to report a fresh context before the cycle is given up (routing resumes).',
+      ),
   })
   .describe('Context-window management of LLM agents (their spec.context).');
 export type ContextConfig = z.output<typeof contextConfig>;
@@ -55,16 +60,36 @@ function agentIntents(agent: AgentObject, running: number, config: ContextConfig
     tokens: used?.tokens ?? 0,
     percent: used?.percent ?? 0,
     activeTasks: running,
-    condition: previous ? { status: previous.status, reason: previous.reason, message: previous.message, since: Date.parse(previous.lastTransitionTime) } : undefined,
+    condition: previous
+      ? { status: previous.status, reason: previous.reason, message: previous.message, since: Date.parse(previous.lastTransitionTime) }
+      : undefined,
     compactTimeoutMs: config.compactTimeoutSeconds * 1000,
     recycleTimeoutMs: config.recycleTimeoutSeconds * 1000,
   });
   const target = { kind: 'Agent', name: agent.metadata.name } as const;
   const name = agent.metadata.name;
   const intents: Intent[] = [
-    { kind: 'metric', name: 'agent_context_tokens', help: 'Tokens in each agent’s context window, as its runner last reported', labels: { agent: name }, value: used?.tokens ?? 0 },
-    { kind: 'metric', name: 'agent_context_window_tokens', help: 'Size of each agent’s context window (spec.context.windowTokens)', labels: { agent: name }, value: window.windowTokens },
-    { kind: 'metric', name: 'agent_context_compactions', help: 'Compaction cycles each agent completed (compacted or recycled), from its status', labels: { agent: name }, value: agent.status?.stats?.compactions ?? 0 },
+    {
+      kind: 'metric',
+      name: 'agent_context_tokens',
+      help: 'Tokens in each agent’s context window, as its runner last reported',
+      labels: { agent: name },
+      value: used?.tokens ?? 0,
+    },
+    {
+      kind: 'metric',
+      name: 'agent_context_window_tokens',
+      help: 'Size of each agent’s context window (spec.context.windowTokens)',
+      labels: { agent: name },
+      value: window.windowTokens,
+    },
+    {
+      kind: 'metric',
+      name: 'agent_context_compactions',
+      help: 'Compaction cycles each agent completed (compacted or recycled), from its status',
+      labels: { agent: name },
+      value: agent.status?.stats?.compactions ?? 0,
+    },
     {
       kind: 'metric',
       name: 'agent_context_compacting',
@@ -80,7 +105,8 @@ function agentIntents(agent: AgentObject, running: number, config: ContextConfig
     intents.push({ kind: 'condition', target, condition: { type: CONDITION, ...step.condition }, ...(moved ? { since: now } : {}) });
   }
   if (step.event) intents.push({ kind: 'event', target, ...step.event });
-  if (step.restart !== undefined) intents.push({ kind: 'agent', agent: name, action: 'restart', reason: 'ContextRecycling', message: step.restart });
+  if (step.restart !== undefined)
+    intents.push({ kind: 'agent', agent: name, action: 'restart', reason: 'ContextRecycling', message: step.restart });
   if (step.requeueAfterMs !== undefined) intents.push({ kind: 'requeue', afterMs: step.requeueAfterMs });
   return intents;
 }
@@ -126,7 +152,8 @@ export const contextPlugin = definePlugin({
       const running = new Map<string, number>();
       for (const t of snapshot.tasks) {
         const agent = t.status?.assignment?.agent;
-        if (agent !== undefined && (t.status?.phase === 'Assigned' || t.status?.phase === 'Running')) running.set(agent, (running.get(agent) ?? 0) + 1);
+        if (agent !== undefined && (t.status?.phase === 'Assigned' || t.status?.phase === 'Running'))
+          running.set(agent, (running.get(agent) ?? 0) + 1);
       }
       return snapshot.agents.flatMap((a) => agentIntents(a, running.get(a.metadata.name) ?? 0, config, snapshot.now));
     },

@@ -24,7 +24,11 @@ export const endpointConfig = z
       .describe('Phases to send, such as task.Succeeded, task.* or agent.Ready; none for an endpoint that only answers preAssignment.'),
     signingSecret: z
       .strictObject({
-        name: z.string().max(253).regex(DNS_SUBDOMAIN, { message: 'must be the name of a Secret in the policy’s namespace' }).describe('The Secret.'),
+        name: z
+          .string()
+          .max(253)
+          .regex(DNS_SUBDOMAIN, { message: 'must be the name of a Secret in the policy’s namespace' })
+          .describe('The Secret.'),
         key: z
           .string()
           .min(1)
@@ -63,16 +67,29 @@ export const hooksConfig = z
   .superRefine((config, ctx) => {
     const seen = new Set<string>();
     config.endpoints.forEach((e, i) => {
-      if (seen.has(e.name)) ctx.addIssue({ code: 'custom', path: ['endpoints', i, 'name'], message: `another endpoint is named "${e.name}": names must be unique` });
+      if (seen.has(e.name))
+        ctx.addIssue({
+          code: 'custom',
+          path: ['endpoints', i, 'name'],
+          message: `another endpoint is named "${e.name}": names must be unique`,
+        });
       seen.add(e.name);
       if (e.events.length === 0 && config.preAssignment?.endpoint !== e.name) {
-        ctx.addIssue({ code: 'custom', path: ['endpoints', i, 'events'], message: 'names no events and is not the preAssignment endpoint: list events such as task.*' });
+        ctx.addIssue({
+          code: 'custom',
+          path: ['endpoints', i, 'events'],
+          message: 'names no events and is not the preAssignment endpoint: list events such as task.*',
+        });
       }
     });
     const gate = config.preAssignment?.endpoint;
     if (gate !== undefined && !seen.has(gate)) {
       const known = [...seen].join(', ') || 'none';
-      ctx.addIssue({ code: 'custom', path: ['preAssignment', 'endpoint'], message: `no endpoint is named "${gate}" (endpoints: ${known})` });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['preAssignment', 'endpoint'],
+        message: `no endpoint is named "${gate}" (endpoints: ${known})`,
+      });
     }
   })
   .describe('Webhooks: CloudEvents for task and agent phases, and an optional gate asked before each assignment.');

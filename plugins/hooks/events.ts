@@ -23,7 +23,8 @@ const latest = (...times: (string | undefined)[]): number | undefined => {
 };
 const rfc3339 = (t: number): string => new Date(t).toISOString();
 
-const sourceOf = (kind: 'tasks' | 'agents', namespace: string, name: string): string => `/apis/${API_VERSION}/namespaces/${namespace}/${kind}/${name}`;
+const sourceOf = (kind: 'tasks' | 'agents', namespace: string, name: string): string =>
+  `/apis/${API_VERSION}/namespaces/${namespace}/${kind}/${name}`;
 
 /** When the task entered `phase`, from its status timestamps (undefined when none says). */
 export function taskPhaseTime(task: TaskObject, phase: string): number | undefined {

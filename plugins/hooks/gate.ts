@@ -1,7 +1,17 @@
 // The pre-assignment gate: the question is asked on every tick for each waiting task that
 // has no answer for its current generation (the host's client drops repeats while one is
 // on its way), the host writes the answer in the task's annotations, and Permit reads it.
-import { success, unschedulable, wait, type AdmissionRule, type Intent, type NamespaceSnapshot, type Status, type TaskInfo, type TaskObject } from '../../operator/src/framework/index.ts';
+import {
+  success,
+  unschedulable,
+  wait,
+  type AdmissionRule,
+  type Intent,
+  type NamespaceSnapshot,
+  type Status,
+  type TaskInfo,
+  type TaskObject,
+} from '../../operator/src/framework/index.ts';
 import type { EndpointConfig, HooksConfig } from './config.ts';
 import { gateEvent, hookFor } from './events.ts';
 
@@ -28,7 +38,9 @@ export const verdictAdmission: AdmissionRule = {
   resource: 'tasks',
   expression: `request.userInfo.username == variables.operator || [${Object.values(ANNOTATIONS)
     .map((a) => `'${a}'`)
-    .join(', ')}].all(k, !has(object.metadata.annotations) || !(k in object.metadata.annotations) || (oldObject != null && has(oldObject.metadata.annotations) && k in oldObject.metadata.annotations && oldObject.metadata.annotations[k] == object.metadata.annotations[k]))`,
+    .join(
+      ', ',
+    )}].all(k, !has(object.metadata.annotations) || !(k in object.metadata.annotations) || (oldObject != null && has(oldObject.metadata.annotations) && k in oldObject.metadata.annotations && oldObject.metadata.annotations[k] == object.metadata.annotations[k]))`,
   message: `the ${PREFIX}/ annotations hold the pre-assignment hook's answer and only the operator writes them: remove them from your change (deleting them asks the hook again)`,
   reason: 'Forbidden',
 };
@@ -95,5 +107,9 @@ export function gateIntents(snapshot: NamespaceSnapshot, config: HooksConfig): I
 }
 
 export function gateHook(task: TaskObject, endpoint: EndpointConfig, now: number): ReturnType<typeof hookFor> {
-  return hookFor(endpoint, gateEvent(task, now), { task: task.metadata.name, generation: task.metadata.generation ?? 0, annotations: ANNOTATIONS });
+  return hookFor(endpoint, gateEvent(task, now), {
+    task: task.metadata.name,
+    generation: task.metadata.generation ?? 0,
+    annotations: ANNOTATIONS,
+  });
 }

@@ -9,8 +9,11 @@ const URL_ = 'https://hooks.example.com/events';
 /** The config's errors as the registry words them (spec.plugins.hooks.<path>: message). */
 function build(config: Record<string, unknown>): string[] {
   const issues = hooksConfig.safeParse(config).error?.issues ?? [];
-  const at = (path: readonly PropertyKey[]): string => `spec.plugins.hooks${path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('')}`;
-  return issues.flatMap((i) => (i.code === 'unrecognized_keys' ? i.keys.map((k) => `${at([...i.path, k])}: ${i.message}`) : [`${at(i.path)}: ${i.message}`]));
+  const at = (path: readonly PropertyKey[]): string =>
+    `spec.plugins.hooks${path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('')}`;
+  return issues.flatMap((i) =>
+    i.code === 'unrecognized_keys' ? i.keys.map((k) => `${at([...i.path, k])}: ${i.message}`) : [`${at(i.path)}: ${i.message}`],
+  );
 }
 
 function lifecycleOf(config: Record<string, unknown>): LifecyclePlugin {
@@ -21,7 +24,11 @@ function lifecycleOf(config: Record<string, unknown>): LifecyclePlugin {
 
 type TaskStatus = NonNullable<TaskObject['status']>;
 
-function taskObject(status: TaskStatus | undefined, meta: Partial<TaskObject['metadata']> = {}, spec: Partial<TaskObject['spec']> = {}): TaskObject {
+function taskObject(
+  status: TaskStatus | undefined,
+  meta: Partial<TaskObject['metadata']> = {},
+  spec: Partial<TaskObject['spec']> = {},
+): TaskObject {
   return {
     metadata: { name: 't', namespace: 'ns', uid: 'uid-t', generation: 1, creationTimestamp: iso(NOW - 60_000), ...meta },
     spec: { requiredCapabilities: ['work'], priority: 100, timeoutSeconds: 3600, cancel: false, ...spec },
@@ -32,13 +39,24 @@ function taskObject(status: TaskStatus | undefined, meta: Partial<TaskObject['me
 function agentObject(status: AgentObject['status'], meta: Partial<AgentObject['metadata']> = {}): AgentObject {
   return {
     metadata: { name: 'a', namespace: 'ns', uid: 'uid-a', creationTimestamp: iso(NOW - 3_600_000), ...meta },
-    spec: { capabilities: ['work'], runtime: { type: 'kubernetes', image: 'img' }, maxConcurrentTasks: 1, desiredState: 'Active', heartbeat: { intervalSeconds: 10, timeoutSeconds: 30 } },
+    spec: {
+      capabilities: ['work'],
+      runtime: { type: 'kubernetes', image: 'img' },
+      maxConcurrentTasks: 1,
+      desiredState: 'Active',
+      heartbeat: { intervalSeconds: 10, timeoutSeconds: 30 },
+    },
     ...(status ? { status } : {}),
   };
 }
 
 const ctx = { now: NOW, namespace: 'ns' };
-const endpoint = (fields: Record<string, unknown> = {}): Record<string, unknown> => ({ name: 'audit', url: URL_, events: ['task.*'], ...fields });
+const endpoint = (fields: Record<string, unknown> = {}): Record<string, unknown> => ({
+  name: 'audit',
+  url: URL_,
+  events: ['task.*'],
+  ...fields,
+});
 
 describe('config', () => {
   it('fills in the defaults', () => {
@@ -56,18 +74,58 @@ describe('config', () => {
   });
 
   it.each([
-    ['a URL that is not http(s)', { endpoints: [endpoint({ url: 'ftp://example.com/x' })] }, 'spec.plugins.hooks.endpoints[0].url: must be an http:// or https:// URL'],
-    ['no URL', { endpoints: [{ name: 'audit', events: ['task.*'] }] }, 'spec.plugins.hooks.endpoints[0].url: must be an http:// or https:// URL'],
-    ['an unknown event', { endpoints: [endpoint({ events: ['task.Done'] })] }, 'spec.plugins.hooks.endpoints[0].events[0]: must be one of task.*, task.Pending'],
-    ['a timeout over 60 s', { endpoints: [endpoint({ timeoutSeconds: 61 })] }, 'spec.plugins.hooks.endpoints[0].timeoutSeconds: Too big: expected number to be <=60'],
+    [
+      'a URL that is not http(s)',
+      { endpoints: [endpoint({ url: 'ftp://example.com/x' })] },
+      'spec.plugins.hooks.endpoints[0].url: must be an http:// or https:// URL',
+    ],
+    [
+      'no URL',
+      { endpoints: [{ name: 'audit', events: ['task.*'] }] },
+      'spec.plugins.hooks.endpoints[0].url: must be an http:// or https:// URL',
+    ],
+    [
+      'an unknown event',
+      { endpoints: [endpoint({ events: ['task.Done'] })] },
+      'spec.plugins.hooks.endpoints[0].events[0]: must be one of task.*, task.Pending',
+    ],
+    [
+      'a timeout over 60 s',
+      { endpoints: [endpoint({ timeoutSeconds: 61 })] },
+      'spec.plugins.hooks.endpoints[0].timeoutSeconds: Too big: expected number to be <=60',
+    ],
     ['an unknown field', { endpoints: [endpoint({ retry: 2 })] }, 'spec.plugins.hooks.endpoints[0].retry: Unrecognized key: "retry"'],
     ['an unknown top-level field', { endpoint: {} }, 'spec.plugins.hooks.endpoint: Unrecognized key: "endpoint"'],
-    ['a bad failure policy', { endpoints: [endpoint({ failurePolicy: 'Retry' })] }, 'spec.plugins.hooks.endpoints[0].failurePolicy: Invalid option: expected one of "Ignore"|"Fail"'],
-    ['a bad Secret name', { endpoints: [endpoint({ signingSecret: { name: 'Not_A_Name', key: 'k' } })] }, 'spec.plugins.hooks.endpoints[0].signingSecret.name: must be the name of a Secret'],
-    ['a Secret without a key', { endpoints: [endpoint({ signingSecret: { name: 's' } })] }, 'spec.plugins.hooks.endpoints[0].signingSecret.key: Invalid input: expected string, received undefined'],
-    ['two endpoints of one name', { endpoints: [endpoint(), endpoint()] }, 'spec.plugins.hooks.endpoints[1].name: another endpoint is named "audit": names must be unique'],
-    ['an endpoint with nothing to do', { endpoints: [endpoint({ events: [] })] }, 'spec.plugins.hooks.endpoints[0].events: names no events and is not the preAssignment endpoint'],
-    ['a gate naming no endpoint', { endpoints: [endpoint()], preAssignment: { endpoint: 'gate' } }, 'spec.plugins.hooks.preAssignment.endpoint: no endpoint is named "gate" (endpoints: audit)'],
+    [
+      'a bad failure policy',
+      { endpoints: [endpoint({ failurePolicy: 'Retry' })] },
+      'spec.plugins.hooks.endpoints[0].failurePolicy: Invalid option: expected one of "Ignore"|"Fail"',
+    ],
+    [
+      'a bad Secret name',
+      { endpoints: [endpoint({ signingSecret: { name: 'Not_A_Name', key: 'k' } })] },
+      'spec.plugins.hooks.endpoints[0].signingSecret.name: must be the name of a Secret',
+    ],
+    [
+      'a Secret without a key',
+      { endpoints: [endpoint({ signingSecret: { name: 's' } })] },
+      'spec.plugins.hooks.endpoints[0].signingSecret.key: Invalid input: expected string, received undefined',
+    ],
+    [
+      'two endpoints of one name',
+      { endpoints: [endpoint(), endpoint()] },
+      'spec.plugins.hooks.endpoints[1].name: another endpoint is named "audit": names must be unique',
+    ],
+    [
+      'an endpoint with nothing to do',
+      { endpoints: [endpoint({ events: [] })] },
+      'spec.plugins.hooks.endpoints[0].events: names no events and is not the preAssignment endpoint',
+    ],
+    [
+      'a gate naming no endpoint',
+      { endpoints: [endpoint()], preAssignment: { endpoint: 'gate' } },
+      'spec.plugins.hooks.preAssignment.endpoint: no endpoint is named "gate" (endpoints: audit)',
+    ],
   ])('refuses %s, naming the field', (_case, config, message) => {
     const errors = build(config);
     expect(errors.length).toBeGreaterThan(0);
@@ -80,7 +138,17 @@ describe('config', () => {
 });
 
 describe('task events', () => {
-  const l = lifecycleOf({ endpoints: [endpoint({ signingSecret: { name: 'hook-key', key: 'token' }, failurePolicy: 'Fail', timeoutSeconds: 2, retries: 1, backoffSeconds: 3 })] });
+  const l = lifecycleOf({
+    endpoints: [
+      endpoint({
+        signingSecret: { name: 'hook-key', key: 'token' },
+        failurePolicy: 'Fail',
+        timeoutSeconds: 2,
+        retries: 1,
+        backoffSeconds: 3,
+      }),
+    ],
+  });
   const succeeded = taskObject(
     {
       phase: 'Succeeded',
@@ -116,7 +184,17 @@ describe('task events', () => {
         subject: 't',
         time: new Date(NOW - 1_000).toISOString(),
         datacontenttype: 'application/json',
-        data: { name: 't', namespace: 'ns', uid: 'uid-t', phase: 'Succeeded', previousPhase: 'Running', attempt: 2, agent: 'w1', result: { exitCode: 0 }, reason: 'exit code 0' },
+        data: {
+          name: 't',
+          namespace: 'ns',
+          uid: 'uid-t',
+          phase: 'Succeeded',
+          previousPhase: 'Running',
+          attempt: 2,
+          agent: 'w1',
+          result: { exitCode: 0 },
+          reason: 'exit code 0',
+        },
       },
     } satisfies Hook);
     expect(JSON.stringify(hook)).not.toMatch(/secret (input|output)/);
@@ -126,14 +204,33 @@ describe('task events', () => {
     ['Pending', { phase: 'Pending', queuedAt: iso(NOW - 5_000) }, 'uid-t.pending.0', 'dev.orchestrator.task.pending', NOW - 5_000, {}],
     [
       'Pending again after a failed attempt',
-      { phase: 'Pending', attempts: 1, queuedAt: iso(NOW - 50_000), history: [{ agent: 'w0', outcome: 'Failed', reason: 'exit code 3', time: iso(NOW - 4_000) }] },
+      {
+        phase: 'Pending',
+        attempts: 1,
+        queuedAt: iso(NOW - 50_000),
+        history: [{ agent: 'w0', outcome: 'Failed', reason: 'exit code 3', time: iso(NOW - 4_000) }],
+      },
       'uid-t.pending.1',
       'dev.orchestrator.task.pending',
       NOW - 4_000,
       { reason: 'exit code 3' },
     ],
-    ['Assigned', { phase: 'Assigned', attempts: 1, assignment: { agent: 'w1', attempt: 1, assignedAt: iso(NOW - 3_000) } }, 'uid-t.assigned.1', 'dev.orchestrator.task.assigned', NOW - 3_000, { agent: 'w1' }],
-    ['Running', { phase: 'Running', attempts: 1, assignment: { agent: 'w1', attempt: 1, assignedAt: iso(NOW - 3_000) }, startedAt: iso(NOW - 2_000) }, 'uid-t.running.1', 'dev.orchestrator.task.running', NOW - 2_000, { agent: 'w1' }],
+    [
+      'Assigned',
+      { phase: 'Assigned', attempts: 1, assignment: { agent: 'w1', attempt: 1, assignedAt: iso(NOW - 3_000) } },
+      'uid-t.assigned.1',
+      'dev.orchestrator.task.assigned',
+      NOW - 3_000,
+      { agent: 'w1' },
+    ],
+    [
+      'Running',
+      { phase: 'Running', attempts: 1, assignment: { agent: 'w1', attempt: 1, assignedAt: iso(NOW - 3_000) }, startedAt: iso(NOW - 2_000) },
+      'uid-t.running.1',
+      'dev.orchestrator.task.running',
+      NOW - 2_000,
+      { agent: 'w1' },
+    ],
     [
       'Failed for good',
       {
@@ -142,14 +239,29 @@ describe('task events', () => {
         assignment: { agent: 'w1', attempt: 1, assignedAt: iso(NOW - 3_000) },
         completedAt: iso(NOW - 1_000),
         result: { exitCode: 2 },
-        conditions: [{ type: 'Finished', status: 'True', reason: 'RetriesExhausted', message: 'failed 1 time: exit code 2', lastTransitionTime: iso(NOW - 1_000) }],
+        conditions: [
+          {
+            type: 'Finished',
+            status: 'True',
+            reason: 'RetriesExhausted',
+            message: 'failed 1 time: exit code 2',
+            lastTransitionTime: iso(NOW - 1_000),
+          },
+        ],
       },
       'uid-t.failed.1',
       'dev.orchestrator.task.failed',
       NOW - 1_000,
       { agent: 'w1', result: { exitCode: 2 }, reason: 'failed 1 time: exit code 2' },
     ],
-    ['Cancelled', { phase: 'Cancelled', completedAt: iso(NOW - 1_000) }, 'uid-t.cancelled.0', 'dev.orchestrator.task.cancelled', NOW - 1_000, {}],
+    [
+      'Cancelled',
+      { phase: 'Cancelled', completedAt: iso(NOW - 1_000) },
+      'uid-t.cancelled.0',
+      'dev.orchestrator.task.cancelled',
+      NOW - 1_000,
+      {},
+    ],
   ] as [string, TaskStatus, string, string, number, Record<string, unknown>][])('maps %s', (_case, status, id, type, time, data) => {
     const [hook] = l.onPhase?.(taskObject(status), 'X', status.phase ?? '', ctx) ?? [];
     expect(hook?.event.id).toBe(id);
@@ -166,9 +278,14 @@ describe('task events', () => {
 
   it('sends only what each endpoint subscribes to', () => {
     const picky = lifecycleOf({
-      endpoints: [endpoint({ name: 'all' }), endpoint({ name: 'ends', events: ['task.Succeeded', 'task.Failed'] }), endpoint({ name: 'agents', events: ['agent.*'] })],
+      endpoints: [
+        endpoint({ name: 'all' }),
+        endpoint({ name: 'ends', events: ['task.Succeeded', 'task.Failed'] }),
+        endpoint({ name: 'agents', events: ['agent.*'] }),
+      ],
     });
-    const to = (phase: string): string[] => (picky.onPhase?.(taskObject({ phase: phase as TaskStatus['phase'] }), 'X', phase, ctx) ?? []).map((h) => h.endpoint);
+    const to = (phase: string): string[] =>
+      (picky.onPhase?.(taskObject({ phase: phase as TaskStatus['phase'] }), 'X', phase, ctx) ?? []).map((h) => h.endpoint);
     expect(to('Running')).toEqual(['all']);
     expect(to('Succeeded')).toEqual(['all', 'ends']);
     expect('onPhase' in lifecycleOf({ endpoints: [endpoint({ events: ['agent.Ready'] })] })).toBe(false);
@@ -179,7 +296,14 @@ describe('task events', () => {
     expect(l.onPhase?.(ended(9 * 60_000), undefined, 'Succeeded', ctx)).toHaveLength(1);
     expect(l.onPhase?.(ended(11 * 60_000), undefined, 'Succeeded', ctx)).toHaveLength(0);
     // Waiting for two hours: not news.
-    expect(l.onPhase?.(taskObject({ phase: 'Pending', queuedAt: iso(NOW - 7_200_000) }, { creationTimestamp: iso(NOW - 7_200_000) }), undefined, 'Pending', ctx)).toHaveLength(0);
+    expect(
+      l.onPhase?.(
+        taskObject({ phase: 'Pending', queuedAt: iso(NOW - 7_200_000) }, { creationTimestamp: iso(NOW - 7_200_000) }),
+        undefined,
+        'Pending',
+        ctx,
+      ),
+    ).toHaveLength(0);
     // A live transition is sent whatever its timestamps say.
     expect(l.onPhase?.(ended(11 * 60_000), 'Running', 'Succeeded', ctx)).toHaveLength(1);
     // A new task's first phase counts as first seen: it is recent.
@@ -190,7 +314,12 @@ describe('task events', () => {
 describe('agent events', () => {
   const l = lifecycleOf({ endpoints: [endpoint({ events: ['agent.Ready', 'agent.Failed'] })] });
   const ready = (finished: number, startedAt = iso(NOW - 120_000)): AgentObject =>
-    agentObject({ phase: 'Ready', activeTasks: 0, workload: { kind: 'Pod', name: 'agent-a', startedAt }, stats: { succeeded: finished, failed: 0, consecutiveFailures: 0 } });
+    agentObject({
+      phase: 'Ready',
+      activeTasks: 0,
+      workload: { kind: 'Pod', name: 'agent-a', startedAt },
+      stats: { succeeded: finished, failed: 0, consecutiveFailures: 0 },
+    });
 
   it('maps a phase, with an id that moves with each Busy-Ready swing and each workload start', () => {
     const [hook] = l.onAgentPhase?.(ready(4), 'Busy', 'Ready', ctx) ?? [];
@@ -214,7 +343,10 @@ describe('agent events', () => {
 });
 
 describe('pre-assignment gate', () => {
-  const config = { endpoints: [endpoint({ name: 'gate', url: 'http://gate.example/ask', events: [], failurePolicy: 'Fail' })], preAssignment: { endpoint: 'gate' } };
+  const config = {
+    endpoints: [endpoint({ name: 'gate', url: 'http://gate.example/ask', events: [], failurePolicy: 'Fail' })],
+    preAssignment: { endpoint: 'gate' },
+  };
   const routing = routingOf(hooks, config);
   const verdict = (annotations?: Record<string, string>, generation = 3): string => {
     const s = routing.permit?.(taskInfo('t', { generation, ...(annotations ? { annotations } : {}) }), agentInfo('a'), cycleState());
@@ -234,7 +366,11 @@ describe('pre-assignment gate', () => {
     ['allowed', answer('allow', '3'), 'ok'],
     ['denied', answer('deny', '3', 'not on Fridays'), 'Unschedulable: vetoed by hook gate: not on Fridays'],
     ['denied without a word', answer('deny', '3'), 'Unschedulable: vetoed by hook gate: no reason given'],
-    ['not reached (failurePolicy Fail)', answer('error', '3', 'the hook could not be asked: HTTP 500'), 'Unschedulable: vetoed by hook gate: the hook could not be asked: HTTP 500'],
+    [
+      'not reached (failurePolicy Fail)',
+      answer('error', '3', 'the hook could not be asked: HTTP 500'),
+      'Unschedulable: vetoed by hook gate: the hook could not be asked: HTTP 500',
+    ],
   ])('permit: %s', (_case, annotations, expected) => {
     expect(verdict(annotations)).toBe(expected);
   });
@@ -243,11 +379,16 @@ describe('pre-assignment gate', () => {
     expect('permit' in routingOf(hooks, { endpoints: [endpoint()] })).toBe(false);
   });
 
-  const tick = (tasks: TaskObject[], now = NOW): readonly Intent[] => lifecycleOf(config).onTick?.({ now, namespace: 'ns', agents: [], tasks }) ?? [];
+  const tick = (tasks: TaskObject[], now = NOW): readonly Intent[] =>
+    lifecycleOf(config).onTick?.({ now, namespace: 'ns', agents: [], tasks }) ?? [];
   const asked = (intents: readonly Intent[]): string[] => intents.flatMap((i) => (i.kind === 'hook' ? [i.hook.gate?.task ?? ''] : []));
 
   it('asks for each waiting task without an answer for its generation, with what will run', () => {
-    const pending = taskObject({ phase: 'Pending' }, { name: 'p', uid: 'uid-p', generation: 4, labels: { team: 'a' } }, { input: 'review it' });
+    const pending = taskObject(
+      { phase: 'Pending' },
+      { name: 'p', uid: 'uid-p', generation: 4, labels: { team: 'a' } },
+      { input: 'review it' },
+    );
     const intents = tick([
       pending,
       taskObject(undefined, { name: 'new' }),
@@ -266,7 +407,12 @@ describe('pre-assignment gate', () => {
     expect(first.hook.event).toMatchObject({
       id: 'uid-p.preassignment.4',
       type: 'dev.orchestrator.task.preassignment',
-      data: { name: 'p', generation: 4, labels: { team: 'a' }, spec: { requiredCapabilities: ['work'], priority: 100, input: 'review it' } },
+      data: {
+        name: 'p',
+        generation: 4,
+        labels: { team: 'a' },
+        spec: { requiredCapabilities: ['work'], priority: 100, input: 'review it' },
+      },
     });
   });
 

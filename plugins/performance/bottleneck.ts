@@ -130,9 +130,11 @@ function recommend(q: Queue, all: readonly Pool[]): string {
   const covering = all.filter((p) => q.capability === '' || p.capabilities.includes(q.capability));
   const full = covering.find((p) => p.agents >= p.maxAgents);
   if (full) return `raise ${full.name} maxAgents to ${full.maxAgents + Math.ceil(q.waiting / full.targetPendingPerAgent)}: ${why}`;
-  if (covering.length > 0) return `pool ${covering.map((p) => p.name).join(', ')} can still grow yet ${why}: check its scaleUp settings and why its new agents do not become Ready`;
+  if (covering.length > 0)
+    return `pool ${covering.map((p) => p.name).join(', ')} can still grow yet ${why}: check its scaleUp settings and why its new agents do not become Ready`;
   if (q.agents === 0) return `no agent offers ${q.capability}: add agents with it, or a pool whose template has it (${why})`;
-  if (q.ready < q.agents) return `${q.agents - q.ready} of ${q.agents} agents offering ${q.capability || 'any capability'} are not Ready (asleep, starting or failing): ${why}`;
+  if (q.ready < q.agents)
+    return `${q.agents - q.ready} of ${q.agents} agents offering ${q.capability || 'any capability'} are not Ready (asleep, starting or failing): ${why}`;
   return `every agent offering ${q.capability || 'any capability'} is busy (${q.busyPercent}% of slots): add agents with it, or a pool for it (${why})`;
 }
 
@@ -156,7 +158,9 @@ export function bottleneckOf(snapshot: NamespaceSnapshot, s: BottleneckSettings)
 export function describeReport(r: Report, s: BottleneckSettings): { status: 'True' | 'False'; reason: string; message: string } {
   const extra = [
     r.poolsAtMax.length > 0 ? `pools at their maximum: ${r.poolsAtMax.map((p) => `${p.name} (${p.maxAgents})`).join(', ')}` : '',
-    r.slowest.length > 0 ? `slowest agents: ${r.slowest.map((x) => `${x.agent} (${x.ratio.toFixed(1)}x the fleet's median on ${kindName(x.kind)})`).join(', ')}` : '',
+    r.slowest.length > 0
+      ? `slowest agents: ${r.slowest.map((x) => `${x.agent} (${x.ratio.toFixed(1)}x the fleet's median on ${kindName(x.kind)})`).join(', ')}`
+      : '',
   ].filter((x) => x !== '');
   const tail = extra.length > 0 ? `; ${extra.join('; ')}` : '';
   const q = r.constraint;

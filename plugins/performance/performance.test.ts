@@ -8,11 +8,23 @@ const policy = (reason?: string): PolicyObject =>
   ({
     metadata: { name: 'default', namespace: 'ns', uid: 'p' },
     spec: {},
-    ...(reason ? { status: { conditions: [{ type: 'Bottleneck', status: 'False', reason, message: 'm', lastTransitionTime: iso(T0) }] } } : {}),
+    ...(reason
+      ? { status: { conditions: [{ type: 'Bottleneck', status: 'False', reason, message: 'm', lastTransitionTime: iso(T0) }] } }
+      : {}),
   }) as unknown as PolicyObject;
 const task = (waitedFrom: number): TaskObject =>
-  ({ metadata: { name: 't', namespace: 'ns', uid: 't' }, spec: { requiredCapabilities: ['gpu'] }, status: { phase: 'Pending', queuedAt: iso(waitedFrom) } }) as unknown as TaskObject;
-const snapshot = (now: number, p: PolicyObject): NamespaceSnapshot => ({ now, namespace: 'ns', policy: p, agents: [], tasks: [task(T0 - 30_000)] });
+  ({
+    metadata: { name: 't', namespace: 'ns', uid: 't' },
+    spec: { requiredCapabilities: ['gpu'] },
+    status: { phase: 'Pending', queuedAt: iso(waitedFrom) },
+  }) as unknown as TaskObject;
+const snapshot = (now: number, p: PolicyObject): NamespaceSnapshot => ({
+  now,
+  namespace: 'ns',
+  policy: p,
+  agents: [],
+  tasks: [task(T0 - 30_000)],
+});
 const messageOf = (intents: readonly Intent[]): string | undefined => {
   const c = intents.find((i) => i.kind === 'condition');
   return c?.kind === 'condition' ? c.condition.message : undefined;
@@ -25,7 +37,9 @@ describe('performance onTick', () => {
     expect(messageOf(first)).toMatch(/^gpu tasks are the constraint: 1 wait, on average 30s/);
     expect(first.filter((i) => i.kind === 'event')).toMatchObject([{ type: 'Warning', reason: 'QueueConstrained' }]);
     expect(first).toContainEqual({ kind: 'requeue', afterMs: 60_000 });
-    expect(first).toContainEqual(expect.objectContaining({ kind: 'metric', name: 'performance_queue_wait_seconds', labels: { capability: 'gpu' }, value: 30 }));
+    expect(first).toContainEqual(
+      expect.objectContaining({ kind: 'metric', name: 'performance_queue_wait_seconds', labels: { capability: 'gpu' }, value: 30 }),
+    );
 
     const later = lifecycle?.onTick?.(snapshot(T0 + 20_000, policy('NoBottleneck'))) ?? [];
     expect(messageOf(later)).toBe(messageOf(first));

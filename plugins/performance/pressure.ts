@@ -52,14 +52,26 @@ export function pressureOf(agent: AgentObject, s: PressureSettings, now: number)
   if (memoryLimit !== undefined) {
     const pct = Math.round((100 * usage.memoryBytes) / memoryLimit);
     if (pct >= s.memoryPercent) {
-      return { status: 'True', reason: 'MemoryNearLimit', message: `memory ${mib(usage.memoryBytes)} of its ${mib(memoryLimit)} limit (${pct}%, ${at}): near an OOM kill; raise spec.runtime.resources.limits.memory or give it smaller tasks` };
+      return {
+        status: 'True',
+        reason: 'MemoryNearLimit',
+        message: `memory ${mib(usage.memoryBytes)} of its ${mib(memoryLimit)} limit (${pct}%, ${at}): near an OOM kill; raise spec.runtime.resources.limits.memory or give it smaller tasks`,
+      };
     }
   }
   if (cpuLimit !== undefined) {
     const pct = Math.round(usage.cpuMillicores / (10 * cpuLimit));
     if (pct >= s.cpuPercent) {
-      return { status: 'True', reason: 'CPUNearLimit', message: `CPU ${usage.cpuMillicores}m of its ${Math.round(cpuLimit * 1000)}m limit (${pct}%, ${at}): throttled, its tasks take longer; raise spec.runtime.resources.limits.cpu` };
+      return {
+        status: 'True',
+        reason: 'CPUNearLimit',
+        message: `CPU ${usage.cpuMillicores}m of its ${Math.round(cpuLimit * 1000)}m limit (${pct}%, ${at}): throttled, its tasks take longer; raise spec.runtime.resources.limits.cpu`,
+      };
     }
   }
-  return { status: 'False', reason: 'WithinLimits', message: `memory below ${s.memoryPercent}% and CPU below ${s.cpuPercent}% of the agent's limits` };
+  return {
+    status: 'False',
+    reason: 'WithinLimits',
+    message: `memory below ${s.memoryPercent}% and CPU below ${s.cpuPercent}% of the agent's limits`,
+  };
 }

@@ -31,17 +31,44 @@ describe('priority queue sort', () => {
       .map((t) => t.name);
 
   it.each([
-    ['higher priority first', [['low', { priority: 1 }], ['high', { priority: 900 }]], ['high', 'low']],
-    ['equal priority: first in, first out', [['second', { queuedAt: NOW - 1 }], ['first', { queuedAt: NOW - 2 }]], ['first', 'second']],
-    ['all equal: by key', [['b', {}], ['a', {}]], ['a', 'b']],
+    [
+      'higher priority first',
+      [
+        ['low', { priority: 1 }],
+        ['high', { priority: 900 }],
+      ],
+      ['high', 'low'],
+    ],
+    [
+      'equal priority: first in, first out',
+      [
+        ['second', { queuedAt: NOW - 1 }],
+        ['first', { queuedAt: NOW - 2 }],
+      ],
+      ['first', 'second'],
+    ],
+    [
+      'all equal: by key',
+      [
+        ['b', {}],
+        ['a', {}],
+      ],
+      ['a', 'b'],
+    ],
     [
       'an old low-priority task overtakes a fresh higher one',
-      [['fresh', { priority: 150 }], ['old', { priority: 100, queuedAt: NOW - 600_000 }]],
+      [
+        ['fresh', { priority: 150 }],
+        ['old', { priority: 100, queuedAt: NOW - 600_000 }],
+      ],
       ['old', 'fresh'],
     ],
     [
       'both at the cap: the one queued first',
-      [['max', { priority: 1000, queuedAt: NOW - 1 }], ['aged', { priority: 990, queuedAt: NOW - 3_600_000 }]],
+      [
+        ['max', { priority: 1000, queuedAt: NOW - 1 }],
+        ['aged', { priority: 990, queuedAt: NOW - 3_600_000 }],
+      ],
       ['aged', 'max'],
     ],
   ] as [string, [string, TaskFields][], string[]][])('%s', (_case, tasks, expected) => {

@@ -40,7 +40,10 @@ export function alertHook(t: Transition, endpoint: z.output<typeof alertWebhook>
     return {
       status,
       labels: { alertname: which.name, namespace: t.namespace, slo: t.slo.name, policy: t.policy, severity: which.severity },
-      annotations: { summary: `SLO ${t.slo.name} of ${t.namespace}: ${firing ? health : 'no longer'} ${firing ? '' : health}`.trim(), description: t.message },
+      annotations: {
+        summary: `SLO ${t.slo.name} of ${t.namespace}: ${firing ? health : 'no longer'} ${firing ? '' : health}`.trim(),
+        description: t.message,
+      },
       startsAt: iso(firing ? t.at : t.since),
       endsAt: firing ? '0001-01-01T00:00:00Z' : iso(t.at),
       generatorURL: '',

@@ -40,19 +40,37 @@ describe('burnOf', () => {
   });
 
   it('ignores events outside the window and in the future', () => {
-    const burn = burnOf([{ at: NOW - 31 * 86_400_000, good: false }, { at: NOW + 1000, good: false }, { at: NOW - 1000, good: true }], 99, 30, NOW);
+    const burn = burnOf(
+      [
+        { at: NOW - 31 * 86_400_000, good: false },
+        { at: NOW + 1000, good: false },
+        { at: NOW - 1000, good: true },
+      ],
+      99,
+      30,
+      NOW,
+    );
     expect(burn.total).toBe(1);
     expect(burn.budgetLeft).toBe(1);
   });
 
   it('property: burn rate = error ratio / budget, from 0 (all good) to 1/budget (all bad), in every window', () => {
     fc.assert(
-      fc.property(fc.array(fc.record({ ago: fc.integer({ min: 0, max: 7 * 3_600_000 }), good: fc.boolean() }), { maxLength: 200 }), fc.double({ min: 50, max: 99.999, noNaN: true }), (raw, objective) => {
-        const events = raw.map((e) => ({ at: NOW - e.ago, good: e.good }));
-        const burn = burnOf(events, objective, 30, NOW);
-        const budget = 1 - objective / 100;
-        return Object.values(burn.windows).every((w) => w.rate >= 0 && w.rate <= 1 / budget + 1e-9 && (w.total === 0 ? w.rate === 0 : Math.abs(w.rate - w.bad / w.total / budget) < 1e-9));
-      }),
+      fc.property(
+        fc.array(fc.record({ ago: fc.integer({ min: 0, max: 7 * 3_600_000 }), good: fc.boolean() }), { maxLength: 200 }),
+        fc.double({ min: 50, max: 99.999, noNaN: true }),
+        (raw, objective) => {
+          const events = raw.map((e) => ({ at: NOW - e.ago, good: e.good }));
+          const burn = burnOf(events, objective, 30, NOW);
+          const budget = 1 - objective / 100;
+          return Object.values(burn.windows).every(
+            (w) =>
+              w.rate >= 0 &&
+              w.rate <= 1 / budget + 1e-9 &&
+              (w.total === 0 ? w.rate === 0 : Math.abs(w.rate - w.bad / w.total / budget) < 1e-9),
+          );
+        },
+      ),
     );
   });
 });
@@ -85,12 +103,17 @@ describe('burnOfTime (QueueAge)', () => {
 
   it('property: the bad share of a window is between 0 and 1, and never more than the sum of the stretches', () => {
     fc.assert(
-      fc.property(fc.array(fc.record({ ago: fc.integer({ min: 0, max: 7 * 3_600_000 }), length: fc.integer({ min: 1, max: 3_600_000 }) }), { maxLength: 50 }), (raw) => {
-        const stretches = raw.map((r) => ({ from: NOW - r.ago, to: Math.min(NOW, NOW - r.ago + r.length) })).filter((b) => b.to > b.from);
-        const burn = burnOfTime(stretches, 99, 30, NOW);
-        const sum = stretches.reduce((n, b) => n + (b.to - b.from), 0);
-        return Object.values(burn.windows).every((w) => w.bad >= 0 && w.bad <= w.total && w.bad <= sum);
-      }),
+      fc.property(
+        fc.array(fc.record({ ago: fc.integer({ min: 0, max: 7 * 3_600_000 }), length: fc.integer({ min: 1, max: 3_600_000 }) }), {
+          maxLength: 50,
+        }),
+        (raw) => {
+          const stretches = raw.map((r) => ({ from: NOW - r.ago, to: Math.min(NOW, NOW - r.ago + r.length) })).filter((b) => b.to > b.from);
+          const burn = burnOfTime(stretches, 99, 30, NOW);
+          const sum = stretches.reduce((n, b) => n + (b.to - b.from), 0);
+          return Object.values(burn.windows).every((w) => w.bad >= 0 && w.bad <= w.total && w.bad <= sum);
+        },
+      ),
     );
   });
 });
@@ -99,7 +122,10 @@ describe('healthOf', () => {
   // 99% over 30 days: fast above 14.4 (14.4% errors), slow above 6 (6% errors).
   const at = (errors5m: number, errors1h: number, errors30m: number, errors6h: number): Health => {
     const mk = (rate: number): { total: number; bad: number; rate: number } => ({ total: 1000, bad: rate * 10, rate });
-    return healthOf({ windows: { '5m': mk(errors5m), '1h': mk(errors1h), '30m': mk(errors30m), '6h': mk(errors6h) }, budgetLeft: 0.5, total: 4000 }, 30);
+    return healthOf(
+      { windows: { '5m': mk(errors5m), '1h': mk(errors1h), '30m': mk(errors30m), '6h': mk(errors6h) }, budgetLeft: 0.5, total: 4000 },
+      30,
+    );
   };
   it.each([
     ['quiet', [0, 0, 0, 0], 'WithinBudget'],

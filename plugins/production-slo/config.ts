@@ -11,7 +11,11 @@ export const MAX_SLOS = 8;
 
 export const slo = z
   .strictObject({
-    name: z.string().max(40).regex(DNS_LABEL, { message: "an SLO name is lowercase letters, digits and '-' (at most 40)" }).describe('Names the SLO in its condition (SLOHealthy-<name>), metrics and alerts.'),
+    name: z
+      .string()
+      .max(40)
+      .regex(DNS_LABEL, { message: "an SLO name is lowercase letters, digits and '-' (at most 40)" })
+      .describe('Names the SLO in its condition (SLOHealthy-<name>), metrics and alerts.'),
     indicator: z
       .enum(indicators)
       .describe(
@@ -22,9 +26,16 @@ export const slo = z
       .min(1)
       .max(604800)
       .optional()
-      .describe('The latency a good task stays within, or the queue age (all but SuccessRatio). Task timestamps are whole seconds, so latencies are judged to the second.'),
+      .describe(
+        'The latency a good task stays within, or the queue age (all but SuccessRatio). Task timestamps are whole seconds, so latencies are judged to the second.',
+      ),
     objectivePercent: z.number().min(50).max(99.999).describe('The share of good tasks promised, e.g. 99.'),
-    windowDays: z.int().min(1).max(90).default(30).describe('The window the objective holds over; the burn-rate alert thresholds scale with it.'),
+    windowDays: z
+      .int()
+      .min(1)
+      .max(90)
+      .default(30)
+      .describe('The window the objective holds over; the burn-rate alert thresholds scale with it.'),
     capability: z.string().max(63).regex(CAPABILITY).optional().describe('Only tasks that require this capability count.'),
   })
   .refine((s) => (s.indicator === 'SuccessRatio') === (s.thresholdSeconds === undefined), {

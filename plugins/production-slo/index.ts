@@ -42,41 +42,87 @@ export function messageOf(slo: Slo, health: Health, burn: Burn): string {
 }
 
 type Signal = SliEvent | BadTime;
-const signalOf = (slo: Slo, task: TaskObject, now: number): Signal | undefined => (slo.indicator === 'QueueAge' ? badTimeOf(slo, task, now) : eventOf(slo, task, now));
+const signalOf = (slo: Slo, task: TaskObject, now: number): Signal | undefined =>
+  slo.indicator === 'QueueAge' ? badTimeOf(slo, task, now) : eventOf(slo, task, now);
 
-function sloIntents(snapshot: NamespaceSnapshot, slo: Slo, signals: readonly Signal[], endpoint: ProductionSloConfig['alertWebhook']): Intent[] {
+function sloIntents(
+  snapshot: NamespaceSnapshot,
+  slo: Slo,
+  signals: readonly Signal[],
+  endpoint: ProductionSloConfig['alertWebhook'],
+): Intent[] {
   const policy = snapshot.policy;
   const burn =
     slo.indicator === 'QueueAge'
-      ? burnOfTime(signals.filter((x): x is BadTime => 'from' in x), slo.objectivePercent, slo.windowDays, snapshot.now)
-      : burnOf(signals.filter((x): x is SliEvent => 'at' in x), slo.objectivePercent, slo.windowDays, snapshot.now);
+      ? burnOfTime(
+          signals.filter((x): x is BadTime => 'from' in x),
+          slo.objectivePercent,
+          slo.windowDays,
+          snapshot.now,
+        )
+      : burnOf(
+          signals.filter((x): x is SliEvent => 'at' in x),
+          slo.objectivePercent,
+          slo.windowDays,
+          snapshot.now,
+        );
   const health = healthOf(burn, slo.windowDays);
   const labels = { slo: slo.name };
   const intents: Intent[] = [
-    ...(Object.keys(WINDOWS) as Window[]).map(
-      (window): Intent => ({
-        kind: 'metric',
-        name: 'slo_burn_rate',
-        help: 'Error-budget burn rate of each SLO over each window (1 spends the budget exactly over the SLO window)',
-        labels: { ...labels, window },
-        value: burn.windows[window].rate,
-      }),
-    ),
-    { kind: 'metric', name: 'slo_error_budget_remaining', help: 'Share of the error budget left over the SLO window, from the tasks the API server holds', labels, value: burn.budgetLeft },
-    { kind: 'metric', name: 'slo_healthy', help: 'Whether each SLO is within budget (1) or burning (0), as its SLOHealthy condition says', labels, value: health === 'WithinBudget' ? 1 : 0 },
+    ...(Object.keys(WINDOWS) as Window[]).map((window): Intent => ({
+      kind: 'metric',
+      name: 'slo_burn_rate',
+      help: 'Error-budget burn rate of each SLO over each window (1 spends the budget exactly over the SLO window)',
+      labels: { ...labels, window },
+      value: burn.windows[window].rate,
+    })),
+    {
+      kind: 'metric',
+      name: 'slo_error_budget_remaining',
+      help: 'Share of the error budget left over the SLO window, from the tasks the API server holds',
+      labels,
+      value: burn.budgetLeft,
+    },
+    {
+      kind: 'metric',
+      name: 'slo_healthy',
+      help: 'Whether each SLO is within budget (1) or burning (0), as its SLOHealthy condition says',
+      labels,
+      value: health === 'WithinBudget' ? 1 : 0,
+    },
   ];
   if (policy === undefined) return intents;
   const type = conditionType(slo.name);
   const target = { kind: 'OrchestratorPolicy', name: policy.metadata.name } as const;
-  const condition = { type, status: health === 'WithinBudget' ? 'True' : 'False', reason: health, message: messageOf(slo, health, burn) } as const;
+  const condition = {
+    type,
+    status: health === 'WithinBudget' ? 'True' : 'False',
+    reason: health,
+    message: messageOf(slo, health, burn),
+  } as const;
   intents.push({ kind: 'condition', target, condition });
   const previous = policy.status?.conditions?.find((c) => c.type === type);
   if (previous !== undefined && previous.reason !== health) {
     const warning = health !== 'WithinBudget';
-    intents.push({ kind: 'event', target, type: warning ? 'Warning' : 'Normal', reason: warning ? `SLO${health}` : 'SLORecovered', message: `SLO ${slo.name}: ${condition.message}` });
+    intents.push({
+      kind: 'event',
+      target,
+      type: warning ? 'Warning' : 'Normal',
+      reason: warning ? `SLO${health}` : 'SLORecovered',
+      message: `SLO ${slo.name}: ${condition.message}`,
+    });
     const hook = endpoint
       ? alertHook(
-          { namespace: snapshot.namespace, policy: policy.metadata.name, slo, from: previous.reason as Health, to: health, message: condition.message, at: snapshot.now, since: Date.parse(previous.lastTransitionTime) },
+          {
+            namespace: snapshot.namespace,
+            policy: policy.metadata.name,
+            slo,
+            from: previous.reason as Health,
+            to: health,
+            message: condition.message,
+            at: snapshot.now,
+            since: Date.parse(previous.lastTransitionTime),
+          },
           endpoint,
         )
       : undefined;

@@ -18,16 +18,31 @@ function taskWith(status: NonNullable<TaskObject['status']>, capabilities: strin
 const assignment: Slo = slo.parse({ name: 'a', indicator: 'AssignmentLatency', thresholdSeconds: 2, objectivePercent: 99 });
 const endToEnd: Slo = slo.parse({ name: 'e', indicator: 'EndToEndLatency', thresholdSeconds: 60, objectivePercent: 99 });
 const success: Slo = slo.parse({ name: 's', indicator: 'SuccessRatio', objectivePercent: 99 });
-const assigned = (at: number, queued = 0): NonNullable<TaskObject['status']> => ({ queuedAt: s(queued), assignment: { agent: 'x', attempt: 1, assignedAt: s(at) } });
+const assigned = (at: number, queued = 0): NonNullable<TaskObject['status']> => ({
+  queuedAt: s(queued),
+  assignment: { agent: 'x', attempt: 1, assignedAt: s(at) },
+});
 
 describe('eventOf', () => {
   it.each([
     ['assigned within the threshold', assignment, { phase: 'Running', ...assigned(2) }, 10, { at: T0 + 2000, good: true }],
     ['assigned late', assignment, { phase: 'Assigned', ...assigned(3) }, 10, { at: T0 + 3000, good: false }],
-    ['measured from when it last became ready', assignment, { phase: 'Assigned', ...assigned(32, 30) }, 40, { at: T0 + 32_000, good: true }],
+    [
+      'measured from when it last became ready',
+      assignment,
+      { phase: 'Assigned', ...assigned(32, 30) },
+      40,
+      { at: T0 + 32_000, good: true },
+    ],
     ['waiting, not yet late', assignment, { phase: 'Pending', queuedAt: s(0) }, 2, undefined],
     ['waiting past the threshold: bad already', assignment, { phase: 'Pending', queuedAt: s(0) }, 30, { at: T0 + 2000, good: false }],
-    ['handed back and waiting: the old assignment does not count', assignment, { phase: 'Pending', queuedAt: s(20), assignment: { agent: 'x', attempt: 1, assignedAt: s(1) } }, 21, undefined],
+    [
+      'handed back and waiting: the old assignment does not count',
+      assignment,
+      { phase: 'Pending', queuedAt: s(20), assignment: { agent: 'x', attempt: 1, assignedAt: s(1) } },
+      21,
+      undefined,
+    ],
     ['blocked on dependencies: not waiting for an agent', assignment, { phase: 'Blocked' }, 999, undefined],
     ['ended in time', endToEnd, { phase: 'Succeeded', completedAt: s(60) }, 100, { at: T0 + 60_000, good: true }],
     ['ended late, even if failed', endToEnd, { phase: 'Failed', completedAt: s(61) }, 100, { at: T0 + 61_000, good: false }],
@@ -43,7 +58,10 @@ describe('eventOf', () => {
   it('counts only tasks requiring the SLO’s capability when it names one', () => {
     const scoped = { ...success, capability: 'gpu' };
     expect(eventOf(scoped, taskWith({ phase: 'Failed', completedAt: s(5) }, ['review']), T0 + 10_000)).toBeUndefined();
-    expect(eventOf(scoped, taskWith({ phase: 'Failed', completedAt: s(5) }, ['gpu', 'review']), T0 + 10_000)).toEqual({ at: T0 + 5000, good: false });
+    expect(eventOf(scoped, taskWith({ phase: 'Failed', completedAt: s(5) }, ['gpu', 'review']), T0 + 10_000)).toEqual({
+      at: T0 + 5000,
+      good: false,
+    });
   });
 });
 
@@ -51,10 +69,20 @@ describe('badTimeOf (QueueAge)', () => {
   const queueAge: Slo = slo.parse({ name: 'q', indicator: 'QueueAge', thresholdSeconds: 10, objectivePercent: 99 });
   it.each([
     ['assigned in time: no bad time', { phase: 'Running', ...assigned(8) }, 100, undefined],
-    ['assigned late: from ready + threshold to the assignment', { phase: 'Running', ...assigned(25) }, 100, { from: T0 + 10_000, to: T0 + 25_000 }],
+    [
+      'assigned late: from ready + threshold to the assignment',
+      { phase: 'Running', ...assigned(25) },
+      100,
+      { from: T0 + 10_000, to: T0 + 25_000 },
+    ],
     ['still waiting past the threshold: until now', { phase: 'Pending', queuedAt: s(0) }, 40, { from: T0 + 10_000, to: T0 + 40_000 }],
     ['still waiting, not yet late', { phase: 'Pending', queuedAt: s(0) }, 5, undefined],
-    ['cancelled while waiting late: until it ended', { phase: 'Cancelled', queuedAt: s(0), completedAt: s(30) }, 100, { from: T0 + 10_000, to: T0 + 30_000 }],
+    [
+      'cancelled while waiting late: until it ended',
+      { phase: 'Cancelled', queuedAt: s(0), completedAt: s(30) },
+      100,
+      { from: T0 + 10_000, to: T0 + 30_000 },
+    ],
     ['blocked: not waiting for an agent', { phase: 'Blocked' }, 100, undefined],
   ] as [string, NonNullable<TaskObject['status']>, number, unknown][])('%s', (_name, status, nowOffset, expected) => {
     expect(badTimeOf(queueAge, taskWith(status), T0 + nowOffset * 1000)).toEqual(expected);
@@ -63,8 +91,14 @@ describe('badTimeOf (QueueAge)', () => {
 
 describe('config', () => {
   it.each([
-    [{ name: 'a', indicator: 'SuccessRatio', objectivePercent: 99, thresholdSeconds: 2 }, 'thresholdSeconds is required for a latency or queue-age indicator and not allowed for SuccessRatio'],
-    [{ name: 'a', indicator: 'AssignmentLatency', objectivePercent: 99 }, 'thresholdSeconds is required for a latency or queue-age indicator'],
+    [
+      { name: 'a', indicator: 'SuccessRatio', objectivePercent: 99, thresholdSeconds: 2 },
+      'thresholdSeconds is required for a latency or queue-age indicator and not allowed for SuccessRatio',
+    ],
+    [
+      { name: 'a', indicator: 'AssignmentLatency', objectivePercent: 99 },
+      'thresholdSeconds is required for a latency or queue-age indicator',
+    ],
     [{ name: 'a', indicator: 'SuccessRatio', objectivePercent: 100 }, 'Too big'],
     [{ name: 'A', indicator: 'SuccessRatio', objectivePercent: 99 }, "an SLO name is lowercase letters, digits and '-'"],
   ])('refuses %j', (raw, message) => {

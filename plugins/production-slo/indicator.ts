@@ -41,7 +41,8 @@ export function eventOf(slo: Slo, task: TaskObject, now: number): SliEvent | und
     case 'EndToEndLatency': {
       if (created === undefined || s.phase === 'Cancelled') return undefined;
       const completed = time(s.completedAt);
-      if ((s.phase === 'Succeeded' || s.phase === 'Failed') && completed !== undefined) return { at: completed, good: completed - created <= limitMs };
+      if ((s.phase === 'Succeeded' || s.phase === 'Failed') && completed !== undefined)
+        return { at: completed, good: completed - created <= limitMs };
       if (now - created > limitMs) return { at: created + limitMs, good: false };
       return undefined;
     }

@@ -14,8 +14,14 @@ function ended(i: number, agoMs: number, ok: boolean): TaskObject {
   } as unknown as TaskObject;
 }
 
-const policy = (conditions?: { type: string; status: 'True' | 'False'; reason: string; message: string; lastTransitionTime: string }[]): PolicyObject =>
-  ({ metadata: { name: 'default', namespace: 'ns', uid: 'p' }, spec: {}, ...(conditions ? { status: { conditions } } : {}) }) as unknown as PolicyObject;
+const policy = (
+  conditions?: { type: string; status: 'True' | 'False'; reason: string; message: string; lastTransitionTime: string }[],
+): PolicyObject =>
+  ({
+    metadata: { name: 'default', namespace: 'ns', uid: 'p' },
+    spec: {},
+    ...(conditions ? { status: { conditions } } : {}),
+  }) as unknown as PolicyObject;
 
 const SLOS = { slos: [{ name: 'success', indicator: 'SuccessRatio', objectivePercent: 99 }] };
 
@@ -32,7 +38,15 @@ const metric = (intents: Intent[], name: string, window?: string): number | unde
 
 describe('production-slo onTick', () => {
   it('does nothing, and reads no task, without SLOs', () => {
-    const snapshot = { now: NOW, namespace: 'ns', policy: policy(), agents: [], get tasks(): never { throw new Error('tasks read') } } as unknown as NamespaceSnapshot;
+    const snapshot = {
+      now: NOW,
+      namespace: 'ns',
+      policy: policy(),
+      agents: [],
+      get tasks(): never {
+        throw new Error('tasks read');
+      },
+    } as unknown as NamespaceSnapshot;
     expect(productionSlo.create({}).lifecycle?.onTick?.(snapshot)).toEqual([]);
   });
 
@@ -47,7 +61,8 @@ describe('production-slo onTick', () => {
         type: 'SLOHealthy-success',
         status: 'True',
         reason: 'WithinBudget',
-        message: '99% of tasks that end succeed: within budget (alerts above 14.4x over 1h and 5m, 6x over 6h and 30m); error budget left 75% of 30d (from the tasks the API server holds)',
+        message:
+          '99% of tasks that end succeed: within budget (alerts above 14.4x over 1h and 5m, 6x over 6h and 30m); error budget left 75% of 30d (from the tasks the API server holds)',
       },
     });
     expect(metric(intents, 'slo_burn_rate', '6h')).toBeCloseTo(0.25, 10);
@@ -60,13 +75,17 @@ describe('production-slo onTick', () => {
   it('a fast burn turns it False with a Warning Event, and recovery back with a Normal one', () => {
     // The last hour: every 4th task fails (25% errors: burn 25 on a 1% budget, in 1h and 5m).
     const burning = Array.from({ length: 120 }, (_, i) => ended(i, (i + 1) * 29_000, i % 4 !== 0));
-    const was = policy([{ type: 'SLOHealthy-success', status: 'True', reason: 'WithinBudget', message: 'm', lastTransitionTime: iso(NOW - 86_400_000) }]);
+    const was = policy([
+      { type: 'SLOHealthy-success', status: 'True', reason: 'WithinBudget', message: 'm', lastTransitionTime: iso(NOW - 86_400_000) },
+    ]);
     const intents = tick(burning, was);
     expect(condition(intents)).toMatchObject({ condition: { status: 'False', reason: 'FastBurn' } });
     expect(intents.filter((i) => i.kind === 'event')).toMatchObject([{ type: 'Warning', reason: 'SLOFastBurn' }]);
     expect(metric(intents, 'slo_healthy')).toBe(0);
 
-    const burnt = policy([{ type: 'SLOHealthy-success', status: 'False', reason: 'FastBurn', message: 'm', lastTransitionTime: iso(NOW - 60_000) }]);
+    const burnt = policy([
+      { type: 'SLOHealthy-success', status: 'False', reason: 'FastBurn', message: 'm', lastTransitionTime: iso(NOW - 60_000) },
+    ]);
     const quiet = Array.from({ length: 120 }, (_, i) => ended(i, (i + 1) * 29_000, true));
     expect(tick(quiet, burnt).filter((i) => i.kind === 'event')).toMatchObject([{ type: 'Normal', reason: 'SLORecovered' }]);
   });
@@ -77,13 +96,17 @@ describe('production-slo onTick', () => {
       spec: { requiredCapabilities: ['gpu'] },
       status: { phase: 'Pending', queuedAt: iso(NOW - 20 * 60_000) },
     } as unknown as TaskObject;
-    const intents = tick([waiting], policy(), { slos: [{ name: 'queue', indicator: 'QueueAge', thresholdSeconds: 60, objectivePercent: 99 }] });
+    const intents = tick([waiting], policy(), {
+      slos: [{ name: 'queue', indicator: 'QueueAge', thresholdSeconds: 60, objectivePercent: 99 }],
+    });
     expect(condition(intents)).toMatchObject({
       condition: {
         type: 'SLOHealthy-queue',
         status: 'False',
         reason: 'FastBurn',
-        message: expect.stringMatching(/^99% of the time no task waits longer than 60s for an agent: the error budget burns fast/) as unknown,
+        message: expect.stringMatching(
+          /^99% of the time no task waits longer than 60s for an agent: the error budget burns fast/,
+        ) as unknown,
       },
     });
     // 19 of the last 60 minutes bad: 31.7x a 1% budget; the whole last 5 minutes: 100x.
@@ -95,9 +118,15 @@ describe('production-slo onTick', () => {
     const config = { ...SLOS, alertWebhook: { url: 'http://127.0.0.1:9093/hook', retries: 1 } };
     const burning = Array.from({ length: 120 }, (_, i) => ended(i, (i + 1) * 29_000, i % 4 !== 0));
     const since = NOW - 86_400_000;
-    const fired = tick(burning, policy([{ type: 'SLOHealthy-success', status: 'True', reason: 'WithinBudget', message: 'm', lastTransitionTime: iso(since) }]), config);
+    const fired = tick(
+      burning,
+      policy([{ type: 'SLOHealthy-success', status: 'True', reason: 'WithinBudget', message: 'm', lastTransitionTime: iso(since) }]),
+      config,
+    );
     const hook = fired.find((i) => i.kind === 'hook');
-    expect(hook).toMatchObject({ hook: { url: 'http://127.0.0.1:9093/hook', body: 'data', retries: 1, timeoutMs: 5000, failurePolicy: 'Ignore' } });
+    expect(hook).toMatchObject({
+      hook: { url: 'http://127.0.0.1:9093/hook', body: 'data', retries: 1, timeoutMs: 5000, failurePolicy: 'Ignore' },
+    });
     expect(hook?.kind === 'hook' && hook.hook.event.data).toMatchObject({
       version: '4',
       status: 'firing',
@@ -113,15 +142,37 @@ describe('production-slo onTick', () => {
     });
 
     const quiet = Array.from({ length: 120 }, (_, i) => ended(i, (i + 1) * 29_000, true));
-    const resolved = tick(quiet, policy([{ type: 'SLOHealthy-success', status: 'False', reason: 'FastBurn', message: 'm', lastTransitionTime: iso(NOW - 60_000) }]), config);
+    const resolved = tick(
+      quiet,
+      policy([{ type: 'SLOHealthy-success', status: 'False', reason: 'FastBurn', message: 'm', lastTransitionTime: iso(NOW - 60_000) }]),
+      config,
+    );
     const back = resolved.find((i) => i.kind === 'hook');
     expect(back?.kind === 'hook' && back.hook.event.data).toMatchObject({
       status: 'resolved',
-      alerts: [{ status: 'resolved', labels: { alertname: 'AgentOrchestratorSLOFastBurn' }, startsAt: new Date(NOW - 60_000).toISOString(), endsAt: new Date(NOW).toISOString() }],
+      alerts: [
+        {
+          status: 'resolved',
+          labels: { alertname: 'AgentOrchestratorSLOFastBurn' },
+          startsAt: new Date(NOW - 60_000).toISOString(),
+          endsAt: new Date(NOW).toISOString(),
+        },
+      ],
     });
     // Nothing to send while the verdict holds, nor without an alertWebhook.
-    expect(tick(quiet, policy([{ type: 'SLOHealthy-success', status: 'True', reason: 'WithinBudget', message: 'm', lastTransitionTime: iso(since) }]), config).filter((i) => i.kind === 'hook')).toEqual([]);
-    expect(tick(burning, policy([{ type: 'SLOHealthy-success', status: 'True', reason: 'WithinBudget', message: 'm', lastTransitionTime: iso(since) }])).filter((i) => i.kind === 'hook')).toEqual([]);
+    expect(
+      tick(
+        quiet,
+        policy([{ type: 'SLOHealthy-success', status: 'True', reason: 'WithinBudget', message: 'm', lastTransitionTime: iso(since) }]),
+        config,
+      ).filter((i) => i.kind === 'hook'),
+    ).toEqual([]);
+    expect(
+      tick(
+        burning,
+        policy([{ type: 'SLOHealthy-success', status: 'True', reason: 'WithinBudget', message: 'm', lastTransitionTime: iso(since) }]),
+      ).filter((i) => i.kind === 'hook'),
+    ).toEqual([]);
   });
 
   it('no Event for the first verdict of a new SLO', () => {
@@ -129,6 +180,8 @@ describe('production-slo onTick', () => {
   });
 
   it('refuses a bad config naming the field', () => {
-    expect(() => productionSlo.create({ slos: [{ name: 'x', indicator: 'QueueDepth', objectivePercent: 99 }] })).toThrow(/slos[\s\S]*indicator/);
+    expect(() => productionSlo.create({ slos: [{ name: 'x', indicator: 'QueueDepth', objectivePercent: 99 }] })).toThrow(
+      /slos[\s\S]*indicator/,
+    );
   });
 });

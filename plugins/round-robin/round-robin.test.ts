@@ -45,7 +45,12 @@ describe('round-robin', () => {
   });
 
   it('rankScores maps distinct values to evenly spaced ranks', () => {
-    const scores = new Map([['a', 7], ['b', -3], ['c', 7], ['d', 1]]);
+    const scores = new Map([
+      ['a', 7],
+      ['b', -3],
+      ['c', 7],
+      ['d', 1],
+    ]);
     rankScores(scores);
     expect(Object.fromEntries(scores)).toEqual({ a: 100, b: 0, c: 100, d: 50 });
   });

@@ -43,7 +43,12 @@ describe('StderrScanner', () => {
       lastLine: 'fail',
       usage: { contextTokens: 25 },
     },
-    { name: 'a usage report split across chunks', chunks: ['::agent-orchestrator::us', 'age tokens=7'], lastLine: '', usage: { contextTokens: 7 } },
+    {
+      name: 'a usage report split across chunks',
+      chunks: ['::agent-orchestrator::us', 'age tokens=7'],
+      lastLine: '',
+      usage: { contextTokens: 7 },
+    },
     {
       name: 'every field, in any order',
       chunks: [`${report} model=meta-llama/Llama-3.1-8B cached=30 output=20 tokens=900 input=100\n`],
@@ -69,7 +74,12 @@ describe('StderrScanner', () => {
     { name: 'a field without a value', chunks: [`${report} input= model=x\n`], lastLine: `${report} input= model=x`, usage: undefined },
     { name: 'a negative count', chunks: [`${report} output=-4\n`], lastLine: `${report} output=-4`, usage: undefined },
     { name: 'an empty model', chunks: [`${report} model=\n`], lastLine: `${report} model=`, usage: undefined },
-    { name: 'unsafe token counts', chunks: [`${report} tokens=${'9'.repeat(30)}`], lastLine: `${report} tokens=${'9'.repeat(30)}`, usage: undefined },
+    {
+      name: 'unsafe token counts',
+      chunks: [`${report} tokens=${'9'.repeat(30)}`],
+      lastLine: `${report} tokens=${'9'.repeat(30)}`,
+      usage: undefined,
+    },
   ])('finds $name', ({ chunks, lastLine, usage }) => {
     const scanner = scan(...chunks);
     expect(scanner.lastLine).toBe(lastLine);

@@ -62,7 +62,10 @@ const MODEL_NAME = /^[\x21-\x7e]{1,200}$/;
  */
 export function parseUsageLine(line: string): TokenUsage | undefined {
   if (!line.startsWith(USAGE_PREFIX)) return undefined;
-  const fields = line.slice(USAGE_PREFIX.length).split(' ').filter((f) => f !== '');
+  const fields = line
+    .slice(USAGE_PREFIX.length)
+    .split(' ')
+    .filter((f) => f !== '');
   const usage: TokenUsage = {};
   const seen = new Set<string>();
   for (const field of fields) {

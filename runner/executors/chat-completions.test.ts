@@ -3,29 +3,51 @@ import { errorMessage, readChunk, readCompletion, retryAfterMs, tokenUsage } fro
 
 describe('readChunk', () => {
   it.each([
-    { name: 'a delta', json: { model: 'm', choices: [{ delta: { content: 'hi' }, finish_reason: null }] }, reading: { content: 'hi', model: 'm' } },
+    {
+      name: 'a delta',
+      json: { model: 'm', choices: [{ delta: { content: 'hi' }, finish_reason: null }] },
+      reading: { content: 'hi', model: 'm' },
+    },
     { name: 'the role-only first chunk', json: { choices: [{ delta: { role: 'assistant' } }] }, reading: { content: '' } },
-    { name: 'a null content', json: { choices: [{ delta: { content: null }, finish_reason: 'stop' }] }, reading: { content: '', finishReason: 'stop' } },
+    {
+      name: 'a null content',
+      json: { choices: [{ delta: { content: null }, finish_reason: 'stop' }] },
+      reading: { content: '', finishReason: 'stop' },
+    },
     {
       name: 'the usage chunk',
       json: { choices: [], usage: { prompt_tokens: 9, completion_tokens: 3, prompt_tokens_details: { cached_tokens: 4 } } },
       reading: { content: '', usage: { promptTokens: 9, completionTokens: 3, cachedTokens: 4 } },
     },
-    { name: 'counts that are not counts', json: { usage: { prompt_tokens: -1, completion_tokens: 2.5 } }, reading: { content: '', usage: {} } },
-    { name: 'an OpenAI error', json: { error: { message: 'overloaded', type: 'server_error' } }, reading: { content: '', error: 'overloaded' } },
+    {
+      name: 'counts that are not counts',
+      json: { usage: { prompt_tokens: -1, completion_tokens: 2.5 } },
+      reading: { content: '', usage: {} },
+    },
+    {
+      name: 'an OpenAI error',
+      json: { error: { message: 'overloaded', type: 'server_error' } },
+      reading: { content: '', error: 'overloaded' },
+    },
     { name: 'not an object', json: [1], reading: { content: '', error: 'expected a JSON object' } },
   ])('reads $name', ({ json, reading }) => {
     expect(readChunk(json)).toEqual(reading);
   });
 
   it('reads a whole answer from its message', () => {
-    expect(readCompletion({ choices: [{ message: { content: 'all' }, finish_reason: 'stop' }] })).toEqual({ content: 'all', finishReason: 'stop' });
+    expect(readCompletion({ choices: [{ message: { content: 'all' }, finish_reason: 'stop' }] })).toEqual({
+      content: 'all',
+      finishReason: 'stop',
+    });
   });
 });
 
 describe('tokenUsage', () => {
   it.each([
-    { usage: { promptTokens: 100, completionTokens: 20, cachedTokens: 64 }, expected: { inputTokens: 100, outputTokens: 20, cachedTokens: 64, contextTokens: 120, model: 'm' } },
+    {
+      usage: { promptTokens: 100, completionTokens: 20, cachedTokens: 64 },
+      expected: { inputTokens: 100, outputTokens: 20, cachedTokens: 64, contextTokens: 120, model: 'm' },
+    },
     { usage: { promptTokens: 100 }, expected: { inputTokens: 100, model: 'm' } },
     { usage: undefined, expected: { model: 'm' } },
   ])('maps $usage', ({ usage, expected }) => {

@@ -42,7 +42,10 @@ beforeEach(async () => {
 afterEach(async () => {
   // A failed test must not leave its command running.
   const pids = await readFile(`${dir}/pids`, 'utf8').catch(() => '');
-  for (const pid of pids.split('\n').map(Number).filter((p) => p > 0)) {
+  for (const pid of pids
+    .split('\n')
+    .map(Number)
+    .filter((p) => p > 0)) {
     for (const target of [-pid, pid]) {
       try {
         process.kill(target, 'SIGKILL');
@@ -83,9 +86,12 @@ describe('CommandExecutor', () => {
 
   it('passes the payload in the environment and in a private file it removes afterwards', async () => {
     const payload = { repo: 'org/app', issue: 42, labels: ['bug', 'ü'] };
-    const result = await run(sh('printf "%s\\n" "$TASK_PAYLOAD_FILE" "$TASK_PAYLOAD"; stat -c %a "$TASK_PAYLOAD_FILE"; cat "$TASK_PAYLOAD_FILE"'), {
-      payload,
-    });
+    const result = await run(
+      sh('printf "%s\\n" "$TASK_PAYLOAD_FILE" "$TASK_PAYLOAD"; stat -c %a "$TASK_PAYLOAD_FILE"; cat "$TASK_PAYLOAD_FILE"'),
+      {
+        payload,
+      },
+    );
     const [file, env, mode, content] = result.output.split('\n');
     expect(JSON.parse(env ?? '')).toEqual(payload);
     expect(mode).toBe('600');
@@ -170,7 +176,12 @@ describe('CommandExecutor', () => {
 
   it('takes a report line with an unknown key for an ordinary line', async () => {
     const result = await run(sh('echo "::agent-orchestrator::usage tokens=5 cost=2" >&2; exit 1'));
-    expect(result).toEqual({ outcome: 'Failed', exitCode: 1, output: '', reason: 'exit code 1: ::agent-orchestrator::usage tokens=5 cost=2' });
+    expect(result).toEqual({
+      outcome: 'Failed',
+      exitCode: 1,
+      output: '',
+      reason: 'exit code 1: ::agent-orchestrator::usage tokens=5 cost=2',
+    });
   });
 
   it('does not wait for background processes the command left behind', async () => {
@@ -244,7 +255,6 @@ describe('streaming', () => {
   });
 });
 
-
 describe('compaction', () => {
   it('has no compact method without a compact command', () => {
     expect(sh('cat').compact).toBeUndefined();
@@ -255,7 +265,11 @@ describe('compaction', () => {
     const executor = new CommandExecutor({
       command: ['cat'],
       env: { GREETING: 'hi' },
-      compactCommand: ['sh', '-c', 'printf "summary of [%s] %s %s|%s" "$(cat)" "$COMPACT" "$GREETING" "${TASK_NAME-unset}"; echo "::agent-orchestrator::usage tokens=900 input=5000 output=200" >&2'],
+      compactCommand: [
+        'sh',
+        '-c',
+        'printf "summary of [%s] %s %s|%s" "$(cat)" "$COMPACT" "$GREETING" "${TASK_NAME-unset}"; echo "::agent-orchestrator::usage tokens=900 input=5000 output=200" >&2',
+      ],
       onLine: (task, stream, line) => lines.push(`${task.name}/${task.attempt} ${stream} ${line}`),
     });
     expect(await executor.compact?.(new AbortController().signal)).toEqual({
@@ -271,7 +285,11 @@ describe('compaction', () => {
     {
       name: 'a configured prompt, no token report',
       options: { compactCommand: ['cat'], compactPrompt: 'Summarise, please.' },
-      result: { outcome: 'Compacted', reason: 'compacted; the command reported no tokens= for the context left', summary: 'Summarise, please.' },
+      result: {
+        outcome: 'Compacted',
+        reason: 'compacted; the command reported no tokens= for the context left',
+        summary: 'Summarise, please.',
+      },
     },
     {
       name: 'a compact command that fails',
@@ -290,7 +308,12 @@ describe('compaction', () => {
 
   it('stops a compact command past its timeout', async () => {
     const clock = new FakeClock();
-    const executor = new CommandExecutor({ command: ['cat'], compactCommand: ['sh', '-c', `echo $$ > ${dir}/pids; exec sleep 30`], compactTimeoutSeconds: 90, clock });
+    const executor = new CommandExecutor({
+      command: ['cat'],
+      compactCommand: ['sh', '-c', `echo $$ > ${dir}/pids; exec sleep 30`],
+      compactTimeoutSeconds: 90,
+      clock,
+    });
     const compaction = executor.compact?.(new AbortController().signal);
     const [pid = 0] = await pidsIn(`${dir}/pids`);
     await clock.advance(90_000);

@@ -138,7 +138,10 @@ export class CommandExecutor implements Executor {
     const contextTokens = result.usage?.contextTokens;
     return {
       outcome: 'Compacted',
-      reason: contextTokens === undefined ? 'compacted; the command reported no tokens= for the context left' : `compacted to ${contextTokens} tokens`,
+      reason:
+        contextTokens === undefined
+          ? 'compacted; the command reported no tokens= for the context left'
+          : `compacted to ${contextTokens} tokens`,
       summary: result.output,
       ...(contextTokens === undefined ? {} : { contextTokens }),
     };
@@ -154,7 +157,14 @@ export class CommandExecutor implements Executor {
       const stderr = new StderrScanner();
       const onLine = this.onLine;
       const echo = onLine
-        ? { stdout: new LineSplitter((l) => { onLine(task, 'stdout', l); }), stderr: new LineSplitter((l) => { onLine(task, 'stderr', l); }) }
+        ? {
+            stdout: new LineSplitter((l) => {
+              onLine(task, 'stdout', l);
+            }),
+            stderr: new LineSplitter((l) => {
+              onLine(task, 'stderr', l);
+            }),
+          }
         : undefined;
       let child: ChildProcessWithoutNullStreams;
       try {

@@ -109,5 +109,7 @@ export function isContinuationByte(b: number): boolean {
 
 /** The first REASON_DETAIL_CHARS characters, without splitting a surrogate pair. */
 export function clip(text: string): string {
-  return Array.from(text.slice(0, 2 * REASON_DETAIL_CHARS)).slice(0, REASON_DETAIL_CHARS).join('');
+  return Array.from(text.slice(0, 2 * REASON_DETAIL_CHARS))
+    .slice(0, REASON_DETAIL_CHARS)
+    .join('');
 }

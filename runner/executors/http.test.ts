@@ -108,9 +108,21 @@ describe('HttpExecutor', () => {
     { name: 'a wrong field type', body: '{"output": 42}', reason: /^invalid response from the agent server: output: / },
     { name: 'an exit code out of range', body: '{"exitCode": 99999}', reason: /^invalid response from the agent server: exitCode: / },
     { name: 'a usage that is a number', body: '{"usage": 5}', reason: 'invalid response from the agent server: usage: expected an object' },
-    { name: 'a negative input count', body: '{"usage": {"inputTokens": -1}}', reason: 'invalid response from the agent server: usage.inputTokens: expected a whole number, 0 or more' },
-    { name: 'a fractional context', body: '{"usage": {"tokens": 1.5}}', reason: 'invalid response from the agent server: usage.tokens: expected a whole number, 0 or more' },
-    { name: 'a model that is not a string', body: '{"usage": {"model": 7}}', reason: /^invalid response from the agent server: usage.model: expected a model name/ },
+    {
+      name: 'a negative input count',
+      body: '{"usage": {"inputTokens": -1}}',
+      reason: 'invalid response from the agent server: usage.inputTokens: expected a whole number, 0 or more',
+    },
+    {
+      name: 'a fractional context',
+      body: '{"usage": {"tokens": 1.5}}',
+      reason: 'invalid response from the agent server: usage.tokens: expected a whole number, 0 or more',
+    },
+    {
+      name: 'a model that is not a string',
+      body: '{"usage": {"model": 7}}',
+      reason: /^invalid response from the agent server: usage.model: expected a model name/,
+    },
   ])('fails on $name', async ({ body, reason }) => {
     handler = reply(200, body);
     const result = await execute();

@@ -40,7 +40,12 @@ interface ResponseBody {
 }
 
 /** The fields of a response's usage and where each lands in TokenUsage. */
-const USAGE_COUNTS = { tokens: 'contextTokens', inputTokens: 'inputTokens', outputTokens: 'outputTokens', cachedTokens: 'cachedTokens' } as const;
+const USAGE_COUNTS = {
+  tokens: 'contextTokens',
+  inputTokens: 'inputTokens',
+  outputTokens: 'outputTokens',
+  cachedTokens: 'cachedTokens',
+} as const;
 
 /** The response's usage, checked: a TokenUsage (undefined when empty) or the first problem. */
 function usageOf(usage: unknown): TokenUsage | undefined | string {
@@ -55,7 +60,8 @@ function usageOf(usage: unknown): TokenUsage | undefined | string {
     out[key] = v as number;
   }
   if (u.model !== undefined) {
-    if (typeof u.model !== 'string' || u.model === '' || u.model.length > 200) return 'usage.model: expected a model name (a string of 1 to 200 characters)';
+    if (typeof u.model !== 'string' || u.model === '' || u.model.length > 200)
+      return 'usage.model: expected a model name (a string of 1 to 200 characters)';
     out.model = u.model;
   }
   return Object.keys(out).length > 0 ? out : undefined;

@@ -6,7 +6,14 @@ import { FakeClock } from '../../test/support/fake-clock.ts';
 import type { ExecutionResult, TaskInput } from './executor.ts';
 import { DEFAULT_MODEL_COMPACT_PROMPT, ModelExecutor, userMessage, type ModelExecutorOptions } from './model.ts';
 
-const task = (extra: Partial<TaskInput> = {}): TaskInput => ({ namespace: 'team-a', name: 'review-42', attempt: 1, input: 'Review this.', timeoutSeconds: 30, ...extra });
+const task = (extra: Partial<TaskInput> = {}): TaskInput => ({
+  namespace: 'team-a',
+  name: 'review-42',
+  attempt: 1,
+  input: 'Review this.',
+  timeoutSeconds: 30,
+  ...extra,
+});
 
 interface Received {
   req: IncomingMessage;
@@ -59,7 +66,12 @@ const delta = (content: string, finish: string | null = null): unknown => ({
 const usageChunk = (prompt: number, completion: number, cached?: number): unknown => ({
   model: 'served-model',
   choices: [],
-  usage: { prompt_tokens: prompt, completion_tokens: completion, total_tokens: prompt + completion, ...(cached === undefined ? {} : { prompt_tokens_details: { cached_tokens: cached } }) },
+  usage: {
+    prompt_tokens: prompt,
+    completion_tokens: completion,
+    total_tokens: prompt + completion,
+    ...(cached === undefined ? {} : { prompt_tokens_details: { cached_tokens: cached } }),
+  },
 });
 
 /** A complete streamed answer. */
@@ -89,7 +101,8 @@ function executor(options: Partial<ModelExecutorOptions> = {}): ModelExecutor {
   return new ModelExecutor({ baseUrl: base, model: 'configured-model', ...options });
 }
 
-const run = (e: ModelExecutor, extra: Partial<TaskInput> = {}, signal = new AbortController().signal): Promise<ExecutionResult> => e.execute(task(extra), signal);
+const run = (e: ModelExecutor, extra: Partial<TaskInput> = {}, signal = new AbortController().signal): Promise<ExecutionResult> =>
+  e.execute(task(extra), signal);
 
 describe('ModelExecutor', () => {
   it('streams the answer: logs each line as it is generated, returns the whole text and the usage', async () => {
@@ -216,11 +229,31 @@ describe('ModelExecutor', () => {
       outcome: 'Failed',
       reason: (e: string) => `the model at ${e} reported an error: the engine died`,
     },
-    { name: 'a stream cut before the end', events: [delta('par')], outcome: 'Failed', reason: (e: string) => `the stream from ${e} ended before the answer was complete` },
-    { name: 'an event that is not JSON', events: ['{oops'], outcome: 'Failed', reason: (e: string) => `an event from ${e} is not JSON: {oops` },
-    { name: 'the content filter', events: [delta('', 'content_filter'), '[DONE]'], outcome: 'Failed', reason: () => "the endpoint's content filter stopped the answer" },
+    {
+      name: 'a stream cut before the end',
+      events: [delta('par')],
+      outcome: 'Failed',
+      reason: (e: string) => `the stream from ${e} ended before the answer was complete`,
+    },
+    {
+      name: 'an event that is not JSON',
+      events: ['{oops'],
+      outcome: 'Failed',
+      reason: (e: string) => `an event from ${e} is not JSON: {oops`,
+    },
+    {
+      name: 'the content filter',
+      events: [delta('', 'content_filter'), '[DONE]'],
+      outcome: 'Failed',
+      reason: () => "the endpoint's content filter stopped the answer",
+    },
     { name: 'a stream without [DONE]', events: [delta('ok', 'stop')], outcome: 'Succeeded', reason: () => 'finish_reason stop' },
-    { name: 'a cut without max_tokens set', events: [delta('ok', 'length'), '[DONE]'], outcome: 'Succeeded', reason: () => "the answer was cut at the endpoint's max_tokens" },
+    {
+      name: 'a cut without max_tokens set',
+      events: [delta('ok', 'length'), '[DONE]'],
+      outcome: 'Succeeded',
+      reason: () => "the answer was cut at the endpoint's max_tokens",
+    },
   ])('reads $name', async ({ events, outcome, reason }) => {
     handlers = [
       (_r, res) => {
@@ -368,7 +401,10 @@ describe('sessions', () => {
     handlers = [answer('A1'), json(500, { error: { message: 'oom' } }), answer('A2')];
     const e = executor({ session: 'agent', compactPrompt: 'Sum up.', retries: 0 });
     await run(e, { input: 'first' });
-    expect(await e.compact(new AbortController().signal)).toEqual({ outcome: 'Failed', reason: `compaction: HTTP 500 from ${endpoint}: oom` });
+    expect(await e.compact(new AbortController().signal)).toEqual({
+      outcome: 'Failed',
+      reason: `compaction: HTTP 500 from ${endpoint}: oom`,
+    });
     await run(e, { input: 'second' });
     expect(received.map((r) => r.body.messages)).toEqual([
       [user('first')],
@@ -382,7 +418,10 @@ describe('sessions', () => {
     const e = executor({ session: 'agent' });
     e.seed('what happened before');
     await run(e, { input: 'next' });
-    expect(received[0]?.body.messages).toEqual([{ role: 'system', content: 'A summary of the conversation so far:\nwhat happened before' }, user('next')]);
+    expect(received[0]?.body.messages).toEqual([
+      { role: 'system', content: 'A summary of the conversation so far:\nwhat happened before' },
+      user('next'),
+    ]);
   });
 
   it('agent: the conversation keeps at most maxSessionMessages turns, the oldest dropped first', async () => {

@@ -23,15 +23,7 @@
  * tasks would each see the conversation as it was when they started.
  */
 import { isAborted, systemClock, type Clock } from '../../operator/src/runtime/clock.ts';
-import {
-  errorMessage,
-  readChunk,
-  readCompletion,
-  retryAfterMs,
-  tokenUsage,
-  type ChatMessage,
-  type Reading,
-} from './chat-completions.ts';
+import { errorMessage, readChunk, readCompletion, retryAfterMs, tokenUsage, type ChatMessage, type Reading } from './chat-completions.ts';
 import { Conversation } from './conversation.ts';
 import {
   clip,
@@ -152,7 +144,11 @@ export class ModelExecutor implements Executor {
    */
   async compact(signal: AbortSignal): Promise<CompactResult> {
     if (this.session === 'task') {
-      return { outcome: 'Compacted', reason: 'nothing to compact: each task starts a fresh conversation (RUNNER_MODEL_SESSION=task)', contextTokens: 0 };
+      return {
+        outcome: 'Compacted',
+        reason: 'nothing to compact: each task starts a fresh conversation (RUNNER_MODEL_SESSION=task)',
+        contextTokens: 0,
+      };
     }
     if (this.conversation.empty) return { outcome: 'Compacted', reason: 'nothing to compact: the conversation is empty', contextTokens: 0 };
     if (signal.aborted) return { outcome: 'Failed', reason: 'compaction cancelled before it started' };
@@ -227,7 +223,11 @@ export class ModelExecutor implements Executor {
         if (!(res.status === 429 || res.status >= 500) || attempt >= this.retries) return { outcome: 'Failed', text: '', reason };
         const wait = retryAfterMs(res.headers.get('retry-after'), this.clock.now()) ?? Math.min(30_000, 1000 * 2 ** attempt);
         if (this.clock.now() + wait >= deadlineAt) {
-          return { outcome: 'Failed', text: '', reason: `${reason} (not retried: the wait of ${Math.ceil(wait / 1000)}s would pass the task's timeout)` };
+          return {
+            outcome: 'Failed',
+            text: '',
+            reason: `${reason} (not retried: the wait of ${Math.ceil(wait / 1000)}s would pass the task's timeout)`,
+          };
         }
         await this.clock.sleep(wait, stopped);
         stopped.throwIfAborted();
@@ -237,7 +237,12 @@ export class ModelExecutor implements Executor {
       const partial = answer.end();
       if (isAborted(signal)) return { outcome: 'Cancelled', text: partial, reason: 'cancelled by the runner' };
       if (deadline.signal.aborted) return { outcome: 'TimedOut', text: partial, reason: `timed out after ${task.timeoutSeconds}s` };
-      if (firstByte?.signal.aborted) return { outcome: 'Failed', text: partial, reason: `no response from ${this.endpoint.href} within ${this.firstByteTimeoutMs / 1000}s` };
+      if (firstByte?.signal.aborted)
+        return {
+          outcome: 'Failed',
+          text: partial,
+          reason: `no response from ${this.endpoint.href} within ${this.firstByteTimeoutMs / 1000}s`,
+        };
       return { outcome: 'Failed', text: partial, reason: `${step}: ${this.redact(describeFetchError(err))}` };
     } finally {
       cancelDeadline();
@@ -311,7 +316,12 @@ export class ModelExecutor implements Executor {
   private finish(reading: Reading | string, answer: Answer): Call {
     const text = answer.end();
     if (typeof reading === 'string') return { outcome: 'Failed', text, reason: reading };
-    if (reading.error !== undefined) return { outcome: 'Failed', text, reason: `the model at ${this.endpoint.href} reported an error: ${clip(this.redact(reading.error))}` };
+    if (reading.error !== undefined)
+      return {
+        outcome: 'Failed',
+        text,
+        reason: `the model at ${this.endpoint.href} reported an error: ${clip(this.redact(reading.error))}`,
+      };
     const usage = tokenUsage(reading.usage, reading.model ?? this.model);
     const finish = reading.finishReason;
     if (finish === 'content_filter') return { outcome: 'Failed', text, reason: "the endpoint's content filter stopped the answer", usage };
@@ -363,7 +373,9 @@ export function userMessage(task: TaskInput): string {
   if (task.payload !== undefined) parts.push(`Payload (JSON):\n${JSON.stringify(task.payload)}`);
   const deps = Object.entries(task.dependencies ?? {});
   if (deps.length > 0) {
-    const results = deps.map(([name, r]) => `--- ${name}${r.exitCode === undefined ? '' : ` (exit code ${r.exitCode})`}\n${r.output ?? ''}`);
+    const results = deps.map(
+      ([name, r]) => `--- ${name}${r.exitCode === undefined ? '' : ` (exit code ${r.exitCode})`}\n${r.output ?? ''}`,
+    );
     parts.push(`Results of the tasks this one depends on:\n${results.join('\n')}`);
   }
   return parts.join('\n\n');

@@ -23,7 +23,9 @@ const repo = path.resolve(import.meta.dirname, '../..');
 const client = testClient();
 const Tasks = resourceOfKind(taskKind);
 const Agents = resourceOfKind(agentKind);
-type TaskObj = KubeObject & { status?: { phase?: string; attempts?: number; history?: { agent: string; outcome: string; reason?: string }[] } };
+type TaskObj = KubeObject & {
+  status?: { phase?: string; attempts?: number; history?: { agent: string; outcome: string; reason?: string }[] };
+};
 
 // hack/dr-drill.sh sets larger numbers; the bounded form in `make test` uses these.
 const AGENTS = Number(process.env.AO_DR_AGENTS ?? 2);
@@ -45,7 +47,9 @@ describe('disaster recovery from an etcd snapshot', () => {
   });
 
   const tasks = async (): Promise<Map<string, TaskObj>> =>
-    new Map((await client.request<ObjectList<TaskObj>>('GET', collectionPath(Tasks, ns.name))).items.map((t) => [t.metadata.name ?? '', t]));
+    new Map(
+      (await client.request<ObjectList<TaskObj>>('GET', collectionPath(Tasks, ns.name))).items.map((t) => [t.metadata.name ?? '', t]),
+    );
   const allIn = (names: string[], phase: string) => async (): Promise<true | undefined> => {
     const now = await tasks();
     return names.every((n) => now.get(n)?.status?.phase === phase) ? true : undefined;
@@ -57,13 +61,22 @@ describe('disaster recovery from an etcd snapshot', () => {
     let released = false;
     const held: Behaviour = async (task, _agent, signal) => {
       while (!released && !signal.aborted) await new Promise((r) => setTimeout(r, 50));
-      return signal.aborted ? { outcome: 'Cancelled', output: '', reason: 'stopped' } : { outcome: 'Succeeded', output: task.name, reason: 'exit code 0', exitCode: 0 };
+      return signal.aborted
+        ? { outcome: 'Cancelled', output: '', reason: 'stopped' }
+        : { outcome: 'Succeeded', output: task.name, reason: 'exit code 0', exitCode: 0 };
     };
     const before = new Fleet(client, ns.name);
     fleets.push(before);
-    for (const name of agentNames) await before.agent(name, { behaviour: async (task, agent, signal) => (task.name.startsWith('held-') ? held(task, agent, signal) : { outcome: 'Succeeded', output: task.name, reason: 'exit code 0', exitCode: 0 }) });
+    for (const name of agentNames)
+      await before.agent(name, {
+        behaviour: async (task, agent, signal) =>
+          task.name.startsWith('held-')
+            ? held(task, agent, signal)
+            : { outcome: 'Succeeded', output: task.name, reason: 'exit code 0', exitCode: 0 },
+      });
     const uids = new Map<string, string | undefined>();
-    for (const name of agentNames) uids.set(name, (await client.request<KubeObject>('GET', objectPath(Agents, ns.name, name))).metadata.uid);
+    for (const name of agentNames)
+      uids.set(name, (await client.request<KubeObject>('GET', objectPath(Agents, ns.name, name))).metadata.uid);
 
     // Done before the snapshot; running (one per agent, each agent takes one) and waiting at it.
     const done = names('done', TASKS);
@@ -93,7 +106,11 @@ describe('disaster recovery from an etcd snapshot', () => {
     // The client's pooled connections went with the old API server: the first request may need another try.
     const restored = await waitFor('the restored plane to answer', () => tasks(), { timeoutMs: 30_000 });
     expect(Object.fromEntries([...restored].map(([n, t]) => [n, t.status?.phase]))).toEqual(
-      Object.fromEntries([...done.map((n) => [n, 'Succeeded']), ...running.map((n) => [n, 'Running']), ...waiting.map((n) => [n, 'Pending'])]),
+      Object.fromEntries([
+        ...done.map((n) => [n, 'Succeeded']),
+        ...running.map((n) => [n, 'Running']),
+        ...waiting.map((n) => [n, 'Pending']),
+      ]),
     );
 
     // A new operator and new runner processes for the same Agents.
@@ -106,7 +123,9 @@ describe('disaster recovery from an etcd snapshot', () => {
     const final = await tasks();
     // hack/dr-drill.sh reports the figures (not asserted: a benchmark's job, not a test's).
     if (process.env.AO_DR_AGENTS !== undefined) {
-      console.log(`drill: ${AGENTS} agents, ${final.size} tasks; plane destroyed and restored in ${(restoreMs / 1000).toFixed(1)} s; all tasks ended ${((Date.now() - recoveryStart) / 1000).toFixed(1)} s after the operator and runners started again (the runners wait out their predecessors' Leases)`);
+      console.log(
+        `drill: ${AGENTS} agents, ${final.size} tasks; plane destroyed and restored in ${(restoreMs / 1000).toFixed(1)} s; all tasks ended ${((Date.now() - recoveryStart) / 1000).toFixed(1)} s after the operator and runners started again (the runners wait out their predecessors' Leases)`,
+      );
     }
 
     // Ended before the snapshot: not run again. Running at it: its runner was gone, so the
@@ -129,10 +148,14 @@ describe('disaster recovery from an etcd snapshot', () => {
 
     // The same Agents (same UIDs) are Ready again: adopted, not recreated.
     for (const name of agentNames) {
-      const a = await waitFor(`${name} Ready`, async () => {
-        const obj = await client.request<KubeObject & { status?: { phase?: string } }>('GET', objectPath(Agents, ns.name, name));
-        return obj.status?.phase === 'Ready' ? obj : undefined;
-      }, { timeoutMs: 60_000 });
+      const a = await waitFor(
+        `${name} Ready`,
+        async () => {
+          const obj = await client.request<KubeObject & { status?: { phase?: string } }>('GET', objectPath(Agents, ns.name, name));
+          return obj.status?.phase === 'Ready' ? obj : undefined;
+        },
+        { timeoutMs: 60_000 },
+      );
       expect(a.metadata.uid).toBe(uids.get(name));
     }
   });

@@ -20,7 +20,12 @@ describe('informers recover from a failing control plane with no manual action',
   });
 
   // Writes may hit the API server while it restarts: apply is idempotent, so retry it.
-  const put = (rt: typeof ConfigMaps, name: string, labels: Record<string, string>, data: Record<string, string> = {}): Promise<KubeObject> =>
+  const put = (
+    rt: typeof ConfigMaps,
+    name: string,
+    labels: Record<string, string>,
+    data: Record<string, string> = {},
+  ): Promise<KubeObject> =>
     waitFor(`apply ${name}`, () => writer.apply(rt, { metadata: { name, namespace: ns.name, labels }, data }), { timeoutMs: 60_000 });
 
   it('converges after kube-apiserver is killed and restarted mid-watch', async () => {
@@ -61,10 +66,18 @@ describe('informers recover from a failing control plane with no manual action',
     await put(ConfigMaps, 'before', { suite: 'restart' }, { changed: 'yes' });
     await waitFor('delete doomed', () => client.request('DELETE', objectPath(ConfigMaps, ns.name, 'doomed')), { timeoutMs: 60_000 });
 
-    await waitFor('the cache to converge', () => {
-      const names = informer.list().map((o) => o.metadata.name).sort().join(',');
-      return names === 'after,before' && informer.get(`${ns.name}/before`)?.data ? true : undefined;
-    }, { timeoutMs: 60_000 });
+    await waitFor(
+      'the cache to converge',
+      () => {
+        const names = informer
+          .list()
+          .map((o) => o.metadata.name)
+          .sort()
+          .join(',');
+        return names === 'after,before' && informer.get(`${ns.name}/before`)?.data ? true : undefined;
+      },
+      { timeoutMs: 60_000 },
+    );
     expect(informer.get(`${ns.name}/before`)?.data).toEqual({ changed: 'yes' });
     await waitFor('the new object to be reconciled', () => (reconciled.has(`${ns.name}/after`) ? true : undefined));
     expect(await metricValue(metrics, 'agent_orchestrator_watch_restarts_total', { reason: 'error' })).toBeGreaterThanOrEqual(1);
@@ -104,6 +117,11 @@ describe('informers recover from a failing control plane with no manual action',
     );
     await writer.apply(PodTemplates, podTemplate('mine-2', 'mine'));
     await waitFor('mine-2 in the cache', () => informer.get(`${ns.name}/mine-2`));
-    expect(informer.list().map((o) => o.metadata.name).sort()).toEqual(['mine-1', 'mine-2']);
+    expect(
+      informer
+        .list()
+        .map((o) => o.metadata.name)
+        .sort(),
+    ).toEqual(['mine-1', 'mine-2']);
   });
 });

@@ -1,9 +1,4 @@
-import {
-  AppsV1Api,
-  CoreV1Api,
-  VersionApi,
-  type V1Pod,
-} from '@kubernetes/client-node';
+import { AppsV1Api, CoreV1Api, VersionApi, type V1Pod } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
 import { adminKubeConfig, grantRole, statusOf, tokenKubeConfig, useNamespace } from '../support/kube.ts';
 import { waitFor } from '../support/wait.ts';

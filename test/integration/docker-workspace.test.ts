@@ -27,7 +27,14 @@ const shell = (agent: AgentRef, script: string, overrides: Partial<WorkloadSpec>
 });
 
 /** A container with no workspace, for what the engine refuses. */
-const plain = (agent: AgentRef, overrides: Partial<WorkloadSpec>): WorkloadSpec => ({ agent, image: BUSYBOX_IMAGE, command: ['true'], env: [], specHash: 'hash-1', ...overrides });
+const plain = (agent: AgentRef, overrides: Partial<WorkloadSpec>): WorkloadSpec => ({
+  agent,
+  image: BUSYBOX_IMAGE,
+  command: ['true'],
+  env: [],
+  specHash: 'hash-1',
+  ...overrides,
+});
 
 async function readInContainer(id: string, path: string): Promise<string | undefined> {
   try {
@@ -58,7 +65,10 @@ describe('DockerRuntime workspaces against a real Docker engine', () => {
     const rt = runtime();
     const agent = newAgent('ws');
     // Where the image has no directory: the engine would make the volume root's.
-    const spec = shell(agent, 'id -u >> /home/agent/work/who', { workspace: { mountPath: '/home/agent/work' }, workingDir: '/home/agent/work' });
+    const spec = shell(agent, 'id -u >> /home/agent/work/who', {
+      workspace: { mountPath: '/home/agent/work' },
+      workingDir: '/home/agent/work',
+    });
     const first = await rt.ensure(spec);
     expect(await waitFor('the first write', async () => readInContainer(first.id ?? '', '/home/agent/work/who'))).toBe('65532\n');
     const volume = `ao.${namespace}.${agent.name}.workspace`;
@@ -74,10 +84,12 @@ describe('DockerRuntime workspaces against a real Docker engine', () => {
     expect(await volumesOf({ [UID_LABEL]: agent.uid })).toEqual([volume]);
     const second = await rt.ensure(spec);
     expect(second.id).not.toBe(first.id);
-    expect(await waitFor('the second write', async () => {
-      const text = await readInContainer(second.id ?? '', '/home/agent/work/who');
-      return text === '65532\n65532\n' ? text : undefined;
-    })).toBe('65532\n65532\n');
+    expect(
+      await waitFor('the second write', async () => {
+        const text = await readInContainer(second.id ?? '', '/home/agent/work/who');
+        return text === '65532\n65532\n' ? text : undefined;
+      }),
+    ).toBe('65532\n65532\n');
 
     // Deleted: the volume goes once the container has.
     await rt.remove(agent);

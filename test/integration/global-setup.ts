@@ -23,7 +23,20 @@ export default async function setup(project: TestProject): Promise<() => Promise
     // An e2e run interrupted on this plane leaves its cluster-wide admission policies
     // behind; they would refuse the integration operator's writes (it is not the chart's
     // ServiceAccount) and fail unrelated tests.
-    execFileSync(plane.kubectl, ['--kubeconfig', plane.kubeconfig, 'delete', 'validatingadmissionpolicies,validatingadmissionpolicybindings', '-l', `app.kubernetes.io/instance=${E2E_RELEASE.name}`, '--ignore-not-found', '--wait=false'], { stdio: 'ignore' });
+    execFileSync(
+      plane.kubectl,
+      [
+        '--kubeconfig',
+        plane.kubeconfig,
+        'delete',
+        'validatingadmissionpolicies,validatingadmissionpolicybindings',
+        '-l',
+        `app.kubernetes.io/instance=${E2E_RELEASE.name}`,
+        '--ignore-not-found',
+        '--wait=false',
+      ],
+      { stdio: 'ignore' },
+    );
     project.provide('kubeconfig', plane.kubeconfig);
     project.provide('dockerHost', plane.dockerHost);
     project.provide('kubectl', plane.kubectl);

@@ -25,9 +25,15 @@ export function chartOperatorRules(namespace: string, sets: readonly string[] = 
   const rendered = execFileSync(
     helmBinary,
     [
-      'template', 'rules', path.join(repo, 'charts/agent-orchestrator'),
-      '--namespace', 'chart-rules-release', '--show-only', 'templates/rbac.yaml',
-      '--set', `watchNamespaces={${namespace}}`,
+      'template',
+      'rules',
+      path.join(repo, 'charts/agent-orchestrator'),
+      '--namespace',
+      'chart-rules-release',
+      '--show-only',
+      'templates/rbac.yaml',
+      '--set',
+      `watchNamespaces={${namespace}}`,
       ...sets.flatMap((s) => ['--set', s]),
     ],
     { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] },
@@ -54,7 +60,9 @@ export async function chartOperatorIdentity(
   name: string,
   sets: readonly string[] = [],
 ): Promise<{ kubeConfig: KubeConfig; regrant: (sets: readonly string[]) => Promise<PolicyRule[]> }> {
-  await client.request('POST', `/api/v1/namespaces/${namespace}/serviceaccounts`, { body: { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name } } });
+  await client.request('POST', `/api/v1/namespaces/${namespace}/serviceaccounts`, {
+    body: { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name } },
+  });
   await client.request('POST', `${RBAC}/${namespace}/roles`, {
     body: { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'Role', metadata: { name }, rules: chartOperatorRules(namespace, sets) },
   });

@@ -53,7 +53,8 @@ async function waitServedToWatchLists(): Promise<void> {
         const collection = `/apis/${spec.group}/${version.name}/${spec.names.plural}`;
         await waitFor(`${collection} served to a watch-list`, async () => {
           try {
-            for await (const _event of client.watch(collection, { ...watchListQuery({}), timeoutSeconds: 1 }, AbortSignal.timeout(10_000))) break;
+            for await (const _event of client.watch(collection, { ...watchListQuery({}), timeoutSeconds: 1 }, AbortSignal.timeout(10_000)))
+              break;
             return true;
           } catch (err) {
             if (err instanceof ApiError && err.status === 429) return undefined;

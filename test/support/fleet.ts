@@ -72,11 +72,14 @@ export class Fleet {
 
   /** A runner for an Agent that already exists (a new runner process after a restore). */
   async attach(name: string, options: { behaviour?: Behaviour } = {}): Promise<SimulatedAgent> {
-    const agent = await this.client.request<KubeObject & { spec?: { maxConcurrentTasks?: number; heartbeat?: { intervalSeconds: number; timeoutSeconds: number } } }>(
-      'GET',
-      objectPath(Agents, this.namespace, name),
-    );
-    return this.run(agent, { ...options, maxConcurrentTasks: agent.spec?.maxConcurrentTasks, heartbeat: agent.spec?.heartbeat ?? { intervalSeconds: 2, timeoutSeconds: 6 } });
+    const agent = await this.client.request<
+      KubeObject & { spec?: { maxConcurrentTasks?: number; heartbeat?: { intervalSeconds: number; timeoutSeconds: number } } }
+    >('GET', objectPath(Agents, this.namespace, name));
+    return this.run(agent, {
+      ...options,
+      maxConcurrentTasks: agent.spec?.maxConcurrentTasks,
+      heartbeat: agent.spec?.heartbeat ?? { intervalSeconds: 2, timeoutSeconds: 6 },
+    });
   }
 
   private run(
@@ -97,7 +100,10 @@ export class Fleet {
       namespace: this.namespace,
       agent: name,
       agentUid: agent.metadata.uid ?? '',
-      heartbeat: options.desiredState === 'Sleeping' ? undefined : { intervalMs: heartbeat.intervalSeconds * 1000, timeoutMs: heartbeat.timeoutSeconds * 1000 },
+      heartbeat:
+        options.desiredState === 'Sleeping'
+          ? undefined
+          : { intervalMs: heartbeat.intervalSeconds * 1000, timeoutMs: heartbeat.timeoutSeconds * 1000 },
       capacity: options.maxConcurrentTasks ?? 1,
       behaviour: options.behaviour ?? succeed,
       executions: this.executions,

@@ -41,7 +41,6 @@ export async function stop(script: string): Promise<void> {
   }
 }
 
-
 export interface LocalPlane {
   kubeconfig: string;
   dockerHost: string;

@@ -37,16 +37,29 @@ export async function serviceAccountKubeConfig(
   pod?: BoundPod,
 ): Promise<KubeConfig> {
   const boundObjectRef = pod ? { apiVersion: 'v1', kind: 'Pod', name: pod.name, uid: pod.uid } : undefined;
-  const token = await admin.request<{ status: { token: string } }>('POST', `/api/v1/namespaces/${namespace}/serviceaccounts/${serviceAccount}/token`, {
-    body: { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenRequest', spec: { expirationSeconds, ...(boundObjectRef ? { boundObjectRef } : {}) } },
-  });
+  const token = await admin.request<{ status: { token: string } }>(
+    'POST',
+    `/api/v1/namespaces/${namespace}/serviceaccounts/${serviceAccount}/token`,
+    {
+      body: {
+        apiVersion: 'authentication.k8s.io/v1',
+        kind: 'TokenRequest',
+        spec: { expirationSeconds, ...(boundObjectRef ? { boundObjectRef } : {}) },
+      },
+    },
+  );
   const kc = new KubeConfig();
   kc.loadFromFile(adminKubeconfig);
   return tokenKubeConfig(kc, `system:serviceaccount:${namespace}:${serviceAccount}`, token.status.token);
 }
 
 /** A client that acts as a ServiceAccount. */
-export async function serviceAccountClient(admin: RestClient, adminKubeconfig: string, namespace: string, serviceAccount: string): Promise<RestClient> {
+export async function serviceAccountClient(
+  admin: RestClient,
+  adminKubeconfig: string,
+  namespace: string,
+  serviceAccount: string,
+): Promise<RestClient> {
   return new RestClient(await serviceAccountKubeConfig(admin, adminKubeconfig, namespace, serviceAccount));
 }
 
@@ -56,7 +69,10 @@ export async function serviceAccountClient(admin: RestClient, adminKubeconfig: s
  * Fails while the Pod does not exist.
  */
 export async function agentKubeConfig(admin: RestClient, adminKubeconfig: string, namespace: string, agent: string): Promise<KubeConfig> {
-  const pod = await admin.request<KubeObject & { spec: { serviceAccountName?: string } }>('GET', `/api/v1/namespaces/${namespace}/pods/agent-${agent}`);
+  const pod = await admin.request<KubeObject & { spec: { serviceAccountName?: string } }>(
+    'GET',
+    `/api/v1/namespaces/${namespace}/pods/agent-${agent}`,
+  );
   const bound = { name: pod.metadata.name ?? '', uid: pod.metadata.uid ?? '' };
   return serviceAccountKubeConfig(admin, adminKubeconfig, namespace, pod.spec.serviceAccountName ?? 'default', 3600, bound);
 }

@@ -12,7 +12,11 @@ export class JsonLogProcess {
   protected readonly child: ChildProcess;
 
   constructor(script: string, args: string[], env: Record<string, string>, options: { detached?: boolean } = {}) {
-    this.child = spawn(process.execPath, [script, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'], detached: options.detached ?? false });
+    this.child = spawn(process.execPath, [script, ...args], {
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      detached: options.detached ?? false,
+    });
     const { stdout, stderr } = this.child;
     if (!stdout || !stderr) throw new Error('spawn gave no pipes');
     createInterface({ input: stdout }).on('line', (line) => {

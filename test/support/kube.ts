@@ -80,8 +80,9 @@ async function createNamespace(kc: KubeConfig, prefix: string): Promise<TestName
   const ns = await core.createNamespace({ body: { metadata: { generateName: prefix } } });
   const name = ns.metadata?.name;
   if (!name) throw new Error('the API server returned a namespace without a name');
-  await waitFor(`ServiceAccount default in ${name}`, async () =>
-    (await core.readNamespacedServiceAccount({ name: 'default', namespace: name })).metadata?.name,
+  await waitFor(
+    `ServiceAccount default in ${name}`,
+    async () => (await core.readNamespacedServiceAccount({ name: 'default', namespace: name })).metadata?.name,
   );
   return {
     name,

@@ -17,7 +17,12 @@ const Agents = resourceOfKind(agentKind);
 /** What a simulated agent does with a task, in place of running a command. */
 export type Behaviour = (task: TaskInput, agent: string, signal: AbortSignal) => Promise<ExecutionResult>;
 
-export const succeed: Behaviour = async (task) => ({ outcome: 'Succeeded', output: `done ${task.name}`, reason: 'exit code 0', exitCode: 0 });
+export const succeed: Behaviour = async (task) => ({
+  outcome: 'Succeeded',
+  output: `done ${task.name}`,
+  reason: 'exit code 0',
+  exitCode: 0,
+});
 
 /** Runs until the runner gives the task up (a task that keeps its agent busy). */
 export const hang: Behaviour = (_task, _agent, signal) =>
@@ -80,7 +85,13 @@ export function startSimulatedRunner(o: SimulatedRunnerOptions): SimulatedRunner
   };
   // The runner's own compaction part, driven by its own Agent as runner/main.ts drives it.
   let recording = 0;
-  const self = new Informer<KubeObject>({ client: o.client, resource: Agents, namespace: o.namespace, fieldSelector: `metadata.name=${o.agent}`, logger: o.logger });
+  const self = new Informer<KubeObject>({
+    client: o.client,
+    resource: Agents,
+    namespace: o.namespace,
+    fieldSelector: `metadata.name=${o.agent}`,
+    logger: o.logger,
+  });
   const compactor = new Compactor({
     client: o.client,
     namespace: o.namespace,
@@ -102,7 +113,11 @@ export function startSimulatedRunner(o: SimulatedRunnerOptions): SimulatedRunner
     capacity: () => o.capacity,
     onFinished: (result, run) => {
       recording++;
-      void recordOutcome({ client: o.client, namespace: o.namespace, agent: o.agent, windowTokens: o.windowTokens, clock: systemClock, logger: o.logger }, result, run).finally(() => {
+      void recordOutcome(
+        { client: o.client, namespace: o.namespace, agent: o.agent, windowTokens: o.windowTokens, clock: systemClock, logger: o.logger },
+        result,
+        run,
+      ).finally(() => {
         recording--;
         compactor.onAgent(self.get(`${o.namespace}/${o.agent}`));
       });

@@ -7,7 +7,12 @@ import type { KubeObject } from '../../operator/src/runtime/rest/object.ts';
  * writes an object's status while a test edits its spec, and a PUT of a copy read before
  * that write is refused.
  */
-export async function updateWithRetry<T extends KubeObject>(client: RestClient, path: string, change: (current: T) => T, attempts = 5): Promise<T> {
+export async function updateWithRetry<T extends KubeObject>(
+  client: RestClient,
+  path: string,
+  change: (current: T) => T,
+  attempts = 5,
+): Promise<T> {
   for (let attempt = 1; ; attempt++) {
     const current = await client.request<T>('GET', path);
     try {

@@ -25,7 +25,9 @@ export async function waitFor<T>(
       last = err instanceof Error ? err.message : String(err);
     }
     if (Date.now() >= deadline) {
-      const state = describe ? await Promise.resolve(describe()).catch((err: unknown) => `(describing the state failed: ${String(err)})`) : undefined;
+      const state = describe
+        ? await Promise.resolve(describe()).catch((err: unknown) => `(describing the state failed: ${String(err)})`)
+        : undefined;
       throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}: ${last}${state ? `\nstate then:\n${state}` : ''}`);
     }
     await new Promise((resolve) => setTimeout(resolve, intervalMs));

@@ -2,7 +2,11 @@ import { describe, expect, it } from 'vitest';
 import { agent, cycleState, routingOf, task } from '../../../operator/src/framework/testing.ts';
 import plugin from './index.ts';
 
-const score = (config: unknown, taskLabels: Record<string, string> | undefined, agentLabels: Record<string, string> | undefined): number | undefined =>
+const score = (
+  config: unknown,
+  taskLabels: Record<string, string> | undefined,
+  agentLabels: Record<string, string> | undefined,
+): number | undefined =>
   routingOf(plugin, config).score?.(
     task('t', taskLabels ? { labels: taskLabels } : {}),
     agent('a', agentLabels ? { labels: agentLabels } : {}),

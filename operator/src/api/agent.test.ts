@@ -24,13 +24,25 @@ describe('Agent schema', () => {
     ['a fractional concurrency', { runtime, maxConcurrentTasks: 1.5 }, 'maxConcurrentTasks'],
     ['timeout not above interval', { runtime, heartbeat: { intervalSeconds: 30, timeoutSeconds: 30 } }, 'heartbeat.timeoutSeconds'],
     ['an unknown field', { runtime, replicas: 3 }, ''],
-    ['value and valueFrom', {
-      runtime: { ...runtime, env: [{ name: 'K', value: 'v', valueFrom: { secretKeyRef: { name: 's', key: 'k' } } }] },
-    }, 'runtime.env.0'],
+    [
+      'value and valueFrom',
+      {
+        runtime: { ...runtime, env: [{ name: 'K', value: 'v', valueFrom: { secretKeyRef: { name: 's', key: 'k' } } }] },
+      },
+      'runtime.env.0',
+    ],
     ['duplicate env names', { runtime: { ...runtime, env: [{ name: 'A' }, { name: 'A' }] } }, 'runtime.env'],
-    ['an envFrom entry with both a Secret and a ConfigMap', { runtime: { ...runtime, envFrom: [{ secretRef: { name: 's' }, configMapRef: { name: 'c' } }] } }, 'runtime.envFrom.0'],
+    [
+      'an envFrom entry with both a Secret and a ConfigMap',
+      { runtime: { ...runtime, envFrom: [{ secretRef: { name: 's' }, configMapRef: { name: 'c' } }] } },
+      'runtime.envFrom.0',
+    ],
     ['an envFrom entry with neither', { runtime: { ...runtime, envFrom: [{ prefix: 'P_' }] } }, 'runtime.envFrom.0'],
-    ['an envFrom prefix that is no variable name', { runtime: { ...runtime, envFrom: [{ prefix: 'A=', secretRef: { name: 's' } }] } }, 'runtime.envFrom.0.prefix'],
+    [
+      'an envFrom prefix that is no variable name',
+      { runtime: { ...runtime, envFrom: [{ prefix: 'A=', secretRef: { name: 's' } }] } },
+      'runtime.envFrom.0.prefix',
+    ],
     ['a docker host that is not an endpoint', { runtime: { ...runtime, docker: { host: '/var/run/docker.sock' } } }, 'runtime.docker.host'],
     ['a bad quantity', { runtime: { ...runtime, resources: { limits: { cpu: 'lots' } } } }, 'runtime.resources.limits.cpu'],
   ])('rejects %s at %j', (_name, spec, path) => {

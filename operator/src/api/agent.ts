@@ -1,14 +1,5 @@
 import { z } from 'zod';
-import {
-  capability,
-  conditions,
-  dnsLabel,
-  nonNegative,
-  objectName,
-  observedGeneration,
-  timestamp,
-  tokenCounts,
-} from './common.ts';
+import { capability, conditions, dnsLabel, nonNegative, objectName, observedGeneration, timestamp, tokenCounts } from './common.ts';
 import { RECENT_OUTCOMES } from './names.ts';
 import { asMap, asSet, withRules } from './validation.ts';
 import { dockerRuntimeRules } from './runtime-rules.ts';
@@ -90,33 +81,27 @@ export const runtimeTypes = ['kubernetes', 'docker'] as const;
 
 const runtimeFields = z
   .strictObject({
-    type: z
-      .enum(runtimeTypes)
-      .describe('Where the agent runs: kubernetes (a Pod) or docker (a container on a Docker engine).'),
-    image: z
-      .string()
-      .min(1)
-      .max(1024)
-      .describe('Container image of the agent, e.g. agent-orchestrator/runner:latest. Required.'),
-    command: z
-      .array(z.string().max(4096))
-      .max(64)
-      .optional()
-      .describe('Entrypoint override; the image’s entrypoint when unset.'),
+    type: z.enum(runtimeTypes).describe('Where the agent runs: kubernetes (a Pod) or docker (a container on a Docker engine).'),
+    image: z.string().min(1).max(1024).describe('Container image of the agent, e.g. agent-orchestrator/runner:latest. Required.'),
+    command: z.array(z.string().max(4096)).max(64).optional().describe('Entrypoint override; the image’s entrypoint when unset.'),
     args: z.array(z.string().max(4096)).max(256).optional().describe('Arguments to the entrypoint.'),
     env: asMap(z.array(envVar).max(128), 'name').optional().describe('Environment variables, unique by name.'),
     envFrom: z
       .array(envFromSource)
       .max(32)
       .optional()
-      .describe('Secrets and ConfigMaps whose keys become environment variables; env wins over envFrom, a later entry over an earlier one.'),
+      .describe(
+        'Secrets and ConfigMaps whose keys become environment variables; env wins over envFrom, a later entry over an earlier one.',
+      ),
     resources: resources.optional(),
     workingDir: z
       .string()
       .max(512)
       .regex(/^\/.*$/, { message: 'must be an absolute path' })
       .optional()
-      .describe('Working directory of the agent’s process; the image’s WORKDIR when unset (not the workspace: an entrypoint may name files relative to it).'),
+      .describe(
+        'Working directory of the agent’s process; the image’s WORKDIR when unset (not the workspace: an entrypoint may name files relative to it).',
+      ),
     workspace: workspace.optional(),
     nodeSelector: nodeSelector.optional(),
     tolerations: z.array(toleration).max(32).optional().describe('kubernetes: taints the agent’s Pod tolerates, as in a Pod spec.'),
@@ -197,16 +182,7 @@ export const agentSpec = z
   })
   .describe('The desired state of an Agent.');
 
-export const agentPhases = [
-  'Pending',
-  'Starting',
-  'Ready',
-  'Busy',
-  'Sleeping',
-  'Draining',
-  'Failed',
-  'Terminating',
-] as const;
+export const agentPhases = ['Pending', 'Starting', 'Ready', 'Busy', 'Sleeping', 'Draining', 'Failed', 'Terminating'] as const;
 
 export const agentStatus = z
   .object({
@@ -243,7 +219,9 @@ export const agentStatus = z
         consecutiveFailures: nonNegative(Number.MAX_SAFE_INTEGER)
           .default(0)
           .describe('Failures since the last success; opens the circuit breaker at its threshold.'),
-        lastFailureTime: timestamp.optional().describe('When a task last failed on this agent (a failed half-open trial re-opens the circuit).'),
+        lastFailureTime: timestamp
+          .optional()
+          .describe('When a task last failed on this agent (a failed half-open trial re-opens the circuit).'),
         recent: z
           .array(
             z.object({
@@ -260,9 +238,13 @@ export const agentStatus = z
           )
           .max(RECENT_OUTCOMES)
           .optional()
-          .describe(`The agent's last ${RECENT_OUTCOMES} finished attempts, oldest first (the anomaly plugin learns each agent's normal durations and failure rate from them).`),
+          .describe(
+            `The agent's last ${RECENT_OUTCOMES} finished attempts, oldest first (the anomaly plugin learns each agent's normal durations and failure rate from them).`,
+          ),
         usage: tokenCounts.optional().describe('Tokens of every attempt the agent finished, added up by its runner.'),
-        compactions: nonNegative(Number.MAX_SAFE_INTEGER).optional().describe('Context compaction cycles the agent completed (compacted or recycled), counted by its runner.'),
+        compactions: nonNegative(Number.MAX_SAFE_INTEGER)
+          .optional()
+          .describe('Context compaction cycles the agent completed (compacted or recycled), counted by its runner.'),
       })
       .optional()
       .describe('Outcome counters, kept across sleep and restarts.'),
@@ -272,7 +254,9 @@ export const agentStatus = z
         memoryBytes: nonNegative(Number.MAX_SAFE_INTEGER).describe('Memory the agent’s workload holds now, in bytes.'),
         source: z
           .enum(['cgroup', 'process'])
-          .describe('cgroup: the whole container or Pod (what docker stats and metrics.k8s.io read); process: the runner process alone, where no cgroup is readable.'),
+          .describe(
+            'cgroup: the whole container or Pod (what docker stats and metrics.k8s.io read); process: the runner process alone, where no cgroup is readable.',
+          ),
         observedAt: timestamp.describe('When the runner measured it.'),
       })
       .optional()
@@ -295,15 +279,17 @@ export const agent = withRules(
   z.object({
     apiVersion: z.string().optional(),
     kind: z.string().optional(),
-    metadata: z.object({ name: dnsLabel('an Agent name').optional() }).loose().optional(),
+    metadata: z
+      .object({ name: dnsLabel('an Agent name').optional() })
+      .loose()
+      .optional(),
     spec: agentSpec,
     status: agentStatus.optional(),
   }),
   [
     {
       rule: 'self.spec.runtime.type == oldSelf.spec.runtime.type',
-      message:
-        'spec.runtime.type is immutable: delete the Agent and create it again to move it to another runtime',
+      message: 'spec.runtime.type is immutable: delete the Agent and create it again to move it to another runtime',
       fieldPath: '.spec.runtime.type',
     },
   ],

@@ -71,12 +71,7 @@ export const condition = z
   .object({
     type: z.string().max(316).regex(CONDITION_TYPE).describe('Type of the condition, in CamelCase (Ready, Healthy).'),
     status: z.enum(['True', 'False', 'Unknown']).describe('Status of the condition: True, False or Unknown.'),
-    reason: z
-      .string()
-      .min(1)
-      .max(1024)
-      .regex(CONDITION_REASON)
-      .describe('A CamelCase, machine-readable reason for the last transition.'),
+    reason: z.string().min(1).max(1024).regex(CONDITION_REASON).describe('A CamelCase, machine-readable reason for the last transition.'),
     message: z.string().max(32768).describe('A human-readable explanation: what happened and what to do.'),
     lastTransitionTime: timestamp.describe('When the status last changed.'),
     observedGeneration: observedGeneration.optional(),

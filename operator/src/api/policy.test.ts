@@ -35,7 +35,14 @@ describe('OrchestratorPolicy schema', () => {
   });
 
   it('rejects two pools with one name', () => {
-    const result = policySpec.safeParse({ autoscaling: { pools: [{ name: 'p', template }, { name: 'p', template }] } });
+    const result = policySpec.safeParse({
+      autoscaling: {
+        pools: [
+          { name: 'p', template },
+          { name: 'p', template },
+        ],
+      },
+    });
     expect(result.error?.issues[0]?.path).toEqual(['autoscaling', 'pools']);
   });
 

@@ -7,11 +7,7 @@ export const routingStrategies = ['Balanced', 'LeastLoaded', 'RoundRobin', 'Powe
 
 const PLUGIN_NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const MAX_PLUGINS = 32;
-const pluginName = z
-  .string()
-  .min(1)
-  .max(63)
-  .regex(PLUGIN_NAME, { message: "a plugin name is lowercase letters, digits and '-'" });
+const pluginName = z.string().min(1).max(63).regex(PLUGIN_NAME, { message: "a plugin name is lowercase letters, digits and '-'" });
 
 const pool = withRules(
   z
@@ -33,7 +29,9 @@ const pool = withRules(
             .min(0)
             .max(3600)
             .default(0)
-            .describe('Scale up only to the lowest recommendation of this window, so a need must last it (0: at once; waking from zero never waits).'),
+            .describe(
+              'Scale up only to the lowest recommendation of this window, so a need must last it (0: at once; waking from zero never waits).',
+            ),
           maxStep: z.int().min(1).max(1000).default(4).describe('Agents added in one step at most.'),
         })
         .prefault({})
@@ -85,7 +83,9 @@ const price = z
       .describe('The model name as the agent reports it (gpt-4o, llama-3.1-70b); "*" prices every model not listed.'),
     inputPerMillion: perMillion('input tokens'),
     outputPerMillion: perMillion('output tokens'),
-    cachedInputPerMillion: perMillion('cached input tokens').optional().describe('Price of a million input tokens served from the prompt cache; inputPerMillion when unset.'),
+    cachedInputPerMillion: perMillion('cached input tokens')
+      .optional()
+      .describe('Price of a million input tokens served from the prompt cache; inputPerMillion when unset.'),
   })
   .describe('The price of one model’s tokens.');
 
@@ -97,11 +97,18 @@ const budget = withRules(
       name: dnsLabel('a budget name').describe('Name of the budget, for conditions, Events and metrics.'),
       period: z.enum(budgetPeriods).default('Month').describe('Calendar period the spend is counted over, in UTC (weeks start on Monday).'),
       maxCost: z.number().min(0).max(1e12).optional().describe('Most the namespace’s tasks may cost in a period, in the currency.'),
-      maxTokens: z.int().min(0).max(Number.MAX_SAFE_INTEGER).optional().describe('Most tokens (input plus output) the namespace’s tasks may use in a period.'),
+      maxTokens: z
+        .int()
+        .min(0)
+        .max(Number.MAX_SAFE_INTEGER)
+        .optional()
+        .describe('Most tokens (input plus output) the namespace’s tasks may use in a period.'),
       action: z
         .enum(['Wait', 'Warn'])
         .default('Wait')
-        .describe('Wait: once the budget is spent, new tasks wait (Scheduled=False naming the budget) until the next period or a higher limit; running tasks finish. Warn: only the condition, Event and metrics.'),
+        .describe(
+          'Wait: once the budget is spent, new tasks wait (Scheduled=False naming the budget) until the next period or a higher limit; running tasks finish. Warn: only the condition, Event and metrics.',
+        ),
     })
     .describe('A limit on what the namespace spends in a period.'),
   [
@@ -247,7 +254,9 @@ export const policyStatus = z
       'name',
     )
       .optional()
-      .describe('What plugins report about the work the operator does for them (webhook deliveries, say), one entry per plugin; kept in the operator’s memory, so it starts afresh after a restart.'),
+      .describe(
+        'What plugins report about the work the operator does for them (webhook deliveries, say), one entry per plugin; kept in the operator’s memory, so it starts afresh after a restart.',
+      ),
     conditions: conditions.optional(),
     observedGeneration: observedGeneration.optional(),
   })
@@ -256,7 +265,10 @@ export const policyStatus = z
 export const policy = z.object({
   apiVersion: z.string().optional(),
   kind: z.string().optional(),
-  metadata: z.object({ name: dnsLabel('a policy name').optional() }).loose().optional(),
+  metadata: z
+    .object({ name: dnsLabel('a policy name').optional() })
+    .loose()
+    .optional(),
   spec: policySpec.prefault({}),
   status: policyStatus.optional(),
 });

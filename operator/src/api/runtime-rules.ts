@@ -17,7 +17,10 @@ interface RuntimeFields {
   workspace?: { size?: unknown; storageClassName?: unknown; accessModes?: unknown; ephemeral?: boolean | undefined } | undefined;
 }
 
-const kubernetesOnly = (field: 'nodeSelector' | 'tolerations' | 'affinity' | 'imagePullSecrets' | 'serviceAccount', why: string): Rule<RuntimeFields> => ({
+const kubernetesOnly = (
+  field: 'nodeSelector' | 'tolerations' | 'affinity' | 'imagePullSecrets' | 'serviceAccount',
+  why: string,
+): Rule<RuntimeFields> => ({
   rule: `self.type != 'docker' || !has(self.${field})`,
   message: `spec.runtime.${field} applies to the kubernetes runtime only: ${why}`,
   fieldPath: `.${field}`,
@@ -26,7 +29,8 @@ const kubernetesOnly = (field: 'nodeSelector' | 'tolerations' | 'affinity' | 'im
 
 const DOCKER_RESOURCES = [...STANDARD_RESOURCES, GPU_RESOURCE];
 const DOCKER_RESOURCES_CEL = `['${DOCKER_RESOURCES.join("', '")}']`;
-const dockerTakes = (list: Record<string, unknown> | undefined): boolean => Object.keys(list ?? {}).every((k) => DOCKER_RESOURCES.includes(k));
+const dockerTakes = (list: Record<string, unknown> | undefined): boolean =>
+  Object.keys(list ?? {}).every((k) => DOCKER_RESOURCES.includes(k));
 
 export const dockerRuntimeRules: readonly Rule<RuntimeFields>[] = [
   kubernetesOnly('nodeSelector', "a docker agent runs on its engine's host"),
@@ -54,7 +58,9 @@ export const dockerRuntimeRules: readonly Rule<RuntimeFields>[] = [
       "spec.runtime.workspace.size, storageClassName and accessModes apply to the kubernetes runtime only: a docker workspace is a volume on the engine's host, without a size",
     fieldPath: '.workspace',
     holds: (r) =>
-      r.type !== 'docker' || !r.workspace || (r.workspace.size === undefined && r.workspace.storageClassName === undefined && r.workspace.accessModes === undefined),
+      r.type !== 'docker' ||
+      !r.workspace ||
+      (r.workspace.size === undefined && r.workspace.storageClassName === undefined && r.workspace.accessModes === undefined),
   },
   {
     rule: "self.type != 'kubernetes' || !has(self.workspace) || (has(self.workspace.ephemeral) && self.workspace.ephemeral) || has(self.workspace.size)",

@@ -52,7 +52,9 @@ export const taskSpec = z
       .min(1)
       .max(100_000_000)
       .optional()
-      .describe('Tokens the task is expected to add to an agent’s context window: routing prefers agents with that much room (the context plugin).'),
+      .describe(
+        'Tokens the task is expected to add to an agent’s context window: routing prefers agents with that much room (the context plugin).',
+      ),
     affinity: z
       .strictObject({
         agent: dnsLabel('affinity.agent').optional().describe('Pin the task to this Agent.'),
@@ -88,7 +90,9 @@ export const taskStatus = z
           ),
       })
       .optional()
-      .describe('The current assignment (list an agent\'s tasks with the field selector status.assignment.agent=<agent>); the agent\'s own Role names the task while it is assigned, and its runner reads it by that name.'),
+      .describe(
+        "The current assignment (list an agent's tasks with the field selector status.assignment.agent=<agent>); the agent's own Role names the task while it is assigned, and its runner reads it by that name.",
+      ),
     attempts: nonNegative(1000).optional().describe('Attempts started so far.'),
     queuedAt: timestamp.optional().describe('When the task last became ready to run (created, unblocked or handed back).'),
     retryAt: timestamp.optional().describe('A task backing off after a failed or lost attempt is not routed before this.'),
@@ -116,13 +120,17 @@ export const taskStatus = z
     usage: tokenCounts
       .extend({
         model: z.string().max(253).optional().describe('The model the last attempt reported: the key of the policy’s price table.'),
-        durationMs: nonNegative(Number.MAX_SAFE_INTEGER).default(0).describe('Time the attempts ran, in milliseconds, as the runner measured it.'),
+        durationMs: nonNegative(Number.MAX_SAFE_INTEGER)
+          .default(0)
+          .describe('Time the attempts ran, in milliseconds, as the runner measured it.'),
         cost: z
           .number()
           .min(0)
           .max(1e12)
           .optional()
-          .describe('What the tokens cost, from the policy’s spec.accounting.prices for the model, in its currency; set when the task ends.'),
+          .describe(
+            'What the tokens cost, from the policy’s spec.accounting.prices for the model, in its currency; set when the task ends.',
+          ),
         currency: z.string().max(16).optional().describe('The currency of cost (the policy’s spec.accounting.currency).'),
       })
       .optional()
@@ -133,7 +141,9 @@ export const taskStatus = z
         updatedAt: timestamp.describe('When the runner last wrote them.'),
       })
       .optional()
-      .describe('What the running attempt is doing: its last output lines, written by the runner at most every RUNNER_PROGRESS_SECONDS (10).'),
+      .describe(
+        'What the running attempt is doing: its last output lines, written by the runner at most every RUNNER_PROGRESS_SECONDS (10).',
+      ),
     conditions: conditions.optional(),
     observedGeneration: observedGeneration.optional(),
   })
@@ -143,7 +153,10 @@ export const task = withRules(
   z.object({
     apiVersion: z.string().optional(),
     kind: z.string().optional(),
-    metadata: z.object({ name: objectName('a Task').optional() }).loose().optional(),
+    metadata: z
+      .object({ name: objectName('a Task').optional() })
+      .loose()
+      .optional(),
     spec: taskSpec,
     status: taskStatus.optional(),
   }),
@@ -155,10 +168,8 @@ export const task = withRules(
       holds: (t) => t.metadata?.name === undefined || !(t.spec.dependsOn ?? []).includes(t.metadata.name),
     },
     {
-      rule:
-        '!has(oldSelf.status) || !has(oldSelf.status.assignment) || self.spec.requiredCapabilities == oldSelf.spec.requiredCapabilities',
-      message:
-        'spec.requiredCapabilities is immutable once the task is assigned: create a new Task with the capabilities you need',
+      rule: '!has(oldSelf.status) || !has(oldSelf.status.assignment) || self.spec.requiredCapabilities == oldSelf.spec.requiredCapabilities',
+      message: 'spec.requiredCapabilities is immutable once the task is assigned: create a new Task with the capabilities you need',
       fieldPath: '.spec.requiredCapabilities',
     },
   ],

@@ -48,9 +48,8 @@ export function asSet<S extends z.ZodArray>(schema: S): S {
 /** Marks an array of objects as a map keyed by `key` (`x-kubernetes-list-type: map`). */
 export function asMap<S extends z.ZodArray>(schema: S, key: string): S {
   return schema
-    .refine(
-      (items) => new Set(items.map((i) => (i as Record<string, unknown>)[key])).size === items.length,
-      { message: `must not contain two items with the same ${key}` },
-    )
+    .refine((items) => new Set(items.map((i) => (i as Record<string, unknown>)[key])).size === items.length, {
+      message: `must not contain two items with the same ${key}`,
+    })
     .meta({ 'x-kubernetes-list-type': 'map', 'x-kubernetes-list-map-keys': [key] });
 }

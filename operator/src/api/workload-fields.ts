@@ -62,7 +62,9 @@ export const resources = withRules(
         'spec.runtime.resources.requests: an extended resource (nvidia.com/gpu) must be in limits too, with the same quantity: Kubernetes does not overcommit devices (setting limits alone is enough)',
       fieldPath: '.requests',
       holds: (r) =>
-        Object.entries(r.requests ?? {}).every(([k, v]) => isStandard(k) || (r.limits?.[k] !== undefined && String(r.limits[k]) === String(v))),
+        Object.entries(r.requests ?? {}).every(
+          ([k, v]) => isStandard(k) || (r.limits?.[k] !== undefined && String(r.limits[k]) === String(v)),
+        ),
     },
   ],
 );
@@ -84,7 +86,9 @@ export const workspace = withRules(
         .describe('Where the workspace appears in the container.'),
       size: quantity
         .optional()
-        .describe('kubernetes: the storage the PersistentVolumeClaim requests (required unless ephemeral), or the emptyDir’s sizeLimit when ephemeral.'),
+        .describe(
+          'kubernetes: the storage the PersistentVolumeClaim requests (required unless ephemeral), or the emptyDir’s sizeLimit when ephemeral.',
+        ),
       storageClassName: objectName('a StorageClass')
         .optional()
         .describe('kubernetes: the StorageClass of the PersistentVolumeClaim; the cluster’s default when unset.'),
@@ -94,7 +98,9 @@ export const workspace = withRules(
       ephemeral: z
         .boolean()
         .optional()
-        .describe('true: an emptyDir (kubernetes) or anonymous volume (docker), lost when the agent sleeps, restarts or rolls. Persistent when unset or false.'),
+        .describe(
+          'true: an emptyDir (kubernetes) or anonymous volume (docker), lost when the agent sleeps, restarts or rolls. Persistent when unset or false.',
+        ),
     })
     .describe(
       'A writable directory for the agent’s work. Persistent by default: a PersistentVolumeClaim agent-<name>-workspace (kubernetes) or a named volume ao.<namespace>.<name>.workspace (docker), kept across sleep, wake, restarts and rolls, and deleted with the Agent.',
@@ -188,7 +194,11 @@ export const affinity = z
 
 export const imagePullSecrets = asMap(
   z
-    .array(z.strictObject({ name: objectName('a Secret').describe('Name of a Secret of type kubernetes.io/dockerconfigjson in the agent’s namespace.') }))
+    .array(
+      z.strictObject({
+        name: objectName('a Secret').describe('Name of a Secret of type kubernetes.io/dockerconfigjson in the agent’s namespace.'),
+      }),
+    )
     .max(16),
   'name',
 ).describe('kubernetes: Secrets the kubelet pulls the image with, as in a Pod spec ([{name: regcred}]).');

@@ -54,10 +54,10 @@ describe('parseConfig', () => {
   });
 
   it('parses booleans, numbers and lists from strings, and freezes the result', () => {
-    const config = parseConfig(
-      ['--leader-elect=false', '--kube-api-qps=50.5', '--watch-namespaces', 'team-a, team-b,'],
-      { AO_SHUTDOWN_TIMEOUT: '5', POD_NAMESPACE: 'ops' },
-    );
+    const config = parseConfig(['--leader-elect=false', '--kube-api-qps=50.5', '--watch-namespaces', 'team-a, team-b,'], {
+      AO_SHUTDOWN_TIMEOUT: '5',
+      POD_NAMESPACE: 'ops',
+    });
     expect(config).toMatchObject({
       leaderElect: false,
       kubeApiQps: 50.5,
@@ -96,9 +96,7 @@ describe('parseConfig', () => {
 
   it('names the flag, the variable and the allowed values for a bad level', () => {
     expect(() => parseConfig([], { AO_LOG_LEVEL: 'verbose' })).toThrow(ConfigError);
-    expect(() => parseConfig([], { AO_LOG_LEVEL: 'verbose' })).toThrow(
-      /--log-level \/ AO_LOG_LEVEL: .*"trace".*"fatal"/,
-    );
+    expect(() => parseConfig([], { AO_LOG_LEVEL: 'verbose' })).toThrow(/--log-level \/ AO_LOG_LEVEL: .*"trace".*"fatal"/);
   });
 
   it('lists the known flags when given an unknown one', () => {

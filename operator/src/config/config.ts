@@ -60,14 +60,22 @@ export const settings = [
     key: 'leaderElectionId',
     flag: 'leader-election-id',
     env: 'AO_LEADER_ELECTION_ID',
-    schema: z.string().regex(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/).max(253).default('agent-orchestrator'),
+    schema: z
+      .string()
+      .regex(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/)
+      .max(253)
+      .default('agent-orchestrator'),
     description: 'Name of the leader Lease.',
   },
   {
     key: 'leaderElectionNamespace',
     flag: 'leader-election-namespace',
     env: 'AO_LEADER_ELECTION_NAMESPACE',
-    schema: z.string().regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/).max(63).optional(),
+    schema: z
+      .string()
+      .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/)
+      .max(63)
+      .optional(),
     description: "Namespace of the leader Lease; the Pod's own namespace in a cluster, else default.",
   },
   {
@@ -117,7 +125,8 @@ export const settings = [
     flag: 'kube-api-qps',
     env: 'AO_KUBE_API_QPS',
     schema: z.coerce.number().positive().max(10000).default(100),
-    description: 'Sustained requests per second to the API server (client-side rate limit; API Priority and Fairness protects the server; best-effort reports, Events and why a task waits, have their own 20 QPS budget).',
+    description:
+      'Sustained requests per second to the API server (client-side rate limit; API Priority and Fairness protects the server; best-effort reports, Events and why a task waits, have their own 20 QPS budget).',
   },
   {
     key: 'kubeApiBurst',
@@ -133,7 +142,12 @@ export const settings = [
     schema: z
       .string()
       .default('')
-      .transform((s) => s.split(',').map((n) => n.trim()).filter((n) => n !== ''))
+      .transform((s) =>
+        s
+          .split(',')
+          .map((n) => n.trim())
+          .filter((n) => n !== ''),
+      )
       .pipe(z.array(z.string().regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, { message: 'each namespace must be a DNS label' }))),
     description: 'Comma-separated namespaces to watch; empty watches every namespace.',
   },
@@ -192,14 +206,15 @@ export const settings = [
     env: 'AO_FEASIBLE_AGENTS_TO_FIND',
     schema: z.coerce.number().int().min(0).max(100000).default(100),
     description:
-      'In a namespace with more agents than this, a task is placed among the first so many agents found able to run it, looking from a rotating start (like kube-scheduler\'s percentageOfNodesToScore): routing cost per task stays flat as the fleet grows. 0 looks at every agent.',
+      "In a namespace with more agents than this, a task is placed among the first so many agents found able to run it, looking from a rotating start (like kube-scheduler's percentageOfNodesToScore): routing cost per task stays flat as the fleet grows. 0 looks at every agent.",
   },
   {
     key: 'pluginTimeBudgetMs',
     flag: 'plugin-time-budget',
     env: 'AO_PLUGIN_TIME_BUDGET',
     schema: z.coerce.number().int().min(1).max(60000).default(100),
-    description: 'Milliseconds one plugin may spend on one task at one extension point (or on one lifecycle tick); past it, its answer is discarded and the policy reports PluginDegraded.',
+    description:
+      'Milliseconds one plugin may spend on one task at one extension point (or on one lifecycle tick); past it, its answer is discarded and the policy reports PluginDegraded.',
   },
   {
     key: 'plugins',
@@ -210,9 +225,15 @@ export const settings = [
     schema: z
       .string()
       .default('')
-      .transform((s) => s.split(',').map((p) => p.trim()).filter((p) => p !== ''))
+      .transform((s) =>
+        s
+          .split(',')
+          .map((p) => p.trim())
+          .filter((p) => p !== ''),
+      )
       .pipe(z.array(z.string())),
-    description: 'Out-of-tree plugins to load at start: paths of ES modules (.js, .mjs, or .ts, which Node strips of its types), absolute or relative to the working directory, comma-separated; the flag may be repeated. A module that fails to load stops the operator with exit code 2. See docs/plugins.md.',
+    description:
+      'Out-of-tree plugins to load at start: paths of ES modules (.js, .mjs, or .ts, which Node strips of its types), absolute or relative to the working directory, comma-separated; the flag may be repeated. A module that fails to load stops the operator with exit code 2. See docs/plugins.md.',
   },
   {
     key: 'taskReassignDelaySeconds',
@@ -243,7 +264,8 @@ export const settings = [
     flag: 'docker-request-timeout',
     env: 'AO_DOCKER_REQUEST_TIMEOUT',
     schema: seconds(1, 600).default(30),
-    description: 'Seconds a Docker engine may stay silent on a request before it counts as unreachable (an engine that hangs must not hold a reconcile forever).',
+    description:
+      'Seconds a Docker engine may stay silent on a request before it counts as unreachable (an engine that hangs must not hold a reconcile forever).',
   },
   {
     key: 'dockerNetwork',

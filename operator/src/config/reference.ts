@@ -6,7 +6,9 @@ export function configurationReference(): string {
     const parsed = s.schema.safeParse(undefined);
     const value: unknown = parsed.success ? parsed.data : undefined;
     const shown =
-      value === undefined || (Array.isArray(value) && value.length === 0) ? '(see description)' : `\`${JSON.stringify(value).replace(/^"(.*)"$/, '$1')}\``;
+      value === undefined || (Array.isArray(value) && value.length === 0)
+        ? '(see description)'
+        : `\`${JSON.stringify(value).replace(/^"(.*)"$/, '$1')}\``;
     return `| \`--${s.flag}\` | \`${s.env}\` | ${shown} | ${s.description} |`;
   });
   return [
@@ -24,7 +26,7 @@ export function configurationReference(): string {
     ...rows,
     '',
     'Leader election needs lease duration > renew deadline > 1.2 x retry period (as in',
-    "client-go), so a leader gives up before a standby may take over. A replica that loses",
+    'client-go), so a leader gives up before a standby may take over. A replica that loses',
     'the Lease stops its controllers at once and exits with code 1 for its Pod to restart.',
     '',
   ].join('\n');

@@ -11,12 +11,12 @@ import type { KubeObject } from '../runtime/rest/object.ts';
 
 export type HistoryEntry = NonNullable<TaskStatus['history']>[number];
 
-export const taskSpec = (t: KubeObject): Partial<TaskSpec> => (t.spec ?? {});
-export const taskStatus = (t: KubeObject): TaskStatus => (t.status ?? {});
-export const agentSpec = (a: KubeObject): Partial<AgentSpec> => (a.spec ?? {});
-export const agentStatus = (a: KubeObject): AgentStatus => (a.status ?? {});
-export const policySpec = (p: KubeObject): Partial<PolicySpec> => (p.spec ?? {});
-export const policyStatus = (p: KubeObject): PolicyStatus => (p.status ?? {});
+export const taskSpec = (t: KubeObject): Partial<TaskSpec> => t.spec ?? {};
+export const taskStatus = (t: KubeObject): TaskStatus => t.status ?? {};
+export const agentSpec = (a: KubeObject): Partial<AgentSpec> => a.spec ?? {};
+export const agentStatus = (a: KubeObject): AgentStatus => a.status ?? {};
+export const policySpec = (p: KubeObject): Partial<PolicySpec> => p.spec ?? {};
+export const policyStatus = (p: KubeObject): PolicyStatus => p.status ?? {};
 
 /** A status condition of any of them, by type. */
 export const conditionOf = (o: KubeObject | undefined, type: string): Condition | undefined =>

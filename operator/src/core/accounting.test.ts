@@ -6,7 +6,12 @@ const PRICES: Price[] = [
   { model: 'big', inputPerMillion: 3, outputPerMillion: 15, cachedInputPerMillion: 0.3 },
   { model: 'small', inputPerMillion: 0.15, outputPerMillion: 0.6 },
 ];
-const tokens = (inputTokens: number, outputTokens: number, cachedTokens = 0, model?: string): Tokens & { model?: string } => ({ inputTokens, outputTokens, cachedTokens, ...(model ? { model } : {}) });
+const tokens = (inputTokens: number, outputTokens: number, cachedTokens = 0, model?: string): Tokens & { model?: string } => ({
+  inputTokens,
+  outputTokens,
+  cachedTokens,
+  ...(model ? { model } : {}),
+});
 
 describe('costOf', () => {
   it.each([
@@ -55,7 +60,11 @@ describe('addAttempt and addTokens', () => {
   });
 
   it('drops nothing: the total is the sum of what each attempt reported', () => {
-    const report = fc.record({ inputTokens: fc.option(fc.nat(1e9), { nil: undefined }), outputTokens: fc.option(fc.nat(1e9), { nil: undefined }), cachedTokens: fc.option(fc.nat(1e9), { nil: undefined }) });
+    const report = fc.record({
+      inputTokens: fc.option(fc.nat(1e9), { nil: undefined }),
+      outputTokens: fc.option(fc.nat(1e9), { nil: undefined }),
+      cachedTokens: fc.option(fc.nat(1e9), { nil: undefined }),
+    });
     fc.assert(
       fc.property(fc.array(report, { maxLength: 30 }), (reports) => {
         const total = reports.reduce((t: Tokens, r) => addTokens(t, r), addTokens(undefined, undefined));

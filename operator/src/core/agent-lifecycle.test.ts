@@ -28,20 +28,68 @@ describe('decideAgent: every phase under every signal', () => {
   it.each([
     // situation, observation, phase, action, Ready reason
     ['new Agent, no workload', { workload: undefined, heartbeatAt: undefined }, 'Starting', 'ensure', 'WorkloadStarting'],
-    ['workload created, not yet scheduled', { workload: { phase: 'Pending' }, heartbeatAt: undefined }, 'Pending', 'none', 'WorkloadPending'],
-    ['Pod waiting on a missing image', { workload: { phase: 'Pending', reason: 'ImagePullBackOff', message: 'pull access denied' }, heartbeatAt: undefined }, 'Failed', 'none', 'ImagePullBackOff'],
-    ['Pod in a crash loop', { workload: { phase: 'Pending', reason: 'CrashLoopBackOff', message: 'back-off 40s' }, heartbeatAt: undefined }, 'Failed', 'none', 'CrashLoopBackOff'],
+    [
+      'workload created, not yet scheduled',
+      { workload: { phase: 'Pending' }, heartbeatAt: undefined },
+      'Pending',
+      'none',
+      'WorkloadPending',
+    ],
+    [
+      'Pod waiting on a missing image',
+      { workload: { phase: 'Pending', reason: 'ImagePullBackOff', message: 'pull access denied' }, heartbeatAt: undefined },
+      'Failed',
+      'none',
+      'ImagePullBackOff',
+    ],
+    [
+      'Pod in a crash loop',
+      { workload: { phase: 'Pending', reason: 'CrashLoopBackOff', message: 'back-off 40s' }, heartbeatAt: undefined },
+      'Failed',
+      'none',
+      'CrashLoopBackOff',
+    ],
     ['running, first heartbeat not yet', { heartbeatAt: undefined }, 'Starting', 'none', 'WaitingForHeartbeat'],
-    ['running, never a heartbeat past the startup grace', { heartbeatAt: undefined, workload: { ...running, startedAt: NOW - 120_000 } }, 'Failed', 'none', 'NoHeartbeat'],
+    [
+      'running, never a heartbeat past the startup grace',
+      { heartbeatAt: undefined, workload: { ...running, startedAt: NOW - 120_000 } },
+      'Failed',
+      'none',
+      'NoHeartbeat',
+    ],
     ['running, fresh heartbeat, idle', {}, 'Ready', 'none', 'HeartbeatRenewed'],
     ['running, fresh heartbeat, tasks', { activeTasks: 2 }, 'Busy', 'none', 'HeartbeatRenewed'],
     ['running, heartbeat expired', { heartbeatAt: stale }, 'Failed', 'none', 'HeartbeatExpired'],
-    ['runtime refused (image missing, engine down)', { workload: undefined, runtimeError: { reason: 'ImageNotFound', message: 'image x not found' } }, 'Failed', 'none', 'ImageNotFound'],
-    ['exited, backoff not over', { workload: { phase: 'Exited', exitCode: 1, reason: 'Error', finishedAt: NOW - 1_000 }, heartbeatAt: undefined }, 'Failed', 'none', 'CrashLoopBackOff'],
-    ['exited, backoff over', { workload: { phase: 'Exited', exitCode: 137, finishedAt: NOW - 20_000 }, heartbeatAt: stale }, 'Starting', 'restart', 'Restarting'],
+    [
+      'runtime refused (image missing, engine down)',
+      { workload: undefined, runtimeError: { reason: 'ImageNotFound', message: 'image x not found' } },
+      'Failed',
+      'none',
+      'ImageNotFound',
+    ],
+    [
+      'exited, backoff not over',
+      { workload: { phase: 'Exited', exitCode: 1, reason: 'Error', finishedAt: NOW - 1_000 }, heartbeatAt: undefined },
+      'Failed',
+      'none',
+      'CrashLoopBackOff',
+    ],
+    [
+      'exited, backoff over',
+      { workload: { phase: 'Exited', exitCode: 137, finishedAt: NOW - 20_000 }, heartbeatAt: stale },
+      'Starting',
+      'restart',
+      'Restarting',
+    ],
     ['asked to sleep, idle', { desiredState: 'Sleeping' }, 'Draining', 'remove', 'Draining'],
     ['asked to sleep, tasks running', { desiredState: 'Sleeping', activeTasks: 1 }, 'Draining', 'none', 'Draining'],
-    ['asked to sleep, grace over', { desiredState: 'Sleeping', activeTasks: 1, drainingSince: NOW - 130_000 }, 'Draining', 'remove', 'Draining'],
+    [
+      'asked to sleep, grace over',
+      { desiredState: 'Sleeping', activeTasks: 1, drainingSince: NOW - 130_000 },
+      'Draining',
+      'remove',
+      'Draining',
+    ],
     ['asleep', { desiredState: 'Sleeping', workload: undefined, heartbeatAt: undefined }, 'Sleeping', 'none', 'Sleeping'],
     ['woken up', { desiredState: 'Active', workload: undefined, heartbeatAt: stale }, 'Starting', 'ensure', 'WorkloadStarting'],
     ['spec changed, idle', { specHash: 'h2' }, 'Starting', 'remove', 'Rolling'],
@@ -52,28 +100,134 @@ describe('decideAgent: every phase under every signal', () => {
     ['deleted, grace over', { deleting: true, activeTasks: 3, drainingSince: NOW - 121_000 }, 'Terminating', 'remove', 'Terminating'],
     ['deleted, workload gone', { deleting: true, workload: undefined }, 'Terminating', 'finalize', 'Terminating'],
     ['deleted while asleep', { deleting: true, desiredState: 'Sleeping', workload: undefined }, 'Terminating', 'finalize', 'Terminating'],
-    ['deleted, runtime unreachable: keep trying', { deleting: true, workload: undefined, runtimeError: { reason: 'RuntimeUnavailable', message: 'engine down' } }, 'Terminating', 'remove', 'RuntimeUnavailable'],
-    ['asked to sleep, runtime unreachable', { desiredState: 'Sleeping', workload: undefined, runtimeError: { reason: 'RuntimeUnavailable', message: 'engine down' } }, 'Draining', 'remove', 'RuntimeUnavailable'],
+    [
+      'deleted, runtime unreachable: keep trying',
+      { deleting: true, workload: undefined, runtimeError: { reason: 'RuntimeUnavailable', message: 'engine down' } },
+      'Terminating',
+      'remove',
+      'RuntimeUnavailable',
+    ],
+    [
+      'asked to sleep, runtime unreachable',
+      { desiredState: 'Sleeping', workload: undefined, runtimeError: { reason: 'RuntimeUnavailable', message: 'engine down' } },
+      'Draining',
+      'remove',
+      'RuntimeUnavailable',
+    ],
     ['workload state unknown', { workload: { phase: 'Unknown' }, heartbeatAt: undefined }, 'Starting', 'none', 'WorkloadUnknown'],
     ['restart asked after the workload started, idle', { restartRequestedAt: NOW - 1_000 }, 'Starting', 'replace', 'Restarting'],
     ['restart asked before the workload started: already done', { restartRequestedAt: NOW - 20_000 }, 'Ready', 'none', 'HeartbeatRenewed'],
-    ['restart asked in the second the workload started: already done', { restartRequestedAt: NOW - 10_000 }, 'Ready', 'none', 'HeartbeatRenewed'],
+    [
+      'restart asked in the second the workload started: already done',
+      { restartRequestedAt: NOW - 10_000 },
+      'Ready',
+      'none',
+      'HeartbeatRenewed',
+    ],
     ['restart asked, tasks running', { restartRequestedAt: NOW - 1_000, activeTasks: 1 }, 'Draining', 'none', 'Draining'],
-    ['restart asked, drain grace over', { restartRequestedAt: NOW - 1_000, activeTasks: 1, drainingSince: NOW - 130_000 }, 'Starting', 'replace', 'Restarting'],
-    ['restart asked, unhealthy: no point draining', { restartRequestedAt: NOW - 1_000, activeTasks: 1, heartbeatAt: stale }, 'Starting', 'replace', 'Restarting'],
-    ['restart asked, old Pod terminating', { restartRequestedAt: NOW - 1_000, workload: { phase: 'Exited', reason: 'Terminating', startedAt: NOW - 10_000 } }, 'Starting', 'remove', 'Restarting'],
-    ['restart asked, old container stopped before it', { restartRequestedAt: NOW - 1_000, workload: { phase: 'Exited', exitCode: 0, finishedAt: NOW - 2_000 }, heartbeatAt: undefined }, 'Starting', 'remove', 'Restarting'],
-    ['restart asked, the workload gone', { restartRequestedAt: NOW - 1_000, workload: undefined, heartbeatAt: undefined }, 'Starting', 'ensure', 'WorkloadStarting'],
-    ['restart asked, the replacement being made', { restartRequestedAt: NOW - 1_000, workload: { phase: 'Pending' }, heartbeatAt: undefined }, 'Pending', 'none', 'WorkloadPending'],
-    ['restart asked, the replacement running', { restartRequestedAt: NOW - 1_000, workload: { ...running, startedAt: NOW - 500 } }, 'Ready', 'none', 'HeartbeatRenewed'],
-    ['restart asked, crashed after it: the crash backoff rules', { restartRequestedAt: NOW - 9_000, workload: { phase: 'Exited', exitCode: 1, startedAt: NOW - 8_000, finishedAt: NOW - 1_000 }, heartbeatAt: undefined }, 'Failed', 'none', 'CrashLoopBackOff'],
-    ['restart asked while asleep: stays asleep', { restartRequestedAt: NOW - 1_000, desiredState: 'Sleeping', workload: undefined, heartbeatAt: undefined }, 'Sleeping', 'none', 'Sleeping'],
-    ['restart asked and spec changed: one roll does both', { restartRequestedAt: NOW - 1_000, specHash: 'h2' }, 'Starting', 'remove', 'Rolling'],
+    [
+      'restart asked, drain grace over',
+      { restartRequestedAt: NOW - 1_000, activeTasks: 1, drainingSince: NOW - 130_000 },
+      'Starting',
+      'replace',
+      'Restarting',
+    ],
+    [
+      'restart asked, unhealthy: no point draining',
+      { restartRequestedAt: NOW - 1_000, activeTasks: 1, heartbeatAt: stale },
+      'Starting',
+      'replace',
+      'Restarting',
+    ],
+    [
+      'restart asked, old Pod terminating',
+      { restartRequestedAt: NOW - 1_000, workload: { phase: 'Exited', reason: 'Terminating', startedAt: NOW - 10_000 } },
+      'Starting',
+      'remove',
+      'Restarting',
+    ],
+    [
+      'restart asked, old container stopped before it',
+      { restartRequestedAt: NOW - 1_000, workload: { phase: 'Exited', exitCode: 0, finishedAt: NOW - 2_000 }, heartbeatAt: undefined },
+      'Starting',
+      'remove',
+      'Restarting',
+    ],
+    [
+      'restart asked, the workload gone',
+      { restartRequestedAt: NOW - 1_000, workload: undefined, heartbeatAt: undefined },
+      'Starting',
+      'ensure',
+      'WorkloadStarting',
+    ],
+    [
+      'restart asked, the replacement being made',
+      { restartRequestedAt: NOW - 1_000, workload: { phase: 'Pending' }, heartbeatAt: undefined },
+      'Pending',
+      'none',
+      'WorkloadPending',
+    ],
+    [
+      'restart asked, the replacement running',
+      { restartRequestedAt: NOW - 1_000, workload: { ...running, startedAt: NOW - 500 } },
+      'Ready',
+      'none',
+      'HeartbeatRenewed',
+    ],
+    [
+      'restart asked, crashed after it: the crash backoff rules',
+      {
+        restartRequestedAt: NOW - 9_000,
+        workload: { phase: 'Exited', exitCode: 1, startedAt: NOW - 8_000, finishedAt: NOW - 1_000 },
+        heartbeatAt: undefined,
+      },
+      'Failed',
+      'none',
+      'CrashLoopBackOff',
+    ],
+    [
+      'restart asked while asleep: stays asleep',
+      { restartRequestedAt: NOW - 1_000, desiredState: 'Sleeping', workload: undefined, heartbeatAt: undefined },
+      'Sleeping',
+      'none',
+      'Sleeping',
+    ],
+    [
+      'restart asked and spec changed: one roll does both',
+      { restartRequestedAt: NOW - 1_000, specHash: 'h2' },
+      'Starting',
+      'remove',
+      'Rolling',
+    ],
     ['restart asked while being deleted', { restartRequestedAt: NOW - 1_000, deleting: true }, 'Terminating', 'remove', 'Terminating'],
-    ['restart asked in the second the workload started, which was made under no request', { restartRequestedAt: NOW - 10_000, workload: { ...running, restartRequest: 0 } }, 'Starting', 'replace', 'Restarting'],
-    ['restart asked, the workload made under that very request', { restartRequestedAt: NOW - 1_000, workload: { ...running, startedAt: NOW - 10_000, restartRequest: NOW - 1_000 } }, 'Ready', 'none', 'HeartbeatRenewed'],
-    ['restart asked again, the workload made under an earlier request', { restartRequestedAt: NOW - 1_000, workload: { ...running, startedAt: NOW - 500, restartRequest: NOW - 9_000 } }, 'Starting', 'replace', 'Restarting'],
-    ['restart asked, the replacement being made under it', { restartRequestedAt: NOW - 1_000, workload: { phase: 'Pending', restartRequest: NOW - 1_000 }, heartbeatAt: undefined }, 'Pending', 'none', 'WorkloadPending'],
+    [
+      'restart asked in the second the workload started, which was made under no request',
+      { restartRequestedAt: NOW - 10_000, workload: { ...running, restartRequest: 0 } },
+      'Starting',
+      'replace',
+      'Restarting',
+    ],
+    [
+      'restart asked, the workload made under that very request',
+      { restartRequestedAt: NOW - 1_000, workload: { ...running, startedAt: NOW - 10_000, restartRequest: NOW - 1_000 } },
+      'Ready',
+      'none',
+      'HeartbeatRenewed',
+    ],
+    [
+      'restart asked again, the workload made under an earlier request',
+      { restartRequestedAt: NOW - 1_000, workload: { ...running, startedAt: NOW - 500, restartRequest: NOW - 9_000 } },
+      'Starting',
+      'replace',
+      'Restarting',
+    ],
+    [
+      'restart asked, the replacement being made under it',
+      { restartRequestedAt: NOW - 1_000, workload: { phase: 'Pending', restartRequest: NOW - 1_000 }, heartbeatAt: undefined },
+      'Pending',
+      'none',
+      'WorkloadPending',
+    ],
   ] as [string, Partial<AgentObservation>, string, string, string][])('%s', (_situation, overrides, phase, action, reason) => {
     const d = decideAgent(obs(overrides));
     expect([d.phase, d.action.type, d.ready.reason]).toEqual([phase, action, reason]);
@@ -92,24 +246,40 @@ describe('decideAgent details', () => {
   });
 
   it('keeps serving on its heartbeat when the runtime cannot be looked at, and counts no restart', () => {
-    const unreachable = { reason: 'RuntimeUnavailable', message: 'the Docker engine at tcp://127.0.0.1:2375 cannot be reached: connect ECONNREFUSED', observing: true };
+    const unreachable = {
+      reason: 'RuntimeUnavailable',
+      message: 'the Docker engine at tcp://127.0.0.1:2375 cannot be reached: connect ECONNREFUSED',
+      observing: true,
+    };
     const d = decideAgent(obs({ workload: undefined, runtimeError: unreachable, restarts: 2, activeTasks: 1 }));
     expect([d.phase, d.ready.status, d.ready.reason, d.action.type, d.restarts]).toEqual(['Busy', 'True', 'RuntimeUnavailable', 'none', 2]);
     expect(d.ready.message).toBe(
       'serving on its heartbeat, but the Docker engine at tcp://127.0.0.1:2375 cannot be reached: connect ECONNREFUSED: the workload is not watched or restarted until the runtime answers',
     );
     // The same look later says the same thing: no status write per heartbeat.
-    expect(decideAgent(obs({ now: NOW + 7_000, heartbeatAt: NOW + 6_000, workload: undefined, runtimeError: unreachable, restarts: 2, activeTasks: 1 })).ready).toEqual(d.ready);
+    expect(
+      decideAgent(
+        obs({ now: NOW + 7_000, heartbeatAt: NOW + 6_000, workload: undefined, runtimeError: unreachable, restarts: 2, activeTasks: 1 }),
+      ).ready,
+    ).toEqual(d.ready);
     // Without a fresh heartbeat nothing vouches for the workload: Failed, with backoff.
     const lost = decideAgent(obs({ heartbeatAt: stale, workload: undefined, runtimeError: unreachable, restarts: 2 }));
     expect([lost.phase, lost.ready.reason, lost.restarts]).toEqual(['Failed', 'RuntimeUnavailable', 3]);
     // A failure to act on a workload that was seen (a restart that cannot pull) is no reason to serve.
-    const acting = decideAgent(obs({ workload: { phase: 'Exited', finishedAt: NOW - 60_000 }, runtimeError: { reason: 'ImageNotFound', message: 'no image' } }));
+    const acting = decideAgent(
+      obs({ workload: { phase: 'Exited', finishedAt: NOW - 60_000 }, runtimeError: { reason: 'ImageNotFound', message: 'no image' } }),
+    );
     expect(acting.phase).toBe('Failed');
   });
 
   it('surfaces the exit reason and the wait in a crash loop', () => {
-    const d = decideAgent(obs({ restarts: 2, heartbeatAt: undefined, workload: { phase: 'Exited', exitCode: 3, reason: 'Error', message: 'config missing', finishedAt: NOW - 5_000 } }));
+    const d = decideAgent(
+      obs({
+        restarts: 2,
+        heartbeatAt: undefined,
+        workload: { phase: 'Exited', exitCode: 3, reason: 'Error', message: 'config missing', finishedAt: NOW - 5_000 },
+      }),
+    );
     expect(d.ready.message).toBe(
       `the workload exited with code 3 (Error): config missing; restarting at ${new Date(NOW + 35_000).toISOString().replace('.000Z', 'Z')} (backoff 40s)`,
     );
@@ -118,7 +288,9 @@ describe('decideAgent details', () => {
 
   it('counts restarts and failed starts, and forgets them once healthy', () => {
     expect(decideAgent(obs({ restarts: 1, workload: { phase: 'Exited', finishedAt: NOW - 30_000 } })).restarts).toBe(2);
-    expect(decideAgent(obs({ restarts: 4, workload: undefined, runtimeError: { reason: 'RuntimeUnavailable', message: 'engine down' } }))).toMatchObject({
+    expect(
+      decideAgent(obs({ restarts: 4, workload: undefined, runtimeError: { reason: 'RuntimeUnavailable', message: 'engine down' } })),
+    ).toMatchObject({
       restarts: 5,
       requeueAfterMs: restartBackoffMs(4),
     });
@@ -136,8 +308,12 @@ describe('decideAgent details', () => {
     const asked = NOW - 1_000;
     const first = decideAgent(obs({ restarts: 1, restartRequestedAt: asked }));
     expect([first.action.type, first.restarts]).toEqual(['replace', 2]);
-    expect(first.ready.message).toBe(`restarting the workload as asked at ${new Date(asked).toISOString().replace('.000Z', 'Z')} (annotation agents.orchestrator.dev/restartedAt)`);
-    const terminating = decideAgent(obs({ restarts: 2, restartRequestedAt: asked, workload: { phase: 'Exited', reason: 'Terminating', startedAt: NOW - 10_000 } }));
+    expect(first.ready.message).toBe(
+      `restarting the workload as asked at ${new Date(asked).toISOString().replace('.000Z', 'Z')} (annotation agents.orchestrator.dev/restartedAt)`,
+    );
+    const terminating = decideAgent(
+      obs({ restarts: 2, restartRequestedAt: asked, workload: { phase: 'Exited', reason: 'Terminating', startedAt: NOW - 10_000 } }),
+    );
     expect([terminating.action.type, terminating.restarts]).toEqual(['remove', 2]);
     const draining = decideAgent(obs({ restartRequestedAt: asked, activeTasks: 2 }));
     expect(draining.ready.message).toMatch(/^restarting as asked at .*: waiting for 2 running task\(s\) until /);
@@ -145,9 +321,16 @@ describe('decideAgent details', () => {
 
   it('replaces a workload exactly when it was made under an earlier request than the last (property)', () => {
     fc.assert(
-      fc.property(fc.nat(1_000_000), fc.nat(1_000_000), fc.constantFrom<WorkloadObservation['phase']>('Pending', 'Running', 'Exited', 'Unknown'), (asked, made, phase) => {
-        expect(restartDue({ restartRequestedAt: asked, workload: { phase, restartRequest: made, startedAt: asked + 5_000 } })).toBe(asked > made);
-      }),
+      fc.property(
+        fc.nat(1_000_000),
+        fc.nat(1_000_000),
+        fc.constantFrom<WorkloadObservation['phase']>('Pending', 'Running', 'Exited', 'Unknown'),
+        (asked, made, phase) => {
+          expect(restartDue({ restartRequestedAt: asked, workload: { phase, restartRequest: made, startedAt: asked + 5_000 } })).toBe(
+            asked > made,
+          );
+        },
+      ),
     );
   });
 
@@ -160,7 +343,8 @@ describe('decideAgent details', () => {
         (asked, startedAfter, phase) => {
           const workload: WorkloadObservation = { phase, startedAt: asked + startedAfter };
           expect(restartDue({ restartRequestedAt: asked, workload })).toBe(false);
-          if (phase === 'Pending' || phase === 'Unknown') expect(restartDue({ restartRequestedAt: asked + startedAfter + 1, workload })).toBe(false);
+          if (phase === 'Pending' || phase === 'Unknown')
+            expect(restartDue({ restartRequestedAt: asked + startedAfter + 1, workload })).toBe(false);
           else expect(restartDue({ restartRequestedAt: asked + startedAfter + 1, workload })).toBe(true);
           expect(restartDue({ workload })).toBe(false);
         },
@@ -201,7 +385,10 @@ const observationArb: fc.Arbitrary<AgentObservation> = fc.record({
   drainGraceMs: fc.integer({ min: 0, max: 300_000 }),
   restarts: fc.integer({ min: 0, max: 20 }),
   startupGraceMs: fc.integer({ min: 1_000, max: 120_000 }),
-  runtimeError: fc.option(fc.record({ reason: fc.constantFrom('ImageNotFound', 'RuntimeUnavailable'), message: fc.string(), observing: fc.boolean() }), { nil: undefined }),
+  runtimeError: fc.option(
+    fc.record({ reason: fc.constantFrom('ImageNotFound', 'RuntimeUnavailable'), message: fc.string(), observing: fc.boolean() }),
+    { nil: undefined },
+  ),
 });
 
 describe('decideAgent invariants', () => {

@@ -157,13 +157,18 @@ export function decideAgent(o: AgentObservation): AgentDecision {
           ...base,
           phase: 'Draining',
           drainingSince: since,
-          ready: cond('False', 'Draining', `${leaving === 'Rolling' ? 'rolling onto a new spec' : leaving === 'Restarting' ? `restarting as asked at ${asked}` : leaving === 'Sleeping' ? 'going to sleep' : 'being deleted'}: waiting for ${o.activeTasks} running task(s) until ${rfc3339(since + o.drainGraceMs)} at the latest`),
+          ready: cond(
+            'False',
+            'Draining',
+            `${leaving === 'Rolling' ? 'rolling onto a new spec' : leaving === 'Restarting' ? `restarting as asked at ${asked}` : leaving === 'Sleeping' ? 'going to sleep' : 'being deleted'}: waiting for ${o.activeTasks} running task(s) until ${rfc3339(since + o.drainGraceMs)} at the latest`,
+          ),
           action: { type: 'none' },
           requeueAfterMs: Math.min(left, heartbeatExpiry ?? left),
         };
       }
     }
-    const phase: AgentPhase = leaving === 'Rolling' || leaving === 'Restarting' ? 'Starting' : leaving === 'Sleeping' ? 'Draining' : 'Terminating';
+    const phase: AgentPhase =
+      leaving === 'Rolling' || leaving === 'Restarting' ? 'Starting' : leaving === 'Sleeping' ? 'Draining' : 'Terminating';
     if (leaving === 'Restarting' && o.workload) {
       // Counted once, when the running workload is taken down; an exited one that is still
       // going (a Pod terminating) is only removed again.
@@ -193,7 +198,11 @@ export function decideAgent(o: AgentObservation): AgentDecision {
       return {
         ...base,
         phase,
-        ready: cond('False', leaving === 'Rolling' ? 'Rolling' : leaving === 'Sleeping' ? 'Draining' : 'Terminating', 'stopping the workload'),
+        ready: cond(
+          'False',
+          leaving === 'Rolling' ? 'Rolling' : leaving === 'Sleeping' ? 'Draining' : 'Terminating',
+          'stopping the workload',
+        ),
         action: { type: 'remove' },
       };
     }
@@ -217,7 +226,11 @@ export function decideAgent(o: AgentObservation): AgentDecision {
     return {
       ...base,
       phase: o.activeTasks > 0 ? 'Busy' : 'Ready',
-      ready: cond('True', RUNTIME_UNAVAILABLE, `serving on its heartbeat, but ${o.runtimeError.message}: the workload is not watched or restarted until the runtime answers`),
+      ready: cond(
+        'True',
+        RUNTIME_UNAVAILABLE,
+        `serving on its heartbeat, but ${o.runtimeError.message}: the workload is not watched or restarted until the runtime answers`,
+      ),
       action: { type: 'none' },
       ...(heartbeatExpiry !== undefined ? { requeueAfterMs: heartbeatExpiry } : {}),
     };
@@ -287,7 +300,11 @@ export function decideAgent(o: AgentObservation): AgentDecision {
       return {
         ...base,
         phase: 'Failed',
-        ready: cond('False', 'HeartbeatExpired', `no heartbeat since ${rfc3339(o.now - heartbeatAge)} (timeout ${seconds(o.heartbeatTimeoutMs)}) although the workload runs`),
+        ready: cond(
+          'False',
+          'HeartbeatExpired',
+          `no heartbeat since ${rfc3339(o.now - heartbeatAge)} (timeout ${seconds(o.heartbeatTimeoutMs)}) although the workload runs`,
+        ),
         action: { type: 'none' },
       };
     }
@@ -297,7 +314,11 @@ export function decideAgent(o: AgentObservation): AgentDecision {
       return {
         ...base,
         phase: 'Failed',
-        ready: cond('False', 'NoHeartbeat', `the workload has run since ${rfc3339(o.now - runningFor)} without a heartbeat: is the agent runner in the image and able to reach the API server?`),
+        ready: cond(
+          'False',
+          'NoHeartbeat',
+          `the workload has run since ${rfc3339(o.now - runningFor)} without a heartbeat: is the agent runner in the image and able to reach the API server?`,
+        ),
         action: { type: 'none' },
       };
     }
@@ -313,7 +334,11 @@ export function decideAgent(o: AgentObservation): AgentDecision {
   return {
     ...base,
     phase: w.phase === 'Pending' ? 'Pending' : 'Starting',
-    ready: cond('False', w.reason ?? (w.phase === 'Pending' ? 'WorkloadPending' : 'WorkloadUnknown'), w.message ?? `the workload is ${w.phase.toLowerCase()}`),
+    ready: cond(
+      'False',
+      w.reason ?? (w.phase === 'Pending' ? 'WorkloadPending' : 'WorkloadUnknown'),
+      w.message ?? `the workload is ${w.phase.toLowerCase()}`,
+    ),
     action: { type: 'none' },
   };
 }

@@ -22,11 +22,23 @@ describe('firstStatusHeldForMs', () => {
 describe('reportOnly', () => {
   const ready: ConditionDecision = { status: 'True', reason: 'HeartbeatRenewed', message: '' };
   const healthy: ConditionDecision = { status: 'True', reason: 'HeartbeatRenewed', message: '' };
-  const serving: WrittenStatus = { phase: 'Ready', conditions: [{ type: 'Ready', ...ready }, { type: 'Healthy', ...healthy }] };
+  const serving: WrittenStatus = {
+    phase: 'Ready',
+    conditions: [
+      { type: 'Ready', ...ready },
+      { type: 'Healthy', ...healthy },
+    ],
+  };
   it.each<[string, WrittenStatus | undefined, AgentPhase, Omit<ConditionDecision, 'message'>, boolean]>([
     ['Pending of a new agent', undefined, 'Pending', { status: 'False', reason: 'WorkloadPending' }, true],
     ['Starting after sleep', { phase: 'Sleeping' }, 'Starting', { status: 'False', reason: 'WaitingForHeartbeat' }, true],
-    ['Starting of a serving agent (a restart): the router must know', serving, 'Starting', { status: 'False', reason: 'Restarting' }, false],
+    [
+      'Starting of a serving agent (a restart): the router must know',
+      serving,
+      'Starting',
+      { status: 'False', reason: 'Restarting' },
+      false,
+    ],
     ['Ready of a new agent', undefined, 'Ready', ready, false],
     ['Failed of a serving agent', serving, 'Failed', { status: 'False', reason: 'HeartbeatExpired' }, false],
     ['the same phase and conditions (a heartbeat time refresh)', serving, 'Ready', ready, true],

@@ -17,7 +17,12 @@ export interface WrittenStatus {
  * three Events for one registration, and the budget they share bounds how fast a fleet
  * starts.
  */
-export function firstStatusHeldForMs(current: WrittenStatus | undefined, decided: AgentPhase, since: number, now: number): number | undefined {
+export function firstStatusHeldForMs(
+  current: WrittenStatus | undefined,
+  decided: AgentPhase,
+  since: number,
+  now: number,
+): number | undefined {
   if (current?.phase !== undefined || (decided !== 'Pending' && decided !== 'Starting')) return undefined;
   // `since` is the API server's time, in whole seconds: a workload made a moment ago can
   // look a little in the future. A clock far behind the server's must not hold it forever.

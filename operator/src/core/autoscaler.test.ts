@@ -1,6 +1,15 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { awakeBounds, decideScale, type AwakeBounds, type PoolLoad, type PoolScaling, type Recommendation, type ScaleDecision, type ScaleLimit } from './autoscaler.ts';
+import {
+  awakeBounds,
+  decideScale,
+  type AwakeBounds,
+  type PoolLoad,
+  type PoolScaling,
+  type Recommendation,
+  type ScaleDecision,
+  type ScaleLimit,
+} from './autoscaler.ts';
 
 const NOW = 2_000_000_000_000;
 const S = 1000;
@@ -26,35 +35,219 @@ const floorOf = (p: PoolScaling): number => (p.scaleToZero ? 0 : Math.max(p.minA
 describe('decideScale: every rule, limit and reason', () => {
   it.each([
     // situation, pool, [pending, active, current], history, desired, limitedBy, reason
-    ['a need beyond maxAgents', {}, [200, 20, 20], [], 20, 'maxAgents', 'at maxAgents 20: 200 pending and 20 running tasks want 220 agents; raise maxAgents to run more at once'],
-    ['lowering maxAgents below the pool scales it down at once', {}, [30, 0, 25], [ago(100, 25)], 20, 'maxAgents', 'scaling down 25 → 20 (maxAgents 20): 30 pending and 0 running tasks want 30 agents; raise maxAgents to run more at once'],
-    ['a big need grows by maxStep', {}, [12, 4, 4], [], 8, 'maxStep', 'scaling up 4 → 8 (scaleUp.maxStep 4): 12 pending and 4 running tasks want 16 agents'],
+    [
+      'a need beyond maxAgents',
+      {},
+      [200, 20, 20],
+      [],
+      20,
+      'maxAgents',
+      'at maxAgents 20: 200 pending and 20 running tasks want 220 agents; raise maxAgents to run more at once',
+    ],
+    [
+      'lowering maxAgents below the pool scales it down at once',
+      {},
+      [30, 0, 25],
+      [ago(100, 25)],
+      20,
+      'maxAgents',
+      'scaling down 25 → 20 (maxAgents 20): 30 pending and 0 running tasks want 30 agents; raise maxAgents to run more at once',
+    ],
+    [
+      'a big need grows by maxStep',
+      {},
+      [12, 4, 4],
+      [],
+      8,
+      'maxStep',
+      'scaling up 4 → 8 (scaleUp.maxStep 4): 12 pending and 4 running tasks want 16 agents',
+    ],
     ['a pool at zero wakes for one task', { scaleToZero: true }, [1, 0, 0], [], 1, undefined, 'waking from zero: 1 pending task'],
-    ['a pool at zero wakes for several tasks', { scaleToZero: true }, [3, 0, 0], [ago(10, 0)], 3, undefined, 'waking from zero to 3 agents: 3 pending tasks'],
-    ['waking ignores the scale-up window', { scaleToZero: true, ...up(60) }, [1, 0, 0], [ago(30, 0)], 1, undefined, 'waking from zero: 1 pending task'],
-    ['waking gives one agent while a bigger need proves itself', { scaleToZero: true, ...up(60) }, [5, 0, 0], [ago(30, 0)], 1, 'upStabilization', 'waking from zero to 1 agent, waiting for scale-up stabilization: 5 agents wanted, but the lowest need in the last 60s was 0'],
-    ['a need that has not held for the scale-up window waits', up(60), [9, 0, 4], [ago(50, 4), ago(10, 9)], 4, 'upStabilization', 'waiting for scale-up stabilization: 9 agents wanted, but the lowest need in the last 60s was 4'],
-    ['an earlier need holds the pool above the lowest of the scale-up window', up(60), [9, 0, 6], [ago(50, 4), ago(10, 9)], 6, 'upStabilization', 'waiting for scale-up stabilization: 9 agents wanted, but the lowest need in the last 60s was 4; holding 6'],
-    ['scales up to the lowest need of the scale-up window', up(60), [9, 0, 2], [ago(50, 4), ago(10, 9)], 4, 'upStabilization', 'scaling up 2 → 4, waiting for scale-up stabilization: 9 agents wanted, but the lowest need in the last 60s was 4'],
-    ['a need that held for the whole scale-up window scales up', up(60, 10), [9, 0, 4], [ago(60, 1), ago(59, 9)], 9, undefined, 'scaling up 4 → 9: 9 pending and 0 running tasks want 9 agents'],
-    ['a dip holds for the scale-down window', {}, [0, 2, 8], [ago(200, 8)], 8, 'downStabilization', 'holding 8 for scale-down stabilization: the highest need in the last 300s was 8; now 2'],
-    ['scales down only to the highest need of the scale-down window', {}, [0, 2, 10], [ago(400, 10), ago(200, 8)], 8, 'downStabilization', 'scaling down 10 → 8 only, for scale-down stabilization: the highest need in the last 300s was 8; now 2'],
-    ['scales down once the scale-down window has passed', {}, [0, 2, 8], [ago(300, 8), ago(100, 2)], 2, undefined, 'scaling down 8 → 2: 0 pending and 2 running tasks want 2 agents'],
-    ['a restart does not scale down', {}, [0, 2, 8], [], 8, 'downStabilization', 'holding 8 for scale-down stabilization: the highest need in the last 300s was 8; now 2'],
-    ['a restart does not scale up within the scale-up window', up(60), [9, 0, 2], [], 2, 'upStabilization', 'waiting for scale-up stabilization: 9 agents wanted, but the lowest need in the last 60s was 2'],
-    ['a restart with no windows acts at once', { ...up(0), ...down(0) }, [0, 2, 8], [], 2, undefined, 'scaling down 8 → 2: 0 pending and 2 running tasks want 2 agents'],
-    ['waiting work keeps the pool from shrinking', down(0), [3, 0, 5], [], 5, 'pendingWork', 'holding 5: 3 pending tasks still need the capacity'],
+    [
+      'a pool at zero wakes for several tasks',
+      { scaleToZero: true },
+      [3, 0, 0],
+      [ago(10, 0)],
+      3,
+      undefined,
+      'waking from zero to 3 agents: 3 pending tasks',
+    ],
+    [
+      'waking ignores the scale-up window',
+      { scaleToZero: true, ...up(60) },
+      [1, 0, 0],
+      [ago(30, 0)],
+      1,
+      undefined,
+      'waking from zero: 1 pending task',
+    ],
+    [
+      'waking gives one agent while a bigger need proves itself',
+      { scaleToZero: true, ...up(60) },
+      [5, 0, 0],
+      [ago(30, 0)],
+      1,
+      'upStabilization',
+      'waking from zero to 1 agent, waiting for scale-up stabilization: 5 agents wanted, but the lowest need in the last 60s was 0',
+    ],
+    [
+      'a need that has not held for the scale-up window waits',
+      up(60),
+      [9, 0, 4],
+      [ago(50, 4), ago(10, 9)],
+      4,
+      'upStabilization',
+      'waiting for scale-up stabilization: 9 agents wanted, but the lowest need in the last 60s was 4',
+    ],
+    [
+      'an earlier need holds the pool above the lowest of the scale-up window',
+      up(60),
+      [9, 0, 6],
+      [ago(50, 4), ago(10, 9)],
+      6,
+      'upStabilization',
+      'waiting for scale-up stabilization: 9 agents wanted, but the lowest need in the last 60s was 4; holding 6',
+    ],
+    [
+      'scales up to the lowest need of the scale-up window',
+      up(60),
+      [9, 0, 2],
+      [ago(50, 4), ago(10, 9)],
+      4,
+      'upStabilization',
+      'scaling up 2 → 4, waiting for scale-up stabilization: 9 agents wanted, but the lowest need in the last 60s was 4',
+    ],
+    [
+      'a need that held for the whole scale-up window scales up',
+      up(60, 10),
+      [9, 0, 4],
+      [ago(60, 1), ago(59, 9)],
+      9,
+      undefined,
+      'scaling up 4 → 9: 9 pending and 0 running tasks want 9 agents',
+    ],
+    [
+      'a dip holds for the scale-down window',
+      {},
+      [0, 2, 8],
+      [ago(200, 8)],
+      8,
+      'downStabilization',
+      'holding 8 for scale-down stabilization: the highest need in the last 300s was 8; now 2',
+    ],
+    [
+      'scales down only to the highest need of the scale-down window',
+      {},
+      [0, 2, 10],
+      [ago(400, 10), ago(200, 8)],
+      8,
+      'downStabilization',
+      'scaling down 10 → 8 only, for scale-down stabilization: the highest need in the last 300s was 8; now 2',
+    ],
+    [
+      'scales down once the scale-down window has passed',
+      {},
+      [0, 2, 8],
+      [ago(300, 8), ago(100, 2)],
+      2,
+      undefined,
+      'scaling down 8 → 2: 0 pending and 2 running tasks want 2 agents',
+    ],
+    [
+      'a restart does not scale down',
+      {},
+      [0, 2, 8],
+      [],
+      8,
+      'downStabilization',
+      'holding 8 for scale-down stabilization: the highest need in the last 300s was 8; now 2',
+    ],
+    [
+      'a restart does not scale up within the scale-up window',
+      up(60),
+      [9, 0, 2],
+      [],
+      2,
+      'upStabilization',
+      'waiting for scale-up stabilization: 9 agents wanted, but the lowest need in the last 60s was 2',
+    ],
+    [
+      'a restart with no windows acts at once',
+      { ...up(0), ...down(0) },
+      [0, 2, 8],
+      [],
+      2,
+      undefined,
+      'scaling down 8 → 2: 0 pending and 2 running tasks want 2 agents',
+    ],
+    [
+      'waiting work keeps the pool from shrinking',
+      down(0),
+      [3, 0, 5],
+      [],
+      5,
+      'pendingWork',
+      'holding 5: 3 pending tasks still need the capacity',
+    ],
     ['one waiting task keeps it too', down(0), [1, 0, 5], [], 5, 'pendingWork', 'holding 5: 1 pending task still needs the capacity'],
     ['an idle pool scales to zero', { scaleToZero: true, ...down(0) }, [0, 0, 3], [], 0, undefined, 'idle: scaling to zero'],
     ['an idle pool at zero stays there', { scaleToZero: true }, [0, 0, 0], [], 0, undefined, 'idle at zero: a pending task wakes the pool'],
-    ['an idle pool keeps minAgents', { minAgents: 2 }, [0, 0, 2], [ago(100, 2)], 2, 'minAgents', 'at minAgents 2: 0 pending and 0 running tasks'],
-    ['without scaleToZero one agent stays', {}, [0, 0, 1], [ago(100, 1)], 1, 'minAgents', 'keeping 1 agent as scaleToZero is off: 0 pending and 0 running tasks'],
-    ['without scaleToZero a new pool starts one agent', {}, [0, 0, 0], [], 1, 'minAgents', 'scaling up 0 → 1 (scaleToZero is off): 0 pending and 0 running tasks'],
-    ['raising minAgents scales up at once, past maxStep', { minAgents: 5, ...up(0, 1) }, [0, 0, 2], [ago(100, 2)], 5, 'minAgents', 'scaling up 2 → 5 (minAgents 5): 0 pending and 0 running tasks'],
+    [
+      'an idle pool keeps minAgents',
+      { minAgents: 2 },
+      [0, 0, 2],
+      [ago(100, 2)],
+      2,
+      'minAgents',
+      'at minAgents 2: 0 pending and 0 running tasks',
+    ],
+    [
+      'without scaleToZero one agent stays',
+      {},
+      [0, 0, 1],
+      [ago(100, 1)],
+      1,
+      'minAgents',
+      'keeping 1 agent as scaleToZero is off: 0 pending and 0 running tasks',
+    ],
+    [
+      'without scaleToZero a new pool starts one agent',
+      {},
+      [0, 0, 0],
+      [],
+      1,
+      'minAgents',
+      'scaling up 0 → 1 (scaleToZero is off): 0 pending and 0 running tasks',
+    ],
+    [
+      'raising minAgents scales up at once, past maxStep',
+      { minAgents: 5, ...up(0, 1) },
+      [0, 0, 2],
+      [ago(100, 2)],
+      5,
+      'minAgents',
+      'scaling up 2 → 5 (minAgents 5): 0 pending and 0 running tasks',
+    ],
     ['steady', {}, [0, 3, 3], [ago(100, 3)], 3, undefined, 'steady at 3: 0 pending and 3 running tasks'],
     ['steady with one task', {}, [0, 1, 1], [ago(100, 1)], 1, undefined, 'steady at 1: 0 pending and 1 running task'],
-    ['running tasks count at full concurrency, pending ones per target', { maxConcurrentTasks: 3, targetPendingPerAgent: 2 }, [3, 4, 1], [], 3, undefined, 'scaling up 1 → 3: 3 pending and 4 running tasks want 3 agents'],
-    ['a need that comes out whole is not rounded up', { maxConcurrentTasks: 4, targetPendingPerAgent: 2 }, [2, 4, 1], [], 2, undefined, 'scaling up 1 → 2: 2 pending and 4 running tasks want 2 agents'],
+    [
+      'running tasks count at full concurrency, pending ones per target',
+      { maxConcurrentTasks: 3, targetPendingPerAgent: 2 },
+      [3, 4, 1],
+      [],
+      3,
+      undefined,
+      'scaling up 1 → 3: 3 pending and 4 running tasks want 3 agents',
+    ],
+    [
+      'a need that comes out whole is not rounded up',
+      { maxConcurrentTasks: 4, targetPendingPerAgent: 2 },
+      [2, 4, 1],
+      [],
+      2,
+      undefined,
+      'scaling up 1 → 2: 2 pending and 4 running tasks want 2 agents',
+    ],
   ] as [string, Partial<PoolScaling>, [number, number, number], Recommendation[], number, ScaleLimit | undefined, string][])(
     '%s',
     (_situation, overrides, [pending, active, current], history, desired, limitedBy, reason) => {
@@ -66,7 +259,12 @@ describe('decideScale: every rule, limit and reason', () => {
 
 describe('decideScale details', () => {
   it('returns the history pruned to the longer window, with this look last', () => {
-    const d = decideScale(pool({ ...up(60), ...down(120) }), { pending: 0, active: 3, current: 3 }, [ago(200, 5), ago(120, 6), ago(119, 7), ago(10, 8)], NOW);
+    const d = decideScale(
+      pool({ ...up(60), ...down(120) }),
+      { pending: 0, active: 3, current: 3 },
+      [ago(200, 5), ago(120, 6), ago(119, 7), ago(10, 8)],
+      NOW,
+    );
     expect(d.history).toEqual([ago(119, 7), ago(10, 8), { at: NOW, agents: 3 }]);
   });
 
@@ -98,7 +296,11 @@ describe('decideScale details', () => {
   it('reads past recommendations against the bounds of today', () => {
     // Recommended when maxAgents was 30: the down window now holds 20, not 30.
     const d = decideScale(pool(), { pending: 0, active: 2, current: 20 }, [ago(100, 30)], NOW);
-    expect([d.desired, d.limitedBy, d.reason]).toEqual([20, 'downStabilization', 'holding 20 for scale-down stabilization: the highest need in the last 300s was 20; now 2']);
+    expect([d.desired, d.limitedBy, d.reason]).toEqual([
+      20,
+      'downStabilization',
+      'holding 20 for scale-down stabilization: the highest need in the last 300s was 20; now 2',
+    ]);
   });
 
   it('walks a burst: wakes, grows by steps, rides out the dips, then sleeps after the scale-down window', () => {
@@ -414,7 +616,12 @@ describe('decideScale properties', () => {
     fc.assert(
       fc.property(runArb, fc.integer({ min: -1e12, max: 1e12 }), ({ pool: p, start, looks }, shift) => {
         for (const { now, load, given, d } of simulate(p, start, looks)) {
-          const moved = decideScale(p, load, given.map((r) => ({ ...r, at: r.at + shift })), now + shift);
+          const moved = decideScale(
+            p,
+            load,
+            given.map((r) => ({ ...r, at: r.at + shift })),
+            now + shift,
+          );
           expect(moved).toEqual({ ...d, history: d.history.map((r) => ({ ...r, at: r.at + shift })) });
         }
       }),
@@ -423,19 +630,87 @@ describe('decideScale properties', () => {
 });
 
 describe('decideScale with awake bounds (a plugin’s pool intents)', () => {
-  const night: AwakeBounds = { maxAwake: { count: 0, reason: 'schedule night: at most 0 awake until 08:00 Europe/Berlin (plugin automation)' } };
-  const office: AwakeBounds = { minAwake: { count: 3, reason: 'schedule office: at least 3 awake until 20:00 Europe/Berlin (plugin automation)' } };
+  const night: AwakeBounds = {
+    maxAwake: { count: 0, reason: 'schedule night: at most 0 awake until 08:00 Europe/Berlin (plugin automation)' },
+  };
+  const office: AwakeBounds = {
+    minAwake: { count: 3, reason: 'schedule office: at least 3 awake until 20:00 Europe/Berlin (plugin automation)' },
+  };
 
   it.each([
     // situation, pool, [pending, active, current], bounds, desired, limitedBy, reason
-    ['a night window puts an idle pool to sleep, past minAgents', { minAgents: 2 }, [0, 0, 2], night, 0, 'maxAwake', 'scaling down 2 → 0: schedule night: at most 0 awake until 08:00 Europe/Berlin (plugin automation); 0 pending and 0 running tasks want 0 agents'],
-    ['a night window holds a pool at zero although tasks wait', { scaleToZero: true }, [3, 0, 0], night, 0, 'maxAwake', 'holding 0: schedule night: at most 0 awake until 08:00 Europe/Berlin (plugin automation); 3 pending and 0 running tasks want 3 agents'],
-    ['a cap above the need changes nothing', {}, [1, 0, 1], { maxAwake: { count: 4, reason: 'cap' } }, 1, undefined, 'steady at 1: 1 pending and 0 running tasks'],
-    ['an office window wakes the pool up to its minimum, past maxStep', up(0, 1), [0, 0, 0], office, 3, 'minAwake', 'scaling up 0 → 3: schedule office: at least 3 awake until 20:00 Europe/Berlin (plugin automation); 0 pending and 0 running tasks want 0 agents'],
-    ['an office window holds the pool through the scale-down window too', down(0), [0, 0, 3], office, 3, 'minAwake', 'holding 3: schedule office: at least 3 awake until 20:00 Europe/Berlin (plugin automation); 0 pending and 0 running tasks want 0 agents'],
-    ['a need above the minimum scales as usual', {}, [9, 0, 3], office, 7, 'maxStep', 'scaling up 3 → 7 (scaleUp.maxStep 4): 9 pending and 0 running tasks want 9 agents'],
-    ['a minimum above maxAgents stops at maxAgents', { maxAgents: 2 }, [0, 0, 1], office, 2, 'minAwake', 'scaling up 1 → 2: schedule office: at least 3 awake until 20:00 Europe/Berlin (plugin automation); 0 pending and 0 running tasks want 0 agents'],
-    ['the cap wins over a minimum above it', {}, [0, 0, 2], { ...office, maxAwake: { count: 1, reason: 'cap 1' } }, 1, 'maxAwake', 'scaling down 2 → 1: cap 1; 0 pending and 0 running tasks want 0 agents'],
+    [
+      'a night window puts an idle pool to sleep, past minAgents',
+      { minAgents: 2 },
+      [0, 0, 2],
+      night,
+      0,
+      'maxAwake',
+      'scaling down 2 → 0: schedule night: at most 0 awake until 08:00 Europe/Berlin (plugin automation); 0 pending and 0 running tasks want 0 agents',
+    ],
+    [
+      'a night window holds a pool at zero although tasks wait',
+      { scaleToZero: true },
+      [3, 0, 0],
+      night,
+      0,
+      'maxAwake',
+      'holding 0: schedule night: at most 0 awake until 08:00 Europe/Berlin (plugin automation); 3 pending and 0 running tasks want 3 agents',
+    ],
+    [
+      'a cap above the need changes nothing',
+      {},
+      [1, 0, 1],
+      { maxAwake: { count: 4, reason: 'cap' } },
+      1,
+      undefined,
+      'steady at 1: 1 pending and 0 running tasks',
+    ],
+    [
+      'an office window wakes the pool up to its minimum, past maxStep',
+      up(0, 1),
+      [0, 0, 0],
+      office,
+      3,
+      'minAwake',
+      'scaling up 0 → 3: schedule office: at least 3 awake until 20:00 Europe/Berlin (plugin automation); 0 pending and 0 running tasks want 0 agents',
+    ],
+    [
+      'an office window holds the pool through the scale-down window too',
+      down(0),
+      [0, 0, 3],
+      office,
+      3,
+      'minAwake',
+      'holding 3: schedule office: at least 3 awake until 20:00 Europe/Berlin (plugin automation); 0 pending and 0 running tasks want 0 agents',
+    ],
+    [
+      'a need above the minimum scales as usual',
+      {},
+      [9, 0, 3],
+      office,
+      7,
+      'maxStep',
+      'scaling up 3 → 7 (scaleUp.maxStep 4): 9 pending and 0 running tasks want 9 agents',
+    ],
+    [
+      'a minimum above maxAgents stops at maxAgents',
+      { maxAgents: 2 },
+      [0, 0, 1],
+      office,
+      2,
+      'minAwake',
+      'scaling up 1 → 2: schedule office: at least 3 awake until 20:00 Europe/Berlin (plugin automation); 0 pending and 0 running tasks want 0 agents',
+    ],
+    [
+      'the cap wins over a minimum above it',
+      {},
+      [0, 0, 2],
+      { ...office, maxAwake: { count: 1, reason: 'cap 1' } },
+      1,
+      'maxAwake',
+      'scaling down 2 → 1: cap 1; 0 pending and 0 running tasks want 0 agents',
+    ],
   ] as [string, Partial<PoolScaling>, [number, number, number], AwakeBounds, number, ScaleLimit | undefined, string][])(
     '%s',
     (_situation, overrides, [pending, active, current], bounds, desired, limitedBy, reason) => {
@@ -470,8 +745,13 @@ describe('awakeBounds', () => {
         { plugin: 'automation', bounds: { minAwake: 3, maxAwake: 5, reason: 'schedule b' } },
         { plugin: 'other', bounds: { maxAwake: 4, reason: 'budget' } },
       ]),
-    ).toEqual({ minAwake: { count: 3, reason: 'schedule b (plugin automation)' }, maxAwake: { count: 4, reason: 'budget (plugin other)' } });
+    ).toEqual({
+      minAwake: { count: 3, reason: 'schedule b (plugin automation)' },
+      maxAwake: { count: 4, reason: 'budget (plugin other)' },
+    });
     expect(awakeBounds([])).toEqual({});
-    expect(awakeBounds([{ plugin: 'p', bounds: { minAwake: -2, maxAwake: Number.NaN, reason: 'odd' } }])).toEqual({ minAwake: { count: 0, reason: 'odd (plugin p)' } });
+    expect(awakeBounds([{ plugin: 'p', bounds: { minAwake: -2, maxAwake: Number.NaN, reason: 'odd' } }])).toEqual({
+      minAwake: { count: 0, reason: 'odd (plugin p)' },
+    });
   });
 });

@@ -68,7 +68,8 @@ export interface Recommendation {
   agents: number;
 }
 
-export type ScaleLimit = 'maxAgents' | 'minAgents' | 'maxStep' | 'upStabilization' | 'downStabilization' | 'pendingWork' | 'maxAwake' | 'minAwake';
+export type ScaleLimit =
+  'maxAgents' | 'minAgents' | 'maxStep' | 'upStabilization' | 'downStabilization' | 'pendingWork' | 'maxAwake' | 'minAwake';
 
 /** Bounds on the pool's awake agents that hold for now (lifecycle plugins' `pool` intents, combined). */
 export interface AwakeBounds {
@@ -98,7 +99,13 @@ function ceilDiv(a: number, b: number): number {
 
 const count = (n: number, noun: string): string => `${n} ${noun}${n === 1 ? '' : 's'}`;
 
-export function decideScale(pool: PoolScaling, load: PoolLoad, history: readonly Recommendation[], now: number, awake: AwakeBounds = {}): ScaleDecision {
+export function decideScale(
+  pool: PoolScaling,
+  load: PoolLoad,
+  history: readonly Recommendation[],
+  now: number,
+  awake: AwakeBounds = {},
+): ScaleDecision {
   const { pending, active, current } = load;
   const { maxAgents } = pool;
   const floor = pool.scaleToZero ? 0 : Math.max(pool.minAgents, 1);
@@ -149,7 +156,11 @@ export function decideScale(pool: PoolScaling, load: PoolLoad, history: readonly
   const tasks = `${pending} pending and ${active} running task${active === 1 ? '' : 's'}`;
   const want = `${tasks} ${pending + active === 1 ? 'wants' : 'want'} ${count(need, 'agent')}`;
   const move =
-    desired > current ? `scaling up ${current} → ${desired}` : desired < current ? `scaling down ${current} → ${desired}` : `holding ${desired}`;
+    desired > current
+      ? `scaling up ${current} → ${desired}`
+      : desired < current
+        ? `scaling down ${current} → ${desired}`
+        : `holding ${desired}`;
   const waking = current === 0 && desired > 0 && pending > 0;
   let reason: string;
   switch (limitedBy) {
@@ -161,7 +172,9 @@ export function decideScale(pool: PoolScaling, load: PoolLoad, history: readonly
       break;
     case 'upStabilization': {
       const head =
-        desired === current ? 'waiting for scale-up stabilization' : `${waking ? `waking from zero to ${count(desired, 'agent')}` : move}, waiting for scale-up stabilization`;
+        desired === current
+          ? 'waiting for scale-up stabilization'
+          : `${waking ? `waking from zero to ${count(desired, 'agent')}` : move}, waiting for scale-up stabilization`;
       // The pool may be held above that lowest need, by an earlier one: then say at what.
       const at = desired === current && desired !== upRec ? `; holding ${desired}` : '';
       reason = `${head}: ${count(recommendation, 'agent')} wanted, but the lowest need in the last ${pool.scaleUp.stabilizationSeconds}s was ${upRec}${at}`;
@@ -179,13 +192,18 @@ export function decideScale(pool: PoolScaling, load: PoolLoad, history: readonly
       // would send the reader to a field that is not the cause.
       const bySetting = pool.minAgents >= 1 ? `minAgents ${floor}` : 'scaleToZero is off';
       const head =
-        desired !== current ? `${move} (${bySetting})` : pool.minAgents >= 1 ? `at minAgents ${floor}` : `keeping 1 agent as scaleToZero is off`;
+        desired !== current
+          ? `${move} (${bySetting})`
+          : pool.minAgents >= 1
+            ? `at minAgents ${floor}`
+            : `keeping 1 agent as scaleToZero is off`;
       reason = `${head}: ${tasks}`;
       break;
     }
     case undefined:
       if (desired === 0) reason = current === 0 ? 'idle at zero: a pending task wakes the pool' : 'idle: scaling to zero';
-      else if (waking && active === 0) reason = `waking from zero${desired === 1 ? '' : ` to ${count(desired, 'agent')}`}: ${count(pending, 'pending task')}`;
+      else if (waking && active === 0)
+        reason = `waking from zero${desired === 1 ? '' : ` to ${count(desired, 'agent')}`}: ${count(pending, 'pending task')}`;
       else if (desired === current) reason = `steady at ${desired}: ${tasks}`;
       else reason = `${move}: ${want}`;
   }
@@ -193,8 +211,19 @@ export function decideScale(pool: PoolScaling, load: PoolLoad, history: readonly
   const kept = [...past.filter((r) => r.at > now - keepMs), { at: now, agents: recommendation }];
   const bounded = boundAwake(desired, maxAgents, awake);
   if (bounded !== undefined) {
-    const head = bounded.desired > current ? `scaling up ${current} → ${bounded.desired}` : bounded.desired < current ? `scaling down ${current} → ${bounded.desired}` : `holding ${bounded.desired}`;
-    return { desired: bounded.desired, recommendation, history: kept, limitedBy: bounded.limitedBy, reason: `${head}: ${bounded.reason}; ${want}` };
+    const head =
+      bounded.desired > current
+        ? `scaling up ${current} → ${bounded.desired}`
+        : bounded.desired < current
+          ? `scaling down ${current} → ${bounded.desired}`
+          : `holding ${bounded.desired}`;
+    return {
+      desired: bounded.desired,
+      recommendation,
+      history: kept,
+      limitedBy: bounded.limitedBy,
+      reason: `${head}: ${bounded.reason}; ${want}`,
+    };
   }
   return {
     desired,
@@ -210,7 +239,9 @@ export function decideScale(pool: PoolScaling, load: PoolLoad, history: readonly
  * pair: the highest minimum and the lowest maximum, each with the reason of the one that
  * set it and the name of its plugin (named by the host, not trusted to name itself).
  */
-export function awakeBounds(held: readonly { plugin: string; bounds: { minAwake?: number; maxAwake?: number; reason: string } }[]): AwakeBounds {
+export function awakeBounds(
+  held: readonly { plugin: string; bounds: { minAwake?: number; maxAwake?: number; reason: string } }[],
+): AwakeBounds {
   const result: AwakeBounds = {};
   for (const { plugin, bounds } of held) {
     const reason = `${bounds.reason} (plugin ${plugin})`;
@@ -227,10 +258,16 @@ export function awakeBounds(held: readonly { plugin: string; bounds: { minAwake?
 }
 
 /** The size once awake bounds hold, when they move it; undefined when the size is within them. */
-function boundAwake(desired: number, maxAgents: number, awake: AwakeBounds): { desired: number; limitedBy: ScaleLimit; reason: string } | undefined {
+function boundAwake(
+  desired: number,
+  maxAgents: number,
+  awake: AwakeBounds,
+): { desired: number; limitedBy: ScaleLimit; reason: string } | undefined {
   const max = awake.maxAwake === undefined ? undefined : Math.max(0, awake.maxAwake.count);
-  if (awake.maxAwake !== undefined && max !== undefined && desired > max) return { desired: max, limitedBy: 'maxAwake', reason: awake.maxAwake.reason };
+  if (awake.maxAwake !== undefined && max !== undefined && desired > max)
+    return { desired: max, limitedBy: 'maxAwake', reason: awake.maxAwake.reason };
   const min = awake.minAwake === undefined ? undefined : Math.min(Math.max(0, awake.minAwake.count), maxAgents, max ?? maxAgents);
-  if (awake.minAwake !== undefined && min !== undefined && desired < min) return { desired: min, limitedBy: 'minAwake', reason: awake.minAwake.reason };
+  if (awake.minAwake !== undefined && min !== undefined && desired < min)
+    return { desired: min, limitedBy: 'minAwake', reason: awake.minAwake.reason };
   return undefined;
 }

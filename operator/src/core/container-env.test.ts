@@ -3,7 +3,10 @@ import { describe, expect, it } from 'vitest';
 import { referencedObjects, resolveContainerEnv, type EnvFromSpec, type EnvSpec, type Lookup, type SourceRef } from './container-env.ts';
 
 const NS = 'team-a';
-const objects = (byKey: Record<string, Lookup>) => (ref: SourceRef): Lookup => byKey[`${ref.kind}/${ref.name}`] ?? 'NotFound';
+const objects =
+  (byKey: Record<string, Lookup>) =>
+  (ref: SourceRef): Lookup =>
+    byKey[`${ref.kind}/${ref.name}`] ?? 'NotFound';
 const secretEnv = (name: string, secret: string, key: string): EnvSpec => ({ name, valueFrom: { secretKeyRef: { name: secret, key } } });
 
 describe('referencedObjects', () => {
@@ -45,14 +48,22 @@ describe('resolveContainerEnv', () => {
   });
 
   it('skips envFrom keys that are not variable names, and says which, as the kubelet does', () => {
-    const resolved = resolveContainerEnv(NS, [], [{ configMapRef: { name: 'settings' } }, { secretRef: { name: 'odd' }, prefix: 'X_' }], objects({
-      'ConfigMap/settings': { data: { GOOD: '1', '1ST': 'digit first', 'has space': 'no' } },
-      // With the prefix, a leading digit is fine; '=' never is.
-      'Secret/odd': { data: { '9LIVES': 'ok', 'a=b': 'no' } },
-    }));
+    const resolved = resolveContainerEnv(
+      NS,
+      [],
+      [{ configMapRef: { name: 'settings' } }, { secretRef: { name: 'odd' }, prefix: 'X_' }],
+      objects({
+        'ConfigMap/settings': { data: { GOOD: '1', '1ST': 'digit first', 'has space': 'no' } },
+        // With the prefix, a leading digit is fine; '=' never is.
+        'Secret/odd': { data: { '9LIVES': 'ok', 'a=b': 'no' } },
+      }),
+    );
     expect(resolved).toEqual({
       ok: true,
-      env: [{ name: 'GOOD', value: '1' }, { name: 'X_9LIVES', value: 'ok' }],
+      env: [
+        { name: 'GOOD', value: '1' },
+        { name: 'X_9LIVES', value: 'ok' },
+      ],
       skipped: [
         'envFrom[0]: keys [1ST, has space] of ConfigMap team-a/settings were skipped: they are not valid environment variable names',
         'envFrom[1]: keys [a=b] of Secret team-a/odd were skipped: with prefix X_ they are not valid environment variable names',
@@ -130,7 +141,12 @@ describe('resolveContainerEnv', () => {
   });
 
   it('never puts a Secret’s value in a failure message', () => {
-    const resolved = resolveContainerEnv(NS, [secretEnv('K', 'llm', 'missing')], [], objects({ 'Secret/llm': { data: { key: 'TOP-SECRET-VALUE' } } }));
+    const resolved = resolveContainerEnv(
+      NS,
+      [secretEnv('K', 'llm', 'missing')],
+      [],
+      objects({ 'Secret/llm': { data: { key: 'TOP-SECRET-VALUE' } } }),
+    );
     expect(resolved.ok).toBe(false);
     expect(JSON.stringify(resolved)).not.toContain('TOP-SECRET-VALUE');
   });

@@ -147,7 +147,10 @@ export function resolveContainerEnv(
     if (found === 'Forbidden') {
       failures.push({ reason: 'SecretForbidden', message: forbiddenMessage(field, ref, namespace) });
     } else if (found === 'NotFound') {
-      failures.push({ reason: 'SecretNotFound', message: `${field}: Secret ${name} not found in namespace ${namespace}: create it, or fix spec.runtime.env[${e.name}].valueFrom.secretKeyRef.name` });
+      failures.push({
+        reason: 'SecretNotFound',
+        message: `${field}: Secret ${name} not found in namespace ${namespace}: create it, or fix spec.runtime.env[${e.name}].valueFrom.secretKeyRef.name`,
+      });
     } else if (found.data[key] === undefined) {
       failures.push({
         reason: 'SecretKeyNotFound',

@@ -13,7 +13,15 @@ const member = (name: string, o: Partial<PoolMember> = {}): PoolMember => ({
   upToDate: true,
   ...o,
 });
-const input = (o: Partial<PoolPlanInput>): PoolPlanInput => ({ desired: 0, maxAgents: 10, maxStep: 2, members: [], deleting: 0, now: NOW, ...o });
+const input = (o: Partial<PoolPlanInput>): PoolPlanInput => ({
+  desired: 0,
+  maxAgents: 10,
+  maxStep: 2,
+  members: [],
+  deleting: 0,
+  now: NOW,
+  ...o,
+});
 
 describe('planPool', () => {
   it.each([
@@ -36,7 +44,12 @@ describe('planPool', () => {
       name: 'removes the old template first, then the idlest',
       in: input({
         desired: 1,
-        members: [member('busy', { active: 1, idleSince: undefined }), member('idle-long', { idleSince: NOW - 600_000 }), member('old', { upToDate: false }), member('idle-short')],
+        members: [
+          member('busy', { active: 1, idleSince: undefined }),
+          member('idle-long', { idleSince: NOW - 600_000 }),
+          member('old', { upToDate: false }),
+          member('idle-short'),
+        ],
       }),
       want: { remove: ['old', 'idle-long', 'idle-short'] },
     },
@@ -50,13 +63,21 @@ describe('planPool', () => {
       in: input({
         desired: 0,
         sleepAfterIdleMs: 120_000,
-        members: [member('long', { idleSince: NOW - 300_000 }), member('short', { idleSince: NOW - 100_000 }), member('busy', { active: 2, idleSince: undefined })],
+        members: [
+          member('long', { idleSince: NOW - 300_000 }),
+          member('short', { idleSince: NOW - 100_000 }),
+          member('busy', { active: 2, idleSince: undefined }),
+        ],
       }),
       want: { sleep: ['long'], requeueAfterMs: 20_000 },
     },
     {
       name: 'a lowered maxAgents removes sleeping agents first',
-      in: input({ desired: 2, maxAgents: 2, members: [member('a'), member('b'), member('z1', { asleep: true }), member('z2', { asleep: true })] }),
+      in: input({
+        desired: 2,
+        maxAgents: 2,
+        members: [member('a'), member('b'), member('z1', { asleep: true }), member('z2', { asleep: true })],
+      }),
       want: { remove: ['z1', 'z2'] },
     },
     {
@@ -85,17 +106,35 @@ describe('planPool', () => {
     },
     {
       name: 'a maxAwake bound puts the surplus to sleep at once, not removed, the least busy first',
-      in: input({ desired: 0, maxAwake: 0, members: [member('busy', { active: 2, idleSince: undefined }), member('fresh', { idleSince: NOW }), member('zz', { asleep: true })] }),
+      in: input({
+        desired: 0,
+        maxAwake: 0,
+        members: [member('busy', { active: 2, idleSince: undefined }), member('fresh', { idleSince: NOW }), member('zz', { asleep: true })],
+      }),
       want: { sleep: ['fresh', 'busy'] },
     },
     {
       name: 'a maxAwake bound above the desired size: the rest of the surplus follows the pool’s own rules',
-      in: input({ desired: 1, maxAwake: 2, members: [member('a'), member('b'), member('c', { active: 1, idleSince: undefined }), member('d', { active: 2, idleSince: undefined })] }),
+      in: input({
+        desired: 1,
+        maxAwake: 2,
+        members: [
+          member('a'),
+          member('b'),
+          member('c', { active: 1, idleSince: undefined }),
+          member('d', { active: 2, idleSince: undefined }),
+        ],
+      }),
       want: { sleep: ['a', 'b'], remove: ['c'] },
     },
     {
       name: 'a maxAwake bound with sleepAfterIdle: the rest waits for its idle time',
-      in: input({ desired: 0, maxAwake: 1, sleepAfterIdleMs: 120_000, members: [member('a', { idleSince: NOW - 10_000 }), member('b', { idleSince: NOW - 20_000 })] }),
+      in: input({
+        desired: 0,
+        maxAwake: 1,
+        sleepAfterIdleMs: 120_000,
+        members: [member('a', { idleSince: NOW - 10_000 }), member('b', { idleSince: NOW - 20_000 })],
+      }),
       want: { sleep: ['b'], requeueAfterMs: 110_000 },
     },
     {
@@ -159,7 +198,8 @@ describe('planPool properties', () => {
       fc.property(inputs, (i) => {
         const plan = planPool({ ...i, sleepAfterIdleMs: undefined });
         const awake = i.members.filter((m) => !m.asleep).length;
-        const after = awake + plan.wake.length + plan.create - plan.remove.filter((n) => i.members.find((m) => m.name === n)?.asleep === false).length;
+        const after =
+          awake + plan.wake.length + plan.create - plan.remove.filter((n) => i.members.find((m) => m.name === n)?.asleep === false).length;
         expect(after).toBe(Math.min(i.desired, i.maxAgents));
       }),
     );

@@ -84,13 +84,19 @@ export function planPool(input: PoolPlanInput): PoolPlan {
     plan.create = Math.max(0, Math.min(desired - awake.length - wake.length, input.maxAgents - members.length));
   } else if (awake.length > desired) {
     const forced = input.maxAwake === undefined ? 0 : Math.min(awake.length - desired, Math.max(0, awake.length - input.maxAwake));
-    plan.sleep = [...awake].sort(leaveOrder(now)).slice(0, forced).map((m) => m.name);
+    plan.sleep = [...awake]
+      .sort(leaveOrder(now))
+      .slice(0, forced)
+      .map((m) => m.name);
     const staying = awake.filter((m) => !plan.sleep.includes(m.name));
     const surplus = staying.length - desired;
     if (surplus <= 0) {
       // The bound took all of the surplus.
     } else if (input.sleepAfterIdleMs === undefined) {
-      plan.remove = [...staying].sort(leaveOrder(now)).slice(0, surplus).map((m) => m.name);
+      plan.remove = [...staying]
+        .sort(leaveOrder(now))
+        .slice(0, surplus)
+        .map((m) => m.name);
     } else {
       const threshold = input.sleepAfterIdleMs;
       const idle = staying.filter((m) => m.ready && m.active === 0 && m.idleSince !== undefined);
@@ -105,7 +111,11 @@ export function planPool(input: PoolPlanInput): PoolPlan {
   // A lowered maxAgents: sleeping agents go first, as they serve nothing.
   const over = members.length - input.maxAgents;
   if (over > 0) {
-    const extra = asleep.filter((m) => !plan.wake.includes(m.name)).sort(leaveOrder(now)).slice(0, over).map((m) => m.name);
+    const extra = asleep
+      .filter((m) => !plan.wake.includes(m.name))
+      .sort(leaveOrder(now))
+      .slice(0, over)
+      .map((m) => m.name);
     plan.remove.push(...extra.filter((name) => !plan.remove.includes(name)));
   }
 
@@ -120,6 +130,9 @@ export function planPool(input: PoolPlanInput): PoolPlan {
 function rollStep(members: readonly PoolMember[], maxStep: number, now: number): string[] {
   const old = members.filter((m) => !m.upToDate);
   const asleep = old.filter((m) => m.asleep).sort(byName);
-  const awake = old.filter((m) => !m.asleep).sort(leaveOrder(now)).slice(0, maxStep);
+  const awake = old
+    .filter((m) => !m.asleep)
+    .sort(leaveOrder(now))
+    .slice(0, maxStep);
   return [...asleep, ...awake].map((m) => m.name);
 }

@@ -102,7 +102,12 @@ describe('properties', () => {
   });
 
   it('a decimal suffix equals the same value in exponent form', () => {
-    const suffixes = [['k', 3], ['M', 6], ['G', 9], ['m', -3]] as const;
+    const suffixes = [
+      ['k', 3],
+      ['M', 6],
+      ['G', 9],
+      ['m', -3],
+    ] as const;
     fc.assert(
       fc.property(fc.nat({ max: 1_000_000 }), fc.constantFrom(...suffixes), (n, [suffix, exponent]) => {
         expect(parseQuantity(`${n}${suffix}`)).toBe(parseQuantity(`${n}e${exponent}`));

@@ -2,10 +2,23 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { desiredGrants, planGrants, type GrantTask, type TaskGrants } from './task-grants.ts';
 
-const task = (name: string, agent: string | undefined, finished = false, dependsOn: string[] = []): GrantTask => ({ name, agent, finished, dependsOn });
-const lookupIn = (tasks: readonly GrantTask[]) => (name: string): GrantTask | undefined => tasks.find((t) => t.name === name);
+const task = (name: string, agent: string | undefined, finished = false, dependsOn: string[] = []): GrantTask => ({
+  name,
+  agent,
+  finished,
+  dependsOn,
+});
+const lookupIn =
+  (tasks: readonly GrantTask[]) =>
+  (name: string): GrantTask | undefined =>
+    tasks.find((t) => t.name === name);
 const plan = (applied: TaskGrants | undefined, tasks: readonly GrantTask[]): TaskGrants | undefined =>
-  planGrants('alice', applied, tasks.filter((t) => t.agent === 'alice'), lookupIn(tasks));
+  planGrants(
+    'alice',
+    applied,
+    tasks.filter((t) => t.agent === 'alice'),
+    lookupIn(tasks),
+  );
 
 describe('desiredGrants', () => {
   it('names the live tasks to write, and them and their existing dependencies to read', () => {
@@ -20,11 +33,31 @@ describe('planGrants', () => {
   });
 
   const cases: { name: string; applied: TaskGrants | undefined; tasks: GrantTask[]; want: TaskGrants | undefined }[] = [
-    { name: 'no Role yet and nothing to name: left to the runtime, which makes it with the workload', applied: undefined, tasks: [], want: undefined },
-    { name: 'no Role yet and a task to name: written', applied: undefined, tasks: [task('t1', 'alice')], want: { read: ['t1'], write: ['t1'] } },
-    { name: 'a new assignment is added', applied: { read: [], write: [] }, tasks: [task('t1', 'alice')], want: { read: ['t1'], write: ['t1'] } },
+    {
+      name: 'no Role yet and nothing to name: left to the runtime, which makes it with the workload',
+      applied: undefined,
+      tasks: [],
+      want: undefined,
+    },
+    {
+      name: 'no Role yet and a task to name: written',
+      applied: undefined,
+      tasks: [task('t1', 'alice')],
+      want: { read: ['t1'], write: ['t1'] },
+    },
+    {
+      name: 'a new assignment is added',
+      applied: { read: [], write: [] },
+      tasks: [task('t1', 'alice')],
+      want: { read: ['t1'], write: ['t1'] },
+    },
     { name: 'up to date: no write', applied: { read: ['t1'], write: ['t1'] }, tasks: [task('t1', 'alice')], want: undefined },
-    { name: 'its own task finished: the name lingers until the next write', applied: { read: ['t1'], write: ['t1'] }, tasks: [task('t1', 'alice', true)], want: undefined },
+    {
+      name: 'its own task finished: the name lingers until the next write',
+      applied: { read: ['t1'], write: ['t1'] },
+      tasks: [task('t1', 'alice', true)],
+      want: undefined,
+    },
     {
       name: 'the next assignment prunes the finished one',
       applied: { read: ['t1'], write: ['t1'] },
@@ -32,7 +65,12 @@ describe('planGrants', () => {
       want: { read: ['t2'], write: ['t2'] },
     },
     { name: 'a deleted task is taken away at once', applied: { read: ['t1'], write: ['t1'] }, tasks: [], want: { read: [], write: [] } },
-    { name: 'a task reassigned to bob is taken away at once', applied: { read: ['t1'], write: ['t1'] }, tasks: [task('t1', 'bob')], want: { read: [], write: [] } },
+    {
+      name: 'a task reassigned to bob is taken away at once',
+      applied: { read: ['t1'], write: ['t1'] },
+      tasks: [task('t1', 'bob')],
+      want: { read: [], write: [] },
+    },
     {
       name: 'a dependency of its finished task may linger',
       applied: { read: ['a', 't1'], write: ['t1'] },
@@ -45,7 +83,12 @@ describe('planGrants', () => {
       tasks: [task('t1', 'alice', true, ['a'])],
       want: { read: [], write: [] },
     },
-    { name: 'a name it never had a reason for is taken away', applied: { read: ['x'], write: [] }, tasks: [task('x', 'bob')], want: { read: [], write: [] } },
+    {
+      name: 'a name it never had a reason for is taken away',
+      applied: { read: ['x'], write: [] },
+      tasks: [task('x', 'bob')],
+      want: { read: [], write: [] },
+    },
   ];
   it.each(cases)('$name', ({ applied, tasks, want }) => {
     expect(plan(applied, tasks)).toEqual(want);
@@ -53,9 +96,12 @@ describe('planGrants', () => {
 
   const agents = fc.constantFrom('alice', 'bob', undefined);
   const names = fc.constantFrom<string>('t1', 't2', 't3', 't4', 't5');
-  const world = fc.uniqueArray(fc.record({ name: names, agent: agents, finished: fc.boolean(), dependsOn: fc.uniqueArray(names, { maxLength: 2 }) }), {
-    selector: (t) => t.name,
-  });
+  const world = fc.uniqueArray(
+    fc.record({ name: names, agent: agents, finished: fc.boolean(), dependsOn: fc.uniqueArray(names, { maxLength: 2 }) }),
+    {
+      selector: (t) => t.name,
+    },
+  );
   const grants = fc.record({ read: fc.uniqueArray(names), write: fc.uniqueArray(names) });
 
   it('whatever was applied, the Role afterwards names all alice needs and nothing that is not hers', () => {

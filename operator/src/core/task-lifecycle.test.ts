@@ -1,6 +1,15 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { decideTask, failedAttempts, isTerminal, retryDelayMs, stillDecidable, type DecidedOn, type HistoryEntry, type TaskObservation } from './task-lifecycle.ts';
+import {
+  decideTask,
+  failedAttempts,
+  isTerminal,
+  retryDelayMs,
+  stillDecidable,
+  type DecidedOn,
+  type HistoryEntry,
+  type TaskObservation,
+} from './task-lifecycle.ts';
 
 const NOW = 2_000_000_000_000;
 const iso = (ms: number): string => new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
@@ -34,50 +43,201 @@ describe('decideTask: every phase under every signal', () => {
     ['pending, routable', {}, 'Pending', true, undefined],
     ['pending, backing off', { retryAt: NOW + 5_000 }, 'Pending', false, undefined],
     ['pending, backoff over', { retryAt: NOW - 1 }, 'Pending', true, undefined],
-    ['new task waiting on a dependency', { phase: undefined, dependencies: { state: 'waiting', reason: 'DependenciesPending', message: 'waiting for build' } }, 'Blocked', false, 'DependenciesPending'],
-    ['blocked, dependency still running', { phase: 'Blocked', dependencies: { state: 'waiting', reason: 'DependenciesPending', message: 'waiting for build' } }, 'Blocked', false, 'DependenciesPending'],
-    ['blocked, dependency missing', { phase: 'Blocked', dependencies: { state: 'waiting', reason: 'DependencyMissing', message: 'dependency lint does not exist' } }, 'Blocked', false, 'DependencyMissing'],
+    [
+      'new task waiting on a dependency',
+      { phase: undefined, dependencies: { state: 'waiting', reason: 'DependenciesPending', message: 'waiting for build' } },
+      'Blocked',
+      false,
+      'DependenciesPending',
+    ],
+    [
+      'blocked, dependency still running',
+      { phase: 'Blocked', dependencies: { state: 'waiting', reason: 'DependenciesPending', message: 'waiting for build' } },
+      'Blocked',
+      false,
+      'DependenciesPending',
+    ],
+    [
+      'blocked, dependency missing',
+      { phase: 'Blocked', dependencies: { state: 'waiting', reason: 'DependencyMissing', message: 'dependency lint does not exist' } },
+      'Blocked',
+      false,
+      'DependencyMissing',
+    ],
     ['blocked, dependencies done', { phase: 'Blocked' }, 'Pending', true, undefined],
-    ['blocked, a dependency failed', { phase: 'Blocked', dependencies: { state: 'failed', reason: 'DependencyFailed', message: 'dependency build failed' } }, 'Failed', false, 'DependencyFailed'],
-    ['pending, dependency cycle', { dependencies: { state: 'cycle', reason: 'DependencyCycle', message: 'dependency cycle: a → b → a' } }, 'Failed', false, 'DependencyCycle'],
+    [
+      'blocked, a dependency failed',
+      { phase: 'Blocked', dependencies: { state: 'failed', reason: 'DependencyFailed', message: 'dependency build failed' } },
+      'Failed',
+      false,
+      'DependencyFailed',
+    ],
+    [
+      'pending, dependency cycle',
+      { dependencies: { state: 'cycle', reason: 'DependencyCycle', message: 'dependency cycle: a → b → a' } },
+      'Failed',
+      false,
+      'DependencyCycle',
+    ],
     ['assigned, agent fine', { phase: 'Assigned', attempts: 1, assignment: assigned, agent: healthy }, 'Assigned', false, undefined],
-    ['assigned, agent deleted', { phase: 'Assigned', attempts: 1, assignment: assigned, agent: { exists: false, healthy: false, leaving: false } }, 'Pending', false, 'HandedBack'],
-    ['assigned, agent going to sleep', { phase: 'Assigned', attempts: 1, assignment: assigned, agent: { ...healthy, leaving: true } }, 'Pending', false, 'HandedBack'],
-    ['running, agent draining: let it finish', { phase: 'Running', attempts: 1, assignment: assigned, startedAt: NOW - 1000, agent: { ...healthy, leaving: true } }, 'Running', false, undefined],
-    ['running, heartbeat lost', { phase: 'Running', attempts: 1, assignment: assigned, startedAt: NOW - 1000, agent: { ...healthy, healthy: false } }, 'Pending', false, 'HandedBack'],
-    ['running, claimed by the runner that heartbeats now', { phase: 'Running', attempts: 1, assignment: claimed('a_1'), startedAt: NOW - 1000, agent: { ...healthy, holder: 'a_1', workloadStartedAt: NOW - 60_000 } }, 'Running', false, undefined],
-    ['running, claimed by an earlier runner process', { phase: 'Running', attempts: 1, assignment: claimed('a_1'), startedAt: NOW - 1000, agent: { ...healthy, holder: 'a_2' } }, 'Pending', false, 'HandedBack'],
-    ['running, claimed by a runner that records no identity, workload restarted since', { phase: 'Running', attempts: 1, assignment: assigned, startedAt: NOW - 30_000, agent: { ...healthy, holder: 'a', workloadStartedAt: NOW - 5_000 } }, 'Pending', false, 'HandedBack'],
-    ['running, workload restarted before the claim', { phase: 'Running', attempts: 1, assignment: claimed('a_2'), startedAt: NOW - 1000, agent: { ...healthy, holder: 'a_2', workloadStartedAt: NOW - 5_000 } }, 'Running', false, undefined],
-    ['assigned, runner restarted: the new one claims it', { phase: 'Assigned', attempts: 1, assignment: assigned, agent: { ...healthy, holder: 'a_2', workloadStartedAt: NOW - 1_000 } }, 'Assigned', false, undefined],
-    ['running, within its timeout', { phase: 'Running', attempts: 1, assignment: assigned, startedAt: NOW - 1000, agent: healthy }, 'Running', false, undefined],
-    ['running past timeout and grace', { phase: 'Running', attempts: 1, assignment: assigned, startedAt: NOW - 100_000, agent: healthy }, 'Failed', false, undefined],
-    ['failed attempt, retries left', { phase: 'Failed', attempts: 1, assignment: assigned, history: failed(1) }, 'Pending', false, 'BackingOff'],
-    ['failed attempt, retries used up', { phase: 'Failed', attempts: 3, assignment: assigned, history: failed(3) }, 'Failed', false, 'RetriesExhausted'],
+    [
+      'assigned, agent deleted',
+      { phase: 'Assigned', attempts: 1, assignment: assigned, agent: { exists: false, healthy: false, leaving: false } },
+      'Pending',
+      false,
+      'HandedBack',
+    ],
+    [
+      'assigned, agent going to sleep',
+      { phase: 'Assigned', attempts: 1, assignment: assigned, agent: { ...healthy, leaving: true } },
+      'Pending',
+      false,
+      'HandedBack',
+    ],
+    [
+      'running, agent draining: let it finish',
+      { phase: 'Running', attempts: 1, assignment: assigned, startedAt: NOW - 1000, agent: { ...healthy, leaving: true } },
+      'Running',
+      false,
+      undefined,
+    ],
+    [
+      'running, heartbeat lost',
+      { phase: 'Running', attempts: 1, assignment: assigned, startedAt: NOW - 1000, agent: { ...healthy, healthy: false } },
+      'Pending',
+      false,
+      'HandedBack',
+    ],
+    [
+      'running, claimed by the runner that heartbeats now',
+      {
+        phase: 'Running',
+        attempts: 1,
+        assignment: claimed('a_1'),
+        startedAt: NOW - 1000,
+        agent: { ...healthy, holder: 'a_1', workloadStartedAt: NOW - 60_000 },
+      },
+      'Running',
+      false,
+      undefined,
+    ],
+    [
+      'running, claimed by an earlier runner process',
+      { phase: 'Running', attempts: 1, assignment: claimed('a_1'), startedAt: NOW - 1000, agent: { ...healthy, holder: 'a_2' } },
+      'Pending',
+      false,
+      'HandedBack',
+    ],
+    [
+      'running, claimed by a runner that records no identity, workload restarted since',
+      {
+        phase: 'Running',
+        attempts: 1,
+        assignment: assigned,
+        startedAt: NOW - 30_000,
+        agent: { ...healthy, holder: 'a', workloadStartedAt: NOW - 5_000 },
+      },
+      'Pending',
+      false,
+      'HandedBack',
+    ],
+    [
+      'running, workload restarted before the claim',
+      {
+        phase: 'Running',
+        attempts: 1,
+        assignment: claimed('a_2'),
+        startedAt: NOW - 1000,
+        agent: { ...healthy, holder: 'a_2', workloadStartedAt: NOW - 5_000 },
+      },
+      'Running',
+      false,
+      undefined,
+    ],
+    [
+      'assigned, runner restarted: the new one claims it',
+      { phase: 'Assigned', attempts: 1, assignment: assigned, agent: { ...healthy, holder: 'a_2', workloadStartedAt: NOW - 1_000 } },
+      'Assigned',
+      false,
+      undefined,
+    ],
+    [
+      'running, within its timeout',
+      { phase: 'Running', attempts: 1, assignment: assigned, startedAt: NOW - 1000, agent: healthy },
+      'Running',
+      false,
+      undefined,
+    ],
+    [
+      'running past timeout and grace',
+      { phase: 'Running', attempts: 1, assignment: assigned, startedAt: NOW - 100_000, agent: healthy },
+      'Failed',
+      false,
+      undefined,
+    ],
+    [
+      'failed attempt, retries left',
+      { phase: 'Failed', attempts: 1, assignment: assigned, history: failed(1) },
+      'Pending',
+      false,
+      'BackingOff',
+    ],
+    [
+      'failed attempt, retries used up',
+      { phase: 'Failed', attempts: 3, assignment: assigned, history: failed(3) },
+      'Failed',
+      false,
+      'RetriesExhausted',
+    ],
     ['failed for good', { phase: 'Failed', finished: true, history: failed(3), completedAt: NOW - 1 }, 'Failed', false, undefined],
     ['succeeded', { phase: 'Succeeded', attempts: 1, assignment: assigned }, 'Succeeded', false, 'Succeeded'],
     ['cancelled while pending', { cancel: true }, 'Cancelled', false, 'Cancelled'],
-    ['cancelled while running', { phase: 'Running', cancel: true, attempts: 1, assignment: assigned, startedAt: NOW - 1000, agent: healthy }, 'Cancelled', false, 'Cancelled'],
+    [
+      'cancelled while running',
+      { phase: 'Running', cancel: true, attempts: 1, assignment: assigned, startedAt: NOW - 1000, agent: healthy },
+      'Cancelled',
+      false,
+      'Cancelled',
+    ],
     ['cancelled, already', { phase: 'Cancelled', cancel: true }, 'Cancelled', false, undefined],
-  ] as [string, Partial<TaskObservation>, string, boolean, string | undefined][])('%s', (_situation, overrides, phase, routable, reason) => {
-    const d = decideTask(obs(overrides));
-    expect([d.phase, d.routable, d.condition?.reason]).toEqual([phase, routable, reason]);
-  });
+  ] as [string, Partial<TaskObservation>, string, boolean, string | undefined][])(
+    '%s',
+    (_situation, overrides, phase, routable, reason) => {
+      const d = decideTask(obs(overrides));
+      expect([d.phase, d.routable, d.condition?.reason]).toEqual([phase, routable, reason]);
+    },
+  );
 });
 
 describe('decideTask details', () => {
   it('hands a task back with the attempt in history, and routes it again after the delay', () => {
-    const d = decideTask(obs({ phase: 'Running', attempts: 1, assignment: assigned, startedAt: NOW - 1000, agent: { ...healthy, healthy: false } }));
+    const d = decideTask(
+      obs({ phase: 'Running', attempts: 1, assignment: assigned, startedAt: NOW - 1000, agent: { ...healthy, healthy: false } }),
+    );
     expect(d.append).toEqual({ agent: 'a', outcome: 'Lost', reason: 'agent a lost its heartbeat', time: iso(NOW) });
     expect(d.set).toEqual({ assignment: null, retryAt: NOW + 5_000, queuedAt: NOW + 5_000 });
     expect(d.requeueAfterMs).toBe(5_000);
   });
 
   it('names the restart that lost an attempt', () => {
-    const byRunner = decideTask(obs({ phase: 'Running', attempts: 1, assignment: claimed('a_1'), startedAt: NOW - 1000, agent: { ...healthy, holder: 'a_2' } }));
-    expect(byRunner.append?.reason).toBe("the runner of agent a restarted: attempt 1 was claimed by a_1, the agent's Lease is now held by a_2");
-    const byWorkload = decideTask(obs({ phase: 'Running', attempts: 1, assignment: assigned, startedAt: NOW - 30_000, agent: { ...healthy, workloadStartedAt: NOW - 5_000 } }));
-    expect(byWorkload.append?.reason).toBe(`the workload of agent a restarted at ${iso(NOW - 5_000)}, after attempt 1 started at ${iso(NOW - 30_000)}`);
+    const byRunner = decideTask(
+      obs({ phase: 'Running', attempts: 1, assignment: claimed('a_1'), startedAt: NOW - 1000, agent: { ...healthy, holder: 'a_2' } }),
+    );
+    expect(byRunner.append?.reason).toBe(
+      "the runner of agent a restarted: attempt 1 was claimed by a_1, the agent's Lease is now held by a_2",
+    );
+    const byWorkload = decideTask(
+      obs({
+        phase: 'Running',
+        attempts: 1,
+        assignment: assigned,
+        startedAt: NOW - 30_000,
+        agent: { ...healthy, workloadStartedAt: NOW - 5_000 },
+      }),
+    );
+    expect(byWorkload.append?.reason).toBe(
+      `the workload of agent a restarted at ${iso(NOW - 5_000)}, after attempt 1 started at ${iso(NOW - 30_000)}`,
+    );
     expect(byWorkload.set).toEqual({ assignment: null, retryAt: NOW + 5_000, queuedAt: NOW + 5_000 });
   });
 
@@ -92,7 +252,11 @@ describe('decideTask details', () => {
   });
 
   it('does not count lost attempts against retries', () => {
-    const history: HistoryEntry[] = [...failed(2), { agent: 'b', outcome: 'Lost', time: iso(NOW) }, { agent: 'b', outcome: 'Lost', time: iso(NOW) }];
+    const history: HistoryEntry[] = [
+      ...failed(2),
+      { agent: 'b', outcome: 'Lost', time: iso(NOW) },
+      { agent: 'b', outcome: 'Lost', time: iso(NOW) },
+    ];
     expect(failedAttempts(history)).toBe(2);
     expect(decideTask(obs({ phase: 'Failed', attempts: 5, history: [...history, ...failed(1)] })).phase).toBe('Failed');
     expect(decideTask(obs({ phase: 'Failed', attempts: 4, history })).phase).toBe('Pending');
@@ -110,13 +274,13 @@ describe('decideTask details', () => {
   });
 
   it('knows what is final', () => {
-    expect([isTerminal('Succeeded', false), isTerminal('Cancelled', false), isTerminal('Failed', false), isTerminal('Failed', true), isTerminal('Running', false)]).toEqual([
-      true,
-      true,
-      false,
-      true,
-      false,
-    ]);
+    expect([
+      isTerminal('Succeeded', false),
+      isTerminal('Cancelled', false),
+      isTerminal('Failed', false),
+      isTerminal('Failed', true),
+      isTerminal('Running', false),
+    ]).toEqual([true, true, false, true, false]);
   });
 });
 
@@ -179,7 +343,14 @@ describe('decideTask invariants', () => {
           const workloadStartedAt = NOW - workloadAgo;
           const startedAt = Math.min(NOW, workloadStartedAt + claimAfter);
           const d = decideTask(
-            obs({ phase: 'Running', attempts: 1, assignment: { ...assigned, claimedBy: holder ?? 'a_1' }, startedAt, timeoutMs: 3_600_000, agent: { ...healthy, holder, workloadStartedAt } }),
+            obs({
+              phase: 'Running',
+              attempts: 1,
+              assignment: { ...assigned, claimedBy: holder ?? 'a_1' },
+              startedAt,
+              timeoutMs: 3_600_000,
+              agent: { ...healthy, holder, workloadStartedAt },
+            }),
           );
           expect(d.phase).toBe('Running');
           expect(d.append).toBeUndefined();
@@ -249,16 +420,29 @@ describe('decideTask invariants', () => {
 });
 
 describe('stillDecidable', () => {
-  const running = (attempt: number, claimedBy?: string | null): DecidedOn => ({ phase: 'Running', assignment: { agent: 'a', attempt, claimedBy } });
+  const running = (attempt: number, claimedBy?: string | null): DecidedOn => ({
+    phase: 'Running',
+    assignment: { agent: 'a', attempt, claimedBy },
+  });
   it.each([
     // case, decided on, fresh, still applies
     ['nothing changed that matters', running(1, 'p1'), running(1, 'p1'), true],
-    ['a claim written as null and a claim left out are the same', { phase: 'Assigned', assignment: { agent: 'a', attempt: 2, claimedBy: null } }, { phase: 'Assigned', assignment: { agent: 'a', attempt: 2 } }, true],
+    [
+      'a claim written as null and a claim left out are the same',
+      { phase: 'Assigned', assignment: { agent: 'a', attempt: 2, claimedBy: null } },
+      { phase: 'Assigned', assignment: { agent: 'a', attempt: 2 } },
+      true,
+    ],
     ['no assignment either side', { phase: 'Pending' }, { phase: 'Pending' }, true],
     ['the phase moved on', running(1, 'p1'), { phase: 'Succeeded', assignment: { agent: 'a', attempt: 1, claimedBy: 'p1' } }, false],
     ['handed back, reassigned and claimed again: Running, but another attempt', running(1, 'p1'), running(2, 'p2'), false],
     ['the same attempt claimed by another process', running(1, 'p1'), running(1, 'p2'), false],
-    ['assigned to another agent', { phase: 'Assigned', assignment: { agent: 'a', attempt: 2 } }, { phase: 'Assigned', assignment: { agent: 'b', attempt: 2 } }, false],
+    [
+      'assigned to another agent',
+      { phase: 'Assigned', assignment: { agent: 'a', attempt: 2 } },
+      { phase: 'Assigned', assignment: { agent: 'b', attempt: 2 } },
+      false,
+    ],
     ['the assignment went away', running(1, 'p1'), { phase: 'Running' }, false],
   ] as [string, DecidedOn, DecidedOn, boolean][])('%s', (_case, decided, fresh, applies) => {
     expect(stillDecidable(decided, fresh)).toBe(applies);
@@ -267,7 +451,14 @@ describe('stillDecidable', () => {
   it('holds for any copy and itself, and fails whenever the attempt differs (property)', () => {
     const copy = fc.record({
       phase: fc.constantFrom('Pending', 'Assigned', 'Running', 'Succeeded'),
-      assignment: fc.option(fc.record({ agent: fc.constantFrom('a', 'b'), attempt: fc.integer({ min: 1, max: 4 }), claimedBy: fc.option(fc.constantFrom('p1', 'p2'), { nil: undefined }) }), { nil: undefined }),
+      assignment: fc.option(
+        fc.record({
+          agent: fc.constantFrom('a', 'b'),
+          attempt: fc.integer({ min: 1, max: 4 }),
+          claimedBy: fc.option(fc.constantFrom('p1', 'p2'), { nil: undefined }),
+        }),
+        { nil: undefined },
+      ),
     });
     fc.assert(
       fc.property(copy, copy, (x, y) => {

@@ -92,7 +92,12 @@ export interface DecidedOn {
 export function stillDecidable(decided: DecidedOn, fresh: DecidedOn): boolean {
   const a = decided.assignment;
   const b = fresh.assignment;
-  return decided.phase === fresh.phase && a?.agent === b?.agent && a?.attempt === b?.attempt && (a?.claimedBy ?? undefined) === (b?.claimedBy ?? undefined);
+  return (
+    decided.phase === fresh.phase &&
+    a?.agent === b?.agent &&
+    a?.attempt === b?.attempt &&
+    (a?.claimedBy ?? undefined) === (b?.claimedBy ?? undefined)
+  );
 }
 
 /** Failed or timed-out attempts: what retries.max limits (lost attempts are not the task's fault). */
@@ -133,7 +138,16 @@ export function decideTask(o: TaskObservation): TaskDecision {
     return {
       phase: 'Cancelled',
       set: { assignment: null, retryAt: null, ...completed },
-      ...(running ? { append: { agent: o.assignment?.agent ?? '', outcome: 'Cancelled' as const, reason: 'spec.cancel is true', time: rfc3339(o.now) } } : {}),
+      ...(running
+        ? {
+            append: {
+              agent: o.assignment?.agent ?? '',
+              outcome: 'Cancelled' as const,
+              reason: 'spec.cancel is true',
+              time: rfc3339(o.now),
+            },
+          }
+        : {}),
       condition: { type: 'Finished', status: 'True', reason: 'Cancelled', message: 'cancelled: spec.cancel is true' },
       routable: false,
       event: { kind: 'cancelled', message: 'cancelled by spec.cancel' },
@@ -152,14 +166,21 @@ export function decideTask(o: TaskObservation): TaskDecision {
           reason: 'RetriesExhausted',
           message: `failed after ${failures} attempt(s)${last?.reason ? `; last: ${last.reason}` : ''}`,
         },
-        ...(o.completedAt === undefined ? { event: { kind: 'failed' as const, message: `failed for good after ${failures} failed attempt(s)` } } : {}),
+        ...(o.completedAt === undefined
+          ? { event: { kind: 'failed' as const, message: `failed for good after ${failures} failed attempt(s)` } }
+          : {}),
       });
     }
     const retryAt = o.now + retryDelayMs(o.retries.backoffMs, failures);
     return {
       phase: 'Pending',
       set: { assignment: null, retryAt, queuedAt: retryAt },
-      condition: { type: 'Scheduled', status: 'False', reason: 'BackingOff', message: `attempt ${o.attempts} failed${last?.reason ? ` (${last.reason})` : ''}; retry ${failures} of ${o.retries.max} at ${rfc3339(retryAt)}` },
+      condition: {
+        type: 'Scheduled',
+        status: 'False',
+        reason: 'BackingOff',
+        message: `attempt ${o.attempts} failed${last?.reason ? ` (${last.reason})` : ''}; retry ${failures} of ${o.retries.max} at ${rfc3339(retryAt)}`,
+      },
       routable: false,
       requeueAfterMs: retryAt - o.now,
       event: { kind: 'retry', message: `retrying after failed attempt ${o.attempts} at ${rfc3339(retryAt)}` },
@@ -216,7 +237,12 @@ export function decideTask(o: TaskObservation): TaskDecision {
       phase: 'Pending',
       set: { assignment: null, retryAt, queuedAt: retryAt },
       append: { agent: a.agent, outcome: 'Lost', reason: lostReason, time: rfc3339(o.now) },
-      condition: { type: 'Scheduled', status: 'False', reason: 'HandedBack', message: `attempt ${a.attempt} handed back: ${lostReason}; routed again from ${rfc3339(retryAt)}` },
+      condition: {
+        type: 'Scheduled',
+        status: 'False',
+        reason: 'HandedBack',
+        message: `attempt ${a.attempt} handed back: ${lostReason}; routed again from ${rfc3339(retryAt)}`,
+      },
       routable: false,
       requeueAfterMs: Math.max(1, retryAt - o.now),
       event: { kind: 'handBack', message: lostReason },
@@ -229,7 +255,12 @@ export function decideTask(o: TaskObservation): TaskDecision {
       return {
         phase: 'Failed',
         set: {},
-        append: { agent: a.agent, outcome: 'TimedOut', reason: `no result ${Math.round(o.timeoutMs / 1000)}s after it started`, time: rfc3339(o.now) },
+        append: {
+          agent: a.agent,
+          outcome: 'TimedOut',
+          reason: `no result ${Math.round(o.timeoutMs / 1000)}s after it started`,
+          time: rfc3339(o.now),
+        },
         routable: false,
         requeueAfterMs: 1,
         event: { kind: 'timeout', message: `attempt ${a.attempt} timed out` },
@@ -250,7 +281,11 @@ const wholeSeconds = (ms: number): number => Math.floor(ms / 1000);
  * Times compare in whole seconds, the precision both are written with, so an attempt
  * claimed in the same second as a restart counts as claimed after it (never re-run).
  */
-function earlierLife(a: NonNullable<TaskObservation['assignment']>, startedAt: number | undefined, agent: AssignedAgent): string | undefined {
+function earlierLife(
+  a: NonNullable<TaskObservation['assignment']>,
+  startedAt: number | undefined,
+  agent: AssignedAgent,
+): string | undefined {
   if (a.claimedBy !== undefined && agent.holder !== undefined && agent.holder !== a.claimedBy) {
     return `the runner of agent ${a.agent} restarted: attempt ${a.attempt} was claimed by ${a.claimedBy}, the agent's Lease is now held by ${agent.holder}`;
   }

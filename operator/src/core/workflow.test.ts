@@ -25,33 +25,76 @@ describe('evaluateDependencies: every state', () => {
   it.each([
     ['no dependencies', { t: {} }, { state: 'ready' }],
     ['every dependency succeeded', { t: { deps: ['a', 'b'] }, a: done, b: done }, { state: 'ready' }],
-    ['a dependency runs', { t: { deps: ['build-image'] }, 'build-image': running },
-      { state: 'waiting', reason: 'DependenciesPending', message: 'waiting for dependency build-image to succeed', names: ['build-image'] }],
+    [
+      'a dependency runs',
+      { t: { deps: ['build-image'] }, 'build-image': running },
+      { state: 'waiting', reason: 'DependenciesPending', message: 'waiting for dependency build-image to succeed', names: ['build-image'] },
+    ],
     ['a dependency has no status yet', { t: { deps: ['a'] }, a: {} }, { state: 'waiting', reason: 'DependenciesPending', names: ['a'] }],
-    ['a dependency failed but will retry', { t: { deps: ['a'] }, a: { phase: 'Failed' } }, { state: 'waiting', reason: 'DependenciesPending', names: ['a'] }],
-    ['a dependency does not exist', { t: { deps: ['build-image'] } },
-      { state: 'waiting', reason: 'DependencyMissing', message: 'dependency build-image does not exist yet', names: ['build-image'] }],
-    ['two dependencies do not exist', { t: { deps: ['b', 'a'] } },
-      { state: 'waiting', reason: 'DependencyMissing', message: 'dependencies a, b do not exist yet', names: ['a', 'b'] }],
-    ['a dependency failed for good', { t: { deps: ['build-image', 'lint'] }, 'build-image': gaveUp, lint: done },
-      { state: 'failed', reason: 'DependencyFailed', message: 'dependency build-image failed', names: ['build-image'] }],
-    ['a dependency was cancelled', { t: { deps: ['a'] }, a: { phase: 'Cancelled', terminal: true } },
-      { state: 'failed', reason: 'DependencyFailed', message: 'dependency a was cancelled', names: ['a'] }],
-    ['one failed, one cancelled', { t: { deps: ['b', 'a'] }, a: gaveUp, b: { phase: 'Cancelled', terminal: true } },
-      { state: 'failed', message: 'dependencies a, b failed or were cancelled', names: ['a', 'b'] }],
-    ['a failure further up waits for the dependency to fail too', { t: { deps: ['a'] }, a: { deps: ['b'], phase: 'Blocked' }, b: gaveUp },
-      { state: 'waiting', reason: 'DependenciesPending', names: ['a'] }],
-    ['it depends on itself', { t: { deps: ['t'] } }, { state: 'cycle', reason: 'DependencyCycle', message: 'dependency cycle: t → t', cycle: ['t'] }],
-    ['it is on a cycle', { t: { deps: ['b'] }, b: { deps: ['c'] }, c: { deps: ['t'] } },
-      { state: 'cycle', reason: 'DependencyCycle', message: 'dependency cycle: t → b → c → t', cycle: ['t', 'b', 'c'] }],
-    ['its dependencies lead into a cycle', { t: { deps: ['a'] }, a: { deps: ['x'] }, x: { deps: ['y'] }, y: { deps: ['x'] } },
-      { state: 'cycle', message: 'dependency cycle: x → y → x', cycle: ['x', 'y'] }],
+    [
+      'a dependency failed but will retry',
+      { t: { deps: ['a'] }, a: { phase: 'Failed' } },
+      { state: 'waiting', reason: 'DependenciesPending', names: ['a'] },
+    ],
+    [
+      'a dependency does not exist',
+      { t: { deps: ['build-image'] } },
+      { state: 'waiting', reason: 'DependencyMissing', message: 'dependency build-image does not exist yet', names: ['build-image'] },
+    ],
+    [
+      'two dependencies do not exist',
+      { t: { deps: ['b', 'a'] } },
+      { state: 'waiting', reason: 'DependencyMissing', message: 'dependencies a, b do not exist yet', names: ['a', 'b'] },
+    ],
+    [
+      'a dependency failed for good',
+      { t: { deps: ['build-image', 'lint'] }, 'build-image': gaveUp, lint: done },
+      { state: 'failed', reason: 'DependencyFailed', message: 'dependency build-image failed', names: ['build-image'] },
+    ],
+    [
+      'a dependency was cancelled',
+      { t: { deps: ['a'] }, a: { phase: 'Cancelled', terminal: true } },
+      { state: 'failed', reason: 'DependencyFailed', message: 'dependency a was cancelled', names: ['a'] },
+    ],
+    [
+      'one failed, one cancelled',
+      { t: { deps: ['b', 'a'] }, a: gaveUp, b: { phase: 'Cancelled', terminal: true } },
+      { state: 'failed', message: 'dependencies a, b failed or were cancelled', names: ['a', 'b'] },
+    ],
+    [
+      'a failure further up waits for the dependency to fail too',
+      { t: { deps: ['a'] }, a: { deps: ['b'], phase: 'Blocked' }, b: gaveUp },
+      { state: 'waiting', reason: 'DependenciesPending', names: ['a'] },
+    ],
+    [
+      'it depends on itself',
+      { t: { deps: ['t'] } },
+      { state: 'cycle', reason: 'DependencyCycle', message: 'dependency cycle: t → t', cycle: ['t'] },
+    ],
+    [
+      'it is on a cycle',
+      { t: { deps: ['b'] }, b: { deps: ['c'] }, c: { deps: ['t'] } },
+      { state: 'cycle', reason: 'DependencyCycle', message: 'dependency cycle: t → b → c → t', cycle: ['t', 'b', 'c'] },
+    ],
+    [
+      'its dependencies lead into a cycle',
+      { t: { deps: ['a'] }, a: { deps: ['x'] }, x: { deps: ['y'] }, y: { deps: ['x'] } },
+      { state: 'cycle', message: 'dependency cycle: x → y → x', cycle: ['x', 'y'] },
+    ],
     ['a cycle it does not reach', { t: { deps: ['a'] }, a: done, x: { deps: ['y'] }, y: { deps: ['x'] } }, { state: 'ready' }],
-    ['a diamond is no cycle', { t: { deps: ['a', 'b'] }, a: { deps: ['c'], ...done }, b: { deps: ['c'], ...done }, c: done }, { state: 'ready' }],
+    [
+      'a diamond is no cycle',
+      { t: { deps: ['a', 'b'] }, a: { deps: ['c'], ...done }, b: { deps: ['c'], ...done }, c: done },
+      { state: 'ready' },
+    ],
     // Precedence: cycle, then failed, then missing, then pending.
     ['a cycle and a failure', { t: { deps: ['a', 'b'] }, a: { deps: ['t'] }, b: gaveUp }, { state: 'cycle', cycle: ['t', 'a'] }],
     ['a failure and a missing one', { t: { deps: ['a', 'b'] }, a: gaveUp }, { state: 'failed', names: ['a'] }],
-    ['a missing one and a pending one', { t: { deps: ['a', 'b'] }, a: running }, { state: 'waiting', reason: 'DependencyMissing', names: ['b'] }],
+    [
+      'a missing one and a pending one',
+      { t: { deps: ['a', 'b'] }, a: running },
+      { state: 'waiting', reason: 'DependencyMissing', names: ['b'] },
+    ],
   ] as [string, Spec, Partial<DependencyVerdict>][])('%s', (_situation, spec, expected) => {
     expect(evaluate(spec, 't')).toMatchObject(expected);
   });
@@ -95,15 +138,17 @@ const phases = [undefined, 'Pending', 'Blocked', 'Assigned', 'Running', 'Succeed
 
 // A random DAG: task i may depend only on tasks with a lower index.
 const dag = fc.integer({ min: 1, max: 15 }).chain((n) =>
-  fc.tuple(
-    ...Array.from({ length: n }, (_, i) =>
-      fc.record({
-        deps: fc.subarray(Array.from({ length: i }, (_, j) => `t${j}`)),
-        phase: fc.constantFrom(...phases),
-        terminal: fc.boolean(),
-      }),
-    ),
-  ).map((specs): TaskNode[] => specs.map((s, i) => ({ name: `t${i}`, dependsOn: s.deps, phase: s.phase, terminal: s.terminal }))),
+  fc
+    .tuple(
+      ...Array.from({ length: n }, (_, i) =>
+        fc.record({
+          deps: fc.subarray(Array.from({ length: i }, (_, j) => `t${j}`)),
+          phase: fc.constantFrom(...phases),
+          terminal: fc.boolean(),
+        }),
+      ),
+    )
+    .map((specs): TaskNode[] => specs.map((s, i) => ({ name: `t${i}`, dependsOn: s.deps, phase: s.phase, terminal: s.terminal }))),
 );
 
 const byName = (nodes: readonly TaskNode[]): Map<string, TaskNode> => new Map(nodes.map((n) => [n.name, n]));
@@ -111,16 +156,19 @@ const byName = (nodes: readonly TaskNode[]): Map<string, TaskNode> => new Map(no
 describe('workflow properties', () => {
   it('finds no cycle in a DAG, and orders every dependency before its dependents', () => {
     fc.assert(
-      fc.property(dag.chain((nodes) => fc.shuffledSubarray(nodes, { minLength: nodes.length })), (nodes) => {
-        const all = byName(nodes);
-        for (const node of nodes) expect(evaluateDependencies(node, all).state).not.toBe('cycle');
-        const order = topologicalOrder(nodes);
-        expect(order?.length).toBe(nodes.length);
-        const position = new Map(order?.map((name, i) => [name, i]));
-        for (const node of nodes) {
-          for (const dep of node.dependsOn) expect(position.get(dep)).toBeLessThan(position.get(node.name) ?? -1);
-        }
-      }),
+      fc.property(
+        dag.chain((nodes) => fc.shuffledSubarray(nodes, { minLength: nodes.length })),
+        (nodes) => {
+          const all = byName(nodes);
+          for (const node of nodes) expect(evaluateDependencies(node, all).state).not.toBe('cycle');
+          const order = topologicalOrder(nodes);
+          expect(order?.length).toBe(nodes.length);
+          const position = new Map(order?.map((name, i) => [name, i]));
+          for (const node of nodes) {
+            for (const dep of node.dependsOn) expect(position.get(dep)).toBeLessThan(position.get(node.name) ?? -1);
+          }
+        },
+      ),
     );
   });
 

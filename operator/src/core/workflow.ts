@@ -35,7 +35,8 @@ export function evaluateDependencies(task: TaskNode, all: ReadonlyMap<string, Ta
   const cycle = findCycle(task, lookup);
   if (cycle) {
     const [first] = cycle;
-    const path = cycle.length > MAX_NAMES ? `${cycle.slice(0, MAX_NAMES).join(' → ')} → … (${cycle.length - MAX_NAMES} more)` : cycle.join(' → ');
+    const path =
+      cycle.length > MAX_NAMES ? `${cycle.slice(0, MAX_NAMES).join(' → ')} → … (${cycle.length - MAX_NAMES} more)` : cycle.join(' → ');
     return { state: 'cycle', reason: 'DependencyCycle', message: `dependency cycle: ${path} → ${first ?? ''}`, cycle };
   }
 
@@ -47,7 +48,14 @@ export function evaluateDependencies(task: TaskNode, all: ReadonlyMap<string, Ta
   if (failed.length > 0) {
     const names = failed.map(({ name }) => name);
     const cancelled = failed.filter(({ node }) => node?.phase === 'Cancelled').length;
-    const verb = cancelled === 0 ? 'failed' : cancelled < failed.length ? 'failed or were cancelled' : names.length === 1 ? 'was cancelled' : 'were cancelled';
+    const verb =
+      cancelled === 0
+        ? 'failed'
+        : cancelled < failed.length
+          ? 'failed or were cancelled'
+          : names.length === 1
+            ? 'was cancelled'
+            : 'were cancelled';
     return { state: 'failed', reason: 'DependencyFailed', message: `${noun(names)} ${list(names)} ${verb}`, names };
   }
 
@@ -61,7 +69,12 @@ export function evaluateDependencies(task: TaskNode, all: ReadonlyMap<string, Ta
 
   const pending = nodes.filter(({ node }) => node?.phase !== 'Succeeded').map(({ name }) => name);
   if (pending.length > 0) {
-    return { state: 'waiting', reason: 'DependenciesPending', message: `waiting for ${noun(pending)} ${list(pending)} to succeed`, names: pending };
+    return {
+      state: 'waiting',
+      reason: 'DependenciesPending',
+      message: `waiting for ${noun(pending)} ${list(pending)} to succeed`,
+      names: pending,
+    };
   }
   return { state: 'ready' };
 }

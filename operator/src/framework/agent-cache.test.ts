@@ -37,7 +37,13 @@ type Op =
 
 const opArb: fc.Arbitrary<Op> = fc.oneof(
   fc
-    .tuple(agentKey, fc.option(fc.record({ capabilities: fc.subarray(CAPS), ready: fc.boolean(), max: fc.integer({ min: 1, max: 3 }), circuit: fc.boolean() }), { nil: undefined }))
+    .tuple(
+      agentKey,
+      fc.option(
+        fc.record({ capabilities: fc.subarray(CAPS), ready: fc.boolean(), max: fc.integer({ min: 1, max: 3 }), circuit: fc.boolean() }),
+        { nil: undefined },
+      ),
+    )
     .map(([{ namespace, name }, f]) => ({ op: 'agent' as const, namespace, name, ...(f ? { facts: facts(namespace, name, f) } : {}) })),
   fc
     .tuple(
@@ -53,7 +59,9 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
       ),
     )
     .map(([task, holding]) => ({ op: 'holding' as const, task, ...(holding ? { holding } : {}) })),
-  fc.tuple(fc.constantFrom(...TASKS), agentKey).map(([task, { namespace, name }]) => ({ op: 'assume' as const, task, agent: `${namespace}/${name}` })),
+  fc
+    .tuple(fc.constantFrom(...TASKS), agentKey)
+    .map(([task, { namespace, name }]) => ({ op: 'assume' as const, task, agent: `${namespace}/${name}` })),
   fc.constantFrom(...TASKS).map((task) => ({ op: 'forget' as const, task })),
   fc.constantFrom(...NAMESPACES).map((namespace) => ({ op: 'read' as const, namespace })),
 );
@@ -71,7 +79,8 @@ class Reference {
       else this.agents.delete(`${o.namespace}/${o.name}`);
     } else if (o.op === 'holding') {
       const same = (a: Holding | undefined, b: Holding | undefined): boolean =>
-        a === b || (!!a && !!b && a.agent === b.agent && a.active === b.active && a.assignedAt === b.assignedAt && a.contextKey === b.contextKey);
+        a === b ||
+        (!!a && !!b && a.agent === b.agent && a.active === b.active && a.assignedAt === b.assignedAt && a.contextKey === b.contextKey);
       if (!same(this.holdings.get(o.task), o.holding) && o.holding?.assignedAt !== undefined) {
         this.lastAssigned.set(o.holding.agent, Math.max(this.lastAssigned.get(o.holding.agent) ?? -1, o.holding.assignedAt));
       }
@@ -86,7 +95,9 @@ class Reference {
     }
   }
 
-  index(namespace: string): { key: string; active: number; contextKeys: string[]; lastAssignedAt?: number; ready: boolean; capabilities: string[] }[] {
+  index(
+    namespace: string,
+  ): { key: string; active: number; contextKeys: string[]; lastAssignedAt?: number; ready: boolean; capabilities: string[] }[] {
     return [...this.agents.values()]
       .filter((a) => a.namespace === namespace)
       .sort((a, b) => (a.key < b.key ? -1 : 1))
@@ -95,7 +106,14 @@ class Reference {
         const active = held.filter((h) => h.active).length + [...this.assumptions.values()].filter((k) => k === a.key).length;
         const contextKeys = [...new Set(held.flatMap((h) => (h.contextKey ? [h.contextKey] : [])))].sort();
         const last = this.lastAssigned.get(a.key);
-        return { key: a.key, active, contextKeys, ...(last !== undefined ? { lastAssignedAt: last } : {}), ready: a.ready, capabilities: [...a.capabilities].sort() };
+        return {
+          key: a.key,
+          active,
+          contextKeys,
+          ...(last !== undefined ? { lastAssignedAt: last } : {}),
+          ready: a.ready,
+          capabilities: [...a.capabilities].sort(),
+        };
       });
   }
 }

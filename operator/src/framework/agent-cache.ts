@@ -280,7 +280,8 @@ export class AgentCache {
     load.held += sign;
     if (h.active) load.active += sign;
     // The last assignment stays the last even when its task goes: it still happened.
-    if (sign > 0 && h.assignedAt !== undefined && (load.lastAssignedAt === undefined || h.assignedAt > load.lastAssignedAt)) load.lastAssignedAt = h.assignedAt;
+    if (sign > 0 && h.assignedAt !== undefined && (load.lastAssignedAt === undefined || h.assignedAt > load.lastAssignedAt))
+      load.lastAssignedAt = h.assignedAt;
     if (h.contextKey !== undefined) {
       const n = (load.contextKeys.get(h.contextKey) ?? 0) + sign;
       if (n > 0) load.contextKeys.set(h.contextKey, n);
@@ -303,7 +304,11 @@ export class AgentCache {
   }
 }
 
-function sameRecord<T>(a: Readonly<Record<string, T>> | undefined, b: Readonly<Record<string, T>> | undefined, same: (x: T, y: T) => boolean): boolean {
+function sameRecord<T>(
+  a: Readonly<Record<string, T>> | undefined,
+  b: Readonly<Record<string, T>> | undefined,
+  same: (x: T, y: T) => boolean,
+): boolean {
   if (a === b) return true;
   if (a === undefined || b === undefined) return false;
   const keys = Object.keys(a);

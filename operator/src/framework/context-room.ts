@@ -12,5 +12,8 @@ export function contextRoom(agent: AgentInfo): number {
 
 /** Whether `tokens` more fit in the agent's context without crossing its compaction threshold. */
 export function contextFits(agent: AgentInfo, tokens: number | undefined): boolean {
-  return (tokens ?? 0) <= contextRoom(agent) && (agent.context === undefined || agent.context.tokens < (agent.context.windowTokens * agent.context.compactAtPercent) / 100);
+  return (
+    (tokens ?? 0) <= contextRoom(agent) &&
+    (agent.context === undefined || agent.context.tokens < (agent.context.windowTokens * agent.context.compactAtPercent) / 100)
+  );
 }

@@ -6,7 +6,6 @@ import { skip, success, unresolvable, unschedulable, wait } from './status.ts';
 import { agent, NOW, task } from './testing.ts';
 import { stateKey, type AgentInfo, type CycleResult, type ExtensionPoint, type RoutingPlugin, type TaskInfo } from './types.ts';
 
-
 // The framework alone, with plugins made up for each case: what each extension point
 // does, and that a failing plugin fails only the task it judged.
 
@@ -25,14 +24,21 @@ const slots = (n: number): RoutingPlugin => ({ filter: (_t, a, s) => (s.load(a) 
 
 describe('choosing among feasible agents', () => {
   it('breaks score ties by lower load, then lower key, whatever the snapshot order', () => {
-    expect(placed(cycle([task('t')], [agent('b'), agent('c', { active: 1, maxConcurrentTasks: 5 }), agent('a')], profile()))).toEqual(['t->a']);
+    expect(placed(cycle([task('t')], [agent('b'), agent('c', { active: 1, maxConcurrentTasks: 5 }), agent('a')], profile()))).toEqual([
+      't->a',
+    ]);
     expect(placed(cycle([task('t')], [agent('b'), agent('a', { active: 2, maxConcurrentTasks: 5 })], profile()))).toEqual(['t->b']);
   });
 
   it('keeps a plugin’s out-of-range score from outweighing the others', () => {
     const wild = named('wild', { score: (_t, a) => (a.name === 'a' ? 1e9 : Number.NaN) });
     const fair = named('fair', { score: (_t, a) => (a.name === 'b' ? 100 : 0) });
-    const p = profile({ scorers: [{ ...wild, weight: 1 }, { ...fair, weight: 2 }] });
+    const p = profile({
+      scorers: [
+        { ...wild, weight: 1 },
+        { ...fair, weight: 2 },
+      ],
+    });
     expect(placed(cycle([task('t')], [agent('a'), agent('b')], p))).toEqual(['t->b']);
   });
 
@@ -56,7 +62,11 @@ describe('choosing among feasible agents', () => {
         expect(s.read(key)).toBe(t.priority);
       },
     });
-    cycle([task('t1', { priority: 5 }), task('t2', { priority: 6 })], [agent('a', { maxConcurrentTasks: 2 })], profile({ scorers: [{ ...memo, weight: 1 }] }));
+    cycle(
+      [task('t1', { priority: 5 }), task('t2', { priority: 6 })],
+      [agent('a', { maxConcurrentTasks: 2 })],
+      profile({ scorers: [{ ...memo, weight: 1 }] }),
+    );
     expect(seen).toEqual([undefined, undefined]);
   });
 });
@@ -70,7 +80,11 @@ describe('PreFilter', () => {
   it('narrows the candidates; the rest get the reason from the same plugin’s Filter', () => {
     const filtered: string[] = [];
     const spy = named('spy', { filter: (_t, a) => (filtered.push(a.name), unschedulable('busy')) });
-    const r = cycle([task('t')], [agent('a'), agent('b', { capabilities: ['gpu'] }), agent('c')], profile({ preFilters: [gpu], filters: [gpu, spy] }));
+    const r = cycle(
+      [task('t')],
+      [agent('a'), agent('b', { capabilities: ['gpu'] }), agent('c')],
+      profile({ preFilters: [gpu], filters: [gpu, spy] }),
+    );
     expect(filtered).toEqual(['b']);
     expect(r.pending[0]).toMatchObject({ reasons: { 'no gpu': 2, busy: 1 }, plugins: { 'no gpu': 'gpu', busy: 'spy' } });
     expect(r.pending[0]?.message).toBe('0/3 agents can run it: 2 no gpu (gpu), 1 busy (spy)');
@@ -113,7 +127,11 @@ describe('PostFilter', () => {
           return { wake: handle.agents.filter((a) => statuses.get(a.key)?.reason === 'asleep').map((a) => a.key) };
         },
       });
-    const r = cycle([task('t')], [agent('z', { sleeping: true }), agent('a', { sleeping: true }), agent('m')], profile({ filters: [no], postFilters: [waker('w1'), waker('w2')] }));
+    const r = cycle(
+      [task('t')],
+      [agent('z', { sleeping: true }), agent('a', { sleeping: true }), agent('m')],
+      profile({ filters: [no], postFilters: [waker('w1'), waker('w2')] }),
+    );
     expect(r.pending[0]?.wake).toEqual(['ns/a', 'ns/z']);
     expect(seen).toEqual(['w1:ns/a,ns/m,ns/z', 'w2:ns/a,ns/m,ns/z']);
   });
@@ -125,7 +143,11 @@ describe('Permit', () => {
     ['Wait', wait('waiting for review-gate')],
   ] as const)('%s keeps the task queued with the plugin’s words and frees the agent for the next task', (_code, status) => {
     const gate = named('hooks', { permit: (t) => (t.name === 'held' ? status : success) });
-    const r = cycle([task('held', { priority: 900 }), task('next')], [agent('a')], profile({ filters: [named('slots', slots(1))], permits: [gate] }));
+    const r = cycle(
+      [task('held', { priority: 900 }), task('next')],
+      [agent('a')],
+      profile({ filters: [named('slots', slots(1))], permits: [gate] }),
+    );
     expect(placed(r)).toEqual(['next->a']);
     expect(r.pending[0]?.message).toBe(`hooks: ${status.reason ?? ''}`);
   });
@@ -166,14 +188,27 @@ describe('a plugin that fails', () => {
   };
 
   it.each(['PreFilter', 'Filter', 'Score', 'Reserve', 'Permit'] as const)('at %s fails only the task it judged, and says so', (point) => {
-    const r = cycle([task('bad'), task('good')], [agent('a', { maxConcurrentTasks: 2 })], at(point, thrower(point, (t) => t.name === 'bad')));
+    const r = cycle(
+      [task('bad'), task('good')],
+      [agent('a', { maxConcurrentTasks: 2 })],
+      at(
+        point,
+        thrower(point, (t) => t.name === 'bad'),
+      ),
+    );
     expect(placed(r)).toEqual(['good->a']);
     expect(r.pending[0]?.message).toBe(`routing plugin flaky failed: ${point} threw: boom at ${point}`);
     expect(r.failures).toEqual([{ plugin: 'flaky', point, task: 'ns/bad', message: `threw: boom at ${point}` }]);
   });
 
   it('frees the agent it held when Permit throws after Reserve', () => {
-    const r = cycle([task('bad', { priority: 900 }), task('good')], [agent('a')], { ...at('Permit', thrower('Permit', (t) => t.name === 'bad')), filters: [named('slots', slots(1))] });
+    const r = cycle([task('bad', { priority: 900 }), task('good')], [agent('a')], {
+      ...at(
+        'Permit',
+        thrower('Permit', (t) => t.name === 'bad'),
+      ),
+      filters: [named('slots', slots(1))],
+    });
     expect(placed(r)).toEqual(['good->a']);
   });
 
@@ -217,8 +252,20 @@ describe('a plugin that fails', () => {
         (ids, throws, point) => {
           const tasks = ids.map((i) => task(`t${i}`));
           const bad = new Set(tasks.filter((t) => throws(t.key)).map((t) => t.key));
-          const r = cycle(tasks, [agent('a', { maxConcurrentTasks: 100 })], at(point, thrower(point, (t) => bad.has(t.key))));
-          expect(r.assignments.map((a) => a.task.key).sort()).toEqual(tasks.filter((t) => !bad.has(t.key)).map((t) => t.key).sort());
+          const r = cycle(
+            tasks,
+            [agent('a', { maxConcurrentTasks: 100 })],
+            at(
+              point,
+              thrower(point, (t) => bad.has(t.key)),
+            ),
+          );
+          expect(r.assignments.map((a) => a.task.key).sort()).toEqual(
+            tasks
+              .filter((t) => !bad.has(t.key))
+              .map((t) => t.key)
+              .sort(),
+          );
           expect(r.pending.map((p) => p.task.key).sort()).toEqual([...bad].sort());
           for (const p of r.pending) expect(p.message).toMatch(/^routing plugin flaky failed: /);
           expect(r.failures.map((f) => f.task).sort()).toEqual([...bad].sort());
@@ -297,7 +344,9 @@ describe('large namespaces: looking for enough feasible agents, not all of them'
       preFilter: () => ({ prefer: new Set(['ns/a0500']) }),
       score: (_t, a) => (a.name === 'a0500' ? 100 : 0),
     });
-    const r = cycle([task('t')], fleet(1000), profile({ preFilters: [holder], scorers: [{ ...holder, weight: 1 }] }), { feasibleAgentsToFind: 10 });
+    const r = cycle([task('t')], fleet(1000), profile({ preFilters: [holder], scorers: [{ ...holder, weight: 1 }] }), {
+      feasibleAgentsToFind: 10,
+    });
     expect(placed(r)).toEqual(['t->a0500']);
   });
 

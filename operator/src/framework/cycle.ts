@@ -90,7 +90,14 @@ interface Sampler {
   advance(examined: number): void;
 }
 
-function routeTask(task: TaskInfo, index: AgentIndex, profile: Profile, state: CycleLedger, guard: Guard, sampler: Sampler): Assignment | PendingStatus {
+function routeTask(
+  task: TaskInfo,
+  index: AgentIndex,
+  profile: Profile,
+  state: CycleLedger,
+  guard: Guard,
+  sampler: Sampler,
+): Assignment | PendingStatus {
   const all = index.all;
   const whole = (status: Status): PendingStatus => taskWideStatus(task, status, all.length);
 
@@ -295,7 +302,11 @@ function pick(
     const total = totals.get(agent.key) ?? 0;
     const load = state.load(agent);
     // A sample starts anywhere: on a full tie the lower key wins, whatever the order.
-    if (best === undefined || total > best.total || (total === best.total && (load < best.load || (load === best.load && agent.key < best.agent.key)))) {
+    if (
+      best === undefined ||
+      total > best.total ||
+      (total === best.total && (load < best.load || (load === best.load && agent.key < best.agent.key)))
+    ) {
       best = { agent, total, load };
     }
   }
@@ -312,7 +323,9 @@ function sortQueue(tasks: TaskInfo[], queueSort: NamedPlugin | undefined, now: n
   const byKey = (a: TaskInfo, b: TaskInfo): number => compareKeys(a.key, b.key);
   const plugin = queueSort?.plugin;
   if (queueSort === undefined || plugin?.queueSort === undefined) return tasks.sort(byKey);
-  const sorted = guard.run(queueSort.name, 'QueueSort', undefined, () => [...tasks].sort((a, b) => plugin.queueSort?.(a, b, now) || byKey(a, b)));
+  const sorted = guard.run(queueSort.name, 'QueueSort', undefined, () =>
+    [...tasks].sort((a, b) => plugin.queueSort?.(a, b, now) || byKey(a, b)),
+  );
   return sorted === FAILED ? tasks.sort(byKey) : sorted;
 }
 

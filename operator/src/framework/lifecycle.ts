@@ -55,7 +55,13 @@ export type Intent =
       readonly since?: number;
     }
   /** Record a Kubernetes Event on the target (the host rate-limits and aggregates them). */
-  | { readonly kind: 'event'; readonly target: Target; readonly type: 'Normal' | 'Warning'; readonly reason: string; readonly message: string }
+  | {
+      readonly kind: 'event';
+      readonly target: Target;
+      readonly type: 'Normal' | 'Warning';
+      readonly reason: string;
+      readonly message: string;
+    }
   /**
    * Act on an agent: sleep (spec.desiredState Sleeping), wake (Active), drain (sleep, but
    * running tasks finish first: the same as sleep), restart (its workload is started
@@ -76,7 +82,13 @@ export type Intent =
       readonly labels?: Readonly<Record<string, string | null>>;
     }
   /** Set a gauge agent_orchestrator_plugin_<name>{namespace, plugin, ...labels}. */
-  | { readonly kind: 'metric'; readonly name: string; readonly help: string; readonly labels?: Readonly<Record<string, string>>; readonly value: number }
+  | {
+      readonly kind: 'metric';
+      readonly name: string;
+      readonly help: string;
+      readonly labels?: Readonly<Record<string, string>>;
+      readonly value: number;
+    }
   /**
    * Bounds for an autoscaling pool of the policy while they hold: the autoscaler keeps
    * between `minAwake` and `maxAwake` agents awake, and reports `reason`.
@@ -151,7 +163,12 @@ export interface Hook {
         readonly task: string;
         /** The task's metadata.generation when it was asked. */
         readonly generation: number;
-        readonly annotations: { readonly verdict: string; readonly message: string; readonly generation: string; readonly answeredAt: string };
+        readonly annotations: {
+          readonly verdict: string;
+          readonly message: string;
+          readonly generation: string;
+          readonly answeredAt: string;
+        };
       }
     | undefined;
 }

@@ -69,7 +69,8 @@ export class PluginRegistry {
     const errors: string[] = [];
     const enabled = new Map<string, unknown>();
     for (const name of Object.keys(configs ?? {})) {
-      if (!this.byName.has(name)) errors.push(`spec.plugins.${name}: unknown plugin "${name}"; known: ${[...this.byName.keys()].join(', ')}`);
+      if (!this.byName.has(name))
+        errors.push(`spec.plugins.${name}: unknown plugin "${name}"; known: ${[...this.byName.keys()].join(', ')}`);
     }
     for (const plugin of this.plugins) {
       const { enabled: on, ...own } = configs?.[plugin.name] ?? {};
@@ -81,15 +82,18 @@ export class PluginRegistry {
     }
 
     const preset = this.strategies[routing.strategy];
-    if (preset === undefined) errors.push(`spec.routing.strategy: unknown strategy "${routing.strategy}"; known: ${Object.keys(this.strategies).join(', ')}`);
+    if (preset === undefined)
+      errors.push(`spec.routing.strategy: unknown strategy "${routing.strategy}"; known: ${Object.keys(this.strategies).join(', ')}`);
     const weights = new Map<string, number>(preset ?? []);
     (routing.plugins ?? []).forEach(({ name, weight }, i) => {
       const field = `spec.routing.plugins[${i}]`;
       const known = `known: ${this.scorerNames.join(', ')}`;
       if (!this.byName.has(name)) errors.push(`${field}.name: unknown routing plugin "${name}"; ${known}`);
       else if (!this.scorerNames.includes(name)) errors.push(`${field}.name: routing plugin "${name}" does not score; ${known}`);
-      else if (!enabled.has(name) && weight > 0) errors.push(`${field}.name: plugin "${name}" is disabled (spec.plugins.${name}.enabled: false)`);
-      else if (!Number.isInteger(weight) || weight < 0 || weight > 100) errors.push(`${field}.weight: must be a whole number from 0 to 100`);
+      else if (!enabled.has(name) && weight > 0)
+        errors.push(`${field}.name: plugin "${name}" is disabled (spec.plugins.${name}.enabled: false)`);
+      else if (!Number.isInteger(weight) || weight < 0 || weight > 100)
+        errors.push(`${field}.weight: must be a whole number from 0 to 100`);
       // An override keeps the preset's place in the order; a plugin the preset lacks goes last.
       else weights.set(name, weight);
     });

@@ -59,7 +59,12 @@ describe('TaskQueue', () => {
   it('holds every task in exactly one place, after any sequence of events', () => {
     const names = ['a', 'b', 'c', 'd'];
     const op = fc.oneof(
-      fc.record({ op: fc.constant('set' as const), name: fc.constantFrom(...names), at: fc.constantFrom(0, 0, 50, 150), priority: fc.integer({ min: 0, max: 2 }) }),
+      fc.record({
+        op: fc.constant('set' as const),
+        name: fc.constantFrom(...names),
+        at: fc.constantFrom(0, 0, 50, 150),
+        priority: fc.integer({ min: 0, max: 2 }),
+      }),
       fc.record({ op: fc.constant('remove' as const), name: fc.constantFrom(...names) }),
       fc.record({ op: fc.constant('cycle' as const), park: fc.boolean() }),
       fc.record({ op: fc.constant('wake' as const), limit: fc.integer({ min: 0, max: 3 }) }),

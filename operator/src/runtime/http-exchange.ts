@@ -12,7 +12,8 @@ export function exchange(url: URL, options: https.RequestOptions, body?: Buffer 
     const request = (url.protocol === 'https:' ? https : http).request(url, options);
     request.once('response', resolve);
     request.once('error', (err: NodeJS.ErrnoException) => {
-      if (retry && options.method === 'GET' && request.reusedSocket && err.code === 'ECONNRESET') resolve(exchange(url, options, body, false));
+      if (retry && options.method === 'GET' && request.reusedSocket && err.code === 'ECONNRESET')
+        resolve(exchange(url, options, body, false));
       else reject(err);
     });
     request.end(body);

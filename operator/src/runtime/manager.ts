@@ -139,9 +139,14 @@ export class Manager {
    * server streams it while the rest of the operator loads. Resolves once the server has
    * answered them (RestClient.prefetchWatch).
    */
-  async prefetch(resource: ResourceType, selectors: Pick<InformerRequest<KubeObject>, 'labelSelector' | 'fieldSelector'> = {}): Promise<void> {
+  async prefetch(
+    resource: ResourceType,
+    selectors: Pick<InformerRequest<KubeObject>, 'labelSelector' | 'fieldSelector'> = {},
+  ): Promise<void> {
     const query = watchListQuery(selectors);
-    await Promise.all(this.namespacesOf(resource).map((namespace) => this.client.prefetchWatch(collectionPath(resource, namespace), query)));
+    await Promise.all(
+      this.namespacesOf(resource).map((namespace) => this.client.prefetchWatch(collectionPath(resource, namespace), query)),
+    );
   }
 
   /** One informer per watched namespace, or one for the whole cluster. */
@@ -180,9 +185,13 @@ export class Manager {
       this.stopping = true;
       shutdown.abort();
     };
-    signal.addEventListener('abort', () => {
-      stop(0);
-    }, { once: true });
+    signal.addEventListener(
+      'abort',
+      () => {
+        stop(0);
+      },
+      { once: true },
+    );
     if (signal.aborted) stop(0);
 
     await this.startServers();
@@ -227,9 +236,13 @@ export class Manager {
 
     await new Promise<void>((resolve) => {
       if (shutdown.signal.aborted) resolve();
-      shutdown.signal.addEventListener('abort', () => {
-        resolve();
-      }, { once: true });
+      shutdown.signal.addEventListener(
+        'abort',
+        () => {
+          resolve();
+        },
+        { once: true },
+      );
     });
     this.log.info({ timeoutSeconds: this.config.shutdownTimeoutSeconds }, 'shutting down: no new work, finishing reconciles in flight');
     work.abort();

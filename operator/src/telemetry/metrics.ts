@@ -3,7 +3,10 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 // Names follow controller-runtime and client-go so their dashboards and alerts work
 // unchanged; the few of our own carry the agent_orchestrator_ prefix.
 
-const RECONCILE_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5, 0.6, 0.7, 0.8, 0.9, 1, 1.25, 1.5, 1.75, 2, 2.5, 3, 3.5, 4, 4.5, 5, 6, 7, 8, 9, 10, 15, 20, 25, 30, 40, 50, 60];
+const RECONCILE_BUCKETS = [
+  0.005, 0.01, 0.025, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5, 0.6, 0.7, 0.8, 0.9, 1, 1.25, 1.5, 1.75, 2, 2.5, 3, 3.5, 4, 4.5,
+  5, 6, 7, 8, 9, 10, 15, 20, 25, 30, 40, 50, 60,
+];
 const QUEUE_BUCKETS = [1e-8, 1e-7, 1e-6, 1e-5, 1e-4, 1e-3, 0.01, 0.1, 1, 10, 100, 1000];
 
 /** A queue's depth by priority, read when metrics are scraped. */
@@ -90,7 +93,12 @@ export function createMetrics(options: { processMetrics?: boolean } = {}): Metri
       watchDepth: (read) => {
         depthReaders.add(read);
       },
-      adds: new Counter({ name: 'workqueue_adds_total', help: 'Total number of adds handled by workqueue', labelNames: ['name'], registers }),
+      adds: new Counter({
+        name: 'workqueue_adds_total',
+        help: 'Total number of adds handled by workqueue',
+        labelNames: ['name'],
+        registers,
+      }),
       queueDuration: new Histogram({
         name: 'workqueue_queue_duration_seconds',
         help: 'How long in seconds an item stays in workqueue before being requested',
@@ -105,10 +113,15 @@ export function createMetrics(options: { processMetrics?: boolean } = {}): Metri
         buckets: QUEUE_BUCKETS,
         registers,
       }),
-      retries: new Counter({ name: 'workqueue_retries_total', help: 'Total number of retries handled by workqueue', labelNames: ['name'], registers }),
+      retries: new Counter({
+        name: 'workqueue_retries_total',
+        help: 'Total number of retries handled by workqueue',
+        labelNames: ['name'],
+        registers,
+      }),
       unfinishedWork: new Gauge({
         name: 'workqueue_unfinished_work_seconds',
-        help: 'How many seconds of work has been done that is in progress and hasn\'t been observed by work_duration',
+        help: "How many seconds of work has been done that is in progress and hasn't been observed by work_duration",
         labelNames: ['name'],
         registers,
       }),
@@ -177,7 +190,12 @@ export function createMetrics(options: { processMetrics?: boolean } = {}): Metri
         labelNames: ['resource'],
         registers,
       }),
-      objects: new Gauge({ name: 'agent_orchestrator_informer_objects', help: 'Objects in the cache', labelNames: ['resource'], registers }),
+      objects: new Gauge({
+        name: 'agent_orchestrator_informer_objects',
+        help: 'Objects in the cache',
+        labelNames: ['resource'],
+        registers,
+      }),
       lastEvent: new Gauge({
         name: 'agent_orchestrator_informer_last_event_timestamp_seconds',
         help: 'When the informer last heard from the API server (event or bookmark)',

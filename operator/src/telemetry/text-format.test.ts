@@ -8,8 +8,14 @@ describe('text log format', () => {
       { level: 30, time: 0, msg: 'reconciled', component: 'agent-orchestrator', controller: 'agent', key: 'demo/a' },
       '1970-01-01T00:00:00.000Z INFO  reconciled controller=agent key=demo/a\n',
     ],
-    [{ level: 50, time: 0, msg: 'failed', err: 'dial tcp: refused', retries: 2 }, '1970-01-01T00:00:00.000Z ERROR failed err="dial tcp: refused" retries=2\n'],
-    [{ level: 40, time: 0, msg: 'odd', nested: { a: 1 } }, '1970-01-01T00:00:00.000Z WARN  odd nested={"a":1}\n'.replace('{"a":1}', '"{\\"a\\":1}"')],
+    [
+      { level: 50, time: 0, msg: 'failed', err: 'dial tcp: refused', retries: 2 },
+      '1970-01-01T00:00:00.000Z ERROR failed err="dial tcp: refused" retries=2\n',
+    ],
+    [
+      { level: 40, time: 0, msg: 'odd', nested: { a: 1 } },
+      '1970-01-01T00:00:00.000Z WARN  odd nested={"a":1}\n'.replace('{"a":1}', '"{\\"a\\":1}"'),
+    ],
   ])('formats %j', (rec, want) => {
     expect(formatLine(JSON.stringify(rec))).toBe(want);
   });

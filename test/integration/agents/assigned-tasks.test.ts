@@ -33,32 +33,51 @@ describe("the runner's assigned Tasks, read through its own Role", () => {
   let alice: RestClient;
   let tasks: AssignedTasks;
 
-  const create = async (resource: typeof Tasks, body: KubeObject): Promise<KubeObject> => admin.request<KubeObject>('POST', collectionPath(resource, ns.name), { body });
-  const names = (): string[] => tasks.list().map((t) => t.metadata.name ?? '').sort();
+  const create = async (resource: typeof Tasks, body: KubeObject): Promise<KubeObject> =>
+    admin.request<KubeObject>('POST', collectionPath(resource, ns.name), { body });
+  const names = (): string[] =>
+    tasks
+      .list()
+      .map((t) => t.metadata.name ?? '')
+      .sort();
   const seen = (type: string, name: string): boolean => events.some((e) => e.type === type && e.name === name);
 
   /** Rewrites alice's Role to grant `write` (and read them), as the task controller does. */
   async function grant(write: string[]): Promise<void> {
     const current = await admin.request<KubeObject>('GET', objectPath(Roles, ns.name, 'agent-alice'));
     const role = agentRole(agent, { read: write, write });
-    await admin.request('PUT', objectPath(Roles, ns.name, 'agent-alice'), { body: { ...role, metadata: { ...role.metadata, resourceVersion: current.metadata.resourceVersion } } });
+    await admin.request('PUT', objectPath(Roles, ns.name, 'agent-alice'), {
+      body: { ...role, metadata: { ...role.metadata, resourceVersion: current.metadata.resourceVersion } },
+    });
   }
 
   beforeAll(async () => {
     // A real owner: a Role owned by a uid that does not exist would be garbage collected.
-    const owner = await create(Agents, { apiVersion: API_VERSION, kind: 'Agent', metadata: { name: 'alice' }, spec: { capabilities: ['work'], runtime: { type: 'kubernetes', image: 'agent-orchestrator/runner:dev' } } });
+    const owner = await create(Agents, {
+      apiVersion: API_VERSION,
+      kind: 'Agent',
+      metadata: { name: 'alice' },
+      spec: { capabilities: ['work'], runtime: { type: 'kubernetes', image: 'agent-orchestrator/runner:dev' } },
+    });
     agent = { namespace: ns.name, name: 'alice', uid: owner.metadata.uid ?? '' };
     const { account, binding } = agentAccount(agent);
     await create(ServiceAccounts, { apiVersion: 'v1', kind: 'ServiceAccount', ...account });
     await create(RoleBindings, { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'RoleBinding', ...binding });
     await create(Roles, agentRole(agent, { read: ['t1'], write: ['t1'] }));
-    for (const name of ['t1', 't2', 't3']) await create(Tasks, { apiVersion: API_VERSION, kind: 'Task', metadata: { name }, spec: { input: `echo ${name}` } });
+    for (const name of ['t1', 't2', 't3'])
+      await create(Tasks, { apiVersion: API_VERSION, kind: 'Task', metadata: { name }, spec: { input: `echo ${name}` } });
     alice = await serviceAccountClient(admin, inject('kubeconfig'), ns.name, 'agent-alice');
     tasks = new AssignedTasks({ client: alice, namespace: ns.name, agent: 'alice', resyncMs: 30_000, logger: testLogger() });
     const record = (type: string) => (obj: KubeObject) => {
       events.push({ type, name: obj.metadata.name ?? '', label: obj.metadata.labels?.step });
     };
-    tasks.addHandler({ onAdd: record('add'), onUpdate: (_old, obj) => { record('update')(obj); }, onDelete: record('delete') });
+    tasks.addHandler({
+      onAdd: record('add'),
+      onUpdate: (_old, obj) => {
+        record('update')(obj);
+      },
+      onDelete: record('delete'),
+    });
     void tasks.run(stop.signal);
   });
 
@@ -73,8 +92,13 @@ describe("the runner's assigned Tasks, read through its own Role", () => {
     expect(names()).toEqual(['t1']);
     expect(tasks.get(`${ns.name}/t1`)?.metadata.name).toBe('t1');
 
-    await admin.request('PATCH', objectPath(Tasks, ns.name, 't1'), { body: { metadata: { labels: { step: 'one' } } }, contentType: 'application/merge-patch+json' });
-    await waitFor('the update of t1', () => (events.some((e) => e.type === 'update' && e.name === 't1' && e.label === 'one') ? true : undefined));
+    await admin.request('PATCH', objectPath(Tasks, ns.name, 't1'), {
+      body: { metadata: { labels: { step: 'one' } } },
+      contentType: 'application/merge-patch+json',
+    });
+    await waitFor('the update of t1', () =>
+      events.some((e) => e.type === 'update' && e.name === 't1' && e.label === 'one') ? true : undefined,
+    );
   });
 
   it('starts watching a Task the Role comes to name', async () => {
@@ -95,11 +119,20 @@ describe("the runner's assigned Tasks, read through its own Role", () => {
   it('is all the agent may read: no list of every Task, no Task its Role does not name', async () => {
     await expect(refusal(alice.request('GET', collectionPath(Tasks, ns.name)))).resolves.toBe(403);
     await expect(refusal(alice.request('GET', objectPath(Tasks, ns.name, 't3')))).resolves.toBe(403);
-    await expect(refusal(alice.request('GET', collectionPath(Tasks, ns.name), { query: { fieldSelector: 'metadata.name=t3' } }))).resolves.toBe(403);
-    await waitFor('t1 refused once revoked', async () => ((await refusal(alice.request('GET', objectPath(Tasks, ns.name, 't1')))) === 403 ? true : undefined));
+    await expect(
+      refusal(alice.request('GET', collectionPath(Tasks, ns.name), { query: { fieldSelector: 'metadata.name=t3' } })),
+    ).resolves.toBe(403);
+    await waitFor('t1 refused once revoked', async () =>
+      (await refusal(alice.request('GET', objectPath(Tasks, ns.name, 't1')))) === 403 ? true : undefined,
+    );
     // A watch-list (sendInitialEvents) by name is authorized by resourceNames: the informer's own way to fill its cache.
     const first = await (async () => {
-      for await (const event of alice.watch(collectionPath(Tasks, ns.name), { ...watchListQuery({ fieldSelector: 'metadata.name=t2' }), timeoutSeconds: 5 }, AbortSignal.timeout(10_000))) return event;
+      for await (const event of alice.watch(
+        collectionPath(Tasks, ns.name),
+        { ...watchListQuery({ fieldSelector: 'metadata.name=t2' }), timeoutSeconds: 5 },
+        AbortSignal.timeout(10_000),
+      ))
+        return event;
       return undefined;
     })();
     expect(first?.type).toBe('ADDED');

@@ -27,7 +27,9 @@ type AgentObj = KubeObject & {
     stats?: { succeeded: number };
   };
 };
-type TaskObj = KubeObject & { status?: { phase?: string; result?: { output?: string; exitCode?: number }; history?: { agent: string; outcome: string }[] } };
+type TaskObj = KubeObject & {
+  status?: { phase?: string; result?: { output?: string; exitCode?: number }; history?: { agent: string; outcome: string }[] };
+};
 
 // The whole path with the REAL runner image: container, credentials, heartbeat, task execution.
 describe('Agents of runtime docker, end to end', () => {
@@ -55,7 +57,12 @@ describe('Agents of runtime docker, end to end', () => {
     return a.status?.phase === phase ? a : undefined;
   };
   const containersOf = async (name: string): Promise<string[]> =>
-    (await docker.listContainers({ all: true, filters: { label: [`agents.orchestrator.dev/namespace=${ns.name}`, `agents.orchestrator.dev/name=${name}`] } })).map((c) => c.Id);
+    (
+      await docker.listContainers({
+        all: true,
+        filters: { label: [`agents.orchestrator.dev/namespace=${ns.name}`, `agents.orchestrator.dev/name=${name}`] },
+      })
+    ).map((c) => c.Id);
 
   async function createAgent(name: string, runtime: Record<string, unknown>): Promise<AgentObj> {
     return client.request('POST', collectionPath(Agents, ns.name), {
@@ -87,10 +94,14 @@ describe('Agents of runtime docker, end to end', () => {
         spec: { requiredCapabilities: ['shell'], input: 'hello agents\n', payload: { ticket: 42 } },
       },
     });
-    const done = await waitFor('the task to succeed', async () => {
-      const t = await client.request<TaskObj>('GET', objectPath(Tasks, ns.name, 'shout'));
-      return t.status?.phase === 'Succeeded' ? t : undefined;
-    }, { timeoutMs: 60_000 });
+    const done = await waitFor(
+      'the task to succeed',
+      async () => {
+        const t = await client.request<TaskObj>('GET', objectPath(Tasks, ns.name, 'shout'));
+        return t.status?.phase === 'Succeeded' ? t : undefined;
+      },
+      { timeoutMs: 60_000 },
+    );
     expect(done.status?.result).toEqual({ output: 'HELLO AGENTS\npayload={"ticket":42}\n', exitCode: 0 });
     expect(done.status?.history?.map((h) => [h.agent, h.outcome])).toEqual([['shell', 'Succeeded']]);
     await waitFor('the Agent to count it', async () => ((await get('shell')).status?.stats?.succeeded === 1 ? true : undefined));
@@ -104,15 +115,22 @@ describe('Agents of runtime docker, end to end', () => {
         return [];
       }
     });
-    expect(lines.filter((l) => l.task === `${ns.name}/shout` && l.stream === 'stdout').map((l) => l.msg)).toEqual(['HELLO AGENTS', 'payload={"ticket":42}']);
+    expect(lines.filter((l) => l.task === `${ns.name}/shout` && l.stream === 'stdout').map((l) => l.msg)).toEqual([
+      'HELLO AGENTS',
+      'payload={"ticket":42}',
+    ]);
 
     // docker kill: the heartbeat stops, the container is restarted with backoff.
     await docker.getContainer(containerId ?? '').kill();
     const killedAt = Date.now();
-    const unhealthy = await waitFor('Healthy=False after the kill', async () => {
-      const a = await get('shell');
-      return condition(a, 'Healthy')?.status === 'False' ? a : undefined;
-    }, { timeoutMs: 30_000 });
+    const unhealthy = await waitFor(
+      'Healthy=False after the kill',
+      async () => {
+        const a = await get('shell');
+        return condition(a, 'Healthy')?.status === 'False' ? a : undefined;
+      },
+      { timeoutMs: 30_000 },
+    );
     expect(condition(unhealthy, 'Healthy')?.reason).toBe('HeartbeatExpired');
     const back = await waitFor('Ready again after the restart backoff', phaseIs('shell', 'Ready'), { timeoutMs: 90_000 });
     // The first restart waits 10 s after the exit (then 20 s, 40 s ... up to 5 min).
@@ -127,15 +145,25 @@ describe('Agents of runtime docker, end to end', () => {
     expect(await containersOf('shell')).toEqual([containerId]);
 
     await client.request('DELETE', objectPath(Agents, ns.name, 'shell'));
-    await waitFor('the Agent and its container to be gone', async () => {
-      const gone = await get('shell').then(() => false, (err: unknown) => isNotFound(err));
-      return gone && (await containersOf('shell')).length === 0 ? true : undefined;
-    }, { timeoutMs: 60_000 });
+    await waitFor(
+      'the Agent and its container to be gone',
+      async () => {
+        const gone = await get('shell').then(
+          () => false,
+          (err: unknown) => isNotFound(err),
+        );
+        return gone && (await containersOf('shell')).length === 0 ? true : undefined;
+      },
+      { timeoutMs: 60_000 },
+    );
   });
 
   it('reports bad input as Failed with the reason, and keeps serving other agents', async () => {
     await createAgent('no-image', { image: 'agent-orchestrator/does-not-exist:1' });
-    await createAgent('exits', { command: ['sh', '-c', 'echo "config file missing" >&2; exit 1'], image: 'agent-orchestrator/busybox:test' });
+    await createAgent('exits', {
+      command: ['sh', '-c', 'echo "config file missing" >&2; exit 1'],
+      image: 'agent-orchestrator/busybox:test',
+    });
     await createAgent('no-engine', { docker: { host: 'unix:///tmp/agent-orchestrator-no-such-docker.sock' } });
     await createAgent('fine', {});
 
@@ -150,7 +178,9 @@ describe('Agents of runtime docker, end to end', () => {
       const a = await get('exits');
       return condition(a, 'Ready')?.reason === 'CrashLoopBackOff' ? a : undefined;
     });
-    expect(condition(exits, 'Ready')?.message).toMatch(/exited with code 1 \(Error\).*config file missing.*restarting at \S+ \(backoff \d+s\)/s);
+    expect(condition(exits, 'Ready')?.message).toMatch(
+      /exited with code 1 \(Error\).*config file missing.*restarting at \S+ \(backoff \d+s\)/s,
+    );
 
     const noEngine = await waitFor('RuntimeUnavailable', async () => {
       const a = await get('no-engine');
@@ -162,14 +192,24 @@ describe('Agents of runtime docker, end to end', () => {
 
     await client.request('DELETE', objectPath(Agents, ns.name, 'exits'));
     await waitFor('the crash-looping Agent to be deleted', async () =>
-      (await get('exits').then(() => false, (err: unknown) => isNotFound(err))) ? true : undefined,
+      (await get('exits').then(
+        () => false,
+        (err: unknown) => isNotFound(err),
+      ))
+        ? true
+        : undefined,
     );
 
     // Deleting an Agent whose engine is unreachable does not hang forever: after the
     // removal timeout it is released, with a Warning saying what was left behind.
     await client.request('DELETE', objectPath(Agents, ns.name, 'no-engine'));
     await waitFor('the Agent with no engine to be released', async () =>
-      (await get('no-engine').then(() => false, (err: unknown) => isNotFound(err))) ? true : undefined,
+      (await get('no-engine').then(
+        () => false,
+        (err: unknown) => isNotFound(err),
+      ))
+        ? true
+        : undefined,
     );
     const abandoned = await waitFor('the WorkloadAbandoned Event', async () => {
       const events = await client.request<{ items: { reason?: string; type?: string; note?: string; regarding?: { name?: string } }[] }>(
@@ -184,22 +224,32 @@ describe('Agents of runtime docker, end to end', () => {
 
   it('keeps an OOM kill in status.workload.lastExit after the restart, and says ResourcePressure=OOMKilled', async () => {
     await client.request('POST', collectionPath(Policies, ns.name), {
-      body: { apiVersion: API_VERSION, kind: 'OrchestratorPolicy', metadata: { name: 'default' }, spec: { plugins: { performance: { periodSeconds: 10 } } } },
+      body: {
+        apiVersion: API_VERSION,
+        kind: 'OrchestratorPolicy',
+        metadata: { name: 'default' },
+        spec: { plugins: { performance: { periodSeconds: 10 } } },
+      },
     });
     // Allocates until the engine kills it: 32Mi of memory and no swap is far too little.
     await createAgent('greedy', {
       command: ['node', '-e', 'const kept = []; for (;;) kept.push(Buffer.alloc(8e6).fill(1));'],
       resources: { limits: { memory: '32Mi' } },
     });
-    const killed = await waitFor('the OOM kill recorded', async () => {
-      const a = await get('greedy');
-      return a.status?.workload?.lastExit?.reason === 'OOMKilled' ? a : undefined;
-    }, { timeoutMs: 90_000 });
+    const killed = await waitFor(
+      'the OOM kill recorded',
+      async () => {
+        const a = await get('greedy');
+        return a.status?.workload?.lastExit?.reason === 'OOMKilled' ? a : undefined;
+      },
+      { timeoutMs: 90_000 },
+    );
     expect(killed.status?.workload?.lastExit).toMatchObject({ reason: 'OOMKilled', exitCode: 137 });
-    const pressure = await waitFor('ResourcePressure', async () => condition(await get('greedy'), 'ResourcePressure'), { timeoutMs: 60_000 });
+    const pressure = await waitFor('ResourcePressure', async () => condition(await get('greedy'), 'ResourcePressure'), {
+      timeoutMs: 60_000,
+    });
     expect(pressure).toMatchObject({ status: 'True', reason: 'OOMKilled' });
     expect(pressure.message).toMatch(/^the workload was killed for lack of memory at \S+ \(limit 32Mi\), and restarted/);
     await client.request('DELETE', objectPath(Agents, ns.name, 'greedy'));
   });
 });
-

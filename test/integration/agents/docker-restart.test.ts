@@ -61,7 +61,9 @@ describe('Agents of runtime docker under restarts and outages', () => {
   const task = (name: string): Promise<TaskObj> => client.request('GET', objectPath(Tasks, ns.name, name));
   const tasks = (names: readonly string[]): Promise<TaskObj[]> => Promise.all(names.map(task));
   const events = async (name: string): Promise<EventObj[]> =>
-    (await client.request<{ items: EventObj[] }>('GET', `/apis/events.k8s.io/v1/namespaces/${ns.name}/events`)).items.filter((e) => e.regarding?.name === name);
+    (await client.request<{ items: EventObj[] }>('GET', `/apis/events.k8s.io/v1/namespaces/${ns.name}/events`)).items.filter(
+      (e) => e.regarding?.name === name,
+    );
 
   async function createAgent(name: string, runtime: Record<string, unknown>, maxConcurrentTasks = 1): Promise<void> {
     await client.request('POST', collectionPath(Agents, ns.name), {
@@ -92,18 +94,29 @@ describe('Agents of runtime docker under restarts and outages', () => {
     // Each execution waits for a gate file inside the container.
     await createAgent(
       'boxed',
-      { env: [{ name: 'RUNNER_COMMAND', value: 'while [ ! -e /tmp/gate ]; do sleep 0.1; done; echo "$TASK_NAME: attempt $TASK_ATTEMPT"' }] },
+      {
+        env: [{ name: 'RUNNER_COMMAND', value: 'while [ ! -e /tmp/gate ]; do sleep 0.1; done; echo "$TASK_NAME: attempt $TASK_ATTEMPT"' }],
+      },
       2,
     );
-    const ready = await waitFor('the agent Ready', async () => {
-      const a = await agent('boxed');
-      return a.status?.phase === 'Ready' ? a : undefined;
-    }, { timeoutMs: 90_000 });
+    const ready = await waitFor(
+      'the agent Ready',
+      async () => {
+        const a = await agent('boxed');
+        return a.status?.phase === 'Ready' ? a : undefined;
+      },
+      { timeoutMs: 90_000 },
+    );
     const containerId = ready.status?.workload?.id ?? '';
     const names = ['d1', 'd2', 'd3'];
     for (const name of names) {
       await client.request('POST', collectionPath(Tasks, ns.name), {
-        body: { apiVersion: API_VERSION, kind: 'Task', metadata: { name }, spec: { requiredCapabilities: ['boxed'], timeoutSeconds: 3600 } },
+        body: {
+          apiVersion: API_VERSION,
+          kind: 'Task',
+          metadata: { name },
+          spec: { requiredCapabilities: ['boxed'], timeoutSeconds: 3600 },
+        },
       });
     }
     const held = await waitFor('two tasks Running in the container', async () => {
@@ -115,10 +128,16 @@ describe('Agents of runtime docker under restarts and outages', () => {
 
     await docker.getContainer(containerId).kill();
     // The operator restarts the same container after its backoff; a new runner process starts in it.
-    const restarted = await waitFor('two tasks Running under the restarted runner', async () => {
-      const r = (await tasks(names)).filter((t) => t.status?.phase === 'Running' && t.status.assignment?.claimedBy && t.status.assignment.claimedBy !== firstLife);
-      return r.length === 2 ? r : undefined;
-    }, { timeoutMs: RECOVERY_BOUND_MS });
+    const restarted = await waitFor(
+      'two tasks Running under the restarted runner',
+      async () => {
+        const r = (await tasks(names)).filter(
+          (t) => t.status?.phase === 'Running' && t.status.assignment?.claimedBy && t.status.assignment.claimedBy !== firstLife,
+        );
+        return r.length === 2 ? r : undefined;
+      },
+      { timeoutMs: RECOVERY_BOUND_MS },
+    );
     expect((await agent('boxed')).status?.workload?.id).toBe(containerId);
     for (const name of heldNames) {
       const lost = (await task(name)).status?.history?.[0];
@@ -128,10 +147,14 @@ describe('Agents of runtime docker under restarts and outages', () => {
     expect(restarted.length).toBe(2);
 
     await exec(containerId, 'touch /tmp/gate');
-    const done = await waitFor('every task to succeed', async () => {
-      const all = await tasks(names);
-      return all.every((t) => t.status?.phase === 'Succeeded') ? all : undefined;
-    }, { timeoutMs: RECOVERY_BOUND_MS });
+    const done = await waitFor(
+      'every task to succeed',
+      async () => {
+        const all = await tasks(names);
+        return all.every((t) => t.status?.phase === 'Succeeded') ? all : undefined;
+      },
+      { timeoutMs: RECOVERY_BOUND_MS },
+    );
     for (const t of done) {
       const name = t.metadata.name ?? '';
       const lost = heldNames.includes(name);
@@ -147,7 +170,9 @@ describe('Agents of runtime docker under restarts and outages', () => {
     proxies.push(proxy);
     const endpoint = await proxy.open();
     await createAgent('steady', { docker: { host: endpoint } });
-    await waitFor('the agent Ready', async () => ((await agent('steady')).status?.phase === 'Ready' ? true : undefined), { timeoutMs: 90_000 });
+    await waitFor('the agent Ready', async () => ((await agent('steady')).status?.phase === 'Ready' ? true : undefined), {
+      timeoutMs: 90_000,
+    });
     // Events are written after the status: count from the one that says it became Ready.
     const seen = await waitFor('the Ready Event', async () => {
       const all = await events('steady');
@@ -155,16 +180,20 @@ describe('Agents of runtime docker under restarts and outages', () => {
     });
     const newEvents = async (): Promise<string[]> => (await events('steady')).slice(seen).map((e) => `${e.type ?? ''} ${e.reason ?? ''}`);
     const ready = (a: AgentObj): Condition | undefined => a.status?.conditions?.find((c) => c.type === 'Ready');
-    const readyReason = (reason: string, message = /./) => async (): Promise<AgentObj | undefined> => {
-      const a = await agent('steady');
-      const c = ready(a);
-      return c?.reason === reason && message.test(c.message) ? a : undefined;
-    };
+    const readyReason =
+      (reason: string, message = /./) =>
+      async (): Promise<AgentObj | undefined> => {
+        const a = await agent('steady');
+        const c = ready(a);
+        return c?.reason === reason && message.test(c.message) ? a : undefined;
+      };
     const reconciles = async (): Promise<number> =>
       operator ? metricValue(operator.manager.metrics, 'controller_runtime_reconcile_total', { controller: 'agent' }) : 0;
     const lookAgain = async (times: number): Promise<void> => {
       const start = await reconciles();
-      await waitFor(`${times} more reconciles`, async () => ((await reconciles()) - start >= times ? true : undefined), { timeoutMs: 120_000 });
+      await waitFor(`${times} more reconciles`, async () => ((await reconciles()) - start >= times ? true : undefined), {
+        timeoutMs: 120_000,
+      });
     };
 
     // Connections refused: the agent keeps serving, says why, and the heartbeats that keep
@@ -185,7 +214,9 @@ describe('Agents of runtime docker under restarts and outages', () => {
     // An engine that accepts connections and never answers must not hold the reconcile:
     // the request timeout turns it into the same report.
     proxy.hang();
-    await waitFor('Ready=True/RuntimeUnavailable after a hang', readyReason('RuntimeUnavailable', /socket hang up|ECONNRESET/), { timeoutMs: 90_000 });
+    await waitFor('Ready=True/RuntimeUnavailable after a hang', readyReason('RuntimeUnavailable', /socket hang up|ECONNRESET/), {
+      timeoutMs: 90_000,
+    });
     await lookAgain(3);
     expect((await agent('steady')).status?.phase).toBe('Ready');
     expect(await newEvents()).toEqual(['Warning RuntimeUnavailable', 'Normal RuntimeAvailable', 'Warning RuntimeUnavailable']);

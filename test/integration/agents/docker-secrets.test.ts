@@ -38,7 +38,12 @@ describe('Secrets and envFrom of docker agents, with the operator under the char
   beforeAll(async () => {
     const identity = await chartOperatorIdentity(client, inject('kubeconfig'), ns.name, OPERATOR);
     grant = identity.regrant;
-    operator = await startOperator(ns.name, { AO_DOCKER_HOST: inject('dockerHost'), AO_AGENT_STARTUP_GRACE: '60', AO_AGENT_REMOVAL_TIMEOUT: '3' }, [], identity.kubeConfig);
+    operator = await startOperator(
+      ns.name,
+      { AO_DOCKER_HOST: inject('dockerHost'), AO_AGENT_STARTUP_GRACE: '60', AO_AGENT_REMOVAL_TIMEOUT: '3' },
+      [],
+      identity.kubeConfig,
+    );
   });
   afterAll(async () => {
     await operator?.stop();
@@ -54,11 +59,20 @@ describe('Secrets and envFrom of docker agents, with the operator under the char
       (e) => e.regarding?.name === agent && e.type === 'Warning',
     );
   const containersOf = async (name: string): Promise<string[]> =>
-    (await docker.listContainers({ all: true, filters: { label: [`agents.orchestrator.dev/namespace=${ns.name}`, `agents.orchestrator.dev/name=${name}`] } })).map((c) => c.Id);
-  const failingWith = (name: string, reason: string, atLeastRestarts = 0) => async (): Promise<AgentObj | undefined> => {
-    const a = await get(name);
-    return a.status?.phase === 'Failed' && ready(a)?.reason === reason && (a.status.workload?.restarts ?? 0) >= atLeastRestarts ? a : undefined;
-  };
+    (
+      await docker.listContainers({
+        all: true,
+        filters: { label: [`agents.orchestrator.dev/namespace=${ns.name}`, `agents.orchestrator.dev/name=${name}`] },
+      })
+    ).map((c) => c.Id);
+  const failingWith =
+    (name: string, reason: string, atLeastRestarts = 0) =>
+    async (): Promise<AgentObj | undefined> => {
+      const a = await get(name);
+      return a.status?.phase === 'Failed' && ready(a)?.reason === reason && (a.status.workload?.restarts ?? 0) >= atLeastRestarts
+        ? a
+        : undefined;
+    };
   const createAgent = (name: string, runtime: Record<string, unknown>): Promise<unknown> =>
     client.request('POST', collectionPath(Agents, ns.name), {
       body: {
@@ -67,7 +81,13 @@ describe('Secrets and envFrom of docker agents, with the operator under the char
         metadata: { name },
         spec: {
           capabilities: [name],
-          runtime: { type: 'docker', image: RUNNER_IMAGE, docker: { host: inject('dockerHost') }, ...runtime, env: [{ name: 'RUNNER_COMMAND', value: '["sh"]' }, ...((runtime.env as unknown[] | undefined) ?? [])] },
+          runtime: {
+            type: 'docker',
+            image: RUNNER_IMAGE,
+            docker: { host: inject('dockerHost') },
+            ...runtime,
+            env: [{ name: 'RUNNER_COMMAND', value: '["sh"]' }, ...((runtime.env as unknown[] | undefined) ?? [])],
+          },
           heartbeat: { intervalSeconds: 1, timeoutSeconds: 4 },
         },
       },
@@ -76,11 +96,15 @@ describe('Secrets and envFrom of docker agents, with the operator under the char
     await client.request('POST', collectionPath(Tasks, ns.name), {
       body: { apiVersion: API_VERSION, kind: 'Task', metadata: { name: task }, spec: { requiredCapabilities: [agent], input } },
     });
-    return waitFor(`task ${task} to succeed`, async () => {
-      const t = await client.request<TaskObj>('GET', objectPath(Tasks, ns.name, task));
-      if (t.status?.phase === 'Failed') throw new Error(`task ${task} failed: ${JSON.stringify(t.status)}`);
-      return t.status?.phase === 'Succeeded' ? t : undefined;
-    }, { timeoutMs: 60_000 });
+    return waitFor(
+      `task ${task} to succeed`,
+      async () => {
+        const t = await client.request<TaskObj>('GET', objectPath(Tasks, ns.name, task));
+        if (t.status?.phase === 'Failed') throw new Error(`task ${task} failed: ${JSON.stringify(t.status)}`);
+        return t.status?.phase === 'Succeeded' ? t : undefined;
+      },
+      { timeoutMs: 60_000 },
+    );
   };
 
   it('a Secret the chart does not grant: the Agent says which value to set, one Event, backing off; granted, it starts with the key', async () => {
@@ -91,9 +115,15 @@ describe('Secrets and envFrom of docker agents, with the operator under the char
     await createAgent('coder', { env: [{ name: 'LLM_API_KEY', valueFrom: { secretKeyRef: { name: 'llm', key: 'api-key' } } }] });
 
     // A retry after the failure is first reported (the backoff runs), and still one Event, no series.
-    const first = await waitFor('coder Failed with SecretForbidden', failingWith('coder', 'SecretForbidden'), { timeoutMs: 60_000, describe: describeAgent('coder') });
+    const first = await waitFor('coder Failed with SecretForbidden', failingWith('coder', 'SecretForbidden'), {
+      timeoutMs: 60_000,
+      describe: describeAgent('coder'),
+    });
     const retries = (first.status?.workload?.restarts ?? 0) + 1;
-    const failed = await waitFor('coder to fail again after the backoff', failingWith('coder', 'SecretForbidden', retries), { timeoutMs: 60_000, describe: describeAgent('coder') });
+    const failed = await waitFor('coder to fail again after the backoff', failingWith('coder', 'SecretForbidden', retries), {
+      timeoutMs: 60_000,
+      describe: describeAgent('coder'),
+    });
     expect(ready(failed)?.status).toBe('False');
     expect(ready(failed)?.message).toMatch(
       /^env LLM_API_KEY: the operator may not read Secret llm in namespace docker-secrets-\S+: add llm to the chart value agents\.docker\.secrets \(docs\/agents\.md#secrets-and-envfrom\); retrying in \d+s$/,
@@ -105,11 +135,17 @@ describe('Secrets and envFrom of docker agents, with the operator under the char
 
     // The chart value, rendered by the chart: get on that Secret by name, nothing more.
     const rules = await grant(['agents.docker.secrets={llm}']);
-    expect(rules.filter((r) => r.resources?.includes('secrets'))).toEqual([{ apiGroups: [''], resources: ['secrets'], resourceNames: ['llm'], verbs: ['get'] }]);
-    const serving = await waitFor('coder Ready once the chart grants llm', async () => {
-      const a = await get('coder');
-      return a.status?.phase === 'Ready' ? a : undefined;
-    }, { timeoutMs: 120_000, describe: describeAgent('coder') });
+    expect(rules.filter((r) => r.resources?.includes('secrets'))).toEqual([
+      { apiGroups: [''], resources: ['secrets'], resourceNames: ['llm'], verbs: ['get'] },
+    ]);
+    const serving = await waitFor(
+      'coder Ready once the chart grants llm',
+      async () => {
+        const a = await get('coder');
+        return a.status?.phase === 'Ready' ? a : undefined;
+      },
+      { timeoutMs: 120_000, describe: describeAgent('coder') },
+    );
     expect(ready(serving)).toMatchObject({ status: 'True', reason: 'HeartbeatRenewed' });
 
     const done = await run('coder', 'print-key-hash', 'printf %s "$LLM_API_KEY" | sha256sum');
@@ -120,27 +156,43 @@ describe('Secrets and envFrom of docker agents, with the operator under the char
     await client.request('POST', `/api/v1/namespaces/${ns.name}/configmaps`, {
       body: { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'model-settings' }, data: { MODEL: 'small-1', '1st-choice': 'x' } },
     });
-    await createAgent('reviewer', { envFrom: [{ configMapRef: { name: 'model-settings' } }, { secretRef: { name: 'later' }, prefix: 'LLM_' }] });
+    await createAgent('reviewer', {
+      envFrom: [{ configMapRef: { name: 'model-settings' } }, { secretRef: { name: 'later' }, prefix: 'LLM_' }],
+    });
 
-    const forbidden = await waitFor('reviewer Failed: neither is granted', failingWith('reviewer', 'ConfigMapForbidden'), { timeoutMs: 60_000, describe: describeAgent('reviewer') });
+    const forbidden = await waitFor('reviewer Failed: neither is granted', failingWith('reviewer', 'ConfigMapForbidden'), {
+      timeoutMs: 60_000,
+      describe: describeAgent('reviewer'),
+    });
     expect(ready(forbidden)?.message).toContain('envFrom[0]: the operator may not read ConfigMap model-settings');
     expect(ready(forbidden)?.message).toContain('add model-settings to the chart value agents.docker.configMaps');
     expect(ready(forbidden)?.message).toContain('envFrom[1]: the operator may not read Secret later');
 
     await grant(['agents.docker.secrets={llm,later}', 'agents.docker.configMaps={model-settings}']);
-    const missing = await waitFor('reviewer Failed: the Secret does not exist', failingWith('reviewer', 'SecretNotFound'), { timeoutMs: 60_000, describe: describeAgent('reviewer') });
-    expect(ready(missing)?.message).toMatch(/^envFrom\[1\]: Secret later not found in namespace \S+: create it, or set secretRef\.optional: true to start without it; retrying in \d+s$/);
+    const missing = await waitFor('reviewer Failed: the Secret does not exist', failingWith('reviewer', 'SecretNotFound'), {
+      timeoutMs: 60_000,
+      describe: describeAgent('reviewer'),
+    });
+    expect(ready(missing)?.message).toMatch(
+      /^envFrom\[1\]: Secret later not found in namespace \S+: create it, or set secretRef\.optional: true to start without it; retrying in \d+s$/,
+    );
     expect((await warnings('reviewer')).map((e) => e.reason)).toEqual(['ConfigMapForbidden', 'SecretNotFound']);
 
     await client.request('POST', `/api/v1/namespaces/${ns.name}/secrets`, {
       body: { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'later' }, stringData: { TOKEN: 'tok-1' } },
     });
-    await waitFor('reviewer Ready once the Secret exists', async () => ((await get('reviewer')).status?.phase === 'Ready' ? true : undefined), {
-      timeoutMs: 120_000,
-      describe: describeAgent('reviewer'),
-    });
+    await waitFor(
+      'reviewer Ready once the Secret exists',
+      async () => ((await get('reviewer')).status?.phase === 'Ready' ? true : undefined),
+      {
+        timeoutMs: 120_000,
+        describe: describeAgent('reviewer'),
+      },
+    );
     const skipped = (await warnings('reviewer')).find((e) => e.reason === 'InvalidEnvironmentVariableNames');
-    expect(skipped?.note).toBe(`envFrom[0]: keys [1st-choice] of ConfigMap ${ns.name}/model-settings were skipped: they are not valid environment variable names`);
+    expect(skipped?.note).toBe(
+      `envFrom[0]: keys [1st-choice] of ConfigMap ${ns.name}/model-settings were skipped: they are not valid environment variable names`,
+    );
     const done = await run('reviewer', 'print-env', 'echo "$MODEL $LLM_TOKEN"');
     expect(done.status?.result?.output).toBe('small-1 tok-1\n');
   });

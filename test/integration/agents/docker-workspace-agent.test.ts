@@ -30,7 +30,11 @@ describe('a docker agent’s workspace, end to end', () => {
   let operator: RunningOperator | undefined;
   const labels = (): string[] => [`agents.orchestrator.dev/namespace=${ns.name}`, 'agents.orchestrator.dev/name=writer'];
   beforeAll(async () => {
-    operator = await startOperator(ns.name, { AO_DOCKER_HOST: inject('dockerHost'), AO_AGENT_STARTUP_GRACE: '60', AO_AGENT_DRAIN_GRACE: '10' });
+    operator = await startOperator(ns.name, {
+      AO_DOCKER_HOST: inject('dockerHost'),
+      AO_AGENT_STARTUP_GRACE: '60',
+      AO_AGENT_DRAIN_GRACE: '10',
+    });
   });
   afterAll(async () => {
     await operator?.stop();
@@ -47,7 +51,8 @@ describe('a docker agent’s workspace, end to end', () => {
     const a = await get(name);
     return a.status?.phase === phase ? a : undefined;
   };
-  const containers = async (): Promise<string[]> => (await docker.listContainers({ all: true, filters: { label: labels() } })).map((c) => c.Id);
+  const containers = async (): Promise<string[]> =>
+    (await docker.listContainers({ all: true, filters: { label: labels() } })).map((c) => c.Id);
   const volumes = async (): Promise<string[]> => (await docker.listVolumes({ filters: { label: labels() } })).Volumes.map((v) => v.Name);
   const patchSpec = (spec: Record<string, unknown>): Promise<unknown> =>
     client.request('PATCH', objectPath(Agents, ns.name, 'writer'), { body: { spec }, contentType: 'application/merge-patch+json' });
@@ -56,11 +61,15 @@ describe('a docker agent’s workspace, end to end', () => {
     await client.request('POST', collectionPath(Tasks, ns.name), {
       body: { apiVersion: API_VERSION, kind: 'Task', metadata: { name }, spec: { requiredCapabilities: ['workspace'], input, payload } },
     });
-    return waitFor(`task ${name} to succeed`, async () => {
-      const t = await client.request<TaskObj>('GET', objectPath(Tasks, ns.name, name));
-      if (t.status?.phase === 'Failed') throw new Error(`task ${name} failed: ${JSON.stringify(t.status)}`);
-      return t.status?.phase === 'Succeeded' ? t : undefined;
-    }, { timeoutMs: 60_000 });
+    return waitFor(
+      `task ${name} to succeed`,
+      async () => {
+        const t = await client.request<TaskObj>('GET', objectPath(Tasks, ns.name, name));
+        if (t.status?.phase === 'Failed') throw new Error(`task ${name} failed: ${JSON.stringify(t.status)}`);
+        return t.status?.phase === 'Succeeded' ? t : undefined;
+      },
+      { timeoutMs: 60_000 },
+    );
   }
 
   it('writes a file in one container, sleeps, wakes in another and reads it back; the volume goes with the Agent', async () => {
@@ -69,7 +78,8 @@ describe('a docker agent’s workspace, end to end', () => {
       body: { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'llm' }, stringData: { 'api-key': key } },
     });
     // The runner runs as 65532; the workspace is the volume's root, made writable for it.
-    const script = 'case "$TASK_PAYLOAD" in *write*) { cat; echo "key=$API_KEY"; } > /workspace/notes.txt && cat /workspace/notes.txt ;; *) cat /workspace/notes.txt ;; esac';
+    const script =
+      'case "$TASK_PAYLOAD" in *write*) { cat; echo "key=$API_KEY"; } > /workspace/notes.txt && cat /workspace/notes.txt ;; *) cat /workspace/notes.txt ;; esac';
     await client.request('POST', collectionPath(Agents, ns.name), {
       body: {
         apiVersion: API_VERSION,
@@ -81,7 +91,10 @@ describe('a docker agent’s workspace, end to end', () => {
             type: 'docker',
             image: RUNNER_IMAGE,
             docker: { host: inject('dockerHost') },
-            env: [{ name: 'API_KEY', valueFrom: { secretKeyRef: { name: 'llm', key: 'api-key' } } }, { name: 'RUNNER_COMMAND', value: script }],
+            env: [
+              { name: 'API_KEY', valueFrom: { secretKeyRef: { name: 'llm', key: 'api-key' } } },
+              { name: 'RUNNER_COMMAND', value: script },
+            ],
             workspace: {},
           },
           heartbeat: { intervalSeconds: 1, timeoutSeconds: 4 },
@@ -94,7 +107,11 @@ describe('a docker agent’s workspace, end to end', () => {
     expect(await volumes()).toEqual([`ao.${ns.name}.writer.workspace`]);
 
     await patchSpec({ desiredState: 'Sleeping' });
-    await waitFor('asleep, its container gone', async () => ((await get('writer')).status?.phase === 'Sleeping' && (await containers()).length === 0 ? true : undefined), { timeoutMs: 60_000 });
+    await waitFor(
+      'asleep, its container gone',
+      async () => ((await get('writer')).status?.phase === 'Sleeping' && (await containers()).length === 0 ? true : undefined),
+      { timeoutMs: 60_000 },
+    );
     expect(await volumes()).toEqual([`ao.${ns.name}.writer.workspace`]);
 
     await patchSpec({ desiredState: 'Active' });
@@ -104,9 +121,16 @@ describe('a docker agent’s workspace, end to end', () => {
     expect(read.status?.result?.output).toBe(written.status?.result?.output);
 
     await client.request('DELETE', objectPath(Agents, ns.name, 'writer'));
-    await waitFor('the Agent, its container and its volume to be gone', async () => {
-      const gone = await get('writer').then(() => false, (err: unknown) => isNotFound(err));
-      return gone && (await containers()).length === 0 && (await volumes()).length === 0 ? true : undefined;
-    }, { timeoutMs: 60_000 });
+    await waitFor(
+      'the Agent, its container and its volume to be gone',
+      async () => {
+        const gone = await get('writer').then(
+          () => false,
+          (err: unknown) => isNotFound(err),
+        );
+        return gone && (await containers()).length === 0 && (await volumes()).length === 0 ? true : undefined;
+      },
+      { timeoutMs: 60_000 },
+    );
   });
 });

@@ -93,7 +93,12 @@ describe('Agents of runtime kubernetes', () => {
       securityContext: Record<string, unknown>;
       containers: { image: string; env: { name: string; value?: string }[]; securityContext: Record<string, unknown> }[];
     };
-    expect(running.metadata.ownerReferences?.[0]).toMatchObject({ kind: 'Agent', name: 'reviewer', uid: agent.metadata.uid, controller: true });
+    expect(running.metadata.ownerReferences?.[0]).toMatchObject({
+      kind: 'Agent',
+      name: 'reviewer',
+      uid: agent.metadata.uid,
+      controller: true,
+    });
     expect(podSpec.nodeName).toMatch(/^kwok-node-/);
     // Its own ServiceAccount, bound to its own Role, which names its Lease, its Agent and
     // later its Tasks (ADR 0016).
@@ -104,7 +109,11 @@ describe('Agents of runtime kubernetes', () => {
     );
     expect(rolebinding.roleRef.name).toBe('agent-reviewer');
     expect(rolebinding.subjects).toEqual([{ kind: 'ServiceAccount', name: 'agent-reviewer', namespace: ns.name }]);
-    const role = await waitFor('the agent’s Role', () => client.request<KubeObject>('GET', `/apis/rbac.authorization.k8s.io/v1/namespaces/${ns.name}/roles/agent-reviewer`).catch(() => undefined));
+    const role = await waitFor('the agent’s Role', () =>
+      client
+        .request<KubeObject>('GET', `/apis/rbac.authorization.k8s.io/v1/namespaces/${ns.name}/roles/agent-reviewer`)
+        .catch(() => undefined),
+    );
     expect(grantsOf(role)).toEqual({ read: [], write: [] });
     expect(podSpec.securityContext).toEqual({ runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } });
     expect(podSpec.containers[0]?.securityContext).toEqual({
@@ -130,10 +139,14 @@ describe('Agents of runtime kubernetes', () => {
 
     // The runner stops beating: the agent turns unhealthy because its heartbeat expired.
     heart.abort();
-    const unhealthy = await waitFor('Healthy=False', async () => {
-      const a = await get('reviewer');
-      return condition(a, 'Healthy')?.status === 'False' ? a : undefined;
-    }, { timeoutMs: 60_000 });
+    const unhealthy = await waitFor(
+      'Healthy=False',
+      async () => {
+        const a = await get('reviewer');
+        return condition(a, 'Healthy')?.status === 'False' ? a : undefined;
+      },
+      { timeoutMs: 60_000 },
+    );
     expect(condition(unhealthy, 'Healthy')?.reason).toBe('HeartbeatExpired');
     expect(condition(unhealthy, 'Healthy')?.message).toMatch(/^no heartbeat since \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ, timeout 3s$/);
     expect(unhealthy.status?.phase).toBe('Failed');
@@ -163,7 +176,9 @@ describe('Agents of runtime kubernetes', () => {
       const image = (p?.spec as { containers: { image: string }[] } | undefined)?.containers[0]?.image;
       return p && p.metadata.uid !== woken.metadata.uid && image === 'agent-orchestrator/runner:v2' ? p : undefined;
     });
-    expect(rolled.metadata.annotations?.['agents.orchestrator.dev/spec-hash']).not.toBe(woken.metadata.annotations?.['agents.orchestrator.dev/spec-hash']);
+    expect(rolled.metadata.annotations?.['agents.orchestrator.dev/spec-hash']).not.toBe(
+      woken.metadata.annotations?.['agents.orchestrator.dev/spec-hash'],
+    );
     heart.abort();
   });
 
@@ -176,11 +191,17 @@ describe('Agents of runtime kubernetes', () => {
       body: { apiVersion: API_VERSION, kind: 'Task', metadata: { name: 'long-job' }, spec: { requiredCapabilities: ['drain-test'] } },
     });
     const assigned = await waitFor('the task assigned to the drainer', async () => {
-      const t = await client.request<KubeObject & { status?: { phase?: string; assignment?: { agent: string } } }>('GET', objectPath(Tasks, ns.name, 'long-job'));
+      const t = await client.request<KubeObject & { status?: { phase?: string; assignment?: { agent: string } } }>(
+        'GET',
+        objectPath(Tasks, ns.name, 'long-job'),
+      );
       return t.status?.phase === 'Assigned' && t.status.assignment?.agent === 'drainer' ? t : undefined;
     });
     await client.request('PUT', `${objectPath(Tasks, ns.name, 'long-job')}/status`, {
-      body: { ...assigned, status: { ...assigned.status, phase: 'Running', startedAt: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z') } },
+      body: {
+        ...assigned,
+        status: { ...assigned.status, phase: 'Running', startedAt: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z') },
+      },
     });
     await waitFor('Busy', phaseIs('drainer', 'Busy'));
 

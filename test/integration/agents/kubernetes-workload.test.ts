@@ -71,12 +71,22 @@ describe('Agents of runtime kubernetes with a workspace, placement and their own
         apiVersion: API_VERSION,
         kind: 'Agent',
         metadata: { name },
-        spec: { capabilities: ['code'], runtime: { type: 'kubernetes', image: 'agent-orchestrator/runner:dev', ...runtime }, heartbeat: { intervalSeconds: 1, timeoutSeconds: 3 } },
+        spec: {
+          capabilities: ['code'],
+          runtime: { type: 'kubernetes', image: 'agent-orchestrator/runner:dev', ...runtime },
+          heartbeat: { intervalSeconds: 1, timeoutSeconds: 3 },
+        },
       },
     });
 
   it('makes the Pod, the workspace claim and the annotated account; keeps the claim across sleep, wake and roll; all go with the Agent', async () => {
-    const affinity = { nodeAffinity: { preferredDuringSchedulingIgnoredDuringExecution: [{ weight: 1, preference: { matchExpressions: [{ key: 'gpu', operator: 'In', values: ['a100'] }] } }] } };
+    const affinity = {
+      nodeAffinity: {
+        preferredDuringSchedulingIgnoredDuringExecution: [
+          { weight: 1, preference: { matchExpressions: [{ key: 'gpu', operator: 'In', values: ['a100'] }] } },
+        ],
+      },
+    };
     const agent = await createAgent('coder', {
       workspace: { size: '5Gi', storageClassName: 'fast', mountPath: '/home/agent/work' },
       workingDir: '/home/agent/work',
@@ -113,7 +123,11 @@ describe('Agents of runtime kubernetes with a workspace, placement and their own
     expect(claim?.metadata.ownerReferences).toEqual([
       { apiVersion: API_VERSION, kind: 'Agent', name: 'coder', uid: agent.metadata.uid, controller: true, blockOwnerDeletion: true },
     ]);
-    expect(claim?.spec).toMatchObject({ resources: { requests: { storage: '5Gi' } }, storageClassName: 'fast', accessModes: ['ReadWriteOnce'] });
+    expect(claim?.spec).toMatchObject({
+      resources: { requests: { storage: '5Gi' } },
+      storageClassName: 'fast',
+      accessModes: ['ReadWriteOnce'],
+    });
 
     const account = await found<KubeObject>(accountPath(ns.name, 'agent-coder'));
     expect(account?.metadata.annotations).toMatchObject({ 'iam.gke.io/gcp-service-account': 'coder@project.iam.gserviceaccount.com' });
@@ -126,7 +140,9 @@ describe('Agents of runtime kubernetes with a workspace, placement and their own
 
     // Asleep: the Pod goes, the workspace stays.
     await patchSpec('coder', { desiredState: 'Sleeping' });
-    await waitFor('Sleeping without a Pod', async () => ((await get('coder')).status?.phase === 'Sleeping' && !(await pod('coder')) ? true : undefined));
+    await waitFor('Sleeping without a Pod', async () =>
+      (await get('coder')).status?.phase === 'Sleeping' && !(await pod('coder')) ? true : undefined,
+    );
     expect((await found<Claim>(claimPath(ns.name, 'agent-coder-workspace')))?.metadata.uid).toBe(claim?.metadata.uid);
 
     // Awake: a new Pod on the same claim.
@@ -135,14 +151,19 @@ describe('Agents of runtime kubernetes with a workspace, placement and their own
       const p = await pod('coder');
       return p && p.metadata.uid !== first.metadata.uid ? p : undefined;
     });
-    expect((woken.spec as PodSpec).volumes).toContainEqual({ name: 'workspace', persistentVolumeClaim: { claimName: 'agent-coder-workspace' } });
+    expect((woken.spec as PodSpec).volumes).toContainEqual({
+      name: 'workspace',
+      persistentVolumeClaim: { claimName: 'agent-coder-workspace' },
+    });
 
     // A changed annotation reaches the account; a changed placement rolls the Pod onto the same claim.
     await patchSpec('coder', {
       // null removes a key in a merge patch.
       runtime: {
         nodeSelector: { 'kubernetes.io/arch': 'arm64' },
-        serviceAccount: { annotations: { 'iam.gke.io/gcp-service-account': null, 'eks.amazonaws.com/role-arn': 'arn:aws:iam::1:role/coder' } },
+        serviceAccount: {
+          annotations: { 'iam.gke.io/gcp-service-account': null, 'eks.amazonaws.com/role-arn': 'arn:aws:iam::1:role/coder' },
+        },
       },
     });
     const rolled = await waitFor('a Pod with the new nodeSelector', async () => {
@@ -183,7 +204,13 @@ describe('Agents of runtime kubernetes with a workspace, placement and their own
 
   it('says in the Agent’s conditions and Events why the API server refused its Pod (an affinity it cannot take)', async () => {
     await createAgent('misplaced', {
-      affinity: { nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [{ matchExpressions: [{ key: 'gpu', operator: 'Near', values: ['a100'] }] }] } } },
+      affinity: {
+        nodeAffinity: {
+          requiredDuringSchedulingIgnoredDuringExecution: {
+            nodeSelectorTerms: [{ matchExpressions: [{ key: 'gpu', operator: 'Near', values: ['a100'] }] }],
+          },
+        },
+      },
     });
     const failed = await waitFor('Failed with the refusal', async () => {
       const a = await get('misplaced');
@@ -191,7 +218,9 @@ describe('Agents of runtime kubernetes with a workspace, placement and their own
     });
     expect(failed.status?.phase).toBe('Failed');
     const ready = failed.status?.conditions?.find((c) => c.type === 'Ready');
-    expect(ready?.message).toMatch(/^the API server refused Pod agent-misplaced: 422 Invalid: Pod "agent-misplaced" is invalid: spec\.affinity\.nodeAffinity\.\S+\.operator: Invalid value: "Near": not a valid selector operator; retrying in \d+s$/);
+    expect(ready?.message).toMatch(
+      /^the API server refused Pod agent-misplaced: 422 Invalid: Pod "agent-misplaced" is invalid: spec\.affinity\.nodeAffinity\.\S+\.operator: Invalid value: "Near": not a valid selector operator; retrying in \d+s$/,
+    );
     const event = await waitFor('a Warning Event', async () => {
       const events = await client.request<{ items: { reason?: string; type?: string; note?: string; regarding?: { name?: string } }[] }>(
         'GET',

@@ -102,13 +102,22 @@ describe('a runner that restarts while it holds tasks', () => {
   const tasks = (names: readonly string[]): Promise<TaskObj[]> => Promise.all(names.map(task));
 
   /** An Agent whose Pod runs on kwok; resolves with its runner's environment once the Pod runs. */
-  async function agent(name: string, maxConcurrentTasks: number, heartbeat = HEARTBEAT): Promise<{ env: Record<string, string>; uid: string; dir: string }> {
+  async function agent(
+    name: string,
+    maxConcurrentTasks: number,
+    heartbeat = HEARTBEAT,
+  ): Promise<{ env: Record<string, string>; uid: string; dir: string }> {
     const created = await client.request<KubeObject>('POST', collectionPath(Agents, ns.name), {
       body: {
         apiVersion: API_VERSION,
         kind: 'Agent',
         metadata: { name },
-        spec: { capabilities: [name], runtime: { type: 'kubernetes', image: 'agent-orchestrator/runner:dev' }, maxConcurrentTasks, heartbeat },
+        spec: {
+          capabilities: [name],
+          runtime: { type: 'kubernetes', image: 'agent-orchestrator/runner:dev' },
+          maxConcurrentTasks,
+          heartbeat,
+        },
       },
     });
     await waitFor(`the Pod of ${name} to run`, async () => {
@@ -142,7 +151,12 @@ describe('a runner that restarts while it holds tasks', () => {
   async function createTasks(capability: string, names: readonly string[]): Promise<void> {
     for (const name of names) {
       await client.request('POST', collectionPath(Tasks, ns.name), {
-        body: { apiVersion: API_VERSION, kind: 'Task', metadata: { name }, spec: { requiredCapabilities: [capability], input: name, timeoutSeconds: 3600 } },
+        body: {
+          apiVersion: API_VERSION,
+          kind: 'Task',
+          metadata: { name },
+          spec: { requiredCapabilities: [capability], input: name, timeoutSeconds: 3600 },
+        },
       });
     }
   }
@@ -183,10 +197,14 @@ describe('a runner that restarts while it holds tasks', () => {
     beat.abort();
     await writeFile(path.join(dir, 'gate'), '');
     startRunner(env, 2);
-    const done = await waitFor(`${name} to succeed`, async () => {
-      const t = await task(name);
-      return t.status?.phase === 'Succeeded' ? t : undefined;
-    }, { timeoutMs: RECOVERY_BOUND_MS });
+    const done = await waitFor(
+      `${name} to succeed`,
+      async () => {
+        const t = await task(name);
+        return t.status?.phase === 'Succeeded' ? t : undefined;
+      },
+      { timeoutMs: RECOVERY_BOUND_MS },
+    );
     expect(done.status?.history?.map((h) => h.outcome)).toEqual(['Lost', 'Succeeded']);
     return done;
   }
@@ -235,10 +253,14 @@ describe('a runner that restarts while it holds tasks', () => {
     }
 
     // The queue moves again: the new process takes work up to its capacity.
-    await waitFor('two tasks Running under the new process', async () => {
-      const r = (await tasks(names)).filter((t) => t.status?.phase === 'Running' && t.status.assignment?.claimedBy === secondIdentity);
-      return r.length === 2 ? r : undefined;
-    }, { timeoutMs: RECOVERY_BOUND_MS });
+    await waitFor(
+      'two tasks Running under the new process',
+      async () => {
+        const r = (await tasks(names)).filter((t) => t.status?.phase === 'Running' && t.status.assignment?.claimedBy === secondIdentity);
+        return r.length === 2 ? r : undefined;
+      },
+      { timeoutMs: RECOVERY_BOUND_MS },
+    );
     await writeFile(path.join(dir, 'gate'), '');
     const done = await waitFor(
       'every task to succeed',
@@ -284,7 +306,10 @@ describe('a runner that restarts while it holds tasks', () => {
       `the runner of agent switched restarted: attempt 1 was claimed by ${firstIdentity}, the agent's Lease is now held by switched_successor`,
     );
     const event = await waitFor('the HandedBack Event', async () => {
-      const events = await client.request<{ items: { reason?: string; note?: string; regarding?: { name?: string } }[] }>('GET', `/apis/events.k8s.io/v1/namespaces/${ns.name}/events`);
+      const events = await client.request<{ items: { reason?: string; note?: string; regarding?: { name?: string } }[] }>(
+        'GET',
+        `/apis/events.k8s.io/v1/namespaces/${ns.name}/events`,
+      );
       return events.items.find((e) => e.regarding?.name === 's1' && e.reason === 'HandedBack');
     });
     expect(event.note).toContain('the runner of agent switched restarted');
@@ -319,7 +344,9 @@ describe('a runner that restarts while it holds tasks', () => {
             ...c,
             restartCount: 1,
             state: { running: { startedAt: restartedAt } },
-            lastState: { terminated: { exitCode: 137, reason: 'OOMKilled', startedAt: claimed?.status?.startedAt, finishedAt: restartedAt } },
+            lastState: {
+              terminated: { exitCode: 137, reason: 'OOMKilled', startedAt: claimed?.status?.startedAt, finishedAt: restartedAt },
+            },
           })),
         },
       },
@@ -328,7 +355,10 @@ describe('a runner that restarts while it holds tasks', () => {
     expect(back.status?.history?.[0]?.reason).toBe(
       `the workload of agent rebooted restarted at ${restartedAt}, after attempt 1 started at ${claimed?.status?.startedAt ?? ''}`,
     );
-    const agentObj = await client.request<KubeObject & { status?: { workload?: { startedAt?: string } } }>('GET', objectPath(Agents, ns.name, 'rebooted'));
+    const agentObj = await client.request<KubeObject & { status?: { workload?: { startedAt?: string } } }>(
+      'GET',
+      objectPath(Agents, ns.name, 'rebooted'),
+    );
     expect(agentObj.status?.workload?.startedAt).toBe(restartedAt);
     await finishWithNewRunner(beat, env, dir, 'p1');
   });
@@ -355,7 +385,12 @@ describe('a runner and the operator killed together mid-work', () => {
         apiVersion: API_VERSION,
         kind: 'Agent',
         metadata: { name: 'hydra' },
-        spec: { capabilities: ['hydra'], runtime: { type: 'kubernetes', image: 'agent-orchestrator/runner:dev' }, maxConcurrentTasks: 2, heartbeat: HEARTBEAT },
+        spec: {
+          capabilities: ['hydra'],
+          runtime: { type: 'kubernetes', image: 'agent-orchestrator/runner:dev' },
+          maxConcurrentTasks: 2,
+          heartbeat: HEARTBEAT,
+        },
       },
     });
     await waitFor('the Pod of hydra to run', async () => {
@@ -378,11 +413,18 @@ describe('a runner and the operator killed together mid-work', () => {
     const names = Array.from({ length: 8 }, (_, i) => `h${i}`);
     for (const name of names) {
       await client.request('POST', collectionPath(Tasks, ns.name), {
-        body: { apiVersion: API_VERSION, kind: 'Task', metadata: { name }, spec: { requiredCapabilities: ['hydra'], timeoutSeconds: 3600 } },
+        body: {
+          apiVersion: API_VERSION,
+          kind: 'Task',
+          metadata: { name },
+          spec: { requiredCapabilities: ['hydra'], timeoutSeconds: 3600 },
+        },
       });
     }
     await waitFor('two tasks Running, their commands started', async () => {
-      const r = (await Promise.all(names.map(async (n) => client.request<TaskObj>('GET', objectPath(Tasks, ns.name, n))))).filter((t) => t.status?.phase === 'Running');
+      const r = (await Promise.all(names.map(async (n) => client.request<TaskObj>('GET', objectPath(Tasks, ns.name, n))))).filter(
+        (t) => t.status?.phase === 'Running',
+      );
       const started = await readFile(path.join(dir, 'started'), 'utf8').catch(() => '');
       return r.length === 2 && started.trim().split('\n').length === 2 ? r : undefined;
     });
@@ -419,12 +461,20 @@ describe('a runner and the operator killed together mid-work', () => {
     for (const t of done) {
       const name = t.metadata.name ?? '';
       const outcomes = t.status?.history?.map((h) => h.outcome) ?? [];
-      expect(outcomes.filter((o) => o === 'Succeeded'), name).toHaveLength(1);
-      expect(outcomes.filter((o) => o !== 'Lost' && o !== 'Succeeded'), name).toEqual([]);
+      expect(
+        outcomes.filter((o) => o === 'Succeeded'),
+        name,
+      ).toHaveLength(1);
+      expect(
+        outcomes.filter((o) => o !== 'Lost' && o !== 'Succeeded'),
+        name,
+      ).toEqual([]);
       // One start per attempt: nothing ran twice within one attempt, and the last attempt's result stands.
-      expect(starts.filter((l) => l.startsWith(`${name} `)), name).toHaveLength(outcomes.length);
+      expect(
+        starts.filter((l) => l.startsWith(`${name} `)),
+        name,
+      ).toHaveLength(outcomes.length);
       expect(t.status?.result?.output, name).toBe(`${name}: attempt ${outcomes.length}\n`);
     }
   });
 });
-

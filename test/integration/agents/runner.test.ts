@@ -46,7 +46,12 @@ describe('the agent runner', () => {
   async function agentObject(name: string): Promise<KubeObject> {
     return client
       .request<KubeObject>('POST', collectionPath(Agents, ns.name), {
-        body: { apiVersion: API_VERSION, kind: 'Agent', metadata: { name }, spec: { capabilities: ['work'], runtime: { type: 'kubernetes', image: 'agent-orchestrator/runner:dev' } } },
+        body: {
+          apiVersion: API_VERSION,
+          kind: 'Agent',
+          metadata: { name },
+          spec: { capabilities: ['work'], runtime: { type: 'kubernetes', image: 'agent-orchestrator/runner:dev' } },
+        },
       })
       .catch(async (err: unknown) => {
         if (!isAlreadyExists(err)) throw err;
@@ -69,7 +74,13 @@ describe('the agent runner', () => {
     const owner = await agentObject(agent);
     const stop = new AbortController();
     stops.push(stop);
-    const tasks = new Informer<KubeObject>({ client, resource: Tasks, namespace: ns.name, fieldSelector: assignedTo(agent), logger: testLogger() });
+    const tasks = new Informer<KubeObject>({
+      client,
+      resource: Tasks,
+      namespace: ns.name,
+      fieldSelector: assignedTo(agent),
+      logger: testLogger(),
+    });
     const heartbeat = new Heartbeat({
       client,
       namespace: ns.name,
@@ -90,7 +101,13 @@ describe('the agent runner', () => {
       executor: new CommandExecutor({
         command,
         env: { PATH: process.env.PATH ?? '' },
-        ...(progress ? { onLine: (t: TaskInput, _stream: string, line: string) => { progress.push(attemptKey(t.namespace, t.name, t.attempt), line); } } : {}),
+        ...(progress
+          ? {
+              onLine: (t: TaskInput, _stream: string, line: string) => {
+                progress.push(attemptKey(t.namespace, t.name, t.attempt), line);
+              },
+            }
+          : {}),
       }),
       capacity: () => capacity,
       onFinished: (r) => finished.push(r),
@@ -135,7 +152,11 @@ describe('the agent runner', () => {
     // Each task blocks until its release file exists.
     const dir = `/tmp/runner-capacity-${Date.now()}`;
     await mkdir(dir, { recursive: true }); // before the command starts: a task is Running first
-    await runnerFor('narrow', ['sh', '-c', `mkdir -p ${dir}; touch ${dir}/$TASK_NAME.started; while [ ! -e ${dir}/$TASK_NAME.go ]; do sleep 0.05; done`], 1);
+    await runnerFor(
+      'narrow',
+      ['sh', '-c', `mkdir -p ${dir}; touch ${dir}/$TASK_NAME.started; while [ ! -e ${dir}/$TASK_NAME.go ]; do sleep 0.05; done`],
+      1,
+    );
     for (const n of ['c1', 'c2', 'c3']) await assign(n, 'narrow');
     await waitFor('one task running', async () => {
       const running = (await Promise.all(['c1', 'c2', 'c3'].map(task))).filter((t) => t.status?.phase === 'Running');
@@ -154,14 +175,34 @@ describe('the agent runner', () => {
   it('copies a running task’s last lines into status.progress, and leaves the final output to status.result', async () => {
     const dir = `/tmp/runner-progress-${Date.now()}`;
     await mkdir(dir, { recursive: true });
-    await runnerFor('chatty', ['sh', '-c', `for i in $(seq 1 12); do echo "step $i"; done; echo "warn" >&2; while [ ! -e ${dir}/go ]; do sleep 0.05; done; echo done`], 1, new ProgressLines());
+    await runnerFor(
+      'chatty',
+      [
+        'sh',
+        '-c',
+        `for i in $(seq 1 12); do echo "step $i"; done; echo "warn" >&2; while [ ! -e ${dir}/go ]; do sleep 0.05; done; echo done`,
+      ],
+      1,
+      new ProgressLines(),
+    );
     await assign('talk', 'chatty');
     // The last ten lines, stderr included, while it runs.
     const running = await waitFor('progress in the status', async () => {
-      const t = (await task('talk'));
+      const t = await task('talk');
       return t.status?.phase === 'Running' && t.status.progress?.lines.includes('warn') ? t : undefined;
     });
-    expect(running.status?.progress?.lines).toEqual(['step 4', 'step 5', 'step 6', 'step 7', 'step 8', 'step 9', 'step 10', 'step 11', 'step 12', 'warn']);
+    expect(running.status?.progress?.lines).toEqual([
+      'step 4',
+      'step 5',
+      'step 6',
+      'step 7',
+      'step 8',
+      'step 9',
+      'step 10',
+      'step 11',
+      'step 12',
+      'warn',
+    ]);
     await writeFile(`${dir}/go`, '');
     const done = await waitFor('Succeeded', phaseOf('talk', 'Succeeded'));
     expect(done.status?.progress).toBeUndefined();
@@ -173,12 +214,19 @@ describe('the agent runner', () => {
     const dir = `/tmp/runner-fence-${Date.now()}`;
     // Made here, not by the command: the task is Running before the command has started.
     await mkdir(dir, { recursive: true });
-    const { runner, finished } = await runnerFor('fenced', ['sh', '-c', `mkdir -p ${dir}; while [ ! -e ${dir}/go ]; do sleep 0.05; done; echo late result`]);
+    const { runner, finished } = await runnerFor('fenced', [
+      'sh',
+      '-c',
+      `mkdir -p ${dir}; while [ ! -e ${dir}/go ]; do sleep 0.05; done; echo late result`,
+    ]);
     await assign('stolen', 'fenced', 1);
     const running = await waitFor('Running', phaseOf('stolen', 'Running'));
     // The task controller gives attempt 2 to another agent (its heartbeat had expired, say).
     await client.request('PUT', `${objectPath(Tasks, ns.name, 'stolen')}/status`, {
-      body: { ...running, status: { phase: 'Assigned', assignment: { agent: 'other-agent', attempt: 2, assignedAt: '2026-11-26T00:01:00Z' } } },
+      body: {
+        ...running,
+        status: { phase: 'Assigned', assignment: { agent: 'other-agent', attempt: 2, assignedAt: '2026-11-26T00:01:00Z' } },
+      },
     });
     await writeFile(`${dir}/go`, '');
     // The command finished, but the runner wrote nothing: attempt 2 belongs to other-agent.
@@ -207,7 +255,11 @@ describe('the agent runner', () => {
     const dir = `/tmp/runner-restart-${Date.now()}`;
     await mkdir(dir, { recursive: true }); // before the command starts: a task is Running first
     // Each task blocks until its release file exists, then prints who ran it.
-    const command = ['sh', '-c', `mkdir -p ${dir}; touch ${dir}/$TASK_NAME.$TASK_ATTEMPT.started; while [ ! -e ${dir}/$TASK_NAME.go ]; do sleep 0.05; done; echo "attempt $TASK_ATTEMPT"`];
+    const command = [
+      'sh',
+      '-c',
+      `mkdir -p ${dir}; touch ${dir}/$TASK_NAME.$TASK_ATTEMPT.started; while [ ! -e ${dir}/$TASK_NAME.go ]; do sleep 0.05; done; echo "attempt $TASK_ATTEMPT"`,
+    ];
     const first = await runnerFor('phoenix', command, 2);
     for (const n of ['r1', 'r2', 'r3']) await assign(n, 'phoenix');
     const running = await waitFor('two tasks Running under the first process', async () => {
@@ -228,7 +280,9 @@ describe('the agent runner', () => {
       const back = await waitFor(`${name} handed back`, phaseOf(name ?? '', 'Pending'));
       expect(back.status?.assignment).toBeUndefined();
       expect(back.status?.history?.at(-1)?.outcome).toBe('Lost');
-      expect(back.status?.history?.at(-1)?.reason).toContain(`attempt 1 was claimed by ${first.heartbeat.identity}, this runner is ${second.heartbeat.identity}`);
+      expect(back.status?.history?.at(-1)?.reason).toContain(
+        `attempt 1 was claimed by ${first.heartbeat.identity}, this runner is ${second.heartbeat.identity}`,
+      );
       expect(back.status?.conditions?.find((c) => c.type === 'Scheduled')?.reason).toBe('HandedBack');
     }
     const claimed = await waitFor(`${waitingName} claimed by the new process`, phaseOf(waitingName, 'Running'));
@@ -238,7 +292,10 @@ describe('the agent runner', () => {
     for (const name of [held1, held2]) {
       const t = await task(name ?? '');
       await client.request('PUT', `${objectPath(Tasks, ns.name, name ?? '')}/status`, {
-        body: { ...t, status: { ...t.status, phase: 'Assigned', assignment: { agent: 'phoenix', attempt: 2, assignedAt: '2026-11-26T00:02:00Z' } } },
+        body: {
+          ...t,
+          status: { ...t.status, phase: 'Assigned', assignment: { agent: 'phoenix', attempt: 2, assignedAt: '2026-11-26T00:02:00Z' } },
+        },
       });
     }
     for (const n of ['r1', 'r2', 'r3']) await writeFile(`${dir}/${n}.go`, '');

@@ -24,16 +24,28 @@ describe('the runner’s resource report', () => {
   it('writes status.resources that the Agent schema accepts, with this machine’s figures, once per interval', async () => {
     await installCrds();
     await client.request('POST', collectionPath(Agents, ns.name), {
-      body: { apiVersion: API_VERSION, kind: 'Agent', metadata: { name: 'measured' }, spec: { capabilities: ['x'], runtime: { type: 'kubernetes', image: 'img' } } },
+      body: {
+        apiVersion: API_VERSION,
+        kind: 'Agent',
+        metadata: { name: 'measured' },
+        spec: { capabilities: ['x'], runtime: { type: 'kubernetes', image: 'img' } },
+      },
     });
-    const reporting = reportUsage({ client, namespace: ns.name, agent: 'measured', intervalMs: 300, clock: systemClock, logger: testLogger() }, stop.signal);
+    const reporting = reportUsage(
+      { client, namespace: ns.name, agent: 'measured', intervalMs: 300, clock: systemClock, logger: testLogger() },
+      stop.signal,
+    );
     const seen = new Set<string>();
-    const usage = await waitFor('two reports', async () => {
-      const a = await client.request<KubeObject & { status?: { resources?: Usage } }>('GET', objectPath(Agents, ns.name, 'measured'));
-      const r = a.status?.resources;
-      if (r) seen.add(`${r.observedAt}/${r.memoryBytes}/${r.cpuMillicores}`);
-      return seen.size >= 2 ? r : undefined;
-    }, { timeoutMs: 30_000, intervalMs: 100 });
+    const usage = await waitFor(
+      'two reports',
+      async () => {
+        const a = await client.request<KubeObject & { status?: { resources?: Usage } }>('GET', objectPath(Agents, ns.name, 'measured'));
+        const r = a.status?.resources;
+        if (r) seen.add(`${r.observedAt}/${r.memoryBytes}/${r.cpuMillicores}`);
+        return seen.size >= 2 ? r : undefined;
+      },
+      { timeoutMs: 30_000, intervalMs: 100 },
+    );
     expect(['cgroup', 'process']).toContain(usage.source);
     expect(usage.memoryBytes).toBeGreaterThan(1024 * 1024);
     expect(usage.cpuMillicores).toBeGreaterThanOrEqual(0);

@@ -72,15 +72,27 @@ const kubernetesFields = fc.record(
   {
     ...commonFields,
     workspace: mostly(
-      fc.record({ mountPath, size: mostly(fc.constantFrom('1Gi', 10), fc.constant('lots')), storageClassName: fc.constantFrom('fast', 'standard') }, { requiredKeys: ['size'] }),
+      fc.record(
+        { mountPath, size: mostly(fc.constantFrom('1Gi', 10), fc.constant('lots')), storageClassName: fc.constantFrom('fast', 'standard') },
+        { requiredKeys: ['size'] },
+      ),
       fc.constantFrom({ ephemeral: true, size: '1Gi' }, {}, { ephemeral: true, storageClassName: 'fast' }),
     ),
     resources: fc.record({ limits: fc.record({ cpu: quantity, 'nvidia.com/gpu': gpus, 'example.com/fpga': gpus }, { requiredKeys: [] }) }),
-    nodeSelector: mostly(fc.constantFrom({ disk: 'ssd' }, { 'kubernetes.io/arch': 'amd64' }), fc.constantFrom({ 'bad key': 'x' }, { disk: 'not a value' })),
-    tolerations: mostly(fc.constantFrom([{ key: 'gpu', operator: 'Exists' }], [{ operator: 'Exists' }]), fc.constantFrom([{ value: 'v' }], [{ key: 'k', operator: 'Exists', value: 'v' }])),
+    nodeSelector: mostly(
+      fc.constantFrom({ disk: 'ssd' }, { 'kubernetes.io/arch': 'amd64' }),
+      fc.constantFrom({ 'bad key': 'x' }, { disk: 'not a value' }),
+    ),
+    tolerations: mostly(
+      fc.constantFrom([{ key: 'gpu', operator: 'Exists' }], [{ operator: 'Exists' }]),
+      fc.constantFrom([{ value: 'v' }], [{ key: 'k', operator: 'Exists', value: 'v' }]),
+    ),
     affinity: mostly(fc.constant({ nodeAffinity: { anything: [1] } }), fc.constant({ nodeAfinity: {} })),
     imagePullSecrets: mostly(fc.constantFrom([{ name: 'regcred' }]), fc.constantFrom([{ name: 'Reg' }], [{ name: 'a' }, { name: 'a' }])),
-    serviceAccount: mostly(fc.constant({ annotations: { 'iam.gke.io/gcp-service-account': 'a@b' } }), fc.constant({ annotations: { 'bad key': 'x' } })),
+    serviceAccount: mostly(
+      fc.constant({ annotations: { 'iam.gke.io/gcp-service-account': 'a@b' } }),
+      fc.constant({ annotations: { 'bad key': 'x' } }),
+    ),
   },
   { requiredKeys: [] },
 );
@@ -88,28 +100,46 @@ const dockerFields = fc.record(
   {
     ...commonFields,
     workspace: mostly(fc.record({ mountPath, ephemeral: fc.boolean() }, { requiredKeys: [] }), fc.constant({ size: '1Gi' })),
-    resources: fc.record({
-      requests: fc.record({ 'nvidia.com/gpu': gpus }),
-      limits: fc.record({ memory: quantity, 'nvidia.com/gpu': gpus }, { requiredKeys: [] }),
-    }, { requiredKeys: [] }),
+    resources: fc.record(
+      {
+        requests: fc.record({ 'nvidia.com/gpu': gpus }),
+        limits: fc.record({ memory: quantity, 'nvidia.com/gpu': gpus }, { requiredKeys: [] }),
+      },
+      { requiredKeys: [] },
+    ),
   },
   { requiredKeys: [] },
 );
-const crossedFields = fc.constantFrom({ nodeSelector: { a: 'b' } }, { workspace: { size: '1Gi' } }, { workspace: {} }, { resources: { limits: { 'example.com/fpga': 1 } } }, { serviceAccount: {} });
+const crossedFields = fc.constantFrom(
+  { nodeSelector: { a: 'b' } },
+  { workspace: { size: '1Gi' } },
+  { workspace: {} },
+  { resources: { limits: { 'example.com/fpga': 1 } } },
+  { serviceAccount: {} },
+);
 
-const runtime = fc.record(
-  {
-    type: mostly(fc.constantFrom('kubernetes', 'docker'), fc.constant('vm')),
-    image: mostly(fc.constantFrom('agent-orchestrator/runner:latest', 'r'), fc.constant('')),
-    command: fc.array(fc.string({ maxLength: 8 }), { maxLength: 3 }),
-    env: fc.uniqueArray(envVar, { maxLength: 3, selector: (e) => e.name }),
-    resources: fc.record({ limits: fc.record({ cpu: quantity, memory: quantity }, { requiredKeys: [] }) }, { requiredKeys: [] }),
-    docker: fc.record({
-      host: mostly(fc.constantFrom('unix:///var/run/docker.sock', 'tcp://127.0.0.1:2375'), fc.constantFrom('/var/run/docker.sock', 'unix:// x')),
-    }),
-  },
-  { requiredKeys: ['type', 'image'] },
-).chain((r) => fc.tuple(r.type === 'docker' ? dockerFields : kubernetesFields, mostly(fc.constant({}), crossedFields)).map(([fields, crossed]) => ({ ...r, ...fields, ...crossed })));
+const runtime = fc
+  .record(
+    {
+      type: mostly(fc.constantFrom('kubernetes', 'docker'), fc.constant('vm')),
+      image: mostly(fc.constantFrom('agent-orchestrator/runner:latest', 'r'), fc.constant('')),
+      command: fc.array(fc.string({ maxLength: 8 }), { maxLength: 3 }),
+      env: fc.uniqueArray(envVar, { maxLength: 3, selector: (e) => e.name }),
+      resources: fc.record({ limits: fc.record({ cpu: quantity, memory: quantity }, { requiredKeys: [] }) }, { requiredKeys: [] }),
+      docker: fc.record({
+        host: mostly(
+          fc.constantFrom('unix:///var/run/docker.sock', 'tcp://127.0.0.1:2375'),
+          fc.constantFrom('/var/run/docker.sock', 'unix:// x'),
+        ),
+      }),
+    },
+    { requiredKeys: ['type', 'image'] },
+  )
+  .chain((r) =>
+    fc
+      .tuple(r.type === 'docker' ? dockerFields : kubernetesFields, mostly(fc.constant({}), crossedFields))
+      .map(([fields, crossed]) => ({ ...r, ...fields, ...crossed })),
+  );
 
 const agentSpec = fc
   .tuple(
@@ -120,7 +150,10 @@ const agentSpec = fc
         maxConcurrentTasks: nearRange(1, 1000),
         desiredState: mostly(fc.constantFrom('Active', 'Sleeping'), fc.constant('Awake')),
         heartbeat,
-        context: fc.record({ windowTokens: nearRange(1, 100_000_000), compactAtPercent: nearRange(1, 100) }, { requiredKeys: ['windowTokens'] }),
+        context: fc.record(
+          { windowTokens: nearRange(1, 100_000_000), compactAtPercent: nearRange(1, 100) },
+          { requiredKeys: ['windowTokens'] },
+        ),
       },
       { requiredKeys: ['runtime'] },
     ),
@@ -141,7 +174,10 @@ const taskObject = fc
         timeoutSeconds: nearRange(1, 604800),
         retries: fc.record({ max: nearRange(0, 100), backoffSeconds: nearRange(0, 86400) }, { requiredKeys: [] }),
         dependsOn: mostly(fc.uniqueArray(name, { maxLength: 3 }), fc.array(name, { maxLength: 3 })),
-        affinity: fc.record({ agent: name, contextKey: mostly(fc.string({ minLength: 1, maxLength: 10 }), fc.constant('')) }, { requiredKeys: [] }),
+        affinity: fc.record(
+          { agent: name, contextKey: mostly(fc.string({ minLength: 1, maxLength: 10 }), fc.constant('')) },
+          { requiredKeys: [] },
+        ),
       },
       { requiredKeys: [] },
     ),
@@ -170,7 +206,9 @@ describe('zod schemas and the API server agree', () => {
   const agreeOn = async (obj: Obj, zodAccepts: boolean): Promise<void> => {
     const rejection = await custom.rejection(obj);
     const serverAccepts = rejection === undefined;
-    expect(serverAccepts, `zod ${zodAccepts ? 'accepts' : 'rejects'}, server said: ${rejection ?? 'ok'}\nfor ${JSON.stringify(obj)}`).toBe(zodAccepts);
+    expect(serverAccepts, `zod ${zodAccepts ? 'accepts' : 'rejects'}, server said: ${rejection ?? 'ok'}\nfor ${JSON.stringify(obj)}`).toBe(
+      zodAccepts,
+    );
   };
 
   it('on generated Agents', async () => {

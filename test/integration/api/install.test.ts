@@ -41,16 +41,18 @@ describe('the API as installed', () => {
     for (const { doc } of examples) await custom.create(doc);
     const output = await kubectlOk('get', 'orchestrator', '-n', ns.name, '-o', 'name');
     expect(output.trim().split('\n').sort()).toEqual(
-      examples
-        .map(({ doc }) => `${String(doc.kind).toLowerCase()}.agents.orchestrator.dev/${String((doc.metadata as Obj).name)}`)
-        .sort(),
+      examples.map(({ doc }) => `${String(doc.kind).toLowerCase()}.agents.orchestrator.dev/${String((doc.metadata as Obj).name)}`).sort(),
     );
   });
 
   it.each([
     ['Agent', agent, { spec: { runtime: { type: 'docker', image: 'runner:1' } } }],
     ['Task', task, { spec: {} }],
-    ['OrchestratorPolicy', policy, { spec: { autoscaling: { pools: [{ name: 'p', template: { runtime: { type: 'kubernetes', image: 'r:1' } } }] } } }],
+    [
+      'OrchestratorPolicy',
+      policy,
+      { spec: { autoscaling: { pools: [{ name: 'p', template: { runtime: { type: 'kubernetes', image: 'r:1' } } }] } } },
+    ],
     ['OrchestratorPolicy', policy, {}],
   ] as const)('defaults a minimal %s exactly as the zod schema does', async (kind, schema, body) => {
     const name = `minimal-${kind.toLowerCase()}-${Object.keys(body).length}`;
@@ -77,6 +79,9 @@ describe('the API as installed', () => {
 
   it('selects agents and tasks by field', async () => {
     const docker = await kubectlOk('get', 'ag', '-n', ns.name, '--field-selector', 'spec.runtime.type=docker', '-o', 'name');
-    expect(docker.trim().split('\n').sort()).toEqual(['agent.agents.orchestrator.dev/dev-laptop', 'agent.agents.orchestrator.dev/minimal-agent-1']);
+    expect(docker.trim().split('\n').sort()).toEqual([
+      'agent.agents.orchestrator.dev/dev-laptop',
+      'agent.agents.orchestrator.dev/minimal-agent-1',
+    ]);
   });
 });

@@ -22,9 +22,12 @@ type TaskObj = KubeObject & { status?: { phase?: string; assignment?: { agent: s
 function timed(normalMs: number, slowMs: number, slow: () => boolean): Behaviour {
   return (task, _agent, signal) =>
     new Promise((resolve) => {
-      const timer = setTimeout(() => {
-        resolve({ outcome: 'Succeeded', output: task.name, reason: 'exit code 0', exitCode: 0 });
-      }, slow() ? slowMs : normalMs);
+      const timer = setTimeout(
+        () => {
+          resolve({ outcome: 'Succeeded', output: task.name, reason: 'exit code 0', exitCode: 0 });
+        },
+        slow() ? slowMs : normalMs,
+      );
       signal.addEventListener('abort', () => {
         clearTimeout(timer);
         resolve({ outcome: 'Cancelled', output: '', reason: 'stopped' });
@@ -51,7 +54,8 @@ describe('anomaly plugin on the real plane', () => {
   });
 
   const agent = (name: string): Promise<AgentObj> => client.request('GET', objectPath(Agents, ns.name, name));
-  const degraded = async (name: string): Promise<Condition | undefined> => (await agent(name)).status?.conditions?.find((c) => c.type === 'Degraded');
+  const degraded = async (name: string): Promise<Condition | undefined> =>
+    (await agent(name)).status?.conditions?.find((c) => c.type === 'Degraded');
   const task = (name: string): Promise<TaskObj> => client.request('GET', objectPath(Tasks, ns.name, name));
   const succeeded = (name: string) => async (): Promise<TaskObj | undefined> => {
     const t = await task(name);
@@ -59,7 +63,10 @@ describe('anomaly plugin on the real plane', () => {
   };
   const pinned = (agentName: string): Record<string, unknown> => ({ requiredCapabilities: ['review'], affinity: { agent: agentName } });
   const eventsFor = async (name: string, reason: string): Promise<number> => {
-    const list = await client.request<ObjectList<KubeObject & { reason?: string; count?: number; involvedObject?: { name?: string } }>>('GET', `/api/v1/namespaces/${ns.name}/events`);
+    const list = await client.request<ObjectList<KubeObject & { reason?: string; count?: number; involvedObject?: { name?: string } }>>(
+      'GET',
+      `/api/v1/namespaces/${ns.name}/events`,
+    );
     return list.items.filter((e) => e.involvedObject?.name === name && e.reason === reason).reduce((n, e) => n + (e.count ?? 1), 0);
   };
 
@@ -74,7 +81,9 @@ describe('anomaly plugin on the real plane', () => {
       const recent = (await agent('drifts')).status?.stats?.recent ?? [];
       return recent.length === 5 ? recent : undefined;
     });
-    expect(learned.map((r) => [r.task, r.outcome, r.capabilities])).toEqual([0, 1, 2, 3, 4].map((i) => [`normal-${i}`, 'Succeeded', 'review']));
+    expect(learned.map((r) => [r.task, r.outcome, r.capabilities])).toEqual(
+      [0, 1, 2, 3, 4].map((i) => [`normal-${i}`, 'Succeeded', 'review']),
+    );
     // The runner's own measure of a 200 ms run (a timer may fire a millisecond early by the wall clock).
     expect(learned.map((r) => r.durationMs).filter((ms) => ms < 190)).toEqual([]);
     expect((await degraded('drifts'))?.status).not.toBe('True');
@@ -82,11 +91,17 @@ describe('anomaly plugin on the real plane', () => {
     // It turns 10x slower: three slow attempts in a row quarantine it.
     slow = true;
     for (let i = 0; i < 3; i++) await fleet.task(`slow-${i}`, pinned('drifts'));
-    const quarantined = await waitFor('drifts quarantined', async () => {
-      const c = await degraded('drifts');
-      return c?.status === 'True' && c.reason === 'Anomalous' ? c : undefined;
-    }, { timeoutMs: 60_000 });
-    expect(quarantined.message).toMatch(/^3 anomalous review tasks in a row: median \d+\.\d\ds against a typical \d\.\d\ds \(\d+\.\dx\), up to [\d.]+ deviations: quarantined until /);
+    const quarantined = await waitFor(
+      'drifts quarantined',
+      async () => {
+        const c = await degraded('drifts');
+        return c?.status === 'True' && c.reason === 'Anomalous' ? c : undefined;
+      },
+      { timeoutMs: 60_000 },
+    );
+    expect(quarantined.message).toMatch(
+      /^3 anomalous review tasks in a row: median \d+\.\d\ds against a typical \d\.\d\ds \(\d+\.\dx\), up to [\d.]+ deviations: quarantined until /,
+    );
     expect(await waitFor('an Anomalous Event', async () => ((await eventsFor('drifts', 'Anomalous')) === 1 ? true : undefined))).toBe(true);
 
     // Routed around: a task pinned to it waits and says why; a free one goes to the other agent.
@@ -107,14 +122,18 @@ describe('anomaly plugin on the real plane', () => {
 
     // After the cooldown the pinned task goes through as the probe; it is normal and the agent is released.
     await waitFor('probe done', succeeded('probe'), { timeoutMs: 60_000 });
-    const released = await waitFor('drifts released', async () => {
-      const c = await degraded('drifts');
-      return c?.status === 'False' ? c : undefined;
-    }, { timeoutMs: 60_000 });
+    const released = await waitFor(
+      'drifts released',
+      async () => {
+        const c = await degraded('drifts');
+        return c?.status === 'False' ? c : undefined;
+      },
+      { timeoutMs: 60_000 },
+    );
     expect(released.reason).toBe('AnomalyReleased');
     expect(released.message).toMatch(/the probe task probe was normal$/);
     expect(await eventsFor('drifts', 'Anomalous')).toBe(1);
     expect(await eventsFor('drifts', 'AnomalyReleased')).toBe(1);
-    expect((await degraded('steady'))).toBeUndefined();
+    expect(await degraded('steady')).toBeUndefined();
   });
 });

@@ -26,7 +26,8 @@ const template = (capability: string): Record<string, unknown> => ({
   heartbeat: { intervalSeconds: 1, timeoutSeconds: 5 },
 });
 const phase = (a: KubeObject): string | undefined => (a.status as { phase?: string } | undefined)?.phase;
-const conditionOf = (o: KubeObject, type: string): Condition | undefined => (o.status as { conditions?: Condition[] } | undefined)?.conditions?.find((c) => c.type === type);
+const conditionOf = (o: KubeObject, type: string): Condition | undefined =>
+  (o.status as { conditions?: Condition[] } | undefined)?.conditions?.find((c) => c.type === type);
 
 /** An instant in UTC as the plugin writes it: HH:MM, and :SS only when not 00 (localTime in plugins/automation/schedule.ts). */
 function utcClock(ms: number): string {
@@ -48,7 +49,9 @@ function useOperatedNamespace(prefix: string, spec: Record<string, unknown>, beh
   const ns = useNamespace(prefix);
   const ctx = {} as { operator: RunningOperator; fleet: PodFleet };
   beforeAll(async () => {
-    await client.request('POST', collectionPath(Policies, ns.name), { body: { apiVersion: API_VERSION, kind: 'OrchestratorPolicy', metadata: { name: 'default' }, spec } });
+    await client.request('POST', collectionPath(Policies, ns.name), {
+      body: { apiVersion: API_VERSION, kind: 'OrchestratorPolicy', metadata: { name: 'default' }, spec },
+    });
     ctx.fleet = new PodFleet(client, ns.name, behaviour);
     ctx.operator = await startOperator(ns.name, { AO_KUBE_API_QPS: '500', AO_KUBE_API_BURST: '1000', AO_AGENT_DRAIN_GRACE: '10' });
   });
@@ -58,12 +61,21 @@ function useOperatedNamespace(prefix: string, spec: Record<string, unknown>, beh
   });
   const policy = (): Promise<PolicyObj> => client.request('GET', objectPath(Policies, ns.name, 'default'));
   const setPlugins = async (plugins: Record<string, unknown>): Promise<void> => {
-    await updateWithRetry<PolicyObj>(client, objectPath(Policies, ns.name, 'default'), (current) => ({ ...current, spec: { ...(current.spec ?? {}), plugins } }));
+    await updateWithRetry<PolicyObj>(client, objectPath(Policies, ns.name, 'default'), (current) => ({
+      ...current,
+      spec: { ...(current.spec ?? {}), plugins },
+    }));
   };
   const agents = async (selector?: string): Promise<KubeObject[]> =>
-    (await client.request<ObjectList>('GET', collectionPath(Agents, ns.name), selector ? { query: { labelSelector: selector } } : {})).items;
+    (await client.request<ObjectList>('GET', collectionPath(Agents, ns.name), selector ? { query: { labelSelector: selector } } : {}))
+      .items;
   const events = async (reason: string): Promise<{ note: string; regarding: string }[]> =>
-    (await client.request<ObjectList<KubeObject & { reason?: string; note?: string; regarding?: { name?: string } }>>('GET', collectionPath(Events, ns.name))).items
+    (
+      await client.request<ObjectList<KubeObject & { reason?: string; note?: string; regarding?: { name?: string } }>>(
+        'GET',
+        collectionPath(Events, ns.name),
+      )
+    ).items
       .filter((e) => e.reason === reason)
       .map((e) => ({ note: e.note ?? '', regarding: e.regarding?.name ?? '' }));
   return { ns, ctx, policy, setPlugins, agents, events };
@@ -88,7 +100,9 @@ describe('automation schedules', () => {
     // A window from a few seconds ahead for twelve seconds, in UTC, with seconds in the cron.
     const start = Math.ceil((Date.now() + 4_000) / 1000) * 1000;
     const end = start + 12_000;
-    await s.setPlugins({ automation: { schedules: [{ name: 'maintenance', pool: 'quiet', start: cronAt(start), end: cronAt(end), maxAwake: 0 }] } });
+    await s.setPlugins({
+      automation: { schedules: [{ name: 'maintenance', pool: 'quiet', start: cronAt(start), end: cronAt(end), maxAwake: 0 }] },
+    });
 
     // Before it opens the condition says when it will, and the pool is untouched.
     const closed = await waitFor('the Schedules condition', async () => {
@@ -107,14 +121,20 @@ describe('automation schedules', () => {
       return p?.current === 0 && p.sleeping === 2 ? p : undefined;
     });
     // The window's end may fall on a whole minute (then without seconds): one run in 60 did.
-    expect(held.reason).toMatch(new RegExp(`^(scaling down 2 → 0|holding 0): schedule maintenance: at most 0 awake until ${utcClock(end)} UTC \\(plugin automation\\); `));
+    expect(held.reason).toMatch(
+      new RegExp(
+        `^(scaling down 2 → 0|holding 0): schedule maintenance: at most 0 awake until ${utcClock(end)} UTC \\(plugin automation\\); `,
+      ),
+    );
     expect(conditionOf(await s.policy(), 'Schedules')).toMatchObject({ status: 'True', reason: 'WindowOpen' });
     const opened = await waitFor('a ScheduleOpened event', async () => {
       const e = await s.events('ScheduleOpened');
       return e.length > 0 ? e : undefined;
     });
     expect(opened).toHaveLength(1);
-    expect(opened[0]?.note).toBe(`schedule maintenance opened: pool quiet keeps at most 0 awake until ${utcClock(end)} UTC (plugin automation)`);
+    expect(opened[0]?.note).toBe(
+      `schedule maintenance opened: pool quiet keeps at most 0 awake until ${utcClock(end)} UTC (plugin automation)`,
+    );
     expect((await s.events('ScaledDown')).some((e) => e.note.includes('schedule maintenance'))).toBe(true);
 
     const awake = await waitFor('both agents awake again', () => allIn('Ready'), { timeoutMs: 60_000 });
@@ -131,16 +151,26 @@ describe('automation schedules', () => {
   });
 
   it('rejects a bad schedule when the policy is applied, naming the field', async () => {
-    await s.setPlugins({ automation: { schedules: [{ name: 'broken', pool: 'quiet', start: '61 8 * * *', end: '0 20 * * *', timeZone: 'Europe/Berlin', maxAwake: 0 }] } });
+    await s.setPlugins({
+      automation: {
+        schedules: [{ name: 'broken', pool: 'quiet', start: '61 8 * * *', end: '0 20 * * *', timeZone: 'Europe/Berlin', maxAwake: 0 }],
+      },
+    });
     const bad = await waitFor('Ready=False', async () => {
       const c = conditionOf(await s.policy(), 'Ready');
       return c?.status === 'False' ? c : undefined;
     });
     expect(bad.reason).toBe('InvalidPluginConfig');
-    expect(bad.message).toMatch(/^spec\.plugins\.automation\.schedules\[0\]\.start: not a cron expression: Invalid value for minute: 61 .*; the last valid configuration stays in force$/);
+    expect(bad.message).toMatch(
+      /^spec\.plugins\.automation\.schedules\[0\]\.start: not a cron expression: Invalid value for minute: 61 .*; the last valid configuration stays in force$/,
+    );
     await waitFor('an InvalidPluginConfig event', async () => ((await s.events('InvalidPluginConfig')).length > 0 ? true : undefined));
 
-    await s.setPlugins({ automation: { schedules: [{ name: 'broken', pool: 'quiet', start: '0 8 * * *', end: '0 20 * * *', timeZone: 'Europe/Atlantis', maxAwake: 0 }] } });
+    await s.setPlugins({
+      automation: {
+        schedules: [{ name: 'broken', pool: 'quiet', start: '0 8 * * *', end: '0 20 * * *', timeZone: 'Europe/Atlantis', maxAwake: 0 }],
+      },
+    });
     await waitFor('the time zone named', async () => {
       const c = conditionOf(await s.policy(), 'Ready');
       return c?.message.startsWith('spec.plugins.automation.schedules[0].timeZone: unknown time zone "Europe/Atlantis"') ? c : undefined;
@@ -154,7 +184,9 @@ describe('automation recovery', () => {
   beforeAll(installCrds);
   // Tasks named fail-* fail on the agent, the others succeed.
   const behaviour: Behaviour = async (task) =>
-    task.name.startsWith('fail-') ? { outcome: 'Failed', output: '', reason: 'exit code 1', exitCode: 1 } : { outcome: 'Succeeded', output: 'ok', reason: 'exit code 0', exitCode: 0 };
+    task.name.startsWith('fail-')
+      ? { outcome: 'Failed', output: '', reason: 'exit code 1', exitCode: 1 }
+      : { outcome: 'Succeeded', output: 'ok', reason: 'exit code 0', exitCode: 0 };
   const s = useOperatedNamespace(
     'automation-recovery-',
     {
@@ -177,19 +209,30 @@ describe('automation recovery', () => {
     await client.request('POST', collectionPath(Tasks, s.ns.name), {
       body: { apiVersion: API_VERSION, kind: 'Task', metadata: { name }, spec: { requiredCapabilities: ['flaky'], retries: { max: 0 } } },
     });
-    await waitFor(`${name} to end`, async () => {
-      const t = await client.request<KubeObject>('GET', objectPath(Tasks, s.ns.name, name));
-      const p = (t.status as { phase?: string } | undefined)?.phase;
-      return p === 'Succeeded' || p === 'Failed' ? p : undefined;
-    }, { timeoutMs: 60_000 });
+    await waitFor(
+      `${name} to end`,
+      async () => {
+        const t = await client.request<KubeObject>('GET', objectPath(Tasks, s.ns.name, name));
+        const p = (t.status as { phase?: string } | undefined)?.phase;
+        return p === 'Succeeded' || p === 'Failed' ? p : undefined;
+      },
+      { timeoutMs: 60_000 },
+    );
   };
-  const readyAgent = (): Promise<KubeObject> => waitFor('the agent Ready', async () => {
-    const a = await agent();
-    return phase(a) === 'Ready' ? a : undefined;
-  }, { timeoutMs: 60_000 });
+  const readyAgent = (): Promise<KubeObject> =>
+    waitFor(
+      'the agent Ready',
+      async () => {
+        const a = await agent();
+        return phase(a) === 'Ready' ? a : undefined;
+      },
+      { timeoutMs: 60_000 },
+    );
 
   it('restarts an agent that keeps failing, once per new failure after the backoff, up to maxRestarts, and says when it works again', async () => {
-    await client.request('POST', collectionPath(Agents, s.ns.name), { body: { apiVersion: API_VERSION, kind: 'Agent', metadata: { name: 'flaky' }, spec: template('flaky') } });
+    await client.request('POST', collectionPath(Agents, s.ns.name), {
+      body: { apiVersion: API_VERSION, kind: 'Agent', metadata: { name: 'flaky' }, spec: template('flaky') },
+    });
     await readyAgent();
     const firstPod = await podUid();
     expect(firstPod).toBeDefined();
@@ -203,23 +246,39 @@ describe('automation recovery', () => {
       return a.metadata.annotations?.[RESTART_ANNOTATION] && conditionOf(a, 'Recovering') ? a : undefined;
     });
     expect(conditionOf(restarted, 'Recovering')).toMatchObject({ status: 'True', reason: 'Restarted' });
-    expect(conditionOf(restarted, 'Recovering')?.message).toMatch(/^restarted 1 time since its last success, the last after 2 consecutive failures, at \S+ \(recovery\.maxRestarts 1\)/);
-    await waitFor('a new Pod', async () => {
-      const uid = await podUid();
-      return uid !== undefined && uid !== firstPod ? uid : undefined;
-    }, { timeoutMs: 30_000 });
+    expect(conditionOf(restarted, 'Recovering')?.message).toMatch(
+      /^restarted 1 time since its last success, the last after 2 consecutive failures, at \S+ \(recovery\.maxRestarts 1\)/,
+    );
+    await waitFor(
+      'a new Pod',
+      async () => {
+        const uid = await podUid();
+        return uid !== undefined && uid !== firstPod ? uid : undefined;
+      },
+      { timeoutMs: 30_000 },
+    );
     await readyAgent();
-    await waitFor('the Restarting event of the agent controller', async () => ((await s.events('Restarting')).some((e) => e.regarding === 'flaky') ? true : undefined));
-    await waitFor('the RecoveryRestart event of the plugin', async () => ((await s.events('RecoveryRestart')).length === 1 ? true : undefined));
+    await waitFor('the Restarting event of the agent controller', async () =>
+      (await s.events('Restarting')).some((e) => e.regarding === 'flaky') ? true : undefined,
+    );
+    await waitFor('the RecoveryRestart event of the plugin', async () =>
+      (await s.events('RecoveryRestart')).length === 1 ? true : undefined,
+    );
 
     // It fails again: restarts are used up, so it says so and leaves the agent be.
     const secondPod = await podUid();
     await runTask('fail');
-    const limited = await waitFor('RestartLimitReached', async () => {
-      const a = await agent();
-      return conditionOf(a, 'Recovering')?.reason === 'RestartLimitReached' ? a : undefined;
-    }, { timeoutMs: 30_000 });
-    expect(conditionOf(limited, 'Recovering')?.message).toMatch(/^restarted 1 time since its last success, the last after 2 consecutive failures; as many as recovery\.maxRestarts allows/);
+    const limited = await waitFor(
+      'RestartLimitReached',
+      async () => {
+        const a = await agent();
+        return conditionOf(a, 'Recovering')?.reason === 'RestartLimitReached' ? a : undefined;
+      },
+      { timeoutMs: 30_000 },
+    );
+    expect(conditionOf(limited, 'Recovering')?.message).toMatch(
+      /^restarted 1 time since its last success, the last after 2 consecutive failures; as many as recovery\.maxRestarts allows/,
+    );
     await waitFor('a RestartLimitReached warning', async () => ((await s.events('RestartLimitReached')).length === 1 ? true : undefined));
     expect(await podUid()).toBe(secondPod);
 

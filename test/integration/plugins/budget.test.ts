@@ -15,9 +15,19 @@ const Agents = resourceOfKind(agentKind);
 const Policies = resourceOfKind(policyKind);
 
 type Condition = { type: string; status: string; reason: string; message: string };
-type Usage = { inputTokens: number; outputTokens: number; cachedTokens: number; model?: string; durationMs: number; cost?: number; currency?: string };
+type Usage = {
+  inputTokens: number;
+  outputTokens: number;
+  cachedTokens: number;
+  model?: string;
+  durationMs: number;
+  cost?: number;
+  currency?: string;
+};
 type TaskObj = KubeObject & { status?: { phase?: string; conditions?: Condition[]; usage?: Usage } };
-type WithConditions = KubeObject & { status?: { conditions?: Condition[]; stats?: { usage?: { inputTokens: number; outputTokens: number; cachedTokens: number } } } };
+type WithConditions = KubeObject & {
+  status?: { conditions?: Condition[]; stats?: { usage?: { inputTokens: number; outputTokens: number; cachedTokens: number } } };
+};
 
 // Each task: 1,000 input tokens (200 of them cached) and 1,000 output tokens of model "sim".
 const metered: Behaviour = async (task) => ({
@@ -57,19 +67,35 @@ describe('accounting and budgets on the real plane', () => {
     return t.status?.phase === 'Succeeded' && t.status.usage?.cost !== undefined ? t : undefined;
   };
   const policyCondition = async (): Promise<Condition | undefined> =>
-    (await client.request<WithConditions>('GET', objectPath(Policies, ns.name, 'default'))).status?.conditions?.find((c) => c.type === 'BudgetAvailable-monthly');
+    (await client.request<WithConditions>('GET', objectPath(Policies, ns.name, 'default'))).status?.conditions?.find(
+      (c) => c.type === 'BudgetAvailable-monthly',
+    );
   const held = async (): Promise<Condition | undefined> =>
-    (await client.request<WithConditions>('GET', objectPath(Agents, ns.name, 'worker'))).status?.conditions?.find((c) => c.type === 'BudgetExhausted');
+    (await client.request<WithConditions>('GET', objectPath(Agents, ns.name, 'worker'))).status?.conditions?.find(
+      (c) => c.type === 'BudgetExhausted',
+    );
   const events = async (reason: string): Promise<string[]> => {
-    const list = await client.request<ObjectList<KubeObject & { reason?: string; note?: string; message?: string }>>('GET', `/api/v1/namespaces/${ns.name}/events`);
+    const list = await client.request<ObjectList<KubeObject & { reason?: string; note?: string; message?: string }>>(
+      'GET',
+      `/api/v1/namespaces/${ns.name}/events`,
+    );
     return list.items.filter((e) => e.reason === reason).map((e) => e.message ?? e.note ?? '');
   };
 
   it('records each task’s tokens and cost, holds new tasks once the budget is spent, and lets them run when it is raised', async () => {
     await fleet.task('first');
     const first = await waitFor('first priced', succeeded('first'), { timeoutMs: 60_000 });
-    expect(first.status?.usage).toMatchObject({ inputTokens: 1000, outputTokens: 1000, cachedTokens: 200, model: 'sim', cost: 2.82, currency: 'EUR' });
-    expect(await waitFor('within budget', async () => ((await policyCondition())?.status === 'True' ? policyCondition() : undefined))).toMatchObject({
+    expect(first.status?.usage).toMatchObject({
+      inputTokens: 1000,
+      outputTokens: 1000,
+      cachedTokens: 200,
+      model: 'sim',
+      cost: 2.82,
+      currency: 'EUR',
+    });
+    expect(
+      await waitFor('within budget', async () => ((await policyCondition())?.status === 'True' ? policyCondition() : undefined)),
+    ).toMatchObject({
       reason: 'WithinBudget',
       message: expect.stringMatching(/^56% of 5 EUR spent this month \(\d{4}-\d\d-\d\d to \d{4}-\d\d-\d\d UTC\)$/) as string,
     });
@@ -81,7 +107,9 @@ describe('accounting and budgets on the real plane', () => {
       const c = await policyCondition();
       return c?.reason === 'Exhausted' ? c : undefined;
     });
-    expect(spent.message).toMatch(/^5 EUR this month .* spent \(112%\): new tasks wait until \d{4}-\d\d-\d\dT00:00:00Z or a higher limit in spec\.accounting\.budgets; running tasks finish$/);
+    expect(spent.message).toMatch(
+      /^5 EUR this month .* spent \(112%\): new tasks wait until \d{4}-\d\d-\d\dT00:00:00Z or a higher limit in spec\.accounting\.budgets; running tasks finish$/,
+    );
     await waitFor('the agent held', async () => ((await held())?.status === 'True' ? true : undefined));
     expect(await events('BudgetExhausted')).toHaveLength(1);
 
@@ -95,7 +123,9 @@ describe('accounting and budgets on the real plane', () => {
       const c = (await task('third')).status?.conditions?.find((x) => x.type === 'Scheduled');
       return c?.status === 'False' ? c : undefined;
     });
-    expect(waiting.message).toBe("0/1 agents can run it: 1 the namespace's budget is spent (the policy's BudgetAvailable conditions say which and until when) (budget)");
+    expect(waiting.message).toBe(
+      "0/1 agents can run it: 1 the namespace's budget is spent (the policy's BudgetAvailable conditions say which and until when) (budget)",
+    );
 
     // A higher limit: the hold is lifted and the task runs.
     await client.request('PATCH', objectPath(Policies, ns.name, 'default'), {

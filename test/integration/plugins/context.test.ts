@@ -16,9 +16,15 @@ const Agents = resourceOfKind(agentKind);
 
 type Condition = { type: string; status: string; reason: string; message: string };
 type AgentObj = KubeObject & {
-  status?: { conditions?: Condition[]; contextUsage?: { tokens: number; percent: number }; stats?: { compactions?: number; usage?: { inputTokens: number; outputTokens: number } } };
+  status?: {
+    conditions?: Condition[];
+    contextUsage?: { tokens: number; percent: number };
+    stats?: { compactions?: number; usage?: { inputTokens: number; outputTokens: number } };
+  };
 };
-type TaskObj = KubeObject & { status?: { phase?: string; conditions?: Condition[]; usage?: { inputTokens: number; outputTokens: number; model?: string } } };
+type TaskObj = KubeObject & {
+  status?: { phase?: string; conditions?: Condition[]; usage?: { inputTokens: number; outputTokens: number; model?: string } };
+};
 
 /**
  * An LLM agent whose context grows by 2,500 tokens a task; a task named hold-* runs
@@ -29,9 +35,18 @@ function growing(context: { tokens: number }, held: Map<string, () => void>): Be
     new Promise<ExecutionResult>((resolve) => {
       const done = (): void => {
         context.tokens += 2500;
-        resolve({ outcome: 'Succeeded', output: task.name, reason: 'exit code 0', exitCode: 0, usage: { inputTokens: 2000, outputTokens: 500, contextTokens: context.tokens, model: 'sim' } });
+        resolve({
+          outcome: 'Succeeded',
+          output: task.name,
+          reason: 'exit code 0',
+          exitCode: 0,
+          usage: { inputTokens: 2000, outputTokens: 500, contextTokens: context.tokens, model: 'sim' },
+        });
       };
-      if (!task.name.startsWith('hold-')) { done(); return; }
+      if (!task.name.startsWith('hold-')) {
+        done();
+        return;
+      }
       held.set(task.name, done);
       signal.addEventListener('abort', () => {
         resolve({ outcome: 'Cancelled', output: '', reason: 'stopped' });
@@ -55,7 +70,8 @@ describe('context plugin on the real plane', () => {
   });
 
   const agent = (name: string): Promise<AgentObj> => client.request('GET', objectPath(Agents, ns.name, name));
-  const cycle = async (name: string): Promise<Condition | undefined> => (await agent(name)).status?.conditions?.find((c) => c.type === 'ContextCompaction');
+  const cycle = async (name: string): Promise<Condition | undefined> =>
+    (await agent(name)).status?.conditions?.find((c) => c.type === 'ContextCompaction');
   const task = (name: string): Promise<TaskObj> => client.request('GET', objectPath(Tasks, ns.name, name));
   const phase = (name: string, want: string) => async (): Promise<TaskObj | undefined> => {
     const t = await task(name);
@@ -63,7 +79,10 @@ describe('context plugin on the real plane', () => {
   };
   const pinned = (agentName: string): Record<string, unknown> => ({ affinity: { agent: agentName } });
   const events = async (name: string): Promise<string[]> => {
-    const list = await client.request<ObjectList<KubeObject & { reason?: string; involvedObject?: { name?: string } }>>('GET', `/api/v1/namespaces/${ns.name}/events`);
+    const list = await client.request<ObjectList<KubeObject & { reason?: string; involvedObject?: { name?: string } }>>(
+      'GET',
+      `/api/v1/namespaces/${ns.name}/events`,
+    );
     return list.items.filter((e) => e.involvedObject?.name === name && e.reason?.startsWith('Context')).map((e) => e.reason ?? '');
   };
 
@@ -100,7 +119,9 @@ describe('context plugin on the real plane', () => {
       const c = await cycle('llm');
       return c?.reason === 'Draining' ? c : undefined;
     });
-    expect(draining.message).toBe('context at 75% of 10000 tokens (spec.context.compactAtPercent 60): no new tasks; the runner compacts once the 1 running task(s) finish');
+    expect(draining.message).toBe(
+      'context at 75% of 10000 tokens (spec.context.compactAtPercent 60): no new tasks; the runner compacts once the 1 running task(s) finish',
+    );
 
     // The cycle lives in the condition: a new operator, with nothing of the old one's memory, carries on.
     await operator?.stop();
@@ -117,10 +138,14 @@ describe('context plugin on the real plane', () => {
 
     // The long task ends (10,000 tokens): the runner compacts, the agent takes work again.
     held.get('hold-1')?.();
-    const compacted = await waitFor('llm compacted', async () => {
-      const c = await cycle('llm');
-      return c?.status === 'False' ? c : undefined;
-    }, { timeoutMs: 60_000 });
+    const compacted = await waitFor(
+      'llm compacted',
+      async () => {
+        const c = await cycle('llm');
+        return c?.status === 'False' ? c : undefined;
+      },
+      { timeoutMs: 60_000 },
+    );
     expect(compacted.reason).toBe('Compacted');
     expect(compacted.message).toBe('compacted by the agent: summarised 10000 -> 400 tokens; context now 4% of 10000 tokens');
     expect(compactions).toBe(1);
@@ -130,34 +155,53 @@ describe('context plugin on the real plane', () => {
 
     // Every attempt's tokens are on its task and added up on the agent.
     expect((await task('t1')).status?.usage).toMatchObject({ inputTokens: 2000, outputTokens: 500, model: 'sim' });
-    expect((await waitFor('five tasks counted', async () => {
-      const u = (await agent('llm')).status?.stats?.usage;
-      return u?.inputTokens === 10_000 ? u : undefined;
-    })).outputTokens).toBe(2500);
-    expect(await waitFor('both Events', async () => {
-      const e = await events('llm');
-      return e.length >= 2 ? e.sort() : undefined;
-    })).toEqual(['ContextCompacted', 'ContextCompactionStarted']);
+    expect(
+      (
+        await waitFor('five tasks counted', async () => {
+          const u = (await agent('llm')).status?.stats?.usage;
+          return u?.inputTokens === 10_000 ? u : undefined;
+        })
+      ).outputTokens,
+    ).toBe(2500);
+    expect(
+      await waitFor('both Events', async () => {
+        const e = await events('llm');
+        return e.length >= 2 ? e.sort() : undefined;
+      }),
+    ).toEqual(['ContextCompacted', 'ContextCompactionStarted']);
   });
 
   it('recycles an agent that cannot compact: its next runner starts fresh and says so', async () => {
     const context = { tokens: 0 };
-    const sim = await fleet.agent('plain', { context: { windowTokens: 4000, compactAtPercent: 50 }, behaviour: growing(context, new Map()) });
+    const sim = await fleet.agent('plain', {
+      context: { windowTokens: 4000, compactAtPercent: 50 },
+      behaviour: growing(context, new Map()),
+    });
     await fleet.task('p1', pinned('plain'));
     await waitFor('p1 done', phase('p1', 'Succeeded'), { timeoutMs: 60_000 });
     // 2,500 of 4,000 (63%): the runner has no compact command; the operator restarts the agent.
-    const recycling = await waitFor('plain recycling', async () => {
-      const c = await cycle('plain');
-      return c?.reason === 'Recycling' ? c : undefined;
-    }, { timeoutMs: 60_000 });
-    expect(recycling.message).toMatch(/^the agent cannot compact itself \(the executor has no compact command \(RUNNER_COMPACT_COMMAND\); no workspace to save a summary in\)/);
+    const recycling = await waitFor(
+      'plain recycling',
+      async () => {
+        const c = await cycle('plain');
+        return c?.reason === 'Recycling' ? c : undefined;
+      },
+      { timeoutMs: 60_000 },
+    );
+    expect(recycling.message).toMatch(
+      /^the agent cannot compact itself \(the executor has no compact command \(RUNNER_COMPACT_COMMAND\); no workspace to save a summary in\)/,
+    );
     // Its workload restarts: here, a new runner process of the same agent.
     sim.kill();
     await fleet.attach('plain', { behaviour: growing({ tokens: 0 }, new Map()) });
-    const recycled = await waitFor('plain recycled', async () => {
-      const c = await cycle('plain');
-      return c?.status === 'False' ? c : undefined;
-    }, { timeoutMs: 60_000 });
+    const recycled = await waitFor(
+      'plain recycled',
+      async () => {
+        const c = await cycle('plain');
+        return c?.status === 'False' ? c : undefined;
+      },
+      { timeoutMs: 60_000 },
+    );
     expect(recycled.reason).toBe('Recycled');
     expect((await agent('plain')).status?.contextUsage).toEqual({ tokens: 0, percent: 0 });
     await fleet.task('p2', pinned('plain'));

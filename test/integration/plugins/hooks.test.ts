@@ -40,7 +40,9 @@ interface Delivery {
 }
 type Condition = { type: string; status: string; reason: string; message: string };
 type TaskObj = KubeObject & { spec: { input?: string }; status?: { phase?: string; conditions?: Condition[] } };
-type PolicyObj = KubeObject & { status?: { conditions?: Condition[]; plugins?: { name: string; message: string; lastFailure?: string; lastFailureTime?: string }[] } };
+type PolicyObj = KubeObject & {
+  status?: { conditions?: Condition[]; plugins?: { name: string; message: string; lastFailure?: string; lastFailureTime?: string }[] };
+};
 
 /** A webhook receiver: records what it gets; the gate answers per task name (allow by default). */
 class Receiver {
@@ -58,7 +60,10 @@ class Receiver {
         const event = JSON.parse(raw) as CloudEventBody;
         this.deliveries.push({ path: req.url ?? '', headers: req.headers, raw, event });
         if (req.url === '/broken') res.writeHead(503).end('down');
-        else if (req.url === '/gate') res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(this.answers.get(event.data.name ?? '') ?? { allow: true }));
+        else if (req.url === '/gate')
+          res
+            .writeHead(200, { 'content-type': 'application/json' })
+            .end(JSON.stringify(this.answers.get(event.data.name ?? '') ?? { allow: true }));
         else res.writeHead(204).end();
       });
     });
@@ -105,7 +110,12 @@ describe('hooks: webhooks and a pre-assignment gate', () => {
       body: { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'hook-key' }, stringData: { token: KEY } },
     });
     await client.request('POST', collectionPath(Policies, ns.name), {
-      body: { apiVersion: API_VERSION, kind: 'OrchestratorPolicy', metadata: { name: 'default' }, spec: { plugins: { hooks: hooksConfig() } } },
+      body: {
+        apiVersion: API_VERSION,
+        kind: 'OrchestratorPolicy',
+        metadata: { name: 'default' },
+        spec: { plugins: { hooks: hooksConfig() } },
+      },
     });
     operator = await startOperator(ns.name, env);
     fleet = new Fleet(client, ns.name);
@@ -132,37 +142,69 @@ describe('hooks: webhooks and a pre-assignment gate', () => {
       const got = receiver.about('whole-life', '/events');
       return got.some((d) => d.event.type.endsWith('.succeeded')) ? got : undefined;
     });
-    expect(events.map((d) => d.event.type)).toEqual(['pending', 'assigned', 'running', 'succeeded'].map((p) => `dev.orchestrator.task.${p}`));
+    expect(events.map((d) => d.event.type)).toEqual(
+      ['pending', 'assigned', 'running', 'succeeded'].map((p) => `dev.orchestrator.task.${p}`),
+    );
     expect(events.map((d) => d.event.id)).toEqual([`${uid}.pending.0`, `${uid}.assigned.1`, `${uid}.running.1`, `${uid}.succeeded.1`]);
     for (const d of events) {
       expect(d.headers['content-type']).toBe('application/cloudevents+json; charset=utf-8');
       expect(d.headers['x-agent-orchestrator-signature']).toBe(signatureOf(d.raw));
-      expect(d.event).toMatchObject({ specversion: '1.0', source: `/apis/${API_VERSION}/namespaces/${ns.name}/tasks/whole-life`, datacontenttype: 'application/json' });
+      expect(d.event).toMatchObject({
+        specversion: '1.0',
+        source: `/apis/${API_VERSION}/namespaces/${ns.name}/tasks/whole-life`,
+        datacontenttype: 'application/json',
+      });
     }
-    expect(events.at(-1)?.event.data).toMatchObject({ name: 'whole-life', namespace: ns.name, phase: 'Succeeded', previousPhase: 'Running', attempt: 1, agent: 'worker' });
+    expect(events.at(-1)?.event.data).toMatchObject({
+      name: 'whole-life',
+      namespace: ns.name,
+      phase: 'Succeeded',
+      previousPhase: 'Running',
+      attempt: 1,
+      agent: 'worker',
+    });
 
     const [question] = receiver.about('whole-life', '/gate');
-    expect(question?.event).toMatchObject({ id: `${uid}.preassignment.1`, type: 'dev.orchestrator.task.preassignment', data: { generation: 1, spec: { input: 'say hello' } } });
+    expect(question?.event).toMatchObject({
+      id: `${uid}.preassignment.1`,
+      type: 'dev.orchestrator.task.preassignment',
+      data: { generation: 1, spec: { input: 'say hello' } },
+    });
     expect(question?.headers['x-agent-orchestrator-signature']).toBeUndefined();
     const done = await task('whole-life');
-    expect(done.metadata.annotations).toMatchObject({ 'hooks.agents.orchestrator.dev/verdict': 'allow', 'hooks.agents.orchestrator.dev/generation': '1' });
+    expect(done.metadata.annotations).toMatchObject({
+      'hooks.agents.orchestrator.dev/verdict': 'allow',
+      'hooks.agents.orchestrator.dev/generation': '1',
+    });
   });
 
   it('holds a vetoed task Pending with the hook’s message, and runs it once a new generation is allowed', async () => {
     receiver.answers.set('vetoed', { allow: false, message: 'not on Fridays' });
     await fleet.task('vetoed', { input: 'deploy' });
-    const held = await waitFor('the veto in the Scheduled condition', async () => {
-      const t = await task('vetoed');
-      const scheduled = t.status?.conditions?.find((c) => c.type === 'Scheduled');
-      return scheduled?.message === 'hooks: vetoed by hook gate: not on Fridays' ? t : undefined;
-    }, { timeoutMs: 30_000 });
+    const held = await waitFor(
+      'the veto in the Scheduled condition',
+      async () => {
+        const t = await task('vetoed');
+        const scheduled = t.status?.conditions?.find((c) => c.type === 'Scheduled');
+        return scheduled?.message === 'hooks: vetoed by hook gate: not on Fridays' ? t : undefined;
+      },
+      { timeoutMs: 30_000 },
+    );
     expect(held.status?.phase).toBe('Pending');
     expect(held.status?.conditions?.find((c) => c.type === 'Scheduled')?.status).toBe('False');
     expect(held.metadata.annotations?.['hooks.agents.orchestrator.dev/verdict']).toBe('deny');
 
     // The receiver changes its mind; a change of the spec asks it again.
-    receiver.answers.set('vetoed', { allow: true, message: 'approved by the change board', labels: { reviewed: 'yes' }, inputPrefix: 'approved: ' });
-    await client.request('PATCH', objectPath(Tasks, ns.name, 'vetoed'), { body: { spec: { priority: 200 } }, contentType: 'application/merge-patch+json' });
+    receiver.answers.set('vetoed', {
+      allow: true,
+      message: 'approved by the change board',
+      labels: { reviewed: 'yes' },
+      inputPrefix: 'approved: ',
+    });
+    await client.request('PATCH', objectPath(Tasks, ns.name, 'vetoed'), {
+      body: { spec: { priority: 200 } },
+      contentType: 'application/merge-patch+json',
+    });
     const ran = await waitFor('vetoed to succeed', phaseIs('vetoed', 'Succeeded'), { timeoutMs: 60_000 });
     expect(ran.spec.input).toBe('approved: deploy');
     expect(ran.metadata.labels?.reviewed).toBe('yes');
@@ -203,7 +245,10 @@ describe('hooks: webhooks and a pre-assignment gate', () => {
   it('refuses a bad hooks configuration, naming the field, and keeps the last good one', async () => {
     const bad = hooksConfig();
     (bad.endpoints as Record<string, unknown>[])[0] = { name: 'audit', url: 'ftp://example.com/x', events: ['task.*'] };
-    await client.request('PATCH', objectPath(Policies, ns.name, 'default'), { body: { spec: { plugins: { hooks: bad } } }, contentType: 'application/merge-patch+json' });
+    await client.request('PATCH', objectPath(Policies, ns.name, 'default'), {
+      body: { spec: { plugins: { hooks: bad } } },
+      contentType: 'application/merge-patch+json',
+    });
     const ready = await waitFor('Ready=False', async () => {
       const c = (await policy()).status?.conditions?.find((x) => x.type === 'Ready');
       return c?.status === 'False' ? c : undefined;

@@ -46,7 +46,12 @@ describe('a plugin that throws', () => {
   beforeAll(async () => {
     fleet = new Fleet(client, ns.name);
     await client.request('POST', collectionPath(Policies, ns.name), {
-      body: { apiVersion: API_VERSION, kind: 'OrchestratorPolicy', metadata: { name: 'default' }, spec: { circuitBreaker: { failureThreshold: 1, cooldownSeconds: 600 } } },
+      body: {
+        apiVersion: API_VERSION,
+        kind: 'OrchestratorPolicy',
+        metadata: { name: 'default' },
+        spec: { circuitBreaker: { failureThreshold: 1, cooldownSeconds: 600 } },
+      },
     });
     operator = await startOperator(ns.name, { AO_KUBE_API_QPS: '200', AO_KUBE_API_BURST: '400' }, [flaky]);
   });

@@ -20,7 +20,15 @@ const outcomes = definePlugin({
   lifecycle: () => ({
     onTaskOutcome: ({ task, agent, entry }) =>
       agent
-        ? [{ kind: 'event', target: { kind: 'Agent', name: agent.metadata.name }, type: 'Normal', reason: 'AttemptEnded', message: `${task.metadata.name}: ${entry.outcome}` }]
+        ? [
+            {
+              kind: 'event',
+              target: { kind: 'Agent', name: agent.metadata.name },
+              type: 'Normal',
+              reason: 'AttemptEnded',
+              message: `${task.metadata.name}: ${entry.outcome}`,
+            },
+          ]
         : [],
   }),
 });

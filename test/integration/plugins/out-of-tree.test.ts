@@ -22,7 +22,12 @@ const Policies = resourceOfKind(policyKind);
 
 type Condition = { type: string; status: string; reason: string; message: string };
 type TaskObj = KubeObject & { status?: { phase?: string; assignment?: { agent: string } } };
-type PolicyObj = KubeObject & { status?: { conditions?: Condition[]; inForce?: { routing: { plugins?: { name: string; weight: number }[] }; plugins?: Record<string, unknown> } } };
+type PolicyObj = KubeObject & {
+  status?: {
+    conditions?: Condition[];
+    inForce?: { routing: { plugins?: { name: string; weight: number }[] }; plugins?: Record<string, unknown> };
+  };
+};
 
 // Tasks stay Running until the test ends, so each agent's load builds up.
 const hold: Behaviour = (_task, _agent, signal) =>
@@ -78,10 +83,14 @@ describe('an out-of-tree plugin loaded by path', () => {
       await fleet.agent(`${team}-agent`, { labels: { 'example.com/team': team }, maxConcurrentTasks: 4, behaviour: hold });
     }
     for (const name of ['blue-agent', 'red-agent']) {
-      await waitFor(`${name} Ready`, async () => {
-        const a = await client.request<KubeObject & { status?: { phase?: string } }>('GET', objectPath(Agents, ns.name, name));
-        return a.status?.phase === 'Ready' ? true : undefined;
-      }, { timeoutMs: 60_000 });
+      await waitFor(
+        `${name} Ready`,
+        async () => {
+          const a = await client.request<KubeObject & { status?: { phase?: string } }>('GET', objectPath(Agents, ns.name, name));
+          return a.status?.phase === 'Ready' ? true : undefined;
+        },
+        { timeoutMs: 60_000 },
+      );
     }
 
     const tasks = [
@@ -92,7 +101,12 @@ describe('an out-of-tree plugin loaded by path', () => {
     ] as const;
     for (const [name, team] of tasks) {
       await client.request('POST', collectionPath(Tasks, ns.name), {
-        body: { apiVersion: API_VERSION, kind: 'Task', metadata: { name, labels: { 'example.com/team': team } }, spec: { requiredCapabilities: ['work'] } },
+        body: {
+          apiVersion: API_VERSION,
+          kind: 'Task',
+          metadata: { name, labels: { 'example.com/team': team } },
+          spec: { requiredCapabilities: ['work'] },
+        },
       });
     }
     const assigned = await waitFor('every task assigned', async () => {
@@ -112,9 +126,21 @@ describe('an out-of-tree plugin loaded by path', () => {
   });
 
   it.each([
-    ['a path that does not exist', ['--plugin', 'examples/plugins/no-such-plugin/index.js'], /cannot load plugin module examples\/plugins\/no-such-plugin\/index\.js \(.*\/examples\/plugins\/no-such-plugin\/index\.js\): no such file/],
-    ['a module that is not a plugin', ['--plugin', 'test/support/wait.ts'], /cannot load plugin module test\/support\/wait\.ts .*: it has no default export and no export named plugin/],
-    ['the same plugin twice', ['--plugin', EXAMPLE, '--plugin', path.join(repo, EXAMPLE)], /a plugin named "team-score" is already registered \(loaded from .*\); rename it/],
+    [
+      'a path that does not exist',
+      ['--plugin', 'examples/plugins/no-such-plugin/index.js'],
+      /cannot load plugin module examples\/plugins\/no-such-plugin\/index\.js \(.*\/examples\/plugins\/no-such-plugin\/index\.js\): no such file/,
+    ],
+    [
+      'a module that is not a plugin',
+      ['--plugin', 'test/support/wait.ts'],
+      /cannot load plugin module test\/support\/wait\.ts .*: it has no default export and no export named plugin/,
+    ],
+    [
+      'the same plugin twice',
+      ['--plugin', EXAMPLE, '--plugin', path.join(repo, EXAMPLE)],
+      /a plugin named "team-score" is already registered \(loaded from .*\); rename it/,
+    ],
   ])('exits 2 with one line naming the module and the fix, given %s', async (_case, args, message) => {
     const op = start({ AO_WATCH_NAMESPACES: ns.name }, args);
     expect(await op.exited).toEqual({ code: 2, signal: null });

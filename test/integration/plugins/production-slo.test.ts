@@ -25,9 +25,14 @@ describe('production-slo plugin on the real plane', () => {
   let fleet: Fleet;
   let failing = false;
   const behaviour: Behaviour = async (task) =>
-    failing ? { outcome: 'Failed', output: '', reason: 'exit code 1', exitCode: 1 } : { outcome: 'Succeeded', output: task.name, reason: 'exit code 0', exitCode: 0 };
+    failing
+      ? { outcome: 'Failed', output: '', reason: 'exit code 1', exitCode: 1 }
+      : { outcome: 'Succeeded', output: task.name, reason: 'exit code 0', exitCode: 0 };
   // An Alertmanager-compatible receiver on loopback: what it was sent, in order.
-  const alerts: { contentType: string | undefined; body: { status: string; alerts: { status: string; labels: Record<string, string> }[] } }[] = [];
+  const alerts: {
+    contentType: string | undefined;
+    body: { status: string; alerts: { status: string; labels: Record<string, string> }[] };
+  }[] = [];
   const receiver = createServer((req, res) => {
     let body = '';
     req.on('data', (chunk: Buffer) => (body += chunk.toString()));
@@ -44,7 +49,10 @@ describe('production-slo plugin on the real plane', () => {
     await fleet.policy({
       plugins: {
         'circuit-breaker': { enabled: false },
-        'production-slo': { slos: [{ name: 'success', indicator: 'SuccessRatio', objectivePercent: 99 }], alertWebhook: { url, retries: 5 } },
+        'production-slo': {
+          slos: [{ name: 'success', indicator: 'SuccessRatio', objectivePercent: 99 }],
+          alertWebhook: { url, retries: 5 },
+        },
       },
     });
     operator = await startOperator(ns.name, { AO_KUBE_API_QPS: '500', AO_KUBE_API_BURST: '1000' });
@@ -56,12 +64,21 @@ describe('production-slo plugin on the real plane', () => {
   });
 
   const slo = async (): Promise<Condition | undefined> =>
-    (await client.request<PolicyObj>('GET', objectPath(Policies, ns.name, 'default'))).status?.conditions?.find((c) => c.type === 'SLOHealthy-success');
+    (await client.request<PolicyObj>('GET', objectPath(Policies, ns.name, 'default'))).status?.conditions?.find(
+      (c) => c.type === 'SLOHealthy-success',
+    );
   const ended = (name: string, phase: string) => async (): Promise<true | undefined> =>
-    ((await client.request<KubeObject & { status?: { phase?: string } }>('GET', objectPath(Tasks, ns.name, name))).status?.phase === phase ? true : undefined);
+    (await client.request<KubeObject & { status?: { phase?: string } }>('GET', objectPath(Tasks, ns.name, name))).status?.phase === phase
+      ? true
+      : undefined;
   const events = async (reason: string): Promise<number> => {
-    const list = await client.request<ObjectList<KubeObject & { reason?: string; count?: number; involvedObject?: { kind?: string } }>>('GET', `/api/v1/namespaces/${ns.name}/events`);
-    return list.items.filter((e) => e.involvedObject?.kind === 'OrchestratorPolicy' && e.reason === reason).reduce((n, e) => n + (e.count ?? 1), 0);
+    const list = await client.request<ObjectList<KubeObject & { reason?: string; count?: number; involvedObject?: { kind?: string } }>>(
+      'GET',
+      `/api/v1/namespaces/${ns.name}/events`,
+    );
+    return list.items
+      .filter((e) => e.involvedObject?.kind === 'OrchestratorPolicy' && e.reason === reason)
+      .reduce((n, e) => n + (e.count ?? 1), 0);
   };
 
   it('is within budget while tasks succeed, burns fast when they fail, says so with an Event and to an Alertmanager receiver, and a restarted operator says the same', async () => {
@@ -85,11 +102,21 @@ describe('production-slo plugin on the real plane', () => {
       return c?.reason === 'FastBurn' ? c : undefined;
     });
     expect(burning.status).toBe('False');
-    expect(burning.message).toMatch(/^99% of tasks that end succeed: the error budget burns fast, over 14\.4x in the last hour and the last 5 minutes .*; error budget left 0% of 30d/);
+    expect(burning.message).toMatch(
+      /^99% of tasks that end succeed: the error budget burns fast, over 14\.4x in the last hour and the last 5 minutes .*; error budget left 0% of 30d/,
+    );
     expect(await waitFor('a Warning Event', async () => ((await events('SLOFastBurn')) === 1 ? true : undefined))).toBe(true);
     const fired = await waitFor('the alert at the receiver', async () => alerts[0]);
     expect(fired.contentType).toBe('application/json');
-    expect(fired.body).toMatchObject({ status: 'firing', alerts: [{ status: 'firing', labels: { alertname: 'AgentOrchestratorSLOFastBurn', slo: 'success', namespace: ns.name, severity: 'critical' } }] });
+    expect(fired.body).toMatchObject({
+      status: 'firing',
+      alerts: [
+        {
+          status: 'firing',
+          labels: { alertname: 'AgentOrchestratorSLOFastBurn', slo: 'success', namespace: ns.name, severity: 'critical' },
+        },
+      ],
+    });
 
     // The verdict comes from the Tasks: a new operator finds the same, and says nothing new.
     await operator?.stop();

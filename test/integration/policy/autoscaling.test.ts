@@ -18,7 +18,9 @@ const Policies = resourceOfKind(policyKind);
 
 type Condition = { type: string; status: string; reason: string; message: string };
 type PoolStatus = { name: string; current: number; desired: number; sleeping?: number; reason?: string; lastScaleTime?: string };
-type PolicyObj = KubeObject & { status?: { pools?: PoolStatus[]; summary?: string; conditions?: Condition[]; inForce?: Record<string, unknown> } };
+type PolicyObj = KubeObject & {
+  status?: { pools?: PoolStatus[]; summary?: string; conditions?: Condition[]; inForce?: Record<string, unknown> };
+};
 type TaskObj = KubeObject & { status?: { phase?: string; history?: { agent: string; outcome: string }[] } };
 
 const template = (capability: string, extra: Record<string, unknown> = {}): Record<string, unknown> => ({
@@ -40,7 +42,8 @@ function useScaledNamespace(prefix: string, spec: () => Record<string, unknown>,
     ctx.fleet = new PodFleet(client, ns.name, behaviour);
     ctx.operator = await start();
   });
-  const start = (): Promise<RunningOperator> => startOperator(ns.name, { AO_KUBE_API_QPS: '500', AO_KUBE_API_BURST: '1000', AO_AGENT_DRAIN_GRACE: '60' });
+  const start = (): Promise<RunningOperator> =>
+    startOperator(ns.name, { AO_KUBE_API_QPS: '500', AO_KUBE_API_BURST: '1000', AO_AGENT_DRAIN_GRACE: '60' });
   /** A new operator process, as after a crash or an upgrade: nothing kept in memory. */
   const restartOperator = async (): Promise<void> => {
     await ctx.operator.stop();
@@ -53,7 +56,8 @@ function useScaledNamespace(prefix: string, spec: () => Record<string, unknown>,
   const policy = (name = 'default'): Promise<PolicyObj> => client.request('GET', objectPath(Policies, ns.name, name));
   const pool = async (name: string): Promise<PoolStatus | undefined> => (await policy()).status?.pools?.find((p) => p.name === name);
   const agents = async (poolName: string): Promise<KubeObject[]> =>
-    (await client.request<ObjectList>('GET', collectionPath(Agents, ns.name), { query: { labelSelector: `${POOL_LABEL}=${poolName}` } })).items;
+    (await client.request<ObjectList>('GET', collectionPath(Agents, ns.name), { query: { labelSelector: `${POOL_LABEL}=${poolName}` } }))
+      .items;
   const tasks = async (): Promise<TaskObj[]> => (await client.request<ObjectList<TaskObj>>('GET', collectionPath(Tasks, ns.name))).items;
   const createTask = (name: string, capability: string): Promise<KubeObject> =>
     client.request('POST', collectionPath(Tasks, ns.name), {
@@ -74,7 +78,17 @@ describe('autoscaling a pool from zero through a burst and back', () => {
     'burst-',
     () => ({
       autoscaling: {
-        pools: [{ name: 'burst', template: template('burst'), minAgents: 0, maxAgents: 20, scaleToZero: true, scaleUp: { maxStep: 20 }, scaleDown: { stabilizationSeconds: 5 } }],
+        pools: [
+          {
+            name: 'burst',
+            template: template('burst'),
+            minAgents: 0,
+            maxAgents: 20,
+            scaleToZero: true,
+            scaleUp: { maxStep: 20 },
+            scaleDown: { stabilizationSeconds: 5 },
+          },
+        ],
       },
     }),
     async () => {
@@ -92,17 +106,25 @@ describe('autoscaling a pool from zero through a burst and back', () => {
 
   it('scales 200 tasks up to maxAgents, says the cap holds work back, runs each once, then drains to zero', async () => {
     await Promise.all(Array.from({ length: 200 }, (_, i) => s.createTask(`job-${String(i).padStart(3, '0')}`, 'burst')));
-    const atMax = await waitFor('the pool at its cap', async () => {
-      const p = await s.pool('burst');
-      return p?.current === 20 && /^at maxAgents 20:/.test(p.reason ?? '') ? p : undefined;
-    }, { timeoutMs: 30_000 });
+    const atMax = await waitFor(
+      'the pool at its cap',
+      async () => {
+        const p = await s.pool('burst');
+        return p?.current === 20 && /^at maxAgents 20:/.test(p.reason ?? '') ? p : undefined;
+      },
+      { timeoutMs: 30_000 },
+    );
     expect(atMax.reason).toMatch(/^at maxAgents 20: \d+ pending and \d+ running tasks want \d+ agents/);
     expect(await waitFor('a PoolAtMax event', async () => ((await s.events('PoolAtMax')).length > 0 ? true : undefined))).toBe(true);
 
-    const done = await waitFor('all 200 tasks Succeeded', async () => {
-      const all = await s.tasks();
-      return all.length === 200 && all.every((t) => t.status?.phase === 'Succeeded') ? all : undefined;
-    }, { timeoutMs: 120_000 });
+    const done = await waitFor(
+      'all 200 tasks Succeeded',
+      async () => {
+        const all = await s.tasks();
+        return all.length === 200 && all.every((t) => t.status?.phase === 'Succeeded') ? all : undefined;
+      },
+      { timeoutMs: 120_000 },
+    );
     // Exactly once: one attempt in history, one execution by a runner.
     for (const t of done) expect(t.status?.history?.map((h) => h.outcome)).toEqual(['Succeeded']);
     expect([...s.ctx.fleet.executions.values()].every((runs) => runs.length === 1)).toBe(true);
@@ -116,17 +138,23 @@ describe('autoscaling a pool from zero through a burst and back', () => {
       return p?.current === 0 && p.desired === 0 ? true : undefined;
     });
     await waitFor('ScaledDown events', async () => ((await s.events('ScaledDown')).length > 0 ? true : undefined));
-    const fromZero = await s.ctx.operator.manager.metrics.registry.getSingleMetric('agent_orchestrator_pool_scale_from_zero_seconds')?.get();
+    const fromZero = await s.ctx.operator.manager.metrics.registry
+      .getSingleMetric('agent_orchestrator_pool_scale_from_zero_seconds')
+      ?.get();
     const values = (fromZero?.values ?? []) as { metricName?: string; value: number }[];
     expect(values.find((v) => v.metricName?.endsWith('_count'))?.value).toBeGreaterThanOrEqual(1);
   });
 
   it('wakes from zero as soon as one task is pending', async () => {
     await s.createTask('late', 'burst');
-    await waitFor('the late task done', async () => {
-      const t = (await s.tasks()).find((x) => x.metadata.name === 'late');
-      return t?.status?.phase === 'Succeeded' ? true : undefined;
-    }, { timeoutMs: 60_000 });
+    await waitFor(
+      'the late task done',
+      async () => {
+        const t = (await s.tasks()).find((x) => x.metadata.name === 'late');
+        return t?.status?.phase === 'Succeeded' ? true : undefined;
+      },
+      { timeoutMs: 60_000 },
+    );
   });
 });
 
@@ -134,7 +162,17 @@ describe('a pool that keeps its agents warm', () => {
   beforeAll(installCrds);
   const s = useScaledNamespace('warm-', () => ({
     autoscaling: {
-      pools: [{ name: 'warm', template: template('warm'), minAgents: 0, maxAgents: 3, scaleToZero: true, sleepAfterIdleSeconds: 1, scaleDown: { stabilizationSeconds: 0 } }],
+      pools: [
+        {
+          name: 'warm',
+          template: template('warm'),
+          minAgents: 0,
+          maxAgents: 3,
+          scaleToZero: true,
+          sleepAfterIdleSeconds: 1,
+          scaleDown: { stabilizationSeconds: 0 },
+        },
+      ],
     },
   }));
 
@@ -145,20 +183,28 @@ describe('a pool that keeps its agents warm', () => {
       return list.length === 1 ? list : undefined;
     });
     const name = agent?.metadata.name ?? '';
-    await waitFor('asleep', async () => {
-      const list = await s.agents('warm');
-      return list.length === 1 && phase(list[0] as KubeObject) === 'Sleeping' ? true : undefined;
-    }, { timeoutMs: 60_000 });
+    await waitFor(
+      'asleep',
+      async () => {
+        const list = await s.agents('warm');
+        return list.length === 1 && phase(list[0] as KubeObject) === 'Sleeping' ? true : undefined;
+      },
+      { timeoutMs: 60_000 },
+    );
     await waitFor('the pool reported asleep', async () => {
       const p = await s.pool('warm');
       return p?.current === 0 && p.sleeping === 1 ? true : undefined;
     });
 
     await s.createTask('second', 'warm');
-    const done = await waitFor('the second task done', async () => {
-      const t = (await s.tasks()).find((x) => x.metadata.name === 'second');
-      return t?.status?.phase === 'Succeeded' ? t : undefined;
-    }, { timeoutMs: 60_000 });
+    const done = await waitFor(
+      'the second task done',
+      async () => {
+        const t = (await s.tasks()).find((x) => x.metadata.name === 'second');
+        return t?.status?.phase === 'Succeeded' ? t : undefined;
+      },
+      { timeoutMs: 60_000 },
+    );
     expect(done.status?.history?.map((h) => h.agent)).toEqual([name]);
     expect((await s.agents('warm')).map((a) => a.metadata.name)).toEqual([name]);
   });
@@ -184,25 +230,37 @@ describe('policy configuration', () => {
     'config-',
     () => ({
       routing: { strategy: 'BinPack' },
-      autoscaling: { pools: [{ name: 'pack', template: template('pack', { maxConcurrentTasks: 6 }), minAgents: 2, maxAgents: 2, scaleUp: { maxStep: 1 } }] },
+      autoscaling: {
+        pools: [
+          { name: 'pack', template: template('pack', { maxConcurrentTasks: 6 }), minAgents: 2, maxAgents: 2, scaleUp: { maxStep: 1 } },
+        ],
+      },
     }),
     hold,
   );
   const assignedTo = async (name: string): Promise<string> =>
     waitFor(`${name} running`, async () => {
-      const t = (await s.tasks()).find((x) => x.metadata.name === name) as (TaskObj & { status?: { phase?: string; assignment?: { agent: string } } }) | undefined;
+      const t = (await s.tasks()).find((x) => x.metadata.name === name) as
+        (TaskObj & { status?: { phase?: string; assignment?: { agent: string } } }) | undefined;
       return t?.status?.phase === 'Running' ? t.status.assignment?.agent : undefined;
     });
   const setSpec = async (spec: Record<string, unknown>): Promise<void> => {
-    await updateWithRetry<KubeObject>(client, objectPath(Policies, s.ns.name, 'default'), (current) => ({ ...current, spec: { ...(current.spec ?? {}), ...spec } }));
+    await updateWithRetry<KubeObject>(client, objectPath(Policies, s.ns.name, 'default'), (current) => ({
+      ...current,
+      spec: { ...(current.spec ?? {}), ...spec },
+    }));
   };
   const ready = async (): Promise<Condition | undefined> => (await s.policy()).status?.conditions?.find((c) => c.type === 'Ready');
 
   it('reports a bad plugin config and keeps routing with the last good one', async () => {
-    await waitFor('two Ready agents', async () => {
-      const list = await s.agents('pack');
-      return list.length === 2 && list.every((a) => phase(a) === 'Ready') ? true : undefined;
-    }, { timeoutMs: 60_000 });
+    await waitFor(
+      'two Ready agents',
+      async () => {
+        const list = await s.agents('pack');
+        return list.length === 2 && list.every((a) => phase(a) === 'Ready') ? true : undefined;
+      },
+      { timeoutMs: 60_000 },
+    );
     // BinPack fills one agent before the other.
     await s.createTask('a1', 'pack');
     const packed = await assignedTo('a1');
@@ -215,7 +273,9 @@ describe('policy configuration', () => {
       return c?.status === 'False' ? c : undefined;
     });
     expect(bad.reason).toBe('InvalidPluginConfig');
-    expect(bad.message).toMatch(/^spec\.plugins\.least-busy: unknown plugin "least-busy"; known: .*; the last valid configuration stays in force$/);
+    expect(bad.message).toMatch(
+      /^spec\.plugins\.least-busy: unknown plugin "least-busy"; known: .*; the last valid configuration stays in force$/,
+    );
     await waitFor('an InvalidPluginConfig event', async () => ((await s.events('InvalidPluginConfig')).length > 0 ? true : undefined));
     // Still BinPack: LeastLoaded would pick the empty agent.
     await s.createTask('a3', 'pack');
@@ -243,54 +303,73 @@ describe('policy configuration', () => {
     await assignedTo('r2');
     await updateWithRetry<KubeObject>(client, objectPath(Policies, s.ns.name, 'default'), (current) => {
       const spec = current.spec as { autoscaling: { pools: Record<string, unknown>[] } };
-      const changed = { ...spec.autoscaling.pools[0], template: template('pack', { maxConcurrentTasks: 6, runtime: { type: 'kubernetes', image: 'agent-orchestrator/runner:dev', env: [{ name: 'MODEL', value: 'v2' }] } }) };
+      const changed = {
+        ...spec.autoscaling.pools[0],
+        template: template('pack', {
+          maxConcurrentTasks: 6,
+          runtime: { type: 'kubernetes', image: 'agent-orchestrator/runner:dev', env: [{ name: 'MODEL', value: 'v2' }] },
+        }),
+      };
       return { ...current, spec: { ...spec, autoscaling: { pools: [changed] } } };
     });
     await waitFor('a RollingTemplate event', async () => ((await s.events('RollingTemplate')).length > 0 ? true : undefined));
     // The running tasks hold their agents in Draining; let them finish.
     for (const r of release) r();
     release.clear();
-    const rolled = await waitFor('every agent on the new template, its Pod restarted, and Ready', async () => {
-      const list = await s.agents('pack');
-      const pods = (await client.request<ObjectList>('GET', collectionPath(Pods, s.ns.name))).items;
-      const podEnv = (agent: string): unknown =>
-        (pods.find((p) => p.metadata.labels?.[AGENT_LABEL] === agent)?.spec as { containers: { env?: { name: string; value?: string }[] }[] } | undefined)?.containers[0]?.env?.find((e) => e.name === 'MODEL')?.value;
-      const fresh = list.filter(
-        (a) =>
-          a.metadata.annotations?.[TEMPLATE_HASH_ANNOTATION] !== oldHash &&
-          (a.status as { observedGeneration?: number }).observedGeneration === a.metadata.generation &&
-          phase(a) === 'Ready' &&
-          podEnv(a.metadata.name ?? '') === 'v2',
-      );
-      return list.length === 2 && fresh.length === 2 ? list : undefined;
-    }, {
-      timeoutMs: 90_000,
-      // This wait timed out once in CI (rare, not reproduced): say where each agent stuck.
-      describe: async () => {
+    const rolled = await waitFor(
+      'every agent on the new template, its Pod restarted, and Ready',
+      async () => {
+        const list = await s.agents('pack');
         const pods = (await client.request<ObjectList>('GET', collectionPath(Pods, s.ns.name))).items;
-        const agents = (await s.agents('pack')).map((a) =>
-          JSON.stringify({
-            agent: a.metadata.name,
-            hash: a.metadata.annotations?.[TEMPLATE_HASH_ANNOTATION],
-            generation: a.metadata.generation,
-            status: a.status,
-          }),
+        const podEnv = (agent: string): unknown =>
+          (
+            pods.find((p) => p.metadata.labels?.[AGENT_LABEL] === agent)?.spec as
+              { containers: { env?: { name: string; value?: string }[] }[] } | undefined
+          )?.containers[0]?.env?.find((e) => e.name === 'MODEL')?.value;
+        const fresh = list.filter(
+          (a) =>
+            a.metadata.annotations?.[TEMPLATE_HASH_ANNOTATION] !== oldHash &&
+            (a.status as { observedGeneration?: number }).observedGeneration === a.metadata.generation &&
+            phase(a) === 'Ready' &&
+            podEnv(a.metadata.name ?? '') === 'v2',
         );
-        const podLines = pods.map((p) =>
-          JSON.stringify({
-            pod: p.metadata.name,
-            agent: p.metadata.labels?.[AGENT_LABEL],
-            phase: (p.status as { phase?: string } | undefined)?.phase,
-            deleting: p.metadata.deletionTimestamp,
-            env: (p.spec as { containers: { env?: unknown }[] } | undefined)?.containers[0]?.env,
-          }),
-        );
-        const events = (await client.request<ObjectList<KubeObject & { reason?: string; note?: string }>>('GET', collectionPath(Events, s.ns.name))).items.map(
-          (e) => `event ${e.reason ?? ''} ${e.metadata.name ?? ''}: ${e.note ?? ''}`,
-        );
-        return [`old hash ${String(oldHash)}`, `runners started, in order: ${s.ctx.fleet.started.join(', ')}`, ...agents, ...podLines, ...events.slice(-30)].join('\n');
+        return list.length === 2 && fresh.length === 2 ? list : undefined;
       },
-    });
+      {
+        timeoutMs: 90_000,
+        // This wait timed out once in CI (rare, not reproduced): say where each agent stuck.
+        describe: async () => {
+          const pods = (await client.request<ObjectList>('GET', collectionPath(Pods, s.ns.name))).items;
+          const agents = (await s.agents('pack')).map((a) =>
+            JSON.stringify({
+              agent: a.metadata.name,
+              hash: a.metadata.annotations?.[TEMPLATE_HASH_ANNOTATION],
+              generation: a.metadata.generation,
+              status: a.status,
+            }),
+          );
+          const podLines = pods.map((p) =>
+            JSON.stringify({
+              pod: p.metadata.name,
+              agent: p.metadata.labels?.[AGENT_LABEL],
+              phase: (p.status as { phase?: string } | undefined)?.phase,
+              deleting: p.metadata.deletionTimestamp,
+              env: (p.spec as { containers: { env?: unknown }[] } | undefined)?.containers[0]?.env,
+            }),
+          );
+          const events = (
+            await client.request<ObjectList<KubeObject & { reason?: string; note?: string }>>('GET', collectionPath(Events, s.ns.name))
+          ).items.map((e) => `event ${e.reason ?? ''} ${e.metadata.name ?? ''}: ${e.note ?? ''}`);
+          return [
+            `old hash ${String(oldHash)}`,
+            `runners started, in order: ${s.ctx.fleet.started.join(', ')}`,
+            ...agents,
+            ...podLines,
+            ...events.slice(-30),
+          ].join('\n');
+        },
+      },
+    );
     // maxStep 1: one agent per step, so one event each.
     await waitFor('one RollingTemplate event per agent', async () => ((await s.events('RollingTemplate')).length === 2 ? true : undefined));
     for (const a of rolled) {
@@ -306,7 +385,12 @@ describe('policy configuration', () => {
 
   it('flags a second policy in the namespace and leaves the first in force', async () => {
     await client.request('POST', collectionPath(Policies, s.ns.name), {
-      body: { apiVersion: API_VERSION, kind: 'OrchestratorPolicy', metadata: { name: 'other' }, spec: { routing: { strategy: 'RoundRobin' } } },
+      body: {
+        apiVersion: API_VERSION,
+        kind: 'OrchestratorPolicy',
+        metadata: { name: 'other' },
+        spec: { routing: { strategy: 'RoundRobin' } },
+      },
     });
     const flagged = await waitFor('the extra policy flagged', async () => {
       const c = (await s.policy('other')).status?.conditions?.find((x) => x.type === 'Ready');

@@ -21,7 +21,11 @@ describe('Controller against a real API server', () => {
    * Runs a controller on ConfigMaps labelled suite=<suite>; returns its metrics. A reconciler
    * given as a function gets the controller's cache, to read what each reconcile saw.
    */
-  async function run(suite: string, reconciler: Reconciler | ((cache: Informer<KubeObject>) => Reconciler), workers = 1): Promise<ReturnType<typeof testMetrics>> {
+  async function run(
+    suite: string,
+    reconciler: Reconciler | ((cache: Informer<KubeObject>) => Reconciler),
+    workers = 1,
+  ): Promise<ReturnType<typeof testMetrics>> {
     const metrics = testMetrics();
     const informer = new Informer<KubeObject>({
       client,
@@ -31,7 +35,13 @@ describe('Controller against a real API server', () => {
       logger: testLogger(),
       metrics: metrics.informer,
     });
-    const controller = new Controller({ name: suite, reconciler: typeof reconciler === 'function' ? reconciler(informer) : reconciler, workers, logger: testLogger(), metrics });
+    const controller = new Controller({
+      name: suite,
+      reconciler: typeof reconciler === 'function' ? reconciler(informer) : reconciler,
+      workers,
+      logger: testLogger(),
+      metrics,
+    });
     controller.watch(informer);
     const stop = new AbortController();
     stops.push(stop);
@@ -80,8 +90,9 @@ describe('Controller against a real API server', () => {
         ),
       );
     }
-    await waitFor('every key to be reconciled after its last change', async () =>
-      names.every((n) => roundsSeen.get(`${ns.name}/${n}`)?.has('2')) ? true : undefined,
+    await waitFor(
+      'every key to be reconciled after its last change',
+      async () => (names.every((n) => roundsSeen.get(`${ns.name}/${n}`)?.has('2')) ? true : undefined),
       { describe: () => names.map((n) => `${n}: saw rounds ${JSON.stringify([...(roundsSeen.get(`${ns.name}/${n}`) ?? [])])}`).join('\n') },
     );
     expect(overlaps).toBe(0);
@@ -138,8 +149,7 @@ describe('Controller against a real API server', () => {
       reconcile: async (key) => {
         attempts++;
         const [namespace, name = ''] = key.split('/');
-        const current =
-          attempts === 1 ? stale : await client.request<KubeObject>('GET', objectPath(ConfigMaps, namespace, name));
+        const current = attempts === 1 ? stale : await client.request<KubeObject>('GET', objectPath(ConfigMaps, namespace, name));
         try {
           await client.request('PUT', objectPath(ConfigMaps, namespace, name), {
             body: { ...current, data: { v: 'reconciled' } },

@@ -30,14 +30,17 @@ describe('Informer against a real API server', () => {
     return informer.run(stop.signal);
   }
 
-  const create = (obj: KubeObject): Promise<KubeObject> =>
-    client.request('POST', collectionPath(ConfigMaps, ns.name), { body: obj });
+  const create = (obj: KubeObject): Promise<KubeObject> => client.request('POST', collectionPath(ConfigMaps, ns.name), { body: obj });
 
   it.each([
     { how: 'a streaming list (watch-list)', watchList: true, suite: 'crud-stream' },
     { how: 'paged lists', watchList: false, suite: 'crud-paged' },
   ])('fills the cache with $how, then follows creates, updates and deletes, with indexes', async ({ watchList, suite }) => {
-    for (const [name, team] of [['a1', 'a'], ['a2', 'a'], ['b1', 'b']] as const) {
+    for (const [name, team] of [
+      ['a1', 'a'],
+      ['a2', 'a'],
+      ['b1', 'b'],
+    ] as const) {
       await create(configMap(ns.name, `${suite}-${name}`, { suite, team }));
     }
     const metrics = testMetrics();
@@ -64,7 +67,12 @@ describe('Informer against a real API server', () => {
     const lists = await metricValue(metrics, 'agent_orchestrator_client_requests_total', { verb: 'GET', resource: 'configmaps' });
     expect(lists).toBe(watchList ? 0 : 2);
     expect(events.sort()).toEqual([`add ${suite}-a1 (initial)`, `add ${suite}-a2 (initial)`, `add ${suite}-b1 (initial)`]);
-    expect(informer.byIndex('team', 'a').map((o) => o.metadata.name).sort()).toEqual([`${suite}-a1`, `${suite}-a2`]);
+    expect(
+      informer
+        .byIndex('team', 'a')
+        .map((o) => o.metadata.name)
+        .sort(),
+    ).toEqual([`${suite}-a1`, `${suite}-a2`]);
     // The cache keeps neither managedFields nor list items without a kind.
     for (const o of informer.list()) {
       expect(o.metadata.managedFields).toBeUndefined();
@@ -107,15 +115,27 @@ describe('Informer against a real API server', () => {
     void start(informer);
     expect(await informer.waitForSync()).toBe(true);
     await waitFor('p3 in the cache', () => informer.get(`${ns.name}/p3`));
-    expect(informer.list().map((o) => o.metadata.name).sort()).toEqual(['p1', 'p2', 'p3']);
-    const requests = (verb: string): Promise<number> => metricValue(metrics, 'agent_orchestrator_client_requests_total', { verb, resource: 'configmaps' });
+    expect(
+      informer
+        .list()
+        .map((o) => o.metadata.name)
+        .sort(),
+    ).toEqual(['p1', 'p2', 'p3']);
+    const requests = (verb: string): Promise<number> =>
+      metricValue(metrics, 'agent_orchestrator_client_requests_total', { verb, resource: 'configmaps' });
     expect([await requests('WATCH'), await requests('GET')]).toEqual([1, 0]);
   });
 
   it('caches what its transform keeps, from the list and from the watch, and takes a transform only before it runs', async () => {
     await create(configMap(ns.name, 'listed', { suite: 'transform' }, { big: 'x'.repeat(1000), small: 'kept' }));
     const dropBig = (o: KubeObject): KubeObject => ({ ...o, data: { small: (o.data as Record<string, string>).small ?? '' } });
-    const informer = new Informer<KubeObject>({ client, resource: ConfigMaps, namespace: ns.name, labelSelector: 'suite=transform', logger: testLogger() });
+    const informer = new Informer<KubeObject>({
+      client,
+      resource: ConfigMaps,
+      namespace: ns.name,
+      labelSelector: 'suite=transform',
+      logger: testLogger(),
+    });
     informer.setTransform(dropBig);
     informer.setTransform(dropBig);
     expect(() => {

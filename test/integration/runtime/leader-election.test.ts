@@ -11,7 +11,13 @@ const client = testClient();
 const LEASE_SECONDS = 4;
 const RETRY_SECONDS = 1;
 
-type LeaseSpec = { holderIdentity?: string; leaseDurationSeconds?: number; leaseTransitions?: number; acquireTime?: string; renewTime?: string };
+type LeaseSpec = {
+  holderIdentity?: string;
+  leaseDurationSeconds?: number;
+  leaseTransitions?: number;
+  acquireTime?: string;
+  renewTime?: string;
+};
 type Lease = KubeObject & { spec: LeaseSpec };
 
 describe('leader election between two operator processes', () => {
@@ -97,7 +103,9 @@ describe('leader election between two operator processes', () => {
     // How soon the follower takes over is bench/failover.ts's to measure; this test waits for it.
     const versions = leaseVersions(lease, later.metadata.resourceVersion ?? '', followerId);
     leader.kill('SIGKILL');
-    await waitFor('the follower to take over', async () => ((await holder(lease)) === followerId ? true : undefined), { timeoutMs: 60_000 });
+    await waitFor('the follower to take over', async () => ((await holder(lease)) === followerId ? true : undefined), {
+      timeoutMs: 60_000,
+    });
     await follower.waitForLog('became leader', (l) => l.msg === 'became leader');
     expect(await leaderGauge(follower, lease)).toBe('1');
     expect((await client.request<Lease>('GET', objectPath(Leases, ns.name, lease))).spec.leaseTransitions).toBe(1);
@@ -130,7 +138,9 @@ describe('leader election between two operator processes', () => {
     leader.kill('SIGTERM');
     expect((await leader.exited).code).toBe(0);
     expect(leader.logs.some((l) => l.msg === 'released the leader lease')).toBe(true);
-    await waitFor('the follower to take over', async () => ((await holder(lease)) === followerId ? true : undefined), { timeoutMs: 60_000 });
+    await waitFor('the follower to take over', async () => ((await holder(lease)) === followerId ? true : undefined), {
+      timeoutMs: 60_000,
+    });
 
     // Released, not waited out: the version just before the follower's is the leader's
     // release (no holder, a one-second lease), and the follower took it from there.

@@ -95,6 +95,8 @@ describe('the operator process', () => {
   it('exits 2 naming the setting when the configuration is invalid', async () => {
     const op = start({ AO_LEADER_ELECT_LEASE_DURATION: '5', AO_LEADER_ELECT_RENEW_DEADLINE: '8' });
     expect((await op.exited).code).toBe(2);
-    expect(op.stderr.join('\n')).toMatch(/--leader-elect-lease-duration \/ AO_LEADER_ELECT_LEASE_DURATION: must be greater than the renew deadline/);
+    expect(op.stderr.join('\n')).toMatch(
+      /--leader-elect-lease-duration \/ AO_LEADER_ELECT_LEASE_DURATION: must be greater than the renew deadline/,
+    );
   });
 });

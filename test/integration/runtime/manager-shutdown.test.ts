@@ -11,7 +11,12 @@ import { waitFor } from '../../support/wait.ts';
 const client = testClient();
 
 /** A manager in this process with one controller on ConfigMaps labelled suite=<suite>. */
-function managerWith(namespace: string, suite: string, env: Record<string, string>, reconcile: (key: string, signal: AbortSignal) => Promise<void>): Manager {
+function managerWith(
+  namespace: string,
+  suite: string,
+  env: Record<string, string>,
+  reconcile: (key: string, signal: AbortSignal) => Promise<void>,
+): Manager {
   const config = parseConfig([], {
     AO_WATCH_NAMESPACES: namespace,
     AO_LEADER_ELECTION_NAMESPACE: namespace,
@@ -71,7 +76,15 @@ describe('Manager shutdown and leadership', () => {
     let sawAbort = false;
     const manager = managerWith(ns.name, 'stuck', { AO_LEADER_ELECT: 'false', AO_SHUTDOWN_TIMEOUT: '1' }, async (_key, signal) => {
       started = true;
-      await new Promise<void>((resolve) => { signal.addEventListener('abort', () => { resolve(); }, { once: true }); });
+      await new Promise<void>((resolve) => {
+        signal.addEventListener(
+          'abort',
+          () => {
+            resolve();
+          },
+          { once: true },
+        );
+      });
       sawAbort = true;
     });
     const stop = new AbortController();
@@ -97,7 +110,15 @@ describe('Manager shutdown and leadership', () => {
       },
       async (_key, signal) => {
         reconciling = signal;
-        await new Promise<void>((resolve) => { signal.addEventListener('abort', () => { resolve(); }, { once: true }); });
+        await new Promise<void>((resolve) => {
+          signal.addEventListener(
+            'abort',
+            () => {
+              resolve();
+            },
+            { once: true },
+          );
+        });
       },
     );
     const stop = new AbortController();

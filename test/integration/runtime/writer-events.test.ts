@@ -3,13 +3,7 @@ import { API_VERSION } from '../../../operator/src/api/common.ts';
 import { taskKind } from '../../../operator/src/api/kinds.ts';
 import { EventRecorder } from '../../../operator/src/runtime/events.ts';
 import type { KubeObject, ObjectList } from '../../../operator/src/runtime/rest/object.ts';
-import {
-  ConfigMaps,
-  Events,
-  collectionPath,
-  objectPath,
-  resourceOfKind,
-} from '../../../operator/src/runtime/rest/resource.ts';
+import { ConfigMaps, Events, collectionPath, objectPath, resourceOfKind } from '../../../operator/src/runtime/rest/resource.ts';
 import { FIELD_MANAGER, Writer } from '../../../operator/src/runtime/writer.ts';
 import { installCrds } from '../../support/crds.ts';
 import { useNamespace } from '../../support/kube.ts';

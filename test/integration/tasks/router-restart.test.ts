@@ -27,7 +27,12 @@ describe('the operator killed while assignments are being written', () => {
     await Promise.all(processes.map((p) => p.stop()));
   });
   const operator = (): OperatorProcess => {
-    const op = new OperatorProcess({ AO_WATCH_NAMESPACES: ns.name, AO_LEADER_ELECT: 'false', AO_KUBE_API_QPS: '20', AO_KUBE_API_BURST: '20' });
+    const op = new OperatorProcess({
+      AO_WATCH_NAMESPACES: ns.name,
+      AO_LEADER_ELECT: 'false',
+      AO_KUBE_API_QPS: '20',
+      AO_KUBE_API_BURST: '20',
+    });
     processes.push(op);
     return op;
   };
@@ -47,14 +52,21 @@ describe('the operator killed while assignments are being written', () => {
     first.kill('SIGKILL');
     await first.exited;
     operator();
-    const done = await waitFor('every task to succeed', async () => {
-      const all = await tasks();
-      return all.length === names.length && all.every((t) => t.status?.phase === 'Succeeded') ? all : undefined;
-    }, { timeoutMs: 180_000, intervalMs: 1000 });
+    const done = await waitFor(
+      'every task to succeed',
+      async () => {
+        const all = await tasks();
+        return all.length === names.length && all.every((t) => t.status?.phase === 'Succeeded') ? all : undefined;
+      },
+      { timeoutMs: 180_000, intervalMs: 1000 },
+    );
     for (const t of done) {
       const name = t.metadata.name ?? '';
       expect(t.status?.attempts, name).toBe(1);
-      expect(t.status?.history?.map((h) => h.outcome), name).toEqual(['Succeeded']);
+      expect(
+        t.status?.history?.map((h) => h.outcome),
+        name,
+      ).toEqual(['Succeeded']);
       expect(agents.executions.get(name), name).toHaveLength(1);
     }
   }, 240_000);

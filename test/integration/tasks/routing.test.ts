@@ -25,7 +25,6 @@ type TaskObj = KubeObject & {
   };
 };
 
-
 describe('task routing and lifecycle', () => {
   beforeAll(installCrds);
   const ns = useNamespace('tasks-');
@@ -35,7 +34,12 @@ describe('task routing and lifecycle', () => {
     fleet = new Fleet(client, ns.name);
     // Short retry backoffs and hand-back delays keep the test fast.
     await fleet.policy({ retries: { max: 1, backoffSeconds: 1 }, circuitBreaker: { failureThreshold: 2, cooldownSeconds: 3 } });
-    operator = await startOperator(ns.name, { AO_KUBE_API_QPS: '500', AO_KUBE_API_BURST: '1000', AO_TASK_REASSIGN_DELAY: '1', AO_TASK_TIMEOUT_GRACE: '2' });
+    operator = await startOperator(ns.name, {
+      AO_KUBE_API_QPS: '500',
+      AO_KUBE_API_BURST: '1000',
+      AO_TASK_REASSIGN_DELAY: '1',
+      AO_TASK_TIMEOUT_GRACE: '2',
+    });
   });
   afterAll(async () => {
     fleet.stop();
@@ -59,11 +63,17 @@ describe('task routing and lifecycle', () => {
       const t = await task('needs-gpu');
       return scheduled(t)?.status === 'False' ? t : undefined;
     });
-    expect(scheduled(waiting)?.message).toMatch(/^(0\/\d+ agents can run it: \d+ lack capability gpu \(required-capabilities\)|no agents in namespace .*)$/);
+    expect(scheduled(waiting)?.message).toMatch(
+      /^(0\/\d+ agents can run it: \d+ lack capability gpu \(required-capabilities\)|no agents in namespace .*)$/,
+    );
     await fleet.agent('gpu-box', { capabilities: ['gpu', 'work'] });
     await waitFor('the gpu agent Ready', agentReady('gpu-box'), { timeoutMs: 60_000 });
     // How soon the assignment follows is bench/routing.ts's to measure, not this test's.
-    await waitFor('assigned to the gpu agent', async () => ((await task('needs-gpu')).status?.assignment?.agent === 'gpu-box' ? true : undefined), { timeoutMs: 60_000 });
+    await waitFor(
+      'assigned to the gpu agent',
+      async () => ((await task('needs-gpu')).status?.assignment?.agent === 'gpu-box' ? true : undefined),
+      { timeoutMs: 60_000 },
+    );
     await waitFor('done', phaseIs('needs-gpu', 'Succeeded'));
   });
 
@@ -93,10 +103,14 @@ describe('task routing and lifecycle', () => {
     expect(once.status?.attempts).toBe(2);
 
     await fleet.task('doomed', { requiredCapabilities: ['flaky'] });
-    const doomed = await waitFor('failed for good', async () => {
-      const t = await task('doomed');
-      return t.status?.conditions?.find((c) => c.type === 'Finished')?.reason === 'RetriesExhausted' ? t : undefined;
-    }, { timeoutMs: 30_000 });
+    const doomed = await waitFor(
+      'failed for good',
+      async () => {
+        const t = await task('doomed');
+        return t.status?.conditions?.find((c) => c.type === 'Finished')?.reason === 'RetriesExhausted' ? t : undefined;
+      },
+      { timeoutMs: 30_000 },
+    );
     expect(doomed.status?.phase).toBe('Failed');
     expect(doomed.status?.history?.map((h) => h.outcome)).toEqual(['Failed', 'Failed']);
   });
@@ -104,16 +118,24 @@ describe('task routing and lifecycle', () => {
   it('times an attempt out and records it', async () => {
     await fleet.agent('slowpoke', { capabilities: ['slow'], behaviour: hang });
     await fleet.task('too-slow', { requiredCapabilities: ['slow'], timeoutSeconds: 1, retries: { max: 0 } });
-    const t = await waitFor('timed out for good', async () => {
-      const x = await task('too-slow');
-      return x.status?.conditions?.find((c) => c.type === 'Finished')?.status === 'True' ? x : undefined;
-    }, { timeoutMs: 30_000 });
+    const t = await waitFor(
+      'timed out for good',
+      async () => {
+        const x = await task('too-slow');
+        return x.status?.conditions?.find((c) => c.type === 'Finished')?.status === 'True' ? x : undefined;
+      },
+      { timeoutMs: 30_000 },
+    );
     expect(t.status?.phase).toBe('Failed');
     expect(t.status?.history?.map((h) => h.outcome)).toEqual(['TimedOut']);
   });
 
   it('hands the task of a crashed agent to another, with both attempts in history', async () => {
-    const victim = await fleet.agent('victim', { capabilities: ['handover'], behaviour: hang, heartbeat: { intervalSeconds: 1, timeoutSeconds: 3 } });
+    const victim = await fleet.agent('victim', {
+      capabilities: ['handover'],
+      behaviour: hang,
+      heartbeat: { intervalSeconds: 1, timeoutSeconds: 3 },
+    });
     await waitFor('victim Ready', agentReady('victim'), { timeoutMs: 60_000 });
     await fleet.task('survivor', { requiredCapabilities: ['handover'] });
     await waitFor('running on the victim', async () => ((await task('survivor')).status?.phase === 'Running' ? true : undefined));
@@ -131,7 +153,10 @@ describe('task routing and lifecycle', () => {
     let healthy = false;
     await fleet.agent('breaker', {
       capabilities: ['circuit'],
-      behaviour: async () => (healthy ? { outcome: 'Succeeded', output: 'ok', reason: 'exit code 0', exitCode: 0 } : { outcome: 'Failed', output: '', reason: 'exit code 1', exitCode: 1 }),
+      behaviour: async () =>
+        healthy
+          ? { outcome: 'Succeeded', output: 'ok', reason: 'exit code 0', exitCode: 0 }
+          : { outcome: 'Failed', output: '', reason: 'exit code 1', exitCode: 1 },
     });
     await waitFor('breaker Ready', agentReady('breaker'), { timeoutMs: 60_000 });
     for (const n of ['c-1', 'c-2']) {
@@ -151,12 +176,17 @@ describe('task routing and lifecycle', () => {
     expect(c3.status?.assignment?.agent).toBe('backup');
     // After the cooldown one trial goes through; it succeeds and the circuit closes.
     healthy = true;
-    await waitFor('the circuit to close', async () => {
-      const a = await client.request<KubeObject>('GET', objectPath(Agents, ns.name, 'breaker'));
-      const c = (a.status as { conditions?: Condition[] }).conditions?.find((x) => x.type === 'CircuitOpen');
-      if (c?.reason === 'HalfOpen' && !(await task('trial').catch(() => undefined))) await fleet.task('trial', { requiredCapabilities: ['circuit'], affinity: { agent: 'breaker' } });
-      return c?.status === 'False' ? true : undefined;
-    }, { timeoutMs: 60_000 });
+    await waitFor(
+      'the circuit to close',
+      async () => {
+        const a = await client.request<KubeObject>('GET', objectPath(Agents, ns.name, 'breaker'));
+        const c = (a.status as { conditions?: Condition[] }).conditions?.find((x) => x.type === 'CircuitOpen');
+        if (c?.reason === 'HalfOpen' && !(await task('trial').catch(() => undefined)))
+          await fleet.task('trial', { requiredCapabilities: ['circuit'], affinity: { agent: 'breaker' } });
+        return c?.status === 'False' ? true : undefined;
+      },
+      { timeoutMs: 60_000 },
+    );
   });
 });
 
@@ -171,7 +201,14 @@ describe('workflows', () => {
     operator = await startOperator(ns.name, { AO_KUBE_API_QPS: '500', AO_KUBE_API_BURST: '1000' });
     const record: Behaviour = async (t) => {
       order.push(t.name);
-      return { outcome: 'Succeeded', output: `${t.name}:${Object.keys(t.dependencies ?? {}).sort().join('+')}`, reason: 'exit code 0', exitCode: 0 };
+      return {
+        outcome: 'Succeeded',
+        output: `${t.name}:${Object.keys(t.dependencies ?? {})
+          .sort()
+          .join('+')}`,
+        reason: 'exit code 0',
+        exitCode: 0,
+      };
     };
     for (const n of ['w1', 'w2', 'w3']) await fleet.agent(n, { maxConcurrentTasks: 4, behaviour: record });
   });
@@ -183,12 +220,19 @@ describe('workflows', () => {
 
   it('runs a DAG of 20 tasks in dependency order, each seeing its dependencies’ results', async () => {
     // Task i depends on up to two earlier tasks: a layered DAG with fan-in and fan-out.
-    const deps = (i: number): string[] => (i < 3 ? [] : [`step-${Math.floor(i / 2)}`, `step-${i - 3}`].filter((d, j, a) => a.indexOf(d) === j));
+    const deps = (i: number): string[] =>
+      i < 3 ? [] : [`step-${Math.floor(i / 2)}`, `step-${i - 3}`].filter((d, j, a) => a.indexOf(d) === j);
     for (let i = 19; i >= 0; i--) await fleet.task(`step-${i}`, { dependsOn: deps(i) });
-    await waitFor('all 20 to succeed', async () => {
-      const list = await client.request<ObjectList<TaskObj>>('GET', collectionPath(Tasks, ns.name));
-      return list.items.filter((t) => t.metadata.name?.startsWith('step-') && t.status?.phase === 'Succeeded').length === 20 ? true : undefined;
-    }, { timeoutMs: 90_000 });
+    await waitFor(
+      'all 20 to succeed',
+      async () => {
+        const list = await client.request<ObjectList<TaskObj>>('GET', collectionPath(Tasks, ns.name));
+        return list.items.filter((t) => t.metadata.name?.startsWith('step-') && t.status?.phase === 'Succeeded').length === 20
+          ? true
+          : undefined;
+      },
+      { timeoutMs: 90_000 },
+    );
     for (let i = 0; i < 20; i++) {
       for (const d of deps(i)) expect(order.indexOf(d), `${d} before step-${i}`).toBeLessThan(order.indexOf(`step-${i}`));
       expect((await task(`step-${i}`)).status?.result?.output).toBe(`step-${i}:${[...deps(i)].sort().join('+')}`);
@@ -242,18 +286,27 @@ describe('at scale', () => {
   });
 
   it('runs 1,000 tasks across 50 agents, each to Succeeded exactly once', async () => {
-    for (let i = 0; i < 50; i++) await fleet.agent(`a-${i}`, { maxConcurrentTasks: 2, behaviour: succeed, heartbeat: { intervalSeconds: 5, timeoutSeconds: 30 } });
+    for (let i = 0; i < 50; i++)
+      await fleet.agent(`a-${i}`, { maxConcurrentTasks: 2, behaviour: succeed, heartbeat: { intervalSeconds: 5, timeoutSeconds: 30 } });
     // All of them able to work before the first task, so spreading the work is routing's doing.
-    await waitFor('all 50 agents Ready', async () => {
-      const list = await client.request<ObjectList>('GET', collectionPath(Agents, ns.name));
-      return list.items.filter((a) => (a.status as { phase?: string } | undefined)?.phase === 'Ready').length === 50 ? true : undefined;
-    }, { timeoutMs: 120_000 });
+    await waitFor(
+      'all 50 agents Ready',
+      async () => {
+        const list = await client.request<ObjectList>('GET', collectionPath(Agents, ns.name));
+        return list.items.filter((a) => (a.status as { phase?: string } | undefined)?.phase === 'Ready').length === 50 ? true : undefined;
+      },
+      { timeoutMs: 120_000 },
+    );
     const names = Array.from({ length: 1000 }, (_, i) => `t-${i}`);
     for (let i = 0; i < names.length; i += 50) await Promise.all(names.slice(i, i + 50).map((n) => fleet.task(n)));
-    const done = await waitFor('every task to succeed', async () => {
-      const list = await client.request<ObjectList<TaskObj>>('GET', collectionPath(Tasks, ns.name));
-      return list.items.filter((t) => t.status?.phase === 'Succeeded').length === 1000 ? list.items : undefined;
-    }, { timeoutMs: 170_000, intervalMs: 1000 });
+    const done = await waitFor(
+      'every task to succeed',
+      async () => {
+        const list = await client.request<ObjectList<TaskObj>>('GET', collectionPath(Tasks, ns.name));
+        return list.items.filter((t) => t.status?.phase === 'Succeeded').length === 1000 ? list.items : undefined;
+      },
+      { timeoutMs: 170_000, intervalMs: 1000 },
+    );
     for (const t of done) {
       const successes = (t.status?.history ?? []).filter((h) => h.outcome === 'Succeeded');
       expect(successes, t.metadata.name).toHaveLength(1);
@@ -292,18 +345,29 @@ describe('two operator replicas', () => {
     const names = Array.from({ length: 300 }, (_, i) => `job-${i}`);
     await Promise.all(names.slice(0, 150).map((n) => fleet.task(n)));
     // The leader stops mid-run (gracefully: it releases the lease); the other takes over.
-    await waitFor('some tasks done', async () => {
-      const list = await client.request<ObjectList<TaskObj>>('GET', collectionPath(Tasks, ns.name));
-      return list.items.filter((t) => t.status?.phase === 'Succeeded').length >= 30 ? true : undefined;
-    }, { timeoutMs: 60_000 });
+    await waitFor(
+      'some tasks done',
+      async () => {
+        const list = await client.request<ObjectList<TaskObj>>('GET', collectionPath(Tasks, ns.name));
+        return list.items.filter((t) => t.status?.phase === 'Succeeded').length >= 30 ? true : undefined;
+      },
+      { timeoutMs: 60_000 },
+    );
     await operators[0]?.stop();
     await Promise.all(names.slice(150).map((n) => fleet.task(n)));
-    const done = await waitFor('every task to succeed', async () => {
-      const list = await client.request<ObjectList<TaskObj>>('GET', collectionPath(Tasks, ns.name));
-      return list.items.filter((t) => t.status?.phase === 'Succeeded').length === 300 ? list.items : undefined;
-    }, { timeoutMs: 120_000, intervalMs: 500 });
+    const done = await waitFor(
+      'every task to succeed',
+      async () => {
+        const list = await client.request<ObjectList<TaskObj>>('GET', collectionPath(Tasks, ns.name));
+        return list.items.filter((t) => t.status?.phase === 'Succeeded').length === 300 ? list.items : undefined;
+      },
+      { timeoutMs: 120_000, intervalMs: 500 },
+    );
     for (const t of done) {
-      expect((t.status?.history ?? []).map((h) => h.outcome), t.metadata.name).toEqual(['Succeeded']);
+      expect(
+        (t.status?.history ?? []).map((h) => h.outcome),
+        t.metadata.name,
+      ).toEqual(['Succeeded']);
       expect(t.status?.attempts, t.metadata.name).toBe(1);
       expect(fleet.executions.get(t.metadata.name ?? ''), t.metadata.name).toHaveLength(1);
     }

@@ -49,7 +49,8 @@ describe('task isolation: each agent reads only its own Tasks (ADR 0016)', () =>
   };
   const inputs = new Map<string, TaskInput>();
   let kubeConfig: KubeConfig;
-  const startAs = (): Promise<RunningOperator> => startOperator(ns.name, { AO_KUBE_API_QPS: '500', AO_KUBE_API_BURST: '1000' }, [], kubeConfig);
+  const startAs = (): Promise<RunningOperator> =>
+    startOperator(ns.name, { AO_KUBE_API_QPS: '500', AO_KUBE_API_BURST: '1000' }, [], kubeConfig);
 
   beforeAll(async () => {
     // Under the chart's rules, not as admin: RBAC lets only who holds a permission grant
@@ -62,20 +63,32 @@ describe('task isolation: each agent reads only its own Tasks (ADR 0016)', () =>
       async (task, _agent, signal) => {
         inputs.set(task.name, task);
         // A task deleted while it runs is given up, as a real agent's would be.
-        const stopped = new Promise<'stopped'>((resolve) => { signal.addEventListener('abort', () => { resolve('stopped'); }); });
-        if ((await Promise.race([gate(task.name).promise, stopped])) === 'stopped') return { outcome: 'Cancelled', output: '', reason: 'stopped' };
+        const stopped = new Promise<'stopped'>((resolve) => {
+          signal.addEventListener('abort', () => {
+            resolve('stopped');
+          });
+        });
+        if ((await Promise.race([gate(task.name).promise, stopped])) === 'stopped')
+          return { outcome: 'Cancelled', output: '', reason: 'stopped' };
         return { outcome: 'Succeeded', output: `${task.name} done`, reason: 'exit code 0', exitCode: 0 };
       },
       // Each runner acts as its Pod would: its agent's own ServiceAccount.
       (name) => agentClient(client, inject('kubeconfig'), ns.name, name),
     );
-    for (const [name, capability] of [['alice', 'a'], ['bob', 'b']] as const) {
+    for (const [name, capability] of [
+      ['alice', 'a'],
+      ['bob', 'b'],
+    ] as const) {
       await client.request('POST', collectionPath(Agents, ns.name), {
         body: {
           apiVersion: API_VERSION,
           kind: 'Agent',
           metadata: { name },
-          spec: { capabilities: [capability], runtime: { type: 'kubernetes', image: 'agent-orchestrator/runner:dev' }, heartbeat: { intervalSeconds: 1, timeoutSeconds: 5 } },
+          spec: {
+            capabilities: [capability],
+            runtime: { type: 'kubernetes', image: 'agent-orchestrator/runner:dev' },
+            heartbeat: { intervalSeconds: 1, timeoutSeconds: 5 },
+          },
         },
       });
     }
@@ -90,7 +103,8 @@ describe('task isolation: each agent reads only its own Tasks (ADR 0016)', () =>
 
   const task = (name: string, spec: Record<string, unknown>): Promise<unknown> =>
     client.request('POST', collectionPath(Tasks, ns.name), { body: { apiVersion: API_VERSION, kind: 'Task', metadata: { name }, spec } });
-  const phaseOf = async (name: string): Promise<string | undefined> => (await client.request<TaskObj>('GET', objectPath(Tasks, ns.name, name))).status?.phase;
+  const phaseOf = async (name: string): Promise<string | undefined> =>
+    (await client.request<TaskObj>('GET', objectPath(Tasks, ns.name, name))).status?.phase;
   const inPhase = (name: string, phase: string): Promise<true> =>
     waitFor(`${name} ${phase}`, async () => ((await phaseOf(name)) === phase ? true : undefined), {
       timeoutMs: 90_000,
@@ -99,11 +113,16 @@ describe('task isolation: each agent reads only its own Tasks (ADR 0016)', () =>
         return JSON.stringify(all.items.map((t) => [t.metadata.name, t.status?.phase, t.status?.assignment]));
       },
     });
-  const grants = async (agent: string): Promise<TaskGrants> => grantsOf(await client.request<KubeObject>('GET', objectPath(Roles, ns.name, `agent-${agent}`)));
+  const grants = async (agent: string): Promise<TaskGrants> =>
+    grantsOf(await client.request<KubeObject>('GET', objectPath(Roles, ns.name, `agent-${agent}`)));
   const grantsBecome = (agent: string, want: TaskGrants): Promise<true> =>
-    waitFor(`agent-${agent} naming ${JSON.stringify(want)}`, async () => (JSON.stringify(await grants(agent)) === JSON.stringify(want) ? true : undefined), {
-      describe: async () => JSON.stringify(await grants(agent)),
-    });
+    waitFor(
+      `agent-${agent} naming ${JSON.stringify(want)}`,
+      async () => (JSON.stringify(await grants(agent)) === JSON.stringify(want) ? true : undefined),
+      {
+        describe: async () => JSON.stringify(await grants(agent)),
+      },
+    );
 
   it('runs alice’s task under her identity, and refuses her bob’s task by name, in a list and in a watch', async () => {
     await task('a1', { requiredCapabilities: ['a'], input: 'alice only' });
@@ -115,7 +134,9 @@ describe('task isolation: each agent reads only its own Tasks (ADR 0016)', () =>
     await grantsBecome('bob', { read: ['b1'], write: ['b1'] });
     expect(await refusal(alice.request('GET', objectPath(Tasks, ns.name, 'b1')))).toBe(403);
     expect(await refusal(alice.request('GET', collectionPath(Tasks, ns.name)))).toBe(403);
-    expect(await refusal(alice.request('GET', collectionPath(Tasks, ns.name), { query: { watch: 'true', timeoutSeconds: '1' } }))).toBe(403);
+    expect(await refusal(alice.request('GET', collectionPath(Tasks, ns.name), { query: { watch: 'true', timeoutSeconds: '1' } }))).toBe(
+      403,
+    );
     expect(await refusal(alice.request('GET', objectPath(Roles, ns.name, 'agent-bob')))).toBe(403);
     expect(await refusal(alice.request('GET', objectPath(Tasks, ns.name, 'a1')))).toBeUndefined();
   });
@@ -131,14 +152,22 @@ describe('task isolation: each agent reads only its own Tasks (ADR 0016)', () =>
     // b1 ran on bob: its result reached alice's runner because her Role names it, to read only.
     expect(inputs.get('a2')?.dependencies).toEqual({ b1: { output: 'b1 done', exitCode: 0 } });
     await grantsBecome('alice', { read: ['a2', 'b1'], write: ['a2'] });
-    expect(await refusal(alice.request('PUT', `${objectPath(Tasks, ns.name, 'b1')}/status`, { body: await client.request('GET', objectPath(Tasks, ns.name, 'b1')) }))).toBe(403);
+    expect(
+      await refusal(
+        alice.request('PUT', `${objectPath(Tasks, ns.name, 'b1')}/status`, {
+          body: await client.request('GET', objectPath(Tasks, ns.name, 'b1')),
+        }),
+      ),
+    ).toBe(403);
   });
 
   it('takes a deleted task from the Role, also when it was deleted while the operator was down', async () => {
     expect(await operator?.stop()).toBe(0);
     operator = undefined;
     await client.request('DELETE', objectPath(Tasks, ns.name, 'a2'));
-    await waitFor('a2 gone', async () => ((await refusal(client.request('GET', objectPath(Tasks, ns.name, 'a2')))) === 404 ? true : undefined));
+    await waitFor('a2 gone', async () =>
+      (await refusal(client.request('GET', objectPath(Tasks, ns.name, 'a2')))) === 404 ? true : undefined,
+    );
     // Nothing in memory survives: the new process finds the Role naming a Task that is no more.
     expect((await grants('alice')).write).toEqual(['a2']);
     operator = await startAs();
@@ -173,9 +202,16 @@ describe('an agent from before ADR 0016 (the shared account and Role) is moved o
     const kubeConfig = (await chartOperatorIdentity(client, inject('kubeconfig'), ns.name, OPERATOR)).kubeConfig;
     operator = await startOperator(ns.name, {}, [], kubeConfig);
     const agent = await client.request<KubeObject>('POST', collectionPath(Agents, ns.name), {
-      body: { apiVersion: API_VERSION, kind: 'Agent', metadata: { name: 'carol' }, spec: { capabilities: ['c'], runtime: { type: 'kubernetes', image: 'agent-orchestrator/runner:dev' } } },
+      body: {
+        apiVersion: API_VERSION,
+        kind: 'Agent',
+        metadata: { name: 'carol' },
+        spec: { capabilities: ['c'], runtime: { type: 'kubernetes', image: 'agent-orchestrator/runner:dev' } },
+      },
     });
-    const made = await waitFor('carol’s Pod', () => client.request<PodObj>('GET', `/api/v1/namespaces/${ns.name}/pods/agent-carol`).catch(() => undefined));
+    const made = await waitFor('carol’s Pod', () =>
+      client.request<PodObj>('GET', `/api/v1/namespaces/${ns.name}/pods/agent-carol`).catch(() => undefined),
+    );
     expect(await operator.stop()).toBe(0);
     operator = undefined;
 
@@ -183,29 +219,43 @@ describe('an agent from before ADR 0016 (the shared account and Role) is moved o
     // account agent-carol bound to the shared Role.
     await client.request('POST', `/api/v1/namespaces/${ns.name}/serviceaccounts`, { body: { metadata: { name: 'orchestrator-agents' } } });
     await client.request('DELETE', `/api/v1/namespaces/${ns.name}/pods/agent-carol`, { query: { gracePeriodSeconds: '0' } });
-    await waitFor('the Pod gone', async () => ((await refusal(client.request('GET', `/api/v1/namespaces/${ns.name}/pods/agent-carol`))) === 404 ? true : undefined));
+    await waitFor('the Pod gone', async () =>
+      (await refusal(client.request('GET', `/api/v1/namespaces/${ns.name}/pods/agent-carol`))) === 404 ? true : undefined,
+    );
     const old = await client.request<PodObj>('POST', `/api/v1/namespaces/${ns.name}/pods`, {
       body: {
         apiVersion: 'v1',
         kind: 'Pod',
-        metadata: { name: 'agent-carol', labels: made.metadata.labels, annotations: made.metadata.annotations, ownerReferences: made.metadata.ownerReferences },
+        metadata: {
+          name: 'agent-carol',
+          labels: made.metadata.labels,
+          annotations: made.metadata.annotations,
+          ownerReferences: made.metadata.ownerReferences,
+        },
         spec: { ...made.spec, serviceAccountName: 'orchestrator-agents', serviceAccount: 'orchestrator-agents', nodeName: undefined },
       },
     });
     await client.request('DELETE', `${RBAC}/${ns.name}/rolebindings/agent-carol`);
     await client.request('POST', `${RBAC}/${ns.name}/rolebindings`, {
       body: {
-        metadata: { name: 'agent-carol', ownerReferences: [{ apiVersion: API_VERSION, kind: 'Agent', name: 'carol', uid: agent.metadata.uid }] },
+        metadata: {
+          name: 'agent-carol',
+          ownerReferences: [{ apiVersion: API_VERSION, kind: 'Agent', name: 'carol', uid: agent.metadata.uid }],
+        },
         roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'agent-orchestrator-agent' },
         subjects: [{ kind: 'ServiceAccount', name: 'agent-carol', namespace: ns.name }],
       },
     });
 
     operator = await startOperator(ns.name, {}, [], kubeConfig);
-    const rolled = await waitFor('a Pod on carol’s own account', async () => {
-      const pod = await client.request<PodObj>('GET', `/api/v1/namespaces/${ns.name}/pods/agent-carol`).catch(() => undefined);
-      return pod && pod.metadata.uid !== old.metadata.uid && !pod.metadata.deletionTimestamp ? pod : undefined;
-    }, { timeoutMs: 90_000 });
+    const rolled = await waitFor(
+      'a Pod on carol’s own account',
+      async () => {
+        const pod = await client.request<PodObj>('GET', `/api/v1/namespaces/${ns.name}/pods/agent-carol`).catch(() => undefined);
+        return pod && pod.metadata.uid !== old.metadata.uid && !pod.metadata.deletionTimestamp ? pod : undefined;
+      },
+      { timeoutMs: 90_000 },
+    );
     expect(rolled.spec.serviceAccountName).toBe('agent-carol');
     const binding = await waitFor('the binding to carol’s own Role', async () => {
       const b = await client.request<KubeObject & { roleRef: { name: string } }>('GET', `${RBAC}/${ns.name}/rolebindings/agent-carol`);

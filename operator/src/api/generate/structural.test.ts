@@ -35,9 +35,7 @@ describe('structuralSchema', () => {
   });
 
   it('drops the bounds of a plain z.int() and the regex of a timestamp', () => {
-    const schema = structuralSchema(
-      z.object({ n: z.int(), t: z.string().regex(/^x$/).meta({ format: 'date-time' }) }),
-    );
+    const schema = structuralSchema(z.object({ n: z.int(), t: z.string().regex(/^x$/).meta({ format: 'date-time' }) }));
     expect(schema.properties?.n).toEqual({ type: 'integer' });
     expect(schema.properties?.t).toEqual({ type: 'string', format: 'date-time' });
   });

@@ -63,9 +63,7 @@ function normalize(node: SchemaNode, path: string): SchemaNode {
   // Timestamps: the server checks `format: date-time`; zod's regex need not be repeated.
   if (out.format === 'date-time') delete out.pattern;
   if (out.properties) {
-    out.properties = Object.fromEntries(
-      Object.entries(out.properties).map(([name, child]) => [name, normalize(child, `${path}.${name}`)]),
-    );
+    out.properties = Object.fromEntries(Object.entries(out.properties).map(([name, child]) => [name, normalize(child, `${path}.${name}`)]));
   }
   if (out.items) out.items = normalize(out.items, `${path}[]`);
   // Unknown fields are pruned by the server (and rejected by strict clients), so a

@@ -63,7 +63,9 @@ export class AgentReconciler implements Reconciler {
     const parsed = agentSchema.safeParse(cached);
     if (!parsed.success) {
       // The CRD schema should make this impossible; an old object from before a schema change can still get here.
-      throw new TerminalError(`Agent ${key} does not match the schema: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+      throw new TerminalError(
+        `Agent ${key} does not match the schema: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`,
+      );
     }
     let agent = parsed.data;
     const deleting = cached.metadata.deletionTimestamp !== undefined;
@@ -117,7 +119,8 @@ export class AgentReconciler implements Reconciler {
           // The workload records the restart request it is made under (see restartDue).
           workload = await runtime.ensure({ ...spec, ...env, restartedAt: meta.annotations?.[RESTART_ANNOTATION] ?? '' }, ctx.signal);
           // As the kubelet does on a container start: envFrom keys that are no variable names.
-          for (const note of resolved?.skipped ?? []) void this.d.events.record(cached, 'Warning', 'InvalidEnvironmentVariableNames', 'Start', note);
+          for (const note of resolved?.skipped ?? [])
+            void this.d.events.record(cached, 'Warning', 'InvalidEnvironmentVariableNames', 'Start', note);
           if (decision.action.type === 'restart') this.d.metrics.restarts.inc({ runtime: runtime.type });
           decision = { ...decideAgent({ ...observation, workload, restarts: decision.restarts }), restarts: decision.restarts };
         } catch (err) {
@@ -135,8 +138,18 @@ export class AgentReconciler implements Reconciler {
           const since = meta.deletionTimestamp ? Date.parse(meta.deletionTimestamp) : now;
           if (deleting && now - since >= this.d.config.agentRemovalTimeoutSeconds * 1000) {
             // The runtime stays unreachable: do not keep the Agent forever; say what was left behind.
-            await this.d.events.record(cached, 'Warning', 'WorkloadAbandoned', 'Delete', `${messageOf(err)}; the workload is left to the orphan sweep`);
-            await this.setFinalizers(cached, (meta.finalizers ?? []).filter((f) => f !== WORKLOAD_FINALIZER), ctx.signal);
+            await this.d.events.record(
+              cached,
+              'Warning',
+              'WorkloadAbandoned',
+              'Delete',
+              `${messageOf(err)}; the workload is left to the orphan sweep`,
+            );
+            await this.setFinalizers(
+              cached,
+              (meta.finalizers ?? []).filter((f) => f !== WORKLOAD_FINALIZER),
+              ctx.signal,
+            );
             return undefined;
           }
           workload = undefined;
@@ -178,7 +191,8 @@ export class AgentReconciler implements Reconciler {
     const quiet = firstStatusHeldForMs(agent.status, decision.phase, onItsWay, this.d.clock.now());
     if (quiet !== undefined) return { requeueAfter: Math.min(quiet, decision.requeueAfterMs ?? quiet) };
     agent = await this.writeStatus(cached, agent, decision, workload, lastExit, runtimeError?.observing === true, ref, ctx);
-    if (runtime.type === 'docker' && workload?.phase === 'Running') await this.d.docker.refreshCredentialsIfDue(ref, agent.spec.runtime.docker?.host);
+    if (runtime.type === 'docker' && workload?.phase === 'Running')
+      await this.d.docker.refreshCredentialsIfDue(ref, agent.spec.runtime.docker?.host);
     const requeue = decision.requeueAfterMs;
     const poll = runtime.type === 'docker' && workload ? DOCKER_POLL_MS : undefined;
     const after = [requeue, poll].filter((v): v is number => v !== undefined);
@@ -203,17 +217,33 @@ export class AgentReconciler implements Reconciler {
       .filter((t) => ACTIVE_TASK_PHASES.has(String(taskStatus(t).phase))).length;
   }
 
-  private async finalize(cached: KubeObject, decision: AgentDecision, ctx: ReconcileContext, runtime: AgentRuntime, ref: AgentRef): Promise<void> {
+  private async finalize(
+    cached: KubeObject,
+    decision: AgentDecision,
+    ctx: ReconcileContext,
+    runtime: AgentRuntime,
+    ref: AgentRef,
+  ): Promise<void> {
     try {
       // What outlived the workload on purpose (a docker workspace volume) goes with the Agent.
       await runtime.release?.(ref, ctx.signal);
     } catch (err) {
       const since = cached.metadata.deletionTimestamp ? Date.parse(cached.metadata.deletionTimestamp) : this.d.clock.now();
       if (this.d.clock.now() - since < this.d.config.agentRemovalTimeoutSeconds * 1000) throw err;
-      await this.d.events.record(cached, 'Warning', 'WorkloadAbandoned', 'Delete', `${messageOf(err)}; the workspace is left to the orphan sweep`);
+      await this.d.events.record(
+        cached,
+        'Warning',
+        'WorkloadAbandoned',
+        'Delete',
+        `${messageOf(err)}; the workspace is left to the orphan sweep`,
+      );
     }
     ctx.log.info({ phase: decision.phase }, 'workload gone; releasing the Agent');
-    await this.setFinalizers(cached, (cached.metadata.finalizers ?? []).filter((f) => f !== WORKLOAD_FINALIZER), ctx.signal);
+    await this.setFinalizers(
+      cached,
+      (cached.metadata.finalizers ?? []).filter((f) => f !== WORKLOAD_FINALIZER),
+      ctx.signal,
+    );
   }
 
   /**
@@ -278,7 +308,14 @@ export class AgentReconciler implements Reconciler {
             ? // The runtime did not answer: what was last seen of the workload still stands.
               { workload: { ...current.workload, restarts: decision.restarts } }
             : decision.restarts
-              ? { workload: { kind: agent.spec.runtime.type === 'docker' ? 'Container' : 'Pod', name: '', restarts: decision.restarts, ...(lastExit ? { lastExit } : {}) } }
+              ? {
+                  workload: {
+                    kind: agent.spec.runtime.type === 'docker' ? 'Container' : 'Pod',
+                    name: '',
+                    restarts: decision.restarts,
+                    ...(lastExit ? { lastExit } : {}),
+                  },
+                }
               : {}),
         ...(decision.drainingSince !== undefined ? { drainingSince: rfc3339(decision.drainingSince) } : {}),
         stats: current?.stats ?? { succeeded: 0, failed: 0, consecutiveFailures: 0 },

@@ -102,7 +102,9 @@ export class DockerAgents {
    */
   async containerEnv(agent: AgentRef, env: readonly EnvVar[], envFrom: readonly EnvFromSource[] = []): Promise<ContainerEnv> {
     const refs = referencedObjects(env, envFrom);
-    const read = new Map<string, Lookup>(await Promise.all(refs.map(async (ref) => [`${ref.kind}/${ref.name}`, await this.read(agent.namespace, ref)] as const)));
+    const read = new Map<string, Lookup>(
+      await Promise.all(refs.map(async (ref) => [`${ref.kind}/${ref.name}`, await this.read(agent.namespace, ref)] as const)),
+    );
     const resolved = resolveContainerEnv(agent.namespace, env, envFrom, (ref) => read.get(`${ref.kind}/${ref.name}`) ?? 'NotFound');
     if (!resolved.ok) throw new WorkloadError(resolved.reason, resolved.message);
     return {
@@ -119,7 +121,10 @@ export class DockerAgents {
   /** One Secret (values decoded) or ConfigMap; any failure but 403 and 404 is the API's, retried as such. */
   private async read(namespace: string, ref: SourceRef): Promise<Lookup> {
     try {
-      const obj = await this.client.request<KubeObject & { data?: Record<string, string> }>('GET', objectPath(Objects[ref.kind], namespace, ref.name));
+      const obj = await this.client.request<KubeObject & { data?: Record<string, string> }>(
+        'GET',
+        objectPath(Objects[ref.kind], namespace, ref.name),
+      );
       const data = obj.data ?? {};
       if (ref.kind === 'ConfigMap') return { data };
       return { data: Object.fromEntries(Object.entries(data).map(([k, v]) => [k, Buffer.from(v, 'base64').toString('utf8')])) };
@@ -156,7 +161,9 @@ export class DockerAgents {
     const kubeconfig = {
       apiVersion: 'v1',
       kind: 'Config',
-      clusters: [{ name: 'cluster', cluster: { server: this.server, ...(ca ? { 'certificate-authority-data': ca.toString('base64') } : {}) } }],
+      clusters: [
+        { name: 'cluster', cluster: { server: this.server, ...(ca ? { 'certificate-authority-data': ca.toString('base64') } : {}) } },
+      ],
       // The tokenFile auth provider re-reads the file, so a refreshed token is picked up.
       // Runners of every release read it (this one without loading client-node).
       users: [{ name: 'agent', user: { 'auth-provider': { name: 'tokenFile', config: { tokenFile: `${CREDENTIALS_DIR}/token` } } } }],

@@ -9,7 +9,12 @@ export interface AgentMetrics {
 }
 
 /** Agent metrics; the gauges are computed from the caches when Prometheus scrapes. */
-export function agentMetrics(registry: Registry, agents: SharedInformer<KubeObject>, leases: SharedInformer<KubeObject>, now: () => number): AgentMetrics {
+export function agentMetrics(
+  registry: Registry,
+  agents: SharedInformer<KubeObject>,
+  leases: SharedInformer<KubeObject>,
+  now: () => number,
+): AgentMetrics {
   const registers = [registry];
   new Gauge({
     name: 'agent_orchestrator_agents',

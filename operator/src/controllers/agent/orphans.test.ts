@@ -15,7 +15,10 @@ function engine(containers: AgentRef[], volumes: AgentRef[]): { runtime: DockerR
   const removed: string[] = [];
   const released: string[] = [];
   const runtime = {
-    list: () => Promise.resolve(containers.map((agent) => ({ agent, status: { kind: 'Container', name: agent.name, phase: 'Running', restarts: 0 } }))),
+    list: () =>
+      Promise.resolve(
+        containers.map((agent) => ({ agent, status: { kind: 'Container', name: agent.name, phase: 'Running', restarts: 0 } })),
+      ),
     listWorkspaces: () => Promise.resolve(volumes),
     remove: (agent: AgentRef) => {
       removed.push(agent.name);
@@ -35,7 +38,9 @@ describe('sweepDockerOrphans', () => {
     // `sleeper` has a volume and no container (asleep); `gone` and `old` are deleted Agents.
     const { runtime, removed, released } = engine([ref('live'), ref('gone')], [ref('live'), ref('sleeper'), ref('old')]);
     const docker = { all: () => [runtime] } as unknown as DockerAgents;
-    const agents = { list: () => ['live', 'sleeper'].map((n) => ({ metadata: { name: n, uid: `uid-${n}` } })) } as unknown as SharedInformer<KubeObject>;
+    const agents = {
+      list: () => ['live', 'sleeper'].map((n) => ({ metadata: { name: n, uid: `uid-${n}` } })),
+    } as unknown as SharedInformer<KubeObject>;
     const stop = new AbortController();
     const sweeping = sweepDockerOrphans(docker, agents, clock, 1000, pino({ level: 'silent' }), stop.signal);
     await clock.advance(1000);

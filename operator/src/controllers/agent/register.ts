@@ -30,7 +30,9 @@ export function registerAgentController(manager: Manager, o: AgentControllerOpti
   const tasks = manager.informer<KubeObject>(resourceOfKind(taskKind), { indexers: { [TASKS_BY_AGENT]: tasksByAgent } });
   // Runners label their heartbeat Lease with their Agent; other Leases are not cached.
   const leases = manager.informer<KubeObject>(Leases, { labelSelector: AGENT_LABEL });
-  const managedBy = Object.entries(MANAGED_BY).map(([k, v]) => `${k}=${v}`).join(',');
+  const managedBy = Object.entries(MANAGED_BY)
+    .map(([k, v]) => `${k}=${v}`)
+    .join(',');
   const pods = manager.informer<KubeObject>(Pods, { labelSelector: `${managedBy},${AGENT_LABEL}` });
   const docker = new DockerAgents(o.config, manager.client, manager.writer, o.clock);
   const reconciler = new AgentReconciler({

@@ -4,7 +4,9 @@ import { specHash } from '../spec-hash.ts';
 import { workloadSpecOf } from './workload.ts';
 
 const ref = { namespace: 'team-a', name: 'coder', uid: 'u-1' };
-const agentOf = (runtime: Record<string, unknown>): Agent => ({ spec: agentSpec.parse({ runtime: { type: 'kubernetes', image: 'runner:1', ...runtime } }) });
+const agentOf = (runtime: Record<string, unknown>): Agent => ({
+  spec: agentSpec.parse({ runtime: { type: 'kubernetes', image: 'runner:1', ...runtime } }),
+});
 const hashOf = (runtime: Record<string, unknown>): string => workloadSpecOf(agentOf(runtime), ref).specHash;
 
 describe('workloadSpecOf and the fields that place the workload', () => {
@@ -30,8 +32,16 @@ describe('workloadSpecOf and the fields that place the workload', () => {
   });
 
   it('hands the fields to the runtime as the spec has them', () => {
-    const spec = workloadSpecOf(agentOf({ workspace: { size: '1Gi' }, workingDir: '/workspace', runtimeClassName: 'gvisor', nodeSelector: { a: 'b' } }), ref);
-    expect(spec).toMatchObject({ workspace: { mountPath: '/workspace', size: '1Gi' }, workingDir: '/workspace', runtimeClassName: 'gvisor', nodeSelector: { a: 'b' } });
+    const spec = workloadSpecOf(
+      agentOf({ workspace: { size: '1Gi' }, workingDir: '/workspace', runtimeClassName: 'gvisor', nodeSelector: { a: 'b' } }),
+      ref,
+    );
+    expect(spec).toMatchObject({
+      workspace: { mountPath: '/workspace', size: '1Gi' },
+      workingDir: '/workspace',
+      runtimeClassName: 'gvisor',
+      nodeSelector: { a: 'b' },
+    });
     expect(workloadSpecOf(agentOf({}), ref)).not.toHaveProperty('workspace');
   });
 });

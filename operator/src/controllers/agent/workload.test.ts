@@ -5,7 +5,9 @@ import { specHash } from '../spec-hash.ts';
 import { workloadSpecOf } from './workload.ts';
 
 const ref = { namespace: 'team-a', name: 'coder', uid: 'u-1' };
-const agentOf = (runtime: Record<string, unknown>): Agent => ({ spec: agentSpec.parse({ runtime: { type: 'kubernetes', image: 'runner:1', ...runtime } }) });
+const agentOf = (runtime: Record<string, unknown>): Agent => ({
+  spec: agentSpec.parse({ runtime: { type: 'kubernetes', image: 'runner:1', ...runtime } }),
+});
 
 describe('workloadSpecOf and envFrom', () => {
   it('keeps the hash of workloads made before envFrom existed when it is unset or empty', () => {

@@ -36,6 +36,15 @@ type Placement = Pick<
  */
 function placementOf(runtime: Agent['spec']['runtime']): Placement {
   const { workingDir, workspace, nodeSelector, tolerations, affinity, imagePullSecrets, runtimeClassName, serviceAccount } = runtime;
-  const all: { [K in keyof Placement]-?: Placement[K] | undefined } = { workingDir, workspace, nodeSelector, tolerations, affinity, imagePullSecrets, runtimeClassName, serviceAccount };
+  const all: { [K in keyof Placement]-?: Placement[K] | undefined } = {
+    workingDir,
+    workspace,
+    nodeSelector,
+    tolerations,
+    affinity,
+    imagePullSecrets,
+    runtimeClassName,
+    serviceAccount,
+  };
   return Object.fromEntries(Object.entries(all).filter(([, v]) => v !== undefined));
 }

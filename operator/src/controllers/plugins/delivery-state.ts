@@ -85,7 +85,9 @@ export class DeliveryState {
       plugin,
       {
         message,
-        ...(last ? { lastFailureTime: rfc3339(last.at), lastFailure: truncate(`endpoint ${last.name}: ${last.message}`, MAX_MESSAGE) } : {}),
+        ...(last
+          ? { lastFailureTime: rfc3339(last.at), lastFailure: truncate(`endpoint ${last.name}: ${last.message}`, MAX_MESSAGE) }
+          : {}),
       },
       notify,
     );

@@ -21,7 +21,12 @@ function labelKeyProblem(key: string): string | undefined {
   const slash = key.lastIndexOf('/');
   const prefix = slash >= 0 ? key.slice(0, slash) : undefined;
   const name = slash >= 0 ? key.slice(slash + 1) : key;
-  if (name.length === 0 || name.length > 63 || !LABEL_NAME.test(name) || (prefix !== undefined && (prefix.length > 253 || !DNS_SUBDOMAIN.test(prefix)))) {
+  if (
+    name.length === 0 ||
+    name.length > 63 ||
+    !LABEL_NAME.test(name) ||
+    (prefix !== undefined && (prefix.length > 253 || !DNS_SUBDOMAIN.test(prefix)))
+  ) {
     return 'not a valid label key';
   }
   if (prefix !== undefined && (prefix === 'orchestrator.dev' || prefix.endsWith('.orchestrator.dev'))) {
@@ -29,7 +34,10 @@ function labelKeyProblem(key: string): string | undefined {
   }
   return undefined;
 }
-const labelValue = z.string().max(63).regex(/^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/, { message: 'not a valid label value' });
+const labelValue = z
+  .string()
+  .max(63)
+  .regex(/^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/, { message: 'not a valid label value' });
 
 /** What a pre-assignment receiver answers (other fields are ignored). */
 export const gateAnswer = z.object({
@@ -124,7 +132,11 @@ export async function writeVerdict(
       ...(prefix ? { spec: { input: prefix + input } } : {}),
     };
     try {
-      const written = await client.request<KubeObject>('PATCH', path, { body, contentType: 'application/merge-patch+json', ...(signal ? { signal } : {}) });
+      const written = await client.request<KubeObject>('PATCH', path, {
+        body,
+        contentType: 'application/merge-patch+json',
+        ...(signal ? { signal } : {}),
+      });
       const actual = written.metadata.generation ?? 0;
       if (actual !== recorded) {
         await client.request('PATCH', path, {

@@ -61,7 +61,13 @@ export class PluginHealth {
     const previous = plugins.get(failure.plugin);
     const fresh = previous === undefined || now - previous.lastAt > DEGRADED_FOR_MS;
     const message = failure.task ? `${failure.message} (task ${failure.task})` : failure.message;
-    plugins.set(failure.plugin, { plugin: failure.plugin, point: failure.point, message, count: fresh ? 1 : previous.count + 1, lastAt: now });
+    plugins.set(failure.plugin, {
+      plugin: failure.plugin,
+      point: failure.point,
+      message,
+      count: fresh ? 1 : previous.count + 1,
+      lastAt: now,
+    });
     if (fresh) for (const listener of this.listeners) listener(namespace);
     return fresh;
   }

@@ -46,7 +46,9 @@ export class PoolBounds {
 
   /** The bounds for one pool, each with the plugin that set it. */
   for(namespace: string, pool: string): { plugin: string; bounds: PoolIntent }[] {
-    return [...(this.byNamespace.get(namespace) ?? [])].flatMap(([plugin, list]) => list.filter((b) => b.pool === pool).map((bounds) => ({ plugin, bounds })));
+    return [...(this.byNamespace.get(namespace) ?? [])].flatMap(([plugin, list]) =>
+      list.filter((b) => b.pool === pool).map((bounds) => ({ plugin, bounds })),
+    );
   }
 }
 

@@ -40,8 +40,22 @@ const EVENTS_PER_NAMESPACE = 10_000;
  * plugins see that version, not a later one the cache holds by the time of the tick.
  */
 export type ObjectEvent =
-  | { readonly kind: 'task-phase'; readonly key: string; readonly from: string | undefined; readonly to: string; readonly at: number; readonly object?: KubeObject }
-  | { readonly kind: 'agent-phase'; readonly key: string; readonly from: string | undefined; readonly to: string; readonly at: number; readonly object?: KubeObject }
+  | {
+      readonly kind: 'task-phase';
+      readonly key: string;
+      readonly from: string | undefined;
+      readonly to: string;
+      readonly at: number;
+      readonly object?: KubeObject;
+    }
+  | {
+      readonly kind: 'agent-phase';
+      readonly key: string;
+      readonly from: string | undefined;
+      readonly to: string;
+      readonly at: number;
+      readonly object?: KubeObject;
+    }
   | { readonly kind: 'outcome'; readonly key: string; readonly index: number; readonly at: number };
 
 export interface LifecycleHostDeps {
@@ -106,7 +120,9 @@ export class LifecycleHost implements Reconciler {
   async reconcile(namespace: string, ctx: ReconcileContext): Promise<ReconcileResult | undefined> {
     const now = this.d.clock.now();
     if (!this.expectations.met(namespace, (key) => this.lookup(key), now)) return { requeueAfter: 250 };
-    const plugins = [...this.d.namespacePolicies.for(namespace).plugins].flatMap(([name, i]) => (i.lifecycle ? [{ name, plugin: i.lifecycle }] : []));
+    const plugins = [...this.d.namespacePolicies.for(namespace).plugins].flatMap(([name, i]) =>
+      i.lifecycle ? [{ name, plugin: i.lifecycle }] : [],
+    );
     const events = this.queued.get(namespace) ?? [];
     this.queued.delete(namespace);
     if (plugins.length === 0) {
@@ -250,7 +266,12 @@ export class LifecycleHost implements Reconciler {
     const expect = (kind: Target['kind'], obj: KubeObject, written: KubeObject | undefined): void => {
       const rv = written?.metadata.resourceVersion;
       if (rv === undefined) return;
-      this.expectations.expect(namespace, `${kind}:${namespace}/${obj.metadata.name ?? ''}`, (o) => o === undefined || atLeast(o.metadata.resourceVersion, rv), now);
+      this.expectations.expect(
+        namespace,
+        `${kind}:${namespace}/${obj.metadata.name ?? ''}`,
+        (o) => o === undefined || atLeast(o.metadata.resourceVersion, rv),
+        now,
+      );
     };
     switch (intent.kind) {
       case 'condition': {
@@ -262,7 +283,12 @@ export class LifecycleHost implements Reconciler {
             current: obj,
             status: (fresh) => {
               const old = fresh.status ?? {};
-              const update = { type: intent.condition.type, status: intent.condition.status, reason: intent.condition.reason, message: intent.condition.message };
+              const update = {
+                type: intent.condition.type,
+                status: intent.condition.status,
+                reason: intent.condition.reason,
+                message: intent.condition.message,
+              };
               let conditions = setCondition(old.conditions, update, rfc3339(now));
               if (intent.since !== undefined) {
                 const since = rfc3339(intent.since);
@@ -298,17 +324,30 @@ export class LifecycleHost implements Reconciler {
           signal,
         });
         expect('Agent', obj, written);
-        void this.d.events.record(obj, 'Normal', intent.reason, intent.action === 'restart' ? 'Restart' : intent.action === 'wake' ? 'Wake' : 'Sleep', `${intent.message} (plugin ${plugin})`);
+        void this.d.events.record(
+          obj,
+          'Normal',
+          intent.reason,
+          intent.action === 'restart' ? 'Restart' : intent.action === 'wake' ? 'Wake' : 'Sleep',
+          `${intent.message} (plugin ${plugin})`,
+        );
         return;
       }
       case 'annotate': {
         const obj = this.d.tasks.get(`${namespace}/${intent.task}`);
         if (!obj) return;
-        const changes = (have: Readonly<Record<string, string>> | undefined, want: Readonly<Record<string, string | null>> | undefined): boolean =>
-          Object.entries(want ?? {}).some(([k, v]) => (have?.[k] ?? null) !== v);
+        const changes = (
+          have: Readonly<Record<string, string>> | undefined,
+          want: Readonly<Record<string, string | null>> | undefined,
+        ): boolean => Object.entries(want ?? {}).some(([k, v]) => (have?.[k] ?? null) !== v);
         if (!changes(obj.metadata.annotations, intent.annotations) && !changes(obj.metadata.labels, intent.labels)) return;
         const written = await this.d.client.request<KubeObject>('PATCH', objectPath(Tasks, namespace, intent.task), {
-          body: { metadata: { ...(intent.annotations ? { annotations: intent.annotations } : {}), ...(intent.labels ? { labels: intent.labels } : {}) } },
+          body: {
+            metadata: {
+              ...(intent.annotations ? { annotations: intent.annotations } : {}),
+              ...(intent.labels ? { labels: intent.labels } : {}),
+            },
+          },
           contentType: 'application/merge-patch+json',
           signal,
         });
@@ -320,7 +359,13 @@ export class LifecycleHost implements Reconciler {
     }
   }
 
-  private metric(namespace: string, plugin: string, intent: Extract<Intent, { kind: 'metric' }>, seen: Map<string, Set<string>>, now: number): void {
+  private metric(
+    namespace: string,
+    plugin: string,
+    intent: Extract<Intent, { kind: 'metric' }>,
+    seen: Map<string, Set<string>>,
+    now: number,
+  ): void {
     const name = `agent_orchestrator_${intent.name}`;
     let entry = this.gauges.get(name);
     if (entry === undefined) {

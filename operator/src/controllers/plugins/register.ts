@@ -31,7 +31,13 @@ function sameStrings(a: Readonly<Record<string, string>> | undefined, b: Readonl
  * `deliver`): it runs with the leader's controllers and stops with them.
  */
 export function registerWebhookClient(manager: Manager, o: { logger: Logger; clock: Clock; plugins: Plugins }): WebhookClient {
-  const client = new WebhookClient({ client: manager.client, clock: o.clock, logger: o.logger, reports: o.plugins.reports, metrics: manager.metrics.registry });
+  const client = new WebhookClient({
+    client: manager.client,
+    clock: o.clock,
+    logger: o.logger,
+    reports: o.plugins.reports,
+    metrics: manager.metrics.registry,
+  });
   manager.addRunnable({ name: 'webhooks', run: (signal) => client.run(signal) });
   return client;
 }
@@ -55,30 +61,41 @@ export function registerPluginHost(manager: Manager, o: PluginHostOptions): Life
     logger: o.logger,
     ...(o.deliver ? { deliver: o.deliver } : {}),
   });
-  const controller = new Controller({ name: 'plugins', workers: 2, logger: o.logger, clock: o.clock, metrics: manager.metrics, reconciler: host });
+  const controller = new Controller({
+    name: 'plugins',
+    workers: 2,
+    logger: o.logger,
+    clock: o.clock,
+    metrics: manager.metrics,
+    reconciler: host,
+  });
   const ns = (obj: KubeObject): string[] => [obj.metadata.namespace ?? ''];
   const now = (): number => o.clock.now();
   // Phase changes and ended attempts are queued with the namespace's key before it is enqueued.
   tasks.addHandler({
     onAdd: (t) => {
       const phase = phaseOf(t);
-      if (phase !== undefined) host.record(t.metadata.namespace ?? '', { kind: 'task-phase', key: keyOf(t), from: undefined, to: phase, at: now(), object: t });
+      if (phase !== undefined)
+        host.record(t.metadata.namespace ?? '', { kind: 'task-phase', key: keyOf(t), from: undefined, to: phase, at: now(), object: t });
     },
     onUpdate: (old, t) => {
       const namespace = t.metadata.namespace ?? '';
       const [from, to] = [phaseOf(old), phaseOf(t)];
       if (to !== undefined && from !== to) host.record(namespace, { kind: 'task-phase', key: keyOf(t), from, to, at: now(), object: t });
-      for (let i = historyLength(old); i < historyLength(t); i++) host.record(namespace, { kind: 'outcome', key: keyOf(t), index: i, at: now() });
+      for (let i = historyLength(old); i < historyLength(t); i++)
+        host.record(namespace, { kind: 'outcome', key: keyOf(t), index: i, at: now() });
     },
   });
   agents.addHandler({
     onAdd: (a) => {
       const phase = phaseOf(a);
-      if (phase !== undefined) host.record(a.metadata.namespace ?? '', { kind: 'agent-phase', key: keyOf(a), from: undefined, to: phase, at: now(), object: a });
+      if (phase !== undefined)
+        host.record(a.metadata.namespace ?? '', { kind: 'agent-phase', key: keyOf(a), from: undefined, to: phase, at: now(), object: a });
     },
     onUpdate: (old, a) => {
       const [from, to] = [phaseOf(old), phaseOf(a)];
-      if (to !== undefined && from !== to) host.record(a.metadata.namespace ?? '', { kind: 'agent-phase', key: keyOf(a), from, to, at: now(), object: a });
+      if (to !== undefined && from !== to)
+        host.record(a.metadata.namespace ?? '', { kind: 'agent-phase', key: keyOf(a), from, to, at: now(), object: a });
     },
   });
   controller.watch(agents, ns);

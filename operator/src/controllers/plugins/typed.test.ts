@@ -8,7 +8,10 @@ const served = (spec: Record<string, unknown> = {}): KubeObject => ({
   kind: 'Task',
   metadata: { name: 't', namespace: 'n', uid: 'u', resourceVersion: '7', labels: { team: 'a' } },
   spec: { requiredCapabilities: ['ts'], priority: 100, timeoutSeconds: 3600, cancel: false, input: 'go', ...spec },
-  status: { phase: 'Pending', conditions: [{ type: 'Scheduled', status: 'False', reason: 'Waiting', message: 'm', lastTransitionTime: '2026-01-01T00:00:00Z' }] },
+  status: {
+    phase: 'Pending',
+    conditions: [{ type: 'Scheduled', status: 'False', reason: 'Waiting', message: 'm', lastTransitionTime: '2026-01-01T00:00:00Z' }],
+  },
 });
 
 describe('typedTask', () => {

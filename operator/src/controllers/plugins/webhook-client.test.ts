@@ -67,7 +67,12 @@ function stubApi(task: Record<string, unknown> = {}): { client: RestClient; call
       if (path === '/api/v1/namespaces/ns/secrets/hook-key') return { data: { token: Buffer.from(KEY).toString('base64') } };
       if (path.includes('/secrets/')) throw new ApiError(404, 'NotFound', 'not found', method, path);
       if (path.endsWith('/tasks/t') && method === 'GET') {
-        return { metadata: { name: 't', generation: 2, resourceVersion: '7', annotations: {} }, spec: { input: 'do it' }, status: { phase: 'Pending' }, ...task };
+        return {
+          metadata: { name: 't', generation: 2, resourceVersion: '7', annotations: {} },
+          spec: { input: 'do it' },
+          status: { phase: 'Pending' },
+          ...task,
+        };
       }
       if (path.endsWith('/tasks/t') && method === 'PATCH') {
         const spec = (options.body as { spec?: unknown }).spec;
@@ -80,11 +85,30 @@ function stubApi(task: Record<string, unknown> = {}): { client: RestClient; call
 }
 
 function event(id: string, data: unknown = { phase: 'Succeeded' }): CloudEvent {
-  return { specversion: '1.0', id, source: '/apis/agents.orchestrator.dev/v1alpha1/namespaces/ns/tasks/t', type: 'dev.orchestrator.task.succeeded', subject: 't', time: '2026-01-01T00:00:00Z', datacontenttype: 'application/json', data };
+  return {
+    specversion: '1.0',
+    id,
+    source: '/apis/agents.orchestrator.dev/v1alpha1/namespaces/ns/tasks/t',
+    type: 'dev.orchestrator.task.succeeded',
+    subject: 't',
+    time: '2026-01-01T00:00:00Z',
+    datacontenttype: 'application/json',
+    data,
+  };
 }
 
 function hook(fields: Partial<PluginHook> = {}): PluginHook {
-  return { plugin: 'hooks', endpoint: 'audit', url: `${base}/events`, event: event('uid.succeeded.1'), timeoutMs: 2000, retries: 0, backoffMs: 10, failurePolicy: 'Ignore', ...fields };
+  return {
+    plugin: 'hooks',
+    endpoint: 'audit',
+    url: `${base}/events`,
+    event: event('uid.succeeded.1'),
+    timeoutMs: 2000,
+    retries: 0,
+    backoffMs: 10,
+    failurePolicy: 'Ignore',
+    ...fields,
+  };
 }
 
 const GATE = {
@@ -93,9 +117,19 @@ const GATE = {
   annotations: { verdict: 'x.dev/verdict', message: 'x.dev/message', generation: 'x.dev/generation', answeredAt: 'x.dev/answered-at' },
 };
 
-function webhooks(client: RestClient = stubApi().client, options: { queueLimit?: number; concurrency?: number } = {}): { wc: WebhookClient; reports: PluginReports } {
+function webhooks(
+  client: RestClient = stubApi().client,
+  options: { queueLimit?: number; concurrency?: number } = {},
+): { wc: WebhookClient; reports: PluginReports } {
   const reports = new PluginReports();
-  const wc = new WebhookClient({ client, clock: systemClock, logger: pino({ level: 'silent' }), reports, metrics: new Registry(), ...options });
+  const wc = new WebhookClient({
+    client,
+    clock: systemClock,
+    logger: pino({ level: 'silent' }),
+    reports,
+    metrics: new Registry(),
+    ...options,
+  });
   return { wc, reports };
 }
 
@@ -107,7 +141,9 @@ describe('delivery', () => {
     expect(received).toHaveLength(1);
     const [r] = received;
     expect(r?.headers['content-type']).toBe('application/cloudevents+json; charset=utf-8');
-    const expected = `sha256=${createHmac('sha256', KEY).update(r?.body ?? '').digest('hex')}`;
+    const expected = `sha256=${createHmac('sha256', KEY)
+      .update(r?.body ?? '')
+      .digest('hex')}`;
     expect(r?.headers[SIGNATURE_HEADER.toLowerCase()]).toBe(expected);
     expect(JSON.parse(r?.body ?? '')).toEqual(event('uid.succeeded.1'));
     expect(wc.endpointState('ns', 'hooks', 'audit')).toMatchObject({ delivered: 1, failed: 0 });
@@ -116,12 +152,22 @@ describe('delivery', () => {
 
   it('POSTs only the event’s data as application/json for a receiver with its own format, signed the same way', async () => {
     const { wc } = webhooks();
-    wc.deliver('ns', [hook({ body: 'data', event: event('slo.1', { version: '4', status: 'firing', alerts: [] }), signingSecret: { name: 'hook-key', key: 'token' } })]);
+    wc.deliver('ns', [
+      hook({
+        body: 'data',
+        event: event('slo.1', { version: '4', status: 'firing', alerts: [] }),
+        signingSecret: { name: 'hook-key', key: 'token' },
+      }),
+    ]);
     await wc.idle();
     const [r] = received;
     expect(r?.headers['content-type']).toBe('application/json');
     expect(JSON.parse(r?.body ?? '')).toEqual({ version: '4', status: 'firing', alerts: [] });
-    expect(r?.headers[SIGNATURE_HEADER.toLowerCase()]).toBe(`sha256=${createHmac('sha256', KEY).update(r?.body ?? '').digest('hex')}`);
+    expect(r?.headers[SIGNATURE_HEADER.toLowerCase()]).toBe(
+      `sha256=${createHmac('sha256', KEY)
+        .update(r?.body ?? '')
+        .digest('hex')}`,
+    );
   });
 
   it('sends no signature when the endpoint names no Secret', async () => {
@@ -150,7 +196,9 @@ describe('delivery', () => {
     const state = wc.endpointState('ns', 'hooks', 'audit');
     expect(state).toMatchObject({ delivered: 0, failed: 1, lastFailure: { message: 'HTTP 503: down for maintenance (after 3 attempts)' } });
     const [report] = reports.for('ns');
-    expect(report?.message).toMatch(/^0 delivered, 1 failed; endpoint audit: last failure \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ: HTTP 503: down for maintenance \(after 3 attempts\)$/);
+    expect(report?.message).toMatch(
+      /^0 delivered, 1 failed; endpoint audit: last failure \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ: HTTP 503: down for maintenance \(after 3 attempts\)$/,
+    );
     expect(report?.lastFailure).toBe('endpoint audit: HTTP 503: down for maintenance (after 3 attempts)');
     expect(report?.lastFailureTime).toMatch(/Z$/);
   });
@@ -175,7 +223,10 @@ describe('delivery', () => {
 
   it('fails with a clear message when the signing Secret or its key is missing', async () => {
     const { wc } = webhooks();
-    wc.deliver('ns', [hook({ endpoint: 'a', signingSecret: { name: 'nope', key: 'token' } }), hook({ endpoint: 'b', signingSecret: { name: 'hook-key', key: 'other' } })]);
+    wc.deliver('ns', [
+      hook({ endpoint: 'a', signingSecret: { name: 'nope', key: 'token' } }),
+      hook({ endpoint: 'b', signingSecret: { name: 'hook-key', key: 'other' } }),
+    ]);
     await wc.idle();
     expect(received).toHaveLength(0);
     expect(wc.endpointState('ns', 'hooks', 'a')?.lastFailure?.message).toBe('signing Secret nope not found in namespace ns');
@@ -202,7 +253,10 @@ describe('delivery', () => {
       } else res.writeHead(200).end();
     };
     const { wc } = webhooks();
-    wc.deliver('ns', ['e1', 'e2', 'e3'].map((id) => hook({ event: event(id), retries: 2 })));
+    wc.deliver(
+      'ns',
+      ['e1', 'e2', 'e3'].map((id) => hook({ event: event(id), retries: 2 })),
+    );
     await wc.idle();
     expect(received.map((r) => (JSON.parse(r.body) as { id: string }).id)).toEqual(['e1', 'e1', 'e2', 'e3']);
   });
@@ -236,7 +290,10 @@ describe('delivery', () => {
     handler = () => undefined;
     const { wc } = webhooks(undefined, { queueLimit: 10 });
     // One endpoint may hold a tenth of the queue: one waiting, one in flight.
-    wc.deliver('ns', ['e1', 'e2', 'e3'].map((id) => hook({ event: event(id), timeoutMs: 100 })));
+    wc.deliver(
+      'ns',
+      ['e1', 'e2', 'e3'].map((id) => hook({ event: event(id), timeoutMs: 100 })),
+    );
     expect(wc.endpointState('ns', 'hooks', 'audit')).toMatchObject({ failed: 1, lastFailure: { message: 'queue full: event e3 dropped' } });
     await wc.idle();
   });
@@ -246,7 +303,10 @@ describe('delivery', () => {
     const { wc } = webhooks();
     const stop = new AbortController();
     const running = wc.run(stop.signal);
-    wc.deliver('ns', ['e1', 'e2'].map((id) => hook({ event: event(id), timeoutMs: 60_000 })));
+    wc.deliver(
+      'ns',
+      ['e1', 'e2'].map((id) => hook({ event: event(id), timeoutMs: 60_000 })),
+    );
     while (received.length === 0) await new Promise((r) => setImmediate(r));
     stop.abort();
     await running;
@@ -258,11 +318,15 @@ describe('delivery', () => {
 });
 
 describe('pre-assignment gate', () => {
-  const gateHook = (fields: Partial<PluginHook> = {}): PluginHook => hook({ endpoint: 'gate', url: `${base}/gate`, event: event('uid.preassignment.2'), gate: GATE, ...fields });
+  const gateHook = (fields: Partial<PluginHook> = {}): PluginHook =>
+    hook({ endpoint: 'gate', url: `${base}/gate`, event: event('uid.preassignment.2'), gate: GATE, ...fields });
   const patches = (calls: Call[]): unknown[] => calls.filter((c) => c.method === 'PATCH').map((c) => c.body);
 
   it('writes an allow with labels and the input prefix in one merge patch, recording the generation the patch makes', async () => {
-    handler = (_r, res) => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ allow: true, message: 'ok', labels: { reviewed: 'yes' }, inputPrefix: 'approved: ' }));
+    handler = (_r, res) =>
+      res
+        .writeHead(200, { 'content-type': 'application/json' })
+        .end(JSON.stringify({ allow: true, message: 'ok', labels: { reviewed: 'yes' }, inputPrefix: 'approved: ' }));
     const api = stubApi();
     const { wc } = webhooks(api.client);
     wc.deliver('ns', [gateHook()]);
@@ -271,7 +335,12 @@ describe('pre-assignment gate', () => {
       {
         metadata: {
           resourceVersion: '7',
-          annotations: { 'x.dev/verdict': 'allow', 'x.dev/message': 'ok', 'x.dev/generation': '3', 'x.dev/answered-at': expect.stringMatching(/Z$/) as unknown },
+          annotations: {
+            'x.dev/verdict': 'allow',
+            'x.dev/message': 'ok',
+            'x.dev/generation': '3',
+            'x.dev/answered-at': expect.stringMatching(/Z$/) as unknown,
+          },
           labels: { reviewed: 'yes' },
         },
         spec: { input: 'approved: do it' },
@@ -280,19 +349,33 @@ describe('pre-assignment gate', () => {
   });
 
   it('writes a denial without labels or prefix', async () => {
-    handler = (_r, res) => res.writeHead(200).end(JSON.stringify({ allow: false, message: 'not on Fridays', labels: { a: 'b' }, inputPrefix: 'x' }));
+    handler = (_r, res) =>
+      res.writeHead(200).end(JSON.stringify({ allow: false, message: 'not on Fridays', labels: { a: 'b' }, inputPrefix: 'x' }));
     const api = stubApi();
     const { wc } = webhooks(api.client);
     wc.deliver('ns', [gateHook()]);
     await wc.idle();
     expect(patches(api.calls)).toEqual([
-      { metadata: { resourceVersion: '7', annotations: expect.objectContaining({ 'x.dev/verdict': 'deny', 'x.dev/message': 'not on Fridays', 'x.dev/generation': '2' }) as unknown } },
+      {
+        metadata: {
+          resourceVersion: '7',
+          annotations: expect.objectContaining({
+            'x.dev/verdict': 'deny',
+            'x.dev/message': 'not on Fridays',
+            'x.dev/generation': '2',
+          }) as unknown,
+        },
+      },
     ]);
   });
 
   it('writes nothing when the task’s generation moved on, or it already holds an answer for it', async () => {
     handler = (_r, res) => res.writeHead(200).end(JSON.stringify({ allow: true }));
-    for (const task of [{ metadata: { name: 't', generation: 3 } }, { metadata: { name: 't', generation: 2, annotations: { 'x.dev/verdict': 'deny', 'x.dev/generation': '2' } } }, { status: { phase: 'Assigned' } }]) {
+    for (const task of [
+      { metadata: { name: 't', generation: 3 } },
+      { metadata: { name: 't', generation: 2, annotations: { 'x.dev/verdict': 'deny', 'x.dev/generation': '2' } } },
+      { status: { phase: 'Assigned' } },
+    ]) {
       const api = stubApi(task);
       const { wc } = webhooks(api.client);
       wc.deliver('ns', [gateHook()]);
@@ -318,7 +401,11 @@ describe('pre-assignment gate', () => {
   it.each([
     ['not JSON', 'yes', /^the answer is not JSON: yes/],
     ['no allow', '{"message":"hm"}', /^the answer is not \{allow: boolean, message\?, labels\?, inputPrefix\?\}: allow: /],
-    ['a label of the operator’s domain', '{"allow":true,"labels":{"agents.orchestrator.dev/agent":"x"}}', /labels\.agents\.orchestrator\.dev\/agent: label agents\.orchestrator\.dev\/agent is in the operator's own domain/],
+    [
+      'a label of the operator’s domain',
+      '{"allow":true,"labels":{"agents.orchestrator.dev/agent":"x"}}',
+      /labels\.agents\.orchestrator\.dev\/agent: label agents\.orchestrator\.dev\/agent is in the operator's own domain/,
+    ],
     ['a bad label value', '{"allow":true,"labels":{"team":"not ok!"}}', /labels\.team: not a valid label value/],
   ])('an answer with %s is a failure the failurePolicy decides, not retried', async (_case, body, message) => {
     handler = (_r, res) => res.writeHead(200).end(body);

@@ -100,7 +100,11 @@ export class WebhookClient {
         labelNames: ['namespace', 'plugin', 'endpoint', 'outcome'],
         registers,
       });
-      this.depth = new Gauge({ name: 'agent_orchestrator_webhook_queue_depth', help: 'Webhook deliveries waiting or in flight', registers });
+      this.depth = new Gauge({
+        name: 'agent_orchestrator_webhook_queue_depth',
+        help: 'Webhook deliveries waiting or in flight',
+        registers,
+      });
     }
   }
 
@@ -145,7 +149,14 @@ export class WebhookClient {
     if (this.stop.signal.aborted) this.stop = new AbortController();
     await new Promise<void>((resolve) => {
       if (signal.aborted) resolve();
-      else signal.addEventListener('abort', () => { resolve(); }, { once: true });
+      else
+        signal.addEventListener(
+          'abort',
+          () => {
+            resolve();
+          },
+          { once: true },
+        );
     });
     await this.close();
   }
@@ -173,7 +184,11 @@ export class WebhookClient {
       lane.active++;
       const run = this.process(job)
         .catch((err: unknown) => {
-          if (!(err instanceof Stopped)) this.log.error({ namespace: job.namespace, endpoint: job.hook.endpoint, err: messageOf(err) }, 'webhook delivery failed unexpectedly');
+          if (!(err instanceof Stopped))
+            this.log.error(
+              { namespace: job.namespace, endpoint: job.hook.endpoint, err: messageOf(err) },
+              'webhook delivery failed unexpectedly',
+            );
         })
         .finally(() => {
           this.jobs.delete(run);
@@ -271,7 +286,10 @@ export class WebhookClient {
 
   /** One POST: its outcome, and whether trying again could help. */
   private async attempt(namespace: string, hook: PluginHook, body: string): Promise<Attempt> {
-    const headers: Record<string, string> = { 'content-type': hook.body === 'data' ? 'application/json' : CONTENT_TYPE, 'user-agent': 'agent-orchestrator' };
+    const headers: Record<string, string> = {
+      'content-type': hook.body === 'data' ? 'application/json' : CONTENT_TYPE,
+      'user-agent': 'agent-orchestrator',
+    };
     if (hook.signingSecret) {
       let key: Buffer;
       try {
@@ -343,7 +361,9 @@ export class WebhookClient {
     } catch (err) {
       if (isNotFound(err)) throw new Error(`signing Secret ${ref.name} not found in namespace ${namespace}`, { cause: err });
       if (err instanceof ApiError && err.status === 403) {
-        throw new Error(`the operator may not read signing Secret ${ref.name}: add it to the chart value hooks.signingSecrets`, { cause: err });
+        throw new Error(`the operator may not read signing Secret ${ref.name}: add it to the chart value hooks.signingSecrets`, {
+          cause: err,
+        });
       }
       throw new Error(`signing Secret ${ref.name} could not be read: ${messageOf(err)}`, { cause: err });
     }

@@ -99,7 +99,12 @@ export class PolicyReconciler implements Reconciler {
     if (!parsed.success) {
       // The CRD schema should have refused it; say so rather than act on half of it.
       await this.writeStatus(policy, now, ctx, {
-        ready: { type: 'Ready', status: 'False', reason: 'InvalidSpec', message: parsed.error.issues.map((i) => `spec.${i.path.join('.')}: ${i.message}`).join('; ') },
+        ready: {
+          type: 'Ready',
+          status: 'False',
+          reason: 'InvalidSpec',
+          message: parsed.error.issues.map((i) => `spec.${i.path.join('.')}: ${i.message}`).join('; '),
+        },
       });
       return undefined;
     }
@@ -108,10 +113,22 @@ export class PolicyReconciler implements Reconciler {
     const built = this.d.plugins.registry.build(spec.routing, spec.plugins, spec);
     const ready: ConditionUpdate =
       built.errors.length > 0
-        ? { type: 'Ready', status: 'False', reason: 'InvalidPluginConfig', message: `${built.errors.join('; ')}; the last valid configuration stays in force` }
-        : { type: 'Ready', status: 'True', reason: 'Applied', message: `routing ${spec.routing.strategy}; ${pools.length} pool${pools.length === 1 ? '' : 's'}` };
+        ? {
+            type: 'Ready',
+            status: 'False',
+            reason: 'InvalidPluginConfig',
+            message: `${built.errors.join('; ')}; the last valid configuration stays in force`,
+          }
+        : {
+            type: 'Ready',
+            status: 'True',
+            reason: 'Applied',
+            message: `routing ${spec.routing.strategy}; ${pools.length} pool${pools.length === 1 ? '' : 's'}`,
+          };
 
-    const owned = this.d.agents.byIndex(AGENTS_BY_POLICY, key).filter((a) => a.metadata.ownerReferences?.some((r) => r.uid === policy.metadata.uid));
+    const owned = this.d.agents
+      .byIndex(AGENTS_BY_POLICY, key)
+      .filter((a) => a.metadata.ownerReferences?.some((r) => r.uid === policy.metadata.uid));
     const names = new Set(pools.map((p) => p.name));
     const stray = owned.filter((a) => !names.has(a.metadata.labels?.[POOL_LABEL] ?? '') && !a.metadata.deletionTimestamp);
     if (stray.length > 0) await this.removeStray(policy, stray, now, ctx);
@@ -129,10 +146,19 @@ export class PolicyReconciler implements Reconciler {
       if (poolKey.startsWith(`${key}/`) && !names.has(poolKey.slice(key.length + 1))) this.forgetPool(poolKey);
     }
     // What routing falls back on after a restart while the spec is invalid.
-    const inForce = built.errors.length === 0 ? { generation: policy.metadata.generation ?? 0, routing: spec.routing, ...(spec.plugins ? { plugins: spec.plugins } : {}) } : 'keep';
+    const inForce =
+      built.errors.length === 0
+        ? { generation: policy.metadata.generation ?? 0, routing: spec.routing, ...(spec.plugins ? { plugins: spec.plugins } : {}) }
+        : 'keep';
     const enabled = built.profile ? built.instances : undefined;
     const reports = enabled ? this.d.plugins.reports.for(namespace).filter((r) => enabled.has(r.name)) : 'keep';
-    await this.writeStatus(policy, now, ctx, { ready, pools: statuses, inForce, degraded: this.degradedCondition(namespace, now), plugins: reports });
+    await this.writeStatus(policy, now, ctx, {
+      ready,
+      pools: statuses,
+      inForce,
+      degraded: this.degradedCondition(namespace, now),
+      plugins: reports,
+    });
     return { requeueAfter };
   }
 
@@ -161,14 +187,20 @@ export class PolicyReconciler implements Reconciler {
 
     // Act only on a pool the cache shows as this controller left it.
     if (!this.expectations.met(poolKey, (k) => this.d.agents.get(k), now)) {
-      return { status: status(previous?.desired ?? current, previous?.reason ?? 'waiting for the cache to show the last changes', false), requeueAfterMs: EXPECTATION_POLL_MS };
+      return {
+        status: status(previous?.desired ?? current, previous?.reason ?? 'waiting for the cache to show the last changes', false),
+        requeueAfterMs: EXPECTATION_POLL_MS,
+      };
     }
 
     // Bounds a lifecycle plugin holds for the pool (a schedule's window); none are known
     // until the plugins have looked at the namespace once since the operator started.
     this.firstLookAt ??= now;
     if (!this.d.plugins.pools.known(namespace) && now - this.firstLookAt < BOUNDS_GRACE_MS) {
-      return { status: status(previous?.desired ?? current, previous?.reason ?? 'waiting for the plugins’ first look at the namespace', false), requeueAfterMs: EXPECTATION_POLL_MS };
+      return {
+        status: status(previous?.desired ?? current, previous?.reason ?? 'waiting for the plugins’ first look at the namespace', false),
+        requeueAfterMs: EXPECTATION_POLL_MS,
+      };
     }
     const awake = awakeBounds(this.d.plugins.pools.for(namespace, pool.name));
 
@@ -199,7 +231,10 @@ export class PolicyReconciler implements Reconciler {
     if (memory.zeroSince !== undefined) {
       const firstReady = Math.min(...live.map((a) => readySince(a) ?? Infinity));
       if (Number.isFinite(firstReady)) {
-        this.d.metrics.scaleFromZeroSeconds.observe({ namespace, policy: policy.metadata.name ?? '', pool: pool.name }, Math.max(0, firstReady - memory.zeroSince) / 1000);
+        this.d.metrics.scaleFromZeroSeconds.observe(
+          { namespace, policy: policy.metadata.name ?? '', pool: pool.name },
+          Math.max(0, firstReady - memory.zeroSince) / 1000,
+        );
         memory.zeroSince = undefined;
       } else if (decision.desired === 0) {
         memory.zeroSince = undefined;
@@ -207,13 +242,28 @@ export class PolicyReconciler implements Reconciler {
     }
 
     const byName = new Map(live.map((a) => [a.metadata.name ?? '', a]));
-    const done = await carryOut(this.d.client, this.expectations, { policy, pool: pool.name, template, templateHash, poolKey }, plan, byName, now, ctx.signal);
+    const done = await carryOut(
+      this.d.client,
+      this.expectations,
+      { policy, pool: pool.name, template, templateHash, poolKey },
+      plan,
+      byName,
+      now,
+      ctx.signal,
+    );
     this.report(policy, pool.name, current, decision.desired, decision.reason, done);
     if (decision.limitedBy !== memory.limitedBy && decision.limitedBy === 'maxAgents') {
       void this.d.events.record(policy, 'Warning', 'PoolAtMax', 'Scale', `pool ${pool.name}: ${decision.reason}`);
     }
     this.memory.set(poolKey, { ...memory, history: decision.history, limitedBy: decision.limitedBy });
-    this.d.metrics.sizes.set(poolKey, { namespace, policy: policy.metadata.name ?? '', pool: pool.name, current, desired: decision.desired, asleep });
+    this.d.metrics.sizes.set(poolKey, {
+      namespace,
+      policy: policy.metadata.name ?? '',
+      pool: pool.name,
+      current,
+      desired: decision.desired,
+      asleep,
+    });
 
     const scaled = done.created.length + done.woken.length + done.slept.length + done.removed.length > 0;
     const stabilizing = decision.limitedBy === 'upStabilization' || decision.limitedBy === 'downStabilization';
@@ -228,16 +278,35 @@ export class PolicyReconciler implements Reconciler {
     const down = done.removed.length + done.slept.length;
     if (up > 0) this.d.metrics.scaleEvents.inc({ ...labels, direction: 'up' }, up);
     if (down > 0) this.d.metrics.scaleEvents.inc({ ...labels, direction: 'down' }, down);
-    const list = (verb: string, names: string[]): string | undefined => (names.length > 0 ? `${verb} ${names.sort().join(', ')}` : undefined);
+    const list = (verb: string, names: string[]): string | undefined =>
+      names.length > 0 ? `${verb} ${names.sort().join(', ')}` : undefined;
     const what = (...parts: (string | undefined)[]): string => parts.filter((p) => p !== undefined).join('; ');
     if (up > 0) {
-      void this.d.events.record(policy, 'Normal', 'ScaledUp', 'Scale', `pool ${pool}: ${current} → ${desired} agents (${what(list('created', done.created), list('woke', done.woken))}): ${reason}`);
+      void this.d.events.record(
+        policy,
+        'Normal',
+        'ScaledUp',
+        'Scale',
+        `pool ${pool}: ${current} → ${desired} agents (${what(list('created', done.created), list('woke', done.woken))}): ${reason}`,
+      );
     }
     if (down > 0) {
-      void this.d.events.record(policy, 'Normal', 'ScaledDown', 'Scale', `pool ${pool}: ${current} → ${desired} agents (${what(list('removing', done.removed), list('put to sleep', done.slept))}): ${reason}`);
+      void this.d.events.record(
+        policy,
+        'Normal',
+        'ScaledDown',
+        'Scale',
+        `pool ${pool}: ${current} → ${desired} agents (${what(list('removing', done.removed), list('put to sleep', done.slept))}): ${reason}`,
+      );
     }
     if (done.rolled.length > 0) {
-      void this.d.events.record(policy, 'Normal', 'RollingTemplate', 'Roll', `pool ${pool}: moving ${done.rolled.sort().join(', ')} onto the changed template (running tasks finish first)`);
+      void this.d.events.record(
+        policy,
+        'Normal',
+        'RollingTemplate',
+        'Roll',
+        `pool ${pool}: moving ${done.rolled.sort().join(', ')} onto the changed template (running tasks finish first)`,
+      );
     }
   }
 
@@ -253,7 +322,13 @@ export class PolicyReconciler implements Reconciler {
       const plan = { create: 0, wake: [], sleep: [], roll: [], remove: [...byName.keys()] };
       const target = { policy, pool, template: {}, templateHash: '', poolKey: `${keyOf(policy)}/${pool}` };
       const done = await carryOut(this.d.client, this.expectations, target, plan, byName, now, ctx.signal);
-      void this.d.events.record(policy, 'Normal', 'PoolRemoved', 'Scale', `pool ${pool} is no longer in the policy: removing ${done.removed.sort().join(', ')}`);
+      void this.d.events.record(
+        policy,
+        'Normal',
+        'PoolRemoved',
+        'Scale',
+        `pool ${pool} is no longer in the policy: removing ${done.removed.sort().join(', ')}`,
+      );
     }
   }
 
@@ -301,7 +376,13 @@ export class PolicyReconciler implements Reconciler {
     }
     if (s.degraded && (s.degraded.status === 'True') !== wasDegraded) {
       const warning = s.degraded.status === 'True';
-      void this.d.events.record(policy, warning ? 'Warning' : 'Normal', warning ? 'PluginDegraded' : 'PluginRecovered', 'Plugin', s.degraded.message);
+      void this.d.events.record(
+        policy,
+        warning ? 'Warning' : 'Normal',
+        warning ? 'PluginDegraded' : 'PluginRecovered',
+        'Plugin',
+        s.degraded.message,
+      );
     }
   }
 

@@ -50,7 +50,9 @@ export async function carryOut(
     expectations.expect(poolKey, `${namespace}/${name}`, check, now);
   };
   const setState = async (name: string, desiredState: 'Active' | 'Sleeping', into: string[]): Promise<void> => {
-    await ignoreNotFound(client.request('PATCH', objectPath(Agents, namespace, name), { body: { spec: { desiredState } }, contentType: MERGE, signal }));
+    await ignoreNotFound(
+      client.request('PATCH', objectPath(Agents, namespace, name), { body: { spec: { desiredState } }, contentType: MERGE, signal }),
+    );
     expect(name, (obj) => obj === undefined || agentSpec(obj).desiredState === desiredState);
     into.push(name);
   };
@@ -106,7 +108,10 @@ export async function carryOut(
         client.request('PUT', objectPath(Agents, namespace, name), {
           body: {
             ...current,
-            metadata: { ...current.metadata, annotations: { ...current.metadata.annotations, [TEMPLATE_HASH_ANNOTATION]: target.templateHash } },
+            metadata: {
+              ...current.metadata,
+              annotations: { ...current.metadata.annotations, [TEMPLATE_HASH_ANNOTATION]: target.templateHash },
+            },
             spec: { ...target.template, desiredState },
           },
           signal,
@@ -131,5 +136,12 @@ async function ignoreNotFound(p: Promise<unknown>): Promise<void> {
 }
 
 function ownerReference(policy: KubeObject): Record<string, unknown> {
-  return { apiVersion: API_VERSION, kind: 'OrchestratorPolicy', name: policy.metadata.name, uid: policy.metadata.uid, controller: true, blockOwnerDeletion: true };
+  return {
+    apiVersion: API_VERSION,
+    kind: 'OrchestratorPolicy',
+    name: policy.metadata.name,
+    uid: policy.metadata.uid,
+    controller: true,
+    blockOwnerDeletion: true,
+  };
 }

@@ -69,7 +69,9 @@ export function registerGrants(
   manager: Manager,
   o: { tasks: SharedInformer<KubeObject>; agents: SharedInformer<KubeObject>; workers: number; clock: Clock; logger: Logger },
 ): void {
-  const managedBy = Object.entries(MANAGED_BY).map(([k, v]) => `${k}=${v}`).join(',');
+  const managedBy = Object.entries(MANAGED_BY)
+    .map(([k, v]) => `${k}=${v}`)
+    .join(',');
   const roles = manager.informer<KubeObject>(Roles, {
     labelSelector: `${managedBy},${AGENT_LABEL}`,
     indexers: { [ROLES_BY_TASK]: (r) => grantsOf(r).read.map((t) => `${r.metadata.namespace ?? ''}/${t}`) },
@@ -95,7 +97,9 @@ export function registerGrants(
     return [...keys];
   });
   // A new Agent, and one whose workload appears (its Role must be there by then).
-  controller.watch(o.agents, undefined, { updates: (old, obj) => (agentStatus(old).workload === undefined) !== (agentStatus(obj).workload === undefined) });
+  controller.watch(o.agents, undefined, {
+    updates: (old, obj) => (agentStatus(old).workload === undefined) !== (agentStatus(obj).workload === undefined),
+  });
   controller.watch(roles, agentOfRole);
   manager.add(controller);
 }

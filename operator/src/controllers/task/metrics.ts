@@ -80,7 +80,7 @@ export function taskMetrics(registry: Registry, tasks: SharedInformer<KubeObject
     }),
     cost: new Counter({
       name: 'agent_orchestrator_task_cost_total',
-      help: 'Cost of the tasks that ended, from the policy\'s spec.accounting.prices, in its currency',
+      help: "Cost of the tasks that ended, from the policy's spec.accounting.prices, in its currency",
       labelNames: ['namespace', 'model', 'currency'],
       registers,
     }),
@@ -94,10 +94,13 @@ export function taskMetrics(registry: Registry, tasks: SharedInformer<KubeObject
 }
 
 /** The router's queue by state, read when Prometheus scrapes. */
-export function routerQueueGauge(registry: Registry, router: { readonly sizes: Record<'active' | 'parked' | 'backoff' | 'assumed', number> }): void {
+export function routerQueueGauge(
+  registry: Registry,
+  router: { readonly sizes: Record<'active' | 'parked' | 'backoff' | 'assumed', number> },
+): void {
   new Gauge({
     name: 'agent_orchestrator_routing_queue_tasks',
-    help: 'Tasks in the router\'s queue: active (next cycle), parked (no agent could take them; looked at again on a change), backoff (retryAt ahead), assumed (assignment being written)',
+    help: "Tasks in the router's queue: active (next cycle), parked (no agent could take them; looked at again on a change), backoff (retryAt ahead), assumed (assignment being written)",
     labelNames: ['queue'],
     registers: [registry],
     collect() {

@@ -82,7 +82,8 @@ export class Policies {
     if (cached?.version !== version) {
       cached = { version, result: this.plugins.build(spec.routing, spec.plugins, spec) };
       this.built.set(namespace, cached);
-      if (cached.result.errors.length) this.log.warn({ namespace, errors: cached.result.errors }, 'plugin configuration rejected; keeping the last good one');
+      if (cached.result.errors.length)
+        this.log.warn({ namespace, errors: cached.result.errors }, 'plugin configuration rejected; keeping the last good one');
     }
     if (cached.result.profile) {
       this.lastGood.set(namespace, cached.result);

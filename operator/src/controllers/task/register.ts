@@ -9,7 +9,14 @@ import { keyOf, type KubeObject } from '../../runtime/rest/object.ts';
 import { Leases, resourceOfKind } from '../../runtime/rest/resource.ts';
 import { AGENT_LABEL } from '../../api/common.ts';
 import { taskForCache } from '../cache-transforms.ts';
-import { AGENTS_BY_CAPABILITY, TASKS_BY_AGENT, TASKS_BY_NAMESPACE, agentsByCapability, tasksByAgent, tasksByNamespace } from '../indexes.ts';
+import {
+  AGENTS_BY_CAPABILITY,
+  TASKS_BY_AGENT,
+  TASKS_BY_NAMESPACE,
+  agentsByCapability,
+  tasksByAgent,
+  tasksByNamespace,
+} from '../indexes.ts';
 import { routerQueueGauge, taskMetrics } from './metrics.ts';
 import { Router } from './router.ts';
 import { availabilityChanged, holderChanged } from './snapshot.ts';

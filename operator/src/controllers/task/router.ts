@@ -201,7 +201,10 @@ export class Router {
     const key = keyOf(agent);
     if (!this.cache.setAgent(key, facts)) return;
     const capabilities = facts?.capabilities;
-    const woken = this.queue.wake(agent.metadata.namespace ?? '', (t) => capabilities === undefined || t.required.every((c) => capabilities.has(c)));
+    const woken = this.queue.wake(
+      agent.metadata.namespace ?? '',
+      (t) => capabilities === undefined || t.required.every((c) => capabilities.has(c)),
+    );
     if (woken) this.markDirty();
   }
 
@@ -217,7 +220,10 @@ export class Router {
     this.queue.due(now);
     for (const [key, a] of this.assumed) {
       if (a.answeredAt === undefined || now - a.answeredAt <= ASSUME_TTL_MS) continue;
-      this.log.warn({ task: key, agent: a.agent, attempt: a.attempt }, 'an accepted assignment never reached the cache; routing the task again');
+      this.log.warn(
+        { task: key, agent: a.agent, attempt: a.attempt },
+        'an accepted assignment never reached the cache; routing the task again',
+      );
       this.assumed.delete(key);
       this.cache.forget(key);
       this.requeue(key, this.d.tasks.get(key));
@@ -255,7 +261,11 @@ export class Router {
         continue;
       }
       for (const failure of result.failures) {
-        if (health.failed(namespace, failure, now)) this.log.warn({ plugin: failure.plugin, point: failure.point, task: failure.task, err: failure.message }, 'routing plugin failed');
+        if (health.failed(namespace, failure, now))
+          this.log.warn(
+            { plugin: failure.plugin, point: failure.point, task: failure.task, err: failure.message },
+            'routing plugin failed',
+          );
       }
       for (const { task, agent } of result.assignments) {
         const obj = this.d.tasks.get(task.key);
@@ -323,7 +333,8 @@ export class Router {
         this.queue.remove(info.key);
         return;
       }
-      if (!isConflict(err) && !isNotFound(err)) this.log.warn({ task: info.key, agent: agent.name, err: messageOf(err) }, 'assignment write failed');
+      if (!isConflict(err) && !isNotFound(err))
+        this.log.warn({ task: info.key, agent: agent.name, err: messageOf(err) }, 'assignment write failed');
       this.requeue(info.key, current);
     }
   }
@@ -363,7 +374,8 @@ export class Router {
           () => undefined,
           (err: unknown) => {
             this.pendingWritten.delete(pending.task.key);
-            if (!isConflict(err) && !isNotFound(err)) this.log.warn({ task: pending.task.key, err: messageOf(err) }, 'could not report why a task waits');
+            if (!isConflict(err) && !isNotFound(err))
+              this.log.warn({ task: pending.task.key, err: messageOf(err) }, 'could not report why a task waits');
           },
         ),
     );

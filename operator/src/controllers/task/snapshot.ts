@@ -64,7 +64,9 @@ function conditionsOf(agent: KubeObject): Record<string, AgentCondition> {
   let conditions = conditionsByAgent.get(agent);
   if (conditions === undefined) {
     const list = agentStatus(agent).conditions ?? [];
-    conditions = Object.fromEntries(list.map((c) => [c.type, { status: c.status, reason: c.reason, lastTransitionTime: c.lastTransitionTime }]));
+    conditions = Object.fromEntries(
+      list.map((c) => [c.type, { status: c.status, reason: c.reason, lastTransitionTime: c.lastTransitionTime }]),
+    );
     conditionsByAgent.set(agent, conditions);
   }
   return conditions;
@@ -90,7 +92,13 @@ export function agentFacts(agent: KubeObject): AgentFacts {
     ...(pool ? { pool } : {}),
     ...(agent.metadata.labels ? { labels: agent.metadata.labels } : {}),
     ...(window
-      ? { context: { windowTokens: window.windowTokens, compactAtPercent: window.compactAtPercent, tokens: agentStatus(agent).contextUsage?.tokens ?? 0 } }
+      ? {
+          context: {
+            windowTokens: window.windowTokens,
+            compactAtPercent: window.compactAtPercent,
+            tokens: agentStatus(agent).contextUsage?.tokens ?? 0,
+          },
+        }
       : {}),
   };
 }

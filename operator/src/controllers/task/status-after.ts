@@ -15,9 +15,16 @@ export interface Pricing {
  * one read after a write conflict. Undefined when the decision no longer applies to the
  * newer copy (a runner or the router wrote meanwhile): the next reconcile decides again.
  */
-export function statusAfter(decidedOn: KubeObject, decision: TaskDecision, fresh: KubeObject, now: number, pricing?: Pricing): TaskStatus | undefined {
+export function statusAfter(
+  decidedOn: KubeObject,
+  decision: TaskDecision,
+  fresh: KubeObject,
+  now: number,
+  pricing?: Pricing,
+): TaskStatus | undefined {
   const current = taskStatus(fresh);
-  if (fresh.metadata.resourceVersion !== decidedOn.metadata.resourceVersion && !stillDecidable(taskStatus(decidedOn), current)) return undefined;
+  if (fresh.metadata.resourceVersion !== decidedOn.metadata.resourceVersion && !stillDecidable(taskStatus(decidedOn), current))
+    return undefined;
   const generation = decidedOn.metadata.generation;
   const next: Record<string, unknown> = { ...current, phase: decision.phase };
   if (decision.set.assignment === null) delete next.assignment;

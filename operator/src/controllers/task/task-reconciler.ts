@@ -80,7 +80,10 @@ export class TaskReconciler implements Reconciler {
         }
       : undefined;
     const agent = assignment ? this.d.agents.get(`${namespace}/${assignment.agent}`) : undefined;
-    const holder = assignment && status.phase === 'Running' ? await this.leaseHolder(namespace, assignment.agent, assignment.claimedBy, ctx.signal) : undefined;
+    const holder =
+      assignment && status.phase === 'Running'
+        ? await this.leaseHolder(namespace, assignment.agent, assignment.claimedBy, ctx.signal)
+        : undefined;
     const workloadStart = workloadStartedAt(agent);
     const decision = decideTask({
       now,
@@ -128,7 +131,12 @@ export class TaskReconciler implements Reconciler {
    * cached holder is not the process that claimed the attempt, the API server is asked.
    * A released or missing Lease has no holder (the heartbeat check covers it).
    */
-  private async leaseHolder(namespace: string, agent: string, claimedBy: string | undefined, signal: AbortSignal): Promise<string | undefined> {
+  private async leaseHolder(
+    namespace: string,
+    agent: string,
+    claimedBy: string | undefined,
+    signal: AbortSignal,
+  ): Promise<string | undefined> {
     const cached = leaseHolder(this.d.leases.get(`${namespace}/agent-${agent}`));
     if (cached === undefined || claimedBy === undefined || cached === claimedBy) return cached;
     try {
@@ -157,11 +165,17 @@ export class TaskReconciler implements Reconciler {
     const self = all.get(task.metadata.name ?? '');
     if (!self) return { state: 'ready' };
     const result = evaluateDependencies(self, all);
-    return result.state === 'ready' ? { state: 'ready' } : { state: result.state === 'waiting' ? 'waiting' : result.state, reason: result.reason, message: result.message };
+    return result.state === 'ready'
+      ? { state: 'ready' }
+      : { state: result.state === 'waiting' ? 'waiting' : result.state, reason: result.reason, message: result.message };
   }
 
   private async write(task: KubeObject, decision: TaskDecision, now: number, ctx: ReconcileContext, pricing: Pricing): Promise<void> {
-    await this.d.writer.updateStatus<TaskStatus>(Tasks, { current: task, status: (fresh) => statusAfter(task, decision, fresh, now, pricing) }, ctx.signal);
+    await this.d.writer.updateStatus<TaskStatus>(
+      Tasks,
+      { current: task, status: (fresh) => statusAfter(task, decision, fresh, now, pricing) },
+      ctx.signal,
+    );
   }
 
   /** The tokens and cost of a task that ended, counted once, when the operator records its end. */
@@ -199,7 +213,13 @@ function isLeaving(agent: KubeObject | undefined): boolean {
   if (!agent) return true;
   const phase = agentStatus(agent).phase;
   const desired = agentSpec(agent).desiredState;
-  return agent.metadata.deletionTimestamp !== undefined || desired === 'Sleeping' || phase === 'Draining' || phase === 'Terminating' || phase === 'Sleeping';
+  return (
+    agent.metadata.deletionTimestamp !== undefined ||
+    desired === 'Sleeping' ||
+    phase === 'Draining' ||
+    phase === 'Terminating' ||
+    phase === 'Sleeping'
+  );
 }
 
 function reasonOf(kind: NonNullable<TaskDecision['event']>['kind']): string {

@@ -67,7 +67,13 @@ interface InitialEvents<T> {
  * reflector asks for it. RestClient.prefetchWatch opens the same one ahead of the informer.
  */
 export function watchListQuery(selectors: { labelSelector?: string | undefined; fieldSelector?: string | undefined }): Query {
-  return { labelSelector: selectors.labelSelector, fieldSelector: selectors.fieldSelector, sendInitialEvents: true, resourceVersionMatch: 'NotOlderThan', allowWatchBookmarks: true };
+  return {
+    labelSelector: selectors.labelSelector,
+    fieldSelector: selectors.fieldSelector,
+    sendInitialEvents: true,
+    resourceVersionMatch: 'NotOlderThan',
+    allowWatchBookmarks: true,
+  };
 }
 
 /**

@@ -32,7 +32,10 @@ async function serve(handler: Handler, options: RestClientOptions = {}): Promise
   servers.push(server);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
-  const client = new RestClient({ server: `http://127.0.0.1:${String(port)}`, proxyUrl: undefined, credentials: () => Promise.resolve({ headers: {}, tls: {} }) }, options);
+  const client = new RestClient(
+    { server: `http://127.0.0.1:${String(port)}`, proxyUrl: undefined, credentials: () => Promise.resolve({ headers: {}, tls: {} }) },
+    options,
+  );
   return { client, requests };
 }
 
@@ -69,7 +72,10 @@ describe('RestClient transport', () => {
 
   it('gives up on a server that does not answer within the deadline, naming the request', async () => {
     const { client } = await serve(() => undefined);
-    await expect(client.request('GET', '/slow', { timeoutMs: 50 })).rejects.toMatchObject({ name: 'TimeoutError', message: 'GET /slow: no answer within 50 ms' });
+    await expect(client.request('GET', '/slow', { timeoutMs: 50 })).rejects.toMatchObject({
+      name: 'TimeoutError',
+      message: 'GET /slow: no answer within 50 ms',
+    });
     await client.close();
   });
 
@@ -117,7 +123,9 @@ describe('RestClient transport', () => {
       expect(requests).toEqual(['GET /w?labelSelector=a%3D1&sendInitialEvents=true&timeoutSeconds=5&watch=true']);
       const stop = new AbortController();
       // The stream the server answered the prefetch with, not a new one.
-      expect(await firstEvent(client, '/w', { sendInitialEvents: true, labelSelector: 'a=1', timeoutSeconds: 300 }, stop.signal)).toBe(requests[0]?.slice(4));
+      expect(await firstEvent(client, '/w', { sendInitialEvents: true, labelSelector: 'a=1', timeoutSeconds: 300 }, stop.signal)).toBe(
+        requests[0]?.slice(4),
+      );
       expect(requests).toHaveLength(1);
       // Claimed once: the next watch of the same query, and one of another, each send their own.
       await firstEvent(client, '/w', { labelSelector: 'a=1', sendInitialEvents: true }, stop.signal);
@@ -129,10 +137,16 @@ describe('RestClient transport', () => {
 
     it('hands its error to the watch that claims it, as if that watch had sent the request', async () => {
       const { client, requests } = await serve((_req, res) => {
-        json(res, 422, { kind: 'Status', reason: 'Invalid', message: 'sendInitialEvents is forbidden for watch unless the WatchList feature gate is enabled' });
+        json(res, 422, {
+          kind: 'Status',
+          reason: 'Invalid',
+          message: 'sendInitialEvents is forbidden for watch unless the WatchList feature gate is enabled',
+        });
       });
       await client.prefetchWatch('/w', { sendInitialEvents: true });
-      const err: unknown = await firstEvent(client, '/w', { sendInitialEvents: true }, new AbortController().signal).catch((e: unknown) => e);
+      const err: unknown = await firstEvent(client, '/w', { sendInitialEvents: true }, new AbortController().signal).catch(
+        (e: unknown) => e,
+      );
       expect(err).toMatchObject({ status: 422, reason: 'Invalid' });
       expect(requests).toHaveLength(1);
       await client.close();

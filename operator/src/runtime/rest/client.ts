@@ -176,7 +176,11 @@ export class RestClient {
   }
 
   private async answered(sent: Promise<Sent>, waitMs: number): Promise<void> {
-    await within(this.clock, waitMs, sent.catch(() => undefined));
+    await within(
+      this.clock,
+      waitMs,
+      sent.catch(() => undefined),
+    );
   }
 
   /**
@@ -233,16 +237,20 @@ export class RestClient {
     const start = this.clock.now();
     let response: http.IncomingMessage;
     try {
-      response = await exchange(url, {
-        method,
-        agent,
-        signal,
-        headers: {
-          ...headers,
-          Accept: 'application/json',
-          ...(body ? { 'Content-Type': options.contentType ?? 'application/json', 'Content-Length': String(body.length) } : {}),
+      response = await exchange(
+        url,
+        {
+          method,
+          agent,
+          signal,
+          headers: {
+            ...headers,
+            Accept: 'application/json',
+            ...(body ? { 'Content-Type': options.contentType ?? 'application/json', 'Content-Length': String(body.length) } : {}),
+          },
         },
-      }, body);
+        body,
+      );
     } catch (err) {
       clearDeadline();
       this.options.metrics?.requests.inc({ code: '<error>', method, host: url.host });
@@ -278,7 +286,12 @@ export class RestClient {
     // Keep-alive probes at 30 s, as client-go does, so idle watches survive load balancers:
     // keepAliveInitialDelay (passed on to net.connect, seen in `ss -o` on a watch's socket)
     // for sockets in use, keepAliveMsecs for pooled ones.
-    const options: https.AgentOptions & { keepAliveInitialDelay: number } = { ...tls, keepAlive: true, keepAliveMsecs: 30_000, keepAliveInitialDelay: 30_000 };
+    const options: https.AgentOptions & { keepAliveInitialDelay: number } = {
+      ...tls,
+      keepAlive: true,
+      keepAliveMsecs: 30_000,
+      keepAliveInitialDelay: 30_000,
+    };
     const secure = this.server.startsWith('https:');
     if (this.access.proxyUrl) return tunnelingAgent(this.access.proxyUrl, secure, options);
     return secure ? new https.Agent(options) : new http.Agent(options);

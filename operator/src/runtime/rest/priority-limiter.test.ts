@@ -7,7 +7,12 @@ import { PriorityLimiter } from './priority-limiter.ts';
 const RANK: Record<RequestPriority, number> = { high: 0, normal: 1, low: 2 };
 
 /** Asks for a token per entry at one instant; records the order and the clock of each grant. */
-function askAll(limiter: PriorityLimiter, clock: FakeClock, asks: readonly RequestPriority[], signals: (AbortSignal | undefined)[] = []): { order: number[]; at: number[] } {
+function askAll(
+  limiter: PriorityLimiter,
+  clock: FakeClock,
+  asks: readonly RequestPriority[],
+  signals: (AbortSignal | undefined)[] = [],
+): { order: number[]; at: number[] } {
   const order: number[] = [];
   const at: number[] = [];
   asks.forEach((priority, i) => {

@@ -13,7 +13,9 @@ type Created = (err: Error | null, stream: Duplex) => void;
 export function tunnelingAgent(proxyUrl: string, secure: boolean, options: https.AgentOptions): http.Agent {
   const proxy = new URL(proxyUrl);
   if (proxy.protocol !== 'http:' && proxy.protocol !== 'https:') {
-    throw new Error(`proxy-url ${proxyUrl}: only http and https proxies are supported (set the kubeconfig cluster's proxy-url to an http:// URL)`);
+    throw new Error(
+      `proxy-url ${proxyUrl}: only http and https proxies are supported (set the kubeconfig cluster's proxy-url to an http:// URL)`,
+    );
   }
   const agent = secure ? new https.Agent(options) : new http.Agent(options);
   // The agent asks for each new connection here, and takes the callback form: a tunnel
@@ -49,7 +51,9 @@ function openTunnel(proxy: URL, target: http.ClientRequestArgs, done: (err: Erro
       return;
     }
     socket.destroy();
-    done(new Error(`proxy ${proxy.host} refused CONNECT ${authority}: ${String(response.statusCode)} ${response.statusMessage ?? ''}`.trim()));
+    done(
+      new Error(`proxy ${proxy.host} refused CONNECT ${authority}: ${String(response.statusCode)} ${response.statusMessage ?? ''}`.trim()),
+    );
   });
   request.once('error', (err) => {
     done(new Error(`proxy ${proxy.host}: ${err.message}`, { cause: err }));

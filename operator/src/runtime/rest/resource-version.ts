@@ -8,5 +8,7 @@
 export function atLeast(seen: string | undefined, written: string): boolean {
   if (seen === undefined) return false;
   if (seen === written) return true;
-  return /^\d+$/.test(seen) && /^\d+$/.test(written) && (seen.length > written.length || (seen.length === written.length && seen > written));
+  return (
+    /^\d+$/.test(seen) && /^\d+$/.test(written) && (seen.length > written.length || (seen.length === written.length && seen > written))
+  );
 }

@@ -35,11 +35,55 @@ async function drainOrder(queue: WorkQueue): Promise<string[]> {
 
 describe('WorkQueue add/get', () => {
   it.each<{ name: string; adds: [string, Priority][]; order: string[] }>([
-    { name: 'a key is queued once', adds: [['a', 'high'], ['a', 'high'], ['a', 'high']], order: ['a'] },
-    { name: 'duplicates keep first position', adds: [['a', 'high'], ['b', 'high'], ['a', 'high'], ['c', 'high'], ['b', 'high']], order: ['a', 'b', 'c'] },
-    { name: 'high before low', adds: [['l1', 'low'], ['h1', 'high'], ['l2', 'low'], ['h2', 'high']], order: ['h1', 'h2', 'l1', 'l2'] },
-    { name: 'high add promotes a low key', adds: [['a', 'low'], ['b', 'high'], ['c', 'low'], ['a', 'high']], order: ['b', 'a', 'c'] },
-    { name: 'low add never demotes', adds: [['b', 'low'], ['a', 'high'], ['a', 'low']], order: ['a', 'b'] },
+    {
+      name: 'a key is queued once',
+      adds: [
+        ['a', 'high'],
+        ['a', 'high'],
+        ['a', 'high'],
+      ],
+      order: ['a'],
+    },
+    {
+      name: 'duplicates keep first position',
+      adds: [
+        ['a', 'high'],
+        ['b', 'high'],
+        ['a', 'high'],
+        ['c', 'high'],
+        ['b', 'high'],
+      ],
+      order: ['a', 'b', 'c'],
+    },
+    {
+      name: 'high before low',
+      adds: [
+        ['l1', 'low'],
+        ['h1', 'high'],
+        ['l2', 'low'],
+        ['h2', 'high'],
+      ],
+      order: ['h1', 'h2', 'l1', 'l2'],
+    },
+    {
+      name: 'high add promotes a low key',
+      adds: [
+        ['a', 'low'],
+        ['b', 'high'],
+        ['c', 'low'],
+        ['a', 'high'],
+      ],
+      order: ['b', 'a', 'c'],
+    },
+    {
+      name: 'low add never demotes',
+      adds: [
+        ['b', 'low'],
+        ['a', 'high'],
+        ['a', 'low'],
+      ],
+      order: ['a', 'b'],
+    },
   ])('$name', async ({ adds, order }) => {
     const { queue } = setup();
     for (const [key, priority] of adds) queue.add(key, priority);
@@ -224,7 +268,6 @@ describe('WorkQueue shutdown', () => {
     await clock.advance(1000);
     expect(queue.len()).toBe(0);
   });
-
 });
 
 async function read(metrics: Metrics, name: string, labels: Record<string, string> = {}): Promise<number | undefined> {

@@ -86,8 +86,5 @@ export class MaxOfRateLimiter implements RateLimiter {
 
 /** client-go's DefaultControllerRateLimiter: 5 ms doubling to 1000 s per key, and 10 qps (burst 100) overall. */
 export function defaultControllerRateLimiter(clock: Clock): RateLimiter {
-  return new MaxOfRateLimiter(
-    new ItemExponentialFailureRateLimiter(5, 1_000_000),
-    new BucketRateLimiter(new TokenBucket(10, 100, clock)),
-  );
+  return new MaxOfRateLimiter(new ItemExponentialFailureRateLimiter(5, 1_000_000), new BucketRateLimiter(new TokenBucket(10, 100, clock)));
 }

@@ -10,7 +10,13 @@ describe('containerOptions', () => {
   it('makes the hardened container it always made when the new fields are unset', () => {
     const options = containerOptions(base, 'host');
     expect(options).toMatchObject({ name: 'ao.team-a.coder', Image: base.image, Env: ['A=1'] });
-    expect(options.HostConfig).toEqual({ NetworkMode: 'host', RestartPolicy: { Name: 'no' }, CapDrop: ['ALL'], SecurityOpt: ['no-new-privileges'], Init: true });
+    expect(options.HostConfig).toEqual({
+      NetworkMode: 'host',
+      RestartPolicy: { Name: 'no' },
+      CapDrop: ['ALL'],
+      SecurityOpt: ['no-new-privileges'],
+      Init: true,
+    });
     expect(options).not.toHaveProperty('WorkingDir');
   });
 
@@ -19,11 +25,15 @@ describe('containerOptions', () => {
     ['GPUs in requests and limits', { requests: { 'nvidia.com/gpu': '2' }, limits: { 'nvidia.com/gpu': '2' } }, 2],
     ['GPUs in requests alone', { requests: { 'nvidia.com/gpu': 4 } }, 4],
   ])('asks the engine for nvidia devices: %s', (_name, resources, count) => {
-    expect(containerOptions({ ...base, resources }, 'none').HostConfig?.DeviceRequests).toEqual([{ Driver: 'nvidia', Count: count, Capabilities: [['gpu']] }]);
+    expect(containerOptions({ ...base, resources }, 'none').HostConfig?.DeviceRequests).toEqual([
+      { Driver: 'nvidia', Count: count, Capabilities: [['gpu']] },
+    ]);
   });
 
   it('asks for no device with zero GPUs or none', () => {
-    expect(containerOptions({ ...base, resources: { limits: { 'nvidia.com/gpu': 0, memory: '1Gi' } } }, 'none').HostConfig).not.toHaveProperty('DeviceRequests');
+    expect(
+      containerOptions({ ...base, resources: { limits: { 'nvidia.com/gpu': 0, memory: '1Gi' } } }, 'none').HostConfig,
+    ).not.toHaveProperty('DeviceRequests');
     expect(containerOptions({ ...base, resources: { limits: { cpu: '500m', memory: '1Gi' } } }, 'none').HostConfig).toMatchObject({
       NanoCpus: 500_000_000,
       Memory: 1073741824,

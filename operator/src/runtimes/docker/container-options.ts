@@ -48,7 +48,10 @@ function gpuRequest(spec: WorkloadSpec): number {
   if (value === undefined) return 0;
   const count = Number(value);
   if (!Number.isSafeInteger(count) || count < 0) {
-    throw new WorkloadError('InvalidSpec', `container ${containerName(spec.agent)}: ${GPU_RESOURCE} must be a whole number of GPUs, not ${JSON.stringify(value)}`);
+    throw new WorkloadError(
+      'InvalidSpec',
+      `container ${containerName(spec.agent)}: ${GPU_RESOURCE} must be a whole number of GPUs, not ${JSON.stringify(value)}`,
+    );
   }
   return count;
 }

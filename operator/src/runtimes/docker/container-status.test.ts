@@ -56,7 +56,13 @@ describe('statusOf', () => {
     [
       'OOM killed, with its end time: kept as the last exit',
       { Status: 'exited', ExitCode: 137, OOMKilled: true, FinishedAt: finished },
-      { phase: 'Exited', exitCode: 137, reason: 'OOMKilled', finishedAt: Date.parse(finished), lastExit: { reason: 'OOMKilled', exitCode: 137, finishedAt: Date.parse(finished) } },
+      {
+        phase: 'Exited',
+        exitCode: 137,
+        reason: 'OOMKilled',
+        finishedAt: Date.parse(finished),
+        lastExit: { reason: 'OOMKilled', exitCode: 137, finishedAt: Date.parse(finished) },
+      },
     ],
     ['exited 1', { Status: 'exited', ExitCode: 1 }, { phase: 'Exited', exitCode: 1, reason: 'Error' }],
     ['OOM killed', { Status: 'exited', ExitCode: 137, OOMKilled: true }, { phase: 'Exited', exitCode: 137, reason: 'OOMKilled' }],
@@ -96,7 +102,9 @@ describe('statusOf', () => {
   it('reads the restart request the container was made under: none is 0, no label says nothing', () => {
     const running = { Status: 'running', Running: true, StartedAt: started };
     expect(statusOf(inspected(running, { 'agents.orchestrator.dev/restartedAt': '' })).restartRequest).toBe(0);
-    expect(statusOf(inspected(running, { 'agents.orchestrator.dev/restartedAt': '2026-01-02T03:00:00Z' })).restartRequest).toBe(Date.parse('2026-01-02T03:00:00Z'));
+    expect(statusOf(inspected(running, { 'agents.orchestrator.dev/restartedAt': '2026-01-02T03:00:00Z' })).restartRequest).toBe(
+      Date.parse('2026-01-02T03:00:00Z'),
+    );
     expect(statusOf(inspected(running)).restartRequest).toBeUndefined();
   });
 

@@ -68,6 +68,7 @@ export function statusOf(info: Docker.ContainerInspectInfo, output?: string): Wo
   if (startedAt !== undefined) status.startedAt = startedAt;
   const finishedAt = dockerTime(state.FinishedAt);
   if (finishedAt !== undefined && phase !== 'Running') status.finishedAt = finishedAt;
-  if (phase === 'Exited' && finishedAt !== undefined && status.reason !== undefined) status.lastExit = { reason: status.reason, exitCode: state.ExitCode, finishedAt };
+  if (phase === 'Exited' && finishedAt !== undefined && status.reason !== undefined)
+    status.lastExit = { reason: status.reason, exitCode: state.ExitCode, finishedAt };
   return status;
 }

@@ -206,7 +206,9 @@ export class DockerRuntime implements AgentRuntime {
 
   #listVolumes(labels: Record<string, string>, signal?: AbortSignal): Promise<EngineVolume[]> {
     // Older engines answer null for no volumes, whatever the types say.
-    return this.#docker.listVolumes({ filters: labelFilter(labels), ...sig(signal) }).then((r) => (r.Volumes as EngineVolume[] | null) ?? []);
+    return this.#docker
+      .listVolumes({ filters: labelFilter(labels), ...sig(signal) })
+      .then((r) => (r.Volumes as EngineVolume[] | null) ?? []);
   }
 
   async #removeVolume(name: string, signal?: AbortSignal): Promise<void> {

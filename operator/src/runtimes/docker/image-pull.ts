@@ -18,8 +18,7 @@ export async function followPull(stream: AsyncIterable<Buffer | string>): Promis
     }
     if (typeof event === 'object' && event !== null && 'error' in event) {
       const detail = 'errorDetail' in event ? (event.errorDetail as { message?: unknown } | null)?.message : undefined;
-      failure =
-        typeof event.error === 'string' && event.error !== '' ? event.error : typeof detail === 'string' ? detail : 'unknown error';
+      failure = typeof event.error === 'string' && event.error !== '' ? event.error : typeof detail === 'string' ? detail : 'unknown error';
     }
   };
   for await (const chunk of stream) {

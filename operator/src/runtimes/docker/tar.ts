@@ -7,8 +7,7 @@
 const BLOCK = 512;
 
 export type TarEntry =
-  | { type: 'dir'; path: string; mode: number }
-  | { type: 'file'; path: string; mode: number; content: string | Uint8Array };
+  { type: 'dir'; path: string; mode: number } | { type: 'file'; path: string; mode: number; content: string | Uint8Array };
 
 export interface TarOptions {
   /** Owner recorded for every entry; the engine applies it when it unpacks. */
@@ -63,7 +62,7 @@ export function tarArchive(entries: readonly TarEntry[], options: TarOptions = {
  * file returns), skipping PAX and GNU extension headers; undefined when there is none.
  */
 export function firstFileOf(tar: Buffer): Buffer | undefined {
-  for (let offset = 0; offset + BLOCK <= tar.length; ) {
+  for (let offset = 0; offset + BLOCK <= tar.length;) {
     const block = tar.subarray(offset, offset + BLOCK);
     if (block.every((byte) => byte === 0)) return undefined;
     const size = parseInt(block.toString('ascii', 124, 136).replace(/\0.*$/s, '').trim() || '0', 8);

@@ -41,7 +41,13 @@ export function workspaceMounts(spec: WorkloadSpec): Docker.MountSettings[] {
  * calls, creating missing parents), and does so again for a volume made by an older image.
  * Only the root is changed; what the agent wrote stays as it is.
  */
-export async function ownWorkspace(container: Docker.Container, user: string, mountPath: string, mtime: number, signal?: AbortSignal): Promise<void> {
+export async function ownWorkspace(
+  container: Docker.Container,
+  user: string,
+  mountPath: string,
+  mtime: number,
+  signal?: AbortSignal,
+): Promise<void> {
   const owner = await ownerOf(container, user, signal);
   let archive: Buffer;
   try {

@@ -11,7 +11,10 @@ describe('agentAccount', () => {
       annotations: { 'iam.gke.io/gcp-service-account': 'coder@p.iam.gserviceaccount.com' },
       ownerReferences: [{ kind: 'Agent', name: 'coder', uid: 'uid-1', controller: true }],
     });
-    expect(binding).toMatchObject({ roleRef: { kind: 'Role', name: 'agent-coder' }, subjects: [{ kind: 'ServiceAccount', name: 'agent-coder', namespace: 'ns' }] });
+    expect(binding).toMatchObject({
+      roleRef: { kind: 'Role', name: 'agent-coder' },
+      subjects: [{ kind: 'ServiceAccount', name: 'agent-coder', namespace: 'ns' }],
+    });
     expect(agentAccount(agent).account.metadata).not.toHaveProperty('annotations');
   });
 });
@@ -41,7 +44,9 @@ describe('agentRole', () => {
   it('reads back the grants it was made with, and none from a Role of someone else', () => {
     const grants = { read: ['dep', 't1', 't2'], write: ['t1', 't2'] };
     expect(grantsOf(agentRole(agent, grants))).toEqual(grants);
-    expect(grantsOf({ metadata: { name: 'other' }, rules: [{ apiGroups: [''], resources: ['tasks'], resourceNames: ['x'], verbs: ['get'] }] })).toEqual({ read: [], write: [] });
+    expect(
+      grantsOf({ metadata: { name: 'other' }, rules: [{ apiGroups: [''], resources: ['tasks'], resourceNames: ['x'], verbs: ['get'] }] }),
+    ).toEqual({ read: [], write: [] });
     expect(grantsOf(undefined)).toEqual({ read: [], write: [] });
   });
 });

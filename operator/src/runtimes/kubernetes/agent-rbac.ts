@@ -8,9 +8,21 @@ import type { Writer } from '../../runtime/writer.ts';
 import type { AgentRef } from '../runtime.ts';
 import { AGENT_LABEL, MANAGED_BY, podName } from './pod-spec.ts';
 
-export const ServiceAccounts: ResourceType = { group: '', version: 'v1', kind: 'ServiceAccount', plural: 'serviceaccounts', namespaced: true };
+export const ServiceAccounts: ResourceType = {
+  group: '',
+  version: 'v1',
+  kind: 'ServiceAccount',
+  plural: 'serviceaccounts',
+  namespaced: true,
+};
 export const Roles: ResourceType = { group: 'rbac.authorization.k8s.io', version: 'v1', kind: 'Role', plural: 'roles', namespaced: true };
-export const RoleBindings: ResourceType = { group: 'rbac.authorization.k8s.io', version: 'v1', kind: 'RoleBinding', plural: 'rolebindings', namespaced: true };
+export const RoleBindings: ResourceType = {
+  group: 'rbac.authorization.k8s.io',
+  version: 'v1',
+  kind: 'RoleBinding',
+  plural: 'rolebindings',
+  namespaced: true,
+};
 
 /** Agent `name`'s identity: its ServiceAccount, its Role and their RoleBinding all bear this name. */
 export const agentIdentity = podName;
@@ -44,12 +56,19 @@ export function agentRole(agent: AgentRef, grants: TaskGrants): KubeObject {
     { apiGroups: [GROUP], resources: ['agents/status'], resourceNames: [agent.name], verbs: ['patch'] },
     { apiGroups: ['rbac.authorization.k8s.io'], resources: ['roles'], resourceNames: [own], verbs: ['get', 'list', 'watch'] },
   ];
-  if (grants.read.length > 0) rules.push({ apiGroups: [GROUP], resources: ['tasks'], resourceNames: [...grants.read], verbs: ['get', 'list', 'watch'] });
-  if (grants.write.length > 0) rules.push({ apiGroups: [GROUP], resources: ['tasks/status'], resourceNames: [...grants.write], verbs: ['get', 'update', 'patch'] });
+  if (grants.read.length > 0)
+    rules.push({ apiGroups: [GROUP], resources: ['tasks'], resourceNames: [...grants.read], verbs: ['get', 'list', 'watch'] });
+  if (grants.write.length > 0)
+    rules.push({ apiGroups: [GROUP], resources: ['tasks/status'], resourceNames: [...grants.write], verbs: ['get', 'update', 'patch'] });
   return {
     apiVersion: 'rbac.authorization.k8s.io/v1',
     kind: 'Role',
-    metadata: { name: own, namespace: agent.namespace, labels: { ...MANAGED_BY, [AGENT_LABEL]: agent.name }, ownerReferences: ownerOf(agent) },
+    metadata: {
+      name: own,
+      namespace: agent.namespace,
+      labels: { ...MANAGED_BY, [AGENT_LABEL]: agent.name },
+      ownerReferences: ownerOf(agent),
+    },
     rules,
   };
 }
@@ -68,9 +87,17 @@ export function grantsOf(role: KubeObject | undefined): TaskGrants {
  * With `annotations` from the spec (cloud workload identity, ADR 0015); applied again, an
  * annotation removed from the spec goes from the account.
  */
-export function agentAccount(agent: AgentRef, annotations?: Readonly<Record<string, string>>): { account: KubeObject; binding: KubeObject } {
+export function agentAccount(
+  agent: AgentRef,
+  annotations?: Readonly<Record<string, string>>,
+): { account: KubeObject; binding: KubeObject } {
   const name = agentIdentity(agent.name);
-  const metadata = { name, namespace: agent.namespace, labels: { ...MANAGED_BY, [AGENT_LABEL]: agent.name }, ownerReferences: ownerOf(agent) };
+  const metadata = {
+    name,
+    namespace: agent.namespace,
+    labels: { ...MANAGED_BY, [AGENT_LABEL]: agent.name },
+    ownerReferences: ownerOf(agent),
+  };
   return {
     account: { metadata: { ...metadata, ...(annotations ? { annotations: { ...annotations } } : {}) } },
     binding: {
@@ -101,7 +128,11 @@ export class AgentRbac {
     this.client = client;
   }
 
-  async ensureAgentAccount(agent: AgentRef, annotations: Readonly<Record<string, string>> | undefined, signal?: AbortSignal): Promise<void> {
+  async ensureAgentAccount(
+    agent: AgentRef,
+    annotations: Readonly<Record<string, string>> | undefined,
+    signal?: AbortSignal,
+  ): Promise<void> {
     const key = JSON.stringify(annotations ?? {});
     if (this.applied.get(agent.uid) === key) return;
     const { account, binding } = agentAccount(agent, annotations);
@@ -115,7 +146,10 @@ export class AgentRbac {
   /** Created naming no Task, or left as it is: the task controller keeps the Tasks it names. */
   private async createRole(agent: AgentRef, signal?: AbortSignal): Promise<void> {
     try {
-      await this.client.request('POST', collectionPath(Roles, agent.namespace), { body: agentRole(agent, NO_GRANTS), ...(signal ? { signal } : {}) });
+      await this.client.request('POST', collectionPath(Roles, agent.namespace), {
+        body: agentRole(agent, NO_GRANTS),
+        ...(signal ? { signal } : {}),
+      });
     } catch (err) {
       if (!isAlreadyExists(err)) throw err;
     }
@@ -140,9 +174,14 @@ export class AgentRbac {
     const path = objectPath(RoleBindings, agent.namespace, binding.metadata.name ?? '');
     const old = await this.client.request<KubeObject>('GET', path, signal ? { signal } : {});
     if (!old.metadata.ownerReferences?.some((r) => r.uid === agent.uid)) {
-      throw new Error(`RoleBinding ${binding.metadata.name ?? ''} is not this Agent's: delete it so the operator can bind the agent's own Role`);
+      throw new Error(
+        `RoleBinding ${binding.metadata.name ?? ''} is not this Agent's: delete it so the operator can bind the agent's own Role`,
+      );
     }
-    await this.client.request('DELETE', path, { body: { apiVersion: 'v1', kind: 'DeleteOptions', preconditions: { uid: old.metadata.uid } }, ...(signal ? { signal } : {}) });
+    await this.client.request('DELETE', path, {
+      body: { apiVersion: 'v1', kind: 'DeleteOptions', preconditions: { uid: old.metadata.uid } },
+      ...(signal ? { signal } : {}),
+    });
     await this.client.request('POST', collectionPath(RoleBindings, agent.namespace), {
       body: { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'RoleBinding', ...binding },
       ...(signal ? { signal } : {}),

@@ -18,7 +18,13 @@ export interface PodRuntimeOptions {
   clock: Clock;
 }
 
-const Claims: ResourceType = { group: '', version: 'v1', kind: 'PersistentVolumeClaim', plural: 'persistentvolumeclaims', namespaced: true };
+const Claims: ResourceType = {
+  group: '',
+  version: 'v1',
+  kind: 'PersistentVolumeClaim',
+  plural: 'persistentvolumeclaims',
+  namespaced: true,
+};
 
 // How long a Pod this process created stands in for the cache's copy; long past any
 // watch delay, short enough that a Pod deleted before the cache saw it is soon noticed.

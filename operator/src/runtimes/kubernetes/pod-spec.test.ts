@@ -19,17 +19,30 @@ describe('agentPod', () => {
     // The Agent's own account, whose Role names its Tasks (ADR 0016).
     expect(pod.serviceAccountName).toBe('agent-coder');
     expect(pod.securityContext).toEqual({ runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } });
-    expect(Object.keys(pod).sort()).toEqual(['containers', 'enableServiceLinks', 'restartPolicy', 'securityContext', 'serviceAccountName', 'volumes']);
+    expect(Object.keys(pod).sort()).toEqual([
+      'containers',
+      'enableServiceLinks',
+      'restartPolicy',
+      'securityContext',
+      'serviceAccountName',
+      'volumes',
+    ]);
     expect(pod.volumes).toEqual([{ name: 'tmp', emptyDir: {} }]);
     expect(pod.containers[0]?.volumeMounts).toEqual([{ name: 'tmp', mountPath: '/tmp' }]);
     expect(workspaceClaim(base)).toBeUndefined();
   });
 
   it('mounts a persistent workspace from the Agent’s claim, writable through the fsGroup', () => {
-    const spec: WorkloadSpec = { ...base, workspace: { mountPath: '/workspace', size: '10Gi', storageClassName: 'fast', accessModes: ['ReadWriteOncePod'] } };
+    const spec: WorkloadSpec = {
+      ...base,
+      workspace: { mountPath: '/workspace', size: '10Gi', storageClassName: 'fast', accessModes: ['ReadWriteOncePod'] },
+    };
     const pod = podSpec(spec);
     expect(pod.volumes).toContainEqual({ name: 'workspace', persistentVolumeClaim: { claimName: 'agent-coder-workspace' } });
-    expect(pod.containers[0]?.volumeMounts).toEqual([{ name: 'tmp', mountPath: '/tmp' }, { name: 'workspace', mountPath: '/workspace' }]);
+    expect(pod.containers[0]?.volumeMounts).toEqual([
+      { name: 'tmp', mountPath: '/tmp' },
+      { name: 'workspace', mountPath: '/workspace' },
+    ]);
     expect(pod.securityContext).toMatchObject({ fsGroup: WORKSPACE_FS_GROUP, fsGroupChangePolicy: 'OnRootMismatch' });
     expect(workspaceClaim(spec)).toEqual({
       apiVersion: 'v1',
@@ -38,7 +51,16 @@ describe('agentPod', () => {
         name: 'agent-coder-workspace',
         namespace: 'team-a',
         labels: { 'app.kubernetes.io/managed-by': 'agent-orchestrator', 'agents.orchestrator.dev/agent': 'coder' },
-        ownerReferences: [{ apiVersion: 'agents.orchestrator.dev/v1alpha1', kind: 'Agent', name: 'coder', uid: 'uid-1', controller: true, blockOwnerDeletion: true }],
+        ownerReferences: [
+          {
+            apiVersion: 'agents.orchestrator.dev/v1alpha1',
+            kind: 'Agent',
+            name: 'coder',
+            uid: 'uid-1',
+            controller: true,
+            blockOwnerDeletion: true,
+          },
+        ],
       },
       spec: { accessModes: ['ReadWriteOncePod'], resources: { requests: { storage: '10Gi' } }, storageClassName: 'fast' },
     });
@@ -68,7 +90,13 @@ describe('agentPod', () => {
   });
 
   it('places the Pod as the spec says: nodeSelector, tolerations, affinity, pull secrets, runtime class', () => {
-    const affinity = { nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [{ matchExpressions: [{ key: 'gpu', operator: 'In', values: ['a100'] }] }] } } };
+    const affinity = {
+      nodeAffinity: {
+        requiredDuringSchedulingIgnoredDuringExecution: {
+          nodeSelectorTerms: [{ matchExpressions: [{ key: 'gpu', operator: 'In', values: ['a100'] }] }],
+        },
+      },
+    };
     const pod = podSpec({
       ...base,
       nodeSelector: { 'kubernetes.io/arch': 'amd64' },
@@ -87,7 +115,9 @@ describe('agentPod', () => {
   });
 
   it('runs as the agent’s own ServiceAccount when the spec gives it one (ADR 0015)', () => {
-    expect(podSpec({ ...base, serviceAccount: { annotations: { 'eks.amazonaws.com/role-arn': 'arn:aws:iam::1:role/r' } } }).serviceAccountName).toBe('agent-coder');
+    expect(
+      podSpec({ ...base, serviceAccount: { annotations: { 'eks.amazonaws.com/role-arn': 'arn:aws:iam::1:role/r' } } }).serviceAccountName,
+    ).toBe('agent-coder');
     expect(podSpec({ ...base, serviceAccount: {} }).serviceAccountName).toBe('agent-coder');
   });
 });

@@ -65,7 +65,10 @@ export function agentPod(spec: WorkloadSpec): KubeObject {
       name: podName(name),
       namespace,
       labels: { ...MANAGED_BY, [AGENT_LABEL]: name },
-      annotations: { [SPEC_HASH_ANNOTATION]: spec.specHash, ...(spec.restartedAt !== undefined ? { [RESTART_ANNOTATION]: spec.restartedAt } : {}) },
+      annotations: {
+        [SPEC_HASH_ANNOTATION]: spec.specHash,
+        ...(spec.restartedAt !== undefined ? { [RESTART_ANNOTATION]: spec.restartedAt } : {}),
+      },
       ownerReferences: ownerOf(spec),
     },
     spec: {
@@ -83,7 +86,9 @@ export function agentPod(spec: WorkloadSpec): KubeObject {
       ...(spec.nodeSelector !== undefined ? { nodeSelector: { ...spec.nodeSelector } } : {}),
       ...(spec.tolerations !== undefined ? { tolerations: spec.tolerations.map((t) => ({ ...t })) } : {}),
       ...(spec.affinity !== undefined ? { affinity: spec.affinity } : {}),
-      ...(spec.imagePullSecrets !== undefined ? { imagePullSecrets: spec.imagePullSecrets.map(({ name: secret }) => ({ name: secret })) } : {}),
+      ...(spec.imagePullSecrets !== undefined
+        ? { imagePullSecrets: spec.imagePullSecrets.map(({ name: secret }) => ({ name: secret })) }
+        : {}),
       containers: [
         {
           name: 'agent',
@@ -91,11 +96,7 @@ export function agentPod(spec: WorkloadSpec): KubeObject {
           ...(spec.command ? { command: [...spec.command] } : {}),
           ...(spec.args ? { args: [...spec.args] } : {}),
           ...(spec.workingDir !== undefined ? { workingDir: spec.workingDir } : {}),
-          env: [
-            { name: 'AGENT_NAME', value: name },
-            { name: 'AGENT_NAMESPACE', value: namespace },
-            ...spec.env.map((e) => ({ ...e })),
-          ],
+          env: [{ name: 'AGENT_NAME', value: name }, { name: 'AGENT_NAMESPACE', value: namespace }, ...spec.env.map((e) => ({ ...e }))],
           ...(spec.envFrom?.length ? { envFrom: spec.envFrom.map((e) => ({ ...e })) } : {}),
           ...(spec.resources ? { resources: spec.resources } : {}),
           securityContext: {
@@ -105,7 +106,10 @@ export function agentPod(spec: WorkloadSpec): KubeObject {
             runAsNonRoot: true,
           },
           // A read-only root needs somewhere to write scratch files.
-          volumeMounts: [{ name: 'tmp', mountPath: '/tmp' }, ...(spec.workspace ? [{ name: 'workspace', mountPath: spec.workspace.mountPath }] : [])],
+          volumeMounts: [
+            { name: 'tmp', mountPath: '/tmp' },
+            ...(spec.workspace ? [{ name: 'workspace', mountPath: spec.workspace.mountPath }] : []),
+          ],
         },
       ],
       volumes: [{ name: 'tmp', emptyDir: {} }, ...workspaceVolume(spec)],

@@ -18,11 +18,20 @@ describe('podStatus: the last exit', () => {
         ],
       }),
     );
-    expect(s).toMatchObject({ phase: 'Running', restarts: 1, lastExit: { reason: 'OOMKilled', exitCode: 137, finishedAt: Date.parse('2026-11-30T10:00:00Z') } });
+    expect(s).toMatchObject({
+      phase: 'Running',
+      restarts: 1,
+      lastExit: { reason: 'OOMKilled', exitCode: 137, finishedAt: Date.parse('2026-11-30T10:00:00Z') },
+    });
   });
 
   it('has none for a container that never ended', () => {
-    const s = podStatus(pod({ phase: 'Running', containerStatuses: [{ name: 'agent', restartCount: 0, state: { running: { startedAt: '2026-11-30T10:00:05Z' } } }] }));
+    const s = podStatus(
+      pod({
+        phase: 'Running',
+        containerStatuses: [{ name: 'agent', restartCount: 0, state: { running: { startedAt: '2026-11-30T10:00:05Z' } } }],
+      }),
+    );
     expect(s.lastExit).toBeUndefined();
   });
 });

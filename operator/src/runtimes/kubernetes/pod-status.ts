@@ -46,7 +46,13 @@ export function podStatus(pod: KubeObject): WorkloadStatus {
     // While it terminates its container may still run: its start tells a restart that was
     // asked for (which this deletion carries out) from one that came after it.
     const startedAt = ms(container?.state?.running?.startedAt);
-    return { ...base, phase: 'Exited', reason: 'Terminating', message: 'the Pod is being deleted', ...(startedAt !== undefined ? { startedAt } : {}) };
+    return {
+      ...base,
+      phase: 'Exited',
+      reason: 'Terminating',
+      message: 'the Pod is being deleted',
+      ...(startedAt !== undefined ? { startedAt } : {}),
+    };
   }
   switch (status.phase) {
     case 'Running':
@@ -59,7 +65,8 @@ export function podStatus(pod: KubeObject): WorkloadStatus {
     case 'Failed':
       return { ...base, phase: 'Exited', ...reasonOf(undefined, last), ...(status.reason ? { reason: status.reason } : {}) };
     case 'Pending':
-      if (unschedulable) return { ...base, phase: 'Pending', reason: 'Unschedulable', message: unschedulable.message ?? 'no node fits the Pod' };
+      if (unschedulable)
+        return { ...base, phase: 'Pending', reason: 'Unschedulable', message: unschedulable.message ?? 'no node fits the Pod' };
       return { ...base, phase: 'Pending', ...reasonOf(waiting, last) };
     default:
       return { ...base, phase: status.phase === undefined ? 'Pending' : 'Unknown' };
@@ -68,7 +75,9 @@ export function podStatus(pod: KubeObject): WorkloadStatus {
 
 function reasonOf(waiting: ContainerState['waiting'], last: ContainerState['terminated']): { reason?: string; message?: string } {
   const reason = waiting?.reason ?? last?.reason;
-  const lastExit = last ? `last exit code ${String(last.exitCode)}${last.reason ? ` (${last.reason})` : ''}${last.message ? `: ${last.message}` : ''}` : undefined;
+  const lastExit = last
+    ? `last exit code ${String(last.exitCode)}${last.reason ? ` (${last.reason})` : ''}${last.message ? `: ${last.message}` : ''}`
+    : undefined;
   const message = [waiting?.message, lastExit].filter(Boolean).join('; ');
   return { ...(reason ? { reason } : {}), ...(message ? { message } : {}) };
 }

@@ -46,7 +46,11 @@ export function fromKubeConfig(kc: KubeConfig): ClusterAccess {
  * providers, basic auth, impersonation): client-node is loaded now, and only then, since
  * importing it costs about 85 MB of RSS.
  */
-export async function loadWithClientNode(context: { name: string; fields: Fields }, cluster: { name: string; fields: Fields }, user: { name: string; fields: Fields } | undefined): Promise<ClusterAccess> {
+export async function loadWithClientNode(
+  context: { name: string; fields: Fields },
+  cluster: { name: string; fields: Fields },
+  user: { name: string; fields: Fields } | undefined,
+): Promise<ClusterAccess> {
   const { KubeConfig } = await import('@kubernetes/client-node');
   const kc = new KubeConfig();
   // Only the chosen entries: client-node rejects a whole file for one bad unrelated entry.

@@ -44,7 +44,8 @@ export async function readKubeconfigs(files: readonly string[]): Promise<Kubecon
     const doc = await parse(file);
     for (const { list, item } of SECTIONS) {
       for (const [name, fields] of entries(doc, file, list, item)) {
-        if (!merged[list].has(name)) merged[list].set(name, { fields: absolutePaths(fields, PATH_FIELDS[list] ?? [], file), source: `kubeconfig ${file}` });
+        if (!merged[list].has(name))
+          merged[list].set(name, { fields: absolutePaths(fields, PATH_FIELDS[list] ?? [], file), source: `kubeconfig ${file}` });
       }
     }
     const current = doc['current-context'];
@@ -58,7 +59,9 @@ async function parse(file: string): Promise<Fields> {
   try {
     text = await readFile(file, 'utf8');
   } catch (err) {
-    throw new KubeconfigError(`kubeconfig ${file}: cannot read it (${(err as NodeJS.ErrnoException).code ?? String(err)}); point KUBECONFIG at a readable file`);
+    throw new KubeconfigError(
+      `kubeconfig ${file}: cannot read it (${(err as NodeJS.ErrnoException).code ?? String(err)}); point KUBECONFIG at a readable file`,
+    );
   }
   let doc: unknown;
   try {
@@ -69,7 +72,8 @@ async function parse(file: string): Promise<Fields> {
     throw new KubeconfigError(`kubeconfig ${file}: not valid YAML or JSON: ${(err as Error).message}`);
   }
   if (doc === undefined || doc === null) return {};
-  if (typeof doc !== 'object' || Array.isArray(doc)) throw new KubeconfigError(`kubeconfig ${file}: expected a mapping (apiVersion, kind: Config, clusters, users, contexts)`);
+  if (typeof doc !== 'object' || Array.isArray(doc))
+    throw new KubeconfigError(`kubeconfig ${file}: expected a mapping (apiVersion, kind: Config, clusters, users, contexts)`);
   return doc as Fields;
 }
 
@@ -82,7 +86,8 @@ function entries(doc: Fields, file: string, list: string, item: string): [string
     const name = entry.name;
     if (typeof name !== 'string' || name === '') throw new KubeconfigError(`kubeconfig ${file}: ${list}[${i}].name is missing`);
     const fields = entry[item] ?? {};
-    if (typeof fields !== 'object' || Array.isArray(fields)) throw new KubeconfigError(`kubeconfig ${file}: ${list}[${i}].${item} must be a mapping`);
+    if (typeof fields !== 'object' || Array.isArray(fields))
+      throw new KubeconfigError(`kubeconfig ${file}: ${list}[${i}].${item} must be a mapping`);
     return [name, fields as Fields];
   });
 }

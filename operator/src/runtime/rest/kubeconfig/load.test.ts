@@ -68,7 +68,9 @@ interface Case {
   credentials: unknown;
 }
 
-const kubeconfigEnv = (...names: string[]) => (d: string): KubeEnvironment => ({ KUBECONFIG: names.map((n) => path.join(d, n)).join(path.delimiter) });
+const kubeconfigEnv =
+  (...names: string[]) =>
+  (d: string): KubeEnvironment => ({ KUBECONFIG: names.map((n) => path.join(d, n)).join(path.delimiter) });
 
 describe('loadClusterAccess without client-node', () => {
   it.each<Case>([
@@ -96,7 +98,10 @@ describe('loadClusterAccess without client-node', () => {
     {
       name: 'client certificate and key as data, CA as data',
       files: {
-        config: kubeconfig(`server: https://h:1\ncertificate-authority-data: ${b64('CA')}`, `client-certificate-data: ${b64('CERT')}\nclient-key-data: ${b64('KEY')}`),
+        config: kubeconfig(
+          `server: https://h:1\ncertificate-authority-data: ${b64('CA')}`,
+          `client-certificate-data: ${b64('CERT')}\nclient-key-data: ${b64('KEY')}`,
+        ),
       },
       env: kubeconfigEnv('config'),
       server: 'https://h:1',
@@ -105,7 +110,10 @@ describe('loadClusterAccess without client-node', () => {
     {
       name: 'client certificate, key and CA as files, relative to the kubeconfig',
       files: {
-        'k/config': kubeconfig('server: https://h:1\ncertificate-authority: pki/ca.crt', 'client-certificate: pki/c.crt\nclient-key: /ABS/c.key'),
+        'k/config': kubeconfig(
+          'server: https://h:1\ncertificate-authority: pki/ca.crt',
+          'client-certificate: pki/c.crt\nclient-key: /ABS/c.key',
+        ),
         'k/pki/ca.crt': 'CA',
         'k/pki/c.crt': 'CERT',
         'c.key': 'KEY',
@@ -116,7 +124,12 @@ describe('loadClusterAccess without client-node', () => {
     },
     {
       name: 'insecure-skip-tls-verify, tls-server-name and proxy-url',
-      files: { config: kubeconfig('server: https://h:1\ninsecure-skip-tls-verify: true\ntls-server-name: api.local\nproxy-url: http://127.0.0.1:3128', 'token: x') },
+      files: {
+        config: kubeconfig(
+          'server: https://h:1\ninsecure-skip-tls-verify: true\ntls-server-name: api.local\nproxy-url: http://127.0.0.1:3128',
+          'token: x',
+        ),
+      },
       env: kubeconfigEnv('config'),
       server: 'https://h:1',
       proxyUrl: 'http://127.0.0.1:3128',
@@ -146,7 +159,10 @@ describe('loadClusterAccess without client-node', () => {
     },
     {
       name: 'a context without a user sends no credentials',
-      files: { config: 'current-context: x\nclusters: [{name: c, cluster: {server: "http://127.0.0.1:8080"}}]\ncontexts: [{name: x, context: {cluster: c}}]\n' },
+      files: {
+        config:
+          'current-context: x\nclusters: [{name: c, cluster: {server: "http://127.0.0.1:8080"}}]\ncontexts: [{name: x, context: {cluster: c}}]\n',
+      },
       env: kubeconfigEnv('config'),
       server: 'http://127.0.0.1:8080',
       credentials: { headers: {}, tls: {} },
@@ -208,12 +224,42 @@ contexts: [{name: a, context: {cluster: ca, user: ua}}, {name: b, context: {clus
 
 describe('loadClusterAccess errors name the field and the fix', () => {
   it.each<{ name: string; files: Record<string, string>; env?: (d: string) => KubeEnvironment; context?: string; message: RegExp }>([
-    { name: 'nothing to load', files: {}, env: (d) => ({ HOME: d }), message: /no kubeconfig: KUBECONFIG is unset, .*\.kube\/config does not exist .*; set KUBECONFIG/ },
-    { name: 'a missing KUBECONFIG file', files: {}, env: kubeconfigEnv('nope'), message: /kubeconfig .*nope: cannot read it \(ENOENT\); point KUBECONFIG at a readable file/ },
-    { name: 'not YAML', files: { config: 'clusters: [' }, env: kubeconfigEnv('config'), message: /kubeconfig .*config: not valid YAML or JSON/ },
-    { name: 'clusters not a list', files: { config: 'clusters: {a: 1}' }, env: kubeconfigEnv('config'), message: /clusters must be a list of \{name, cluster\}/ },
-    { name: 'a nameless entry', files: { config: 'users: [{user: {token: x}}]' }, env: kubeconfigEnv('config'), message: /users\[0\]\.name is missing/ },
-    { name: 'no current-context', files: { config: 'clusters: []' }, env: kubeconfigEnv('config'), message: /current-context is not set; set it \(kubectl config use-context NAME\)/ },
+    {
+      name: 'nothing to load',
+      files: {},
+      env: (d) => ({ HOME: d }),
+      message: /no kubeconfig: KUBECONFIG is unset, .*\.kube\/config does not exist .*; set KUBECONFIG/,
+    },
+    {
+      name: 'a missing KUBECONFIG file',
+      files: {},
+      env: kubeconfigEnv('nope'),
+      message: /kubeconfig .*nope: cannot read it \(ENOENT\); point KUBECONFIG at a readable file/,
+    },
+    {
+      name: 'not YAML',
+      files: { config: 'clusters: [' },
+      env: kubeconfigEnv('config'),
+      message: /kubeconfig .*config: not valid YAML or JSON/,
+    },
+    {
+      name: 'clusters not a list',
+      files: { config: 'clusters: {a: 1}' },
+      env: kubeconfigEnv('config'),
+      message: /clusters must be a list of \{name, cluster\}/,
+    },
+    {
+      name: 'a nameless entry',
+      files: { config: 'users: [{user: {token: x}}]' },
+      env: kubeconfigEnv('config'),
+      message: /users\[0\]\.name is missing/,
+    },
+    {
+      name: 'no current-context',
+      files: { config: 'clusters: []' },
+      env: kubeconfigEnv('config'),
+      message: /current-context is not set; set it \(kubectl config use-context NAME\)/,
+    },
     {
       name: 'an unknown context',
       files: { config: kubeconfig('server: https://h:1', 'token: x') },
@@ -229,12 +275,25 @@ describe('loadClusterAccess errors name the field and the fix', () => {
     },
     {
       name: 'a context naming a missing user',
-      files: { config: 'current-context: x\nclusters: [{name: c, cluster: {server: "https://h:1"}}]\ncontexts: [{name: x, context: {cluster: c, user: who}}]' },
+      files: {
+        config:
+          'current-context: x\nclusters: [{name: c, cluster: {server: "https://h:1"}}]\ncontexts: [{name: x, context: {cluster: c, user: who}}]',
+      },
       env: kubeconfigEnv('config'),
       message: /contexts\[x\]\.context\.user: no user named who/,
     },
-    { name: 'no server', files: { config: kubeconfig('certificate-authority-data: QQ==', 'token: x') }, env: kubeconfigEnv('config'), message: /clusters\[c\]\.cluster\.server is missing; set it to the API server's URL/ },
-    { name: 'a server without a scheme', files: { config: kubeconfig('server: h:6443', 'token: x') }, env: kubeconfigEnv('config'), message: /clusters\[c\]\.cluster\.server h:6443 is not an http\(s\) URL/ },
+    {
+      name: 'no server',
+      files: { config: kubeconfig('certificate-authority-data: QQ==', 'token: x') },
+      env: kubeconfigEnv('config'),
+      message: /clusters\[c\]\.cluster\.server is missing; set it to the API server's URL/,
+    },
+    {
+      name: 'a server without a scheme',
+      files: { config: kubeconfig('server: h:6443', 'token: x') },
+      env: kubeconfigEnv('config'),
+      message: /clusters\[c\]\.cluster\.server h:6443 is not an http\(s\) URL/,
+    },
     {
       name: 'a certificate without its key',
       files: { config: kubeconfig('server: https://h:1', `client-certificate-data: ${b64('C')}`) },
@@ -243,28 +302,48 @@ describe('loadClusterAccess errors name the field and the fix', () => {
     },
     {
       name: 'a CA both as a file and as data',
-      files: { config: kubeconfig(`server: https://h:1\ncertificate-authority: ca.crt\ncertificate-authority-data: ${b64('CA')}`, 'token: x') },
+      files: {
+        config: kubeconfig(`server: https://h:1\ncertificate-authority: ca.crt\ncertificate-authority-data: ${b64('CA')}`, 'token: x'),
+      },
       env: kubeconfigEnv('config'),
       message: /clusters\[c\]\.cluster\.certificate-authority-data and certificate-authority are both set; keep one/,
     },
-    { name: 'a token and a tokenFile', files: { config: kubeconfig('server: https://h:1', 'token: x\ntokenFile: /t') }, env: kubeconfigEnv('config'), message: /users\[u\]\.user\.tokenFile and token are both set; keep one/ },
+    {
+      name: 'a token and a tokenFile',
+      files: { config: kubeconfig('server: https://h:1', 'token: x\ntokenFile: /t') },
+      env: kubeconfigEnv('config'),
+      message: /users\[u\]\.user\.tokenFile and token are both set; keep one/,
+    },
     {
       name: 'a tokenFile and a tokenFile auth provider',
       files: { config: kubeconfig('server: https://h:1', 'tokenFile: /t\nauth-provider: {name: tokenFile, config: {tokenFile: /u}}') },
       env: kubeconfigEnv('config'),
       message: /users\[u\]\.user\.tokenFile and auth-provider\.config\.tokenFile are both set; keep one/,
     },
-    { name: 'data that is not base64', files: { config: kubeconfig('server: https://h:1\ncertificate-authority-data: "-----BEGIN"', 'token: x') }, env: kubeconfigEnv('config'), message: /certificate-authority-data is not base64/ },
-    { name: 'a non-boolean insecure flag', files: { config: kubeconfig('server: https://h:1\ninsecure-skip-tls-verify: "yes"', 'token: x') }, env: kubeconfigEnv('config'), message: /insecure-skip-tls-verify must be true or false/ },
+    {
+      name: 'data that is not base64',
+      files: { config: kubeconfig('server: https://h:1\ncertificate-authority-data: "-----BEGIN"', 'token: x') },
+      env: kubeconfigEnv('config'),
+      message: /certificate-authority-data is not base64/,
+    },
+    {
+      name: 'a non-boolean insecure flag',
+      files: { config: kubeconfig('server: https://h:1\ninsecure-skip-tls-verify: "yes"', 'token: x') },
+      env: kubeconfigEnv('config'),
+      message: /insecure-skip-tls-verify must be true or false/,
+    },
     {
       name: 'in-cluster without the service variables',
       files: { 'sa/token': 't' },
       env: () => ({}),
-      message: /in-cluster config .*: a ServiceAccount token is mounted but KUBERNETES_SERVICE_HOST and KUBERNETES_SERVICE_PORT are not both set/,
+      message:
+        /in-cluster config .*: a ServiceAccount token is mounted but KUBERNETES_SERVICE_HOST and KUBERNETES_SERVICE_PORT are not both set/,
     },
   ])('$name', async (c) => {
     await files(c.files);
-    await expect(loadClusterAccess({ env: c.env?.(dir) ?? {}, context: c.context, serviceAccountDir: path.join(dir, 'sa') })).rejects.toThrow(c.message);
+    await expect(
+      loadClusterAccess({ env: c.env?.(dir) ?? {}, context: c.context, serviceAccountDir: path.join(dir, 'sa') }),
+    ).rejects.toThrow(c.message);
   });
 
   it('a tokenFile that cannot be read fails the request, naming the field', async () => {
@@ -279,7 +358,11 @@ describe('loadClusterAccess errors name the field and the fix', () => {
 describe('kubeconfig rotation', () => {
   it('re-reads the token and CA files once a minute and keeps the last good token if a file vanishes', async () => {
     const clock = new FakeClock();
-    const [config, token, ca] = await files({ config: kubeconfig('server: https://h:1\ncertificate-authority: ca.crt', 'tokenFile: token'), token: 'one', 'ca.crt': 'CA1' });
+    const [config, token, ca] = await files({
+      config: kubeconfig('server: https://h:1\ncertificate-authority: ca.crt', 'tokenFile: token'),
+      token: 'one',
+      'ca.crt': 'CA1',
+    });
     if (!token || !ca) throw new Error('files() returns one path per file');
     const { access } = await loadClusterAccess({ env: { KUBECONFIG: config }, clock });
     const now = async (): Promise<unknown> => readable(await access.credentials());
@@ -299,7 +382,8 @@ describe('kubeconfig rotation', () => {
 });
 
 /** An unsigned JWT that expires in 2100: client-node's OIDC provider uses it without refreshing. */
-const ID_TOKEN = [{ alg: 'none' }, { exp: 4102444800 }].map((part) => Buffer.from(JSON.stringify(part)).toString('base64url')).join('.') + '.sig';
+const ID_TOKEN =
+  [{ alg: 'none' }, { exp: 4102444800 }].map((part) => Buffer.from(JSON.stringify(part)).toString('base64url')).join('.') + '.sig';
 
 describe('what falls back to client-node', () => {
   it.each([
@@ -315,10 +399,21 @@ describe('what falls back to client-node', () => {
       field: 'users[u].user.auth-provider',
       headers: { Authorization: `Bearer ${ID_TOKEN}` },
     },
-    { name: 'basic auth', user: () => 'username: ada\npassword: pw', field: 'users[u].user.username', headers: { Authorization: `Basic ${b64('ada:pw')}` } },
-    { name: 'impersonation', user: () => 'token: t\nas: someone', field: 'users[u].user.as', headers: { Authorization: 'Bearer t', 'Impersonate-User': 'someone' } },
+    {
+      name: 'basic auth',
+      user: () => 'username: ada\npassword: pw',
+      field: 'users[u].user.username',
+      headers: { Authorization: `Basic ${b64('ada:pw')}` },
+    },
+    {
+      name: 'impersonation',
+      user: () => 'token: t\nas: someone',
+      field: 'users[u].user.as',
+      headers: { Authorization: 'Bearer t', 'Impersonate-User': 'someone' },
+    },
   ])('$name', async (c) => {
-    const plugin = '#!/bin/sh\necho \'{"apiVersion":"client.authentication.k8s.io/v1","kind":"ExecCredential","status":{"token":"from-exec"}}\'\n';
+    const plugin =
+      '#!/bin/sh\necho \'{"apiVersion":"client.authentication.k8s.io/v1","kind":"ExecCredential","status":{"token":"from-exec"}}\'\n';
     const [config] = await files({ config: kubeconfig('server: https://h:1', c.user(dir)), 'plugin.sh': plugin, token: 'legacy' });
     await chmod(path.join(dir, 'plugin.sh'), 0o755);
     const loaded = await loadClusterAccess({ env: { KUBECONFIG: config } });

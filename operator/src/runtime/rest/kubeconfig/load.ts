@@ -50,7 +50,10 @@ export async function loadClusterAccess(options: LoadOptions): Promise<LoadedAcc
         `no kubeconfig: KUBECONFIG is unset, ${options.env.HOME ? path.join(options.env.HOME, '.kube/config') : '~/.kube/config'} does not exist and no ServiceAccount token is mounted at ${dir}; set KUBECONFIG to a kubeconfig file`,
       );
     }
-    if (options.context !== undefined) throw new KubeconfigError(`context ${options.context}: there is no kubeconfig file to choose it from (running in-cluster); set KUBECONFIG or drop the context`);
+    if (options.context !== undefined)
+      throw new KubeconfigError(
+        `context ${options.context}: there is no kubeconfig file to choose it from (running in-cluster); set KUBECONFIG or drop the context`,
+      );
     return { access: nativeAccess(inCluster(options.env, dir), clock), source: 'in-cluster', context: undefined, clientNodeFor: undefined };
   }
   const kc = await readKubeconfigs(files);
@@ -79,17 +82,26 @@ function select(kc: Kubeconfig, chosen: string | undefined): { contextName: stri
     throw new KubeconfigError(`${where}: current-context is not set; set it (kubectl config use-context NAME) or choose a context`);
   }
   const context = kc.contexts.get(contextName);
-  if (!context) throw new KubeconfigError(`${where}: no context named ${contextName}${namesOf(kc.contexts)}; fix ${chosen === undefined ? 'current-context' : 'the chosen context'}`);
+  if (!context)
+    throw new KubeconfigError(
+      `${where}: no context named ${contextName}${namesOf(kc.contexts)}; fix ${chosen === undefined ? 'current-context' : 'the chosen context'}`,
+    );
   const clusterName = context.fields.cluster;
-  if (typeof clusterName !== 'string' || clusterName === '') throw new KubeconfigError(`${context.source}: contexts[${contextName}].context.cluster is missing; name one of the clusters`);
+  if (typeof clusterName !== 'string' || clusterName === '')
+    throw new KubeconfigError(`${context.source}: contexts[${contextName}].context.cluster is missing; name one of the clusters`);
   const cluster = kc.clusters.get(clusterName);
-  if (!cluster) throw new KubeconfigError(`${context.source}: contexts[${contextName}].context.cluster: no cluster named ${clusterName}${namesOf(kc.clusters)}`);
+  if (!cluster)
+    throw new KubeconfigError(
+      `${context.source}: contexts[${contextName}].context.cluster: no cluster named ${clusterName}${namesOf(kc.clusters)}`,
+    );
   const rawUser = context.fields.user;
-  if (rawUser !== undefined && rawUser !== null && typeof rawUser !== 'string') throw new KubeconfigError(`${context.source}: contexts[${contextName}].context.user must be a string`);
+  if (rawUser !== undefined && rawUser !== null && typeof rawUser !== 'string')
+    throw new KubeconfigError(`${context.source}: contexts[${contextName}].context.user must be a string`);
   // No user: requests go unauthenticated, as kubectl sends them.
   const userName = rawUser ? rawUser : undefined;
   const user = userName === undefined ? undefined : kc.users.get(userName);
-  if (userName !== undefined && !user) throw new KubeconfigError(`${context.source}: contexts[${contextName}].context.user: no user named ${userName}${namesOf(kc.users)}`);
+  if (userName !== undefined && !user)
+    throw new KubeconfigError(`${context.source}: contexts[${contextName}].context.user: no user named ${userName}${namesOf(kc.users)}`);
   return { contextName, context, selected: { clusterName, cluster, userName, user } };
 }
 
@@ -103,7 +115,9 @@ function inCluster(env: KubeEnvironment, dir: string): Selected {
   const port = env.KUBERNETES_SERVICE_PORT;
   const source = `in-cluster config (${dir})`;
   if (!host || !port) {
-    throw new KubeconfigError(`${source}: a ServiceAccount token is mounted but KUBERNETES_SERVICE_HOST and KUBERNETES_SERVICE_PORT are not both set; run in a Pod or set KUBECONFIG`);
+    throw new KubeconfigError(
+      `${source}: a ServiceAccount token is mounted but KUBERNETES_SERVICE_HOST and KUBERNETES_SERVICE_PORT are not both set; run in a Pod or set KUBECONFIG`,
+    );
   }
   const server = `https://${host.includes(':') ? `[${host}]` : host}:${port}`;
   return {

@@ -9,8 +9,25 @@ import { RereadFile } from './reread-file.ts';
 // `extensions` carry nothing about the connection; `token-file` is client-node's name
 // for client-go's `tokenFile`, and its `tokenFile` auth provider (what the operator
 // writes for docker agents, and runners of earlier releases read) is a token file too.
-const CLUSTER_FIELDS = new Set(['server', 'certificate-authority', 'certificate-authority-data', 'insecure-skip-tls-verify', 'proxy-url', 'tls-server-name', 'extensions']);
-const USER_FIELDS = new Set(['token', 'tokenFile', 'token-file', 'client-certificate', 'client-certificate-data', 'client-key', 'client-key-data', 'extensions']);
+const CLUSTER_FIELDS = new Set([
+  'server',
+  'certificate-authority',
+  'certificate-authority-data',
+  'insecure-skip-tls-verify',
+  'proxy-url',
+  'tls-server-name',
+  'extensions',
+]);
+const USER_FIELDS = new Set([
+  'token',
+  'tokenFile',
+  'token-file',
+  'client-certificate',
+  'client-certificate-data',
+  'client-key',
+  'client-key-data',
+  'extensions',
+]);
 
 export interface Selected {
   clusterName: string;
@@ -23,7 +40,9 @@ export interface Selected {
 export function unsupportedField(s: Selected): string | undefined {
   const cluster = setKeys(s.cluster.fields).find((k) => !CLUSTER_FIELDS.has(k));
   if (cluster !== undefined) return `clusters[${s.clusterName}].cluster.${cluster}`;
-  const user = setKeys(s.user?.fields ?? {}).find((k) => !USER_FIELDS.has(k) && !(k === 'auth-provider' && tokenFileProvider(s.user?.fields ?? {}) !== undefined));
+  const user = setKeys(s.user?.fields ?? {}).find(
+    (k) => !USER_FIELDS.has(k) && !(k === 'auth-provider' && tokenFileProvider(s.user?.fields ?? {}) !== undefined),
+  );
   return user === undefined ? undefined : `users[${s.userName ?? ''}].user.${user}`;
 }
 
@@ -56,7 +75,10 @@ export function nativeAccess(s: Selected, clock: Clock): ClusterAccess {
   const cert = u.pem('client-certificate', 'client-certificate-data');
   const key = u.pem('client-key', 'client-key-data');
   if ((cert === undefined) !== (key === undefined)) {
-    throw u.error(cert ? 'client-key' : 'client-certificate', 'is missing: a client certificate needs its key (client-certificate(-data) and client-key(-data) together)');
+    throw u.error(
+      cert ? 'client-key' : 'client-certificate',
+      'is missing: a client certificate needs its key (client-certificate(-data) and client-key(-data) together)',
+    );
   }
   const token = bearerToken(u, clock);
 
@@ -137,7 +159,8 @@ class EntryReader {
     if (file !== undefined && data !== undefined) throw this.error(dataField, `and ${fileField} are both set; keep one`);
     if (file !== undefined) return { file: new RereadFile(file, this.label(fileField), this.clock) };
     if (data === undefined) return undefined;
-    if (!/^[A-Za-z0-9+/=\s]+$/.test(data)) throw this.error(dataField, 'is not base64; it holds the PEM file base64-encoded (base64 -w0 FILE)');
+    if (!/^[A-Za-z0-9+/=\s]+$/.test(data))
+      throw this.error(dataField, 'is not base64; it holds the PEM file base64-encoded (base64 -w0 FILE)');
     return { data: Buffer.from(data, 'base64') };
   }
 }
