@@ -37,10 +37,13 @@ export function desiredGrants(agent: string, assigned: readonly GrantTask[], loo
 /**
  * The grants to write, or undefined when `applied` may stay. Everything `agent` needs must
  * be there. A name it no longer needs may stay while it still means what was granted (its
- * own finished Task, or a dependency of one): the next write for a new task prunes it, so
- * an agent costs one Role write per assignment rather than two. A name that means something
- * else now (the Task deleted, so the name is free for someone else's; or reassigned to
- * another agent) is taken away at once.
+ * own finished Task, one handed back to the queue and not yet given to another agent, or a
+ * dependency of one): the next write for a new task prunes it, so an agent costs one Role
+ * write per assignment rather than two, and a task handed back and given to the same agent
+ * again never leaves its Role (the runner, which sees the task and its Role on separate
+ * watches, would otherwise stop the new attempt). A name that means something else now (the
+ * Task deleted, so the name is free for someone else's; or assigned to another agent) is
+ * taken away at once.
  */
 export function planGrants(
   agent: string,
@@ -54,7 +57,10 @@ export function planGrants(
   // No Role and nothing to name: the runtime creates it before the workload, so only one
   // gone since (deleted by hand, or with an Agent of the same name) is made again here.
   if (!applied) return hasWorkload || desired.write.length > 0 || desired.read.length > 0 ? desired : undefined;
-  const mine = (name: string): boolean => lookup(name)?.agent === agent;
+  const mine = (name: string): boolean => {
+    const task = lookup(name);
+    return task !== undefined && (task.agent === agent || task.agent === undefined);
+  };
   const ownDependencies = new Set(assigned.filter((t) => t.agent === agent).flatMap((t) => t.dependsOn));
   const stillMeant = (name: string): boolean => mine(name) || (ownDependencies.has(name) && lookup(name) !== undefined);
   const holds = (have: readonly string[], need: readonly string[], keep: (name: string) => boolean): boolean => {

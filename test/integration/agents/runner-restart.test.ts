@@ -81,6 +81,16 @@ class Timeline {
 // happens when its container restarts in place, it is OOM-killed, or it crashes. The
 // runners are the real `node runner/main.ts`, with the agent's own ServiceAccount token;
 // the agents' Pods run on kwok nodes, so the runner runs beside them, as the demo does.
+
+/** Where a run stuck, should it: each task's phase, attempt and history, and the runner's last lines. */
+function describeRun(all: readonly TaskObj[], runner: RunnerProcess): string {
+  const tasks = all.map(
+    (t) =>
+      `${t.metadata.name ?? ''} ${t.status?.phase ?? '-'} ${JSON.stringify(t.status?.assignment ?? {})} ${JSON.stringify(t.status?.history ?? [])}`,
+  );
+  return [...tasks, 'runner:', ...runner.logs.slice(-25).map((l) => JSON.stringify(l)), ...runner.stderr.slice(-5)].join('\n');
+}
+
 describe('a runner that restarts while it holds tasks', () => {
   beforeAll(installCrds);
   const ns = useNamespace('runner-restart-');
@@ -268,13 +278,16 @@ describe('a runner that restarts while it holds tasks', () => {
         const all = await tasks(names);
         return all.every((t) => t.status?.phase === 'Succeeded') ? all : undefined;
       },
-      { timeoutMs: RECOVERY_BOUND_MS },
+      { timeoutMs: RECOVERY_BOUND_MS, describe: async () => describeRun(await tasks(names), second) },
     );
     await watching.stop();
     for (const t of done) {
       const name = t.metadata.name ?? '';
       const lost = heldNames.includes(name);
-      expect(t.status?.history?.map((h) => h.outcome)).toEqual(lost ? ['Lost', 'Succeeded'] : ['Succeeded']);
+      expect(
+        t.status?.history?.map((h) => h.outcome),
+        describeRun(done, second),
+      ).toEqual(lost ? ['Lost', 'Succeeded'] : ['Succeeded']);
       // The result is the live attempt's: the dead one never wrote (its process died with the runner).
       expect(t.status?.result?.output).toBe(`${name}: attempt ${lost ? 2 : 1}, runner life 2\n`);
     }
@@ -431,7 +444,9 @@ describe('a runner and the operator killed together mid-work', () => {
 
     for (const p of processes.splice(0)) p.kill('SIGKILL');
     const operator = operatorProcess();
-    runner();
+    const second = runner();
+    const state = async (): Promise<string> =>
+      describeRun(await Promise.all(names.map(async (n) => client.request<TaskObj>('GET', objectPath(Tasks, ns.name, n)))), second);
     await waitFor(
       'the lost attempts handed back',
       async () => {
@@ -442,10 +457,14 @@ describe('a runner and the operator killed together mid-work', () => {
     );
     await writeFile(path.join(dir, 'gate'), '');
     // The operator dies once more while the queue drains.
-    await waitFor('some tasks done', async () => {
-      const all = await Promise.all(names.map(async (n) => client.request<TaskObj>('GET', objectPath(Tasks, ns.name, n))));
-      return all.some((t) => t.status?.phase === 'Succeeded') ? true : undefined;
-    });
+    await waitFor(
+      'some tasks done',
+      async () => {
+        const all = await Promise.all(names.map(async (n) => client.request<TaskObj>('GET', objectPath(Tasks, ns.name, n))));
+        return all.some((t) => t.status?.phase === 'Succeeded') ? true : undefined;
+      },
+      { describe: state },
+    );
     operator.kill('SIGKILL');
     await operator.exited;
     operatorProcess();

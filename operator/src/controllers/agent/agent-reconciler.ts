@@ -238,6 +238,9 @@ export class AgentReconciler implements Reconciler {
         `${messageOf(err)}; the workspace is left to the orphan sweep`,
       );
     }
+    // What the runtimes remember of the Agent goes too: a churning fleet leaves nothing behind.
+    this.d.pods.forget(ref);
+    this.d.docker.forget(ref);
     ctx.log.info({ phase: decision.phase }, 'workload gone; releasing the Agent');
     await this.setFinalizers(
       cached,

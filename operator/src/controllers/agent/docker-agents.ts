@@ -135,6 +135,12 @@ export class DockerAgents {
     }
   }
 
+  /** The Agent is gone: what this process remembers of it goes too. */
+  forget(agent: AgentRef): void {
+    this.rbac.forget(agent);
+    this.refreshed.delete(agent.uid);
+  }
+
   /** Copies a fresh token into a running container well before the old one expires. */
   async refreshCredentialsIfDue(agent: AgentRef, host: string | undefined): Promise<void> {
     const last = this.refreshed.get(agent.uid);

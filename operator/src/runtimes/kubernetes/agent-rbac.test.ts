@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { agentAccount, agentRole, grantsOf } from './agent-rbac.ts';
+import { AgentRbac, agentAccount, agentRole, grantsOf } from './agent-rbac.ts';
 
 const agent = { namespace: 'ns', name: 'coder', uid: 'uid-1' };
 
@@ -48,5 +48,42 @@ describe('agentRole', () => {
       grantsOf({ metadata: { name: 'other' }, rules: [{ apiGroups: [''], resources: ['tasks'], resourceNames: ['x'], verbs: ['get'] }] }),
     ).toEqual({ read: [], write: [] });
     expect(grantsOf(undefined)).toEqual({ read: [], write: [] });
+  });
+});
+
+describe('AgentRbac', () => {
+  const recorder = (): { calls: string[]; rbac: AgentRbac } => {
+    const calls: string[] = [];
+    const writer = {
+      apply: (rt: { plural: string }, obj: { metadata: { name?: string } }) => {
+        calls.push(`apply ${rt.plural}/${obj.metadata.name ?? ''}`);
+        return Promise.resolve(obj as never);
+      },
+    };
+    const client = {
+      request: (method: string, path: string) => {
+        calls.push(`${method} ${path}`);
+        return Promise.resolve(undefined as never);
+      },
+    };
+    return { calls, rbac: new AgentRbac(writer, client as never) };
+  };
+
+  it('makes the account, the Role and then the binding once per Agent, again with new annotations or once forgotten', async () => {
+    const { calls, rbac } = recorder();
+    await rbac.ensureAgentAccount(agent, undefined);
+    // The binding last: RBAC checks the operator holds what the bound Role grants.
+    expect(calls).toEqual([
+      'apply serviceaccounts/agent-coder',
+      'POST /apis/rbac.authorization.k8s.io/v1/namespaces/ns/roles',
+      'apply rolebindings/agent-coder',
+    ]);
+    await rbac.ensureAgentAccount(agent, undefined);
+    expect(calls).toHaveLength(3);
+    await rbac.ensureAgentAccount(agent, { 'eks.amazonaws.com/role-arn': 'arn:aws:iam::1:role/coder' });
+    expect(calls).toHaveLength(6);
+    rbac.forget(agent);
+    await rbac.ensureAgentAccount(agent, { 'eks.amazonaws.com/role-arn': 'arn:aws:iam::1:role/coder' });
+    expect(calls).toHaveLength(9);
   });
 });

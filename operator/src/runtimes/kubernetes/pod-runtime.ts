@@ -125,6 +125,12 @@ export class PodRuntime implements AgentRuntime {
   }
 
   /** Starts deleting the Pod; observe shows it until the kubelet (or kwok) has let it go. */
+  /** The Agent is gone: what this process remembers of it goes too. */
+  forget(agent: AgentRef): void {
+    this.rbac.forget(agent);
+    this.created.delete(agent.uid);
+  }
+
   async remove(agent: AgentRef, signal?: AbortSignal): Promise<void> {
     const uid = await this.podUid(agent);
     this.created.delete(agent.uid);
