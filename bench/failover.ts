@@ -10,13 +10,12 @@
 //   node bench/failover.ts [--kills 3] [--rate 10] [--agents 20] [--lease-duration 15 --renew-deadline 10 --retry-period 2]
 import { parseArgs } from 'node:util';
 import { pino } from 'pino';
-import { API_VERSION } from '../operator/src/api/common.ts';
 import { agentKind, taskKind } from '../operator/src/api/kinds.ts';
 import { Informer } from '../operator/src/runtime/cache/informer.ts';
 import type { KubeObject } from '../operator/src/runtime/rest/object.ts';
-import { Leases, collectionPath, resourceOfKind } from '../operator/src/runtime/rest/resource.ts';
+import { Leases, resourceOfKind } from '../operator/src/runtime/rest/resource.ts';
 import { PodFleet } from '../test/support/pod-fleet.ts';
-import { firstSeen, readyAgents, sleep, until } from './load.ts';
+import { firstSeen, offerTasks, readyAgents, sleep, until } from './load.ts';
 import { createNamespace, deleteNamespace } from './namespaces.ts';
 import { OperatorChild } from './operator-child.ts';
 import { Recorder } from './results.ts';
@@ -122,19 +121,7 @@ await recorder.run(async (r) => {
     // An open-loop stream of tasks for the whole run.
     const created = new Map<string, number>();
     const t0 = performance.now();
-    load = (async () => {
-      for (let i = 0; !offering.signal.aborted; i++) {
-        const wait = t0 + (i * 1000) / RATE - performance.now();
-        if (wait > 0) await sleep(wait);
-        const name = `task-${i}`;
-        created.set(name, performance.now());
-        void client
-          .request('POST', collectionPath(Tasks, namespace), {
-            body: { apiVersion: API_VERSION, kind: 'Task', metadata: { name }, spec: { requiredCapabilities: ['work'] } },
-          })
-          .catch(() => undefined);
-      }
-    })();
+    load = offerTasks(client, namespace, RATE, () => !offering.signal.aborted, created);
     const waiting: [number, number][] = [];
     const sampler = setInterval(() => {
       let n = 0;

@@ -1,7 +1,7 @@
 // Offered load: items created at a steady rate or all at once, and the first moment a
 // watch saw each item reach a state. Times are performance.now() milliseconds.
 import { API_VERSION } from '../operator/src/api/common.ts';
-import { agentKind } from '../operator/src/api/kinds.ts';
+import { agentKind, taskKind } from '../operator/src/api/kinds.ts';
 import type { SharedInformer } from '../operator/src/runtime/cache/informer-group.ts';
 import { isNotFound } from '../operator/src/runtime/errors.ts';
 import type { RestClient } from '../operator/src/runtime/rest/client.ts';
@@ -106,4 +106,30 @@ export async function readyAgents(client: RestClient, namespace: string, agents:
   );
   const ready = (a: KubeObject): boolean => ['Ready', 'Busy'].includes((a.status as { phase?: string } | undefined)?.phase ?? '');
   await until(`${count} agents Ready`, () => agents.list().filter(ready).length === count, 180_000);
+}
+
+/**
+ * Open-loop load: creates Tasks task-0, task-1, ... (capability `work`) at `rate` a second
+ * while `more(i)`, never waiting for one to be placed, and records in `created` when each
+ * was sent.
+ */
+export async function offerTasks(
+  client: RestClient,
+  namespace: string,
+  rate: number,
+  more: (i: number) => boolean,
+  created: Map<string, number>,
+): Promise<void> {
+  const t0 = performance.now();
+  for (let i = 0; more(i); i++) {
+    const wait = t0 + (i * 1000) / rate - performance.now();
+    if (wait > 0) await sleep(wait);
+    const name = `task-${i}`;
+    created.set(name, performance.now());
+    void client
+      .request('POST', collectionPath(resourceOfKind(taskKind), namespace), {
+        body: { apiVersion: API_VERSION, kind: 'Task', metadata: { name }, spec: { requiredCapabilities: ['work'] } },
+      })
+      .catch(() => undefined);
+  }
 }

@@ -10,14 +10,13 @@
 // Before/after a change: run it from the other build's checkout too (see bench/README.md).
 import { parseArgs } from 'node:util';
 import { pino } from 'pino';
-import { API_VERSION } from '../operator/src/api/common.ts';
 import { agentKind, taskKind } from '../operator/src/api/kinds.ts';
 import { Informer } from '../operator/src/runtime/cache/informer.ts';
 import type { KubeObject } from '../operator/src/runtime/rest/object.ts';
-import { collectionPath, resourceOfKind } from '../operator/src/runtime/rest/resource.ts';
+import { resourceOfKind } from '../operator/src/runtime/rest/resource.ts';
 import { agentClient } from '../test/support/identities.ts';
 import { PodFleet } from '../test/support/pod-fleet.ts';
-import { firstSeen, readyAgents, sleep, until } from './load.ts';
+import { firstSeen, offerTasks, readyAgents, sleep, until } from './load.ts';
 import { createNamespace, deleteNamespace } from './namespaces.ts';
 import { OperatorChild } from './operator-child.ts';
 import { Recorder } from './results.ts';
@@ -74,18 +73,7 @@ await recorder.run(async (r) => {
     await readyAgents(client, namespace, agents, AGENTS);
 
     const created = new Map<string, number>();
-    const t0 = performance.now();
-    for (let i = 0; i < RATE * SECONDS; i++) {
-      const wait = t0 + (i * 1000) / RATE - performance.now();
-      if (wait > 0) await sleep(wait);
-      const name = `task-${i}`;
-      created.set(name, performance.now());
-      void client
-        .request('POST', collectionPath(Tasks, namespace), {
-          body: { apiVersion: API_VERSION, kind: 'Task', metadata: { name }, spec: { requiredCapabilities: ['work'] } },
-        })
-        .catch(() => undefined);
-    }
+    await offerTasks(client, namespace, RATE, (i) => i < RATE * SECONDS, created);
     await until('every task Running', () => [...created.keys()].every((n) => running.has(n)), 300_000);
 
     const toAssigned: number[] = [];

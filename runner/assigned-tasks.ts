@@ -1,23 +1,12 @@
 import type { Logger } from 'pino';
-import { GROUP } from '../operator/src/api/names.ts';
 import type { SharedInformer } from '../operator/src/runtime/cache/informer-group.ts';
 import { Informer, type EventHandler } from '../operator/src/runtime/cache/informer.ts';
 import { messageOf } from '../operator/src/runtime/errors.ts';
 import type { RestClient } from '../operator/src/runtime/rest/client.ts';
 import type { KubeObject } from '../operator/src/runtime/rest/object.ts';
-import type { ResourceType } from '../operator/src/runtime/rest/resource.ts';
+import { Roles } from '../operator/src/runtime/rest/resource.ts';
+import { agentIdentity, grantsOf } from '../operator/src/runtimes/kubernetes/agent-role.ts';
 import { Tasks } from './resources.ts';
-
-// Written out rather than imported from runtimes/kubernetes/agent-rbac.ts, which loads the
-// API's zod schemas (resources.ts says what that costs); assigned-tasks.test.ts checks they match.
-export const Roles: ResourceType = { group: 'rbac.authorization.k8s.io', version: 'v1', kind: 'Role', plural: 'roles', namespaced: true };
-export const roleOf = (agent: string): string => `agent-${agent}`;
-
-/** The Tasks a Role lets the agent write the status of: those assigned to it (agent-rbac.ts grantsOf's write). */
-export function assignedNames(role: KubeObject | undefined): string[] {
-  const rules = (role as { rules?: { apiGroups?: string[]; resources?: string[]; resourceNames?: string[] }[] } | undefined)?.rules ?? [];
-  return rules.filter((r) => r.apiGroups?.includes(GROUP) && r.resources?.includes('tasks/status')).flatMap((r) => r.resourceNames ?? []);
-}
 
 const QUICK_RETRY = { initialMs: 20, maxMs: 5_000 };
 
@@ -58,7 +47,7 @@ export class AssignedTasks implements SharedInformer<KubeObject> {
       client: options.client,
       resource: Roles,
       namespace: options.namespace,
-      fieldSelector: `metadata.name=${roleOf(options.agent)}`,
+      fieldSelector: `metadata.name=${agentIdentity(options.agent)}`,
       backoff: QUICK_RETRY,
       logger: this.log,
     });
@@ -128,7 +117,7 @@ export class AssignedTasks implements SharedInformer<KubeObject> {
   private follow(): void {
     const signal = this.signal;
     if (!signal || signal.aborted) return;
-    const wanted = new Set(assignedNames(this.role.list()[0]));
+    const wanted = new Set(grantsOf(this.role.list()[0]).write);
     for (const name of [...this.tasks.keys()]) if (!wanted.has(name)) this.drop(name);
     for (const name of wanted) if (!this.tasks.has(name)) this.watch(name, signal);
   }

@@ -5,9 +5,16 @@ import { watchListQuery } from '../../../operator/src/runtime/cache/informer.ts'
 import { ApiError } from '../../../operator/src/runtime/errors.ts';
 import type { RestClient } from '../../../operator/src/runtime/rest/client.ts';
 import type { KubeObject } from '../../../operator/src/runtime/rest/object.ts';
-import { collectionPath, objectPath, resourceOfKind } from '../../../operator/src/runtime/rest/resource.ts';
+import {
+  RoleBindings,
+  Roles,
+  ServiceAccounts,
+  collectionPath,
+  objectPath,
+  resourceOfKind,
+} from '../../../operator/src/runtime/rest/resource.ts';
 import type { AgentRef } from '../../../operator/src/runtimes/runtime.ts';
-import { agentAccount, agentRole, RoleBindings, Roles, ServiceAccounts } from '../../../operator/src/runtimes/kubernetes/agent-rbac.ts';
+import { agentAccount, agentRole } from '../../../operator/src/runtimes/kubernetes/agent-rbac.ts';
 import { AssignedTasks } from '../../../runner/assigned-tasks.ts';
 import { installCrds } from '../../support/crds.ts';
 import { serviceAccountClient } from '../../support/identities.ts';

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { API_VERSION, WORKLOAD_FINALIZER } from '../../../operator/src/api/common.ts';
 import { agentKind, taskKind } from '../../../operator/src/api/kinds.ts';
-import { grantsOf } from '../../../operator/src/runtimes/kubernetes/agent-rbac.ts';
+import { grantsOf } from '../../../operator/src/runtimes/kubernetes/agent-role.ts';
 import { systemClock } from '../../../operator/src/runtime/clock.ts';
 import { isNotFound } from '../../../operator/src/runtime/errors.ts';
 import type { KubeObject } from '../../../operator/src/runtime/rest/object.ts';

@@ -4,12 +4,13 @@ import type { Clock } from '../../runtime/clock.ts';
 import { ApiError, isNotFound } from '../../runtime/errors.ts';
 import type { RestClient } from '../../runtime/rest/client.ts';
 import type { KubeObject } from '../../runtime/rest/object.ts';
-import { objectPath } from '../../runtime/rest/resource.ts';
+import { ConfigMaps, Secrets, ServiceAccounts, objectPath } from '../../runtime/rest/resource.ts';
 import type { Writer } from '../../runtime/writer.ts';
 import { FILES_DIR } from '../../runtimes/docker/agent-files.ts';
 import type * as DockerCode from '../../runtimes/docker/docker-runtime.ts';
 import type { DockerRuntime } from '../../runtimes/docker/docker-runtime.ts';
-import { AgentRbac, ServiceAccounts, agentIdentity } from '../../runtimes/kubernetes/agent-rbac.ts';
+import { AgentRbac } from '../../runtimes/kubernetes/agent-rbac.ts';
+import { agentIdentity } from '../../runtimes/kubernetes/agent-role.ts';
 import { WorkloadError, type AgentRef, type EnvFromSource, type EnvVar } from '../../runtimes/runtime.ts';
 
 /** Where the runner inside a container finds its credentials (see runner/config.ts). */
@@ -17,10 +18,7 @@ const CREDENTIALS_DIR = FILES_DIR;
 const TOKEN_SECONDS = 3600;
 const REFRESH_EVERY_MS = 20 * 60_000;
 
-const Objects = {
-  Secret: { group: '', version: 'v1', kind: 'Secret', plural: 'secrets', namespaced: true },
-  ConfigMap: { group: '', version: 'v1', kind: 'ConfigMap', plural: 'configmaps', namespaced: true },
-} as const;
+const Objects = { Secret: Secrets, ConfigMap: ConfigMaps } as const;
 
 /** A container's environment, and the envFrom keys left out of it (for an Event). */
 export interface ContainerEnv {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { AgentRbac, agentAccount, agentRole, grantsOf } from './agent-rbac.ts';
+import { AgentRbac, agentAccount, agentRole } from './agent-rbac.ts';
+import { grantsOf } from './agent-role.ts';
 
 const agent = { namespace: 'ns', name: 'coder', uid: 'uid-1' };
 

@@ -3,38 +3,11 @@ import { NO_GRANTS, type TaskGrants } from '../../core/task-grants.ts';
 import { ApiError, isAlreadyExists } from '../../runtime/errors.ts';
 import type { RestClient } from '../../runtime/rest/client.ts';
 import type { KubeObject } from '../../runtime/rest/object.ts';
-import { collectionPath, objectPath, type ResourceType } from '../../runtime/rest/resource.ts';
+import { RoleBindings, Roles, ServiceAccounts, collectionPath, objectPath } from '../../runtime/rest/resource.ts';
 import type { Writer } from '../../runtime/writer.ts';
 import type { AgentRef } from '../runtime.ts';
-import { AGENT_LABEL, MANAGED_BY, podName } from './pod-spec.ts';
-
-export const ServiceAccounts: ResourceType = {
-  group: '',
-  version: 'v1',
-  kind: 'ServiceAccount',
-  plural: 'serviceaccounts',
-  namespaced: true,
-};
-export const Roles: ResourceType = { group: 'rbac.authorization.k8s.io', version: 'v1', kind: 'Role', plural: 'roles', namespaced: true };
-export const RoleBindings: ResourceType = {
-  group: 'rbac.authorization.k8s.io',
-  version: 'v1',
-  kind: 'RoleBinding',
-  plural: 'rolebindings',
-  namespaced: true,
-};
-
-/** Agent `name`'s identity: its ServiceAccount, its Role and their RoleBinding all bear this name. */
-export const agentIdentity = podName;
-
-export { NO_GRANTS, type TaskGrants };
-
-interface Rule {
-  apiGroups: string[];
-  resources: string[];
-  verbs: string[];
-  resourceNames?: string[];
-}
+import { agentIdentity, type Rule } from './agent-role.ts';
+import { AGENT_LABEL, MANAGED_BY } from './pod-spec.ts';
 
 const ownerOf = (agent: AgentRef): NonNullable<KubeObject['metadata']['ownerReferences']> => [
   { apiVersion: API_VERSION, kind: 'Agent', name: agent.name, uid: agent.uid, controller: true, blockOwnerDeletion: true },
@@ -71,13 +44,6 @@ export function agentRole(agent: AgentRef, grants: TaskGrants): KubeObject {
     },
     rules,
   };
-}
-
-/** The Tasks a Role made by agentRole names (nothing for any other Role). */
-export function grantsOf(role: KubeObject | undefined): TaskGrants {
-  const rules = ((role as { rules?: Rule[] } | undefined)?.rules ?? []).filter((r) => r.apiGroups.includes(GROUP) && r.resourceNames);
-  const named = (resource: string): string[] => rules.filter((r) => r.resources.includes(resource)).flatMap((r) => r.resourceNames ?? []);
-  return { read: named('tasks'), write: named('tasks/status') };
 }
 
 /**

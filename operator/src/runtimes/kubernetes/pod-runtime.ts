@@ -3,7 +3,7 @@ import type { Clock } from '../../runtime/clock.ts';
 import { ApiError, isAlreadyExists, isNotFound } from '../../runtime/errors.ts';
 import type { RestClient } from '../../runtime/rest/client.ts';
 import type { KubeObject } from '../../runtime/rest/object.ts';
-import { collectionPath, objectPath, Pods, type ResourceType } from '../../runtime/rest/resource.ts';
+import { collectionPath, objectPath, PersistentVolumeClaims, Pods } from '../../runtime/rest/resource.ts';
 import type { Writer } from '../../runtime/writer.ts';
 import { WorkloadError, type AgentRef, type AgentRuntime, type WorkloadSpec, type WorkloadStatus } from '../runtime.ts';
 import { agentPod, podName, workspaceClaim } from './pod-spec.ts';
@@ -17,14 +17,6 @@ export interface PodRuntimeOptions {
   pods: SharedInformer<KubeObject>;
   clock: Clock;
 }
-
-const Claims: ResourceType = {
-  group: '',
-  version: 'v1',
-  kind: 'PersistentVolumeClaim',
-  plural: 'persistentvolumeclaims',
-  namespaced: true,
-};
 
 // How long a Pod this process created stands in for the cache's copy; long past any
 // watch delay, short enough that a Pod deleted before the cache saw it is soon noticed.
@@ -99,12 +91,19 @@ export class PodRuntime implements AgentRuntime {
     const { namespace } = spec.agent;
     const name = claim.metadata.name ?? '';
     try {
-      await this.o.client.request('POST', collectionPath(Claims, namespace), { body: claim, ...(signal ? { signal } : {}) });
+      await this.o.client.request('POST', collectionPath(PersistentVolumeClaims, namespace), {
+        body: claim,
+        ...(signal ? { signal } : {}),
+      });
       return;
     } catch (err) {
       if (!isAlreadyExists(err)) throw refusal(`PersistentVolumeClaim ${name}`, err);
     }
-    const existing = await this.o.client.request<KubeObject>('GET', objectPath(Claims, namespace, name), signal ? { signal } : {});
+    const existing = await this.o.client.request<KubeObject>(
+      'GET',
+      objectPath(PersistentVolumeClaims, namespace, name),
+      signal ? { signal } : {},
+    );
     if (!existing.metadata.ownerReferences?.some((r) => r.uid === spec.agent.uid)) {
       throw new WorkloadError(
         'WorkspaceUnavailable',

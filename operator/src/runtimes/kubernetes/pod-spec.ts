@@ -1,13 +1,14 @@
 import { AGENT_LABEL, API_VERSION, RESTART_ANNOTATION } from '../../api/common.ts';
 import type { KubeObject } from '../../runtime/rest/object.ts';
 import type { WorkloadSpec } from '../runtime.ts';
+import { agentIdentity } from './agent-role.ts';
 
 export { AGENT_LABEL };
 export const MANAGED_BY = { 'app.kubernetes.io/managed-by': 'agent-orchestrator' };
 export const SPEC_HASH_ANNOTATION = 'agents.orchestrator.dev/spec-hash';
 
-/** The Pod of Agent `name`, named as its ServiceAccount (agent-rbac.ts agentIdentity). */
-export const podName = (agent: string): string => `agent-${agent}`;
+/** The Pod of Agent `name`, named as its ServiceAccount: its identity (agent-role.ts). */
+export const podName = agentIdentity;
 /** The PersistentVolumeClaim of Agent `name`'s persistent workspace. */
 export const workspaceClaimName = (agent: string): string => `agent-${agent}-workspace`;
 /**
