@@ -33,6 +33,13 @@ export const RESYNC_MS = 30_000;
 /** Phase changes older than this when the leader gets to them are dropped (a replica that just became leader). */
 const EVENT_MAX_AGE_MS = 10 * 60_000;
 const EVENTS_PER_NAMESPACE = 10_000;
+/**
+ * Calls on one event per plugin before it is dropped. An event happens once, so a call
+ * that ran past its budget only because the machine stalled must get another chance;
+ * one that keeps failing must not hold the plugin's later events for ever.
+ */
+const EVENT_TRIES = 3;
+const DEFERRED_RETRY_MS = 1000;
 
 /**
  * A task or agent phase change, or an attempt that ended, seen by the watch. A phase
@@ -57,6 +64,9 @@ export type ObjectEvent =
       readonly object?: KubeObject;
     }
   | { readonly kind: 'outcome'; readonly key: string; readonly index: number; readonly at: number };
+
+/** An event a plugin's call failed on (threw, or ran past its budget), kept for that plugin's next tick. */
+type Deferred = ObjectEvent & { readonly plugin: string; readonly tries: number };
 
 export interface LifecycleHostDeps {
   agents: SharedInformer<KubeObject>;
@@ -97,7 +107,7 @@ export class LifecycleHost implements Reconciler {
   private readonly d: LifecycleHostDeps;
   private readonly log: Logger;
   private readonly expectations = new Expectations(30_000);
-  private readonly queued = new Map<string, ObjectEvent[]>();
+  private readonly queued = new Map<string, (ObjectEvent | Deferred)[]>();
   private readonly gauges = new Map<string, { gauge: Gauge; plugin: string }>();
   /** Label sets each (plugin metric, namespace) set on its last tick, to drop the ones it no longer sets. */
   private readonly series = new Map<string, Set<string>>();
@@ -133,6 +143,7 @@ export class LifecycleHost implements Reconciler {
     const snapshot = this.snapshot(namespace, now);
     const intents: { plugin: string; intent: Intent }[] = [];
     const hooks: PluginHook[] = [];
+    const deferred: Deferred[] = [];
     const failedTicks = new Set<string>();
     for (const p of plugins) {
       const ticked = this.call(namespace, p.name, now, () => p.plugin.onTick?.(snapshot) ?? []);
@@ -141,11 +152,25 @@ export class LifecycleHost implements Reconciler {
         if (intent.kind === 'hook') hooks.push({ ...intent.hook, plugin: p.name });
         else intents.push({ plugin: p.name, intent });
       }
+      let deferring = false;
       for (const e of events) {
-        if (now - e.at > EVENT_MAX_AGE_MS || !handles(p.plugin, e)) continue;
+        if (('plugin' in e && e.plugin !== p.name) || now - e.at > EVENT_MAX_AGE_MS || !handles(p.plugin, e)) continue;
+        const tries = 'tries' in e ? e.tries : 0;
+        // Once one event waits for the next tick, the plugin's later ones wait behind it, in order.
+        if (deferring) {
+          deferred.push({ ...e, plugin: p.name, tries });
+          continue;
+        }
         const more = this.call(namespace, p.name, now, () => this.dispatch(p, e, namespace, now));
-        for (const x of more?.intents ?? []) intents.push({ plugin: p.name, intent: x });
-        for (const hook of more?.hooks ?? []) hooks.push({ ...hook, plugin: p.name });
+        if (more === undefined) {
+          if (tries + 1 < EVENT_TRIES) {
+            deferred.push({ ...e, plugin: p.name, tries: tries + 1 });
+            deferring = true;
+          }
+          continue;
+        }
+        for (const x of more.intents) intents.push({ plugin: p.name, intent: x });
+        for (const hook of more.hooks) hooks.push({ ...hook, plugin: p.name });
         // The first tick after a start carries every cached object's phase.
         if (loopHeldTooLong()) await nextLoopTurn();
       }
@@ -155,6 +180,11 @@ export class LifecycleHost implements Reconciler {
       else this.log.warn({ namespace, hooks: hooks.length }, 'no webhook client: hooks dropped');
     }
     let requeueAfter = RESYNC_MS;
+    if (deferred.length > 0) {
+      // Ahead of what the watch recorded while this tick ran: they happened first.
+      this.queued.set(namespace, [...deferred, ...(this.queued.get(namespace) ?? [])]);
+      requeueAfter = DEFERRED_RETRY_MS;
+    }
     const pools = new Map<string, Extract<Intent, { kind: 'pool' }>[]>();
     const metrics = new Map<string, Set<string>>();
     for (const { plugin, intent } of intents) {
