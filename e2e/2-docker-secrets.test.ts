@@ -1,8 +1,15 @@
 import { createHash, randomBytes } from 'node:crypto';
+import { KubeConfig } from '@kubernetes/client-node';
 import { describe, expect, inject, it } from 'vitest';
 import { API_VERSION } from '../operator/src/api/common.ts';
 import { agentKind, taskKind } from '../operator/src/api/kinds.ts';
+import { RestClient } from '../operator/src/runtime/rest/client.ts';
 import type { KubeObject } from '../operator/src/runtime/rest/object.ts';
+import { FILES_DIR } from '../operator/src/runtimes/docker/agent-files.ts';
+import { containerName } from '../operator/src/runtimes/docker/labels.ts';
+import { firstFileOf } from '../operator/src/runtimes/docker/tar.ts';
+import { dockerFromHost } from '../test/support/docker.ts';
+import { tokenKubeConfig } from '../test/support/identities.ts';
 import { collectionPath, objectPath, resourceOfKind } from '../operator/src/runtime/rest/resource.ts';
 import { useNamespace } from '../test/support/kube.ts';
 import { testClient } from '../test/support/runtime.ts';
@@ -71,6 +78,67 @@ describe.skipIf(inject('e2e').mode === 'kind')('a docker agent’s Secret under 
     );
     expect(done.status?.result?.exitCode).toBe(0);
     expect(done.status?.result?.output?.split(/\s/)[0]).toBe(createHash('sha256').update(key).digest('hex'));
+  });
+
+  // What the runner in coder's container reaches the API server as: the token the operator
+  // copied in, asked about itself (SelfSubjectReview, SelfSubjectAccessReview) with no
+  // other credential in the test.
+  it('gives the docker agent’s runner its own identity: agent-coder, allowed its own and nothing of others', async () => {
+    const container = dockerFromHost(inject('e2e').dockerHost).getContainer(containerName({ namespace: ns.name, name: 'coder', uid: '' }));
+    const archive = await container.getArchive({ path: `${FILES_DIR}/token` });
+    const chunks: Buffer[] = [];
+    for await (const chunk of archive) chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : chunk);
+    const token = firstFileOf(Buffer.concat(chunks))?.toString('utf8').trim() ?? '';
+    expect(token).not.toBe('');
+    const admin = new KubeConfig();
+    admin.loadFromFile(inject('e2e').kubeconfig);
+    const coder = new RestClient(tokenKubeConfig(admin, 'coder', token));
+
+    const me = await coder.request<{ status: { userInfo: { username: string } } }>(
+      'POST',
+      '/apis/authentication.k8s.io/v1/selfsubjectreviews',
+      { body: { apiVersion: 'authentication.k8s.io/v1', kind: 'SelfSubjectReview' } },
+    );
+    expect(me.status.userInfo.username).toBe(`system:serviceaccount:${ns.name}:agent-coder`);
+
+    const rows: [verb: string, group: string, resource: string, name: string, allowed: boolean][] = [
+      ['get', 'agents.orchestrator.dev', 'agents', 'coder', true],
+      ['get', 'coordination.k8s.io', 'leases', 'agent-coder', true],
+      ['get', 'agents.orchestrator.dev', 'agents', 'outsider', false],
+      ['update', 'coordination.k8s.io', 'leases', 'agent-outsider', false],
+      ['list', 'agents.orchestrator.dev', 'tasks', '', false],
+      ['get', 'agents.orchestrator.dev', 'tasks', 'someone-elses', false],
+      ['get', '', 'secrets', 'llm-key', false],
+      ['list', '', 'secrets', '', false],
+      ['create', '', 'pods', '', false],
+      ['create', '', 'serviceaccounts/token', 'agent-outsider', false],
+    ];
+    const answers = [];
+    for (const [verb, group, resource, name] of rows) {
+      const [plural = '', subresource] = resource.split('/');
+      const review = await coder.request<{ status: { allowed: boolean } }>(
+        'POST',
+        '/apis/authorization.k8s.io/v1/selfsubjectaccessreviews',
+        {
+          body: {
+            apiVersion: 'authorization.k8s.io/v1',
+            kind: 'SelfSubjectAccessReview',
+            spec: {
+              resourceAttributes: {
+                namespace: ns.name,
+                verb,
+                group,
+                resource: plural,
+                ...(subresource ? { subresource } : {}),
+                ...(name ? { name } : {}),
+              },
+            },
+          },
+        },
+      );
+      answers.push([verb, resource, name, review.status.allowed]);
+    }
+    expect(answers).toEqual(rows.map(([verb, , resource, name, allowed]) => [verb, resource, name, allowed]));
   });
 
   it('reports a Secret the chart does not list on the Agent, naming the chart value, with a Warning Event', async () => {

@@ -171,6 +171,8 @@ describe('an agent reads and writes only what is its own (its Role, and the char
     ['get', 'rbac.authorization.k8s.io', 'roles', 'agent-bob', false],
     ['patch', 'rbac.authorization.k8s.io', 'roles', 'agent-alice', false],
     ['get', '', 'secrets', '', false],
+    ['get', '', 'secrets', 'llm-key', false],
+    ['list', '', 'secrets', '', false],
     ['list', '', 'configmaps', '', false],
     ['create', '', 'pods', '', false],
     ['create', '', 'serviceaccounts/token', 'agent-bob', false],
