@@ -78,7 +78,23 @@ e2e-kind: build ## e2e on a kind cluster (needs Docker and a registry): hack/kin
 	AO_E2E_CLUSTER=kind KUBECONFIG="$$(hack/kind-up.sh kubeconfig)" npm run test:e2e
 
 .PHONY: test
-test: lint typecheck test-unit test-integration e2e ## everything CI runs
+test: lint typecheck test-unit test-integration e2e fuzz-bounded chaos-bounded ## everything CI runs
+
+.PHONY: chaos
+chaos: deps tools ## seeded faults under load, invariants checked (SEED=random DURATION=600 [TASKS=n]; docs/reliability.md#chaos)
+	node chaos/run.ts --seed $(or $(SEED),random) --duration $(or $(DURATION),600) $(if $(TASKS),--tasks $(TASKS))
+
+.PHONY: chaos-bounded
+chaos-bounded: deps tools ## the chaos run make test runs: one seed, each fault once, 1,000 tasks, about 5 minutes
+	node chaos/run.ts --seed $(or $(SEED),20261201) --duration $(or $(DURATION),200) --tasks 1000 --bounded
+
+.PHONY: fuzz
+fuzz: deps tools ## bad-input fuzzer: hostile Agents, Tasks and policies against the operator (COUNT=10000 SEED=n; docs/reliability.md)
+	node fuzz/run.ts --count $(or $(COUNT),10000) $(if $(SEED),--seed $(SEED))
+
+.PHONY: fuzz-bounded
+fuzz-bounded: deps tools ## the fuzzer's bounded form in make test: 1,000 objects, one fixed seed, a few minutes
+	node fuzz/run.ts --count 1000 --seed 20261201
 
 .PHONY: bench
 bench: build tools ## every benchmark scenario (SCENARIO=a,b for some), report in bench/results/ (see bench/README.md)

@@ -38,7 +38,7 @@ export default tseslint.config(
   {
     // The config loader is the one reader of process.env in the operator; tests and
     // dev tooling read it to find the control plane they were handed.
-    files: ['operator/src/config/**', 'runner/config.ts', 'test/**', 'e2e/**', 'bench/**', 'hack/**', '*.ts'],
+    files: ['operator/src/config/**', 'runner/config.ts', 'test/**', 'e2e/**', 'bench/**', 'chaos/**', 'fuzz/**', 'hack/**', '*.ts'],
     rules: { 'no-restricted-properties': 'off' },
   },
   {

@@ -33,6 +33,8 @@ export default defineConfig({
             'hack/**/*.test.ts',
             'examples/**/*.test.ts',
             'bench/**/*.test.ts',
+            'chaos/**/*.test.ts',
+            'fuzz/**/*.test.ts',
           ],
           environment: 'node',
         },

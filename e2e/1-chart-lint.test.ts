@@ -176,10 +176,38 @@ describe('the rendered chart passes the manifest linters', () => {
       minAvailable: 1,
       unhealthyPodEvictionPolicy: 'AlwaysAllow',
     });
-    expect(all.find((d) => d.kind === 'NetworkPolicy')?.spec).toMatchObject({
+    expect(all.find((d) => d.kind === 'NetworkPolicy' && d.metadata.name === 'ao-agent-orchestrator')?.spec).toMatchObject({
       policyTypes: ['Ingress', 'Egress'],
       ingress: [{ ports: [{ port: 'metrics', protocol: 'TCP' }] }, { ports: [{ port: 'health', protocol: 'TCP' }] }],
       egress: [{}],
+    });
+  });
+
+  it('confines agent Pods to the API server, the model endpoints and DNS, in each agents’ namespace (agents.networkPolicy)', () => {
+    const agents = docs('all').filter((d) => d.kind === 'NetworkPolicy' && d.metadata.name === 'ao-agent-orchestrator-agents');
+    expect(agents.map((d) => d.metadata.namespace)).toEqual(['team-a', 'team-b']);
+    expect(agents[0]?.spec).toEqual({
+      podSelector: {
+        matchLabels: { 'app.kubernetes.io/managed-by': 'agent-orchestrator' },
+        matchExpressions: [{ key: 'agents.orchestrator.dev/agent', operator: 'Exists' }],
+      },
+      policyTypes: ['Egress'],
+      egress: [
+        { to: [{ ipBlock: { cidr: '127.0.0.1/32' } }], ports: [{ port: 6443, protocol: 'TCP' }] },
+        { to: [{ ipBlock: { cidr: '127.0.0.1/32' } }], ports: [{ port: 8000, protocol: 'TCP' }] },
+        {
+          to: [
+            {
+              namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'kube-system' } },
+              podSelector: { matchLabels: { 'k8s-app': 'kube-dns' } },
+            },
+          ],
+          ports: [
+            { port: 53, protocol: 'UDP' },
+            { port: 53, protocol: 'TCP' },
+          ],
+        },
+      ],
     });
   });
 });

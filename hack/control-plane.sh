@@ -14,7 +14,11 @@
 #   bin     prints the folder holding kubectl (and the other Kubernetes binaries).
 #   helm    prints the path of the helm binary.
 #   etcd-url prints etcd's client URL (tests compact etcd through it).
-#   restart kube-apiserver   SIGKILLs the API server and starts it again (tests).
+#   restart kube-apiserver [FLAG...]   SIGKILLs the API server and starts it again (tests),
+#           with extra flags (the audit webhook test: --audit-policy-file, ...); without
+#           flags, its defaults.
+#   restart etcd   SIGKILLs etcd and starts it again on its data (make chaos); waits until
+#           the API server is ready on it again.
 #   restart kube-scheduler [FLAG...]   the same for the scheduler, with extra flags
 #           (benchmarks: --kube-api-qps, --kube-api-burst); without flags, its defaults.
 #   backup DIR    an etcd snapshot of the running plane (etcdctl snapshot save) and a copy
@@ -175,7 +179,14 @@ launch_apiserver() {
     --service-account-key-file="${PKI}/sa.pub" --service-account-signing-key-file="${PKI}/sa.key" \
     --service-cluster-ip-range=10.96.0.0/16 \
     --authorization-mode=Node,RBAC --allow-privileged=true --profiling=false \
-    --endpoint-reconciler-type=none --watch-cache-sizes=podtemplates#0 --v=1
+    --endpoint-reconciler-type=none --watch-cache-sizes=podtemplates#0 --v=1 "$@"
+}
+
+launch_etcd() {
+  launch etcd "${ETCD_BIN}/etcd" --name=ao --data-dir="${PLANE_DIR}/etcd" \
+    --listen-client-urls="http://127.0.0.1:${ETCD_PORT}" --advertise-client-urls="http://127.0.0.1:${ETCD_PORT}" \
+    --listen-peer-urls="http://127.0.0.1:${ETCD_PEER_PORT}" --initial-advertise-peer-urls="http://127.0.0.1:${ETCD_PEER_PORT}" \
+    --initial-cluster="ao=http://127.0.0.1:${ETCD_PEER_PORT}" --unsafe-no-fsync --log-level=warn
 }
 
 launch_scheduler() {
@@ -193,15 +204,23 @@ launch_scheduler() {
 restart() {
   local name="${1:-}"
   if (( $# )); then shift; fi
-  [[ "$name" == kube-apiserver || "$name" == kube-scheduler ]] || die "restart supports kube-apiserver and kube-scheduler"
-  [[ "$name" == kube-scheduler || $# -eq 0 ]] || die "restart kube-apiserver takes no flags"
+  [[ "$name" == kube-apiserver || "$name" == kube-scheduler || "$name" == etcd ]] ||
+    die "restart supports kube-apiserver, kube-scheduler and etcd"
+  [[ "$name" != etcd || $# -eq 0 ]] || die "restart $name takes no flags"
   # A paused kube-scheduler (see pause) is started again; anything else must be running.
   [[ "$name" == kube-scheduler ]] || pid_alive "$name" || die "$name is not running; start the plane first"
   kill_component "$name"
   log "restarting $name${*:+ with $*}"
   if [[ "$name" == kube-apiserver ]]; then
-    launch_apiserver
+    launch_apiserver "$@"
     wait_for kube-apiserver 90 kubectl_admin get --raw /readyz || die "$name did not become ready again"
+  elif [[ "$name" == etcd ]]; then
+    # Same data dir: with --unsafe-no-fsync a process crash still loses nothing (the page
+    # cache keeps what was written). The API server reconnects on its own; ready again
+    # means it serves from etcd, not only that etcd answers.
+    launch_etcd
+    wait_for etcd 30 curl -sf --max-time 2 "http://127.0.0.1:${ETCD_PORT}/health" || die "etcd did not become healthy again"
+    wait_for kube-apiserver 90 kubectl_admin get --raw /readyz || die "kube-apiserver did not become ready again after etcd"
   else
     launch_scheduler "$@"
     wait_for kube-scheduler 60 healthz "${SCHEDULER_PORT}" || die "$name did not become healthy again"
@@ -312,10 +331,7 @@ start() {
   kubeconfig_for kwok "${PLANE_DIR}/kwok.kubeconfig"
 
   log "starting etcd on 127.0.0.1:${ETCD_PORT}"
-  launch etcd "${ETCD_BIN}/etcd" --name=ao --data-dir="${PLANE_DIR}/etcd" \
-    --listen-client-urls="http://127.0.0.1:${ETCD_PORT}" --advertise-client-urls="http://127.0.0.1:${ETCD_PORT}" \
-    --listen-peer-urls="http://127.0.0.1:${ETCD_PEER_PORT}" --initial-advertise-peer-urls="http://127.0.0.1:${ETCD_PEER_PORT}" \
-    --initial-cluster="ao=http://127.0.0.1:${ETCD_PEER_PORT}" --unsafe-no-fsync --log-level=warn
+  launch_etcd
   wait_for etcd 30 curl -sf --max-time 2 "http://127.0.0.1:${ETCD_PORT}/health" || fail_start etcd
 
   log "starting kube-apiserver on https://127.0.0.1:${APISERVER_PORT}"
@@ -424,5 +440,5 @@ case "${1:-}" in
   backup) shift; backup "$@" ;;
   restore) shift; restore "$@" ;;
   pause) shift; pause "$@" ;;
-  *) die "usage: $0 start [--nodes N] | nodes N | stop | status | env | bin | helm | etcd-url | restart kube-apiserver|kube-scheduler [FLAG...] | pause kube-scheduler" ;;
+  *) die "usage: $0 start [--nodes N] | nodes N | stop | status | env | bin | helm | etcd-url | restart kube-apiserver|kube-scheduler|etcd [FLAG...] | pause kube-scheduler" ;;
 esac

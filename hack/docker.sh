@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
 # A Docker engine for the docker runtime's tests and the demo.
-# Usage: hack/docker.sh start | stop | status
+# Usage: hack/docker.sh start | stop | restart | status
 #   start   uses a reachable engine ($DOCKER_HOST, then the system socket); otherwise
 #           starts Debian's dockerd (installing docker.io when root and missing) with
 #           its own socket, data-root and pidfile, and no bridge network.
 #           Prints the DOCKER_HOST to use on stdout.
 #   stop    stops only a dockerd this script started (by its pidfile).
+#   restart stops the dockerd this script started (its containers stop with it, as when
+#           an engine is restarted on a host) and starts it again on the same data-root;
+#           prints the DOCKER_HOST (make chaos).
 #   status  prints the DOCKER_HOST of a reachable engine; exit 1 when none is.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
@@ -84,6 +87,11 @@ stop() {
 case "${1:-}" in
   start) start ;;
   stop) stop ;;
+  restart)
+    [[ -f "${PIDFILE}" ]] || die "restart needs a dockerd started by this script (${PIDFILE} is missing)"
+    stop
+    start
+    ;;
   status) reachable ;;
-  *) die "usage: $0 start | stop | status" ;;
+  *) die "usage: $0 start | stop | restart | status" ;;
 esac

@@ -18,6 +18,8 @@ import { priority } from './priority/index.ts';
 import { productionSlo } from './production-slo/index.ts';
 import { requiredCapabilities } from './required-capabilities/index.ts';
 import { roundRobin } from './round-robin/index.ts';
+import { security } from './security/index.ts';
+import { threatDetection } from './threat-detection/index.ts';
 
 /**
  * The plugins shipped with the operator, in the order their filters run: the cheap,
@@ -28,6 +30,7 @@ export const builtinPlugins: readonly Plugin[] = [
   agentState,
   circuitBreaker,
   anomaly,
+  threatDetection,
   budget,
   hooks,
   capacity,
@@ -42,6 +45,7 @@ export const builtinPlugins: readonly Plugin[] = [
   priority,
   productionSlo,
   performancePlugin,
+  security,
 ];
 
 /** Score plugins and weights of each spec.routing.strategy. */

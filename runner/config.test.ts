@@ -12,6 +12,7 @@ describe('runnerConfig', () => {
       shutdownGraceMs: 20_000,
       resourceReportMs: 60_000,
       progressMs: 10_000,
+      refusalReportMs: 5_000,
       logLevel: 'info',
       kubeEnvironment: { KUBECONFIG: undefined, HOME: '/home/r', KUBERNETES_SERVICE_HOST: undefined, KUBERNETES_SERVICE_PORT: undefined },
       commandEnv: { ...base, HOME: '/home/r', PATH: '/bin' },
@@ -85,6 +86,7 @@ describe('runnerConfig', () => {
     { name: 'no resource reports', env: { RUNNER_RESOURCE_REPORT_SECONDS: '0' }, expected: { resourceReportMs: 0 } },
     { name: 'progress every 30 s', env: { RUNNER_PROGRESS_SECONDS: '30' }, expected: { progressMs: 30_000 } },
     { name: 'no progress in the status', env: { RUNNER_PROGRESS_SECONDS: '0' }, expected: { progressMs: 0 } },
+    { name: 'no refusal reports', env: { RUNNER_REFUSAL_REPORT_SECONDS: '0' }, expected: { refusalReportMs: 0 } },
     {
       name: 'a grace period and a log level',
       env: { RUNNER_SHUTDOWN_GRACE_SECONDS: '0', RUNNER_LOG_LEVEL: 'debug' },
@@ -179,6 +181,11 @@ describe('runnerConfig', () => {
       name: 'resource reports too often',
       env: { ...base, RUNNER_RESOURCE_REPORT_SECONDS: '5' },
       message: 'RUNNER_RESOURCE_REPORT_SECONDS: must be 0 (no reports) or a whole number of seconds from 15 to 3600',
+    },
+    {
+      name: 'refusal reports of a fraction of a second',
+      env: { ...base, RUNNER_REFUSAL_REPORT_SECONDS: '0.5' },
+      message: 'RUNNER_REFUSAL_REPORT_SECONDS: must be 0 (no reports) or a whole number of seconds from 1 to 3600',
     },
     {
       name: 'progress too often',

@@ -16,6 +16,8 @@ export interface RunnerConfig {
   resourceReportMs: number;
   /** How often a running task's last output lines are copied into its status.progress; 0: never. */
   progressMs: number;
+  /** How often refusals (403) met since the last report are written to the Agent's status.refusals; 0: never. */
+  refusalReportMs: number;
   logLevel: (typeof LOG_LEVELS)[number];
   /** Where the API server is: KUBECONFIG, the docker runtime's kubeconfig, ~/.kube/config or in-cluster. */
   kubeEnvironment: KubeEnvironment;
@@ -86,6 +88,10 @@ export function runnerConfig(env: Readonly<Record<string, string | undefined>>):
   if (!Number.isInteger(report) || (report !== 0 && (report < 15 || report > 3600))) {
     problem('RUNNER_RESOURCE_REPORT_SECONDS', 'must be 0 (no reports) or a whole number of seconds from 15 to 3600');
   }
+  const refusals = Number(get('RUNNER_REFUSAL_REPORT_SECONDS') ?? 5);
+  if (!Number.isInteger(refusals) || refusals < 0 || refusals > 3600) {
+    problem('RUNNER_REFUSAL_REPORT_SECONDS', 'must be 0 (no reports) or a whole number of seconds from 1 to 3600');
+  }
   const logLevel = get('RUNNER_LOG_LEVEL') ?? 'info';
   if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) problem('RUNNER_LOG_LEVEL', `must be one of ${LOG_LEVELS.join(', ')}`);
   if (problems.length) throw new Error(`invalid runner configuration: ${problems.join('; ')}`);
@@ -121,6 +127,7 @@ export function runnerConfig(env: Readonly<Record<string, string | undefined>>):
     shutdownGraceMs: grace * 1000,
     resourceReportMs: report * 1000,
     progressMs: progress * 1000,
+    refusalReportMs: refusals * 1000,
     logLevel: logLevel as RunnerConfig['logLevel'],
     kubeEnvironment: {
       KUBECONFIG: kubeconfig ?? (existsSync(DOCKER_KUBECONFIG) ? DOCKER_KUBECONFIG : undefined),

@@ -1,8 +1,9 @@
 import { pino, type Logger } from 'pino';
 import { Informer } from '../operator/src/runtime/cache/informer.ts';
 import { systemClock } from '../operator/src/runtime/clock.ts';
-import { messageOf } from '../operator/src/runtime/errors.ts';
-import { RestClient } from '../operator/src/runtime/rest/client.ts';
+import { ApiError, messageOf } from '../operator/src/runtime/errors.ts';
+import { refusedCredentialsMessage, type CredentialsSource } from '../operator/src/runtime/rest/credentials.ts';
+import type { RestClient } from '../operator/src/runtime/rest/client.ts';
 import { loadClusterAccess } from '../operator/src/runtime/rest/kubeconfig/load.ts';
 import type { KubeObject } from '../operator/src/runtime/rest/object.ts';
 import { objectPath } from '../operator/src/runtime/rest/resource.ts';
@@ -20,6 +21,7 @@ import { reportUsage } from './usage.ts';
 import { TaskRunner } from './task-runner.ts';
 import { Compactor } from './compaction.ts';
 import { attemptKey, ProgressLines } from './progress.ts';
+import { RefusalReportingClient, RefusalReporter } from './refusals.ts';
 
 const RESYNC_MS = 30_000;
 
@@ -27,10 +29,23 @@ const RESYNC_MS = 30_000;
 async function main(): Promise<void> {
   const config = loadRunnerConfig();
   const logger = pino({ level: config.logLevel, base: { component: 'runner', agent: `${config.namespace}/${config.agent}` } });
-  const { access, clientNodeFor } = await loadClusterAccess({ env: config.kubeEnvironment });
+  const { access, clientNodeFor, source, context } = await loadClusterAccess({ env: config.kubeEnvironment });
   if (clientNodeFor) logger.info({ clientNodeFor }, 'the kubeconfig needs client-node');
-  const client = new RestClient(access);
-  const agent = await readAgent(client, config, logger);
+  // Every 403 the runner meets is reported on its Agent (status.refusals.reported), where
+  // the threat-detection plugin counts them; the reporter writes with this client too.
+  let refusals: RefusalReporter | undefined;
+  const client = new RefusalReportingClient(access, (r) => refusals?.record(r));
+  if (config.refusalReportMs > 0) {
+    refusals = new RefusalReporter({
+      client,
+      namespace: config.namespace,
+      agent: config.agent,
+      intervalMs: config.refusalReportMs,
+      clock: systemClock,
+      logger,
+    });
+  }
+  const agent = await readAgent(client, config, logger, { server: access.server, source, context });
 
   const stop = new AbortController();
   const agentInformer = new Informer<KubeObject>({
@@ -103,6 +118,7 @@ async function main(): Promise<void> {
   });
   const beating = heartbeat.run(stop.signal);
   const loops = [agentInformer.run(stop.signal), tasks.run(stop.signal)];
+  if (refusals) loops.push(refusals.run(stop.signal));
   if (config.resourceReportMs > 0) {
     loops.push(
       reportUsage(
@@ -200,13 +216,17 @@ function executorOf(config: RunnerConfig, logger: Logger, progress: ProgressLine
 }
 
 /** The runner may start before its RBAC or Agent are visible: wait for the Agent. */
-async function readAgent(client: RestClient, config: RunnerConfig, logger: Logger): Promise<AgentSettings> {
+async function readAgent(client: RestClient, config: RunnerConfig, logger: Logger, where: CredentialsSource): Promise<AgentSettings> {
   for (let attempt = 1; ; attempt++) {
     try {
       return agentSettings(await client.request<KubeObject>('GET', objectPath(Agents, config.namespace, config.agent)));
     } catch (err) {
       const delay = Math.min(30_000, 500 * 2 ** attempt);
-      logger.warn({ err: messageOf(err), retryInMs: delay }, 'cannot read my Agent yet');
+      // Retried, not fatal: a docker agent's token is replaced by the operator while the
+      // runner waits. But the log says which credentials, so a wrong one is found at once.
+      if (err instanceof ApiError && err.status === 401)
+        logger.error({ err: messageOf(err), retryInMs: delay }, refusedCredentialsMessage(where, err.status, err.reason));
+      else logger.warn({ err: messageOf(err), retryInMs: delay }, 'cannot read my Agent yet');
       await systemClock.sleep(delay);
     }
   }

@@ -101,6 +101,8 @@ export class TaskRunner {
   /** Tasks of an earlier process being handed back now. */
   private readonly recovering = new Set<string>();
   private readonly recoveries = new Set<Promise<void>>();
+  /** Attempts (`<key>#<attempt>`) whose run failed on a write: their result is lost. */
+  private readonly unwritten = new Set<string>();
   private accepting = true;
   private abandoned = false;
 
@@ -137,8 +139,13 @@ export class TaskRunner {
     const mine = this.o.tasks
       .list()
       .filter((t) => (t as Task).status?.assignment?.agent === this.o.agent && !this.running.has(keyOf(t))) as Task[];
+    // Running and not running here: claimed by an earlier process, or by this one when a
+    // write of the attempt failed (the API server was down): nothing will finish either.
     const orphaned = mine.filter(
-      (t) => t.status?.phase === 'Running' && t.status.assignment?.claimedBy !== this.o.lease.identity && !this.recovering.has(keyOf(t)),
+      (t) =>
+        t.status?.phase === 'Running' &&
+        (t.status.assignment?.claimedBy !== this.o.lease.identity || this.unwritten.has(`${keyOf(t)}#${t.status.assignment.attempt}`)) &&
+        !this.recovering.has(keyOf(t)),
     );
     if (orphaned.length) this.track(this.handBackOrphans(orphaned));
     const waiting = mine
@@ -184,6 +191,7 @@ export class TaskRunner {
     const abort = new AbortController();
     const done = this.run(task, attempt, abort.signal)
       .catch((err: unknown) => {
+        this.unwritten.add(`${key}#${attempt}`);
         this.o.logger.error({ task: key, attempt, err: messageOf(err) }, 'task run failed');
       })
       .finally(() => {
@@ -289,7 +297,8 @@ export class TaskRunner {
   }
 
   /**
-   * Hands back Running attempts this process did not claim: their runner died with them.
+   * Hands back Running attempts this process does not run: their runner died with them, or
+   * (claimed by this process) their result write failed and the result is lost.
    * First the Lease is read from the API server: a process that was frozen and lost the
    * Lease meanwhile must not take its successor's attempts away.
    */
@@ -305,10 +314,14 @@ export class TaskRunner {
         const s = task.status ?? {};
         const attempt = s.assignment?.attempt ?? 0;
         const claimedBy = s.assignment?.claimedBy;
-        const reason = `the runner restarted: attempt ${attempt} was claimed by ${claimedBy ?? 'an earlier runner process'}, this runner is ${this.o.lease.identity}`;
+        const reason =
+          claimedBy === this.o.lease.identity
+            ? `the result of attempt ${attempt} could not be written (the API server did not answer); ${claimedBy} hands it back`
+            : `the runner restarted: attempt ${attempt} was claimed by ${claimedBy ?? 'an earlier runner process'}, this runner is ${this.o.lease.identity}`;
         const written = await this.write(task, attempt, { phase: 'Running', claimedBy }, (st) =>
           handedBack(st, { agent: this.o.agent, outcome: 'Lost', reason, time: this.stamp() }),
         );
+        this.unwritten.delete(`${keyOf(task)}#${attempt}`);
         if (written) this.o.logger.info({ task: keyOf(task), attempt, claimedBy }, 'handed back an attempt of an earlier runner process');
       }
     } catch (err) {

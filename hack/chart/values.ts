@@ -3,6 +3,7 @@
 // and upgrade) and the values table of the chart's README; a test holds values.yaml to
 // its defaults.
 import { z } from 'zod';
+import { securitySettings } from '../../plugins/security/config.ts';
 
 const dnsLabel = z
   .string()
@@ -16,6 +17,10 @@ const objectName = (what: string): z.ZodString =>
     .max(253)
     .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/, { message: `the name of ${what}` });
 const labels = z.record(z.string(), z.string());
+const cidr = z
+  .string()
+  .regex(/^([0-9]{1,3}(\.[0-9]{1,3}){3}|[0-9a-fA-F:]+)\/[0-9]{1,3}$/, { message: 'a CIDR such as 10.0.0.1/32 or fd00::/64' });
+const port = z.int().min(1).max(65535);
 const anything = z.record(z.string(), z.unknown());
 
 export const chartValues = z
@@ -120,8 +125,61 @@ export const chartValues = z
               ),
           })
           .prefault({}),
+        networkPolicy: z
+          .strictObject({
+            enabled: z
+              .boolean()
+              .default(false)
+              .describe(
+                'Render a NetworkPolicy of the agent Pods in each of agents.networkPolicy.namespaces: egress only to the API server, the model endpoints and DNS (enforced where the network plugin supports it). Docker agents are not Pods: it does not reach them.',
+              ),
+            namespaces: z
+              .array(dnsLabel)
+              .default([])
+              .describe(
+                'Namespaces whose agent Pods it confines, one NetworkPolicy each; empty: watchNamespaces (one of the two must name some).',
+              ),
+            apiServer: z
+              .strictObject({
+                cidrs: z
+                  .array(cidr)
+                  .default([])
+                  .describe(
+                    'Addresses of the API server as agents reach it, after the Service is resolved (its endpoints, e.g. 10.0.0.1/32); empty: those the API server lists for itself (EndpointSlice, else Endpoints, default/kubernetes), looked up at install (helm template has no cluster to ask: set them there).',
+                  ),
+                ports: z.array(port).default([]).describe('Its ports (6443 on most clusters); empty: looked up with the addresses.'),
+              })
+              .prefault({}),
+            modelEndpoints: z
+              .array(
+                z.strictObject({
+                  name: dnsLabel.describe('What it is, for people reading the policy (e.g. llm-gateway).'),
+                  cidr: cidr.describe('Its addresses.'),
+                  ports: z.array(port).min(1).default([443]).describe('Its ports.'),
+                }),
+              )
+              .default([])
+              .describe('Model endpoints (LLM APIs, gateways) agents may reach: [{name, cidr, ports}].'),
+            dns: z
+              .array(anything)
+              .default([
+                {
+                  namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'kube-system' } },
+                  podSelector: { matchLabels: { 'k8s-app': 'kube-dns' } },
+                },
+              ])
+              .describe(
+                'Who agents may ask DNS, on port 53 UDP and TCP (NetworkPolicyPeer objects; the default is the cluster DNS); empty: nobody.',
+              ),
+          })
+          .prefault({}),
       })
       .prefault({}),
+    security: securitySettings
+      .prefault({})
+      .describe(
+        'The security plugin’s policy for Agents (plugins/security/README.md), enforced twice from these values: by a ValidatingAdmissionPolicy that refuses a violating Agent when it is applied, and by the operator, which does not start its workload. Off by default: turning it on refuses Agents that ran before (cpu and memory limits are required once on).',
+      ),
     tasks: z
       .strictObject({
         reassignDelaySeconds: seconds(
@@ -290,6 +348,35 @@ export const chartValues = z
           .describe(
             'Secrets the operator may read (get, by these names only, in the namespaces it watches): the signing keys of webhook endpoints (spec.plugins.hooks.endpoints[].signingSecret, plugins/hooks/README.md). Empty: it reads no Secret.',
           ),
+      })
+      .prefault({}),
+    threatDetection: z
+      .strictObject({
+        auditWebhook: z
+          .strictObject({
+            enabled: z
+              .boolean()
+              .default(false)
+              .describe(
+                "Serve POST /audit for the API server's audit webhook backend, so refusals (403) of agent identities reach the threat-detection plugin (plugins/threat-detection/README.md). The API server's --audit-webhook-config-file must point at the audit Service.",
+              ),
+            port: port.default(8443).describe('Container and Service port of /audit.'),
+            tlsSecret: z
+              .string()
+              .max(253)
+              .default('')
+              .describe('A kubernetes.io/tls Secret (tls.crt, tls.key) /audit is served with; empty: plain HTTP.'),
+            tokenSecret: z
+              .strictObject({
+                name: z.string().max(253).default('').describe('The Secret; empty: no token is asked for.'),
+                key: z.string().max(253).default('token').describe('Its key.'),
+              })
+              .prefault({})
+              .describe(
+                "A Secret key holding the bearer token of the API server's audit webhook kubeconfig; /audit refuses a POST without it. Needs tlsSecret (the API server sends no token over plain HTTP).",
+              ),
+          })
+          .prefault({}),
       })
       .prefault({}),
     policies: z

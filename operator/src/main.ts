@@ -2,6 +2,7 @@ import { taskKind } from './api/kinds.ts';
 import { ConfigError, loadConfig } from './config/config.ts';
 import { systemClock } from './runtime/clock.ts';
 import { Manager } from './runtime/manager.ts';
+import { CredentialsError, checkCredentials } from './runtime/rest/credentials.ts';
 import { loadClusterAccess } from './runtime/rest/kubeconfig/load.ts';
 import { resourceOfKind } from './runtime/rest/resource.ts';
 import { createLogger } from './telemetry/logger.ts';
@@ -17,11 +18,15 @@ async function main(): Promise<number> {
   );
 
   const manager = new Manager({ config, kubeConfig: access, logger });
+  // Alongside the prefetch, not before it: a start with good credentials waits for nothing.
+  const verified = checkCredentials(manager.client, { server: access.server, source, context });
+  verified.catch(() => undefined); // awaited below; this only keeps a failure from being unhandled meanwhile
   // The Task cache takes longest to fill (10,000 Tasks: the API server streams for ~0.6 s
   // on two cores): its watch-list opens before the controllers' and plugins' modules load
   // (~0.1 s), which is why they are imported here and not above.
   await manager.prefetch(resourceOfKind(taskKind));
   try {
+    await verified;
     const { registerControllers } = await import('./register-controllers.ts');
     await registerControllers(manager, { config, logger, clock: systemClock });
   } catch (err) {
@@ -52,6 +57,11 @@ main().then(
     if (err instanceof ConfigError) {
       process.stderr.write(`agent-orchestrator: ${err.message}\n`);
       process.exitCode = 2;
+      return;
+    }
+    if (err instanceof CredentialsError) {
+      process.stderr.write(`agent-orchestrator: ${err.message}\n`);
+      process.exitCode = 1;
       return;
     }
     process.stderr.write(`agent-orchestrator: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);

@@ -162,7 +162,8 @@ describe('properties at the default settings', () => {
       fc.property(agentArb(0.35, 0.4, 0.1), (a) => simulate(a, 10_000) === undefined),
       { numRuns: 40, seed: SEED },
     );
-  });
+    // 400,000 simulated tasks: seconds under coverage on a shared 2-core machine.
+  }, 60_000);
 
   it('a 3x slowdown is quarantined within 2 x consecutiveTasks slow tasks, never before consecutiveTasks (durations within about 15%)', () => {
     const n = DEFAULTS.consecutiveTasks;

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { capability, conditions, dnsLabel, nonNegative, objectName, observedGeneration, timestamp, tokenCounts } from './common.ts';
-import { RECENT_OUTCOMES } from './names.ts';
+import { RECENT_OUTCOMES, RECENT_REFUSALS } from './names.ts';
 import { asMap, asSet, withRules } from './validation.ts';
 import { dockerRuntimeRules } from './runtime-rules.ts';
 import {
@@ -182,6 +182,33 @@ export const agentSpec = z
   })
   .describe('The desired state of an Agent.');
 
+/** Refused requests of the agent's identity, as one source saw them (threat detection). */
+export const refusalLog = z.object({
+  total: nonNegative(Number.MAX_SAFE_INTEGER).default(0).describe('Refusals counted since the first, by this source.'),
+  recent: z
+    .array(
+      z.object({
+        time: timestamp.describe('When the last refusal of this entry happened.'),
+        verb: z.string().min(1).max(32).describe('What was asked: get, list, watch, create, update, patch, delete.'),
+        resource: z.string().min(1).max(253).describe('The resource, with its subresource: tasks, leases, agents/status.'),
+        name: z.string().max(253).optional().describe('The object asked for, when the request named one.'),
+        namespace: z.string().max(63).optional().describe('The namespace asked for, when the request had one.'),
+        count: z
+          .int()
+          .min(1)
+          .max(1_000_000_000)
+          .default(1)
+          .describe('Refusals alike (verb, resource, name, namespace) this entry stands for.'),
+        message: z.string().max(256).optional().describe('The API server’s answer, cut to 256 characters.'),
+      }),
+    )
+    .max(RECENT_REFUSALS)
+    .optional()
+    .describe(
+      `The last ${RECENT_REFUSALS} entries, oldest first; refusals alike within one report are one entry with a count, so a storm costs one entry per report.`,
+    ),
+});
+
 export const agentPhases = ['Pending', 'Starting', 'Ready', 'Busy', 'Sleeping', 'Draining', 'Failed', 'Terminating'] as const;
 
 export const agentStatus = z
@@ -268,6 +295,23 @@ export const agentStatus = z
       })
       .optional()
       .describe('Context-window usage, reported by the runner.'),
+    refusals: z
+      .object({
+        reported: refusalLog
+          .optional()
+          .describe(
+            'Refusals (403) the agent’s runner met, reported by the runner itself in a coalesced status write. Only as honest as the runner.',
+          ),
+        audited: refusalLog
+          .optional()
+          .describe(
+            'Refusals (403) of the agent’s identity in the API server’s audit log, written by the operator from the audit webhook; the agent may not write this field (admission policy).',
+          ),
+      })
+      .optional()
+      .describe(
+        'Requests of the agent’s identity the API server refused; the threat-detection plugin quarantines an agent that keeps trying.',
+      ),
     drainingSince: timestamp
       .optional()
       .describe('When the agent began draining (to sleep, roll or be deleted); running tasks get a grace period from here.'),
@@ -297,4 +341,5 @@ export const agent = withRules(
 
 export type AgentSpec = z.infer<typeof agentSpec>;
 export type AgentStatus = z.infer<typeof agentStatus>;
+export type RefusalLog = z.infer<typeof refusalLog>;
 export type Agent = z.infer<typeof agent>;

@@ -40,3 +40,6 @@ export const RECENT_OUTCOMES = 32;
  */
 export const CONTEXT_COMPACTION_CONDITION = 'ContextCompaction';
 export const COMPACTION_ANSWERS = { compacted: 'CompactDone', recycled: 'RecycleDone', cannot: 'CannotCompact' } as const;
+
+/** Refusal entries an Agent keeps per source in status.refusals. */
+export const RECENT_REFUSALS = 32;

@@ -23,6 +23,7 @@ describe('parseConfig', () => {
       logFormat: 'json',
       metricsBindAddress: ':8080',
       healthProbeBindAddress: ':8081',
+      auditWebhookBindAddress: '0',
       leaderElect: true,
       leaderElectionId: 'agent-orchestrator',
       leaderElectionNamespace: 'agents-system',
@@ -43,6 +44,7 @@ describe('parseConfig', () => {
       taskWorkers: 8,
       pluginTimeBudgetMs: 100,
       plugins: [],
+      pluginSettings: {},
       taskReassignDelaySeconds: 5,
       taskTimeoutGraceSeconds: 30,
       dockerHost: 'unix:///var/run/docker.sock',
@@ -51,6 +53,38 @@ describe('parseConfig', () => {
       dockerRequestTimeoutSeconds: 30,
       feasibleAgentsToFind: 100,
     });
+  });
+
+  it('takes a token for the audit webhook only with its TLS certificate and key, which the API server needs to send it', () => {
+    expect(() => parseConfig(['--audit-webhook-token-file=/t'], {})).toThrow(
+      /--audit-webhook-token-file \/ AO_AUDIT_WEBHOOK_TOKEN_FILE: needs --audit-webhook-tls-cert-file/,
+    );
+    expect(() => parseConfig(['--audit-webhook-tls-cert-file=/c'], {})).toThrow(/AO_AUDIT_WEBHOOK_TLS_KEY_FILE: give both/);
+    const c = parseConfig(
+      [
+        '--audit-webhook-bind-address=:8443',
+        '--audit-webhook-token-file=/t',
+        '--audit-webhook-tls-cert-file=/c',
+        '--audit-webhook-tls-key-file=/k',
+      ],
+      {},
+    );
+    expect([c.auditWebhookBindAddress, c.auditWebhookTokenFile, c.auditWebhookTlsCertFile, c.auditWebhookTlsKeyFile]).toEqual([
+      ':8443',
+      '/t',
+      '/c',
+      '/k',
+    ]);
+  });
+
+  it('takes operator-wide plugin settings as a JSON object of objects, naming the flag when they are not', () => {
+    expect(parseConfig(['--plugin-settings={"security":{"enabled":true}}'], {}).pluginSettings).toEqual({ security: { enabled: true } });
+    expect(parseConfig([], { AO_PLUGIN_SETTINGS: '{"a":{}}' }).pluginSettings).toEqual({ a: {} });
+    expect(() => parseConfig(['--plugin-settings={security'], {})).toThrow(/--plugin-settings \/ AO_PLUGIN_SETTINGS: must be JSON/);
+    expect(() => parseConfig(['--plugin-settings=[1]'], {})).toThrow(
+      /--plugin-settings \/ AO_PLUGIN_SETTINGS: must be a JSON object of objects by plugin name/,
+    );
+    expect(() => parseConfig(['--plugin-settings={"security":true}'], {})).toThrow(/--plugin-settings \/ AO_PLUGIN_SETTINGS/);
   });
 
   it('parses booleans, numbers and lists from strings, and freezes the result', () => {

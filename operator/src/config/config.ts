@@ -50,6 +50,36 @@ export const settings = [
     description: 'Where /healthz and /readyz are served; 0 disables them.',
   },
   {
+    key: 'auditWebhookBindAddress',
+    flag: 'audit-webhook-bind-address',
+    env: 'AO_AUDIT_WEBHOOK_BIND_ADDRESS',
+    schema: bindAddress.default('0'),
+    description:
+      "Where POST /audit takes the API server's audit webhook batches (audit.k8s.io/v1 EventList), so refusals (403) of agent identities reach the threat-detection plugin; 0 (the default) serves nothing.",
+  },
+  {
+    key: 'auditWebhookTokenFile',
+    flag: 'audit-webhook-token-file',
+    env: 'AO_AUDIT_WEBHOOK_TOKEN_FILE',
+    schema: z.string().min(1).optional(),
+    description:
+      "A file holding the bearer token the API server's audit webhook kubeconfig sends; /audit refuses a POST without it (401). Needs TLS (the API server sends no token over plain http). Unset: any caller that reaches the address is believed.",
+  },
+  {
+    key: 'auditWebhookTlsCertFile',
+    flag: 'audit-webhook-tls-cert-file',
+    env: 'AO_AUDIT_WEBHOOK_TLS_CERT_FILE',
+    schema: z.string().min(1).optional(),
+    description: 'Serving certificate (PEM) of the audit webhook: with the key, /audit is served over HTTPS.',
+  },
+  {
+    key: 'auditWebhookTlsKeyFile',
+    flag: 'audit-webhook-tls-key-file',
+    env: 'AO_AUDIT_WEBHOOK_TLS_KEY_FILE',
+    schema: z.string().min(1).optional(),
+    description: 'Private key (PEM) of the audit webhook serving certificate.',
+  },
+  {
     key: 'leaderElect',
     flag: 'leader-elect',
     env: 'AO_LEADER_ELECT',
@@ -236,6 +266,29 @@ export const settings = [
       'Out-of-tree plugins to load at start: paths of ES modules (.js, .mjs, or .ts, which Node strips of its types), absolute or relative to the working directory, comma-separated; the flag may be repeated. A module that fails to load stops the operator with exit code 2. See docs/plugins.md.',
   },
   {
+    key: 'pluginSettings',
+    flag: 'plugin-settings',
+    env: 'AO_PLUGIN_SETTINGS',
+    schema: z
+      .string()
+      .default('{}')
+      .transform((s, ctx) => {
+        try {
+          return JSON.parse(s) as unknown;
+        } catch (err) {
+          ctx.addIssue({ code: 'custom', message: `must be JSON (${(err as Error).message}), e.g. {"security":{"enabled":true}}` });
+          return z.NEVER;
+        }
+      })
+      .pipe(
+        z.record(z.string(), z.record(z.string(), z.unknown()), {
+          error: 'must be a JSON object of objects by plugin name, e.g. {"security":{"enabled":true}}',
+        }),
+      ),
+    description:
+      'Operator-wide plugin settings, a JSON object by plugin name (the chart passes its security block as {"security": ...}): what the installer decides and a namespace’s policy cannot change. Each plugin checks its own entry at start; an error stops the operator with exit code 2, naming the field (security.images.allow[0]: ...).',
+  },
+  {
     key: 'taskReassignDelaySeconds',
     flag: 'task-reassign-delay',
     env: 'AO_TASK_REASSIGN_DELAY',
@@ -297,6 +350,20 @@ const configSchema = z.object(Object.fromEntries(settings.map((s) => [s.key, s.s
   // client-go's constraints, so a leader gives up before a standby may take over.
   if (c.leaseDurationSeconds <= c.renewDeadlineSeconds) {
     ctx.addIssue({ code: 'custom', path: ['leaseDurationSeconds'], message: 'must be greater than the renew deadline' });
+  }
+  if ((c.auditWebhookTlsCertFile === undefined) !== (c.auditWebhookTlsKeyFile === undefined)) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['auditWebhookTlsKeyFile'],
+      message: 'give both the certificate and the key of the audit webhook, or neither',
+    });
+  }
+  if (c.auditWebhookTokenFile !== undefined && c.auditWebhookTlsCertFile === undefined) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['auditWebhookTokenFile'],
+      message: 'needs --audit-webhook-tls-cert-file and --audit-webhook-tls-key-file: the API server sends no bearer token over plain http',
+    });
   }
   if (c.renewDeadlineSeconds <= c.retryPeriodSeconds * 1.2) {
     ctx.addIssue({ code: 'custom', path: ['renewDeadlineSeconds'], message: 'must be greater than 1.2 x the retry period' });

@@ -1,6 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import type { AgentPhase, ConditionDecision } from './agent-lifecycle.ts';
-import { FIRST_STATUS_QUIET_MS, firstStatusHeldForMs, reportOnly, type WrittenStatus } from './agent-status-writes.ts';
+import {
+  FIRST_STATUS_QUIET_MS,
+  firstStatusHeldForMs,
+  heartbeatTimeToRecord,
+  reportOnly,
+  type WrittenStatus,
+} from './agent-status-writes.ts';
 
 const CREATED = 1_000_000;
 
@@ -45,5 +51,20 @@ describe('reportOnly', () => {
     ['the same phase, another reason', serving, 'Ready', { status: 'True', reason: 'RuntimeUnavailable' }, false],
   ])('%s → %s', (_name, current, phase, readyCondition, expected) => {
     expect(reportOnly(current, { phase, ready: { ...readyCondition, message: '' }, healthy })).toBe(expected);
+  });
+});
+
+describe('heartbeatTimeToRecord', () => {
+  const LAG = 15_000;
+  it.each<[string, number | undefined, number | undefined, number | undefined]>([
+    ['no Lease renewal: the recorded time stands', 5_000, undefined, 5_000],
+    ['neither', undefined, undefined, undefined],
+    ['the first renewal', undefined, 20_000, 20_000],
+    ['a recorded time lagging less than the bound stands (no write per heartbeat)', 10_000, 20_000, 10_000],
+    ['a recorded time lagging by the bound is refreshed', 5_000, 20_000, 20_000],
+    ['a recorded time after the renewal (written by someone else) is replaced', Date.UTC(2999, 0, 1), 20_000, 20_000],
+    ['a recorded time equal to the renewal stands', 20_000, 20_000, 20_000],
+  ])('%s', (_what, recorded, heartbeatAt, expected) => {
+    expect(heartbeatTimeToRecord(recorded, heartbeatAt, LAG)).toBe(expected);
   });
 });

@@ -46,3 +46,16 @@ export function reportOnly(current: WrittenStatus | undefined, decision: Pick<Ag
   };
   return same('Ready', decision.ready) && same('Healthy', decision.healthy);
 }
+
+/**
+ * The `status.lastHeartbeatTime` to write, in ms, given the one recorded and the Lease's
+ * renewal (`heartbeatAt`); undefined: none. Copying every renewal would write the Agent
+ * on every heartbeat, so the recorded time stands while it lags by less than `maxLagMs`.
+ * A recorded time later than the renewal is not one the operator wrote (a runner may
+ * patch its own status): it is replaced, or it would stand for ever.
+ */
+export function heartbeatTimeToRecord(recorded: number | undefined, heartbeatAt: number | undefined, maxLagMs: number): number | undefined {
+  if (heartbeatAt === undefined) return recorded;
+  if (recorded !== undefined && recorded <= heartbeatAt && heartbeatAt - recorded < maxLagMs) return recorded;
+  return heartbeatAt;
+}

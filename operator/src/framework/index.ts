@@ -1,5 +1,6 @@
 // The framework's public API: what a plugin (in plugins/ or out of tree) may import.
 export { definePlugin, type AdmissionRule, type Plugin, type PluginDefinition, type PluginInstance } from './plugin.ts';
+export type { AgentReview, AgentViolation } from './agent-review.ts';
 export type {
   AgentObject,
   AgentVerdict,

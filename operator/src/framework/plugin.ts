@@ -1,4 +1,5 @@
 import type { z } from 'zod';
+import type { AgentReview } from './agent-review.ts';
 import type { LifecyclePlugin } from './lifecycle.ts';
 import type { RoutingPlugin } from './types.ts';
 
@@ -40,9 +41,16 @@ export interface Plugin {
    * breaker's spec.circuitBreaker): the base its spec.plugins entry is merged over.
    */
   readonly settingsFrom?: ((spec: Readonly<Record<string, unknown>>) => Readonly<Record<string, unknown>> | undefined) | undefined;
+  /**
+   * Operator-wide settings (--plugin-settings {"<name>": ...}): what whoever installs the
+   * operator decides and a namespace's policy cannot change. Must accept {}.
+   */
+  readonly settings?: z.ZodType | undefined;
+  /** Builds the agent review from parsed `settings`; undefined when it reviews nothing (turned off). */
+  readonly agentReview?: ((settings: unknown) => AgentReview | undefined) | undefined;
 }
 
-export interface PluginDefinition<S extends z.ZodType> {
+export interface PluginDefinition<S extends z.ZodType, O extends z.ZodType = z.ZodType> {
   /** Lowercase letters, digits and '-': the key under spec.plugins. */
   readonly name: string;
   readonly config: S;
@@ -50,6 +58,9 @@ export interface PluginDefinition<S extends z.ZodType> {
   readonly lifecycle?: (config: z.output<S>) => LifecyclePlugin;
   readonly admission?: readonly AdmissionRule[];
   readonly settingsFrom?: Plugin['settingsFrom'];
+  /** Operator-wide settings (see Plugin.settings) and the agent review built from them. */
+  readonly settings?: O;
+  readonly agentReview?: (settings: z.output<O>) => AgentReview | undefined;
 }
 
 const NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
@@ -58,8 +69,8 @@ const NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
  * One definition per plugin: its name, its config schema and a factory per extension
  * family. The factories receive the parsed config, so a plugin never sees raw YAML.
  */
-export function definePlugin<S extends z.ZodType>(definition: PluginDefinition<S>): Plugin {
-  const { name, config, routing, lifecycle } = definition;
+export function definePlugin<S extends z.ZodType, O extends z.ZodType = z.ZodType>(definition: PluginDefinition<S, O>): Plugin {
+  const { name, config, routing, lifecycle, settings, agentReview } = definition;
   if (!NAME.test(name) || name.length > 63) {
     throw new Error(`plugin name "${name}" must be lowercase letters, digits and '-', at most 63 characters`);
   }
@@ -72,5 +83,7 @@ export function definePlugin<S extends z.ZodType>(definition: PluginDefinition<S
     },
     admission: definition.admission ?? [],
     settingsFrom: definition.settingsFrom,
+    ...(settings ? { settings } : {}),
+    ...(agentReview ? { agentReview: (raw: unknown) => agentReview(raw as z.output<O>) } : {}),
   };
 }

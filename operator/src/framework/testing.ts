@@ -4,6 +4,8 @@ import { createCycleLedger, type CycleLedger } from './cycle-state.ts';
 
 /** A seeded stream of numbers in [0, 1), for simulations that must replay. */
 export { seededRandom } from './cycle-state.ts';
+/** The agent reviews as the operator builds them from --plugin-settings, for a plugin's tests. */
+export { agentReviewsOf, reviewAgent } from './agent-review.ts';
 import type { Plugin } from './plugin.ts';
 import type { AgentIndex, AgentInfo, RoutingPlugin, TaskInfo } from './types.ts';
 

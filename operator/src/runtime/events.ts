@@ -9,6 +9,36 @@ import { Events, apiVersionOf, collectionPath, objectPath } from './rest/resourc
 
 export type EventType = 'Normal' | 'Warning';
 
+/** The API server's limits: an Event's name is a DNS subdomain, its note at most 1 kB (bytes, not characters). */
+const NAME_MAX = 253;
+const NOTE_MAX_BYTES = 1024;
+
+/**
+ * `<object>.<time><hash>` as client-go names Events, with the object's part shortened
+ * when the whole would pass 253 characters (a Task may have a name of 253): the API
+ * server refuses longer names, and the Event would be lost.
+ */
+export function eventName(regarding: string, now: number, fingerprint: string): string {
+  const suffix = `${now.toString(16)}${createHash('sha256').update(fingerprint).digest('hex').slice(0, 6)}`;
+  // A cut may end on '.' or '-', which no DNS label may end with.
+  const head = regarding.slice(0, NAME_MAX - suffix.length - 1).replace(/[-.]+$/, '');
+  return `${head || 'object'}.${suffix}`;
+}
+
+/** The longest prefix of `s` of at most `maxBytes` bytes of UTF-8, never half a character. */
+export function truncateUtf8(s: string, maxBytes: number): string {
+  if (Buffer.byteLength(s, 'utf8') <= maxBytes) return s;
+  let bytes = 0;
+  let end = 0;
+  for (const ch of s) {
+    const size = Buffer.byteLength(ch, 'utf8');
+    if (bytes + size > maxBytes) break;
+    bytes += size;
+    end += ch.length;
+  }
+  return s.slice(0, end);
+}
+
 export interface EventRecorderOptions {
   client: RestClient;
   /** reportingController, e.g. agents.orchestrator.dev/operator. */
@@ -61,7 +91,7 @@ export class EventRecorder {
         });
         return;
       }
-      const name = `${regarding.metadata.name ?? 'object'}.${now.toString(16)}${createHash('sha256').update(fingerprint).digest('hex').slice(0, 6)}`;
+      const name = eventName(regarding.metadata.name ?? 'object', now, fingerprint);
       await this.o.client.request('POST', collectionPath(Events, namespace), {
         body: {
           apiVersion: apiVersionOf(Events),
@@ -73,7 +103,7 @@ export class EventRecorder {
           action: action.slice(0, 128),
           reason: reason.slice(0, 128),
           type,
-          note: note.slice(0, 1024),
+          note: truncateUtf8(note, NOTE_MAX_BYTES),
           regarding: {
             apiVersion: regarding.apiVersion,
             kind: regarding.kind,

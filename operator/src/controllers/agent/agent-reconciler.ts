@@ -3,8 +3,9 @@ import { agent as agentSchema, type Agent, type AgentStatus } from '../../api/ag
 import { RESTART_ANNOTATION, WORKLOAD_FINALIZER } from '../../api/common.ts';
 import { agentKind } from '../../api/kinds.ts';
 import type { Config } from '../../config/config.ts';
+import { reviewAgent, type AgentReviewVerdict, type AgentReviews } from '../../framework/agent-review.ts';
 import { RUNTIME_UNAVAILABLE, decideAgent, type AgentDecision, type AgentObservation } from '../../core/agent-lifecycle.ts';
-import { firstStatusHeldForMs, reportOnly } from '../../core/agent-status-writes.ts';
+import { firstStatusHeldForMs, heartbeatTimeToRecord, reportOnly } from '../../core/agent-status-writes.ts';
 import type { SharedInformer } from '../../runtime/cache/informer-group.ts';
 import type { Clock } from '../../runtime/clock.ts';
 import type { ReconcileContext, ReconcileResult, Reconciler } from '../../runtime/controller.ts';
@@ -41,7 +42,12 @@ export interface AgentReconcilerDeps {
   metrics: AgentMetrics;
   clock: Clock;
   logger: Logger;
+  /** Plugins' reviews of the spec before a workload is started. */
+  reviews: AgentReviews;
 }
+
+/** The condition that carries the plugins' agent reviews (the security plugin's policy). */
+export const POLICY_COMPLIANT = 'PolicyCompliant';
 
 interface LeaseSpec {
   holderIdentity?: string;
@@ -79,6 +85,11 @@ export class AgentReconciler implements Reconciler {
     const meta = cached.metadata;
     const ref: AgentRef = { namespace: meta.namespace ?? '', name: meta.name ?? '', uid: meta.uid ?? '' };
 
+    // A workload is started only for a spec the plugins' reviews admit; one already
+    // running is left alone until it would be made again (a restart, a roll, a wake).
+    const verdict = this.d.reviews.plugins.length > 0 ? reviewAgent(this.d.reviews, agent) : undefined;
+    if (verdict?.denied && !agent.status?.workload?.name) return this.refuseUntouched(cached, agent, verdict, deleting, ref, ctx);
+
     const runtime = await this.runtimeOf(agent);
     const now = this.d.clock.now();
     let workload: WorkloadStatus | undefined;
@@ -88,25 +99,13 @@ export class AgentReconciler implements Reconciler {
     } catch (err) {
       runtimeError = { ...runtimeErrorOf(err), observing: true };
     }
-    const observation: AgentObservation = {
-      now,
-      deleting,
-      desiredState: agent.spec.desiredState,
-      specHash: workloadSpecOf(agent, ref).specHash,
-      workload,
-      runtimeError,
-      heartbeatAt: this.heartbeatAt(ref),
-      heartbeatTimeoutMs: agent.spec.heartbeat.timeoutSeconds * 1000,
-      activeTasks: this.activeTasks(ref),
-      drainingSince: agent.status?.drainingSince ? Date.parse(agent.status.drainingSince) : undefined,
-      drainGraceMs: this.d.config.agentDrainGraceSeconds * 1000,
-      restarts: agent.status?.workload?.restarts ?? 0,
-      startupGraceMs: this.d.config.agentStartupGraceSeconds * 1000,
-      restartRequestedAt: timeOf(meta.annotations?.[RESTART_ANNOTATION]),
-    };
+    const observation = this.observationOf(agent, cached, ref, now, workload, runtimeError);
     let decision = decideAgent(observation);
     // How the process last ended, seen before a restart makes the runtime forget it.
     const lastExit = workload?.lastExit;
+    if (verdict?.denied && (decision.action.type === 'ensure' || decision.action.type === 'restart')) {
+      decision = refused(decision, verdict, observation.restarts);
+    }
 
     switch (decision.action.type) {
       case 'ensure':
@@ -190,13 +189,70 @@ export class AgentReconciler implements Reconciler {
     // A fresh look at the clock: the workload may have been made after `now` was read.
     const quiet = firstStatusHeldForMs(agent.status, decision.phase, onItsWay, this.d.clock.now());
     if (quiet !== undefined) return { requeueAfter: Math.min(quiet, decision.requeueAfterMs ?? quiet) };
-    agent = await this.writeStatus(cached, agent, decision, workload, lastExit, runtimeError?.observing === true, ref, ctx);
+    agent = await this.writeStatus(cached, agent, decision, workload, lastExit, runtimeError?.observing === true, ref, ctx, verdict);
     if (runtime.type === 'docker' && workload?.phase === 'Running')
       await this.d.docker.refreshCredentialsIfDue(ref, agent.spec.runtime.docker?.host);
     const requeue = decision.requeueAfterMs;
     const poll = runtime.type === 'docker' && workload ? DOCKER_POLL_MS : undefined;
     const after = [requeue, poll].filter((v): v is number => v !== undefined);
     return after.length ? { requeueAfter: Math.min(...after) } : undefined;
+  }
+
+  private observationOf(
+    agent: Agent,
+    cached: KubeObject,
+    ref: AgentRef,
+    now: number,
+    workload: WorkloadStatus | undefined,
+    runtimeError: AgentObservation['runtimeError'],
+  ): AgentObservation {
+    const meta = cached.metadata;
+    return {
+      now,
+      deleting: meta.deletionTimestamp !== undefined,
+      desiredState: agent.spec.desiredState,
+      specHash: workloadSpecOf(agent, ref).specHash,
+      workload,
+      runtimeError,
+      heartbeatAt: this.heartbeatAt(ref),
+      heartbeatTimeoutMs: agent.spec.heartbeat.timeoutSeconds * 1000,
+      activeTasks: this.activeTasks(ref),
+      drainingSince: agent.status?.drainingSince ? Date.parse(agent.status.drainingSince) : undefined,
+      drainGraceMs: this.d.config.agentDrainGraceSeconds * 1000,
+      restarts: agent.status?.workload?.restarts ?? 0,
+      startupGraceMs: this.d.config.agentStartupGraceSeconds * 1000,
+      restartRequestedAt: timeOf(meta.annotations?.[RESTART_ANNOTATION]),
+    };
+  }
+
+  /**
+   * An Agent the reviews refuse, for which nothing was made (no workload in its status):
+   * its runtime is not even contacted, so a Docker engine the policy forbids is never
+   * dialled (nor remembered for the orphan sweep). Deleted, it only loses its finalizer.
+   */
+  private async refuseUntouched(
+    cached: KubeObject,
+    agent: Agent,
+    verdict: AgentReviewVerdict,
+    deleting: boolean,
+    ref: AgentRef,
+    ctx: ReconcileContext,
+  ): Promise<undefined> {
+    if (deleting) {
+      this.d.pods.forget(ref);
+      this.d.docker.forget(ref);
+      ctx.log.info('refused by policy, nothing was started; releasing the Agent');
+      await this.setFinalizers(
+        cached,
+        (cached.metadata.finalizers ?? []).filter((f) => f !== WORKLOAD_FINALIZER),
+        ctx.signal,
+      );
+      return undefined;
+    }
+    const observation = this.observationOf(agent, cached, ref, this.d.clock.now(), undefined, undefined);
+    const decision = refused(decideAgent(observation), verdict, observation.restarts);
+    await this.writeStatus(cached, agent, decision, undefined, undefined, false, ref, ctx, verdict);
+    return undefined;
   }
 
   private async runtimeOf(agent: Agent): Promise<AgentRuntime> {
@@ -277,6 +333,7 @@ export class AgentReconciler implements Reconciler {
     unobserved: boolean,
     ref: AgentRef,
     ctx: ReconcileContext,
+    verdict: AgentReviewVerdict | undefined,
   ): Promise<Agent> {
     const now = this.d.clock.now();
     const heartbeatAt = this.heartbeatAt(ref);
@@ -285,6 +342,7 @@ export class AgentReconciler implements Reconciler {
       const stamp = rfc3339(now);
       let conditions = setCondition(current?.conditions, { type: 'Ready', ...decision.ready }, stamp, generation);
       conditions = setCondition(conditions, { type: 'Healthy', ...decision.healthy }, stamp, generation);
+      if (verdict) conditions = setCondition(conditions, { type: POLICY_COMPLIANT, ...compliance(verdict) }, stamp, generation);
       const { drainingSince: _d, workload: _w, lastHeartbeatTime: _h, ...rest } = current ?? {};
       const lastExit = latestExit(current?.workload?.lastExit, exitBefore, workload?.lastExit);
       // Copying every renewal into status would write the Agent on every heartbeat (the
@@ -343,6 +401,7 @@ export class AgentReconciler implements Reconciler {
     );
     const previous = replaced?.phase;
     const previousReady = replaced?.conditions?.find((c) => c.type === 'Ready')?.reason;
+    let announced = false;
     if (previous === decision.phase && (previousReady === RUNTIME_UNAVAILABLE) !== (decision.ready.reason === RUNTIME_UNAVAILABLE)) {
       // Serving all along, but the runtime went away or came back: once each way.
       const lost = decision.ready.reason === RUNTIME_UNAVAILABLE;
@@ -358,6 +417,7 @@ export class AgentReconciler implements Reconciler {
       // Still failing, for another reason (a Secret now readable but missing): once per
       // change, never per retry.
       void this.d.events.record(cached, 'Warning', decision.ready.reason, 'Reconcile', decision.ready.message);
+      announced = true;
     }
     if (previous !== decision.phase) {
       const failing = decision.phase === 'Failed';
@@ -368,6 +428,7 @@ export class AgentReconciler implements Reconciler {
         'Reconcile',
         `${previous ?? 'new'} → ${decision.phase}: ${decision.ready.message}`,
       );
+      announced = true;
       const serving = decision.phase === 'Ready' || decision.phase === 'Busy';
       if (serving && !this.registered.has(ref.uid) && (previous === undefined || previous === 'Pending' || previous === 'Starting')) {
         this.registered.add(ref.uid);
@@ -376,14 +437,47 @@ export class AgentReconciler implements Reconciler {
       }
       ctx.log.info({ from: previous, to: decision.phase, reason: decision.ready.reason }, 'phase changed');
     }
+    if (verdict) this.announceCompliance(cached, verdict, replaced, announced && decision.ready.reason === verdict.reason);
     return written ? (agentSchema.safeParse(written).data ?? agent) : agent;
+  }
+
+  /**
+   * One Event per change of the review's message: a Warning naming every violation (unless
+   * the phase change just said it), a Normal one when the Agent complies again.
+   */
+  private announceCompliance(cached: KubeObject, verdict: AgentReviewVerdict, replaced: AgentStatus | undefined, said: boolean): void {
+    const was = replaced?.conditions?.find((c) => c.type === POLICY_COMPLIANT);
+    const now = compliance(verdict);
+    if (was?.status === now.status && was.message === now.message) return;
+    if (now.status === 'False' && !said) void this.d.events.record(cached, 'Warning', now.reason, 'Review', now.message);
+    if (now.status === 'True' && was?.status === 'False')
+      void this.d.events.record(cached, 'Normal', POLICY_COMPLIANT, 'Review', 'the Agent complies with the policy again');
   }
 }
 
+/** The decision for an Agent whose workload the reviews refuse to start: Failed until its spec (or the policy) changes. */
+function refused(decision: AgentDecision, verdict: AgentReviewVerdict, restarts: number): AgentDecision {
+  const { requeueAfterMs: _r, ...rest } = decision;
+  return {
+    ...rest,
+    phase: 'Failed',
+    ready: { status: 'False', reason: verdict.reason, message: `the workload is not started: ${verdict.message}` },
+    action: { type: 'none' },
+    restarts,
+  };
+}
+
+function compliance(verdict: AgentReviewVerdict): { status: 'True' | 'False'; reason: string; message: string } {
+  return verdict.violations.length === 0
+    ? { status: 'True', reason: 'Compliant', message: 'the spec complies with the policy' }
+    : { status: 'False', reason: verdict.reason, message: verdict.message };
+}
+
 function lastHeartbeat(recorded: string | undefined, heartbeatAt: number | undefined, maxLagMs: number): { lastHeartbeatTime?: string } {
-  if (heartbeatAt === undefined) return recorded ? { lastHeartbeatTime: recorded } : {};
-  if (recorded && heartbeatAt - Date.parse(recorded) < maxLagMs) return { lastHeartbeatTime: recorded };
-  return { lastHeartbeatTime: rfc3339(heartbeatAt) };
+  const at = heartbeatTimeToRecord(recorded === undefined ? undefined : Date.parse(recorded), heartbeatAt, maxLagMs);
+  if (at === undefined || Number.isNaN(at)) return {};
+  // The recorded string as it was when it stands, so an unchanged status stays equal.
+  return { lastHeartbeatTime: recorded !== undefined && at === Date.parse(recorded) ? recorded : rfc3339(at) };
 }
 
 /** An annotation's RFC 3339 time in ms; undefined when absent or not a time. */

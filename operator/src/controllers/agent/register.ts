@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import { AGENT_LABEL } from '../../api/common.ts';
 import { agentKind, taskKind } from '../../api/kinds.ts';
 import type { Config } from '../../config/config.ts';
+import type { AgentReviews } from '../../framework/agent-review.ts';
 import type { Clock } from '../../runtime/clock.ts';
 import { Controller } from '../../runtime/controller.ts';
 import type { Manager } from '../../runtime/manager.ts';
@@ -20,6 +21,8 @@ export interface AgentControllerOptions {
   config: Config;
   logger: Logger;
   clock: Clock;
+  /** Plugins' reviews of an Agent before its workload starts (the security plugin); none when absent. */
+  reviews?: AgentReviews | undefined;
 }
 
 const ORPHAN_SWEEP_MS = 60_000;
@@ -48,6 +51,7 @@ export function registerAgentController(manager: Manager, o: AgentControllerOpti
     metrics: agentMetrics(manager.metrics.registry, agents, leases, () => o.clock.now()),
     clock: o.clock,
     logger: o.logger,
+    reviews: o.reviews ?? { plugins: [] },
   });
   const controller = new Controller({
     name: 'agent',

@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import { POOL_LABEL } from '../../api/common.ts';
 import { policyKind } from '../../api/kinds.ts';
 import { policy as policySchema, type PolicySpec, type PolicyStatus } from '../../api/policy.ts';
+import { poolSummary } from '../../core/pool-summary.ts';
 import { awakeBounds, decideScale, type Recommendation, type ScaleLimit } from '../../core/autoscaler.ts';
 import { planPool } from '../../core/pool-plan.ts';
 import type { SharedInformer } from '../../runtime/cache/informer-group.ts';
@@ -361,7 +362,7 @@ export class PolicyReconciler implements Reconciler {
           const inForce = s.inForce === 'keep' ? old.inForce : s.inForce;
           const plugins = s.plugins === 'keep' ? old.plugins : s.plugins;
           return {
-            ...(pools.length > 0 ? { pools, summary: pools.map((p) => `${p.name} ${p.current}/${p.desired}`).join(', ') } : {}),
+            ...(pools.length > 0 ? { pools, summary: poolSummary(pools) } : {}),
             ...(inForce ? { inForce } : {}),
             ...(plugins && plugins.length > 0 ? { plugins } : {}),
             conditions,

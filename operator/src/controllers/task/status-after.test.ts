@@ -75,3 +75,15 @@ describe('statusAfter: the cost of a task that ends', () => {
     expect(statusAfter(succeeded(usage), retry, succeeded(usage), 0, pricing)?.usage).toEqual(usage);
   });
 });
+
+describe('statusAfter: a history reason within the schema’s bound', () => {
+  it.each([
+    ['a short reason is kept', 'exit code 1', 'exit code 1'],
+    ['a reason quoting a huge Lease holder is cut to 1024 characters', `held by ${'x'.repeat(5000)}`, `held by ${'x'.repeat(1015)}…`],
+  ])('%s', (_what, reason, want) => {
+    const decision: TaskDecision = { ...handBack, append: { agent: 'a', outcome: 'Lost', time: '2026-11-30T00:00:00Z', reason } };
+    const status = statusAfter(running('10', 1), decision, running('10', 1), 0) as { history: { reason: string }[] };
+    expect(status.history.at(-1)?.reason).toBe(want);
+    expect(status.history.at(-1)?.reason.length).toBeLessThanOrEqual(1024);
+  });
+});

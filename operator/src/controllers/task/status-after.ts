@@ -5,6 +5,21 @@ import { rfc3339, setCondition } from '../conditions.ts';
 import { taskStatus } from '../resources.ts';
 import { costOf, type Price } from '../../core/accounting.ts';
 
+/** status.history[].reason's bound in the schema. */
+const HISTORY_REASON_MAX = 1024;
+
+/**
+ * A reason may quote what others wrote (a Lease holder identity, which the runner sets and
+ * the API server does not bound): past the schema's bound, the whole status write would be
+ * refused and the task could not move on.
+ */
+function withShortReason<H extends { reason?: string | undefined }>(entry: H): H {
+  const reason = entry.reason;
+  return reason === undefined || reason.length <= HISTORY_REASON_MAX
+    ? entry
+    : { ...entry, reason: `${reason.slice(0, HISTORY_REASON_MAX - 1)}…` };
+}
+
 export interface Pricing {
   readonly currency: string;
   readonly prices: readonly Price[];
@@ -40,7 +55,7 @@ export function statusAfter(
       if (cost !== undefined) next.usage = { ...current.usage, cost, currency: pricing.currency };
     }
   }
-  if (decision.append) next.history = [...(current.history ?? []), decision.append].slice(-32);
+  if (decision.append) next.history = [...(current.history ?? []), withShortReason(decision.append)].slice(-32);
   if (decision.condition) next.conditions = setCondition(current.conditions, decision.condition, rfc3339(now), generation);
   if (generation !== undefined) next.observedGeneration = generation;
   return next;
