@@ -95,31 +95,34 @@ export type LogLine = Record<string, unknown> & { msg?: string; time?: number };
 
 /**
  * A runner's log (all the lives of one container, or one process) as journal entries.
- * `runner ready` names the identity of the life whose lines follow.
+ * A task's lines carry the identity of the process that wrote them; `runner ready` names
+ * it for lines without one.
  */
 export function parseRunnerLog(lines: readonly LogLine[]): { writes: JournalWrite[]; executions: Execution[] } {
   const writes: JournalWrite[] = [];
   const executions: Execution[] = [];
   const open = new Map<string, Execution>();
-  let runner = '';
+  let life = '';
   for (const l of lines) {
     const at = typeof l.time === 'number' ? l.time : undefined;
     if (at === undefined) continue;
     if (l.msg === 'runner ready' && typeof l.identity === 'string') {
-      runner = l.identity;
-      open.clear();
+      life = l.identity;
+      // What an earlier life left open died with it (its end unknown).
+      for (const [k, e] of open) if (e.runner !== life) open.delete(k);
       continue;
     }
     const task = typeof l.task === 'string' ? (l.task.split('/')[1] ?? l.task) : undefined;
     const attempt = typeof l.attempt === 'number' ? l.attempt : undefined;
     if (task === undefined || attempt === undefined) continue;
-    const key = `${task}#${attempt}`;
+    const outcome = typeof l.outcome === 'string' ? l.outcome : undefined;
+    const runner = typeof l.identity === 'string' ? l.identity : life;
+    const key = `${runner} ${task}#${attempt}`;
     const end = (): void => {
       const e = open.get(key);
       if (e) e.end = at;
       open.delete(key);
     };
-    const outcome = typeof l.outcome === 'string' ? l.outcome : undefined;
     switch (l.msg) {
       case 'running': {
         writes.push({ task, attempt, runner, kind: 'claim', accepted: true, at });

@@ -213,6 +213,7 @@ async function main(): Promise<number> {
     for (const c of containers) {
       const raw = await docker.getContainer(c.Id).logs({ stdout: true, stderr: true, follow: false });
       const { stdout } = demuxLogs(raw);
+      writeFileSync(path.join(logDir, `container-${(c.Names[0] ?? c.Id).replace(/^\//, '')}.log`), stdout);
       const lines = stdout.split('\n').flatMap((l): LogLine[] => {
         try {
           return [JSON.parse(l) as LogLine];

@@ -202,8 +202,10 @@ export class TaskRunner {
   }
 
   private async run(task: Task, attempt: number, signal: AbortSignal): Promise<void> {
-    const log = this.o.logger.child({ task: keyOf(task), attempt });
     const identity = this.o.lease.identity;
+    // The identity on each line: a new process may claim before it logs `runner ready`,
+    // and a container's log holds every life of its runner.
+    const log = this.o.logger.child({ task: keyOf(task), attempt, identity });
     const claimed = await this.write(task, attempt, { phase: 'Assigned' }, (s) => ({
       ...s,
       phase: 'Running',
