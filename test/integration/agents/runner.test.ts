@@ -5,6 +5,7 @@ import { agentKind, taskKind } from '../../../operator/src/api/kinds.ts';
 import { isAlreadyExists } from '../../../operator/src/runtime/errors.ts';
 import { Informer } from '../../../operator/src/runtime/cache/informer.ts';
 import { systemClock } from '../../../operator/src/runtime/clock.ts';
+import type { RestClient } from '../../../operator/src/runtime/rest/client.ts';
 import type { KubeObject } from '../../../operator/src/runtime/rest/object.ts';
 import { collectionPath, objectPath, resourceOfKind } from '../../../operator/src/runtime/rest/resource.ts';
 import { CommandExecutor } from '../../../runner/executors/command.ts';
@@ -70,7 +71,13 @@ describe('the agent runner', () => {
   }
 
   /** One runner process of `agent`: its own identity, its heartbeat, its task loop. */
-  async function runnerFor(agent: string, command: string[], capacity = 1, progress?: ProgressLines): Promise<TestRunner> {
+  async function runnerFor(
+    agent: string,
+    command: string[],
+    capacity = 1,
+    progress?: ProgressLines,
+    runnerClient: RestClient = client,
+  ): Promise<TestRunner> {
     const owner = await agentObject(agent);
     const stop = new AbortController();
     stops.push(stop);
@@ -94,7 +101,7 @@ describe('the agent runner', () => {
     });
     const finished: ExecutionResult[] = [];
     const runner = new TaskRunner({
-      client,
+      client: runnerClient,
       tasks,
       agent,
       lease: heartbeat,
@@ -147,6 +154,29 @@ describe('the agent runner', () => {
     const t = await task(name);
     return t.status?.phase === phase ? t : undefined;
   };
+
+  it('hands back an attempt whose result write failed on a dead connection, once the API server answers', async () => {
+    // The network, not the API server, fails: the result PUT never leaves the runner.
+    const flaky = testClient();
+    const request = flaky.request.bind(flaky);
+    let dropped = 0;
+    flaky.request = (async (method: string, path: string, options?: Parameters<RestClient['request']>[2]) => {
+      const phase = (options?.body as TaskObj | undefined)?.status?.phase;
+      if (method === 'PUT' && path.endsWith('/tasks/lost-write/status') && phase === 'Succeeded' && dropped++ === 0)
+        throw new Error('connect ECONNREFUSED 127.0.0.1:6443');
+      return request(method, path, options);
+    });
+    const r = await runnerFor('unlucky', ['sh', '-c', 'echo done'], 1, undefined, flaky);
+    await assign('lost-write', 'unlucky');
+    // Left Running under a live runner that holds its Lease, nothing would ever finish it.
+    const back = await waitFor('the attempt handed back', phaseOf('lost-write', 'Pending'));
+    expect(dropped).toBe(1);
+    expect(back.status?.history?.at(-1)).toMatchObject({ outcome: 'Lost' });
+    expect(back.status?.history?.at(-1)?.reason).toMatch(
+      new RegExp(`the result of attempt 1 could not be written .*; ${r.heartbeat.identity} hands it back`),
+    );
+    expect(r.finished).toEqual([]);
+  });
 
   it('runs no more tasks at once than its capacity', async () => {
     // Each task blocks until its release file exists.
