@@ -62,6 +62,11 @@ test-integration: deps tools ## integration tests against a real kube-apiserver 
 	hack/build-tools.sh etcdctl >/dev/null
 	npm run test:integration
 
+.PHONY: test-covered
+test-covered: deps tools ## unit, integration and disruptive tests in one run, with their merged coverage and its floor (make test)
+	hack/build-tools.sh etcdctl >/dev/null
+	npm run test:covered
+
 .PHONY: dr-drill
 dr-drill: deps tools ## disaster-recovery drill: etcd snapshot mid-work, plane destroyed and restored (AGENTS=5 TASKS=40; docs/operations.md)
 	hack/dr-drill.sh $(or $(AGENTS),5) $(or $(TASKS),40)
@@ -78,7 +83,7 @@ e2e-kind: build ## e2e on a kind cluster (needs Docker and a registry): hack/kin
 	AO_E2E_CLUSTER=kind KUBECONFIG="$$(hack/kind-up.sh kubeconfig)" npm run test:e2e
 
 .PHONY: test
-test: lint typecheck test-unit test-integration e2e fuzz-bounded chaos-bounded ## everything CI runs
+test: lint typecheck test-covered e2e fuzz-bounded chaos-bounded ## everything CI runs
 
 .PHONY: chaos
 chaos: deps tools ## seeded faults under load, invariants checked (SEED=random DURATION=600 [TASKS=n]; docs/reliability.md#chaos)
