@@ -160,12 +160,12 @@ describe('the agent runner', () => {
     const flaky = testClient();
     const request = flaky.request.bind(flaky);
     let dropped = 0;
-    flaky.request = (async (method: string, path: string, options?: Parameters<RestClient['request']>[2]) => {
+    flaky.request = async (method: string, path: string, options?: Parameters<RestClient['request']>[2]) => {
       const phase = (options?.body as TaskObj | undefined)?.status?.phase;
       if (method === 'PUT' && path.endsWith('/tasks/lost-write/status') && phase === 'Succeeded' && dropped++ === 0)
         throw new Error('connect ECONNREFUSED 127.0.0.1:6443');
       return request(method, path, options);
-    });
+    };
     const r = await runnerFor('unlucky', ['sh', '-c', 'echo done'], 1, undefined, flaky);
     await assign('lost-write', 'unlucky');
     // Left Running under a live runner that holds its Lease, nothing would ever finish it.
