@@ -107,7 +107,12 @@ describe('context plugin on the real plane', () => {
       await fleet.task(name, pinned('llm'));
       await waitFor(`${name} done`, phase(name, 'Succeeded'), { timeoutMs: 60_000 });
     }
-    expect((await agent('llm')).status?.contextUsage).toEqual({ tokens: 5000, percent: 50 });
+    // The runner writes the agent's usage after the task's result: wait for it, not for the task.
+    const usage = await waitFor('the usage of t2 on the agent', async () => {
+      const u = (await agent('llm')).status?.contextUsage;
+      return u?.tokens === 5000 ? u : undefined;
+    });
+    expect(usage).toEqual({ tokens: 5000, percent: 50 });
     expect(await cycle('llm')).toBeUndefined();
 
     // A long task starts; a short one ends at 7,500 (75%) while it runs: the agent drains.
