@@ -6,6 +6,7 @@ const scheduled = (reason: string, message: string): Obj['status'] => ({
   phase: reason.startsWith('Dependenc') ? 'Blocked' : 'Pending',
   conditions: [{ type: 'Scheduled', status: 'False', reason, message }],
 });
+const backingOff = scheduled('BackingOff', 'attempt 1 failed (exit code 3); retry 1 of 86 at 2999-01-01T00:00:00Z');
 const task = (spec: Record<string, unknown>, status: Obj['status']): Obj => ({
   metadata: { name: 't' },
   spec,
@@ -31,6 +32,16 @@ describe('taskFinding', () => {
       'pinned to a missing agent, every agent lacks a capability first',
       task({ affinity: { agent: 'ghost' } }, scheduled('Unschedulable', '0/1: 1 lack capability gpu')),
       true,
+    ],
+    [
+      'pinned to an agent gone since its attempt failed there, backing off',
+      task({ affinity: { agent: 'ghost' } }, { ...backingOff, retryAt: '2999-01-01T00:00:00Z' }),
+      true,
+    ],
+    [
+      'pinned to a missing agent, still saying it backs off past its retry time',
+      task({ affinity: { agent: 'ghost' } }, { ...backingOff, retryAt: '2000-01-01T00:00:00Z' }),
+      false,
     ],
     [
       'Blocked on a missing task, named',

@@ -34,7 +34,7 @@ export interface World {
   tasks: ReadonlySet<string>;
 }
 
-export function taskFinding(task: Obj, world: World): Finding {
+export function taskFinding(task: Obj, world: World, now = Date.now()): Finding {
   const phase = task.status?.phase;
   const scheduled = condition(task, 'Scheduled');
   const spec = task.spec ?? {};
@@ -43,6 +43,10 @@ export function taskFinding(task: Obj, world: World): Finding {
       return 'no phase: the operator never reported on it';
     case 'Pending': {
       if (!scheduled || scheduled.status !== 'False' || !scheduled.message) return 'Pending without a Scheduled=False condition saying why';
+      // Backing off after a failed attempt, its message says until when: the pin is judged
+      // once it is routed again (its agent may have gone after the attempt failed on it).
+      const retryAt = Date.parse(task.status?.retryAt ?? '');
+      if (scheduled.reason === 'BackingOff' && retryAt > now) return undefined;
       const pinned = (spec.affinity as { agent?: string } | undefined)?.agent;
       // The message gives each agent's first reason: one that rules out every agent (a
       // capability none has) may stand in front of the missing pin.

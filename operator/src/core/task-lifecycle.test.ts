@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import {
   decideTask,
   failedAttempts,
+  HISTORY_MAX,
   isTerminal,
   retryDelayMs,
   stillDecidable,
@@ -260,6 +261,31 @@ describe('decideTask details', () => {
     expect(failedAttempts(history)).toBe(2);
     expect(decideTask(obs({ phase: 'Failed', attempts: 5, history: [...history, ...failed(1)] })).phase).toBe('Failed');
     expect(decideTask(obs({ phase: 'Failed', attempts: 4, history })).phase).toBe('Pending');
+  });
+
+  it('counts the attempts that fell out of the history as failed, so that retries.max beyond it ends', () => {
+    // The history holds the last 32 attempts; the 8 before them are gone.
+    const full = failed(HISTORY_MAX);
+    expect(failedAttempts(full, 40)).toBe(40);
+    const retry = decideTask(obs({ phase: 'Failed', attempts: 40, history: full, retries: { max: 50, backoffMs: 0 } }));
+    expect(retry.phase).toBe('Pending');
+    expect(retry.condition?.message).toMatch(/retry 40 of 50 at/);
+    expect(decideTask(obs({ phase: 'Failed', attempts: 51, history: full, retries: { max: 50, backoffMs: 0 } })).phase).toBe('Failed');
+  });
+
+  it('ends a task whose every attempt fails after retries.max + 1 attempts, whatever retries.max (property)', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 100 }), (max) => {
+        let history: HistoryEntry[] = [];
+        for (let attempts = 1; attempts <= 200; attempts++) {
+          // What the runner writes as an attempt fails: the entry appended, the oldest dropped.
+          history = [...history, ...failed(1)].slice(-HISTORY_MAX);
+          const d = decideTask(obs({ phase: 'Failed', attempts, history, retries: { max, backoffMs: 0 } }));
+          if (d.phase === 'Failed') return attempts === max + 1;
+        }
+        return false;
+      }),
+    );
   });
 
   it('fails a running attempt the runner did not finish, as a backstop', () => {

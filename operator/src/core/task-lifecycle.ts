@@ -100,9 +100,18 @@ export function stillDecidable(decided: DecidedOn, fresh: DecidedOn): boolean {
   );
 }
 
-/** Failed or timed-out attempts: what retries.max limits (lost attempts are not the task's fault). */
-export function failedAttempts(history: readonly HistoryEntry[]): number {
-  return history.filter((h) => FAILED_OUTCOMES.has(h.outcome)).length;
+/** How many attempts status.history holds (the schema's bound): the oldest fall out. */
+export const HISTORY_MAX = 32;
+
+/**
+ * Failed or timed-out attempts: what retries.max limits (lost attempts are not the task's
+ * fault). retries.max goes to 100 but a full history holds the last 32 of the `attempts`
+ * started: those that fell out count as failed, their outcome gone. Counted from what is
+ * left, a task allowed 32 retries or more retried for ever.
+ */
+export function failedAttempts(history: readonly HistoryEntry[], attempts = 0): number {
+  const fellOut = history.length >= HISTORY_MAX ? Math.max(0, attempts - history.length) : 0;
+  return history.filter((h) => FAILED_OUTCOMES.has(h.outcome)).length + fellOut;
 }
 
 /**
@@ -155,7 +164,7 @@ export function decideTask(o: TaskObservation): TaskDecision {
   }
 
   if (o.phase === 'Failed') {
-    const failures = failedAttempts(o.history);
+    const failures = failedAttempts(o.history, o.attempts);
     const last = o.history.at(-1);
     if (failures > o.retries.max) {
       return stay('Failed', {
