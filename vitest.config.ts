@@ -10,7 +10,7 @@ class E2eInOrder extends BaseSequencer {
   }
 }
 
-const UNIT_FLOOR = { lines: 63, statements: 62, functions: 61, branches: 60 };
+const UNIT_FLOOR = { lines: 66, statements: 65, functions: 64, branches: 62 };
 // Measured 93.4 / 91.6 / 92.8 / 84.7 (2026-12-02); the integration tier's paths vary a
 // little with timing (a retry taken or not), so the floor sits 1-1.5 points below.
 const COVERED_FLOOR = { lines: 92, statements: 90, functions: 91, branches: 83 };
