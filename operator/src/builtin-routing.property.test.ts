@@ -158,8 +158,10 @@ describe('built-in routing: properties over random fleets and queues', () => {
           const inNamespace = snapshot.agents.filter((a) => a.namespace === p.task.namespace);
           expect(p.total).toBe(inNamespace.length);
           expect(Object.values(p.reasons).reduce((s, n) => s + n, 0)).toBe(p.total);
-          if (p.total === 0) expect(p.message).toBe(`no agents in namespace ${p.task.namespace}`);
-          else expect(p.message).toMatch(new RegExp(`^0/${p.total} agents can run it: \\d+ [a-z].* \\([a-z-]+\\)`));
+          if (p.total === 0) {
+            const pin = p.task.affinity?.agent;
+            expect(p.message).toBe(`no agents in namespace ${p.task.namespace}${pin ? ` (it is pinned to agent ${pin})` : ''}`);
+          } else expect(p.message).toMatch(new RegExp(`^0/${p.total} agents can run it: \\d+ [a-z].* \\([a-z-]+\\)`));
           for (const key of p.wake) {
             const a = inNamespace.find((x) => x.key === key);
             expect(a?.sleeping).toBe(true);

@@ -51,6 +51,11 @@ describe('runCycle: pending tasks say why', () => {
     expect(r.pending[0]).toMatchObject({ total: 0, reasons: {}, message: 'no agents in namespace empty', wake: [] });
   });
 
+  it('names the agent a task is pinned to when the namespace has none', () => {
+    const r = cycle([task('t', { namespace: 'empty', affinity: { agent: 'ghost' } })], []);
+    expect(r.pending[0]?.message).toBe('no agents in namespace empty (it is pinned to agent ghost)');
+  });
+
   it('lists sleeping agents that could run it once woken, and only those', () => {
     const agents = [
       agent('gpu-asleep', { capabilities: ['gpu'], sleeping: true, ready: false }),

@@ -11,8 +11,10 @@ export function pendingMessage(
   total: number,
   reasons: Readonly<Record<string, number>>,
   plugins: Readonly<Record<string, string>> = {},
+  pinnedTo?: string,
 ): string {
-  if (total === 0) return `no agents in namespace ${namespace}`;
+  // With no agent to give a reason, the pin is the one thing the user may have got wrong.
+  if (total === 0) return `no agents in namespace ${namespace}${pinnedTo ? ` (it is pinned to agent ${pinnedTo})` : ''}`;
   const parts = Object.entries(reasons)
     .sort(([ra, a], [rb, b]) => b - a || (ra < rb ? -1 : ra > rb ? 1 : 0))
     .map(([reason, n]) => (plugins[reason] ? `${n} ${reason} (${plugins[reason]})` : `${n} ${reason}`));
@@ -31,7 +33,7 @@ export function pendingStatus(task: TaskInfo, statuses: Iterable<Status>, total:
   }
   const reasons = Object.fromEntries(counts);
   const plugins = Object.fromEntries(by);
-  return { task, total, reasons, plugins, message: pendingMessage(task.namespace, total, reasons, plugins), wake };
+  return { task, total, reasons, plugins, message: pendingMessage(task.namespace, total, reasons, plugins, task.affinity?.agent), wake };
 }
 
 /** One status for the whole task (a PreFilter or Permit said no, or a plugin failed). */

@@ -1,6 +1,10 @@
 import fc from 'fast-check';
+import { pino } from 'pino';
+import { Counter, Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
-import { eventName, truncateUtf8 } from './events.ts';
+import { EventRecorder, eventName, truncateUtf8 } from './events.ts';
+import type { RestClient } from './rest/client.ts';
+import type { KubeObject } from './rest/object.ts';
 
 const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 const NOW = Date.UTC(2026, 11, 1);
@@ -59,5 +63,51 @@ describe('truncateUtf8', () => {
         return s.startsWith(out) && bytes <= max && (next === undefined || bytes + nextBytes > max);
       }),
     );
+  });
+});
+
+describe('EventRecorder backlog', () => {
+  /** A client that holds every request until the test answers them. */
+  function heldClient(): { client: RestClient; sent: string[]; answerAll: () => void } {
+    const sent: string[] = [];
+    let waiting: (() => void)[] = [];
+    const client = {
+      request: (method: string, path: string) => {
+        sent.push(`${method} ${path}`);
+        return new Promise<void>((resolve) => waiting.push(resolve));
+      },
+    } as unknown as RestClient;
+    return {
+      client,
+      sent,
+      answerAll: () => {
+        const answers = waiting;
+        waiting = [];
+        for (const answer of answers) answer();
+      },
+    };
+  }
+  const task = (name: string): KubeObject => ({ apiVersion: 'v1', kind: 'Task', metadata: { name, namespace: 'ns', uid: name } });
+
+  it('drops and counts Events past its backlog, and takes new ones once it drains', async () => {
+    const held = heldClient();
+    const dropped = new Counter({ name: 'dropped', help: 'h', labelNames: ['reason'], registers: [new Registry()] });
+    const recorder = new EventRecorder({
+      client: held.client,
+      controller: 'c',
+      instance: 'i',
+      logger: pino({ level: 'silent' }),
+      maxOutstanding: 3,
+      dropped,
+    });
+    const first = [0, 1, 2, 3, 4].map((i) => recorder.record(task(`t${i}`), 'Normal', 'R', 'A', 'n'));
+    expect(held.sent).toHaveLength(3);
+    expect((await dropped.get()).values).toEqual([{ labels: { reason: 'backlog' }, value: 2 }]);
+    held.answerAll();
+    await Promise.all(first);
+    const last = recorder.record(task('t5'), 'Normal', 'R', 'A', 'n');
+    expect(held.sent).toHaveLength(4);
+    held.answerAll();
+    await last;
   });
 });

@@ -11,6 +11,10 @@ export type EventType = 'Normal' | 'Warning';
 
 /** The API server's limits: an Event's name is a DNS subdomain, its note at most 1 kB (bytes, not characters). */
 const NAME_MAX = 253;
+// Events waiting for their budget (20 writes/s) are bounded, as client-go's broadcaster
+// drops past 1,000 queued: unbounded, a burst of thousands queued for minutes, each Event
+// late and the process holding them all. At this budget 1,000 would be a minute late.
+const DEFAULT_MAX_OUTSTANDING = 200;
 const NOTE_MAX_BYTES = 1024;
 
 /**
@@ -49,6 +53,8 @@ export interface EventRecorderOptions {
   clock?: Clock;
   /** Repeats within this window become one Event with a growing series count. */
   aggregateWindowMs?: number;
+  /** Events waiting for the budget or an answer; past it new ones are dropped (and counted). */
+  maxOutstanding?: number;
   dropped?: Counter<'reason'>;
 }
 
@@ -69,6 +75,9 @@ export class EventRecorder {
   private readonly o: EventRecorderOptions;
   private readonly clock: Clock;
   private readonly seen = new Map<string, Seen>();
+  private outstanding = 0;
+  /** Dropped since the backlog filled: logged once per burst, when it drains. */
+  private droppedInBurst = 0;
 
   constructor(options: EventRecorderOptions) {
     this.o = options;
@@ -76,6 +85,26 @@ export class EventRecorder {
   }
 
   async record(regarding: KubeObject, type: EventType, reason: string, action: string, note: string): Promise<void> {
+    const max = this.o.maxOutstanding ?? DEFAULT_MAX_OUTSTANDING;
+    if (this.outstanding >= max) {
+      if (this.droppedInBurst++ === 0)
+        this.o.logger.warn({ outstanding: this.outstanding }, 'too many Events waiting to be written; dropping new ones until they drain');
+      this.o.dropped?.inc({ reason: 'backlog' });
+      return;
+    }
+    this.outstanding++;
+    try {
+      await this.write(regarding, type, reason, action, note);
+    } finally {
+      this.outstanding--;
+      if (this.droppedInBurst > 0 && this.outstanding <= max / 2) {
+        this.o.logger.warn({ dropped: this.droppedInBurst }, 'Events dropped while the backlog was full');
+        this.droppedInBurst = 0;
+      }
+    }
+  }
+
+  private async write(regarding: KubeObject, type: EventType, reason: string, action: string, note: string): Promise<void> {
     const namespace = regarding.metadata.namespace ?? 'default';
     const now = this.clock.now();
     const fingerprint = [regarding.metadata.uid, regarding.metadata.name, type, reason, action, note].join('\u0000');

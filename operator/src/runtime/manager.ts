@@ -18,6 +18,11 @@ import { Writer } from './writer.ts';
 
 const REPORTING_QPS = 20;
 const REPORTING_BURST = 50;
+// Events have a budget of their own, as kube-scheduler's event client does: sharing the
+// reports' budget, a burst of thousands of Events (a fleet of broken agents, a workflow
+// blocked at once) held every "why it waits" report behind it for minutes.
+const EVENTS_QPS = 20;
+const EVENTS_BURST = 50;
 
 export interface ManagerOptions {
   config: Config;
@@ -58,6 +63,7 @@ export class Manager {
    * burst of them never delays real work such as assignments or starting agents.
    */
   readonly reportingClient: RestClient;
+  private readonly eventsClient: RestClient;
   readonly metrics: Metrics;
   private readonly config: Config;
   private readonly log: Logger;
@@ -86,8 +92,14 @@ export class Manager {
       metrics: this.metrics.client,
       clock: this.clock,
     });
+    this.eventsClient = new RestClient(options.kubeConfig, {
+      name: 'events',
+      limiter: new PriorityLimiter(EVENTS_QPS, EVENTS_BURST, this.clock),
+      metrics: this.metrics.client,
+      clock: this.clock,
+    });
     this.events = new EventRecorder({
-      client: this.reportingClient,
+      client: this.eventsClient,
       controller: 'agents.orchestrator.dev/operator',
       instance: this.config.identity,
       logger: this.log.child({ component: 'events' }),
@@ -257,7 +269,7 @@ export class Manager {
     caches.abort();
     await cachesDone;
     await Promise.all(this.serving.map((s) => s.close()));
-    await Promise.all([this.client.close(), this.reportingClient.close()]);
+    await Promise.all([this.client.close(), this.reportingClient.close(), this.eventsClient.close()]);
     this.log.info({ exitCode }, 'stopped');
     return exitCode;
   }

@@ -97,6 +97,29 @@ describe('Informer against a real API server', () => {
     expect(await metricValue(metrics, 'agent_orchestrator_informer_objects', { resource: 'configmaps' })).toBe(3);
   });
 
+  it('counts the objects of every informer of a resource in one gauge (one informer per watched namespace)', async () => {
+    for (const name of ['a1', 'a2', 'b1']) await create(configMap(ns.name, `sum-${name}`, { suite: `sum-${name[0] ?? ''}` }));
+    const metrics = testMetrics();
+    const informers = ['sum-a', 'sum-b'].map(
+      (suite) =>
+        new Informer<KubeObject>({
+          client: testClient(metrics),
+          resource: ConfigMaps,
+          namespace: ns.name,
+          labelSelector: `suite=${suite}`,
+          logger: testLogger(),
+          metrics: metrics.informer,
+        }),
+    );
+    for (const informer of informers) void start(informer);
+    for (const informer of informers) expect(await informer.waitForSync()).toBe(true);
+    expect(await metricValue(metrics, 'agent_orchestrator_informer_objects', { resource: 'configmaps' })).toBe(3);
+    await client.request('DELETE', objectPath(ConfigMaps, ns.name, 'sum-a2'));
+    await waitFor('the gauge to follow the delete', async () =>
+      (await metricValue(metrics, 'agent_orchestrator_informer_objects', { resource: 'configmaps' })) === 2 ? true : undefined,
+    );
+  });
+
   it('takes over the watch-list its client opened ahead of it (the operator does so before its controllers load)', async () => {
     for (const name of ['p1', 'p2']) await create(configMap(ns.name, name, { suite: 'prefetch' }));
     const metrics = testMetrics();

@@ -16,6 +16,7 @@ import { guardOptions, type Plugins } from '../plugins/host.ts';
 import type { Policies } from './policies.ts';
 import { agentFacts, holdingOf, routableAt, taskInfo } from './snapshot.ts';
 import { WritePool } from './write-pool.ts';
+import { byUrgency, reportNeed, type ReportNeed, type Written } from './pending-reports.ts';
 import { taskStatus } from '../resources.ts';
 import type { TaskMetrics } from './metrics.ts';
 
@@ -28,8 +29,10 @@ const ASSUME_TTL_MS = 60_000;
 // counts move with every change of every agent, and rewriting a thousand waiting tasks
 // each time would flood the API server.
 const PENDING_REFRESH_MS = 10_000;
-// At most so many "why it waits" writes per cycle; the rest wait for a later cycle.
-const PENDING_WRITES_PER_CYCLE = 50;
+// At most so many "why it waits" writes outstanding, a token wait included; the rest wait
+// for a later cycle. A bound per cycle instead queued writes behind the reporting budget
+// (20/s) faster than it drains: minutes late, on resourceVersions long gone (409s).
+const PENDING_WRITES_IN_FLIGHT = 50;
 const WAKE_AGAIN_MS = 30_000;
 // Backoffs end and assumptions expire without an event: look every tick.
 const TICK_MS = 1000;
@@ -60,6 +63,14 @@ export interface RouterDeps {
   feasibleAgentsToFind?: number;
 }
 
+/** A waiting task's report, due in this cycle. */
+interface Report {
+  task: KubeObject;
+  pending: PendingStatus;
+  kinds: string;
+  need: ReportNeed;
+}
+
 interface Assumed {
   agent: string;
   attempt: number;
@@ -82,12 +93,13 @@ export class Router {
   private readonly cache = new AgentCache();
   private readonly queue = new TaskQueue();
   private readonly assumed = new Map<string, Assumed>();
-  private readonly pendingWritten = new Map<string, { kinds: string; at: number }>();
+  private readonly pendingWritten = new Map<string, Written>();
+  /** Tasks whose "why it waits" write is outstanding. */
+  private readonly reporting = new Set<string>();
   private readonly woken = new Map<string, number>();
   private readonly writes = new WritePool(WRITE_CONCURRENCY);
   private readonly options: CycleOptions;
   private dirty = true;
-  private pendingBudget = 0;
   private wakeUp: (() => void) | undefined;
   private cycles = 0;
   private lastFlush = 0;
@@ -247,7 +259,7 @@ export class Router {
       else byNamespace.set(task.namespace, [task]);
     }
     let assigned = 0;
-    this.pendingBudget = PENDING_WRITES_PER_CYCLE;
+    const reports: Report[] = [];
     const health = this.d.plugins.health;
     for (const [namespace, tasks] of byNamespace) {
       const queue: Queue = { now, seed: this.cycles++, tasks, index: (ns) => this.cache.index(ns) };
@@ -280,9 +292,16 @@ export class Router {
       for (const pending of result.pending) {
         this.queue.park(pending.task);
         const obj = this.d.tasks.get(pending.task.key);
-        if (obj) this.reportPending(obj, pending, now);
+        const report = obj ? this.reportOf(obj, pending, now) : undefined;
+        if (report) reports.push(report);
         if (pending.wake.length) this.wake(pending, now);
       }
+    }
+    // The most urgent first, over the whole queue: first reports before moved counts.
+    reports.sort((a, b) => byUrgency(a.need, b.need));
+    for (const report of reports) {
+      if (this.reporting.size >= PENDING_WRITES_IN_FLIGHT) break;
+      this.reportPending(report, now);
     }
     this.d.metrics.cycleSeconds.observe((performance.now() - start) / 1000);
     if (assigned) this.log.debug({ assigned, waiting: waiting.length }, 'routing cycle');
@@ -339,18 +358,28 @@ export class Router {
     }
   }
 
-  /** Says why a task waits, when the reasons changed (or the counts, at most every few seconds). */
-  private reportPending(task: KubeObject, pending: PendingStatus, now: number): void {
+  /** The report a waiting task is due, if any: when the reasons changed (or the counts, at most every few seconds). */
+  private reportOf(task: KubeObject, pending: PendingStatus, now: number): Report | undefined {
+    if (this.reporting.has(pending.task.key)) return undefined;
     const status = taskStatus(task);
     const current = status.conditions?.find((c) => c.type === 'Scheduled');
     const kinds = Object.keys(pending.reasons).sort().join('|');
-    const last = this.pendingWritten.get(pending.task.key);
-    if (current?.message === pending.message && status.phase === 'Pending') return;
-    // New kinds of reason (a veto, a capability gone) are written at once; moving counts wait.
-    if (last && last.kinds === kinds && now - last.at < PENDING_REFRESH_MS) return;
-    if (this.pendingBudget <= 0) return;
-    this.pendingBudget--;
-    this.pendingWritten.set(pending.task.key, { kinds, at: now });
+    const need = reportNeed(
+      { phase: status.phase, message: current?.message },
+      { message: pending.message, kinds },
+      this.pendingWritten.get(pending.task.key),
+      now,
+      PENDING_REFRESH_MS,
+    );
+    return need && { task, pending, kinds, need };
+  }
+
+  /** Says why a task waits. */
+  private reportPending({ task, pending, kinds }: Report, now: number): void {
+    const status = taskStatus(task);
+    const key = pending.task.key;
+    this.pendingWritten.set(key, { kinds, at: now });
+    this.reporting.add(key);
     const { namespace, name = '' } = task.metadata;
     this.writes.track(
       this.d.reportingClient
@@ -373,11 +402,12 @@ export class Router {
         .then(
           () => undefined,
           (err: unknown) => {
-            this.pendingWritten.delete(pending.task.key);
+            this.pendingWritten.delete(key);
             if (!isConflict(err) && !isNotFound(err))
-              this.log.warn({ task: pending.task.key, err: messageOf(err) }, 'could not report why a task waits');
+              this.log.warn({ task: key, err: messageOf(err) }, 'could not report why a task waits');
           },
-        ),
+        )
+        .finally(() => this.reporting.delete(key)),
     );
   }
 

@@ -109,6 +109,7 @@ export class Informer<T extends KubeObject> implements SharedInformer<T> {
   private transform: Transform<T> | undefined;
   private watchList: boolean;
   private readonly syncWaiters: (() => void)[] = [];
+  private counted = 0;
 
   constructor(options: InformerOptions<T>) {
     this.options = options;
@@ -291,7 +292,7 @@ export class Informer<T extends KubeObject> implements SharedInformer<T> {
       const gone = this.store.delete(key);
       if (gone) this.emit('onDelete', gone);
     }
-    this.options.metrics?.objects.set({ resource: this.name }, this.store.size);
+    this.countObjects();
     if (!this.synced) {
       this.synced = true;
       this.log.info({ objects: this.store.size }, 'cache synced');
@@ -396,7 +397,16 @@ export class Informer<T extends KubeObject> implements SharedInformer<T> {
       if (previous) this.emit('onUpdate', previous, obj);
       else this.emit('onAdd', obj, false);
     }
-    this.options.metrics?.objects.set({ resource: this.name }, this.store.size);
+    this.countObjects();
+  }
+
+  /**
+   * Adds this cache's change to the gauge: one informer per watched namespace shares the
+   * resource's series, and a set() of its own size would report only the last namespace.
+   */
+  private countObjects(): void {
+    this.options.metrics?.objects.inc({ resource: this.name }, this.store.size - this.counted);
+    this.counted = this.store.size;
   }
 
   private startResync(): () => void {
