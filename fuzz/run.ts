@@ -409,11 +409,30 @@ console.log(`\n${failed ? 'FAILED' : 'passed'}; operator log ${path.join(out, 'o
 await operator.stop();
 await Promise.race([runners.stop(), sleep(15_000)]);
 stop.abort();
-if (!values.keep) for (const ns of namespaces) await client.request('DELETE', `/api/v1/namespaces/${ns}`).catch(() => undefined);
+if (!values.keep) await Promise.race([removeNamespaces(), sleep(60_000)]);
 await Promise.race([client.close(), sleep(5_000)]);
 process.exit(failed ? 1 : 0);
 
 // --- helpers --------------------------------------------------------------------------
+/**
+ * The namespaces go, and with them the Agents: their finalizer is the operator's, which
+ * has stopped, so it is taken off here; left on, every run would leave its namespaces
+ * Terminating on the shared plane for the next suite's operator to find.
+ */
+async function removeNamespaces(): Promise<void> {
+  for (const ns of namespaces) {
+    await client.request('DELETE', `/api/v1/namespaces/${ns}`).catch(() => undefined);
+    const agents = await client.request<{ items: KubeObject[] }>('GET', collectionPath(KINDS.Agent, ns)).catch(() => ({ items: [] }));
+    for (const agent of agents.items)
+      await client
+        .request('PATCH', objectPath(KINDS.Agent, ns, agent.metadata.name ?? ''), {
+          body: { metadata: { finalizers: null } },
+          contentType: 'application/merge-patch+json',
+        })
+        .catch(() => undefined);
+  }
+}
+
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
