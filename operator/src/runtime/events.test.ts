@@ -3,7 +3,7 @@ import { pino } from 'pino';
 import { Counter, Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
 import { EventRecorder, eventName, truncateUtf8 } from './events.ts';
-import type { RestClient } from './rest/client.ts';
+import { heldClient } from '../../../test/support/held-client.ts';
 import type { KubeObject } from './rest/object.ts';
 
 const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
@@ -67,26 +67,6 @@ describe('truncateUtf8', () => {
 });
 
 describe('EventRecorder backlog', () => {
-  /** A client that holds every request until the test answers them. */
-  function heldClient(): { client: RestClient; sent: string[]; answerAll: () => void } {
-    const sent: string[] = [];
-    let waiting: (() => void)[] = [];
-    const client = {
-      request: (method: string, path: string) => {
-        sent.push(`${method} ${path}`);
-        return new Promise<void>((resolve) => waiting.push(resolve));
-      },
-    } as unknown as RestClient;
-    return {
-      client,
-      sent,
-      answerAll: () => {
-        const answers = waiting;
-        waiting = [];
-        for (const answer of answers) answer();
-      },
-    };
-  }
   const task = (name: string): KubeObject => ({ apiVersion: 'v1', kind: 'Task', metadata: { name, namespace: 'ns', uid: name } });
 
   it('drops and counts Events past its backlog, and takes new ones once it drains', async () => {
@@ -101,12 +81,12 @@ describe('EventRecorder backlog', () => {
       dropped,
     });
     const first = [0, 1, 2, 3, 4].map((i) => recorder.record(task(`t${i}`), 'Normal', 'R', 'A', 'n'));
-    expect(held.sent).toHaveLength(3);
+    expect(held.paths).toHaveLength(3);
     expect((await dropped.get()).values).toEqual([{ labels: { reason: 'backlog' }, value: 2 }]);
     held.answerAll();
     await Promise.all(first);
     const last = recorder.record(task('t5'), 'Normal', 'R', 'A', 'n');
-    expect(held.sent).toHaveLength(4);
+    expect(held.paths).toHaveLength(4);
     held.answerAll();
     await last;
   });

@@ -1,11 +1,11 @@
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { FakeClock, flushMicrotasks } from '../../../../test/support/fake-clock.ts';
+import { heldClient, type HeldClient } from '../../../../test/support/held-client.ts';
 import type { Profile } from '../../framework/cycle.ts';
 import type { SharedInformer } from '../../runtime/cache/informer-group.ts';
 import type { EventHandler } from '../../runtime/cache/informer.ts';
 import type { EventRecorder } from '../../runtime/events.ts';
-import type { RestClient } from '../../runtime/rest/client.ts';
 import { keyOf, type KubeObject } from '../../runtime/rest/object.ts';
 import type { Plugins } from '../plugins/host.ts';
 import type { TaskMetrics } from './metrics.ts';
@@ -50,39 +50,17 @@ const stale = (name: string): KubeObject =>
     ],
   });
 
-/** A client whose answers the test gives: each request waits until `answerAll`. */
-function heldClient(): { client: RestClient; paths: string[]; outstanding: () => number; answerAll: () => void } {
-  const paths: string[] = [];
-  let waiting: (() => void)[] = [];
-  const client = {
-    request: (_method: string, path: string) => {
-      paths.push(path);
-      return new Promise<void>((resolve) => waiting.push(resolve));
-    },
-  } as unknown as RestClient;
-  return {
-    client,
-    paths,
-    outstanding: () => waiting.length,
-    answerAll: () => {
-      const answers = waiting;
-      waiting = [];
-      for (const answer of answers) answer();
-    },
-  };
-}
-
 describe('Router: why a task waits', () => {
   let stop = new AbortController();
   let running: Promise<void> | undefined;
-  let reporting: ReturnType<typeof heldClient> | undefined;
+  let reporting: HeldClient | undefined;
   afterEach(async () => {
     stop.abort();
     reporting?.answerAll();
     await running;
   });
 
-  function start(tasks: KubeObject[], clock: FakeClock): ReturnType<typeof heldClient> {
+  function start(tasks: KubeObject[], clock: FakeClock): HeldClient {
     const cache = cacheOf(tasks);
     stop = new AbortController();
     reporting = heldClient();
